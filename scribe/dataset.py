@@ -1,0 +1,176 @@
+"""The processed dataset: one compact .npz written by train/prepare_data.py, and batches drawn from it.
+
+The file holds every line's offsets in raw whiteboard units (int16 after resampling loses nothing
+that matters: IAM-OnDB coordinates are integers), the texts, the split of each line, and the
+normalisation statistics of the training split. It is derived from IAM-OnDB: keep it in an ignored
+folder and never commit it.
+"""
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .alphabet import Alphabet
+from .files import atomic_write
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class NormStats:
+    """Offsets are fed to the model as (d - mean) / std, per axis, as in Graves (2013)."""
+    mean: tuple[float, float]
+    std: tuple[float, float]
+    ink_height: float       # median ink height of training lines: the size style ink is scaled to
+    min_step: float         # resampling distance used when the data was prepared
+
+    def to_dict(self) -> dict:
+        return {"mean": list(self.mean), "std": list(self.std), "ink_height": self.ink_height,
+                "min_step": self.min_step}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "NormStats":
+        return cls(tuple(d["mean"]), tuple(d["std"]), float(d["ink_height"]), float(d["min_step"]))
+
+    def normalise(self, offsets: np.ndarray) -> np.ndarray:
+        out = np.asarray(offsets, dtype=np.float32).copy()
+        out[:, :2] = (out[:, :2] - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return out
+
+    def denormalise(self, offsets: np.ndarray) -> np.ndarray:
+        out = np.asarray(offsets, dtype=np.float32).copy()
+        out[:, :2] = out[:, :2] * np.asarray(self.std, np.float32) + np.asarray(self.mean, np.float32)
+        return out
+
+
+def compute_stats(offsets: list[np.ndarray], heights: list[float], min_step: float) -> NormStats:
+    cat = np.concatenate(offsets)[:, :2].astype(np.float64)
+    return NormStats(tuple(cat.mean(0).tolist()), tuple(cat.std(0).tolist()),
+                     float(np.median(heights)), float(min_step))
+
+
+class ProcessedData:
+    """The lines of one processed file; `split(name)` views one split."""
+
+    def __init__(self, offsets: np.ndarray, starts: np.ndarray, texts: np.ndarray, line_ids: np.ndarray,
+                 splits: np.ndarray, stats: NormStats):
+        self.offsets, self.starts, self.texts = offsets, starts, texts
+        self.line_ids, self.splits, self.stats = line_ids, splits, stats
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def line(self, i: int) -> np.ndarray:
+        return self.offsets[self.starts[i]:self.starts[i + 1]].astype(np.float32)
+
+    def indices(self, split: str) -> np.ndarray:
+        return np.nonzero(self.splits == split)[0]
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.starts)
+
+    def save(self, path: str | Path) -> None:
+        stats = np.array([*self.stats.mean, *self.stats.std, self.stats.ink_height, self.stats.min_step])
+        atomic_write(path, lambda f: np.savez_compressed(
+            f, version=np.int64(FORMAT_VERSION), offsets=self.offsets, starts=self.starts, texts=self.texts,
+            line_ids=self.line_ids, splits=self.splits, stats=stats))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ProcessedData":
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no processed dataset at {path}. Run `python train/prepare_data.py --data_dir "
+                f"<folder with the IAM-OnDB archives>` first.")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if int(z["version"]) != FORMAT_VERSION:
+                    raise ValueError(f"format version {int(z['version'])}, expected {FORMAT_VERSION}")
+                s = z["stats"]
+                stats = NormStats((float(s[0]), float(s[1])), (float(s[2]), float(s[3])), float(s[4]),
+                                  float(s[5]))
+                return cls(z["offsets"], z["starts"], z["texts"], z["line_ids"], z["splits"], stats)
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+            raise ValueError(f"{path} is not a readable processed dataset ({e}); "
+                             f"re-run train/prepare_data.py to rebuild it") from e
+
+
+@dataclass
+class Batch:
+    inputs: torch.Tensor      # (B, T, 3) normalised offsets, shifted right by one (row 0 = pen-up start)
+    targets: torch.Tensor     # (B, T, 3)
+    mask: torch.Tensor        # (B, T) 1 where a target is real
+    text: torch.Tensor        # (B, U) int64 character indices, 0 = padding
+    text_mask: torch.Tensor   # (B, U)
+
+    def to(self, device) -> "Batch":
+        return Batch(*(t.to(device, non_blocking=True) for t in
+                       (self.inputs, self.targets, self.mask, self.text, self.text_mask)))
+
+
+def collate(offsets: list[np.ndarray], texts: list[list[int]]) -> Batch:
+    """Pad a list of normalised (T, 3) offsets and their encoded texts into one Batch."""
+    B, T, U = len(offsets), max(len(o) for o in offsets), max(len(t) for t in texts)
+    targets = np.zeros((B, T, 3), np.float32)
+    mask = np.zeros((B, T), np.float32)
+    text = np.zeros((B, U), np.int64)
+    for b, (o, t) in enumerate(zip(offsets, texts)):
+        targets[b, :len(o)] = o
+        mask[b, :len(o)] = 1.0
+        text[b, :len(t)] = t
+    inputs = np.zeros_like(targets)
+    inputs[:, 0, 2] = 1.0
+    inputs[:, 1:] = targets[:, :-1]
+    return Batch(torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(mask),
+                 torch.from_numpy(text), torch.from_numpy((text > 0).astype(np.float32)))
+
+
+class BucketBatches:
+    """Batches of lines of similar length, so that padding stays small; batch order is shuffled.
+
+    Lines are sorted by length with a little noise (so batches differ between epochs), cut into
+    batches, and the batches are shuffled. Lines with characters outside the alphabet are dropped.
+    """
+
+    def __init__(self, data: ProcessedData, split: str, alphabet: Alphabet, batch_size: int,
+                 seed: int = 0, max_len: int | None = None, indices: np.ndarray | None = None):
+        self.data, self.alphabet, self.batch_size = data, alphabet, batch_size
+        self.rng = np.random.default_rng(seed)
+        idx = data.indices(split) if indices is None else indices
+        lengths = data.lengths()
+        keep, self.encoded = [], {}
+        for i in idx:
+            if max_len and lengths[i] > max_len:
+                continue
+            try:
+                self.encoded[int(i)] = alphabet.encode(str(data.texts[i]))
+            except ValueError:
+                continue
+            keep.append(int(i))
+        self.idx = np.asarray(keep, dtype=np.int64)
+        if len(self.idx) == 0:
+            raise ValueError(f"split {split!r} has no usable lines")
+
+    def __len__(self) -> int:
+        return max(1, len(self.idx) // self.batch_size)
+
+    def epoch(self) -> list[np.ndarray]:
+        lengths = self.data.lengths()[self.idx].astype(np.float64)
+        order = self.idx[np.argsort(lengths * self.rng.uniform(0.9, 1.1, len(lengths)))]
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        self.rng.shuffle(batches)
+        return batches
+
+    def make(self, line_indices) -> Batch:
+        stats = self.data.stats
+        return collate([stats.normalise(self.data.line(i)) for i in line_indices],
+                       [self.encoded[int(i)] for i in line_indices])
+
+    def __iter__(self):
+        while True:
+            for b in self.epoch():
+                yield self.make(b)

@@ -1,0 +1,192 @@
+"""`Hand`: the one high-level API. The app, the CLI and the notebook all write through it.
+
+    hand = Hand.load()                                   # the shipped checkpoint and style bank
+    doc = hand.write([LineSpec("Hello world", style=3, bias=1.0)], seed=7)
+    doc.save("hello.svg"); doc.save("hello.png", dpi=300)
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .alphabet import Alphabet
+from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
+from .render import InkLine, Layout, Page, layout_page, page_to_svg, save_png, save_svg, svg_to_png
+from .sampling import LineRequest, SampledLine, Sampler
+from .styles import StyleBank, StyleError
+from . import ink
+
+MAX_CHARS_PER_LINE = 90    # IAM-OnDB lines have at most 64 characters; beyond this the window drifts
+MAX_LINES = 40
+BIAS_RANGE = (0.0, 4.0)
+DEFAULT_BIAS = 0.75
+
+
+class InputError(ValueError):
+    """Something in the user's request that cannot be written; the message says what and how to fix it."""
+
+
+@dataclass
+class LineSpec:
+    text: str
+    style: int | None = None      # None: unprimed (the model's own average hand)
+    bias: float = DEFAULT_BIAS
+    color: str = "#000000"
+    width: float = 1.5
+
+
+@dataclass
+class Handwriting:
+    """The result of one write(): sampled ink per line, and how it was made."""
+    specs: list[LineSpec]
+    lines: list[SampledLine | None]      # None for a blank line
+    ink_height: float
+    seed: int
+    seconds: float
+    layout: Layout = field(default_factory=Layout)
+
+    @property
+    def capped_lines(self) -> list[int]:
+        """Indices of lines cut by the step cap (the text may be incomplete)."""
+        return [i for i, ln in enumerate(self.lines) if ln is not None and ln.hit_cap]
+
+    def page(self, layout: Layout | None = None) -> Page:
+        lines = [InkLine(ink.offsets_to_strokes(ln.offsets) if ln is not None else [], s.color, s.width)
+                 for s, ln in zip(self.specs, self.lines)]
+        return layout_page(lines, self.ink_height, layout or self.layout)
+
+    def svg(self, layout: Layout | None = None) -> str:
+        return page_to_svg(self.page(layout))
+
+    def png(self, dpi: float = 192.0, layout: Layout | None = None) -> bytes:
+        return svg_to_png(self.svg(layout), dpi)
+
+    def save(self, path: str | Path, dpi: float = 192.0, layout: Layout | None = None) -> Path:
+        """Write .svg or .png, chosen by the file's suffix; atomically."""
+        path = Path(path)
+        svg = self.svg(layout)
+        if path.suffix.lower() == ".svg":
+            return save_svg(svg, path)
+        if path.suffix.lower() == ".png":
+            return save_png(svg, path, dpi)
+        raise InputError(f"unknown output format {path.suffix!r}: use .svg or .png")
+
+
+class Hand:
+    def __init__(self, checkpoint: Checkpoint, styles: StyleBank | None = None, device: str = "cpu"):
+        self.checkpoint = checkpoint
+        self.alphabet: Alphabet = checkpoint.alphabet
+        self.stats = checkpoint.stats
+        self.model = checkpoint.build_model(device)
+        self.sampler = Sampler(self.model, self.stats)
+        self.styles = styles
+        self._primed: dict[int, tuple[list[torch.Tensor], torch.Tensor]] = {}
+
+    @classmethod
+    def load(cls, checkpoint: str | Path | None = None, style_dir: str | Path | None = None,
+             device: str = "cpu") -> "Hand":
+        ckpt = load_checkpoint(checkpoint or default_checkpoint())
+        try:
+            styles = StyleBank(style_dir)
+        except StyleError:
+            if style_dir:
+                raise
+            styles = None   # no shipped style bank: unprimed writing still works
+        return cls(ckpt, styles, device)
+
+    @property
+    def style_ids(self) -> list[int]:
+        return self.styles.ids if self.styles else []
+
+    def use_styles(self, style_dir: str | Path) -> None:
+        self.styles = StyleBank(style_dir)
+        self._primed.clear()
+
+    # ---- checking a request -----------------------------------------------------------------------
+    def check(self, specs: list[LineSpec]) -> list[LineSpec]:
+        """Validate and clean a request; raise InputError naming every problem found."""
+        if not specs:
+            raise InputError("nothing to write: give at least one line of text")
+        if len(specs) > MAX_LINES:
+            raise InputError(f"too many lines: {len(specs)}; the limit is {MAX_LINES} per request")
+        problems, cleaned, unknown = [], [], set()
+        for n, s in enumerate(specs, start=1):
+            try:
+                text = self.alphabet.clean(s.text or "")
+            except ValueError as e:
+                unknown.update(e.unknown)
+                text = s.text
+            if len(text) > MAX_CHARS_PER_LINE:
+                problems.append(f"line {n} has {len(text)} characters; the limit is {MAX_CHARS_PER_LINE} "
+                                f"(split it, or use paragraph mode, which wraps)")
+            if not (BIAS_RANGE[0] <= float(s.bias) <= BIAS_RANGE[1]):
+                problems.append(f"line {n}: bias {s.bias} is outside {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
+            if s.style is not None and text:
+                try:
+                    self._style(s.style)
+                except StyleError as e:
+                    problems.append(f"line {n}: {e}")
+            cleaned.append(LineSpec(text, s.style, float(s.bias), s.color, s.width))
+        if unknown:
+            problems.insert(0, f"this model cannot write {', '.join(repr(c) for c in sorted(unknown))}; "
+                               f"it knows: {self.alphabet.chars}")
+        if not any(s.text for s in cleaned) and not problems:
+            problems.append("every line is empty: type some text to write")
+        if problems:
+            raise InputError("; ".join(problems))
+        return cleaned
+
+    def _style(self, style_id):
+        if self.styles is None:
+            raise StyleError("no style bank is loaded (checkpoints/styles is missing); use style None "
+                             "or pass a style folder")
+        return self.styles.get(style_id)
+
+    # ---- writing ----------------------------------------------------------------------------------
+    def _prime(self, style_id: int):
+        """(primed state, Prime, encoded window text) for one style; computed once, then reused.
+
+        Priming depends only on the style, never on the new text: the window sits on the prime text
+        while the prime is read, so the state can be cached and shared by every line in that style.
+        """
+        if style_id not in self._primed:
+            style = self._style(style_id)
+            try:
+                encoded = self.alphabet.encode(style.text) + self.alphabet.encode_separator()
+            except ValueError as e:
+                raise StyleError(f"style {style_id}'s text uses characters this model lacks ({e})") from e
+            prime = style.prime(self.stats)
+            self._primed[style_id] = (self.sampler.prime_states([prime], [encoded]), prime, encoded)
+        return self._primed[style_id]
+
+    def write(self, specs: list[LineSpec], seed: int | None = None, layout: Layout | None = None,
+              max_steps: int | None = None) -> Handwriting:
+        started = time.perf_counter()
+        specs = self.check(specs)
+        seed = random.randrange(2**31) if seed is None else int(seed)
+        requests, rows, primed_parts = [], [], []
+        for i, s in enumerate(specs):
+            if not s.text:
+                continue   # a blank line stays a blank line on the page
+            req = LineRequest(self.alphabet.encode(s.text), s.bias)
+            if s.style is not None:
+                state, req.prime, req.prime_encoded = self._prime(int(s.style))
+                primed_parts.append(state)
+            requests.append(req)
+            rows.append(i)
+        primed = None
+        if primed_parts:
+            n_state = len(primed_parts[0][0])
+            primed = ([torch.cat([p[0][k] for p in primed_parts]) for k in range(n_state)],
+                      torch.cat([p[1] for p in primed_parts]))
+        sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed)
+        lines: list[SampledLine | None] = [None] * len(specs)
+        for i, ln in zip(rows, sampled):
+            lines[i] = ln
+        return Handwriting(specs, lines, self.stats.ink_height, seed, time.perf_counter() - started,
+                           layout or Layout())

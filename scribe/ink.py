@@ -1,0 +1,119 @@
+"""Stroke maths. Ink lives in two forms:
+
+- strokes: a list of (n, 2) point arrays, y pointing down (whiteboard, screen, SVG);
+- offsets: one (T, 3) float32 array of rows (dx, dy, end_of_stroke) with y pointing UP, the layout of
+  the model and of the style files. end_of_stroke = 1 marks the last point of a stroke; the pen lifts
+  after it, so the next row is a pen-up move.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# A pen jump this many times the line's median step inside one stroke is a capture glitch, not ink.
+GLITCH_FACTOR = 40.0
+# Pen-up moves longer than this many line heights are clamped (a stray point far off the line).
+MAX_JUMP_HEIGHTS = 3.0
+
+
+def clean_strokes(strokes: list[np.ndarray]) -> list[np.ndarray]:
+    """Drop repeated points, split strokes at glitch jumps, drop strokes that became empty."""
+    out = []
+    steps = [np.linalg.norm(np.diff(s, axis=0), axis=1) for s in strokes if len(s) > 1]
+    nonzero = np.concatenate(steps) if steps else np.zeros(0)
+    nonzero = nonzero[nonzero > 0]
+    limit = GLITCH_FACTOR * float(np.median(nonzero)) if len(nonzero) else np.inf
+    for s in strokes:
+        s = np.asarray(s, dtype=np.float64)
+        if len(s) == 0:
+            continue
+        keep = np.ones(len(s), dtype=bool)
+        keep[1:] = np.any(np.diff(s, axis=0) != 0, axis=1)
+        s = s[keep]
+        cuts = np.nonzero(np.linalg.norm(np.diff(s, axis=0), axis=1) > limit)[0] + 1
+        out.extend(piece for piece in np.split(s, cuts) if len(piece))
+    return out
+
+
+def ink_height(strokes: list[np.ndarray]) -> float:
+    """A sampling-rate-independent size of the writing: the 5-95 percentile spread of y."""
+    ys = np.concatenate([s[:, 1] for s in strokes])
+    return float(np.percentile(ys, 95) - np.percentile(ys, 5)) or 1.0
+
+
+def resample_strokes(strokes: list[np.ndarray], min_step: float) -> list[np.ndarray]:
+    """Keep a point only once the pen has moved `min_step` from the last kept one (ends always kept).
+
+    IAM-OnDB samples pen position at a fixed rate, so slow parts of a letter are dense with points that
+    carry jitter, not shape. Dropping them shortens sequences (which drives both training time and
+    sampling latency) with little loss of shape.
+    """
+    if min_step <= 0:
+        return [np.asarray(s, dtype=np.float64) for s in strokes]
+    out = []
+    for s in strokes:
+        s = np.asarray(s, dtype=np.float64)
+        xs, ys = s[:, 0].tolist(), s[:, 1].tolist()  # plain floats: this loop runs per point
+        kept = [0]
+        lx, ly = xs[0], ys[0]
+        for i in range(1, len(s) - 1):
+            if math.hypot(xs[i] - lx, ys[i] - ly) >= min_step:
+                kept.append(i)
+                lx, ly = xs[i], ys[i]
+        if len(s) > 1:
+            kept.append(len(s) - 1)
+        out.append(s[kept])
+    return out
+
+
+def strokes_to_offsets(strokes: list[np.ndarray]) -> np.ndarray:
+    """Strokes (y down) -> offsets (y up). The first row is the move from the origin to the first point."""
+    points = np.concatenate(strokes).astype(np.float64)
+    eos = np.zeros(len(points), dtype=np.float32)
+    eos[np.cumsum([len(s) for s in strokes]) - 1] = 1.0
+    deltas = np.diff(points, axis=0, prepend=np.zeros((1, 2)))
+    deltas[:, 1] *= -1.0
+    return np.column_stack([deltas, eos]).astype(np.float32)
+
+
+def offsets_to_strokes(offsets: np.ndarray) -> list[np.ndarray]:
+    """Offsets (y up) -> strokes (y down). The end of the array always ends a stroke."""
+    offsets = np.asarray(offsets, dtype=np.float64)
+    if len(offsets) == 0:
+        return []
+    points = np.cumsum(offsets[:, :2], axis=0)
+    points[:, 1] *= -1.0
+    ends = np.nonzero(offsets[:, 2] > 0.5)[0] + 1
+    pieces = np.split(points, ends)
+    return [p for p in pieces if len(p)]
+
+
+def clamp_jumps(offsets: np.ndarray, max_norm: float) -> np.ndarray:
+    """Shrink any move longer than max_norm to max_norm, keeping its direction."""
+    offsets = offsets.copy()
+    norms = np.linalg.norm(offsets[:, :2], axis=1)
+    big = norms > max_norm
+    offsets[big, :2] *= (max_norm / norms[big])[:, None]
+    return offsets
+
+
+def prepare_ink(strokes: list[np.ndarray], min_step: float, scale: float = 1.0) -> np.ndarray:
+    """The one preprocessing path shared by training data, style files and user ink.
+
+    `scale` converts the ink's units to the training data's (1.0 for IAM-OnDB itself).
+    """
+    strokes = clean_strokes([np.asarray(s, dtype=np.float64) * scale for s in strokes])
+    if not strokes:
+        raise ValueError("the ink holds no points")
+    height = ink_height(strokes)
+    strokes = resample_strokes(strokes, min_step)
+    offsets = strokes_to_offsets(strokes)
+    offsets[0, :2] = 0.0  # where the line starts on the board carries no information
+    return clamp_jumps(offsets, MAX_JUMP_HEIGHTS * height)
+
+
+def bounding_box(strokes: list[np.ndarray]) -> tuple[float, float, float, float]:
+    """(min_x, min_y, max_x, max_y) of all points."""
+    pts = np.concatenate(strokes)
+    return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())

@@ -1,0 +1,125 @@
+"""Putting lines of ink on a page: layout, SVG (svgwrite) and PNG (cairosvg).
+
+Every pen-down stroke becomes one unfilled path with round caps, and there is no background
+rectangle, so a pen plotter draws exactly the handwriting. The PNG gets its white background from the
+rasteriser, not from the SVG.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import ink
+from .files import atomic_write_bytes
+
+CSS_DPI = 96.0
+
+
+@dataclass
+class InkLine:
+    strokes: list[np.ndarray]    # y down, in the model's units
+    color: str = "#000000"
+    width: float = 1.5           # stroke width in px
+
+
+@dataclass
+class Layout:
+    x_height_px: float = 36.0    # the training data's typical ink height maps to this many px
+    line_spacing: float = 1.7    # line pitch, in ink heights
+    margin_px: float = 24.0
+    align: str = "left"          # left, center, right
+
+
+@dataclass
+class Page:
+    width: float
+    height: float
+    lines: list[InkLine] = field(default_factory=list)   # strokes already in page px
+
+
+def layout_page(lines: list[InkLine], ink_height: float, layout: Layout | None = None) -> Page:
+    """Scale lines to px, left-align them (or centre/right) and stack them at a fixed pitch.
+
+    Each line is placed by the median height of its ink, which follows the writing's body (x-height)
+    and is steadier than the bounding box, which ascenders and descenders push about.
+    """
+    layout = layout or Layout()
+    s = layout.x_height_px / ink_height
+    pitch = layout.line_spacing * layout.x_height_px
+    placed, widths = [], []
+    for ln in lines:
+        if not ln.strokes:
+            placed.append(InkLine([], ln.color, ln.width))
+            widths.append(0.0)
+            continue
+        pts = np.concatenate(ln.strokes)
+        x0, mid = pts[:, 0].min(), np.median(pts[:, 1])
+        placed.append(InkLine([np.column_stack([(st[:, 0] - x0) * s, (st[:, 1] - mid) * s])
+                               for st in ln.strokes], ln.color, ln.width))
+        widths.append(float((pts[:, 0].max() - x0) * s))
+    content_w = max(widths, default=0.0)
+    page_w = content_w + 2 * layout.margin_px
+    for i, (ln, w) in enumerate(zip(placed, widths)):
+        dx = layout.margin_px + {"left": 0.0, "center": (content_w - w) / 2,
+                                 "right": content_w - w}[layout.align]
+        dy = layout.margin_px + (i + 0.5) * pitch
+        ln.strokes = [st + np.array([dx, dy]) for st in ln.strokes]
+    top = min((float(st[:, 1].min()) for ln in placed for st in ln.strokes), default=0.0)
+    bottom = max((float(st[:, 1].max()) for ln in placed for st in ln.strokes), default=0.0)
+    # Grow the page where ink pokes past the nominal slots (tall ascenders on the first line).
+    shift = max(0.0, layout.margin_px - top)
+    if shift:
+        for ln in placed:
+            ln.strokes = [st + np.array([0.0, shift]) for st in ln.strokes]
+    page_h = max(layout.margin_px * 2 + len(lines) * pitch, bottom + shift + layout.margin_px)
+    return Page(page_w, page_h, placed)
+
+
+def stroke_path(points: np.ndarray, precision: int = 2) -> str:
+    """SVG path data for one stroke: a smooth quadratic spline through the midpoints of its segments."""
+    f = lambda v: f"{v:.{precision}f}".rstrip("0").rstrip(".")
+    p = points
+    if len(p) == 1:   # a dot: a zero-length line, which round caps draw as a dot
+        return f"M{f(p[0, 0])} {f(p[0, 1])}l0 0"
+    if len(p) == 2:
+        return f"M{f(p[0, 0])} {f(p[0, 1])}L{f(p[1, 0])} {f(p[1, 1])}"
+    first_mid = (p[0] + p[1]) / 2
+    parts = [f"M{f(p[0, 0])} {f(p[0, 1])}L{f(first_mid[0])} {f(first_mid[1])}"]
+    # Each interior point is a control point; the curve passes through the midpoints around it.
+    for ctrl, end in zip(p[1:-1], (p[1:-1] + p[2:]) / 2):
+        parts.append(f"Q{f(ctrl[0])} {f(ctrl[1])} {f(end[0])} {f(end[1])}")
+    parts.append(f"L{f(p[-1, 0])} {f(p[-1, 1])}")
+    return "".join(parts)
+
+
+def page_to_svg(page: Page) -> str:
+    import svgwrite
+    w, h = round(page.width, 2), round(page.height, 2)
+    dwg = svgwrite.Drawing(size=(f"{w}px", f"{h}px"), viewBox=f"0 0 {w} {h}", profile="full")
+    for i, ln in enumerate(page.lines):
+        group = dwg.g(id=f"line-{i + 1}", fill="none", stroke=ln.color, stroke_width=ln.width,
+                      stroke_linecap="round", stroke_linejoin="round")
+        for st in ln.strokes:
+            group.add(dwg.path(d=stroke_path(st)))
+        dwg.add(group)
+    return dwg.tostring()
+
+
+def svg_to_png(svg: str, dpi: float = 192.0) -> bytes:
+    """Rasterise on white; `dpi` counts the SVG's px as CSS pixels (96 per inch)."""
+    import cairosvg
+    return cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=dpi / CSS_DPI, background_color="white")
+
+
+def save_svg(svg: str, path: str | Path) -> Path:
+    return atomic_write_bytes(path, svg.encode("utf-8"))
+
+
+def save_png(svg: str, path: str | Path, dpi: float = 192.0) -> Path:
+    return atomic_write_bytes(path, svg_to_png(svg, dpi))
+
+
+def offsets_to_ink_line(offsets: np.ndarray, color: str = "#000000", width: float = 1.5) -> InkLine:
+    return InkLine(ink.offsets_to_strokes(offsets), color, width)

@@ -1,0 +1,301 @@
+"""Train the Graves synthesis network on the processed IAM-OnDB data.
+
+    python train/train.py --rnn_size 400 --nmixtures 20 --nepochs 30 --batch_size 32
+
+Resumes from the newest readable checkpoint in --out_dir ("Restored from checkpoint-N"), keeps the last
+--keep checkpoints, writes each one atomically, logs TensorBoard events, and skips NaN/inf steps.
+Multi-GPU: torchrun --nproc_per_node=N train/train.py ... (DDP; gloo on CPU).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from scribe.alphabet import Alphabet
+from scribe.checkpoint import (Checkpoint, latest_readable, save_training_checkpoint,
+                               training_checkpoints)
+from scribe.dataset import BucketBatches, ProcessedData
+from scribe.model import ModelConfig, SynthesisNetwork
+
+
+@dataclass
+class TrainConfig:
+    data: str = "data/iam_ondb.npz"
+    out_dir: str = "runs/scribe"
+    rnn_size: int = 400
+    num_layers: int = 3
+    nmixtures: int = 20
+    nwindow: int = 10
+    nepochs: int = 30
+    max_steps: int = 0              # overrides nepochs when set
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    lr_decay: float = 0.1           # cosine decay to learning_rate * lr_decay by the last step
+    warmup_steps: int = 100
+    grad_clip: float = 10.0
+    weight_decay: float = 0.0
+    save_every: int = 250
+    log_every: int = 10
+    keep: int = 5
+    valid_lines: int = 0            # lines of testset_v scored at each checkpoint; 0 = all
+    seed: int = 1234
+    alphabet: str = ""              # explicit alphabet; default: every character of the training text
+    min_char_count: int = 1
+    max_len: int = 0                # drop training lines longer than this many points; 0 = keep all
+    time_budget: float = 0.0        # minutes: save and stop cleanly once spent (chunks of a long run)
+    compile: bool = True            # compiled layer-1 + window recurrence (scribe.fast)
+    device: str = "auto"
+    stages: list = field(default_factory=list)   # from --config: [{"until_step", "learning_rate", "batch_size"}]
+
+
+def parse_args(argv=None) -> TrainConfig:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="JSON file of TrainConfig fields, e.g. staged schedules under 'stages'")
+    for f in fields(TrainConfig):
+        if f.name == "stages":
+            continue
+        if f.type == "bool":
+            p.add_argument(f"--{f.name}", type=lambda s: s.lower() in ("1", "true", "yes", "on"), default=None)
+        else:
+            p.add_argument(f"--{f.name}", type={"int": int, "float": float}.get(f.type, str), default=None)
+    args = p.parse_args(argv)
+    cfg = TrainConfig()
+    if args.config:
+        overrides = json.loads(Path(args.config).read_text())
+        unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
+        if unknown:
+            p.error(f"unknown fields in {args.config}: {sorted(unknown)}")
+        cfg = TrainConfig(**{**asdict(cfg), **overrides})
+    for f in fields(TrainConfig):   # command-line flags win over the config file
+        v = getattr(args, f.name, None)
+        if v is not None:
+            setattr(cfg, f.name, v)
+    return cfg
+
+
+def pick_device(name: str) -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def stage_at(cfg: TrainConfig, step: int) -> dict:
+    for stage in cfg.stages:
+        if step < stage.get("until_step", math.inf):
+            return {"learning_rate": cfg.learning_rate, "batch_size": cfg.batch_size, **stage}
+    return {"learning_rate": cfg.learning_rate, "batch_size": cfg.batch_size}
+
+
+def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
+    base = stage_at(cfg, step)["learning_rate"]
+    if step < cfg.warmup_steps:
+        return base * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+    return base * (cfg.lr_decay + (1 - cfg.lr_decay) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@torch.no_grad()
+def validate(loss_fn, batches: BucketBatches, device, autocast) -> float:
+    """Mean NLL per validation line, in nats: Graves' units (summed over each line's points)."""
+    total, lines = 0.0, 0
+    for idx in sorted(batches.epoch(), key=len):
+        with autocast():
+            _, per_line = loss_fn(batches.make(idx).to(device))
+        total += float(per_line.float().sum())
+        lines += len(idx)
+    return total / lines
+
+
+def main(argv=None) -> int:
+    cfg = parse_args(argv)
+    distributed = "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
+    device = pick_device(cfg.device)
+    if distributed:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    main_proc = rank == 0
+    log = functools.partial(print, flush=True) if main_proc else (lambda *a, **k: None)
+    torch.manual_seed(cfg.seed + rank)
+    out_dir = Path(cfg.out_dir)
+
+    data = ProcessedData.load(cfg.data)
+    resumed = latest_readable(out_dir, log=log)
+    if resumed is not None:
+        alphabet, model_cfg = resumed.alphabet, resumed.config
+    else:
+        train_texts = [str(data.texts[i]) for i in data.indices("train")]
+        alphabet = Alphabet(cfg.alphabet) if cfg.alphabet else Alphabet.from_texts(train_texts, cfg.min_char_count)
+        per_char = np.median(data.lengths()[data.indices("train")] / [max(1, len(t)) for t in train_texts])
+        model_cfg = ModelConfig(alphabet.size, cfg.rnn_size, cfg.num_layers, cfg.nwindow, cfg.nmixtures,
+                                float(per_char))
+    model = SynthesisNetwork(model_cfg).to(device)
+    log(f"Model: {model.num_parameters():,} parameters ({model_cfg.num_layers}x{model_cfg.rnn_size} LSTM, "
+        f"K={model_cfg.window_gaussians}, M={model_cfg.mixtures}, alphabet {len(alphabet)} chars); device {device}")
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    step, history = 0, []
+    if resumed is not None:
+        model.load_state_dict(resumed.model_state)
+        if resumed.optimizer_state:
+            opt.load_state_dict(resumed.optimizer_state)
+        step, history = resumed.step, resumed.metrics.get("history", [])
+        log(f"Restored from checkpoint-{step}")
+
+    loss_model = model
+    if distributed:
+        loss_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    loss_fn = _loss_fn(loss_model, cfg, device, log)
+    train_sets: dict[int, BucketBatches] = {}
+
+    def train_batches(bs: int) -> BucketBatches:
+        if bs not in train_sets:
+            train_sets[bs] = BucketBatches(data, "train", alphabet, bs, seed=cfg.seed + 7919 * step + rank,
+                                           max_len=cfg.max_len or None)
+        return train_sets[bs]
+
+    valid = BucketBatches(data, "valid", alphabet, 32, seed=cfg.seed)
+    if cfg.valid_lines:
+        valid = BucketBatches(data, "valid", alphabet, 32, seed=cfg.seed, indices=valid.idx[:cfg.valid_lines])
+    total = cfg.max_steps or cfg.nepochs * len(train_batches(cfg.batch_size))
+    amp = device.type == "cuda"
+    autocast = lambda: torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp)
+
+    writer = None
+    if main_proc:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            writer = SummaryWriter(str(out_dir / "tensorboard"))
+        except ImportError:
+            log("(tensorboard not installed: no event files)")
+    bar = None
+    if main_proc and sys.stderr.isatty():
+        try:
+            from tqdm import tqdm
+            bar = tqdm(total=total, initial=step, unit="step", dynamic_ncols=True)
+        except ImportError:
+            pass
+
+    def save(valid_nll: float | None) -> None:
+        if not main_proc:
+            return
+        metrics = {"history": history, "valid_nll": valid_nll,
+                   "train_loss": history[-1]["loss"] if history else None}
+        ckpt = Checkpoint(model_cfg, alphabet, data.stats, model.state_dict(), step, metrics,
+                          asdict(cfg), opt.state_dict())
+        save_training_checkpoint(ckpt, out_dir / f"checkpoint-{step}.pt")
+        for old in training_checkpoints(out_dir)[:-cfg.keep]:
+            old.unlink(missing_ok=True)
+        log(f"Saved checkpoint-{step}" + (f" (valid NLL {valid_nll:.1f} nats/line)" if valid_nll is not None else ""))
+
+    started, regloss, skipped = time.time(), None, 0
+    stream, stream_bs = None, None
+    t_last = time.time()
+    while step < total:
+        bs = stage_at(cfg, step)["batch_size"]
+        if bs != stream_bs:
+            stream, stream_bs = iter(train_batches(bs)), bs
+        batch = next(stream)
+        if distributed:   # each process draws its own batches; skip to keep streams disjoint
+            for _ in range(rank):
+                batch = next(stream)
+        batch = batch.to(device)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(cfg, step, total)
+        with autocast():
+            loss, per_line = loss_fn(batch)
+        per_point = loss * len(per_line) / batch.mask.sum()
+        if not torch.isfinite(per_point):
+            skipped += 1
+            log(f"Step {step}: loss is {float(per_point)}; skipping this batch (skipped {skipped} so far)")
+            opt.zero_grad(set_to_none=True)
+            continue
+        opt.zero_grad(set_to_none=True)
+        per_point.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        if not torch.isfinite(gnorm):
+            skipped += 1
+            log(f"Step {step}: gradient norm is {float(gnorm)}; skipping this update")
+            continue
+        opt.step()
+        step += 1
+        if bar:
+            bar.update(1)
+        lv = float(per_point.detach())
+        regloss = lv if regloss is None else 0.95 * regloss + 0.05 * lv
+        if main_proc and (step % cfg.log_every == 0 or step == total):
+            with torch.no_grad(), autocast():
+                vb = valid.make(valid.epoch()[step % len(valid.epoch())]).to(device)
+                vl, vlines = loss_fn(vb)
+                valid_loss = float(vl) * len(vlines) / float(vb.mask.sum())
+            dt = (time.time() - t_last) / cfg.log_every
+            t_last = time.time()
+            line = (f"Step {step}/{total}, loss = {lv:.3f}, regloss = {regloss:.3f}, "
+                    f"valid_loss = {valid_loss:.3f}, time = {dt:.3f}s")
+            (bar.write if bar else log)(line)
+            history.append({"step": step, "loss": lv, "valid_loss": valid_loss,
+                            "seconds": time.time() - started, "lr": opt.param_groups[0]["lr"]})
+            if writer:
+                for k, v in (("loss/train", lv), ("loss/regloss", regloss), ("loss/valid_batch", valid_loss),
+                             ("lr", opt.param_groups[0]["lr"]), ("grad_norm", float(gnorm))):
+                    writer.add_scalar(k, v, step)
+        out_of_time = cfg.time_budget and (time.time() - started) > cfg.time_budget * 60
+        if step % cfg.save_every == 0 or step == total or out_of_time:
+            valid_nll = validate(loss_fn, valid, device, autocast) if main_proc else None
+            if writer and valid_nll is not None:
+                writer.add_scalar("valid/nll_per_line", valid_nll, step)
+            if history:
+                history[-1]["valid_nll"] = valid_nll
+            save(valid_nll)
+        if out_of_time:
+            log(f"Time budget of {cfg.time_budget} min spent at step {step}; re-run to continue.")
+            break
+    if bar:
+        bar.close()
+    if writer:
+        writer.close()
+    if distributed:
+        dist.destroy_process_group()
+    return 0
+
+
+def _loss_fn(loss_model, cfg: TrainConfig, device, log):
+    """The training loss; the compiled recurrence when asked for and available, else eager."""
+    model = loss_model.module if hasattr(loss_model, "module") else loss_model
+    if cfg.compile:
+        try:
+            from scribe.fast import fast_loss
+            return fast_loss(loss_model, device)
+        except ImportError:
+            log("(scribe.fast unavailable: eager training)")
+    return lambda batch: model.loss(batch) if loss_model is model else _ddp_loss(loss_model, batch)
+
+
+def _ddp_loss(ddp_model, batch):
+    from scribe.model import MixtureParams, mixture_nll
+    out = ddp_model(batch.inputs, batch.text)
+    nll = mixture_nll(MixtureParams(out, ddp_model.module.config.mixtures), batch.targets) * batch.mask
+    per_line = nll.sum(1)
+    return per_line.mean(), per_line
+
+
+if __name__ == "__main__":
+    sys.exit(main())
