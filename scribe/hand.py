@@ -76,6 +76,17 @@ class Handwriting:
             return save_png(svg, path, dpi)
         raise InputError(f"unknown output format {path.suffix!r}: use .svg or .png")
 
+    def export(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, layout: Layout | None = None,
+               plotter=None, gcode=None, animation=None) -> Path:
+        """Write any output format: svg, png, plotter-svg, gcode, animated-svg or gif (see
+        scribe.render.export_pages; `fmt` None picks by suffix). Options: scribe.plotter.PlotterOptions,
+        GcodeOptions, scribe.animate.AnimationOptions."""
+        from .render import export_pages
+        try:
+            return export_pages([self.page(layout)], path, fmt, dpi, plotter, gcode, animation)[0]
+        except ValueError as e:
+            raise InputError(str(e)) from None
+
 
 class Hand:
     def __init__(self, checkpoint: Checkpoint, styles: StyleBank | None = None, device: str = "cpu"):
@@ -89,7 +100,7 @@ class Hand:
 
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, style_dir: str | Path | None = None,
-             device: str = "cpu") -> "Hand":
+             device: str = "cpu", user_style_dir: str | Path | None = None) -> "Hand":
         ckpt = load_checkpoint(checkpoint or default_checkpoint())
         try:
             styles = StyleBank(style_dir)
@@ -97,7 +108,10 @@ class Hand:
             if style_dir:
                 raise
             styles = None   # no shipped style bank: unprimed writing still works
-        return cls(ckpt, styles, device)
+        hand = cls(ckpt, styles, device)
+        if user_style_dir is not None and Path(user_style_dir).is_dir():
+            hand.add_user_styles(user_style_dir)
+        return hand
 
     @property
     def style_ids(self) -> list[int]:
@@ -190,3 +204,39 @@ class Hand:
             lines[i] = ln
         return Handwriting(specs, lines, self.stats.ink_height, seed, time.perf_counter() - started,
                            layout or Layout())
+
+    # ---- paragraphs and user styles (scribe.layout, scribe.user_style) -----------------------------
+    def write_paragraph(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,
+                        color: str = "#000000", width: float = 1.5, layout=None, seed: int | None = None,
+                        max_steps: int | None = None):
+        """Wrap `text` to the line width in this hand's own measure and set it on pages (several if it
+        runs over). `layout` is a scribe.layout.ParagraphLayout. Returns a ParagraphDocument."""
+        from .layout import write_paragraph
+        return write_paragraph(self, text, style, bias, color, width, layout, seed, max_steps)
+
+    def add_user_styles(self, folder: str | Path) -> None:
+        """Use the styles in `folder` as well as the current bank (ids are shared: see LayeredStyleBank)."""
+        from .styles import LayeredStyleBank
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        user = StyleBank(folder)
+        if self.styles is None:
+            self.styles = user
+        else:
+            banks = self.styles.banks if hasattr(self.styles, "banks") else [self.styles]
+            banks = [b for b in banks if Path(b.folder).resolve() != Path(folder).resolve()]
+            self.styles = LayeredStyleBank(banks + [user])
+        self._primed.clear()
+
+    def style_from_ink(self, source, text: str | None = None, save_to: str | Path | None = None):
+        """Build a style from the user's ink (path, bytes, JSON, parsed strokes: see scribe.inkml.read_ink)
+        and the text it says; with `save_to`, save it there under the next free id and use that folder.
+
+        Returns (UserStyle, style id or None). Raises scribe.user_style.UserStyleError (a StyleError)
+        with a message for the user."""
+        from .user_style import build_style, save_style
+        style = build_style(source, text, self.alphabet, self.stats)
+        if save_to is None:
+            return style, None
+        style_id = save_style(style, save_to, avoid_ids=self.style_ids)
+        self.add_user_styles(save_to)
+        return style, style_id

@@ -1,8 +1,9 @@
-"""Putting lines of ink on a page: layout, SVG (svgwrite) and PNG (cairosvg).
+"""Putting lines of ink on a page: layout, SVG (svgwrite) and PNG (cairosvg), and `export_pages`, the
+one entry point that writes any output format (SVG, PNG, plotter SVG, G-code, animated SVG, GIF).
 
 Every pen-down stroke becomes one unfilled path with round caps, and there is no background
 rectangle, so a pen plotter draws exactly the handwriting. The PNG gets its white background from the
-rasteriser, not from the SVG.
+rasteriser, not from the SVG. Page coordinates are CSS pixels (96 per inch), y down.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from . import ink
 from .files import atomic_write_bytes
 
 CSS_DPI = 96.0
+MM_PER_PX = 25.4 / CSS_DPI
+# Paper presets, portrait (width, height) in mm.
+PAPER_SIZES_MM = {"a4": (210.0, 297.0), "a5": (148.0, 210.0), "letter": (215.9, 279.4)}
 
 
 @dataclass
@@ -37,6 +41,8 @@ class Page:
     width: float
     height: float
     lines: list[InkLine] = field(default_factory=list)   # strokes already in page px
+    size_mm: tuple[float, float] | None = None   # set when the page is a sheet of paper (paragraph mode)
+    ink_height_px: float | None = None           # the typical ink height in px (paces the animation)
 
 
 def layout_page(lines: list[InkLine], ink_height: float, layout: Layout | None = None) -> Page:
@@ -74,7 +80,7 @@ def layout_page(lines: list[InkLine], ink_height: float, layout: Layout | None =
         for ln in placed:
             ln.strokes = [st + np.array([0.0, shift]) for st in ln.strokes]
     page_h = max(layout.margin_px * 2 + len(lines) * pitch, bottom + shift + layout.margin_px)
-    return Page(page_w, page_h, placed)
+    return Page(page_w, page_h, placed, ink_height_px=layout.x_height_px)
 
 
 def stroke_path(points: np.ndarray, precision: int = 2) -> str:
@@ -92,6 +98,29 @@ def stroke_path(points: np.ndarray, precision: int = 2) -> str:
         parts.append(f"Q{f(ctrl[0])} {f(ctrl[1])} {f(end[0])} {f(end[1])}")
     parts.append(f"L{f(p[-1, 0])} {f(p[-1, 1])}")
     return "".join(parts)
+
+
+def flatten_stroke(points: np.ndarray, per_curve: int = 4) -> np.ndarray:
+    """The polyline that `stroke_path` draws: each quadratic piece cut into `per_curve` straight
+    segments. G-code and the GIF animation trace this, so every output shows the same curve."""
+    p = np.asarray(points, dtype=np.float64)
+    if len(p) <= 2:
+        return p.copy()
+    mids = (p[:-1] + p[1:]) / 2
+    t = (np.arange(1, per_curve + 1) / per_curve)[:, None, None]          # (k, 1, 1)
+    start, ctrl, end = mids[:-1][None], p[1:-1][None], mids[1:][None]     # (1, m, 2)
+    curve = (1 - t) ** 2 * start + 2 * (1 - t) * t * ctrl + t * t * end    # (k, m, 2)
+    curve = curve.transpose(1, 0, 2).reshape(-1, 2)
+    return np.concatenate([p[:1], mids[:1], curve, p[-1:]])
+
+
+def paper_size_mm(paper: str, landscape: bool = False) -> tuple[float, float]:
+    """(width, height) in mm of a paper preset; raises ValueError naming the presets."""
+    key = str(paper).strip().lower()
+    if key not in PAPER_SIZES_MM:
+        raise ValueError(f"unknown page size {paper!r}; choose one of {', '.join(PAPER_SIZES_MM)}")
+    w, h = PAPER_SIZES_MM[key]
+    return (h, w) if landscape else (w, h)
 
 
 def page_to_svg(page: Page) -> str:
@@ -123,3 +152,71 @@ def save_png(svg: str, path: str | Path, dpi: float = 192.0) -> Path:
 
 def offsets_to_ink_line(offsets: np.ndarray, color: str = "#000000", width: float = 1.5) -> InkLine:
     return InkLine(ink.offsets_to_strokes(offsets), color, width)
+
+
+# ---- every output format, one entry point ---------------------------------------------------------
+OUTPUT_FORMATS = ("svg", "png", "plotter-svg", "gcode", "animated-svg", "gif")
+_SUFFIX = {"svg": ".svg", "png": ".png", "plotter-svg": ".svg", "gcode": ".gcode", "animated-svg": ".svg",
+           "gif": ".gif"}
+_BY_SUFFIX = {".svg": "svg", ".png": "png", ".gcode": "gcode", ".nc": "gcode", ".gc": "gcode",
+              ".ngc": "gcode", ".gif": "gif"}
+
+
+def format_suffix(fmt: str) -> str:
+    return _SUFFIX[fmt]
+
+
+def format_for_path(path: str | Path, fmt: str | None = None) -> str:
+    """The output format: `fmt` if given, else chosen by the suffix (.svg is the plain SVG)."""
+    if fmt is None:
+        suffix = Path(path).suffix.lower()
+        if suffix not in _BY_SUFFIX:
+            raise ValueError(f"cannot tell the output format from {str(path)!r}: use a suffix of "
+                             f"{', '.join(sorted(_BY_SUFFIX))} or name the format ({', '.join(OUTPUT_FORMATS)})")
+        return _BY_SUFFIX[suffix]
+    if fmt not in OUTPUT_FORMATS:
+        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+    return fmt
+
+
+def page_bytes(page: Page, fmt: str, dpi: float = 192.0, plotter=None, gcode=None, animation=None) -> bytes:
+    """One page in one format, as the bytes of the file. The option objects are
+    scribe.plotter.PlotterOptions / GcodeOptions and scribe.animate.AnimationOptions (None: defaults)."""
+    if fmt == "svg":
+        return page_to_svg(page).encode("utf-8")
+    if fmt == "png":
+        return svg_to_png(page_to_svg(page), dpi)
+    if fmt == "plotter-svg":
+        from .plotter import plotter_svg
+        return plotter_svg(page, plotter).encode("utf-8")
+    if fmt == "gcode":
+        from .plotter import gcode_program
+        return gcode_program(page, plotter, gcode).encode("ascii")
+    if fmt == "animated-svg":
+        from .animate import animated_svg
+        return animated_svg(page, animation).encode("utf-8")
+    if fmt == "gif":
+        from .animate import animated_gif
+        return animated_gif(page, animation, dpi=min(dpi, CSS_DPI))
+    raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+
+
+def page_paths(path: str | Path, n_pages: int) -> list[Path]:
+    """`out.svg` for one page; `out-1.svg`, `out-2.svg`, ... for several."""
+    path = Path(path)
+    if n_pages == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, n_pages + 1)]
+
+
+def export_pages(pages: list[Page], path: str | Path, fmt: str | None = None, dpi: float = 192.0,
+                 plotter=None, gcode=None, animation=None) -> list[Path]:
+    """Write every page in one format (see `page_bytes`), each file atomically; returns the paths.
+
+    All pages are rendered before any file is written, so a failure leaves no partial set behind.
+    """
+    if not pages:
+        raise ValueError("nothing to export: no pages")
+    fmt = format_for_path(path, fmt)
+    blobs = [page_bytes(p, fmt, dpi, plotter, gcode, animation) for p in pages]
+    return [atomic_write_bytes(target, blob) for target, blob in zip(page_paths(path, len(pages)), blobs)]

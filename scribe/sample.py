@@ -4,6 +4,13 @@
     python -m scribe.sample --lines "Report due by 09:00 on March 15th, 1985." \\
         "Can't believe it - met him at 3:00pm!" "Got your message (thanks!) - call me." \\
         --biases 1.8 0.6 1.2 --styles 0 3 7 --format svg
+
+Paragraphs, pen plotters, animation and your own hand:
+
+    python -m scribe.sample --text_file letter.txt --paragraph --page a4 --align left --style 3
+    python -m scribe.sample --text "Hello plotter" --format gcode --pen_up "M3 S30" --pen_down "M3 S90"
+    python -m scribe.sample --text "Watch me write" --animate --speed 2
+    python -m scribe.sample --text "In my own hand" --style_from me.inkml --style_text "what I wrote"
 """
 from __future__ import annotations
 
@@ -14,28 +21,76 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError
 from .hand import DEFAULT_BIAS, Hand, InputError, LineSpec
+from .render import OUTPUT_FORMATS, format_suffix
 from .styles import StyleError
+
+GCODE_SUFFIXES = (".gcode", ".nc", ".gc", ".ngc")
+DEFAULT_USER_STYLE_DIR = "user_styles"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m scribe.sample", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--text", help="one line of text")
+    what.add_argument("--text", help="one line of text (in paragraph mode: the whole text; \\n breaks a line)")
     what.add_argument("--lines", nargs="+", help="several lines, one argument each")
+    what.add_argument("--text_file", help="read the text from this file (implies --paragraph)")
     p.add_argument("--bias", type=float, default=None, help=f"neatness for every line (default {DEFAULT_BIAS})")
     p.add_argument("--biases", type=float, nargs="+", help="one bias per line")
     p.add_argument("--style", type=int, default=None, help="one style id for every line")
     p.add_argument("--styles", type=int, nargs="+", help="one style id per line")
     p.add_argument("--colors", nargs="+", help="ink colour per line (CSS colours; one applies to all)")
     p.add_argument("--widths", type=float, nargs="+", help="stroke width per line in px (one applies to all)")
-    p.add_argument("--format", choices=("svg", "png"), default="svg")
-    p.add_argument("--dpi", type=float, default=192.0, help="PNG resolution")
-    p.add_argument("--out", help="output file (default samples/<text>-<seed>.<format>)")
+    p.add_argument("--format", choices=OUTPUT_FORMATS, default="svg",
+                   help="svg, png, plotter-svg (mm, layers), gcode, animated-svg or gif")
+    p.add_argument("--dpi", type=float, default=192.0, help="PNG resolution (GIF: at most 96)")
+    p.add_argument("--out", help="output file (default samples/<text>-<seed>.<format>); several pages "
+                                 "become <name>-1, <name>-2, ...")
     p.add_argument("--seed", type=int, default=None, help="make the result reproducible")
     p.add_argument("--checkpoint", default=None, help="model file (default: the shipped checkpoint)")
     p.add_argument("--style_dir", default=None, help="folder of style-N-chars.npy / style-N-strokes.npy files")
     p.add_argument("--max_steps", type=int, default=None, help="hard cap on pen steps per line")
+
+    lay = p.add_argument_group("page layout")
+    lay.add_argument("--paragraph", action="store_true",
+                     help="wrap the text into lines that fit the page (words are never split)")
+    lay.add_argument("--wrap", type=float, default=None, metavar="MM",
+                     help="line width in mm (implies --paragraph; default: the page inside the margins)")
+    lay.add_argument("--align", choices=("left", "center", "right"), default="left")
+    lay.add_argument("--line_spacing", type=float, default=1.7, help="line pitch in ink heights")
+    lay.add_argument("--page", choices=("a4", "a5", "letter"), default=None,
+                     help="paper size (paragraph mode default a4; plotter output default: the writing's own size)")
+    lay.add_argument("--landscape", action="store_true")
+    lay.add_argument("--margin", type=float, default=None, metavar="MM",
+                     help="page margin in mm (default 20 in paragraph mode, 15 for plotter output)")
+    lay.add_argument("--size", type=float, default=6.0, metavar="MM",
+                     help="paragraph mode: writing size, the typical ink height in mm")
+    lay.add_argument("--variation", type=float, default=0.0,
+                     help="paragraph mode: natural baseline and size variation between lines (0 off, 1 natural)")
+
+    plot = p.add_argument_group("pen plotter (plotter-svg, gcode)")
+    plot.add_argument("--pen_up", default="G0 Z5", help="command(s) that lift the pen; several: separate with |")
+    plot.add_argument("--pen_down", default="G0 Z0", help="command(s) that lower the pen")
+    plot.add_argument("--feed", type=float, default=1500.0, help="drawing feed rate, mm/min")
+    plot.add_argument("--travel_feed", type=float, default=None, help="pen-up feed rate, mm/min (default: G0 rapid)")
+    plot.add_argument("--origin", choices=("bottom-left", "top-left", "center"), default="bottom-left")
+    plot.add_argument("--y_axis", choices=("up", "down"), default="up", help="direction of the machine's +Y")
+    plot.add_argument("--units", choices=("mm", "in"), default="mm")
+    plot.add_argument("--layer_change", default="M0", help="command between colour layers (pen change); '' for none")
+    plot.add_argument("--no_optimize", action="store_true", help="plot in writing order (no travel optimisation)")
+
+    anim = p.add_argument_group("animation")
+    anim.add_argument("--animate", action="store_true", help="write an animated SVG of the pen writing")
+    anim.add_argument("--speed", type=float, default=1.0, help="animation speed (1 = natural writing pace)")
+    anim.add_argument("--loop", action="store_true", help="repeat the animation")
+    anim.add_argument("--anim_method", choices=("smil", "css"), default="smil")
+
+    own = p.add_argument_group("your own hand")
+    own.add_argument("--style_from", metavar="FILE",
+                     help="build a style from your ink: InkML, IAM-OnDB XML or JSON strokes")
+    own.add_argument("--style_text", help="what the ink in --style_from says")
+    own.add_argument("--user_style_dir", default=DEFAULT_USER_STYLE_DIR,
+                     help=f"folder for your styles (default {DEFAULT_USER_STYLE_DIR}); its ids work with --style")
     return p
 
 
@@ -65,18 +120,105 @@ def default_out(texts: list[str], seed: int, fmt: str) -> Path:
     return Path("samples") / f"{slug}-{seed}.{fmt}"
 
 
+def output_format(args) -> str:
+    if not args.animate:
+        return args.format
+    if args.format in ("svg", "animated-svg"):
+        return "animated-svg"
+    if args.format == "gif":
+        return "gif"
+    raise InputError(f"--animate makes an animated SVG or a GIF; it does not go with --format {args.format}")
+
+
+def output_path(args, fmt: str, texts: list[str], seed: int) -> Path:
+    suffix = format_suffix(fmt)
+    if not args.out:
+        return default_out(texts, seed, suffix[1:])
+    out = Path(args.out)
+    ok = GCODE_SUFFIXES if fmt == "gcode" else (".svg", ".png") if fmt in ("svg", "png") else (suffix,)
+    return out if out.suffix.lower() in ok else out.with_suffix(suffix)
+
+
+def plot_options(args):
+    from .plotter import GcodeOptions, PlotterOptions
+    plotter = PlotterOptions(paper=args.page, landscape=args.landscape,
+                             margin_mm=15.0 if args.margin is None else args.margin, optimize=not args.no_optimize)
+    gcode = GcodeOptions(pen_up=args.pen_up, pen_down=args.pen_down, draw_feed=args.feed,
+                         travel_feed=args.travel_feed, origin=args.origin, y_axis=args.y_axis, units=args.units,
+                         layer_change=args.layer_change)
+    return plotter, gcode
+
+
+def paragraph_text(args) -> str:
+    if args.text_file:
+        try:
+            return Path(args.text_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"cannot read --text_file {args.text_file}: {e}") from None
+    if args.text is not None:
+        return args.text.replace("\\n", "\n")
+    return "\n".join(args.lines)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    from .animate import AnimationError, AnimationOptions
+    from .inkml import InkFileError
+    from .plotter import PlotterError
+    paragraph = args.paragraph or args.wrap is not None or args.text_file is not None
     try:
+        fmt = output_format(args)
+        if args.style_from and (args.style is not None or args.styles):
+            raise InputError("--style_from makes the style for every line; leave out --style/--styles")
+        if paragraph and ((args.biases and len(args.biases) > 1) or (args.styles and len(args.styles) > 1)):
+            raise InputError("paragraph mode writes in one style and one bias: use --style and --bias")
+        hand = Hand.load(args.checkpoint, args.style_dir, user_style_dir=args.user_style_dir)
+        style_from_id = None
+        if args.style_from:
+            style, style_from_id = hand.style_from_ink(args.style_from, args.style_text, save_to=args.user_style_dir)
+            print(f"Saved your style as style {style_from_id} in {args.user_style_dir} ({style.text!r}); "
+                  f"reuse it with --style {style_from_id} --user_style_dir {args.user_style_dir}")
+        plotter, gcode = plot_options(args)
+        animation = AnimationOptions(speed=args.speed, method=args.anim_method, loop=args.loop)
+        if paragraph:
+            from .layout import ParagraphLayout
+            layout = ParagraphLayout(page=args.page or "a4", landscape=args.landscape,
+                                     margin_mm=20.0 if args.margin is None else args.margin, width_mm=args.wrap,
+                                     ink_height_mm=args.size, line_spacing=args.line_spacing, align=args.align,
+                                     variation=args.variation)
+            text = paragraph_text(args)
+            style_id = style_from_id if style_from_id is not None else (
+                args.style if args.style is not None else (args.styles[0] if args.styles else None))
+            bias = args.bias if args.bias is not None else (args.biases[0] if args.biases else DEFAULT_BIAS)
+            doc = hand.write_paragraph(text, style_id, bias, (args.colors or ["#000000"])[0],
+                                       (args.widths or [1.5])[0], layout, args.seed, args.max_steps)
+            out = output_path(args, fmt, text.split(), doc.seed)
+            written = doc.save(out, fmt, args.dpi, plotter, gcode, animation)
+            for i in doc.capped_lines:
+                print(f"warning: line {i + 1} ({doc.lines[i]!r}) hit the step cap; it may be incomplete",
+                      file=sys.stderr)
+            if doc.shrunk_lines:
+                print(f"note: {len(doc.shrunk_lines)} line(s) came out wider than the line width and were "
+                      f"narrowed to fit", file=sys.stderr)
+            print(f"Wrote {', '.join(map(str, written))} ({len(doc.pages)} page{'s' * (len(doc.pages) > 1)}, "
+                  f"{sum(1 for t in doc.lines if t)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")
+            return 0
         specs = specs_from_args(args)
-        hand = Hand.load(args.checkpoint, args.style_dir)
-        doc = hand.write(specs, seed=args.seed, max_steps=args.max_steps)
-        out = Path(args.out) if args.out else default_out([s.text for s in specs], doc.seed, args.format)
-        if args.out and out.suffix.lower() not in (".svg", ".png"):
-            out = out.with_suffix("." + args.format)
-        doc.save(out, dpi=args.dpi)
-    except (InputError, StyleError, CheckpointError) as e:
+        if style_from_id is not None:
+            specs = [LineSpec(s.text, style_from_id, s.bias, s.color, s.width) for s in specs]
+        from .render import Layout
+        doc = hand.write(specs, seed=args.seed, max_steps=args.max_steps,
+                         layout=Layout(line_spacing=args.line_spacing, align=args.align))
+        out = output_path(args, fmt, [s.text for s in specs], doc.seed)
+        if fmt in ("svg", "png"):
+            doc.save(out, dpi=args.dpi)     # the suffix picks svg or png, as it always has
+        else:
+            out = doc.export(out, fmt, args.dpi, plotter=plotter, gcode=gcode, animation=animation)
+    except (InputError, StyleError, CheckpointError, PlotterError, AnimationError, InkFileError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: cannot write the output: {e}", file=sys.stderr)
         return 2
     for i in doc.capped_lines:
         print(f"warning: line {i + 1} hit the step cap before the text ended; it may be incomplete "

@@ -110,3 +110,33 @@ class StyleBank:
 
     def next_free_id(self) -> int:
         return max(self.ids, default=-1) + 1
+
+
+class LayeredStyleBank:
+    """Several style folders seen as one bank (the shipped bank plus a user's folder, say).
+
+    An id found in more than one folder comes from the first; user styles are saved under ids above
+    every bank's, so that never happens to them.
+    """
+
+    def __init__(self, banks: list[StyleBank]):
+        if not banks:
+            raise StyleError("no style folders given")
+        self.banks = list(banks)
+        self.folder = self.banks[-1].folder       # where new (user) styles go
+        self.ids = sorted({i for b in self.banks for i in b.ids})
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def get(self, style_id: int) -> Style:
+        for bank in self.banks:
+            if style_id in bank.ids or (isinstance(style_id, str) and style_id.strip().isdigit()
+                                        and int(style_id) in bank.ids):
+                return bank.get(style_id)
+        shown = ", ".join(map(str, self.ids)) if self.ids else "none"
+        folders = ", ".join(str(b.folder) for b in self.banks)
+        raise StyleError(f"no style {style_id!r} in {folders}; valid style ids: {shown}")
+
+    def next_free_id(self) -> int:
+        return max(self.ids, default=-1) + 1

@@ -1,0 +1,336 @@
+"""Paragraph mode: long text wrapped to a line width measured in the handwriting itself, set on pages.
+
+    doc = hand.write_paragraph(text, style=3, layout=ParagraphLayout(page="a4", align="left"))
+    doc.save("letter.svg")        # letter.svg, or letter-1.svg, letter-2.svg, ... when it runs over
+
+How a line width is kept without ever splitting a word:
+1. estimate each candidate line's width from character widths scaled to the hand (the style's own
+   ink when there is one), and wrap greedily with a little room to spare;
+2. write the lines, then measure the real ink; if one is too wide, refit the scale on every line
+   written so far, re-wrap, and write only the lines whose text changed (known widths are reused);
+3. a line that is still too wide after the last round is shrunk to the width (reported).
+Each input line is wrapped on its own; a blank input line is kept as a blank line (a paragraph break).
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import ink
+from .render import MM_PER_PX, InkLine, Page, export_pages, page_to_svg, paper_size_mm, svg_to_png
+
+PARAGRAPH_MAX_CHARS = 5000
+# Width units per character: a rough typographic class, scaled to the hand by `Measure.per_unit`.
+NARROW, SEMI, WIDE = set("ijl.,;:'!|`\""), set("frtI1()-/ "), set("mwMW")
+# Ink heights per unit before the hand is measured; IAM-OnDB lines run about 0.54 ink heights per
+# character, spaces included.
+DEFAULT_PER_UNIT = 0.55
+SAFETY = 0.95          # estimated lines may fill this much of the width; measured ones all of it
+MAX_ROUNDS = 3
+
+
+def char_units(c: str) -> float:
+    if c in NARROW:
+        return 0.45
+    if c in SEMI:
+        return 0.75
+    if c in WIDE:
+        return 1.5
+    return 1.25 if c.isupper() else 1.0
+
+
+def text_units(text: str) -> float:
+    return sum(char_units(c) for c in text)
+
+
+def ink_width(strokes: list[np.ndarray]) -> float:
+    if not strokes:
+        return 0.0
+    pts = np.concatenate(strokes)
+    return float(pts[:, 0].max() - pts[:, 0].min())
+
+
+@dataclass
+class Measure:
+    """Width of text in ink heights: per_unit x the text's width units."""
+    per_unit: float = DEFAULT_PER_UNIT
+
+    def width(self, text: str) -> float:
+        return self.per_unit * text_units(text)
+
+    @classmethod
+    def fit(cls, samples: list[tuple[str, float]]) -> "Measure":
+        units = sum(text_units(t) for t, _ in samples)
+        return cls(sum(w for _, w in samples) / units) if units > 0 else cls()
+
+    @classmethod
+    def from_ink(cls, text: str, strokes: list[np.ndarray]) -> "Measure":
+        """The measure of a written line (a style): its width over its ink height, per unit."""
+        return cls.fit([(text, ink_width(strokes) / ink.ink_height(strokes))])
+
+
+def wrap_text(text: str, fits: Callable[[str], bool], max_chars: int = 60) -> list[str]:
+    """Greedy word wrap of every input line; "" for a blank line. Words are never split: a word that
+    fits nowhere gets a line of its own."""
+    out = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        words = raw.split()
+        if not words:
+            out.append("")
+            continue
+        line = words[0]
+        for w in words[1:]:
+            candidate = f"{line} {w}"
+            if len(candidate) <= max_chars and fits(candidate):
+                line = candidate
+            else:
+                out.append(line)
+                line = w
+        out.append(line)
+    return out
+
+
+ALIGNS = ("left", "center", "right")
+
+
+@dataclass
+class ParagraphLayout:
+    page: str | None = "a4"          # "a4", "a5", "letter"; None: one page as tall as the text
+    landscape: bool = False
+    margin_mm: float = 20.0
+    width_mm: float | None = None    # line width; None: the page's width inside the margins (160 mm without a page)
+    ink_height_mm: float = 6.0       # size of the writing: the typical ink height (descender to ascender spread)
+    line_spacing: float = 1.7        # line pitch in ink heights
+    align: str = "left"              # left, center, right
+    variation: float = 0.0           # 0: none; 1: natural baseline, tilt and size changes between lines
+    max_chars: int = 60              # the model learnt lines of up to about 64 characters
+
+    def check(self) -> None:
+        problems = []
+        if self.page is not None:
+            try:
+                paper_size_mm(self.page)
+            except ValueError as e:
+                problems.append(str(e))
+        if self.align == "centre":
+            self.align = "center"
+        if self.align not in ALIGNS:
+            problems.append(f"align {self.align!r} must be one of {', '.join(ALIGNS)}")
+        if not 0 <= self.margin_mm <= 100:
+            problems.append(f"margin {self.margin_mm} mm is outside 0-100 mm")
+        if not 2 <= self.ink_height_mm <= 40:
+            problems.append(f"writing size {self.ink_height_mm} mm is outside 2-40 mm")
+        if not 0.8 <= self.line_spacing <= 5:
+            problems.append(f"line spacing {self.line_spacing} is outside 0.8-5")
+        if not 0 <= self.variation <= 2:
+            problems.append(f"variation {self.variation} is outside 0-2")
+        if not 5 <= int(self.max_chars) <= 90:
+            problems.append(f"max_chars {self.max_chars} is outside 5-90")
+        if not problems:
+            inner = self.inner_width_mm()
+            if inner is not None and inner < 4 * self.ink_height_mm:
+                problems.append(f"margins of {self.margin_mm} mm leave {inner:.0f} mm of line; that is too narrow")
+            elif self.width_mm is not None and not (4 * self.ink_height_mm <= self.width_mm <= (inner or 2000)):
+                problems.append(f"line width {self.width_mm} mm must be between {4 * self.ink_height_mm:g} mm "
+                                f"(four ink heights) and {inner or 2000:.0f} mm (the page inside the margins)")
+            elif self.lines_per_page() < 1:
+                problems.append("the page is too short for one line at this size and spacing")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def paper_mm(self) -> tuple[float, float] | None:
+        return paper_size_mm(self.page, self.landscape) if self.page else None
+
+    def inner_width_mm(self) -> float | None:
+        paper = self.paper_mm()
+        return paper[0] - 2 * self.margin_mm if paper else None
+
+    def line_width_mm(self) -> float:
+        return self.width_mm or self.inner_width_mm() or 160.0
+
+    def pitch_mm(self) -> float:
+        return self.line_spacing * self.ink_height_mm
+
+    def lines_per_page(self) -> int | float:
+        paper = self.paper_mm()
+        if paper is None:
+            return float("inf")
+        return int((paper[1] - 2 * self.margin_mm) // self.pitch_mm())
+
+
+@dataclass
+class WrittenLine:
+    text: str
+    strokes: list[np.ndarray]    # model units, y down ([] for a blank line)
+    width: float                 # in ink heights
+    hit_cap: bool = False
+
+
+def set_pages(lines: list[WrittenLine], ink_height: float, layout: ParagraphLayout, color: str = "#000000",
+              stroke_width: float = 1.5, seed: int = 0) -> tuple[list[Page], list[int], list[int]]:
+    """Place written lines on pages. Returns (pages, page index per line (-1: a dropped blank line at
+    the top of a page), indices of lines shrunk to fit the width)."""
+    px = 1.0 / MM_PER_PX
+    ink_px = layout.ink_height_mm * px
+    s = ink_px / ink_height                     # model units -> px
+    pitch = layout.pitch_mm() * px
+    margin = layout.margin_mm * px
+    line_w = layout.line_width_mm() * px
+    per_page = layout.lines_per_page()
+    rng = np.random.default_rng(seed)
+    v = float(layout.variation)
+    noise = lambda: float(np.clip(rng.normal(), -2.0, 2.0))
+
+    slots: list[list[InkLine]] = [[]]
+    line_page, shrunk, row = [], [], 0
+    for i, ln in enumerate(lines):
+        if row >= per_page:
+            slots.append([])
+            row = 0
+        if not ln.strokes:
+            if row == 0 and len(slots) > 1:     # no blank line at the top of a continued page
+                line_page.append(-1)
+                continue
+            line_page.append(len(slots) - 1)
+            row += 1
+            continue
+        pts = np.concatenate(ln.strokes)
+        origin = np.array([pts[:, 0].min(), np.median(pts[:, 1])])
+        size, dy, tilt = 1.0, 0.0, 0.0
+        if v:   # a hand never keeps exactly the same size and baseline from line to line
+            size, dy, tilt = 1 + 0.035 * v * noise(), 0.05 * v * pitch * noise(), np.radians(0.6 * v * noise())
+        rot = np.array([[np.cos(tilt), np.sin(tilt)], [-np.sin(tilt), np.cos(tilt)]])
+        placed = [((st - origin) * s * size) @ rot for st in ln.strokes]
+        allp = np.concatenate(placed)
+        width = float(allp[:, 0].max() - allp[:, 0].min())
+        if width > line_w:
+            placed = [p * (line_w / width) for p in placed]
+            allp = allp * (line_w / width)
+            width = line_w
+            shrunk.append(i)
+        x_left = float(allp[:, 0].min())
+        dx = margin - x_left + {"left": 0.0, "center": (line_w - width) / 2, "right": line_w - width}[layout.align]
+        y = margin + (row + 0.5) * pitch + dy
+        slots[-1].append(InkLine([p + np.array([dx, y]) for p in placed], color, stroke_width))
+        line_page.append(len(slots) - 1)
+        row += 1
+    paper = layout.paper_mm()
+    if paper:
+        size_px = (paper[0] * px, paper[1] * px)
+        pages = [Page(*size_px, ls, size_mm=paper, ink_height_px=ink_px) for ls in slots]
+    else:   # one page as tall as the text
+        n_rows = max(1, len([p for p in line_page if p >= 0]))
+        pages = [Page(line_w + 2 * margin, 2 * margin + n_rows * pitch, slots[0], ink_height_px=ink_px)]
+    return pages, line_page, shrunk
+
+
+@dataclass
+class ParagraphDocument:
+    """The result of paragraph mode: one or more pages and how they were made."""
+    pages: list[Page]
+    lines: list[str]                     # the wrapped lines, "" for blank lines
+    line_page: list[int]                 # page index of each line (-1: a blank line dropped at a page top)
+    shrunk_lines: list[int] = field(default_factory=list)   # lines narrowed to fit after the last round
+    capped_lines: list[int] = field(default_factory=list)   # lines cut by the step cap
+    rounds: int = 1                      # wrap-and-write passes
+    seed: int = 0
+    seconds: float = 0.0
+    layout: ParagraphLayout = field(default_factory=ParagraphLayout)
+
+    def svg(self, page: int = 0) -> str:
+        return page_to_svg(self.pages[page])
+
+    def svgs(self) -> list[str]:
+        return [page_to_svg(p) for p in self.pages]
+
+    def png(self, page: int = 0, dpi: float = 192.0) -> bytes:
+        return svg_to_png(self.svg(page), dpi)
+
+    def save(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, plotter=None, gcode=None,
+             animation=None) -> list[Path]:
+        """Every page in one format (see scribe.render.export_pages); returns the files written."""
+        return export_pages(self.pages, path, fmt, dpi, plotter, gcode, animation)
+
+
+def write_paragraph(hand, text: str, style: int | None = None, bias: float | None = None,
+                    color: str = "#000000", width: float = 1.5, layout: ParagraphLayout | None = None,
+                    seed: int | None = None, max_steps: int | None = None,
+                    max_rounds: int = MAX_ROUNDS) -> ParagraphDocument:
+    """Write `text` as wrapped paragraphs in one style; see the module docstring. Raises InputError."""
+    from .hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, InputError, LineSpec
+    from .styles import StyleError
+    started = time.perf_counter()
+    layout = layout or ParagraphLayout()
+    bias = DEFAULT_BIAS if bias is None else float(bias)
+    problems = []
+    try:
+        layout.check()
+    except ValueError as e:
+        problems.append(str(e))
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise InputError("nothing to write: type some text")
+    if len(text) > PARAGRAPH_MAX_CHARS:
+        problems.append(f"the text has {len(text)} characters; paragraph mode takes up to {PARAGRAPH_MAX_CHARS}")
+    unknown = set()
+    for raw in text.split("\n"):
+        try:
+            hand.alphabet.clean(raw)
+        except ValueError as e:
+            unknown.update(getattr(e, "unknown", []))
+    if unknown:
+        problems.insert(0, f"this model cannot write {', '.join(repr(c) for c in sorted(unknown))}; "
+                           f"it knows: {hand.alphabet.chars}")
+    long_words = [w for w in text.split() if len(w) > MAX_CHARS_PER_LINE]
+    if long_words:
+        problems.append(f"a word of {len(long_words[0])} characters cannot fit one line "
+                        f"(the limit is {MAX_CHARS_PER_LINE}): {long_words[0][:20]}...")
+    if not BIAS_RANGE[0] <= bias <= BIAS_RANGE[1]:
+        problems.append(f"bias {bias} is outside {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
+    measure = Measure()
+    if style is not None:
+        try:
+            st = hand._style(style)
+            measure = Measure.from_ink(st.text, st.strokes())
+        except StyleError as e:
+            problems.append(str(e))
+    if problems:
+        raise InputError("; ".join(problems))
+    text = "\n".join(hand.alphabet.clean(raw) if raw.strip() else "" for raw in text.split("\n"))
+    seed = random.randrange(2**31) if seed is None else int(seed)
+
+    target = layout.line_width_mm() / layout.ink_height_mm       # line width in ink heights
+    written: dict[tuple[str, int], WrittenLine] = {}             # (text, occurrence) -> ink
+    first_width: dict[str, float] = {}
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):
+        def fits(t: str) -> bool:
+            return first_width[t] <= target if t in first_width else measure.width(t) <= target * SAFETY
+        wrapped = wrap_text(text, fits, int(layout.max_chars))
+        keys, seen = [], Counter()
+        for t in wrapped:
+            seen[t] += 1
+            keys.append((t, seen[t]))
+        todo = [k for k in keys if k[0] and k not in written]
+        for c in range(0, len(todo), MAX_LINES):
+            chunk = todo[c:c + MAX_LINES]
+            doc = hand.write([LineSpec(t, style, bias, color, width) for t, _ in chunk],
+                             seed=seed + 7919 * rounds + c, max_steps=max_steps)
+            for key, sampled in zip(chunk, doc.lines):
+                strokes = ink.offsets_to_strokes(sampled.offsets)
+                w = ink_width(strokes) / hand.stats.ink_height
+                written[key] = WrittenLine(key[0], strokes, w, sampled.hit_cap)
+                first_width.setdefault(key[0], w)
+        if all(written[k].width <= target for k in keys if k[0]) or rounds == max_rounds:
+            break
+        measure = Measure.fit([(ln.text, ln.width) for ln in written.values()])
+    lines = [written[k] if k[0] else WrittenLine("", [], 0.0) for k in keys]
+    pages, line_page, shrunk = set_pages(lines, hand.stats.ink_height, layout, color, width, seed)
+    return ParagraphDocument(pages, wrapped, line_page, shrunk, [i for i, ln in enumerate(lines) if ln.hit_cap],
+                             rounds, seed, time.perf_counter() - started, layout)
