@@ -56,14 +56,19 @@ def plain_errors() -> None:
     shell = get_ipython()
     if shell is None:
         return
-    from .checkpoint import CheckpointError
-    from .hand import InputError
-    from .styles import StyleError
+    plain = [ColabError, iam.DataError]
+    try:   # runs before the install step: only what needs nothing beyond torch and numpy
+        from .checkpoint import CheckpointError
+        from .hand import InputError
+        from .styles import StyleError
+        plain += [CheckpointError, InputError, StyleError]
+    except ImportError:
+        pass
 
     def show(_shell, etype, value, tb, tb_offset=None):
         return [f"{etype.__name__}: {value}"]
 
-    shell.set_custom_exc((ColabError, iam.DataError, CheckpointError, InputError, StyleError), show)
+    shell.set_custom_exc(tuple(plain), show)
 
 
 # ---- 1. the environment ---------------------------------------------------------------------------
@@ -383,23 +388,15 @@ def validation_nll(checkpoint: Path, data_path: Path, device: str = "cpu", batch
                    ) -> tuple[float, int]:
     """(mean NLL per validation line in nats, lines scored), in Graves' units as train.py reports it.
 
-    The quality report's own figure (scribe.evaluate) when that module is there; otherwise the same sum
-    computed here, on `device`. Lines with characters outside the model's alphabet are not scored.
+    The same figure as the quality report's (scribe.evaluate), computed here on `device` so that Colab
+    scores testset_v on its GPU. Lines with characters outside the model's alphabet are not scored.
     """
     import torch
     from .checkpoint import load_checkpoint
     from .dataset import BucketBatches, ProcessedData
     ckpt = load_checkpoint(checkpoint)
-    data = ProcessedData.load(data_path)
-    try:
-        from .evaluate import validation_nll as report_nll
-    except ImportError:
-        report_nll = None
-    if report_nll is not None:
-        r = report_nll(ckpt.build_model("cpu"), ckpt.alphabet, data, batch_size=batch_size)
-        return r["nats_per_line"], r["lines"]
     model = ckpt.build_model(device)
-    valid = BucketBatches(data, "valid", ckpt.alphabet, batch_size)
+    valid = BucketBatches(ProcessedData.load(data_path), "valid", ckpt.alphabet, batch_size)
     total, lines = 0.0, 0
     with torch.no_grad():
         for idx in valid.epoch():
