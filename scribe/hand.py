@@ -88,19 +88,33 @@ class Handwriting:
             raise InputError(str(e)) from None
 
 
+def _fast_step_or_none(model):
+    """scribe.fast's compiled step, or None (the eager step) where TorchScript cannot build it."""
+    try:
+        from .fast import fast_step
+        return fast_step(model)
+    except Exception as e:   # an unusual torch build must not stop the app from writing
+        import warnings
+        warnings.warn(f"fast sampler unavailable ({type(e).__name__}: {e}); using the eager step")
+        return None
+
+
 class Hand:
-    def __init__(self, checkpoint: Checkpoint, styles: StyleBank | None = None, device: str = "cpu"):
+    def __init__(self, checkpoint: Checkpoint, styles: StyleBank | None = None, device: str = "cpu",
+                 fast: bool = True):
         self.checkpoint = checkpoint
         self.alphabet: Alphabet = checkpoint.alphabet
         self.stats = checkpoint.stats
         self.model = checkpoint.build_model(device)
-        self.sampler = Sampler(self.model, self.stats)
+        # fast: the compiled step and loops of scribe.fast (same ink); False: the eager reference.
+        step_fn = _fast_step_or_none(self.model) if fast else None
+        self.sampler = Sampler(self.model, self.stats, step_fn=step_fn)
         self.styles = styles
         self._primed: dict[int, tuple[list[torch.Tensor], torch.Tensor]] = {}
 
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, style_dir: str | Path | None = None,
-             device: str = "cpu", user_style_dir: str | Path | None = None) -> "Hand":
+             device: str = "cpu", user_style_dir: str | Path | None = None, fast: bool = True) -> "Hand":
         ckpt = load_checkpoint(checkpoint or default_checkpoint())
         try:
             styles = StyleBank(style_dir)
@@ -108,7 +122,7 @@ class Hand:
             if style_dir:
                 raise
             styles = None   # no shipped style bank: unprimed writing still works
-        hand = cls(ckpt, styles, device)
+        hand = cls(ckpt, styles, device, fast)
         if user_style_dir is not None and Path(user_style_dir).is_dir():
             hand.add_user_styles(user_style_dir)
         return hand

@@ -11,12 +11,13 @@ Per line:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
 
 from .dataset import NormStats
-from .model import MixtureParams, SynthesisNetwork
+from .model import SynthesisNetwork
 
 # A line may take at most this many times the model's typical steps per character before it is cut.
 STEP_CAP_FACTOR = 4.0
@@ -58,7 +59,10 @@ class Sampler:
         self.model = model.eval()
         self.stats = stats
         # step_fn(x, state, onehot) -> (outputs, state, phi); defaults to the model's eager step.
+        # A step_fn may also offer .prime(ink, lengths, onehot) and .sample_loop(...) (scribe.fast):
+        # compiled versions of the two loops below, same maths.
         self.step_fn = step_fn or model.step
+        self.device = next(model.parameters()).device
 
     @torch.inference_mode()
     def prime_states(self, primes: list[Prime], encoded: list[list[int]]) -> tuple[list, torch.Tensor]:
@@ -70,13 +74,17 @@ class Sampler:
         ink[:, 0, 2] = 1.0
         for i, p in enumerate(primes):
             ink[i, 1:len(p.offsets) + 1] = torch.from_numpy(p.offsets)
-        onehot = self.model.text_onehot(_pad(encoded))
-        state = self.model.initial_state(n)
+        last = ink[torch.arange(n), lengths].to(self.device)
+        ink = ink.to(self.device)
+        onehot = self.model.text_onehot(_pad(encoded).to(self.device))
+        if hasattr(self.step_fn, "prime"):
+            return self.step_fn.prime(ink, lengths, onehot), last
+        state = self.model.initial_state(n, self.device)
+        lengths = lengths.to(self.device)
         for t in range(T):
             _, new_state, _ = self.step_fn(ink[:, t], state, onehot)
             live = (t < lengths).unsqueeze(1)   # lines whose prime has ended keep their state
             state = [torch.where(live, new, old) for new, old in zip(new_state, state)]
-        last = ink[torch.arange(n), lengths]
         return state, last
 
     @torch.inference_mode()
@@ -84,50 +92,36 @@ class Sampler:
                max_steps: int | None = None, primed: tuple[list, torch.Tensor] | None = None
                ) -> list[SampledLine]:
         """Sample every request in one batch. `primed` is an optional precomputed prime_states()."""
-        model, B = self.model, len(requests)
-        gen = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**62))
+        model, B, device = self.model, len(requests), self.device
+        gen = torch.Generator(device).manual_seed(seed if seed is not None else int(torch.seed() % 2**62))
         # Window text per line: prime text + " " + new text; generation starts after the prime.
         full = [(r.prime_encoded + r.encoded) if r.prime is not None else r.encoded for r in requests]
         text_len = [len(seq) for seq in full]
-        onehot = model.text_onehot(_pad(full, extra=1))     # one padding slot marks "past the end"
-        state = model.initial_state(B)
-        x = torch.zeros(B, 3)
+        onehot = model.text_onehot(_pad(full, extra=1).to(device))   # one padding slot marks "past the end"
+        state = model.initial_state(B, device)
+        x = torch.zeros(B, 3, device=device)
         x[:, 2] = 1.0
         primed_rows = [i for i, r in enumerate(requests) if r.prime is not None]
         if primed_rows:
             p_state, p_last = primed if primed is not None else self.prime_states(
                 [requests[i].prime for i in primed_rows], [requests[i].prime_encoded for i in primed_rows])
-            rows = torch.tensor(primed_rows)
+            rows = torch.tensor(primed_rows, device=device)
             for s, ps in zip(state, p_state):
                 s[rows] = ps
             x[rows] = p_last
         new_chars = torch.tensor([len(r.encoded) for r in requests], dtype=torch.float32)
         cap = max_steps or int(STEP_CAP_FACTOR * model.config.steps_per_char * int(new_chars.max()) + 20)
-        end_pos = torch.tensor(text_len)
-        real = torch.arange(onehot.shape[1]).unsqueeze(0) < end_pos.unsqueeze(1)   # (B, U+1)
-        bias = torch.tensor([r.bias for r in requests], dtype=torch.float32).unsqueeze(1)
-        rows_all = torch.arange(B)
+        end_pos = torch.tensor(text_len, device=device)
+        real = torch.arange(onehot.shape[1], device=device).unsqueeze(0) < end_pos.unsqueeze(1)   # (B, U+1)
+        bias = torch.tensor([r.bias for r in requests], dtype=torch.float32, device=device).unsqueeze(1)
 
-        points = torch.zeros(cap, B, 3)
-        done = torch.zeros(B, dtype=torch.bool)
-        past_end_at = torch.full((B,), -1, dtype=torch.long)
-        n_steps = torch.full((B,), cap, dtype=torch.long)
-        for t in range(cap):
-            out, state, phi = self.step_fn(x, state, onehot)
-            x = _sample_point(MixtureParams(out, model.config.mixtures), bias, gen)
-            points[t] = x
-            # Graves' stopping test: attention on the slot after the text exceeds every real char.
-            after = phi[rows_all, end_pos]
-            past = after > phi.masked_fill(~real, float("-inf")).max(1).values
-            past_end_at = torch.where(past & (past_end_at < 0), torch.full_like(past_end_at, t), past_end_at)
-            ending = (past_end_at >= 0) & ~done & (
-                (x[:, 2] > 0.5) | (t - past_end_at >= FINISH_STROKE_STEPS))
-            n_steps = torch.where(ending, torch.full_like(n_steps, t + 1), n_steps)
-            done |= ending
-            if bool(done.all()):
-                break
+        loop = getattr(self.step_fn, "sample_loop", None)
+        if loop is not None:
+            points, n_steps, done = loop(x, state, onehot, bias, end_pos, real, cap, gen)
+        else:
+            points, n_steps, done = self._sample_loop(x, state, onehot, bias, end_pos, real, cap, gen)
         results = []
-        pts = points.numpy()
+        pts, n_steps, done = points.cpu().numpy(), n_steps.cpu(), done.cpu()
         for b in range(B):
             n = int(n_steps[b])
             offs = pts[:n, b].copy()
@@ -137,18 +131,95 @@ class Sampler:
                                        n / max(1.0, float(new_chars[b]))))
         return results
 
+    def _sample_loop(self, x, state, onehot, bias, end_pos, real, cap: int, gen):
+        """Step, draw, test for the end; until every line is done or the cap. The Python reference
+        for the compiled scribe.fast sample_loop, which runs the very same functions below."""
+        points, n_steps, past_end_at, done = loop_start(cap, x)
+        draw = DrawParams(self.model.config.mixtures, bias)
+        stop = StopTest(end_pos, real)
+        for t in range(cap):
+            out, state, phi = self.step_fn(x, state, onehot)
+            x = sample_point(out, draw, gen)
+            points[t] = x
+            past_end_at, n_steps, done = stop_update(phi, x, t, stop, past_end_at, n_steps, done,
+                                                     FINISH_STROKE_STEPS)
+            if bool(done.all()):
+                break
+        return points, n_steps, done
 
-def _sample_point(p: MixtureParams, bias: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Draw one (dx, dy, eos) per line from the biased mixture."""
-    B = bias.shape[0]
-    weights = torch.softmax(p.pi_logits * (1 + bias), -1)
-    k = torch.multinomial(weights, 1, generator=gen).squeeze(1)
-    rows = torch.arange(B)
-    mu = p.mu[rows, k]                                   # (B, 2)
-    sigma = (p.log_sigma[rows, k] - bias).exp()          # (B, 2)
-    rho = p.rho[rows, k]
-    z = torch.randn(B, 2, generator=gen)
-    dx = mu[:, 0] + sigma[:, 0] * z[:, 0]
-    dy = mu[:, 1] + sigma[:, 1] * (rho * z[:, 0] + torch.sqrt(1 - rho * rho) * z[:, 1])
-    eos = (torch.rand(B, generator=gen) < torch.sigmoid(p.eos_logit)).float()
+
+# Everything below is TorchScript-compatible: scribe.fast compiles it into its loop.
+
+def loop_start(cap: int, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(points (cap, B, 3), steps per line, step at which the window passed the end, done)."""
+    B, device = x.shape[0], x.device
+    return (torch.zeros(cap, B, 3, device=device), torch.full((B,), cap, dtype=torch.long, device=device),
+            torch.full((B,), -1, dtype=torch.long, device=device),
+            torch.zeros(B, dtype=torch.bool, device=device))
+
+
+class DrawParams:
+    """What sample_point needs besides the step outputs; fixed for a whole sampling call."""
+
+    def __init__(self, mixtures: int, bias: torch.Tensor):
+        M = mixtures
+        self.mixtures = M
+        self.bias = bias              # (B, 1)
+        self.sharpen = 1 + bias       # mixture logits are scaled by 1 + bias
+        # output columns of component 0's mu_x, mu_y, log_sigma_x, log_sigma_y (see MixtureParams)
+        self.columns = torch.tensor([[1 + M, 1 + 2 * M, 1 + 3 * M, 1 + 4 * M]], device=bias.device)
+
+
+def sample_point(out: torch.Tensor, draw: DrawParams, gen: Optional[torch.Generator]) -> torch.Tensor:
+    """Draw one (dx, dy, eos) per line from the biased mixture of the step outputs (B, 1 + 6M).
+
+    The output layout is MixtureParams'; only the chosen component's parameters are read out.
+    """
+    M = draw.mixtures
+    out = out.float()
+    B = out.shape[0]
+    weights = torch.softmax(out[:, 1:1 + M] * draw.sharpen, -1)
+    k = pick_component(weights, gen)                                                # (B, 1)
+    mu_x, mu_y, log_sigma_x, log_sigma_y = out.gather(1, k + draw.columns).unbind(1)
+    rho = (torch.tanh(out[:, 1 + 5 * M:1 + 6 * M]) * (1 - 1e-5)).gather(1, k).squeeze(1)
+    sigma_x, sigma_y = (torch.stack([log_sigma_x, log_sigma_y], 1) - draw.bias).exp().unbind(1)
+    z0, z1 = torch.randn([B, 2], generator=gen, device=out.device).unbind(1)
+    dx = mu_x + sigma_x * z0
+    dy = mu_y + sigma_y * (rho * z0 + torch.sqrt(1 - rho * rho) * z1)
+    eos = (torch.rand([B], generator=gen, device=out.device) < torch.sigmoid(out.select(1, 0))).float()
     return torch.stack([dx, dy, eos], 1)
+
+
+def pick_component(weights: torch.Tensor, gen: Optional[torch.Generator]) -> torch.Tensor:
+    """torch.multinomial(weights, 1, generator=gen), without its input checks (a dozen small ops).
+
+    Same draw from the same generator state: multinomial picks argmax(p / q), q ~ Exp(1)
+    (tests/test_fast.py checks that the two agree).
+    """
+    q = torch.empty_like(weights).exponential_(1.0, generator=gen)
+    return torch.argmax(weights / q, -1, keepdim=True)
+
+
+class StopTest:
+    """What stop_update needs besides the step; fixed for a whole sampling call."""
+
+    def __init__(self, end_pos: torch.Tensor, real: torch.Tensor):
+        self.end_column = end_pos.unsqueeze(1)   # (B, 1): the padding slot just after each text
+        self.not_real = ~real                    # (B, U+1): slots that are not characters of the text
+
+
+def stop_update(phi: torch.Tensor, x: torch.Tensor, t: int, stop: StopTest, past_end_at: torch.Tensor,
+                n_steps: torch.Tensor, done: torch.Tensor, finish_steps: int
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Graves' stopping test after step t, then finish the stroke in progress.
+
+    The window is past the end once the attention on the slot after the text exceeds every real
+    character; the line then ends at the next pen-up, or `finish_steps` later at most.
+    Returns (past_end_at, n_steps, done), updated.
+    """
+    after = phi.gather(1, stop.end_column).squeeze(1)
+    past = after > phi.masked_fill(stop.not_real, float("-inf")).max(1).values
+    past_end_at = torch.where(past & (past_end_at < 0), t, past_end_at)
+    ending = (past_end_at >= 0) & ~done & ((x.select(1, 2) > 0.5) | (past_end_at <= t - finish_steps))
+    n_steps = torch.where(ending, t + 1, n_steps)
+    return past_end_at, n_steps, done | ending
