@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import sys
-import textwrap
 import threading
 import time
 import uuid
@@ -22,6 +21,7 @@ from pathlib import Path
 from .checkpoint import SHIPPED_DIR, CheckpointError, default_checkpoint, find_checkpoints
 from .files import atomic_write_bytes
 from .hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, Hand, InputError, LineSpec
+from .layout import ALIGNS, wrap_text
 from .render import CSS_DPI, InkLine, Layout, layout_page, page_to_svg, svg_to_png
 from .styles import Style, StyleBank, StyleError
 from . import ink
@@ -33,7 +33,6 @@ DEFAULT_DPI = 192
 DPI_RANGE = (24, 600)
 MAX_PNG_PIXELS = 40_000_000        # ~160 MB of RGBA while rasterising; beyond this the dpi is lowered
 SEED_LIMIT = 2**32                 # seeds are 0 .. 2**32-1
-ALIGNS = ("left", "center", "right")
 DEFAULT_WRAP = 60                  # quick mode wraps at this many characters (IAM lines: median 29, max 64)
 FREE_STYLE = "free"                # the style choice meaning "no priming: the model's own average hand"
 OUTPUT_MAX_AGE_S = 3600            # result files older than this are removed at the next write
@@ -367,7 +366,7 @@ def split_block(text: str, wrap_at: int | None = DEFAULT_WRAP) -> tuple[list[str
     for line in raw:
         line = " ".join(line.split())
         if wrap_at and len(line) > wrap_at:
-            lines += textwrap.wrap(line, width=int(wrap_at), break_on_hyphens=False)
+            lines += wrap_text(line, lambda _: True, max_chars=int(wrap_at))   # words are never split
             wrapped += 1
         else:
             lines.append(line)

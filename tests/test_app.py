@@ -1,0 +1,403 @@
+"""The Gradio app: its helpers (fast), and the real server driven by gradio_client (slow).
+
+The server tests launch app.py's demo in this process with a tiny random checkpoint and a tiny style
+bank, cap pen steps so that each write takes a fraction of a second, and call every documented
+endpoint: /write, /write_text and /info.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import socket
+import sys
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import tiny_checkpoint
+from scribe import app_support as sup
+from scribe.checkpoint import CheckpointError, save_shipped, save_training_checkpoint
+from scribe.hand import MAX_CHARS_PER_LINE, MAX_LINES, Hand, InputError, LineSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+SVG_NS = "{http://www.w3.org/2000/svg}"
+MAX_STEPS = 40      # tiny random models never finish a line on their own; keep every write short
+
+
+def load_app_module():
+    """app.py is a script at the repository root, not a package module: import it by path."""
+    if "scribe_app" in sys.modules:
+        return sys.modules["scribe_app"]
+    spec = importlib.util.spec_from_file_location("scribe_app", ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["scribe_app"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_svg(path_or_text) -> ET.Element:
+    text = Path(path_or_text).read_text() if not str(path_or_text).lstrip().startswith("<") else path_or_text
+    return ET.fromstring(text)
+
+
+def check_svg(path, n_lines: int) -> ET.Element:
+    """A plotter-clean SVG: n line groups of unfilled stroke paths and no background rectangle."""
+    root = parse_svg(path)
+    assert root.tag == f"{SVG_NS}svg"
+    assert root.findall(f".//{SVG_NS}rect") == []
+    groups = root.findall(f"{SVG_NS}g")
+    assert len(groups) == n_lines
+    paths = root.findall(f".//{SVG_NS}path")
+    assert paths, "no strokes in the SVG"
+    assert all(g.get("fill") == "none" for g in groups)
+    return root
+
+
+def check_png(path) -> np.ndarray:
+    from PIL import Image
+    img = np.asarray(Image.open(path).convert("L"))
+    assert img.shape[0] > 10 and img.shape[1] > 10
+    assert img.max() == 255, "background should be white"
+    assert (img < 128).sum() > 0, "the PNG has no ink"
+    return img
+
+
+# ---- helpers (no server) ----------------------------------------------------------------------------
+@pytest.fixture()
+def tiny_hand(tiny_ckpt_path, tiny_style_dir) -> Hand:
+    return Hand.load(tiny_ckpt_path, tiny_style_dir)
+
+
+def test_specs_from_rows_keeps_numbering_and_explains_gaps():
+    specs, notes = sup.specs_from_rows([
+        {"text": "first", "style": 1, "bias": 1.5, "color": "#112233", "width": 2},
+        {"text": "   "},
+        "third as a bare string",
+        {"text": ""}, None,            # trailing empties are dropped, not written as gaps
+    ])
+    assert [s.text for s in specs] == ["first", "", "third as a bare string"]
+    assert (specs[0].style, specs[0].bias, specs[0].color, specs[0].width) == (1, 1.5, "#112233", 2.0)
+    assert specs[2].style is None and specs[2].bias == sup.DEFAULT_BIAS
+    assert len(notes) == 1 and "line 2" in notes[0] and "gap" in notes[0]
+
+
+def test_specs_from_rows_reports_every_problem_with_its_line():
+    with pytest.raises(InputError) as e:
+        sup.specs_from_rows([{"text": "ok", "bias": 9, "color": "url(#x)"}, {"text": "b", "style": "three"},
+                             {"text": "c", "width": 0}, {"text": "d", "font": "serif"}])
+    msg = str(e.value)
+    for part in ("line 1: bias 9 is outside", "line 1: ink colour 'url(#x)'", "line 2: style must be",
+                 "line 3: stroke width 0", "line 4: unknown field(s) font"):
+        assert part in msg
+    with pytest.raises(InputError, match="every line is empty"):
+        sup.specs_from_rows(["", {"text": "  "}])
+    with pytest.raises(InputError, match="must be a list"):
+        sup.specs_from_rows("just a string")
+
+
+def test_split_block_wraps_long_lines_and_keeps_paragraph_gaps():
+    long = "word " * 30
+    lines, notes = sup.split_block(f"\n\nShort line\n\n{long}\n\n", wrap_at=40)
+    assert lines[0] == "Short line" and lines[1] == ""
+    assert all(0 < len(ln) <= 40 for ln in lines[2:]) and len(lines) > 3
+    assert notes and "wrapped 1 long line at 40" in notes[0]
+    unwrapped, notes = sup.split_block("a\r\nb", wrap_at=None)
+    assert unwrapped == ["a", "b"] and notes == []
+    with pytest.raises(InputError, match="nothing to write"):
+        sup.split_block(" \n ")
+    with pytest.raises(InputError, match="too many lines"):
+        sup.specs_from_block("\n".join(["x"] * (MAX_LINES + 1)))
+
+
+def test_parsers_name_the_problem():
+    assert sup.parse_seed("") is None and sup.parse_seed(None) is None and sup.parse_seed(float("nan")) is None
+    assert sup.parse_seed("42") == 42 and sup.parse_seed(7.0) == 7
+    for bad in ("-1", "1.5", "abc", 2**32):
+        with pytest.raises(InputError, match="seed must be a whole number"):
+            sup.parse_seed(bad)
+    assert sup.parse_dpi(None) == sup.DEFAULT_DPI and sup.parse_dpi("300") == 300
+    with pytest.raises(InputError, match="outside the allowed range 24-600"):
+        sup.parse_dpi(5000)
+    with pytest.raises(InputError, match="align must be one of"):
+        sup.parse_align("justify")
+    assert sup.parse_style("free") is None and sup.parse_style("3") == 3 and sup.parse_style(4.0) == 4
+    for ok in ("#abc", "#A1B2C3", "rgb(10, 20, 30)", "rgba(10,20,30,0.5)", "navy"):
+        assert sup.parse_color(ok) == ok
+    with pytest.raises(InputError, match="is not a colour"):
+        sup.parse_color('red" onload="alert(1)')
+
+
+def test_png_dpi_is_lowered_only_for_huge_pages():
+    assert sup.png_dpi_within_limit(800, 300, 300) == 300
+    lowered = sup.png_dpi_within_limit(3000, 3000, 600, max_pixels=10_000_000)
+    assert lowered < 600
+    scale = lowered / sup.CSS_DPI
+    assert 3000 * 3000 * scale * scale <= 10_000_000
+
+
+def test_list_checkpoints_puts_the_explicit_one_first_without_duplicates(tmp_path):
+    shipped, extra = tmp_path / "shipped", tmp_path / "drive"
+    save_shipped(tiny_checkpoint(), shipped / "scribe-standin.safetensors")
+    for step in (200, 400):
+        save_training_checkpoint(tiny_checkpoint(), extra / f"checkpoint-{step}.pt")
+    explicit = extra / "checkpoint-200.pt"
+    listed = sup.list_checkpoints(extra, first=explicit, shipped_dir=shipped)
+    paths = [Path(p).name for _, p in listed]
+    assert paths == ["checkpoint-200.pt", "scribe-standin.safetensors", "checkpoint-400.pt"]
+    for label, p in listed:      # labels name the file and the folder it is in
+        assert Path(p).name in label and Path(p).parent.name in label
+
+
+def test_hand_cache_reuses_switches_and_reports_unreadable_files(tmp_path, tiny_style_dir):
+    a, b, bad = tmp_path / "a.pt", tmp_path / "b.safetensors", tmp_path / "checkpoint-9.pt"
+    save_training_checkpoint(tiny_checkpoint(seed=0), a)
+    save_shipped(tiny_checkpoint(seed=1), b)
+    save_training_checkpoint(tiny_checkpoint(), bad)
+    bad.write_bytes(bad.read_bytes()[:2000])         # a copy cut short, as by a full disk
+    cache = sup.HandCache(tiny_style_dir, max_loaded=1)
+    hand_a = cache.get(a)
+    assert cache.get(a) is hand_a
+    hand_b = cache.get(b)
+    assert hand_b is not hand_a and cache.loaded() == [os.path.realpath(b)]   # LRU bound of 1
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        cache.get(bad)
+    with pytest.raises(CheckpointError, match="no checkpoint file"):
+        cache.get(tmp_path / "missing.pt")
+    with pytest.raises(CheckpointError, match="no checkpoint selected"):
+        cache.get("")
+    # A file rewritten in place (same path, new content) is loaded again.
+    st = os.stat(b)
+    save_shipped(tiny_checkpoint(seed=2), b)
+    os.utime(b, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert cache.get(b) is not hand_b
+
+
+def test_style_chart_and_row_preview_show_each_styles_own_ink(tiny_style_dir):
+    bank = sup.style_bank(tiny_style_dir)
+    chart = sup.style_chart_html(bank)
+    assert chart.count("<svg") == len(bank.ids) == 3
+    for i in bank.ids:
+        assert f"<b>{i}</b>" in chart
+    svg = sup.style_preview_svg(bank.get(1))
+    root = parse_svg(svg)
+    assert len(root.findall(f".//{SVG_NS}path")) == len(bank.get(1).strokes())
+    assert "<svg" in sup.style_row_preview(bank, "2")
+    assert "model's own hand" in sup.style_row_preview(bank, sup.FREE_STYLE)
+    assert "no style 99" in sup.style_row_preview(bank, "99")
+    assert [v for _, v in sup.style_choices(bank)] == [sup.FREE_STYLE, "0", "1", "2"]
+    assert "No style bank" in sup.style_chart_html(None)
+
+
+def test_write_files_saves_a_clean_svg_and_a_white_png(tiny_hand, tmp_path):
+    specs = [LineSpec("Hello there", 0, 1.0, "#1f3a93", 2.0), LineSpec(""), LineSpec("second", None, 0.5)]
+    r = sup.write_files(tiny_hand, specs, seed=11, dpi=150, max_steps=MAX_STEPS, out_root=tmp_path)
+    root = check_svg(r.svg_path, n_lines=3)
+    assert root.find(f"{SVG_NS}g").get("stroke") == "#1f3a93"
+    assert r.svg_path.read_text() == r.svg and r.seed == 11 and r.lines == 2 and r.dpi == 150
+    check_png(r.png_path)
+    assert "seed 11" in r.summary() and "Wrote 2 lines" in r.summary()
+    assert any("step cap" in n for n in r.notes)       # MAX_STEPS cuts the tiny model's lines
+    again = sup.write_files(tiny_hand, specs, seed=11, dpi=150, max_steps=MAX_STEPS, out_root=tmp_path)
+    assert again.svg == r.svg and again.svg_path != r.svg_path
+
+
+def test_initial_checkpoint_says_none_yet(monkeypatch):
+    def none_yet():
+        raise CheckpointError("no checkpoint yet: train one")
+    monkeypatch.setattr(sup, "default_checkpoint", none_yet)
+    assert sup.initial_checkpoint(None, []) == (None, "no checkpoint yet: train one")
+    assert sup.initial_checkpoint(None, [("x", "/a/x.pt")]) == ("/a/x.pt", "")
+    assert sup.initial_checkpoint("/b/y.pt", []) == ("/b/y.pt", "")
+
+
+def test_command_line_flags_and_environment(monkeypatch):
+    app = load_app_module()
+    monkeypatch.setenv("SCRIBE_CHECKPOINT", "/models/mine.safetensors")
+    monkeypatch.setenv("SCRIBE_MAX_STEPS", "123")
+    args = app.parse_args([])
+    assert (args.checkpoint, args.max_steps, args.share, args.host) == ("/models/mine.safetensors", 123, None, "127.0.0.1")
+    args = app.parse_args(["--checkpoint", "x.pt", "--share", "--port", "8000", "--checkpoint_dir", "/d"])
+    assert (args.checkpoint, args.share, args.port, args.checkpoint_dir) == ("x.pt", True, 8000, "/d")
+    assert app.parse_args(["--no-share"]).share is False
+
+
+# ---- the real server ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """app.py's demo on a free port: a tiny .pt (the default) and a tiny .safetensors in the listed folder,
+    an unreadable checkpoint-9.pt beside them, and a three-style bank."""
+    from conftest import synthetic_offsets
+    from scribe.styles import write_style
+    from gradio_client import Client
+
+    app = load_app_module()
+    base = tmp_path_factory.mktemp("app")
+    save_training_checkpoint(tiny_checkpoint(seed=0), base / "models" / "checkpoint-7.pt")
+    save_shipped(tiny_checkpoint(seed=1), base / "models" / "other.safetensors")
+    bad = base / "models" / "checkpoint-9.pt"
+    save_training_checkpoint(tiny_checkpoint(), bad)
+    bad.write_bytes(bad.read_bytes()[:2000])     # unreadable: cut short
+    for i, text in enumerate(["hello there", "quick fox", "a line of ink"]):
+        write_style(base / "styles", i, text, synthetic_offsets(seed=i))
+    demo = app.build_demo(app.AppSettings(checkpoint=str(base / "models" / "checkpoint-7.pt"),
+                                          checkpoint_dir=str(base / "models"), style_dir=str(base / "styles"),
+                                          max_steps=MAX_STEPS, concurrency=2, max_queue=64))
+    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield {"url": url, "client": Client(url, verbose=False), "models": base / "models", "demo": demo}
+    finally:
+        demo.close()
+
+
+@pytest.mark.slow
+def test_api_lists_exactly_the_documented_endpoints(server):
+    api = server["client"].view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == {"/write", "/write_text", "/info"}
+    assert api["unnamed_endpoints"] == {}
+    write = api["named_endpoints"]["/write"]
+    assert [p["parameter_name"] for p in write["parameters"]] == ["lines", "seed", "png_dpi", "align", "checkpoint"]
+    assert [r["label"] for r in write["returns"]] == ["svg", "png", "seed_used", "summary"]
+
+
+@pytest.mark.slow
+def test_write_returns_valid_svg_and_png_and_is_reproducible(server):
+    c = server["client"]
+    lines = [{"text": "Report due by nine.", "style": 0, "bias": 1.8},
+             {"text": "Can't believe it!", "style": 1, "bias": 0.6, "color": "#aa0000", "width": 2.5},
+             {"text": "Got your message.", "style": None, "bias": 1.2}]
+    svg, png, seed, summary = c.predict(lines=lines, seed=1234, png_dpi=96, api_name="/write")
+    root = check_svg(svg, n_lines=3)
+    assert root.findall(f"{SVG_NS}g")[1].get("stroke") == "#aa0000"
+    check_png(png)
+    assert seed == 1234 and "Wrote 3 lines" in summary and "seed 1234" in summary
+    svg2, _, _, _ = c.predict(lines=lines, seed=1234, png_dpi=96, api_name="/write")
+    assert Path(svg2).read_text() == Path(svg).read_text()
+    _, _, random_seed, _ = c.predict(lines=lines, api_name="/write")      # seed omitted: random, reported
+    assert isinstance(random_seed, (int, float)) and 0 <= random_seed < 2**32
+
+
+@pytest.mark.slow
+def test_write_text_splits_wraps_and_keeps_gaps(server):
+    c = server["client"]
+    text = "First paragraph line.\n\n" + "many words here " * 8
+    svg, png, seed, summary = c.predict(text=text, style=2, bias=1.0, wrap_at=30, seed=5, png_dpi=150,
+                                        align="center", api_name="/write_text")
+    n_lines = 2 + len(sup.split_block("many words here " * 8, 30)[0])
+    check_svg(svg, n_lines=n_lines)
+    img = check_png(png)
+    assert "wrapped 1 long line at 30" in summary
+    _, small_png, _, _ = c.predict(text=text, style=2, bias=1.0, wrap_at=30, seed=5, png_dpi=75,
+                                   api_name="/write_text")
+    assert check_png(small_png).shape[1] < img.shape[1]       # resolution follows png_dpi
+
+
+@pytest.mark.slow
+def test_info_describes_checkpoints_styles_and_limits(server):
+    info = server["client"].predict(api_name="/info")
+    names = [Path(c["file"]).name for c in info["checkpoints"]]
+    assert names[0] == "checkpoint-7.pt" and {"other.safetensors", "checkpoint-9.pt"} <= set(names)
+    assert info["styles"] == [0, 1, 2]
+    assert info["limits"]["max_lines"] == MAX_LINES and info["limits"]["max_chars_per_line"] == MAX_CHARS_PER_LINE
+    assert info["limits"]["max_steps"] == MAX_STEPS
+
+
+@pytest.mark.slow
+def test_switching_checkpoint_needs_no_restart(server):
+    c = server["client"]
+    other = str(server["models"] / "other.safetensors")
+    lines = [{"text": "same text", "style": 0}]
+    svg_default, *_ = c.predict(lines=lines, seed=3, api_name="/write")
+    svg_other, *_ = c.predict(lines=lines, seed=3, checkpoint=other, api_name="/write")
+    svg_label, *_ = c.predict(lines=lines, seed=3, checkpoint=sup.checkpoint_label(other), api_name="/write")
+    assert Path(svg_other).read_text() != Path(svg_default).read_text()    # a different model writes
+    assert Path(svg_label).read_text() == Path(svg_other).read_text()      # by label or by path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"lines": [{"text": "naïve café ☃"}]}, "cannot write"),
+    ({"lines": [{"text": "x" * (MAX_CHARS_PER_LINE + 1)}]}, f"the limit is {MAX_CHARS_PER_LINE}"),
+    ({"lines": ["hi"] * (MAX_LINES + 1)}, f"too many lines: {MAX_LINES + 1}; the limit is {MAX_LINES}"),
+    ({"lines": [{"text": "hi", "bias": 7}]}, "bias 7 is outside the allowed range"),
+    ({"lines": [{"text": "hi", "style": 12}]}, "no style 12"),
+    ({"lines": ["", "  "]}, "every line is empty"),
+    ({"lines": ["hi"], "seed": -5}, "seed must be a whole number"),
+    ({"lines": ["hi"], "checkpoint": "/etc/passwd"}, "unknown checkpoint '/etc/passwd'"),
+    ({"lines": ["hi"], "checkpoint": "checkpoint-9.pt"}, "corrupt or truncated"),
+])
+def test_bad_input_is_an_error_message_not_a_crash(server, kwargs, expected):
+    from gradio_client.exceptions import AppError
+    if kwargs.get("checkpoint") == "checkpoint-9.pt":       # the unreadable file in the listed folder
+        kwargs = {**kwargs, "checkpoint": str(server["models"] / "checkpoint-9.pt")}
+    with pytest.raises(AppError) as e:
+        server["client"].predict(**kwargs, api_name="/write")
+    assert expected in str(e.value)
+    assert "Traceback" not in str(e.value)
+    svg, *_ = server["client"].predict(lines=["still fine"], seed=1, api_name="/write")   # the server lives on
+    check_svg(svg, n_lines=1)
+
+
+@pytest.mark.slow
+def test_unknown_characters_are_listed(server):
+    from gradio_client.exceptions import AppError
+    with pytest.raises(AppError) as e:
+        server["client"].predict(text="snow ☃ and € signs", api_name="/write_text")
+    assert "'☃'" in str(e.value) and "'€'" in str(e.value)
+
+
+@pytest.mark.slow
+def test_twenty_concurrent_requests_all_get_their_own_files(server):
+    from gradio_client import Client
+    url = server["url"]
+
+    def one(i):
+        c = Client(url, verbose=False)
+        n = 1 + i % 3
+        lines = [{"text": f"request {i} line {k}", "style": k % 3} for k in range(n)]
+        svg, png, seed, summary = c.predict(lines=lines, seed=1000 + i, png_dpi=72, api_name="/write")
+        return i, n, svg, png, seed, summary
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(one, range(20)))
+    assert len(results) == 20
+    for i, n, svg, png, seed, summary in results:
+        assert seed == 1000 + i and Path(svg).name == f"handwriting-{1000 + i}.svg"
+        check_svg(svg, n_lines=n)
+        check_png(png)
+        assert f"Wrote {n} line" in summary
+    # The same request alone gives the same file: concurrent requests did not mix their state.
+    svg_concurrent, svg_alone = results[7][2], one(7)[2]
+    assert Path(svg_alone).read_text() == Path(svg_concurrent).read_text()
+
+
+@pytest.mark.slow
+def test_app_starts_without_any_checkpoint_and_says_so(tmp_path, monkeypatch, tiny_style_dir):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+    import urllib.request
+
+    app = load_app_module()
+
+    def none_yet():
+        raise CheckpointError("no checkpoint yet: checkpoints/ holds no trained model")
+    monkeypatch.setattr(sup, "default_checkpoint", none_yet)
+    monkeypatch.setattr(sup, "SHIPPED_DIR", tmp_path / "empty")
+    demo = app.build_demo(app.AppSettings(style_dir=str(tiny_style_dir), max_steps=MAX_STEPS))
+    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        config = urllib.request.urlopen(url.rstrip("/") + "/config", timeout=30).read().decode()
+        assert "no checkpoint yet" in config                  # the banner on the page
+        with pytest.raises(AppError, match="no checkpoint yet"):
+            Client(url, verbose=False).predict(lines=["hello"], api_name="/write")
+    finally:
+        demo.close()

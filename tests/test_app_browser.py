@@ -1,0 +1,205 @@
+"""A real headless browser (Debian's chromium, driven by Playwright) using the real app.
+
+It loads the page, adds a line, types text, picks a style, clicks Write, waits for the inline preview,
+downloads the SVG and the PNG and checks them, and takes a screenshot.
+
+The committed screenshot (docs/img/app.png) comes from the same flow with a trained checkpoint:
+
+    python tests/test_app_browser.py --screenshot docs/img/app.png     # newest runs/cpu_standin checkpoint
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from test_app import MAX_STEPS, ROOT, SVG_NS, check_png, check_svg, free_port, load_app_module  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1400, "height": 960}
+
+needs_browser = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
+    reason="Debian's chromium is not installed here (scripts/test.sh installs it; CI always has it)")
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def line_texts(page):
+    return page.locator(".scribe-line-text textarea")
+
+
+def pick_style(page, row: int, label: str) -> None:
+    box = page.locator(".scribe-line-style input").nth(row)
+    box.click()
+    page.get_by_role("option", name=label, exact=True).click()
+    page.wait_for_function(f"document.querySelectorAll('.scribe-line-style input')[{row}].value === {label!r}")
+
+
+def write_and_wait(page, n_lines: int, timeout_ms: int = 180_000) -> str:
+    page.locator("#scribe-write").click()
+    page.wait_for_function(f"document.querySelector('#scribe-status')?.innerText.includes('Wrote {n_lines} line')",
+                           timeout=timeout_ms)
+    return page.locator("#scribe-status").inner_text()
+
+
+def add_line_and_write(page, url: str, text: str, style_label: str, out_dir: Path) -> dict:
+    """The user's path through the app. Returns what it saw and downloaded."""
+    page.goto(url)
+    line_texts(page).first.wait_for(timeout=60_000)
+    n = line_texts(page).count()
+    page.locator("#scribe-add").click()
+    page.wait_for_function(f"document.querySelectorAll('.scribe-line-text textarea').length === {n + 1}")
+    line_texts(page).nth(n).fill(text)
+    pick_style(page, n, style_label)
+    # The row's own preview now shows the chosen style's ink.
+    page.locator(".scribe-row-style svg").nth(n).wait_for(timeout=30_000)
+    status = write_and_wait(page, n + 1)
+    groups = page.locator("#scribe-preview svg > g").count()
+    with page.expect_download() as svg_dl:
+        page.locator("#scribe-svg").click()
+    svg_path = out_dir / svg_dl.value.suggested_filename
+    svg_dl.value.save_as(svg_path)
+    with page.expect_download() as png_dl:
+        page.locator("#scribe-png").click()
+    png_path = out_dir / png_dl.value.suggested_filename
+    png_dl.value.save_as(png_path)
+    return {"lines": n + 1, "status": status, "preview_groups": groups, "svg": svg_path, "png": png_path,
+            "typed": line_texts(page).nth(n).input_value()}
+
+
+def start_app(checkpoint: Path, style_dir: Path | None, max_steps: int | None, checkpoint_dir: Path | None = None):
+    app = load_app_module()
+    demo = app.build_demo(app.AppSettings(checkpoint=str(checkpoint), style_dir=str(style_dir) if style_dir else None,
+                                          checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
+                                          max_steps=max_steps))
+    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+    return demo, url
+
+
+@pytest.fixture()
+def browser_app(tiny_ckpt_path, tiny_style_dir):
+    demo, url = start_app(tiny_ckpt_path, tiny_style_dir, MAX_STEPS)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.mark.slow
+@needs_browser
+def test_browser_adds_a_line_writes_and_downloads(browser_app, tmp_path):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        try:
+            page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
+            seen = add_line_and_write(page, browser_app, "A second line", "1: quick fox", tmp_path)
+            page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+            if os.environ.get("SCRIBE_APP_SCREENSHOT"):
+                page.screenshot(path=os.environ["SCRIBE_APP_SCREENSHOT"], full_page=True)
+        finally:
+            browser.close()
+    assert seen["lines"] == 2 and seen["typed"] == "A second line"
+    assert "Wrote 2 lines" in seen["status"] and "seed" in seen["status"]
+    assert seen["preview_groups"] == 2                  # the inline preview is the vector page itself
+    root = check_svg(seen["svg"], n_lines=2)
+    assert root.get("viewBox") and seen["svg"].suffix == ".svg"
+    check_png(seen["png"])
+    assert (tmp_path / "app.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+@needs_browser
+def test_browser_guide_example_and_bad_input_keep_the_text(browser_app):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(browser_app)
+            line_texts(page).first.wait_for(timeout=60_000)
+            page.get_by_text("The guide's three-line document", exact=False).first.click()
+            page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 3")
+            page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea')[2].value"
+                                   ".startsWith('Got your message')")
+            texts = [line_texts(page).nth(i).input_value() for i in range(3)]
+            # This tiny bank has styles 0-2 only: the page says the guide's 3 and 7 fall back.
+            page.get_by_text("has no style 3, 7").first.wait_for(timeout=30_000)
+            # An unknown character: a clear message naming it, and the typed text stays where it was.
+            line_texts(page).first.fill("snow \u2603 today")
+            page.locator("#scribe-write").click()
+            toast = page.get_by_text("this model cannot write").first
+            toast.wait_for(timeout=60_000)
+            message = toast.inner_text()
+            kept = line_texts(page).first.input_value()
+            status = page.locator("#scribe-status").inner_text()
+        finally:
+            browser.close()
+    assert texts[0] == "Report due by 09:00 on March 15th, 1985." and texts[1].startswith("Can't believe it")
+    assert "'\u2603'" in message and "':'" in message     # every unknown character is listed
+    assert "Traceback" not in message
+    assert kept == "snow \u2603 today"
+    assert "Wrote" not in status
+
+
+# ---- the committed screenshot ------------------------------------------------------------------------
+def newest_standin_checkpoint() -> Path | None:
+    from scribe.checkpoint import training_checkpoints
+    found = training_checkpoints(ROOT / "runs" / "cpu_standin")
+    return found[-1] if found else None
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Screenshot the app after a real write, for the README.")
+    ap.add_argument("--screenshot", default=str(ROOT / "docs" / "img" / "app.png"))
+    ap.add_argument("--checkpoint", default=None, help="default: newest runs/cpu_standin/checkpoint-N.pt, "
+                                                       "else the shipped checkpoint")
+    ap.add_argument("--seed", default="7")
+    args = ap.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+    from scribe.checkpoint import CheckpointError, default_checkpoint
+    ckpt = Path(args.checkpoint) if args.checkpoint else newest_standin_checkpoint()
+    if ckpt is None:
+        try:
+            ckpt = default_checkpoint()
+        except CheckpointError as e:
+            print(f"no trained checkpoint to screenshot: {e}", file=sys.stderr)
+            return 2
+    demo, url = start_app(ckpt, None, None, checkpoint_dir=ckpt.parent)
+    out = Path(args.screenshot)
+    try:
+        with sync_playwright() as p:
+            browser = launch_browser(p)
+            page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
+            page.goto(url)
+            line_texts(page).first.wait_for(timeout=60_000)
+            page.get_by_text("The guide's three-line document", exact=False).first.click()
+            page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea')[2]?.value"
+                                   ".startsWith('Got your message')")
+            page.locator("#scribe-seed input, #scribe-seed textarea").first.fill(args.seed)
+            status = write_and_wait(page, 3, timeout_ms=300_000)
+            page.wait_for_timeout(500)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(f".{out.name}.tmp.png")
+            page.screenshot(path=str(tmp), full_page=True)
+            os.replace(tmp, out)      # never a half-written screenshot
+            browser.close()
+    finally:
+        demo.close()
+    print(f"checkpoint: {ckpt}\n{status}\nscreenshot: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
