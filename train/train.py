@@ -59,6 +59,8 @@ class TrainConfig:
     time_budget: float = 0.0        # minutes: save and stop cleanly once spent (chunks of a long run)
     compile: bool = True            # compiled layer-1 + window recurrence (scribe.fast)
     device: str = "auto"
+    legibility_every: int = 0       # every N checkpoints, read a few generated lines with --recognizer
+    recognizer: str = "checkpoints/recognizer.safetensors"
     stages: list = field(default_factory=list)   # from --config: [{"until_step", "learning_rate", "batch_size"}]
 
 
@@ -265,6 +267,8 @@ def main(argv=None) -> int:
             if history:
                 history[-1]["valid_nll"] = valid_nll
             save(valid_nll)
+            if main_proc and cfg.legibility_every and step % (cfg.save_every * cfg.legibility_every) == 0:
+                check_legibility(cfg, model, model_cfg, alphabet, data.stats, writer, step, log)
         if out_of_time:
             log(f"Time budget of {cfg.time_budget} min spent at step {step}; re-run to continue.")
             break
@@ -275,6 +279,25 @@ def main(argv=None) -> int:
     if distributed:
         dist.destroy_process_group()
     return 0
+
+
+def check_legibility(cfg: TrainConfig, model, model_cfg, alphabet, stats, writer, step: int, log) -> None:
+    """--legibility_every: the quality report's legibility check (scribe.evaluate), to TensorBoard."""
+    from scribe.evaluate import training_legibility
+    try:
+        result = training_legibility(model, model_cfg, alphabet, stats, cfg.recognizer)
+    except Exception as e:   # a monitoring hook must never stop a training run
+        log(f"Legibility check failed at step {step}: {type(e).__name__}: {e}")
+        return
+    if result is None:
+        log(f"(no recogniser at {cfg.recognizer}: legibility check skipped; train/train_recognizer.py makes one)")
+        return
+    log(f"Legibility at step {step}: CER {result['cer']:.3f}" +
+        (f", ratio to real lines {result['ratio']:.2f}" if result.get("ratio") is not None else ""))
+    if writer:
+        for k, v in result.items():
+            if v is not None:
+                writer.add_scalar(f"legibility/{k}", v, step)
 
 
 def _loss_fn(loss_model, cfg: TrainConfig, device, log):

@@ -1,0 +1,604 @@
+"""Quality report for a synthesis checkpoint: validation NLL, legibility, completeness, a sample sheet.
+
+    python -m scribe.evaluate --checkpoint checkpoints/scribe-standin.safetensors --out DIR
+
+writes DIR/report.md, DIR/report.json, DIR/sample_sheet.png and DIR/examples.png:
+- validation NLL on testset_v in nats per line (Graves' units: offsets normalised on the training set);
+- legibility: a small CTC recogniser (scribe/recognizer.py) reads real testset_v lines and generated
+  lines (fixed sentences x every style x several biases); generated CER / real CER is the headline;
+- completeness: lines whose attention ran past the text early (dropped words), lines that hit the
+  step cap, lines with extra ink after the last character. The attention is replayed over each
+  generated line (layer 1 and the window only), so the detectors see where the window actually was;
+  the same detectors run on real lines to show their false-alarm rate;
+- a sample sheet: every style at three biases, one fixed sentence.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .alphabet import Alphabet
+from .checkpoint import CheckpointError, default_checkpoint, load_checkpoint
+from .dataset import BucketBatches, NormStats, ProcessedData
+from .files import atomic_write_bytes
+from .model import SynthesisNetwork
+from .recognizer import Recognizer, RecognizerError, cer, edit_distance, load_recognizer
+from .sampling import LineRequest, Prime, SampledLine, Sampler
+
+GRAVES_NLL = {"Graves (2013), no regularisation": -1096.9, "Graves (2013), adaptive weight noise": -1128.2}
+# Fixed sentences, written in every style at every bias. The first one is the sample sheet's.
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog",
+    "Please send the report before noon on Friday",
+    "She found an old map inside the green box",
+    "We walked along the river until it got dark",
+    "Nobody expected the meeting to last so long",
+    "A cup of tea and a quiet morning, please.",
+    "Write it down before you forget the idea.",
+    "Every garden needs water, light and time.",
+]
+DEFAULT_BIASES = (0.25, 0.75, 1.5)
+EARLY_FACTOR = 0.5   # finished with under half the typical pen steps per character: ran past the text
+EXTRA_CHARS = 3.0    # over three characters' worth of steps after the window reached the last character
+READS_SHORT = 0.6    # the recogniser read under 60% as many characters as the text has
+
+
+class EvaluationError(ValueError):
+    """A missing or unusable input; the message says what to run first."""
+
+
+# ---- validation NLL -------------------------------------------------------------------------------
+@torch.no_grad()
+def validation_nll(model: SynthesisNetwork, alphabet: Alphabet, data: ProcessedData, max_lines: int = 0,
+                   batch_size: int = 32) -> dict:
+    """Summed NLL per testset_v line (nats, normalised offsets) and per point."""
+    valid = data.indices("valid")
+    if max_lines:
+        valid = valid[:max_lines]
+    batches = BucketBatches(data, "valid", alphabet, batch_size, indices=valid)
+    order = batches.idx[np.argsort(data.lengths()[batches.idx], kind="stable")]
+    total, points = 0.0, 0.0
+    for start in range(0, len(order), batch_size):
+        batch = batches.make(order[start:start + batch_size])
+        _, per_line = model.loss(batch)
+        total += float(per_line.sum())
+        points += float(batch.mask.sum())
+    n = len(order)
+    return {"lines": n, "skipped_lines": int(len(valid) - n), "nats_per_line": total / n,
+            "nats_per_point": total / points, "points_per_line": points / n}
+
+
+# ---- generation and attention replay --------------------------------------------------------------
+@dataclass
+class GenLine:
+    text: str
+    style: int | None
+    bias: float
+    sampled: SampledLine
+    read: str = ""
+    skipped_words: int = 0       # words of the text the window never focused on
+    extra_steps: int = 0         # pen steps after the window reached the last character
+    ran_past: bool = False       # dropped words, or finished far too fast for the text
+    extra_ink: bool = False
+
+
+class _Styles:
+    """Primes per style id (None: unprimed), computed once."""
+
+    def __init__(self, sampler: Sampler, alphabet: Alphabet, stats: NormStats, bank=None):
+        self.sampler, self.alphabet, self.stats, self.bank = sampler, alphabet, stats, bank
+        self.cache: dict = {}
+
+    def get(self, style_id):
+        if style_id is None:
+            return None
+        if style_id not in self.cache:
+            style = self.bank.get(style_id)
+            encoded = self.alphabet.encode(style.text) + self.alphabet.encode_separator()
+            prime = style.prime(self.stats)
+            state, last = self.sampler.prime_states([prime], [encoded])
+            self.cache[style_id] = (prime, encoded, state, last)
+        return self.cache[style_id]
+
+
+def generate(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, jobs: list[tuple[str, int | None, float]],
+             bank=None, seed: int = 0, batch_size: int = 128, max_steps: int | None = None,
+             fast: bool = True) -> list[GenLine]:
+    """Sample (text, style, bias) jobs in batches and replay the attention over each result.
+
+    fast: sample with scribe.fast's compiled step, as the app does (same ink as the eager step).
+    """
+    sampler = Sampler(model, stats, _fast_step(model) if fast else None)
+    styles = _Styles(sampler, alphabet, stats, bank)
+    out: list[GenLine] = []
+    for start in range(0, len(jobs), batch_size):
+        chunk = jobs[start:start + batch_size]
+        requests, states, lasts = [], [], []
+        for text, style_id, bias in chunk:
+            req = LineRequest(alphabet.encode(text), bias)
+            primed = styles.get(style_id)
+            if primed:
+                req.prime, req.prime_encoded = primed[0], primed[1]
+                states.append(primed[2])
+                lasts.append(primed[3])
+            requests.append(req)
+        primed = None
+        if states:
+            primed = ([torch.cat([s[k] for s in states]) for k in range(len(states[0]))], torch.cat(lasts))
+        sampled = sampler.sample(requests, seed=seed + start, max_steps=max_steps, primed=primed)
+        lines = [GenLine(t, s, b, ln) for (t, s, b), ln in zip(chunk, sampled)]
+        # Replay: the window's state at the start of each line, then the sampled points as inputs.
+        B = len(requests)
+        start_state = [t[:B].clone() for t in model.initial_state(B)[:4]]
+        start_x = torch.zeros(B, 3)
+        start_x[:, 2] = 1.0
+        rows = [i for i, r in enumerate(requests) if r.prime is not None]
+        if rows:
+            idx = torch.tensor(rows)
+            for k in range(4):
+                start_state[k][idx] = primed[0][k]
+            start_x[idx] = primed[1]
+        full = [(r.prime_encoded + r.encoded) if r.prime is not None else r.encoded for r in requests]
+        firsts = [len(r.prime_encoded) if r.prime is not None else 0 for r in requests]
+        inputs = [stats.normalise(ln.sampled.offsets)[:-1] for ln in lines]
+        traces = attention_trace(model, inputs, full, start_state, start_x)
+        for ln, (argmax, _), first, enc in zip(lines, traces, firsts, full):
+            judge_line(ln, argmax, first, enc, alphabet, model.config.steps_per_char)
+        out += lines
+    return out
+
+
+def _fast_step(model: SynthesisNetwork):
+    try:
+        from .fast import fast_step
+        return fast_step(model)
+    except Exception:   # no TorchScript on this build: the eager step gives the same ink, slower
+        return None
+
+
+@torch.no_grad()
+def attention_trace(model: SynthesisNetwork, inputs: list[np.ndarray], texts: list[list[int]],
+                    start_state: list[torch.Tensor] | None = None, start_x: torch.Tensor | None = None
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Re-run layer 1 and the window over given ink: per line, (focused char per step, past-end flag).
+
+    inputs[i] are the normalised points fed AFTER the start row, so a line of n steps has n - 1 of
+    them: step t sees start_x (t = 0) or inputs[t - 1], exactly as the sampler fed them.
+    """
+    B = len(inputs)
+    n = [len(x) + 1 for x in inputs]
+    T = max(n)
+    x = torch.zeros(B, T, 3)
+    x[:, 0] = start_x if start_x is not None else torch.tensor([0.0, 0.0, 1.0])
+    for i, seq in enumerate(inputs):
+        x[i, 1:len(seq) + 1] = torch.from_numpy(np.asarray(seq, np.float32))
+    U = max(len(t) for t in texts)
+    text = torch.zeros(B, U + 1, dtype=torch.long)
+    for i, t in enumerate(texts):
+        text[i, :len(t)] = torch.tensor(t)
+    onehot = model.text_onehot(text)
+    end = torch.tensor([len(t) for t in texts])
+    real = torch.arange(U + 1).unsqueeze(0) < end.unsqueeze(1)
+    h, c, w, kappa = start_state if start_state is not None else model.initial_state(B)[:4]
+    focus, past = torch.zeros(T, B, dtype=torch.long), torch.zeros(T, B, dtype=torch.bool)
+    rows = torch.arange(B)
+    for t in range(T):
+        h, c = model.cell1(torch.cat([x[:, t], w], 1), (h, c))
+        w, kappa, phi = model.window_from(h, kappa, onehot)
+        # positions past a line's end (its padding) count as "past the end"
+        focus[t] = torch.minimum(phi.argmax(1), end)
+        past[t] = phi[rows, end] > phi.masked_fill(~real, float("-inf")).max(1).values
+    return [(focus[:n[i], i].numpy(), past[:n[i], i].numpy()) for i in range(B)]
+
+
+def judge_line(ln: GenLine, focus: np.ndarray, first: int, encoded: list[int], alphabet: Alphabet,
+               typical_steps_per_char: float) -> None:
+    """Fill in the completeness detectors of one line from where its window focused at each step."""
+    steps = len(focus)
+    seen = set(focus.tolist())
+    text = alphabet.decode(encoded[first:])
+    skipped, pos = 0, first
+    for word in text.split(" "):
+        if word and not any(p in seen for p in range(pos, pos + len(word))):
+            skipped += 1
+        pos += len(word) + 1
+    last = len(encoded) - 1
+    reached = np.nonzero(focus >= last)[0]
+    ln.skipped_words = skipped
+    ln.extra_steps = int(steps - reached[0]) if len(reached) else 0
+    n_chars = max(1, len(encoded) - first)
+    too_fast = not ln.sampled.hit_cap and steps / n_chars < EARLY_FACTOR * typical_steps_per_char
+    ln.ran_past = skipped > 0 or too_fast
+    ln.extra_ink = ln.extra_steps > EXTRA_CHARS * typical_steps_per_char
+
+
+def real_baseline(model: SynthesisNetwork, alphabet: Alphabet, data: ProcessedData, n_lines: int,
+                  batch_size: int = 64) -> dict:
+    """The completeness detectors on real testset_v ink (teacher-forced): their false-alarm rates."""
+    idx = [int(i) for i in data.indices("valid")[:n_lines]]
+    usable = []
+    for i in idx:
+        try:
+            usable.append((i, alphabet.encode(str(data.texts[i]))))
+        except ValueError:
+            continue
+    flags = {"ran_past": 0, "extra_ink": 0}
+    for start in range(0, len(usable), batch_size):
+        chunk = usable[start:start + batch_size]
+        inputs = [data.stats.normalise(data.line(i))[:-1] for i, _ in chunk]
+        traces = attention_trace(model, inputs, [enc for _, enc in chunk])
+        for (i, enc), (focus, _) in zip(chunk, traces):
+            ln = GenLine(str(data.texts[i]), None, 0.0,
+                         SampledLine(data.line(i), len(focus), False, len(focus) / max(1, len(enc))))
+            judge_line(ln, focus, 0, enc, alphabet, model.config.steps_per_char)
+            flags["ran_past"] += ln.ran_past
+            flags["extra_ink"] += ln.extra_ink
+    n = max(1, len(usable))
+    return {"lines": len(usable), "ran_past_rate": flags["ran_past"] / n, "extra_ink_rate": flags["extra_ink"] / n}
+
+
+# ---- legibility and completeness summaries ----------------------------------------------------------
+def _rate(lines, attr) -> float:
+    return sum(bool(getattr(ln, attr)) for ln in lines) / max(1, len(lines))
+
+
+def summarise(lines: list[GenLine], real_cer: float) -> tuple[dict, dict]:
+    """(legibility, completeness) dicts over generated lines that have been read."""
+    gen_cer = cer([ln.read for ln in lines], [ln.text for ln in lines])
+    by = lambda key: {str(k): cer([ln.read for ln in lines if key(ln) == k], [ln.text for ln in lines if key(ln) == k])
+                      for k in dict.fromkeys(key(ln) for ln in lines)}
+    legibility = {"generated_cer": gen_cer, "real_cer": real_cer,
+                  "ratio": gen_cer / real_cer if real_cer > 0 else None, "lines": len(lines),
+                  "by_bias": by(lambda ln: ln.bias), "by_style": by(lambda ln: "none" if ln.style is None else ln.style)}
+    short = sum(len(ln.read) < READS_SHORT * len(ln.text) for ln in lines) / max(1, len(lines))
+    completeness = {"ran_past_rate": _rate(lines, "ran_past"), "hit_cap_rate": sum(ln.sampled.hit_cap for ln in lines)
+                    / max(1, len(lines)), "extra_ink_rate": _rate(lines, "extra_ink"), "reads_short_rate": short,
+                    "lines_with_skipped_words": sum(ln.skipped_words > 0 for ln in lines),
+                    "mean_steps_per_char": float(np.mean([ln.sampled.steps_per_char for ln in lines]))}
+    return legibility, completeness
+
+
+def legibility_check(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, recognizer: Recognizer,
+                     bank=None, sentences=None, biases=(0.75,), styles=(None,), seed: int = 0) -> dict:
+    """Quick legibility for training: a few generated lines read by the recogniser.
+
+    The real CER comes from the recogniser's own metadata (measured when it was trained), so this
+    costs only the sampling and the reading.
+    """
+    sentences = usable_sentences(alphabet, sentences or SENTENCES[:4])
+    jobs = [(s, st, b) for st in styles for b in biases for s in sentences]
+    lines = generate(model, alphabet, stats, jobs, bank, seed)
+    for ln, text in zip(lines, recognizer.read([ln.sampled.offsets for ln in lines])):
+        ln.read = text
+    legibility, completeness = summarise(lines, float(recognizer.metrics.get("real_cer", float("nan"))))
+    return {"generated_cer": legibility["generated_cer"], "ratio": legibility["ratio"], **completeness}
+
+
+def training_legibility(model: SynthesisNetwork, config, alphabet: Alphabet, stats: NormStats,
+                        recognizer_path: str | Path, n_styles: int = 2) -> dict | None:
+    """The check train.py runs every N checkpoints; None when there is no recogniser file.
+
+    It samples on a CPU copy of the model (4 sentences, unprimed and the first `n_styles` shipped
+    styles, bias 0.75), so it never disturbs the training device or the model's mode.
+    """
+    if not Path(recognizer_path).is_file():
+        return None
+    recognizer = load_recognizer(recognizer_path)
+    cpu_model = SynthesisNetwork(config)
+    cpu_model.load_state_dict({k: v.detach().float().cpu() for k, v in model.state_dict().items()})
+    bank, _ = _style_bank(None)
+    styles = [None] + (writable_styles(bank, alphabet)[:n_styles] if bank else [])
+    r = legibility_check(cpu_model.eval(), alphabet, stats, recognizer, bank, biases=(0.75,), styles=styles)
+    return {"cer": r["generated_cer"], "ratio": r["ratio"], "ran_past_rate": r["ran_past_rate"],
+            "hit_cap_rate": r["hit_cap_rate"], "extra_ink_rate": r["extra_ink_rate"]}
+
+
+def writable_styles(bank, alphabet: Alphabet) -> list[int]:
+    """Ids of the bank's styles whose text this model's alphabet can encode (it is fed to the window)."""
+    out = []
+    for sid in bank.ids:
+        try:
+            alphabet.encode(bank.get(sid).text)
+            out.append(sid)
+        except ValueError:
+            continue
+    return out
+
+
+def usable_sentences(alphabet: Alphabet, sentences) -> list[str]:
+    out = []
+    for s in sentences:
+        try:
+            out.append(alphabet.clean(s))
+        except ValueError:
+            continue
+    if not out:
+        raise EvaluationError(f"none of the evaluation sentences can be written with this alphabet "
+                              f"({alphabet.chars!r})")
+    return out
+
+
+# ---- images ---------------------------------------------------------------------------------------
+def _cell_strokes(offsets: np.ndarray, scale: float, max_h: float, max_w: float):
+    """Strokes of one line in px, left edge at x=0 and centred on y=0, shrunk if they overflow the cell.
+
+    A well-behaved line keeps the nominal scale (its median height on y=0); a line that drifts off
+    its baseline is shrunk to fit, so the sheet shows the whole of it without overlapping its neighbours.
+    """
+    from . import ink
+    strokes = ink.offsets_to_strokes(offsets)
+    if not strokes:
+        return [], 0.0
+    pts = np.concatenate(strokes)
+    x0, mid = pts[:, 0].min(), float(np.median(pts[:, 1]))
+    lo, hi = pts[:, 1].min(), pts[:, 1].max()
+    if max(hi - mid, mid - lo) * 2 * scale > max_h or np.ptp(pts[:, 0]) * scale > max_w:
+        scale = min(scale, max_h / max(hi - lo, 1e-6), max_w / max(np.ptp(pts[:, 0]), 1e-6))
+        mid = (hi + lo) / 2
+    return [np.column_stack([(s[:, 0] - x0) * scale, (s[:, 1] - mid) * scale]) for s in strokes], \
+        float(np.ptp(pts[:, 0]) * scale)
+
+
+def sheet_svg(rows: list[tuple[str, list[np.ndarray | None]]], columns: list[str], ink_height: float,
+              x_height_px: float = 22.0, captions: list[str] | None = None) -> str:
+    """A grid of lines: one row per label, one column per heading; optional caption under each row."""
+    import svgwrite
+    from .render import stroke_path
+    scale = x_height_px / ink_height
+    ink_h = 3.0 * x_height_px
+    label_w, pad, row_h = 90.0, 16.0, ink_h + (18.0 if captions else 6.0)
+    cells = [[_cell_strokes(o, scale, ink_h, 60 * x_height_px) if o is not None else ([], 0.0) for o in offs]
+             for _, offs in rows]
+    col_w = [max([c[j][1] for c in cells] + [60.0]) + pad for j in range(len(columns))]
+    width = label_w + sum(col_w) + pad
+    if captions:   # ~6.6 px per character of 12 px sans-serif
+        width = max(width, label_w + 6.6 * max(len(c) for c in captions) + pad)
+    height = 30.0 + row_h * len(rows) + pad
+    dwg = svgwrite.Drawing(size=(f"{width:.0f}px", f"{height:.0f}px"), viewBox=f"0 0 {width:.0f} {height:.0f}")
+    font = {"font_family": "sans-serif", "font_size": "12px", "fill": "#555555"}
+    x = label_w
+    for j, head in enumerate(columns):
+        dwg.add(dwg.text(head, insert=(x, 18), **font))
+        x += col_w[j]
+    for r, ((label, _), row) in enumerate(zip(rows, cells)):
+        y = 30.0 + r * row_h + ink_h / 2
+        dwg.add(dwg.text(label, insert=(8, y + 4), **font))
+        x = label_w
+        for j, (strokes, _) in enumerate(row):
+            g = dwg.g(fill="none", stroke="#000000", stroke_width=1.2, stroke_linecap="round",
+                      stroke_linejoin="round")
+            for s in strokes:
+                g.add(dwg.path(d=stroke_path(s + np.array([x, y]))))
+            dwg.add(g)
+            x += col_w[j]
+        if captions:
+            dwg.add(dwg.text(captions[r], insert=(label_w, y + ink_h / 2 + 12), **font))
+    return dwg.tostring()
+
+
+def save_png_of(svg: str, path: Path, dpi: float = 96.0) -> Path:
+    from .render import svg_to_png
+    return atomic_write_bytes(path, svg_to_png(svg, dpi))
+
+
+# ---- the report -----------------------------------------------------------------------------------
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _fmt(v, digits=3) -> str:
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def write_markdown(r: dict) -> str:
+    ck, nll, leg, comp, base = r["checkpoint"], r["nll"], r["legibility"], r["completeness"], r["real_baseline"]
+    rec = r["recognizer"]
+    pct = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"
+    out = [f"# Quality report: `{ck['name']}`", "",
+           f"Checkpoint `{ck['path']}`, training step {ck['step']}, {ck['parameters']:,} parameters "
+           f"({ck['config']['num_layers']}x{ck['config']['rnn_size']} LSTM). Made by `{r['command']}` "
+           f"in {r['seconds']:.0f} s.", "",
+           "## Headline", "",
+           f"- Legibility ratio (generated CER / real CER): **{_fmt(leg['ratio'], 2)}** (1.0 = as legible as "
+           f"real writers; lower is better)",
+           f"- Validation NLL: **{_fmt(nll.get('nats_per_line'), 1)} nats per line** on {nll.get('lines', 0)} "
+           f"testset_v lines ({_fmt(nll.get('nats_per_point'), 3)} per point)",
+           f"- Dropped words: {pct(comp['ran_past_rate'])} of lines; unfinished (step cap): "
+           f"{pct(comp['hit_cap_rate'])}; extra ink after the text: {pct(comp['extra_ink_rate'])}", "",
+           "## Validation NLL (testset_v)", "",
+           "| model | nats per line | nats per point | points per line |", "|---|---:|---:|---:|",
+           f"| this checkpoint | {_fmt(nll.get('nats_per_line'), 1)} | {_fmt(nll.get('nats_per_point'), 3)} | "
+           f"{_fmt(nll.get('points_per_line'), 0)} |"]
+    out += [f"| {name} | {v} | | raw (~1.75x ours) |" for name, v in GRAVES_NLL.items()]
+    out += ["", f"Offsets are normalised to zero mean and unit variance on the training set, as in Graves "
+                f"(2013). Not directly comparable: our lines are resampled (a point is kept once the pen "
+                f"has moved {nll['min_step']:g} whiteboard units), about 1.75x fewer points than the raw "
+                f"data Graves used, so the per-line sum covers fewer, larger steps. Compare checkpoints of "
+                f"this project with each other; read Graves' figures as context only.", "",
+            "## Legibility", "",
+            f"A CTC recogniser (`{rec['path']}`, {rec['parameters']:,} parameters, trained "
+            f"{rec.get('train_minutes', '?')} min on the IAM-OnDB training split) reads real testset_v lines "
+            f"and generated lines. Its CER on {leg['real_lines']} real lines: **{_fmt(leg['real_cer'])}**. "
+            f"On {leg['lines']} generated lines ({len(r['settings']['sentences'])} fixed sentences x "
+            f"{len(r['settings']['styles'])} styles x {len(r['settings']['biases'])} biases): "
+            f"**{_fmt(leg['generated_cer'])}**. Ratio: **{_fmt(leg['ratio'], 2)}**.", "",
+            "| bias | generated CER | ratio |", "|---:|---:|---:|"]
+    for b, v in leg["by_bias"].items():
+        out.append(f"| {b} | {_fmt(v)} | {_fmt(v / leg['real_cer'] if leg['real_cer'] else None, 2)} |")
+    out += ["", "| style | generated CER |", "|---|---:|"]
+    out += [f"| {s} | {_fmt(v)} |" for s, v in leg["by_style"].items()]
+    out += ["", "## Completeness", "",
+            f"The window's attention is replayed over every generated line. The same detectors run on "
+            f"{base['lines']} real testset_v lines (teacher-forced) show how often they fire on real ink.", "",
+            "| failure | generated lines | real ink | how it is detected |", "|---|---:|---:|---|",
+            f"| ran past the text early (dropped words) | {pct(comp['ran_past_rate'])} | {pct(base['ran_past_rate'])} | "
+            f"a word the window never focused on, or under {EARLY_FACTOR:g}x the typical pen steps per character |",
+            f"| never finished (hit the step cap) | {pct(comp['hit_cap_rate'])} | 0.0% | the sampler's step cap |",
+            f"| extra ink after the last character | {pct(comp['extra_ink_rate'])} | {pct(base['extra_ink_rate'])} | "
+            f"over {EXTRA_CHARS:g} characters' worth of steps after the window reached the last character |",
+            f"| recogniser reads much less than the text | {pct(comp['reads_short_rate'])} | "
+            f"{pct(leg['real_reads_short_rate'])} | read under {READS_SHORT:.0%} of the text's length |", "",
+            f"Mean pen steps per character: {comp['mean_steps_per_char']:.1f} (training data median "
+            f"{ck['config']['steps_per_char']:.1f}).", "",
+            "## Sample sheet", "", f"{r['settings']['sheet_sentence']!r}, every style at three biases:", "",
+            "![sample sheet](sample_sheet.png)", "",
+            "## Examples: most and least legible generated lines", "", "![examples](examples.png)", ""]
+    if r.get("notes"):
+        out += ["## Notes", ""] + [f"- {n}" for n in r["notes"]] + [""]
+    return "\n".join(out)
+
+
+def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path = "data/iam_ondb.npz",
+             recognizer_path: str | Path | None = None, style_dir: str | Path | None = None,
+             biases=DEFAULT_BIASES, n_sentences: int = 0, valid_lines: int = 0, real_lines: int = 0,
+             baseline_lines: int = 256, seed: int = 0, batch_size: int = 128, log=print,
+             command: str = "") -> dict:
+    """Compute everything, write the report files into out_dir, and return the report dict."""
+    started = time.time()
+    ckpt_path = Path(checkpoint)
+    if not ckpt_path.is_file():
+        raise EvaluationError(f"no checkpoint at {ckpt_path}. Train one first: `python train/train.py` "
+                              f"(after `python train/prepare_data.py`), or pass --checkpoint PATH.")
+    try:
+        data = ProcessedData.load(data_path)
+    except FileNotFoundError as e:
+        raise EvaluationError(f"{e} The report needs testset_v from it.") from e
+    ckpt = load_checkpoint(ckpt_path)
+    recognizer = load_recognizer(recognizer_path)
+    bank, notes = _style_bank(style_dir)
+    model = ckpt.build_model()
+    torch.manual_seed(seed)
+    notes = list(notes)
+
+    log(f"Validation NLL on testset_v ({valid_lines or 'all'} lines)...")
+    nll = validation_nll(model, ckpt.alphabet, data, valid_lines)
+    nll["min_step"] = ckpt.stats.min_step
+    nll["graves"] = GRAVES_NLL
+
+    log("Recogniser on real testset_v lines...")
+    real_idx = data.indices("valid")[:real_lines or None]
+    real_texts = [str(data.texts[i]) for i in real_idx]
+    real_read = recognizer.read([data.line(i) for i in real_idx])
+    real_cer = cer(real_read, real_texts)
+    real_short = sum(len(h) < READS_SHORT * len(t) for h, t in zip(real_read, real_texts)) / max(1, len(real_idx))
+
+    sentences = usable_sentences(ckpt.alphabet, SENTENCES[:n_sentences or None])
+    if len(sentences) < len(SENTENCES[:n_sentences or None]):
+        notes.append("some fixed sentences use characters this model lacks and were left out")
+    style_ids = [None] + (writable_styles(bank, ckpt.alphabet) if bank else [])
+    if bank and len(style_ids) - 1 < len(bank.ids):
+        notes.append(f"styles {sorted(set(bank.ids) - set(style_ids))} use characters this model lacks: left out")
+    jobs = [(s, st, float(b)) for st in style_ids for b in biases for s in sentences]
+    log(f"Generating {len(jobs)} lines ({len(sentences)} sentences x {len(style_ids)} styles x {len(biases)} biases)...")
+    lines = generate(model, ckpt.alphabet, ckpt.stats, jobs, bank, seed, batch_size)
+    for ln, text in zip(lines, recognizer.read([ln.sampled.offsets for ln in lines])):
+        ln.read = text
+    legibility, completeness = summarise(lines, real_cer)
+    legibility.update(real_lines=len(real_idx), real_reads_short_rate=real_short)
+    log("Completeness detectors on real ink...")
+    baseline = real_baseline(model, ckpt.alphabet, data, baseline_lines)
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log("Drawing the sample sheet and examples...")
+    sheet = sentences[0]
+    grid = {(ln.style, ln.bias): ln.sampled.offsets for ln in lines if ln.text == sheet}
+    rows = [("no style" if st is None else f"style {st}", [grid.get((st, float(b))) for b in biases])
+            for st in style_ids]
+    save_png_of(sheet_svg(rows, [f"bias {b:g}" for b in biases], ckpt.stats.ink_height), out_dir / "sample_sheet.png")
+    ranked = sorted(lines, key=lambda ln: edit_distance(ln.read, ln.text) / max(1, len(ln.text)))
+    picks = ranked[:4] + [ln for ln in ranked[-4:] if ln not in ranked[:4]]
+    captions = [f"read: {ln.read!r}  (CER {edit_distance(ln.read, ln.text) / max(1, len(ln.text)):.2f})" for ln in picks]
+    ex_rows = [(f"{'no style' if ln.style is None else f'style {ln.style}'}, b={ln.bias:g}", [ln.sampled.offsets])
+               for ln in picks]
+    save_png_of(sheet_svg(ex_rows, ["generated line (text, then what the recogniser read)"], ckpt.stats.ink_height,
+                          captions=[f"{ln.text!r} -> {c}" for ln, c in zip(picks, captions)]), out_dir / "examples.png")
+
+    report = {
+        "command": command or f"python -m scribe.evaluate --checkpoint {ckpt_path}",
+        "checkpoint": {"name": ckpt_path.name, "path": str(ckpt_path), "step": ckpt.step,
+                       "parameters": model.num_parameters(), "config": ckpt.config.to_dict(),
+                       "alphabet": ckpt.alphabet.chars},
+        "data": {"path": str(data_path), "valid_lines": int(len(data.indices("valid")))},
+        "nll": nll,
+        "recognizer": {**recognizer.metrics, "path": str(recognizer.path),
+                       "parameters": sum(p.numel() for p in recognizer.net.parameters())},
+        "legibility": legibility,
+        "completeness": completeness,
+        "real_baseline": baseline,
+        "settings": {"seed": seed, "biases": [float(b) for b in biases], "sentences": sentences,
+                     "styles": ["none" if s is None else s for s in style_ids], "sheet_sentence": sheet,
+                     "early_factor": EARLY_FACTOR, "extra_chars": EXTRA_CHARS, "reads_short": READS_SHORT},
+        "images": {"sample_sheet": "sample_sheet.png", "examples": "examples.png"},
+        "lines": [{"text": ln.text, "style": ln.style, "bias": ln.bias, "read": ln.read,
+                   "cer": edit_distance(ln.read, ln.text) / max(1, len(ln.text)), "steps": ln.sampled.steps,
+                   "steps_per_char": ln.sampled.steps_per_char, "hit_cap": ln.sampled.hit_cap,
+                   "skipped_words": ln.skipped_words, "extra_steps": ln.extra_steps,
+                   "ran_past": ln.ran_past, "extra_ink": ln.extra_ink} for ln in lines],
+        "notes": notes,
+        "seconds": time.time() - started,
+    }
+    report = _finite(report)
+    atomic_write_bytes(out_dir / "report.json", json.dumps(report, indent=1).encode("utf-8"))
+    atomic_write_bytes(out_dir / "report.md", write_markdown(report).encode("utf-8"))
+    return report
+
+
+def _style_bank(style_dir):
+    from .styles import StyleBank, StyleError
+    try:
+        return StyleBank(style_dir), []
+    except StyleError:
+        if style_dir:
+            raise
+        return None, ["no style bank (checkpoints/styles/ is missing): only the unprimed hand was evaluated"]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m scribe.evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", default=None, help="model file (default: the shipped checkpoint)")
+    p.add_argument("--out", required=True, help="folder for report.md, report.json and the images")
+    p.add_argument("--data", default="data/iam_ondb.npz", help="processed data (train/prepare_data.py)")
+    p.add_argument("--recognizer", default=None, help="recogniser weights (default: checkpoints/recognizer.safetensors)")
+    p.add_argument("--style_dir", default=None, help="style bank folder (default: checkpoints/styles)")
+    p.add_argument("--biases", type=float, nargs="+", default=list(DEFAULT_BIASES))
+    p.add_argument("--sentences", type=int, default=0, help="use the first N fixed sentences (0: all 8)")
+    p.add_argument("--valid_lines", type=int, default=0, help="testset_v lines for the NLL (0: all)")
+    p.add_argument("--real_lines", type=int, default=0, help="testset_v lines the recogniser reads (0: all)")
+    p.add_argument("--baseline_lines", type=int, default=256, help="real lines for the detectors' baseline")
+    p.add_argument("--batch_size", type=int, default=128, help="lines sampled at once")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    from .styles import StyleError
+    try:
+        checkpoint = args.checkpoint or default_checkpoint()
+        report = evaluate(checkpoint, args.out, args.data, args.recognizer, args.style_dir, args.biases,
+                          args.sentences, args.valid_lines, args.real_lines, args.baseline_lines, args.seed,
+                          args.batch_size, command="python -m scribe.evaluate " + " ".join(
+                              argv if argv is not None else sys.argv[1:]))
+    except (EvaluationError, CheckpointError, RecognizerError, StyleError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    leg, nll = report["legibility"], report["nll"]
+    print(f"Validation NLL {nll['nats_per_line']:.1f} nats/line; CER real {leg['real_cer']:.3f}, generated "
+          f"{leg['generated_cer']:.3f}, ratio {_fmt(leg['ratio'], 2)}. Wrote {Path(args.out) / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""A small online-handwriting recogniser: pen trajectories in, text out (CTC, greedy decoding).
+
+It exists to measure legibility: the CER it gets on generated lines, over the CER it gets on real
+lines, says how readable the synthesis model's writing is compared with real writers'.
+
+Input is a line of offsets (T, 3) (dx, dy, end_of_stroke), y up, in the training data's units: the
+processed IAM-OnDB lines and `SampledLine.offsets` alike. Each line is scaled by its own ink height,
+so the recogniser does not care which units or size the ink comes in. Per point it sees
+(dx, dy, pen-up move, end of stroke, height above the line's fitted baseline).
+
+Weights ship as half-precision safetensors with JSON metadata (config, alphabet, metrics), loaded
+the same safe way as synthesis checkpoints: no pickled code can run.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .alphabet import Alphabet
+from .files import atomic_write
+
+FORMAT = "scribe-recognizer"
+VERSION = 1
+N_FEATURES = 5
+SHIPPED_RECOGNIZER = Path(__file__).resolve().parent.parent / "checkpoints" / "recognizer.safetensors"
+MIN_FRAMES = 8          # very short (or empty) generated lines are padded to this many points
+FEATURE_CLIP = 8.0
+
+
+class RecognizerError(ValueError):
+    """A recogniser file that is missing, unreadable or not a Scribe recogniser."""
+
+
+@dataclass
+class RecognizerConfig:
+    alphabet_size: int            # CTC classes: the alphabet plus blank at index 0
+    conv_channels: int = 64
+    hidden: int = 96
+    layers: int = 2
+    stride: int = 3               # points per output frame; IAM lines have >= 4.4 points per char
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RecognizerConfig":
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# ---- features -------------------------------------------------------------------------------------
+def ink_features(offsets: np.ndarray) -> np.ndarray:
+    """(T, 3) offsets -> (max(T, MIN_FRAMES), 5) float32 features, scale-free."""
+    offsets = np.asarray(offsets, dtype=np.float64).reshape(-1, 3)
+    T = len(offsets)
+    feats = np.zeros((max(T, MIN_FRAMES), N_FEATURES), np.float32)
+    if T == 0:
+        return feats
+    pts = np.cumsum(offsets[:, :2], axis=0)
+    h = float(np.percentile(pts[:, 1], 95) - np.percentile(pts[:, 1], 5)) if T > 2 else 0.0
+    # Per-line scale: ink height, floored so that a scribble or a flat line cannot blow it up.
+    span = float(np.abs(offsets[:, :2]).sum(0).max()) / max(T, 1)
+    h = max(h, 4.0 * span, 1e-6)
+    baseline = 0.0
+    if np.ptp(pts[:, 0]) > 0:
+        slope, icpt = np.polyfit(pts[:, 0], pts[:, 1], 1)
+        baseline = slope * pts[:, 0] + icpt
+    pen_up = np.ones(T)
+    pen_up[1:] = offsets[:-1, 2] > 0.5
+    feats[:T, 0] = offsets[:, 0] / h * 4.0
+    feats[:T, 1] = offsets[:, 1] / h * 4.0
+    feats[:T, 2] = pen_up
+    feats[:T, 3] = offsets[:, 2] > 0.5
+    feats[:T, 4] = (pts[:, 1] - baseline) / h * 2.0
+    np.clip(feats, -FEATURE_CLIP, FEATURE_CLIP, out=feats)
+    return feats
+
+
+def augment(offsets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Training-time jitter of a real line: slant, aspect ratio and a slight rotation."""
+    offsets = np.asarray(offsets, dtype=np.float64)
+    pts = np.cumsum(offsets[:, :2], axis=0)
+    shear, aspect, angle = rng.uniform(-0.3, 0.3), rng.uniform(0.8, 1.25), rng.uniform(-0.06, 0.06)
+    x, y = pts[:, 0] + shear * pts[:, 1], pts[:, 1] * aspect
+    c, s = np.cos(angle), np.sin(angle)
+    pts = np.column_stack([c * x - s * y, s * x + c * y])
+    out = offsets.copy()
+    out[:, :2] = np.diff(pts, axis=0, prepend=np.zeros((1, 2)))
+    return out.astype(np.float32)
+
+
+def batch_features(lines: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad per-line features into (B, T, 5) and return the true lengths (B,)."""
+    feats = [ink_features(o) for o in lines]
+    lengths = torch.tensor([len(f) for f in feats])
+    out = torch.zeros(len(feats), int(lengths.max()), N_FEATURES)
+    for i, f in enumerate(feats):
+        out[i, :len(f)] = torch.from_numpy(f)
+    return out, lengths
+
+
+# ---- the model ------------------------------------------------------------------------------------
+class RecognizerNet(nn.Module):
+    """Three 1-d convolutions (the middle one strided) then a bidirectional GRU and a CTC head."""
+
+    def __init__(self, config: RecognizerConfig):
+        super().__init__()
+        self.config = c = config
+        C = c.conv_channels
+        self.conv = nn.Sequential(
+            nn.Conv1d(N_FEATURES, C, 5, padding=2), nn.ReLU(),
+            nn.Conv1d(C, C, 2 * c.stride - 1, stride=c.stride, padding=c.stride - 1), nn.ReLU(),
+            nn.Conv1d(C, C, 3, padding=1), nn.ReLU())
+        self.rnn = nn.GRU(C, c.hidden, c.layers, batch_first=True, bidirectional=True,
+                          dropout=0.1 if c.layers > 1 else 0.0)
+        self.head = nn.Linear(2 * c.hidden, c.alphabet_size)
+
+    def frames(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Output frames for inputs of these lengths (the strided conv keeps ceil(T / stride))."""
+        return (lengths + self.config.stride - 1) // self.config.stride
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, 5) features -> (log-probs (B, F, classes), frame counts (B,))."""
+        h = self.conv(feats.transpose(1, 2)).transpose(1, 2)
+        n = self.frames(lengths).clamp(max=h.shape[1])
+        # No packing: on CPU a packed GRU's backward is several times slower. Callers batch lines of
+        # similar length, so the few padded frames the backward direction starts on matter little.
+        out, _ = self.rnn(h)
+        return F.log_softmax(self.head(out), -1), n
+
+    def ctc_loss(self, feats, lengths, targets: list[list[int]]) -> torch.Tensor:
+        """Mean CTC loss per line (nats). Impossible alignments (too few frames) count as zero."""
+        logp, n = self(feats, lengths)
+        flat = torch.tensor([c for t in targets for c in t], dtype=torch.long)
+        tl = torch.tensor([len(t) for t in targets], dtype=torch.long)
+        return F.ctc_loss(logp.transpose(0, 1), flat, n, tl, blank=0, reduction="sum",
+                          zero_infinity=True) / len(targets)
+
+
+def greedy_decode(logp: torch.Tensor, frames: torch.Tensor) -> list[list[int]]:
+    """Best path: argmax per frame, merge repeats, drop blanks."""
+    best = logp.argmax(-1).tolist()
+    out = []
+    for row, n in zip(best, frames.tolist()):
+        seq, prev = [], 0
+        for k in row[:n]:
+            if k != prev and k != 0:
+                seq.append(k)
+            prev = k
+        out.append(seq)
+    return out
+
+
+# ---- scoring --------------------------------------------------------------------------------------
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions all cost 1)."""
+    if len(a) < len(b):
+        a, b = b, a
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def cer(hypotheses: list[str], references: list[str]) -> float:
+    """Character error rate over a set of lines: total edits / total reference characters."""
+    edits = sum(edit_distance(h, r) for h, r in zip(hypotheses, references))
+    return edits / max(1, sum(len(r) for r in references))
+
+
+# ---- the loaded recogniser ------------------------------------------------------------------------
+@dataclass
+class Recognizer:
+    net: RecognizerNet
+    alphabet: Alphabet
+    metrics: dict = field(default_factory=dict)    # real_cer, real_lines, train_minutes, ...
+    path: Path | None = None
+
+    @classmethod
+    def new(cls, alphabet: Alphabet, **config) -> "Recognizer":
+        return cls(RecognizerNet(RecognizerConfig(alphabet.size, **config)), alphabet)
+
+    def meta(self) -> dict:
+        return {"format": FORMAT, "version": VERSION, "config": self.net.config.to_dict(),
+                "alphabet": self.alphabet.chars, "metrics": self.metrics}
+
+    @torch.no_grad()
+    def read(self, lines: list[np.ndarray], batch_size: int = 64) -> list[str]:
+        """Transcribe lines of offsets (training units, y up). Batches lines of similar length."""
+        self.net.eval()
+        order = sorted(range(len(lines)), key=lambda i: len(lines[i]))
+        out: list[str] = [""] * len(lines)
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            feats, lengths = batch_features([lines[i] for i in idx])
+            logp, n = self.net(feats, lengths)
+            for i, seq in zip(idx, greedy_decode(logp, n)):
+                out[i] = self.alphabet.decode(seq)
+        return out
+
+    def save(self, path: str | Path, dtype=torch.float16) -> Path:
+        from safetensors.torch import save
+        tensors = {k: v.detach().cpu().to(dtype).contiguous() for k, v in self.net.state_dict().items()}
+        data = save(tensors, metadata={FORMAT: json.dumps(self.meta())})
+        return atomic_write(Path(path), lambda f: f.write(data))
+
+
+def load_recognizer(path: str | Path | None = None) -> Recognizer:
+    """Load a recogniser saved by Recognizer.save (safetensors: tensors and JSON, never code)."""
+    path = Path(path) if path else SHIPPED_RECOGNIZER
+    if not path.is_file():
+        raise RecognizerError(f"no recogniser at {path}. Train one with `python train/train_recognizer.py` "
+                              f"(needs data/iam_ondb.npz from train/prepare_data.py).")
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta_text = (f.metadata() or {}).get(FORMAT)
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise RecognizerError(f"{path} is not a readable safetensors file ({e})") from e
+    try:
+        meta = json.loads(meta_text) if meta_text else {}
+    except ValueError as e:
+        raise RecognizerError(f"{path}: metadata is not valid JSON ({e})") from e
+    if meta.get("format") != FORMAT:
+        raise RecognizerError(f"{path} is not a Scribe recogniser (no '{FORMAT}' metadata)")
+    try:
+        net = RecognizerNet(RecognizerConfig.from_dict(meta["config"]))
+        net.load_state_dict({k: v.float() for k, v in tensors.items()})
+        return Recognizer(net.eval(), Alphabet(meta["alphabet"]), meta.get("metrics", {}), path)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise RecognizerError(f"{path}: metadata or weights are malformed ({e})") from e

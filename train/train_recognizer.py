@@ -1,0 +1,172 @@
+"""Train the legibility recogniser (scribe/recognizer.py) on the training split of the processed data.
+
+    python train/train_recognizer.py --minutes 35                 # CPU; ~12 epochs on 2 free cores
+    python train/train_recognizer.py --minutes 20 --device cuda   # a GPU gets much further
+
+--minutes is the TOTAL training time: the run saves its state every few minutes (to --state, an
+ignored file) and a re-run resumes until the total is spent; the learning rate follows a cosine over
+that total. At the end it measures the CER on real testset_v lines and writes the small half-precision
+safetensors file (--out, default checkpoints/recognizer.safetensors) that scribe.evaluate loads.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import torch
+
+from scribe.alphabet import Alphabet
+from scribe.dataset import ProcessedData
+from scribe.files import atomic_write
+from scribe.recognizer import Recognizer, augment, batch_features, cer
+
+WARMUP_STEPS = 200
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="data/iam_ondb.npz", help="processed data from train/prepare_data.py")
+    p.add_argument("--out", default="checkpoints/recognizer.safetensors")
+    p.add_argument("--state", default="data/recognizer-state.pt",
+                   help="resumable training state (full precision + optimizer; keep it out of git)")
+    p.add_argument("--minutes", type=float, default=35.0, help="total training time, across resumes")
+    p.add_argument("--max_steps", type=int, default=0, help="stop after this many updates (0: no limit)")
+    p.add_argument("--batch_size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--conv_channels", type=int, default=64)
+    p.add_argument("--hidden", type=int, default=96)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--train_lines", type=int, default=0, help="use only this many training lines (0: all)")
+    p.add_argument("--valid_lines", type=int, default=0, help="testset_v lines for the final CER (0: all)")
+    p.add_argument("--save_minutes", type=float, default=5.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    return p.parse_args(argv)
+
+
+def lr_at(base: float, step: int, progress: float) -> float:
+    warm = min(1.0, (step + 1) / WARMUP_STEPS)
+    return base * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Batches of similar-length lines (little padding), in shuffled order."""
+    order = np.argsort(lengths * rng.uniform(0.9, 1.1, len(lengths)))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def train_steps(rec: Recognizer, lines: list[np.ndarray], targets: list[list[int]], opt, *, steps: int,
+                batch_size: int, lr: float, rng: np.random.Generator, start_step: int = 0,
+                progress=lambda step: 0.0, stop=lambda: False, augment_ink: bool = True,
+                device="cpu", log=None) -> int:
+    """Run up to `steps` CTC updates over (lines, targets); returns the new global step count."""
+    net = rec.net.train().to(device)
+    lengths = np.array([len(o) for o in lines], dtype=np.float64)
+    step, queue, smooth = start_step, [], None
+    while step < start_step + steps and not stop():
+        if not queue:
+            queue = length_batches(lengths, batch_size, rng)
+        idx = queue.pop()
+        ink = [augment(lines[i], rng) if augment_ink else lines[i] for i in idx]
+        feats, n = batch_features(ink)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(lr, step, progress(step))
+        loss = net.ctc_loss(feats.to(device), n.to(device), [targets[i] for i in idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        step += 1
+        lv = float(loss.detach())
+        smooth = lv if smooth is None else 0.98 * smooth + 0.02 * lv
+        if log and step % 50 == 0:
+            log(step, smooth)
+    rec.net.eval()
+    return step
+
+
+def real_cer(rec: Recognizer, data: ProcessedData, indices) -> float:
+    texts = [str(data.texts[i]) for i in indices]
+    return cer(rec.read([data.line(i) for i in indices]), texts)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    torch.manual_seed(args.seed)
+    try:
+        data = ProcessedData.load(args.data)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    train_idx = data.indices("train")
+    alphabet = Alphabet.from_texts(str(data.texts[i]) for i in train_idx)
+    if args.train_lines:
+        train_idx = np.random.default_rng(args.seed).permutation(train_idx)[:args.train_lines]
+    lines = [data.line(i) for i in train_idx]
+    targets = [alphabet.encode(str(data.texts[i])) for i in train_idx]
+    valid_idx = data.indices("valid")
+    if args.valid_lines:
+        valid_idx = valid_idx[:args.valid_lines]
+
+    rec = Recognizer.new(alphabet, conv_channels=args.conv_channels, hidden=args.hidden, layers=args.layers)
+    opt = torch.optim.Adam(rec.net.parameters(), lr=args.lr)
+    step, minutes_done, seed = 0, 0.0, args.seed
+    state_path = Path(args.state)
+    if state_path.is_file():
+        blob = torch.load(state_path, map_location="cpu", weights_only=True)
+        if blob["alphabet"] != alphabet.chars or blob["config"] != rec.net.config.to_dict():
+            print(f"error: {state_path} was trained with another alphabet or size; delete it to start over",
+                  file=sys.stderr)
+            return 2
+        rec.net.load_state_dict(blob["model"])
+        opt.load_state_dict(blob["optimizer"])
+        step, minutes_done, seed = int(blob["step"]), float(blob["minutes"]), int(blob["seed"]) + 1
+        print(f"Resumed from {state_path}: step {step}, {minutes_done:.1f} of {args.minutes} minutes spent")
+    n_params = sum(p.numel() for p in rec.net.parameters())
+    print(f"Recogniser: {n_params:,} parameters, {len(alphabet)} characters; {len(lines)} training lines, "
+          f"{len(valid_idx)} validation lines", flush=True)
+
+    def save_state():
+        blob = {"model": rec.net.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                "minutes": minutes_done, "seed": seed, "alphabet": alphabet.chars,
+                "config": rec.net.config.to_dict()}
+        atomic_write(state_path, lambda f: torch.save(blob, f))
+
+    rng = np.random.default_rng(seed)
+    started = time.time()
+    spent = lambda: minutes_done + (time.time() - started) / 60
+    log = lambda s, loss: print(f"step {s}: ctc loss {loss:.2f} nats/line, {spent():.1f} min", flush=True)
+    while spent() < args.minutes and not (args.max_steps and step >= args.max_steps):
+        chunk_end = time.time() + args.save_minutes * 60
+        remaining = (args.max_steps - step) if args.max_steps else 10**9
+        step = train_steps(rec, lines, targets, opt, steps=remaining, batch_size=args.batch_size, lr=args.lr,
+                           rng=rng, start_step=step, progress=lambda s: spent() / args.minutes,
+                           stop=lambda: time.time() > chunk_end or spent() >= args.minutes,
+                           device=args.device, log=log)
+        minutes_done, started = spent(), time.time()
+        save_state()
+        print(f"Saved {state_path} at step {step} ({minutes_done:.1f} min)", flush=True)
+
+    rec.net.to("cpu")
+    real = real_cer(rec, data, valid_idx)
+    rec.metrics = {"real_cer": real, "real_lines": int(len(valid_idx)), "steps": step,
+                   "train_minutes": round(minutes_done, 1), "train_lines": len(lines),
+                   "epochs": round(step * args.batch_size / max(1, len(lines)), 2),
+                   "parameters": n_params}
+    rec.save(args.out)
+    size = Path(args.out).stat().st_size
+    print(f"CER on {len(valid_idx)} real testset_v lines: {real:.3f}. Wrote {args.out} ({size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
