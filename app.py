@@ -398,7 +398,6 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
         gr.api(info, api_name="info")
 
     demo.queue(max_size=s.max_queue, default_concurrency_limit=s.concurrency)
-    demo.scribe_context = ctx   # for tests and the benchmark
     return demo
 
 

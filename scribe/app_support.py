@@ -439,8 +439,10 @@ def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi:
     page = doc.page()
     svg = page_to_svg(page)
     notes = list(notes or [])
-    for i in doc.capped_lines:
-        notes.append(f"line {i + 1} hit the step cap before its text ended, so it may be incomplete "
+    capped = [i + 1 for i in doc.capped_lines]
+    if capped:
+        which = f"lines {', '.join(map(str, capped))} hit" if len(capped) > 1 else f"line {capped[0]} hit"
+        notes.append(f"{which} the step cap before the text ended, so the ink may be incomplete "
                      f"(a higher bias usually helps)")
     used_dpi = png_dpi_within_limit(page.width, page.height, dpi)
     if used_dpi < dpi:

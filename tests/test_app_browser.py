@@ -13,6 +13,7 @@ import argparse
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,16 @@ def newest_standin_checkpoint() -> Path | None:
     return found[-1] if found else None
 
 
+def tiny_model_files(folder: Path) -> tuple[Path, Path]:
+    from conftest import synthetic_offsets, tiny_checkpoint
+    from scribe.checkpoint import save_training_checkpoint
+    from scribe.styles import write_style
+    save_training_checkpoint(tiny_checkpoint(), folder / "checkpoint-7.pt")
+    for i, text in enumerate(["hello there", "quick fox", "a line of ink"]):
+        write_style(folder / "styles", i, text, synthetic_offsets(seed=i))
+    return folder / "checkpoint-7.pt", folder / "styles"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Screenshot the app after a real write, for the README.")
     ap.add_argument("--screenshot", default=str(ROOT / "docs" / "img" / "app.png"))
@@ -170,13 +181,14 @@ def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
     from scribe.checkpoint import CheckpointError, default_checkpoint
     ckpt = Path(args.checkpoint) if args.checkpoint else newest_standin_checkpoint()
+    style_dir, max_steps, workdir = None, None, tempfile.TemporaryDirectory()
     if ckpt is None:
         try:
             ckpt = default_checkpoint()
-        except CheckpointError as e:
-            print(f"no trained checkpoint to screenshot: {e}", file=sys.stderr)
-            return 2
-    demo, url = start_app(ckpt, None, None, checkpoint_dir=ckpt.parent)
+        except CheckpointError:   # nothing trained yet: the tiny random model (gibberish ink)
+            ckpt, style_dir = tiny_model_files(Path(workdir.name))
+            max_steps = 120
+    demo, url = start_app(ckpt, style_dir, max_steps, checkpoint_dir=ckpt.parent)
     out = Path(args.screenshot)
     try:
         with sync_playwright() as p:
@@ -184,12 +196,15 @@ def main(argv=None) -> int:
             page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
             page.goto(url)
             line_texts(page).first.wait_for(timeout=60_000)
-            page.get_by_text("The guide's three-line document", exact=False).first.click()
+            # The guide's document; the tiny model's alphabet lacks its ':' and '(', so it writes a note.
+            example, last = (("A note in blue ink", "Yours, Charles") if max_steps else
+                             ("The guide's three-line document", "Got your message"))
+            page.get_by_text(example, exact=False).first.click()
             page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea')[2]?.value"
-                                   ".startsWith('Got your message')")
+                                   f".startsWith({last!r})")
             page.locator("#scribe-seed input, #scribe-seed textarea").first.fill(args.seed)
             status = write_and_wait(page, 3, timeout_ms=300_000)
-            page.wait_for_timeout(500)
+            page.wait_for_timeout(11_000)      # let any notice fade, so it does not cover the page
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = out.with_name(f".{out.name}.tmp.png")
             page.screenshot(path=str(tmp), full_page=True)
@@ -197,6 +212,7 @@ def main(argv=None) -> int:
             browser.close()
     finally:
         demo.close()
+        workdir.cleanup()
     print(f"checkpoint: {ckpt}\n{status}\nscreenshot: {out}")
     return 0
 
