@@ -384,19 +384,22 @@ def logged_scalars(logdir: Path) -> dict[str, tuple[int, float]]:
 
 
 # ---- 9. evaluation --------------------------------------------------------------------------------
-def validation_nll(checkpoint: Path, data_path: Path, device: str = "cpu", batch_size: int = 32
-                   ) -> tuple[float, int]:
+def validation_nll(checkpoint: Path, data_path: Path, device: str = "cpu", batch_size: int = 32,
+                   max_lines: int = 0) -> tuple[float, int]:
     """(mean NLL per validation line in nats, lines scored), in Graves' units as train.py reports it.
 
     The same figure as the quality report's (scribe.evaluate), computed here on `device` so that Colab
-    scores testset_v on its GPU. Lines with characters outside the model's alphabet are not scored.
+    scores testset_v on its GPU. Lines with characters outside the model's alphabet are not scored;
+    max_lines > 0 scores only the first that many validation lines (quicker on a CPU).
     """
     import torch
     from .checkpoint import load_checkpoint
     from .dataset import BucketBatches, ProcessedData
     ckpt = load_checkpoint(checkpoint)
     model = ckpt.build_model(device)
-    valid = BucketBatches(ProcessedData.load(data_path), "valid", ckpt.alphabet, batch_size)
+    data = ProcessedData.load(data_path)
+    valid = BucketBatches(data, "valid", ckpt.alphabet, batch_size,
+                          indices=data.indices("valid")[:max_lines or None])
     total, lines = 0.0, 0
     with torch.no_grad():
         for idx in valid.epoch():
