@@ -65,6 +65,7 @@ CSS = """
 .scribe-row-style { background: #fff; color: #666; border-radius: 6px; min-height: 40px; padding: 2px 4px;
   display: flex; align-items: center; overflow: hidden; font-size: 12px; }
 .scribe-row-style svg { max-width: 100%; height: auto; max-height: 44px; }
+.scribe-look { background: var(--block-background-fill); padding: 6px; }
 .scribe-note { color: #777; font-size: 13px; }
 .scribe-banner { border-left: 4px solid #d97706; padding: 8px 12px; background: #fef3c7; color: #222;
   border-radius: 4px; }
@@ -184,7 +185,8 @@ def _line_row(ctx: Context, n: int, r: dict, style_opts, rows: gr.State, remove_
         with gr.Row(key=f"row2-{rid}", equal_height=True):
             style = gr.Dropdown(style_opts, value=r["style"], key=f"style-{rid}", label="Style", interactive=True,
                                 min_width=150, scale=3, elem_classes="scribe-line-style")
-            look = gr.HTML(sup.style_row_preview(ctx.bank, r["style"]), key=f"look-{rid}", min_width=110, scale=2)
+            look = gr.HTML(sup.style_row_preview(ctx.bank, r["style"]), key=f"look-{rid}", min_width=110, scale=2,
+                           elem_classes="scribe-look")
             bias = gr.Slider(*BIAS_RANGE, value=r["bias"], step=0.05, key=f"bias-{rid}", label="Neatness (bias)",
                              interactive=True, min_width=140, scale=3)
             color = gr.ColorPicker(r["color"], key=f"color-{rid}", label="Ink", interactive=True, min_width=60,
@@ -435,7 +437,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
     demo = build_demo(AppSettings(args.checkpoint, args.checkpoint_dir, args.style_dir, args.max_steps,
                                   args.device, args.concurrency, args.max_queue))
     launch(demo, args.host, args.port, args.share)
