@@ -175,6 +175,52 @@ def test_launch_app_reports_an_app_that_dies(tmp_path):
         colab.launch_app(tmp_path / "x.pt", tmp_path / "app.log", share=False, repo_dir=tmp_path / "empty")
 
 
+FAKE_APP = """
+import http.server, sys
+port = int(sys.argv[sys.argv.index("--port") + 1])
+print("argv:", " ".join(sys.argv[1:]), flush=True)
+if "--share" in sys.argv:
+    print("* Running on public URL: https://0123abcd.gradio.live", flush=True)
+
+class Page(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"<html><script>window.gradio_config = {}</script></html>")
+
+    def log_message(self, *args):
+        pass
+
+http.server.HTTPServer(("127.0.0.1", port), Page).serve_forever()
+"""
+
+
+def test_launch_app_on_colab_passes_share_and_finds_the_public_url(tmp_path):
+    # A stand-in for app.py that speaks HTTP and logs a share URL the way Gradio does.
+    (tmp_path / "app.py").write_text(FAKE_APP)
+    server = colab.launch_app(tmp_path / "checkpoint-9.pt", tmp_path / "app.log", share=True,
+                              checkpoint_dir=tmp_path / "runs", repo_dir=tmp_path, timeout=60)
+    try:
+        assert server.running() and colab.answers(server.local_url)
+        assert server.public_url == "https://0123abcd.gradio.live"
+        argv = (tmp_path / "app.log").read_text().splitlines()[0]
+        assert f"--checkpoint {tmp_path / 'checkpoint-9.pt'}" in argv and "--share" in argv
+        assert f"--checkpoint_dir {tmp_path / 'runs'}" in argv and "--host 127.0.0.1" in argv
+    finally:
+        server.stop()
+    assert not server.running() and not colab.answers(server.local_url, timeout=1)
+
+
+def test_mount_drive_only_on_colab(monkeypatch):
+    import types
+    mounted = []
+    fake = types.ModuleType("google.colab")
+    fake.drive = types.SimpleNamespace(mount=mounted.append)
+    monkeypatch.setitem(sys.modules, "google.colab", fake)
+    assert colab.on_colab()
+    assert colab.mount_drive() == Path("/content/drive/MyDrive") and mounted == ["/content/drive"]
+
+
 def _ensure_kernel() -> None:
     """papermill needs a 'python3' kernelspec; ipykernel's wheel ships one, else register it."""
     from jupyter_client.kernelspec import KernelSpecManager
