@@ -109,6 +109,7 @@ class ParagraphLayout:
     line_spacing: float = 1.7        # line pitch in ink heights
     align: str = "left"              # left, center, right
     variation: float = 0.0           # 0: none; 1: natural baseline, tilt and size changes between lines
+    straighten: bool = True          # level each line's baseline first, so sloping lines never collide
     max_chars: int = 60              # the model learnt lines of up to about 64 characters
 
     def check(self) -> None:
@@ -164,6 +165,19 @@ class ParagraphLayout:
         return int((paper[1] - 2 * self.margin_mm) // self.pitch_mm())
 
 
+MAX_STRAIGHTEN_DEG = 15.0
+
+
+def baseline_angle(points: np.ndarray) -> float:
+    """The slope of a written line in radians (y down: positive runs downhill), from a least-squares
+    fit of y on x over all its points; clipped to +-15 degrees."""
+    x, y = points[:, 0], points[:, 1]
+    if np.ptp(x) <= 0:
+        return 0.0
+    slope = np.polyfit(x, y, 1)[0]
+    return float(np.clip(np.arctan(slope), -np.radians(MAX_STRAIGHTEN_DEG), np.radians(MAX_STRAIGHTEN_DEG)))
+
+
 @dataclass
 class WrittenLine:
     text: str
@@ -203,8 +217,11 @@ def set_pages(lines: list[WrittenLine], ink_height: float, layout: ParagraphLayo
         pts = np.concatenate(ln.strokes)
         origin = np.array([pts[:, 0].min(), np.median(pts[:, 1])])
         size, dy, tilt = 1.0, 0.0, 0.0
+        if layout.straighten:
+            tilt = -baseline_angle(pts)
         if v:   # a hand never keeps exactly the same size and baseline from line to line
-            size, dy, tilt = 1 + 0.035 * v * noise(), 0.05 * v * pitch * noise(), np.radians(0.6 * v * noise())
+            size, dy = 1 + 0.035 * v * noise(), 0.05 * v * pitch * noise()
+            tilt += np.radians(0.6 * v * noise())
         rot = np.array([[np.cos(tilt), np.sin(tilt)], [-np.sin(tilt), np.cos(tilt)]])
         placed = [((st - origin) * s * size) @ rot for st in ln.strokes]
         allp = np.concatenate(placed)

@@ -114,7 +114,8 @@ def test_lines_fit_the_width_after_re_wrapping_in_the_measured_hand():
 
 @pytest.mark.parametrize("align", ["left", "center", "right"])
 def test_alignment_and_line_spacing(align):
-    layout = ParagraphLayout(page="a5", margin_mm=15, ink_height_mm=5, line_spacing=2.0, align=align)
+    layout = ParagraphLayout(page="a5", margin_mm=15, ink_height_mm=5, line_spacing=2.0, align=align,
+                             straighten=False)
     doc = write_paragraph(FakeHand(), text_of(40), layout=layout, seed=2)
     boxes = _line_boxes(doc.pages[0])
     left, width = 15 / MM_PER_PX, (148 - 30) / MM_PER_PX
@@ -236,3 +237,19 @@ def test_line_mode_export_formats(tiny_ckpt_path, tmp_path):
     with pytest.raises(InputError, match="unknown page size"):
         doc.export(tmp_path / "a.svg", "plotter-svg", plotter=PlotterOptions(paper="a3"))
     assert not (tmp_path / "a.pdf").exists()
+
+
+def test_sloping_lines_are_levelled_unless_asked_not_to():
+    from scribe.layout import baseline_angle
+    t = np.linspace(0, 800, 300)
+    sloped = [np.column_stack([t, 0.25 * t + 30 * np.sin(t / 9)])]         # runs downhill at about 14 degrees
+    assert np.degrees(baseline_angle(sloped[0])) == pytest.approx(np.degrees(np.arctan(0.25)), abs=1.0)
+    lines = [WrittenLine("x", sloped, 6.0)] * 3
+    level, _, _ = set_pages(lines, 100.0, ParagraphLayout(page="a4"))
+    kept, _, _ = set_pages(lines, 100.0, ParagraphLayout(page="a4", straighten=False))
+    assert abs(np.degrees(baseline_angle(level[0].lines[0].strokes[0]))) < 0.5
+    assert np.degrees(baseline_angle(kept[0].lines[0].strokes[0])) == pytest.approx(14.0, abs=1.0)
+    # levelled lines keep clear of each other; sloping ones run into the next line
+    lo = lambda page, i: page.lines[i].strokes[0][:, 1].max()
+    hi = lambda page, i: page.lines[i].strokes[0][:, 1].min()
+    assert lo(level[0], 0) < hi(level[0], 1) and lo(kept[0], 0) > hi(kept[0], 1)
