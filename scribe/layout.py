@@ -271,8 +271,13 @@ class ParagraphDocument:
 
     def save(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, plotter=None, gcode=None,
              animation=None) -> list[Path]:
-        """Every page in one format (see scribe.render.export_pages); returns the files written."""
-        return export_pages(self.pages, path, fmt, dpi, plotter, gcode, animation)
+        """Every page in one format (see scribe.render.export_pages); returns the files written.
+        Bad options raise scribe.hand.InputError, like everything else a user can get wrong."""
+        from .hand import InputError
+        try:
+            return export_pages(self.pages, path, fmt, dpi, plotter, gcode, animation)
+        except ValueError as e:
+            raise InputError(str(e)) from None
 
 
 def write_paragraph(hand, text: str, style: int | None = None, bias: float | None = None,

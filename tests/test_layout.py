@@ -253,3 +253,12 @@ def test_sloping_lines_are_levelled_unless_asked_not_to():
     lo = lambda page, i: page.lines[i].strokes[0][:, 1].max()
     hi = lambda page, i: page.lines[i].strokes[0][:, 1].min()
     assert lo(level[0], 0) < hi(level[0], 1) and lo(kept[0], 0) > hi(kept[0], 1)
+
+
+def test_paragraph_export_errors_are_input_errors_and_write_nothing(tmp_path):
+    doc = write_paragraph(FakeHand(), text_of(20), seed=1)
+    with pytest.raises(InputError, match="unknown page size 'a3'"):
+        doc.save(tmp_path / "p.svg", "plotter-svg", plotter=PlotterOptions(paper="a3"))
+    with pytest.raises(InputError, match="cannot tell the output format"):
+        doc.save(tmp_path / "p.pdf")
+    assert not list(tmp_path.iterdir())
