@@ -172,8 +172,8 @@ def _rows_from_values(values) -> list[dict]:
     return [dict(zip(keys, values[i:i + 5])) for i in range(0, len(values), 5)]
 
 
-def _line_row(ctx: Context, n: int, r: dict, style_opts, rows: gr.State, remove_row) -> list:
-    """One line's controls, keyed by the row's id so that values survive re-renders."""
+def _line_row(ctx: Context, n: int, r: dict, style_opts) -> tuple[list, gr.Button]:
+    """One line's controls, built from the row's stored values: ([text, style, bias, color, width], remove)."""
     rid = r["id"]
     with gr.Group(key=f"group-{rid}"):
         with gr.Row(key=f"row1-{rid}", equal_height=True):
@@ -193,11 +193,9 @@ def _line_row(ctx: Context, n: int, r: dict, style_opts, rows: gr.State, remove_
                                    scale=1)
             width = gr.Slider(0.3, 6.0, value=r["width"], step=0.1, key=f"width-{rid}", label="Stroke (px)",
                               interactive=True, min_width=110, scale=2)
-    # Not queue=False: only queued events let a State change re-run gr.render (Gradio 6.31).
     style.change(partial(sup.style_row_preview, ctx.bank), style, look, show_progress="hidden",
                  api_visibility="private", concurrency_limit=None)
-    remove.click(partial(remove_row, rid), rows, rows, api_visibility="private", concurrency_limit=None)
-    return [text, style, bias, color, width]
+    return [text, style, bias, color, width], remove
 
 
 def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
@@ -213,7 +211,10 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
     first_style = style_opts[1][1] if len(style_opts) > 1 else sup.FREE_STYLE
     conc = dict(concurrency_limit=s.concurrency, concurrency_id="write")
 
-    # ---- per-line rows: keyed, so values survive adding and removing lines ---------------------------
+    # ---- per-line rows ---------------------------------------------------------------------------------
+    # Gradio 6.31 does not carry typed values across a re-render (key=/preserved_by_key is not applied
+    # by its frontend: gradio-app/gradio#12788), so adding or removing a line reads every row's current
+    # values and stores them in `rows`, from which the re-render builds the rows again.
     def remove_row(rid, rows_now):
         left = [r for r in rows_now if r["id"] != rid]
         return left or [ctx.new_row()]
@@ -249,9 +250,19 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
                                                      first_style)])
                         @gr.render(inputs=[rows])
                         def line_rows(rows_now):
-                            values = []
+                            ids, values, removes = [r["id"] for r in rows_now], [], []
                             for n, r in enumerate(rows_now, start=1):
-                                values += _line_row(ctx, n, r, style_opts, rows, remove_row)
+                                controls, remove = _line_row(ctx, n, r, style_opts)
+                                values += controls
+                                removes.append(remove)
+
+                            def on_screen(args) -> list[dict]:
+                                return [{"id": rid, **row} for rid, row in zip(ids, _rows_from_values(args))]
+
+                            edit = dict(inputs=values, outputs=rows, api_visibility="private", concurrency_limit=None)
+                            add_btn.click(lambda *a: add_row(on_screen(a)), **edit)
+                            for rid, remove in zip(ids, removes):
+                                remove.click(lambda *a, rid=rid: remove_row(rid, on_screen(a)), **edit)
 
                             def write_rows(*args, progress=gr.Progress()):
                                 specs = lambda: sup.specs_from_rows(_rows_from_values(list(args[:-4])))
@@ -290,8 +301,8 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
                     with gr.Row():
                         seed = gr.Textbox("", label="Seed", info="blank = random", placeholder="random",
                                           min_width=140, elem_id="scribe-seed")
-                        dpi = gr.Dropdown([96, 150, 192, 300, 600], value=sup.DEFAULT_DPI, label="PNG resolution (dpi)",
-                                          min_width=140)
+                        dpi = gr.Dropdown([96, 150, 192, 300, 600], value=sup.DEFAULT_DPI,
+                                          label="PNG resolution (dpi)", min_width=140)
                         align = gr.Radio(list(sup.ALIGNS), value="left", label="Align", min_width=200)
                     with gr.Row(equal_height=False):
                         ckpt = gr.Dropdown(ctx.choices(), value=ctx.default, label="Checkpoint", scale=5,
@@ -332,7 +343,6 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
         ui_out = [preview, svg_dl, png_dl, seed_used, status]
         shared = [seed, dpi, align, ckpt]
 
-        add_btn.click(add_row, rows, rows, api_visibility="private", concurrency_limit=None)
 
         # ---- quick mode ---------------------------------------------------------------------------
         def write_quick(text, style, bias, color, width, wrap, sd, dp, al, ck, progress=gr.Progress()):
@@ -365,7 +375,8 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
 
         ckpt.change(switch_checkpoint, ckpt, ckpt_md, api_visibility="private", show_progress="minimal")
         refresh.click(rescan, ckpt, ckpt, api_visibility="private", queue=False)
-        reuse.click(lambda v: "" if v is None else str(int(v)), seed_used, seed, api_visibility="private", queue=False)
+        reuse.click(lambda v: "" if v is None else str(int(v)), seed_used, seed, api_visibility="private",
+                    queue=False)
 
         # ---- the documented API -------------------------------------------------------------------
         def api_write(lines, seed=None, png_dpi=None, align=None, checkpoint=None):

@@ -370,7 +370,8 @@ def split_block(text: str, wrap_at: int | None = DEFAULT_WRAP) -> tuple[list[str
             wrapped += 1
         else:
             lines.append(line)
-    notes = [f"wrapped {wrapped} long line{'s' if wrapped > 1 else ''} at {int(wrap_at)} characters"] if wrapped else []
+    notes = [f"wrapped {wrapped} long line{'s' if wrapped > 1 else ''} at {int(wrap_at)} characters"] \
+        if wrapped else []
     return lines, notes
 
 

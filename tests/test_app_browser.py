@@ -154,6 +154,34 @@ def test_browser_guide_example_and_bad_input_keep_the_text(browser_app):
     assert "Wrote" not in status
 
 
+@pytest.mark.slow
+@needs_browser
+def test_browser_rows_keep_their_values_when_lines_come_and_go(browser_app):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(browser_app)
+            line_texts(page).first.wait_for(timeout=60_000)
+            line_texts(page).first.fill("first line, edited")
+            page.locator("#scribe-add").click()
+            page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 2")
+            line_texts(page).nth(1).fill("second line")
+            pick_style(page, 1, "2: a line of ink")
+            page.locator("#scribe-add").click()
+            page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 3")
+            page.locator(".scribe-remove").first.click()          # remove line 1
+            page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 2")
+            texts = [line_texts(page).nth(i).input_value() for i in range(2)]
+            styles = [page.locator(".scribe-line-style input").nth(i).input_value() for i in range(2)]
+        finally:
+            browser.close()
+    # The old line 2 is now line 1 with its text and style; the added line copied that style.
+    assert texts == ["second line", ""]
+    assert styles[0] == "2: a line of ink"
+
+
 # ---- the committed screenshot ------------------------------------------------------------------------
 def newest_standin_checkpoint() -> Path | None:
     from scribe.checkpoint import training_checkpoints
