@@ -369,7 +369,8 @@ def test_twenty_concurrent_requests_all_get_their_own_files(server):
         return i, n, svg, png, seed, summary
 
     with ThreadPoolExecutor(20) as pool:
-        results = list(pool.map(one, range(20)))
+        futures = [pool.submit(one, i) for i in range(20)]
+        results = [f.result(timeout=300) for f in futures]     # a hung request fails the test, not CI
     assert len(results) == 20
     for i, n, svg, png, seed, summary in results:
         assert seed == 1000 + i and Path(svg).name == f"handwriting-{1000 + i}.svg"
