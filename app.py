@@ -13,6 +13,7 @@ A thin shell: layout and event wiring only. Everything it does goes through `scr
 from __future__ import annotations
 
 import argparse
+import html
 import itertools
 import logging
 import os
@@ -201,12 +202,13 @@ def _line_row(ctx: Context, n: int, r: dict, style_opts) -> tuple[list, gr.Butto
 def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
     s = (settings or AppSettings()).resolved()
     ctx = Context(s)
-    ckpt_info = ""
+    ckpt_info, load_error = "", ""
     if ctx.default:
         try:
             ckpt_info = sup.describe_checkpoint(ctx.cache.get(ctx.default))   # load now: first write is fast
-        except (CheckpointError, StyleError) as e:
-            ckpt_info = f"⚠️ cannot load this checkpoint: {e}"
+        except Exception as e:   # the page still opens, says why, and offers the other checkpoints
+            load_error = f"cannot load the checkpoint {ctx.default}: {e}"
+            ckpt_info = f"⚠️ {load_error}"
     style_opts = sup.style_choices(ctx.bank)
     first_style = style_opts[1][1] if len(style_opts) > 1 else sup.FREE_STYLE
     conc = dict(concurrency_limit=s.concurrency, concurrency_id="write")
@@ -239,7 +241,7 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
     with gr.Blocks(title="Scribe: handwriting synthesis", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# Scribe\nHandwriting synthesis (Graves 2013): type lines, pick a hand for each, "
                     "press **Write**, then download a plotter-clean SVG or a PNG.")
-        banner = ctx.missing or ctx.bank_error
+        banner = " ".join(html.escape(m) for m in (ctx.missing, load_error, ctx.bank_error) if m)
         gr.HTML(f"<div class='scribe-banner'>{banner}</div>" if banner else "", visible=bool(banner))
 
         with gr.Row(equal_height=False):

@@ -382,6 +382,15 @@ def test_twenty_concurrent_requests_all_get_their_own_files(server):
     assert Path(svg_alone).read_text() == Path(svg_concurrent).read_text()
 
 
+def test_app_builds_with_an_unreadable_checkpoint_and_says_why(tmp_path, tiny_style_dir):
+    app = load_app_module()
+    bad = tmp_path / "checkpoint-5.pt"
+    bad.write_bytes(b"PK\x03\x04 cut short")
+    demo = app.build_demo(app.AppSettings(checkpoint=str(bad), style_dir=str(tiny_style_dir)))
+    config = str(demo.get_config_file())
+    assert "cannot load the checkpoint" in config and "checkpoint-5.pt" in config
+
+
 @pytest.mark.slow
 def test_app_starts_without_any_checkpoint_and_says_so(tmp_path, monkeypatch, tiny_style_dir):
     from gradio_client import Client
