@@ -34,7 +34,9 @@ def _window(h: Tensor, kappa: Tensor, ww: Tensor, bw: Tensor, u: Tensor, onehot:
     abk = torch.addmm(bw, h, ww).exp()                       # alpha | beta | kappa increment
     kappa = kappa + abk[:, 2 * K:]
     d = kappa.unsqueeze(2) - u                               # (B, K, U)
-    e = torch.exp(-abk[:, K:2 * K].unsqueeze(2) * (d * d))
+    # exp() of arguments below about -87 (results that underflow float32) takes a slow path on x86,
+    # 50-150x slower, and most characters are that far from the window. exp(-87) = 1.6e-38: clamp.
+    e = torch.exp(-torch.clamp_max(abk[:, K:2 * K].unsqueeze(2) * (d * d), 87.0))
     phi = torch.bmm(abk[:, :K].unsqueeze(1), e).squeeze(1)   # sum over the K gaussians
     w = torch.bmm(phi.unsqueeze(1), onehot).squeeze(1)
     return w, kappa, phi, abk
@@ -108,7 +110,7 @@ def _layer1_backward(gh: Tensor, gw: Tensor, hs: Tensor, ws: Tensor, cs: Tensor,
         beta = abk[:, K:2 * K]
         dphi = torch.bmm((gw[:, t] + dw).unsqueeze(1), onehot_t)          # (B, 1, U)
         d = kappas[:, t].unsqueeze(2) - u                                 # (B, K, U)
-        e = torch.exp(-beta.unsqueeze(2) * (d * d))
+        e = torch.exp(-torch.clamp_max(beta.unsqueeze(2) * (d * d), 87.0))   # as in _window
         dalpha = torch.bmm(e, dphi.transpose(1, 2)).squeeze(2)           # (B, K)
         q = e * dphi * alpha.unsqueeze(2)                                 # dL/d(exponent) * -1
         qd = q * d
@@ -307,22 +309,21 @@ class _Layer1Recurrence(torch.autograd.Function):
         hs, ws, cs, kappas, acts, abks, w_rec, ww, onehot = ctx.saved_tensors
         gh = torch.zeros_like(hs) if gh is None else gh.contiguous()
         gw = torch.zeros_like(ws) if gw is None else gw.contiguous()
-        dx, dw_rec, dww, dbw = _script(_layer1_backward)(gh.float(), gw.float(), hs, ws, cs, kappas, acts,
-                                                         abks, w_rec, ww, onehot)
+        dx, dw_rec, dww, dbw = _script(_layer1_backward)(gh.to(hs.dtype), gw.to(hs.dtype), hs, ws, cs, kappas,
+                                                         acts, abks, w_rec, ww, onehot)
         return dx, dw_rec, dww, dbw, None
 
 
 def fast_forward(model: SynthesisNetwork, inputs: Tensor, text: Tensor) -> Tensor:
     """model(inputs, text) with the compiled layer-1 recurrence; same outputs, same gradients.
 
-    The recurrence always runs in float32 (under autocast too); layers 2..N and the output layer
-    follow the surrounding autocast, as in the eager model.
+    The recurrence always runs in the weights' precision (float32), under autocast too; layers 2..N
+    and the output layer follow the surrounding autocast, as in the eager model.
     """
     c1 = model.cell1
-    device_type = inputs.device.type
-    with torch.autocast(device_type, enabled=False):
-        x = inputs.float()
-        onehot = model.text_onehot(text, torch.float32)
+    with torch.autocast(inputs.device.type, enabled=False):
+        x = inputs.to(c1.weight_ih.dtype)
+        onehot = model.text_onehot(text, x.dtype)
         xproj = F.linear(x, c1.weight_ih[:, :3], c1.bias_ih + c1.bias_hh)
         w_rec = torch.cat([c1.weight_ih[:, 3:], c1.weight_hh], 1).t()
         hs, ws = _Layer1Recurrence.apply(xproj.contiguous(), w_rec.contiguous(), model.window.weight.t(),

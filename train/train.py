@@ -170,7 +170,7 @@ def main(argv=None) -> int:
 
     def train_batches(bs: int) -> BucketBatches:
         if bs not in train_sets:
-            train_sets[bs] = BucketBatches(data, "train", alphabet, bs, seed=cfg.seed + 7919 * step + rank,
+            train_sets[bs] = BucketBatches(data, "train", alphabet, bs, seed=cfg.seed + 7919 * step,
                                            max_len=cfg.max_len or None)
         return train_sets[bs]
 
@@ -215,10 +215,8 @@ def main(argv=None) -> int:
         bs = stage_at(cfg, step)["batch_size"]
         if bs != stream_bs:
             stream, stream_bs = iter(train_batches(bs)), bs
-        batch = next(stream)
-        if distributed:   # each process draws its own batches; skip to keep streams disjoint
-            for _ in range(rank):
-                batch = next(stream)
+        # DDP: every rank draws the same stream (same seed) and keeps batches rank, rank + world, ...
+        batch = [next(stream) for _ in range(world)][rank]
         batch = batch.to(device)
         for g in opt.param_groups:
             g["lr"] = lr_at(cfg, step, total)
@@ -259,7 +257,11 @@ def main(argv=None) -> int:
                 for k, v in (("loss/train", lv), ("loss/regloss", regloss), ("loss/valid_batch", valid_loss),
                              ("lr", opt.param_groups[0]["lr"]), ("grad_norm", float(gnorm))):
                     writer.add_scalar(k, v, step)
-        out_of_time = cfg.time_budget and (time.time() - started) > cfg.time_budget * 60
+        out_of_time = bool(cfg.time_budget) and (time.time() - started) > cfg.time_budget * 60
+        if distributed:   # rank 0's clock decides for all, so that every rank stops at the same step
+            flag = torch.tensor([float(out_of_time)], device=device)
+            dist.broadcast(flag, 0)
+            out_of_time = bool(flag)
         if step % cfg.save_every == 0 or step == total or out_of_time:
             valid_nll = validate(loss_fn, valid, device, autocast) if main_proc else None
             if writer and valid_nll is not None:
