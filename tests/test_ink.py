@@ -1,0 +1,38 @@
+import numpy as np
+
+from scribe import ink
+
+
+def test_strokes_offsets_round_trip_keeps_points_and_pen_lifts():
+    strokes = [np.array([[0, 0], [10, 5], [20, 0]]), np.array([[50, 10], [60, 20]])]
+    offsets = ink.strokes_to_offsets(strokes)
+    assert offsets.shape == (5, 3)
+    assert offsets[:, 2].tolist() == [0, 0, 1, 0, 1]
+    assert offsets[1, 1] == -5            # y flips: the model's y points up
+    back = ink.offsets_to_strokes(offsets)
+    assert len(back) == 2
+    np.testing.assert_allclose(back[0], strokes[0])
+    np.testing.assert_allclose(back[1], strokes[1])
+
+
+def test_clean_drops_duplicates_and_splits_glitches():
+    s = np.array([[0, 0], [0, 0], [5, 0], [10, 0], [5000, 0], [5005, 0]])
+    cleaned = ink.clean_strokes([s])
+    assert [len(c) for c in cleaned] == [3, 2]   # duplicate gone, glitch jump became a pen lift
+
+
+def test_resample_keeps_ends_and_spacing():
+    s = np.column_stack([np.arange(0, 101, 1.0), np.zeros(101)])
+    r = ink.resample_strokes([s], 10.0)[0]
+    assert r[0, 0] == 0 and r[-1, 0] == 100
+    assert np.all(np.diff(r[:-1, 0]) >= 10.0)
+    assert len(r) == 11
+
+
+def test_prepare_ink_is_scale_aware_and_clamps_wild_jumps():
+    strokes = [np.array([[0, 0], [0, 100], [10, 200]]), np.array([[100000, 0], [100000, 100]])]
+    off = ink.prepare_ink(strokes, 0.0)
+    assert np.all(off[0, :2] == 0)
+    assert np.linalg.norm(off[:, :2], axis=1).max() <= 3 * ink.ink_height(strokes) + 1e-6
+    half = ink.prepare_ink(strokes, 0.0, scale=0.5)
+    np.testing.assert_allclose(half[:3, :2], off[:3, :2] * 0.5, atol=1e-5)

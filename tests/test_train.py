@@ -1,0 +1,109 @@
+"""train/train.py through its real CLI, on a synthetic IAM-format dataset and on the real archives."""
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scribe.checkpoint import load_checkpoint, training_checkpoints
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["--rnn_size", "16", "--nmixtures", "3", "--nwindow", "3", "--batch_size", "4", "--compile", "false",
+        "--learning_rate", "0.01", "--warmup_steps", "2"]
+
+
+def py(*args, **kw):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, timeout=600, **kw)
+
+
+@pytest.fixture(scope="module")
+def synthetic_data(tmp_path_factory):
+    from train.make_synthetic_iam import write_fake_iam
+    tmp = tmp_path_factory.mktemp("synth")
+    write_fake_iam(tmp / "iam", forms=8)
+    r = py("train/prepare_data.py", "--data_dir", str(tmp / "iam"), "--out", str(tmp / "data.npz"))
+    assert r.returncode == 0, r.stderr
+    return tmp / "data.npz"
+
+
+def test_resume_keeps_last_five_and_skips_a_corrupt_newest(synthetic_data, tmp_path):
+    out = tmp_path / "run"
+    r = py("train/train.py", "--data", str(synthetic_data), "--out_dir", str(out), *TINY,
+           "--max_steps", "14", "--save_every", "2", "--log_every", "2")
+    assert r.returncode == 0, r.stderr
+    assert "Step 2/14, loss = " in r.stdout and ", valid_loss = " in r.stdout
+    assert [p.name for p in training_checkpoints(out)] == [f"checkpoint-{s}.pt" for s in (6, 8, 10, 12, 14)]
+    (out / "checkpoint-14.pt").write_bytes(b"half a file")
+    r = py("train/train.py", "--data", str(synthetic_data), "--out_dir", str(out), *TINY,
+           "--max_steps", "16", "--save_every", "2", "--log_every", "2")
+    assert r.returncode == 0, r.stderr
+    assert "Skipping unreadable checkpoint checkpoint-14.pt" in r.stdout
+    assert "Restored from checkpoint-12" in r.stdout
+    ck = load_checkpoint(out / "checkpoint-16.pt")
+    assert ck.step == 16 and ck.metrics["valid_nll"] is not None
+    assert (out / "tensorboard").is_dir()
+
+
+def test_config_file_stages_and_flags(synthetic_data, tmp_path):
+    cfg = tmp_path / "c.json"
+    cfg.write_text('{"max_steps": 4, "save_every": 4, "log_every": 2, "stages": '
+                   '[{"until_step": 2, "batch_size": 2, "learning_rate": 0.5}, {"batch_size": 3}]}')
+    r = py("train/train.py", "--config", str(cfg), "--data", str(synthetic_data), "--out_dir", str(tmp_path / "r"),
+           "--rnn_size", "8", "--nmixtures", "2", "--nwindow", "2", "--compile", "false", "--warmup_steps", "0",
+           "--lr_decay", "1.0")
+    assert r.returncode == 0, r.stderr
+    hist = load_checkpoint(tmp_path / "r" / "checkpoint-4.pt").metrics["history"]
+    assert [h["lr"] for h in hist] == [0.5, 1e-3]     # the stage's rate, then the default
+    r = py("train/train.py", "--config", str(cfg), "--bogus", "1")
+    assert r.returncode != 0 and "unrecognized arguments" in r.stderr
+
+
+@pytest.mark.slow
+def test_real_data_prepare_train_kill_resume_sample(iam_dir, tmp_path):
+    data = tmp_path / "iam.npz"
+    r = py("train/prepare_data.py", "--data_dir", str(iam_dir), "--out", str(data), "--max_forms", "3")
+    assert r.returncode == 0, r.stderr
+    assert "Read " in r.stdout and "skipped" in r.stdout
+    r = py("train/verify_data.py", "--data", str(data))
+    assert r.returncode == 0 and "Data OK" in r.stdout and "too rare" in r.stdout
+    out = tmp_path / "run"
+    args = ["train/train.py", "--data", str(data), "--out_dir", str(out), *TINY, "--batch_size", "8",
+            "--max_steps", "40", "--save_every", "5", "--log_every", "5", "--valid_lines", "8"]
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    deadline = time.time() + 300
+    while not (out / "checkpoint-10.pt").exists():
+        assert proc.poll() is None and time.time() < deadline, proc.stdout.read()
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)          # a crash mid-run, like a Colab disconnect
+    proc.wait()
+    r = py(*args)
+    assert r.returncode == 0, r.stderr
+    restored = int(r.stdout.split("Restored from checkpoint-")[1].split()[0])
+    assert restored >= 10
+    ck = load_checkpoint(out / "checkpoint-40.pt")
+    losses = [h["loss"] for h in ck.metrics["history"]]
+    assert np.mean(losses[-3:]) < np.mean(losses[:2])          # the loss falls
+    svg, png = tmp_path / "s.svg", tmp_path / "s.png"
+    for path in (svg, png):
+        r = subprocess.run([sys.executable, "-m", "scribe.sample", "--text", "a test", "--checkpoint",
+                            str(out / "checkpoint-40.pt"), "--seed", "2", "--max_steps", "60", "--out", str(path)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert r.returncode == 0, r.stderr
+    paths = ET.parse(svg).getroot().findall(".//{http://www.w3.org/2000/svg}path")
+    assert paths and all(p.get("d").startswith("M") for p in paths)
+    im = np.asarray(Image.open(png).convert("L"))
+    assert im.max() == 255 and (im < 128).sum() > 10
+
+
+@pytest.mark.slow
+def test_smoke_script_runs_the_whole_pipeline():
+    r = subprocess.run(["bash", "scripts/smoke.sh"], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "smoke OK" in r.stdout
