@@ -184,6 +184,7 @@ class WrittenLine:
     strokes: list[np.ndarray]    # model units, y down ([] for a blank line)
     width: float                 # in ink heights
     hit_cap: bool = False
+    color: str | None = None     # this line's ink, if not the page's
 
 
 def set_pages(lines: list[WrittenLine], ink_height: float, layout: ParagraphLayout, color: str = "#000000",
@@ -233,8 +234,9 @@ def set_pages(lines: list[WrittenLine], ink_height: float, layout: ParagraphLayo
             shrunk.append(i)
         x_left = float(allp[:, 0].min())
         dx = margin - x_left + {"left": 0.0, "center": (line_w - width) / 2, "right": line_w - width}[layout.align]
-        y = margin + (row + 0.5) * pitch + dy
-        slots[-1].append(InkLine([p + np.array([dx, y]) for p in placed], color, stroke_width))
+        # the line's median height sits on its slot (levelling moved it: it turns about the left end)
+        y = margin + (row + 0.5) * pitch + dy - float(np.median(allp[:, 1]))
+        slots[-1].append(InkLine([p + np.array([dx, y]) for p in placed], ln.color or color, stroke_width))
         line_page.append(len(slots) - 1)
         row += 1
     paper = layout.paper_mm()

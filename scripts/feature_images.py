@@ -18,7 +18,8 @@ if __package__ in (None, ""):
 from scribe.animate import AnimationOptions, animated_svg
 from scribe.files import atomic_write_bytes
 from scribe.hand import Hand, LineSpec
-from scribe.layout import ParagraphLayout
+from scribe import ink
+from scribe.layout import ParagraphLayout, WrittenLine, set_pages
 from scribe.plotter import PlotterOptions, plan_page, plotter_svg
 
 TEXT = ("Dear reader, this page was written by a neural network that learnt to write from people "
@@ -45,11 +46,14 @@ def main(argv=None) -> int:
     print(f"paragraph: {len(doc.pages)} page(s), {sum(1 for t in doc.lines if t)} lines, {doc.rounds} round(s), "
           f"{len(doc.shrunk_lines)} narrowed, {doc.seconds:.1f}s")
 
-    lines = hand.write([LineSpec("Plotters change pens per layer:", args.style, args.bias, "#1a1a1a"),
-                        LineSpec("one Inkscape layer per ink colour.", args.style, args.bias, "#b0302a")],
-                       seed=args.seed)
-    page = lines.page()
-    options = PlotterOptions(paper="a5", landscape=True, margin_mm=12)
+    specs = [LineSpec("Plotters change pens per layer:", args.style, args.bias, "#1a1a1a"),
+             LineSpec("one Inkscape layer per ink colour.", args.style, args.bias, "#b0302a")]
+    written = hand.write(specs, seed=args.seed)
+    lines = [WrittenLine(s.text, ink.offsets_to_strokes(ln.offsets), 0.0, color=s.color)
+             for s, ln in zip(specs, written.lines)]
+    sheet = ParagraphLayout(page="a5", landscape=True, margin_mm=12, ink_height_mm=8)
+    page = set_pages(lines, hand.stats.ink_height, sheet)[0][0]
+    options = PlotterOptions(paper="a5", landscape=True)
     plan = plan_page(page, options)
     svg = plotter_svg(page, options)
     atomic_write_bytes(out / "plotter.png", cairosvg.svg2png(bytestring=svg.encode(), dpi=110,

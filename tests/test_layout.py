@@ -262,3 +262,22 @@ def test_paragraph_export_errors_are_input_errors_and_write_nothing(tmp_path):
     with pytest.raises(InputError, match="cannot tell the output format"):
         doc.save(tmp_path / "p.pdf")
     assert not list(tmp_path.iterdir())
+
+
+def test_every_line_sits_on_its_slot_after_levelling_and_narrowing():
+    t = np.linspace(0, 3000, 600)
+    sloped = WrittenLine("x", [np.column_stack([t, -0.15 * t + 30 * np.sin(t / 9)])], 30.0)   # uphill, too wide
+    flat = WrittenLine("y", [np.column_stack([t[:100], 30 * np.sin(t[:100] / 9)])], 3.0)
+    layout = ParagraphLayout(page="a5", margin_mm=15)
+    pages, _, shrunk = set_pages([flat, sloped, flat, sloped], 100.0, layout)
+    assert shrunk == [1, 3]
+    mids = [np.median(np.concatenate(ln.strokes)[:, 1]) for ln in pages[0].lines]
+    pitch = layout.pitch_mm() / MM_PER_PX
+    assert np.allclose(mids, 15 / MM_PER_PX + (np.arange(4) + 0.5) * pitch)
+
+
+def test_a_line_may_carry_its_own_colour():
+    a = WrittenLine("a", [np.array([[0.0, 0.0], [50.0, 5.0]])], 0.5, color="#aa0000")
+    b = WrittenLine("b", [np.array([[0.0, 0.0], [50.0, 5.0]])], 0.5)
+    pages, _, _ = set_pages([a, b], 100.0, ParagraphLayout(), color="#000000")
+    assert [ln.color for ln in pages[0].lines] == ["#aa0000", "#000000"]
