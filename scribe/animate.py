@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
@@ -105,7 +106,7 @@ def animated_svg(page: Page, options: AnimationOptions | None = None) -> str:
            f'viewBox="0 0 {w} {h}" id="{uid}" data-duration="{_num(cycle)}">']
     css = []
     for i, ts in enumerate(strokes):
-        style = (f'fill="none" stroke="{ts.line.color}" stroke-width="{_num(ts.line.width)}" '
+        style = (f'fill="none" stroke={quoteattr(str(ts.line.color))} stroke-width="{_num(ts.line.width)}" '
                  f'stroke-linecap="round" stroke-linejoin="round"')
         d = stroke_path(ts.points)
         a, b = ts.start, ts.start + ts.duration

@@ -320,9 +320,9 @@ def plan_to_gcode(plan: PlotPlan, o: GcodeOptions) -> str:
     lines += o.commands(o.pen_up)
     for n, layer in enumerate(plan.layers, start=1):
         if n > 1 and o.commands(o.layer_change):
-            lines.append(f"; change pen for layer {n}: {layer.color}")
+            lines.append(f"; change pen for layer {n}: {_comment(layer.color)}")
             lines += o.commands(o.layer_change)
-        lines.append(f"; layer {n}: {layer.color}, {len(layer.strokes)} strokes")
+        lines.append(f"; layer {n}: {_comment(layer.color)}, {len(layer.strokes)} strokes")
         for st in layer.strokes:
             pts = paper_to_machine(flatten_stroke(st, o.curve_segments), o, plan.width_mm, plan.height_mm)
             pts = _dedupe(np.round(pts, prec))
@@ -335,6 +335,11 @@ def plan_to_gcode(plan: PlotPlan, o: GcodeOptions) -> str:
     if o.return_home:
         lines.append("G0 X0 Y0" if travel_f is None else f"G1 X0 Y0 F{travel_f}")
     return "\n".join(lines) + "\n"
+
+
+def _comment(text: str) -> str:
+    """Text safe inside a ';' comment: a newline there would start a command."""
+    return re.sub(r"[^A-Za-z0-9#(),.% -]", "?", str(text))[:40]
 
 
 def _dedupe(points: np.ndarray) -> np.ndarray:

@@ -147,3 +147,12 @@ def test_the_animation_plays_in_a_real_browser(method, tmp_path):
     assert counts[0] == 0
     assert 0 < counts[1] < counts[2] < counts[3]
     assert counts[3] == pytest.approx(full, rel=0.03)
+
+
+def test_a_hostile_colour_cannot_break_out_of_the_svg():
+    page = make_page()
+    page.lines[0].color = '"/><script>alert(1)</script><path d="'
+    for method in ("smil", "css"):
+        svg = animated_svg(page, AnimationOptions(method=method))
+        assert "<script" not in svg
+        assert ET.fromstring(svg).find(f".//{SVG}path").get("stroke") == page.lines[0].color

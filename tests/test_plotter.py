@@ -238,3 +238,14 @@ def test_path_order_cuts_travel_on_a_page_of_real_handwriting(iam_dir):
           f"({full.travel_after_mm / full.travel_before_mm:.2f}x)")
     assert full.travel_after_mm <= greedy.travel_after_mm < full.travel_before_mm
     assert _same_stroke_sets(full.strokes, greedy.strokes)
+
+
+def test_a_hostile_colour_stays_inside_attributes_and_comments():
+    page = make_page()
+    bad = '"/><script>x</script>\nG0 Z-50'
+    page.lines[1].color = bad
+    root = ET.fromstring(plotter_svg(page))
+    assert "<script" not in plotter_svg(page) and root.findall(f"{SVG}g")[1].get("stroke") == bad
+    code = gcode_program(page)
+    assert "\nG0 Z-50" not in code
+    assert len(parse_gcode(code)[0]) == sum(len(ln.strokes) for ln in page.lines)
