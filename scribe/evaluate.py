@@ -30,7 +30,7 @@ from .checkpoint import CheckpointError, default_checkpoint, load_checkpoint
 from .dataset import BucketBatches, NormStats, ProcessedData
 from .files import atomic_write_bytes
 from .model import SynthesisNetwork
-from .recognizer import Recognizer, RecognizerError, cer, edit_distance, load_recognizer
+from .recognizer import Recognizer, RecognizerError, load_recognizer, reading_cer
 from .sampling import LineRequest, Prime, SampledLine, Sampler
 
 GRAVES_NLL = {"Graves (2013), no regularisation": -1096.9, "Graves (2013), adaptive weight noise": -1128.2}
@@ -207,7 +207,8 @@ def judge_line(ln: GenLine, focus: np.ndarray, first: int, encoded: list[int], a
     text = alphabet.decode(encoded[first:])
     skipped, pos = 0, first
     for word in text.split(" "):
-        if word and not any(p in seen for p in range(pos, pos + len(word))):
+        # punctuation on its own (IAM writes "Mr . Foot") is too small to count as a dropped word
+        if any(ch.isalnum() for ch in word) and not any(p in seen for p in range(pos, pos + len(word))):
             skipped += 1
         pos += len(word) + 1
     last = len(encoded) - 1
@@ -252,8 +253,8 @@ def _rate(lines, attr) -> float:
 
 def summarise(lines: list[GenLine], real_cer: float) -> tuple[dict, dict]:
     """(legibility, completeness) dicts over generated lines that have been read."""
-    gen_cer = cer([ln.read for ln in lines], [ln.text for ln in lines])
-    by = lambda key: {str(k): cer([ln.read for ln in lines if key(ln) == k], [ln.text for ln in lines if key(ln) == k])
+    gen_cer = reading_cer([ln.read for ln in lines], [ln.text for ln in lines])
+    by = lambda key: {str(k): reading_cer([ln.read for ln in lines if key(ln) == k], [ln.text for ln in lines if key(ln) == k])
                       for k in dict.fromkeys(key(ln) for ln in lines)}
     legibility = {"generated_cer": gen_cer, "real_cer": real_cer,
                   "ratio": gen_cer / real_cer if real_cer > 0 else None, "lines": len(lines),
@@ -493,7 +494,7 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
     real_idx = data.indices("valid")[:real_lines or None]
     real_texts = [str(data.texts[i]) for i in real_idx]
     real_read = recognizer.read([data.line(i) for i in real_idx])
-    real_cer = cer(real_read, real_texts)
+    real_cer = reading_cer(real_read, real_texts)
     real_short = sum(len(h) < READS_SHORT * len(t) for h, t in zip(real_read, real_texts)) / max(1, len(real_idx))
 
     sentences = usable_sentences(ckpt.alphabet, SENTENCES[:n_sentences or None])
@@ -520,9 +521,9 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
     rows = [("no style" if st is None else f"style {st}", [grid.get((st, float(b))) for b in biases])
             for st in style_ids]
     save_png_of(sheet_svg(rows, [f"bias {b:g}" for b in biases], ckpt.stats.ink_height), out_dir / "sample_sheet.png")
-    ranked = sorted(lines, key=lambda ln: edit_distance(ln.read, ln.text) / max(1, len(ln.text)))
+    ranked = sorted(lines, key=lambda ln: reading_cer([ln.read], [ln.text]))
     picks = ranked[:4] + [ln for ln in ranked[-4:] if ln not in ranked[:4]]
-    captions = [f"read: {ln.read!r}  (CER {edit_distance(ln.read, ln.text) / max(1, len(ln.text)):.2f})" for ln in picks]
+    captions = [f"read: {ln.read!r}  (CER {reading_cer([ln.read], [ln.text]):.2f})" for ln in picks]
     ex_rows = [(f"{'no style' if ln.style is None else f'style {ln.style}'}, b={ln.bias:g}", [ln.sampled.offsets])
                for ln in picks]
     save_png_of(sheet_svg(ex_rows, ["generated line (text, then what the recogniser read)"], ckpt.stats.ink_height,
@@ -545,7 +546,7 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
                      "early_factor": EARLY_FACTOR, "extra_chars": EXTRA_CHARS, "reads_short": READS_SHORT},
         "images": {"sample_sheet": "sample_sheet.png", "examples": "examples.png"},
         "lines": [{"text": ln.text, "style": ln.style, "bias": ln.bias, "read": ln.read,
-                   "cer": edit_distance(ln.read, ln.text) / max(1, len(ln.text)), "steps": ln.sampled.steps,
+                   "cer": reading_cer([ln.read], [ln.text]), "steps": ln.sampled.steps,
                    "steps_per_char": ln.sampled.steps_per_char, "hit_cap": ln.sampled.hit_cap,
                    "skipped_words": ln.skipped_words, "extra_steps": ln.extra_steps,
                    "ran_past": ln.ran_past, "extra_ink": ln.extra_ink} for ln in lines],

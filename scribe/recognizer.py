@@ -14,6 +14,7 @@ the same safe way as synthesis checkpoints: no pickled code can run.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -175,6 +176,20 @@ def cer(hypotheses: list[str], references: list[str]) -> float:
     """Character error rate over a set of lines: total edits / total reference characters."""
     edits = sum(edit_distance(h, r) for h, r in zip(hypotheses, references))
     return edits / max(1, sum(len(r) for r in references))
+
+
+_AROUND_PUNCT = re.compile(r" *([^\w ]) *")
+
+
+def canonical(text: str) -> str:
+    """Text with no spaces next to punctuation: IAM-OnDB transcriptions write "Mr . Foot ' s" for
+    what the writer wrote as "Mr. Foot's", and ordinary sentences do not; neither should count."""
+    return _AROUND_PUNCT.sub(r"\1", " ".join(text.split()))
+
+
+def reading_cer(hypotheses: list[str], references: list[str]) -> float:
+    """The legibility measure: CER of canonical() hypotheses against canonical() references."""
+    return cer([canonical(h) for h in hypotheses], [canonical(r) for r in references])
 
 
 # ---- the loaded recogniser ------------------------------------------------------------------------

@@ -150,6 +150,8 @@ def test_detectors_on_known_attention_paths():
     skip = np.repeat([0, 1, 2, 6, 7, 8], 6)  # jumps from the first word straight to the last
     ln = _judged(skip, text)
     assert ln.skipped_words == 1 and ln.ran_past
+    lone_punct = np.repeat([0, 1, 2, 4, 5, 6, 7], 5)   # "ab . cd": skips only the lone full stop
+    assert _judged(lone_punct, "ab . cd").skipped_words == 0
     fast = np.arange(9)[:8]                  # every char seen, but one step per char
     ln = _judged(fast, text)
     assert ln.skipped_words == 0 and ln.ran_past

@@ -11,8 +11,8 @@ from conftest import synthetic_offsets, tiny_checkpoint
 from scribe import ink
 from scribe.alphabet import Alphabet
 from scribe.checkpoint import save_shipped
-from scribe.recognizer import (SHIPPED_RECOGNIZER, Recognizer, RecognizerError, cer, edit_distance,
-                               greedy_decode, ink_features, load_recognizer)
+from scribe.recognizer import (SHIPPED_RECOGNIZER, Recognizer, RecognizerError, canonical, cer, edit_distance,
+                               greedy_decode, ink_features, load_recognizer, reading_cer)
 from train.train_recognizer import train_steps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,6 +129,13 @@ def test_edit_distance_and_cer():
     assert edit_distance("kitten", "sitting") == 3
     assert edit_distance("", "abc") == 3 and edit_distance("abc", "abc") == 0
     assert cer(["abc", "xyz"], ["abc", "xy"]) == pytest.approx(1 / 5)
+
+
+def test_reading_cer_ignores_iam_spacing_around_punctuation_only():
+    assert canonical("Mr . Foot ' s line , too .") == "Mr.Foot's line,too."
+    assert reading_cer(["Mr. Foot's line, too."], ["Mr . Foot ' s line , too ."]) == 0.0
+    assert reading_cer(["the cat"], ["thecat"]) > 0       # a missing word space still counts
+    assert reading_cer(["Mr, Foot"], ["Mr . Foot"]) > 0   # so does wrong punctuation
 
 
 def test_save_and_load_roundtrip(tmp_path):

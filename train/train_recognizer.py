@@ -25,7 +25,7 @@ import torch
 from scribe.alphabet import Alphabet
 from scribe.dataset import ProcessedData
 from scribe.files import atomic_write
-from scribe.recognizer import Recognizer, augment, batch_features, cer
+from scribe.recognizer import Recognizer, augment, batch_features, reading_cer
 
 WARMUP_STEPS = 200
 
@@ -96,7 +96,7 @@ def train_steps(rec: Recognizer, lines: list[np.ndarray], targets: list[list[int
 
 def real_cer(rec: Recognizer, data: ProcessedData, indices) -> float:
     texts = [str(data.texts[i]) for i in indices]
-    return cer(rec.read([data.line(i) for i in indices]), texts)
+    return reading_cer(rec.read([data.line(i) for i in indices]), texts)
 
 
 def main(argv=None) -> int:
@@ -158,7 +158,7 @@ def main(argv=None) -> int:
 
     rec.net.to("cpu")
     real = real_cer(rec, data, valid_idx)
-    rec.metrics = {"real_cer": real, "real_lines": int(len(valid_idx)), "steps": step,
+    rec.metrics = {"real_cer": real, "real_lines": int(len(valid_idx)), "cer": "reading_cer", "steps": step,
                    "train_minutes": round(minutes_done, 1), "train_lines": len(lines),
                    "epochs": round(step * args.batch_size / max(1, len(lines)), 2),
                    "parameters": n_params}
