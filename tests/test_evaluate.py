@@ -111,16 +111,36 @@ def test_missing_input_says_what_to_run_first(inputs, tmp_path, capsys, missing,
     assert not (inputs["out"] / "report.json").exists()
 
 
-def test_replayed_attention_matches_the_sampler():
-    """The replay sees the window exactly where the sampler saw it: same past-the-end step."""
+@pytest.mark.parametrize("fast", [True, False])
+def test_replayed_attention_matches_the_sampler(tiny_style_dir, fast):
+    """The replay sees the window exactly where the sampler saw it: same past-the-end step, primed or not."""
+    from scribe.styles import StyleBank
     ckpt = tiny_checkpoint(seed=3)
     model = ckpt.build_model()
-    jobs = [("hi", None, 0.5), ("abc de", None, 1.0), ("ok", None, 2.0)]
-    lines = evaluate.generate(model, ckpt.alphabet, ckpt.stats, jobs, seed=5)
-    inputs = [ckpt.stats.normalise(ln.sampled.offsets)[:-1] for ln in lines]
-    traces = evaluate.attention_trace(model, inputs, [ckpt.alphabet.encode(t) for t, _, _ in jobs])
+    bank = StyleBank(tiny_style_dir)
+    jobs = [("hi", None, 0.5), ("abc de", None, 1.0), ("ok", 1, 2.0), ("go on", 2, 0.5), ("yes", 0, 1.0)]
+    lines = evaluate.generate(model, ckpt.alphabet, ckpt.stats, jobs, bank, seed=5, fast=fast)
+    # Replay by hand: prime each styled line on its own, then feed the sampled points.
+    sampler = evaluate.Sampler(model, ckpt.stats)
+    traces, firsts, encs = [], [], []
+    for (text, style_id, _), ln in zip(jobs, lines):
+        enc = ckpt.alphabet.encode(text)
+        state, start_x, prime_enc = None, None, []
+        if style_id is not None:
+            style = bank.get(style_id)
+            prime_enc = ckpt.alphabet.encode(style.text) + ckpt.alphabet.encode_separator()
+            state, start_x = sampler.prime_states([style.prime(ckpt.stats)], [prime_enc])
+            state, enc = state[:4], prime_enc + enc
+        traces += evaluate.attention_trace(model, [ckpt.stats.normalise(ln.sampled.offsets)[:-1]], [enc],
+                                           state, start_x)
+        firsts.append(len(prime_enc))
+        encs.append(enc)
     finished = 0
-    for ln, (focus, past) in zip(lines, traces):
+    for ln, (focus, past), first, enc in zip(lines, traces, firsts, encs):
+        # generate()'s batched replay judged the line from the same window path
+        alone = evaluate.GenLine(ln.text, ln.style, ln.bias, ln.sampled)
+        evaluate.judge_line(alone, focus, first, enc, ckpt.alphabet, model.config.steps_per_char)
+        assert (alone.skipped_words, alone.extra_steps) == (ln.skipped_words, ln.extra_steps)
         assert len(focus) == ln.sampled.steps
         if ln.sampled.hit_cap:
             assert not past.any()
