@@ -166,7 +166,7 @@ def style_bank(style_dir: str | Path | None = None) -> StyleBank | None:
 
 def style_choices(bank: StyleBank | None) -> list[tuple[str, str]]:
     """Dropdown choices (label, value): "free" first, then every style by id with a bit of its text."""
-    out = [("free: the model's own hand", FREE_STYLE)]
+    out = [("free (no style)", FREE_STYLE)]
     for i in (bank.ids if bank else []):
         try:
             text = bank.get(i).text
@@ -207,7 +207,7 @@ def style_chart_html(bank: StyleBank | None) -> str:
 def style_row_preview(bank: StyleBank | None, choice) -> str:
     """The small preview beside one line's style picker."""
     if choice in (None, "", FREE_STYLE) or bank is None:
-        return "<div class='scribe-row-style scribe-note'>model's own hand</div>"
+        return "<div class='scribe-row-style scribe-note' title='the model&#39;s own hand'>no style</div>"
     try:
         return f"<div class='scribe-row-style'>{style_preview_svg(bank.get(int(choice)), x_height_px=10.0)}</div>"
     except (StyleError, ValueError, TypeError):

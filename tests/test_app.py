@@ -192,7 +192,7 @@ def test_style_chart_and_row_preview_show_each_styles_own_ink(tiny_style_dir):
     root = parse_svg(svg)
     assert len(root.findall(f".//{SVG_NS}path")) == len(bank.get(1).strokes())
     assert "<svg" in sup.style_row_preview(bank, "2")
-    assert "model's own hand" in sup.style_row_preview(bank, sup.FREE_STYLE)
+    assert "no style" in sup.style_row_preview(bank, sup.FREE_STYLE)
     assert "no style 99" in sup.style_row_preview(bank, "99")
     assert [v for _, v in sup.style_choices(bank)] == [sup.FREE_STYLE, "0", "1", "2"]
     assert "No style bank" in sup.style_chart_html(None)
