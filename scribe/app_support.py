@@ -61,14 +61,32 @@ def checkpoint_label(path: str | Path) -> str:
     return f"{path.name}  ({_short_folder(path)})"
 
 
+def is_handwriting_model(path: str | Path) -> bool:
+    """A cheap look at a model file's header: checkpoints/ also holds other models (the legibility
+    recogniser), which are not handwriting models and must not be offered or started with.
+
+    .safetensors files must carry Scribe's synthesis metadata; checkpoint-N.pt files pass by name. A file
+    whose header cannot be read passes, so that choosing it shows why it cannot be loaded.
+    """
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        return True
+    try:
+        from safetensors import safe_open
+        with safe_open(str(path), "pt") as f:
+            return "scribe" in (f.metadata() or {})
+    except Exception:
+        return True
+
+
 def list_checkpoints(*folders: str | Path | None, first: str | Path | None = None,
                      shipped_dir: str | Path | None = None) -> list[tuple[str, str]]:
-    """(label, path) for every model file in `shipped_dir` and `folders`; `first` (an explicit
+    """(label, path) for every handwriting model in `shipped_dir` and `folders`; `first` (an explicit
     --checkpoint) leads the list even if it lives elsewhere. Duplicates are listed once."""
     shipped_dir = SHIPPED_DIR if shipped_dir is None else shipped_dir
-    paths = ([Path(first)] if first else []) + find_checkpoints(*(f for f in (shipped_dir, *folders) if f))
+    found = [p for p in find_checkpoints(*(f for f in (shipped_dir, *folders) if f)) if is_handwriting_model(p)]
     seen, out = set(), []
-    for p in paths:
+    for p in ([Path(first)] if first else []) + found:
         key = os.path.realpath(p)
         if key not in seen:
             seen.add(key)
@@ -84,11 +102,17 @@ def initial_checkpoint(explicit: str | Path | None, choices: list[tuple[str, str
     if explicit:
         return str(explicit), ""
     try:
-        return str(default_checkpoint()), ""
+        shipped = default_checkpoint()
+        if is_handwriting_model(shipped):
+            return str(shipped), ""
+        missing = (f"no checkpoint yet: {Path(shipped).parent} holds no trained handwriting model "
+                   f"({Path(shipped).name} is another kind of model). Train one with `python train/train.py` "
+                   f"or pass --checkpoint PATH.")
     except CheckpointError as e:
-        if choices:
-            return choices[0][1], ""
-        return None, str(e)
+        missing = str(e)
+    if choices:
+        return choices[0][1], ""
+    return None, missing
 
 
 def describe_checkpoint(hand: Hand) -> str:

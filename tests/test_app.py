@@ -158,6 +158,28 @@ def test_list_checkpoints_puts_the_explicit_one_first_without_duplicates(tmp_pat
         assert Path(p).name in label and Path(p).parent.name in label
 
 
+def save_other_model(path: Path) -> None:
+    """A safetensors file that is not a handwriting model (like checkpoints/recognizer.safetensors)."""
+    import json
+    import torch
+    from safetensors.torch import save_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({"w": torch.zeros(2)}, str(path), metadata={"scribe-recognizer": json.dumps({"format": "x"})})
+
+
+def test_other_models_in_checkpoints_are_neither_listed_nor_started_with(tmp_path, monkeypatch):
+    shipped = tmp_path / "checkpoints"
+    save_other_model(shipped / "recognizer.safetensors")
+    assert sup.list_checkpoints(shipped_dir=shipped) == []
+    monkeypatch.setattr(sup, "default_checkpoint", lambda: shipped / "recognizer.safetensors")
+    start, message = sup.initial_checkpoint(None, [])
+    assert start is None and "no checkpoint yet" in message and "recognizer.safetensors" in message
+    save_shipped(tiny_checkpoint(), shipped / "scribe-standin.safetensors")
+    listed = sup.list_checkpoints(shipped_dir=shipped)
+    assert [Path(p).name for _, p in listed] == ["scribe-standin.safetensors"]
+    assert sup.initial_checkpoint(None, listed) == (listed[0][1], "")
+
+
 def test_hand_cache_reuses_switches_and_reports_unreadable_files(tmp_path, tiny_style_dir):
     a, b, bad = tmp_path / "a.pt", tmp_path / "b.safetensors", tmp_path / "checkpoint-9.pt"
     save_training_checkpoint(tiny_checkpoint(seed=0), a)
