@@ -6,7 +6,8 @@
 A step is what train/train.py does: loss, backward, gradient clipping, Adam. Both paths start from the
 same weights and see the same batches (real lines from data/iam_ondb.npz when it exists, else
 synthetic ones of the same lengths), taken in turn, several rounds, so that a busy machine slows both
-alike. It prints each path's steps/s and sequences/s and the ratio (median over rounds).
+alike. It prints each path's steps/s and sequences/s and the ratio (median over rounds); on CPU also
+the ratio of CPU time used by this process, which other work on the machine disturbs less.
 """
 import argparse
 import copy
@@ -110,21 +111,25 @@ def main(argv=None) -> int:
           f"(mean {points / args.steps / args.batch_size:.0f} points per line)")
     first = {name: step(batches[0]) for name, step in paths.items()}   # warm-up; also the same loss
     print("first-batch loss per point: " + ", ".join(f"{k} {v:.5f}" for k, v in first.items()))
-    seconds = {name: [] for name in paths}
+    seconds = {name: [] for name in paths}   # (wall, CPU time of this process) per round
     for _ in range(args.rounds):
         for name, step in paths.items():
             sync()
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             for b in batches[1:]:
                 step(b)
             sync()
-            seconds[name].append(time.perf_counter() - t)
-    med = {name: statistics.median(s) for name, s in seconds.items()}
+            seconds[name].append((time.perf_counter() - t, time.process_time() - c))
+    wall = {name: statistics.median(w for w, _ in s) for name, s in seconds.items()}
+    cpu = {name: statistics.median(c for _, c in s) for name, s in seconds.items()}
     for name in paths:
-        sps = args.steps / med[name]
+        sps = args.steps / wall[name]
         print(f"{name:12s} {sps:8.3f} steps/s  {sps * args.batch_size:9.1f} sequences/s  "
-              f"(rounds: {', '.join(f'{s:.2f}s' for s in seconds[name])})")
-    print(f"ratio (scribe.fast / naive eager, median round): {med['naive eager'] / med['scribe.fast']:.2f}x")
+              f"{cpu[name] / args.steps:7.2f} CPU s/step  (rounds, wall: "
+              f"{', '.join(f'{w:.2f}s' for w, _ in seconds[name])})")
+    e, f = "naive eager", "scribe.fast"
+    print(f"ratio (scribe.fast / naive eager, median round): {wall[e] / wall[f]:.2f}x wall"
+          + ("" if device.type == "cuda" else f", {cpu[e] / cpu[f]:.2f}x CPU time"))
     return 0
 
 

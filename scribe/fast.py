@@ -31,20 +31,21 @@ from .sampling import FINISH_STROKE_STEPS, DrawParams, StopTest, loop_start, sam
 
 def _window(h: Tensor, kappa: Tensor, ww: Tensor, bw: Tensor, u: Tensor, onehot: Tensor, K: int):
     """Attention window from layer 1's output h (B, H): (w (B, A), kappa (B, K), phi (B, U), abk)."""
-    abk = torch.addmm(bw, h, ww).exp()                       # alpha | beta | kappa increment
-    kappa = kappa + abk[:, 2 * K:]
+    abk = torch.addmm(bw, h, ww).exp()
+    alpha, beta, dk = abk.chunk(3, 1)
+    kappa = kappa + dk
     d = kappa.unsqueeze(2) - u                               # (B, K, U)
     # exp() of arguments below about -87 (results that underflow float32) takes a slow path on x86,
     # 50-150x slower, and most characters are that far from the window. exp(-87) = 1.6e-38: clamp.
-    e = torch.exp(-torch.clamp_max(abk[:, K:2 * K].unsqueeze(2) * (d * d), 87.0))
-    phi = torch.bmm(abk[:, :K].unsqueeze(1), e).squeeze(1)   # sum over the K gaussians
+    e = torch.exp(-torch.clamp_max(beta.unsqueeze(2) * (d * d), 87.0))
+    phi = torch.bmm(alpha.unsqueeze(1), e).squeeze(1)        # sum over the K gaussians
     w = torch.bmm(phi.unsqueeze(1), onehot).squeeze(1)
     return w, kappa, phi, abk
 
 
 def _layer1_forward(xproj: Tensor, w_rec: Tensor, ww: Tensor, bw: Tensor, onehot: Tensor,
                     save: bool) -> List[Tensor]:
-    """Run layer 1 + window over a whole sequence from zero state.
+    """Run layer 1 + window over a whole sequence from zero state. Gates in the order i, f, o, g.
 
     xproj (B, T, 4H): the pen-offset part of layer 1's gates, bias included, for every step;
     w_rec (A + H, 4H): acts on [previous window, previous h]; ww (H, 3K), bw (3K,).
@@ -61,12 +62,12 @@ def _layer1_forward(xproj: Tensor, w_rec: Tensor, ww: Tensor, bw: Tensor, onehot
     w = xproj.new_zeros(B, A)
     kappa = xproj.new_zeros(B, K)
     hs, ws, cs, kappas, acts, abks = [], [], [], [], [], []
-    for t in range(T):
-        gates = torch.addmm(xproj[:, t], torch.cat([w, h], 1), w_rec)
-        ifo = torch.sigmoid(gates[:, :2 * H])
-        g = torch.tanh(gates[:, 2 * H:3 * H])
-        o = torch.sigmoid(gates[:, 3 * H:])
-        c = ifo[:, H:] * c + ifo[:, :H] * g
+    for x_t in xproj.unbind(1):
+        gates = torch.addmm(x_t, torch.cat([w, h], 1), w_rec)
+        gates.narrow(1, 0, 3 * H).sigmoid_()                 # in place: gates now holds activations
+        gates.narrow(1, 3 * H, H).tanh_()
+        i, f, o, g = gates.chunk(4, 1)
+        c = torch.addcmul(f * c, i, g)
         h = o * torch.tanh(c)
         w, kappa, phi, abk = _window(h, kappa, ww, bw, u, onehot, K)
         hs.append(h)
@@ -74,7 +75,7 @@ def _layer1_forward(xproj: Tensor, w_rec: Tensor, ww: Tensor, bw: Tensor, onehot
         cs.append(c)
         kappas.append(kappa)
         if save:
-            acts.append(torch.cat([ifo, g, o], 1))
+            acts.append(gates)
             abks.append(abk)
     out = [torch.stack(hs, 1), torch.stack(ws, 1), torch.stack(cs, 1), torch.stack(kappas, 1)]
     if save:
@@ -89,12 +90,33 @@ def _layer1_backward(gh: Tensor, gw: Tensor, hs: Tensor, ws: Tensor, cs: Tensor,
 
     gh, gw: gradients of the loss w.r.t. the outputs h (B,T,H) and w (B,T,A).
     Returns gradients for (xproj, w_rec, ww, bw).
+    Everything that does not depend on the gradient flowing back is computed for all steps at
+    once before the loop, so each step is a handful of ops.
     """
     B, T, H = hs.shape
     A = ws.shape[2]
     K = kappas.shape[2]
+    # LSTM cell, per step: c = f c' + i g, h = o tanh(c).
+    i, f, o, g = acts.chunk(4, 2)
+    tc = torch.tanh(cs)
+    c_prev = torch.cat([torch.zeros_like(cs[:, :1]), cs[:, :-1]], 1)
+    # d(pre-activation gates) = [dc, dc, dh, dc] * gate_factor; dc gets dh * o (1 - tanh(c)^2)
+    gate_factor = torch.cat([g * i * (1 - i), c_prev * f * (1 - f), tc * o * (1 - o), i * (1 - g * g)], 2)
+    dh_to_dc = o * (1 - tc * tc)
+    # Window, per step: phi_u = sum_k alpha_k e_ku, e = exp(-min(beta (kappa - u)^2, 87)), w = phi @ onehot.
+    alpha, beta, dk = abks.chunk(3, 2)                                   # (B, T, K) each, exp'd
     u = torch.arange(onehot.shape[1], device=hs.device, dtype=hs.dtype)
-    onehot_t = onehot.transpose(1, 2)                        # (B, A, U)
+    d = kappas.unsqueeze(3) - u                                          # (B, T, K, U)
+    s = beta.unsqueeze(3) * (d * d)
+    e = torch.exp(-torch.clamp_max(s, 87.0))
+    ed = e * d * (s < 87.0).to(e.dtype)                                  # no gradient where clamped
+    # one bmm per step gives sum_u of e, e d^2 and e d, each times dphi_u
+    moments = torch.cat([e, ed * d, ed], 2)                              # (B, T, 3K, U)
+    # d(pre-exp alpha) = alpha * sum e dphi; d(pre-exp beta) = -alpha beta sum e d^2 dphi;
+    # dkappa += -2 alpha beta sum e d dphi (kappa is a running sum: its gradient carries back).
+    ab_factor = torch.cat([alpha, -alpha * beta], 2)
+    kappa_factor = -2 * alpha * beta
+    onehot_t = onehot.transpose(1, 2)                                    # (B, A, U)
     w_rec_t = w_rec.t()
     ww_t = ww.t()
     dh = hs.new_zeros(B, H)      # gradient reaching h_t from step t+1
@@ -102,40 +124,19 @@ def _layer1_backward(gh: Tensor, gw: Tensor, hs: Tensor, ws: Tensor, cs: Tensor,
     dw = hs.new_zeros(B, A)      # ... reaching w_t
     dkappa = hs.new_zeros(B, K)  # ... reaching kappa_t
     dgates_rev, dabk_rev = [], []
-    c_zero = hs.new_zeros(B, H)
     for t in range(T - 1, -1, -1):
-        # window: phi = sum_k alpha exp(-beta (kappa - u)^2), w = phi @ onehot
-        abk = abks[:, t]
-        alpha = abk[:, :K]
-        beta = abk[:, K:2 * K]
         dphi = torch.bmm((gw[:, t] + dw).unsqueeze(1), onehot_t)          # (B, 1, U)
-        d = kappas[:, t].unsqueeze(2) - u                                 # (B, K, U)
-        e = torch.exp(-torch.clamp_max(beta.unsqueeze(2) * (d * d), 87.0))   # as in _window
-        dalpha = torch.bmm(e, dphi.transpose(1, 2)).squeeze(2)           # (B, K)
-        q = e * dphi * alpha.unsqueeze(2)                                 # dL/d(exponent) * -1
-        qd = q * d
-        dbeta = -(qd * d).sum(2)
-        dkappa = dkappa - 2 * beta * qd.sum(2)
-        # exp'd parameters: d/da exp(a) = exp(a)
-        dabk = torch.cat([dalpha * alpha, dbeta * beta, dkappa * abk[:, 2 * K:]], 1)
+        sums = torch.bmm(moments[:, t], dphi.transpose(1, 2)).squeeze(2)  # (B, 3K)
+        ab, kap = sums.split([2 * K, K], 1)
+        dkappa = torch.addcmul(dkappa, kap, kappa_factor[:, t])
+        dabk = torch.cat([ab * ab_factor[:, t], dkappa * dk[:, t]], 1)
         dabk_rev.append(dabk)
-        dh_t = gh[:, t] + dh + torch.mm(dabk, ww_t)
-        # LSTM cell
-        act = acts[:, t]
-        i = act[:, :H]
-        f = act[:, H:2 * H]
-        g = act[:, 2 * H:3 * H]
-        o = act[:, 3 * H:]
-        tc = torch.tanh(cs[:, t])
-        dc_t = dc + dh_t * o * (1 - tc * tc)
-        c_prev = cs[:, t - 1] if t > 0 else c_zero
-        dgates = torch.cat([dc_t * g * i * (1 - i), dc_t * c_prev * f * (1 - f),
-                            dc_t * i * (1 - g * g), dh_t * tc * o * (1 - o)], 1)
+        dh_t = torch.addmm(gh[:, t] + dh, dabk, ww_t)
+        dc_t = torch.addcmul(dc, dh_t, dh_to_dc[:, t])
+        dgates = torch.cat([dc_t, dc_t, dh_t, dc_t], 1) * gate_factor[:, t]
         dgates_rev.append(dgates)
-        dz = torch.mm(dgates, w_rec_t)
-        dw = dz[:, :A]
-        dh = dz[:, A:]
-        dc = dc_t * f
+        dw, dh = torch.mm(dgates, w_rec_t).split([A, H], 1)
+        dc = dc_t * f[:, t]
     dgates_rev.reverse()
     dabk_rev.reverse()
     dgates_all = torch.stack(dgates_rev, 1)                               # (B, T, 4H)
@@ -147,6 +148,12 @@ def _layer1_backward(gh: Tensor, gw: Tensor, hs: Tensor, ws: Tensor, cs: Tensor,
     d_ww = torch.mm(hs.reshape(B * T, H).t(), dabk_all.reshape(B * T, 3 * K))
     d_bw = dabk_all.sum([0, 1])
     return dgates_all, d_w_rec, d_ww, d_bw
+
+
+def _ifog(H: int, device) -> Tensor:
+    """Row order that turns nn.LSTM's gate blocks (i, f, g, o) into (i, f, o, g): then one sigmoid
+    covers three gates and one tanh the fourth."""
+    return torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)]).to(device)
 
 
 _scripted: dict = {}
@@ -174,9 +181,7 @@ class _FastStep(nn.Module):
         self.H, self.A, self.K, self.M = cfg.rnn_size, cfg.alphabet_size, cfg.window_gaussians, cfg.mixtures
         self.n_upper = cfg.num_layers - 1
         self.finish_steps = FINISH_STROKE_STEPS
-        H = self.H
-        # Gate rows reordered from nn.LSTM's (i, f, g, o) to (i, f, o, g): one sigmoid covers three gates.
-        ifog = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
+        ifog = _ifog(self.H, model.output.weight.device)
 
         def packed(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tuple[Tensor, Tensor]:
             """One (inputs + H, 4H) matrix acting on [input, h], and the summed bias."""
@@ -185,10 +190,9 @@ class _FastStep(nn.Module):
         with torch.no_grad():
             c1 = model.cell1
             self.w1, self.b1 = packed(c1.weight_ih, c1.weight_hh, c1.bias_ih, c1.bias_hh)   # on [x, w, h]
-            # the same layer in nn.LSTMCell's gate order, for the whole-sequence recurrence (priming)
-            self.w1_rec = torch.cat([c1.weight_ih[:, 3:], c1.weight_hh], 1).t().contiguous()  # (A+H, 4H)
-            self.w1_x = c1.weight_ih[:, :3].contiguous()
-            self.b1_seq = (c1.bias_ih + c1.bias_hh).contiguous()
+            # the same split for the whole-sequence recurrence (priming): offsets, then [w, h]
+            self.w1_x = self.w1[:3].t().contiguous()                                        # (4H, 3)
+            self.w1_rec = self.w1[3:].contiguous()                                          # (A+H, 4H)
             self.ww = model.window.weight.t().contiguous()                                  # (H, 3K)
             self.bw = model.window.bias.detach().clone()
             # layers 2..N: one addmm over [x, below, w, h]; also kept in nn.LSTM layout for priming
@@ -203,11 +207,10 @@ class _FastStep(nn.Module):
             self.bo = model.output.bias.detach().clone()
 
     def _cell(self, inp: Tensor, c: Tensor, w: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
-        H = self.H
-        gates = torch.addmm(b, inp, w)
-        ifo = torch.sigmoid(gates[:, :3 * H])
-        c = torch.addcmul(ifo[:, H:2 * H] * c, ifo[:, :H], torch.tanh(gates[:, 3 * H:]))
-        return ifo[:, 2 * H:] * torch.tanh(c), c
+        gates = torch.addmm(b, inp, w)                       # gates i, f, o, g
+        i, f, o = torch.sigmoid(gates.narrow(1, 0, 3 * self.H)).chunk(3, 1)
+        c = torch.addcmul(f * c, i, torch.tanh(gates.narrow(1, 3 * self.H, self.H)))
+        return o * torch.tanh(c), c
 
     def _step(self, x: Tensor, state: List[Tensor], onehot: Tensor, u: Tensor
               ) -> Tuple[Tensor, List[Tensor], Tensor]:
@@ -262,7 +265,7 @@ class _FastStep(nn.Module):
             state.append(ink.new_zeros(B, self.H))
         if T == 0:
             return state
-        xproj = F.linear(ink, self.w1_x, self.b1_seq)
+        xproj = F.linear(ink, self.w1_x, self.b1)
         seq = _layer1_forward(xproj, self.w1_rec, self.ww, self.bw, onehot, False)
         hs, ws, cs, kappas = seq[0], seq[1], seq[2], seq[3]
         for b in range(B):
@@ -324,8 +327,10 @@ def fast_forward(model: SynthesisNetwork, inputs: Tensor, text: Tensor) -> Tenso
     with torch.autocast(inputs.device.type, enabled=False):
         x = inputs.to(c1.weight_ih.dtype)
         onehot = model.text_onehot(text, x.dtype)
-        xproj = F.linear(x, c1.weight_ih[:, :3], c1.bias_ih + c1.bias_hh)
-        w_rec = torch.cat([c1.weight_ih[:, 3:], c1.weight_hh], 1).t()
+        ifog = _ifog(model.config.rnn_size, x.device)
+        w_ih = c1.weight_ih[ifog]
+        xproj = F.linear(x, w_ih[:, :3], (c1.bias_ih + c1.bias_hh)[ifog])
+        w_rec = torch.cat([w_ih[:, 3:], c1.weight_hh[ifog]], 1).t()
         hs, ws = _Layer1Recurrence.apply(xproj.contiguous(), w_rec.contiguous(), model.window.weight.t(),
                                          model.window.bias, onehot)
     return model._upper_and_output(inputs, hs.to(inputs.dtype), ws.to(inputs.dtype), None)

@@ -178,10 +178,10 @@ def sample_point(out: torch.Tensor, draw: DrawParams, gen: Optional[torch.Genera
     M = draw.mixtures
     out = out.float()
     B = out.shape[0]
-    weights = torch.softmax(out[:, 1:1 + M] * draw.sharpen, -1)
+    weights = torch.softmax(out.narrow(1, 1, M) * draw.sharpen, -1)
     k = pick_component(weights, gen)                                                # (B, 1)
     mu_x, mu_y, log_sigma_x, log_sigma_y = out.gather(1, k + draw.columns).unbind(1)
-    rho = (torch.tanh(out[:, 1 + 5 * M:1 + 6 * M]) * (1 - 1e-5)).gather(1, k).squeeze(1)
+    rho = (torch.tanh(out.narrow(1, 1 + 5 * M, M)) * (1 - 1e-5)).gather(1, k).squeeze(1)
     sigma_x, sigma_y = (torch.stack([log_sigma_x, log_sigma_y], 1) - draw.bias).exp().unbind(1)
     z0, z1 = torch.randn([B, 2], generator=gen, device=out.device).unbind(1)
     dx = mu_x + sigma_x * z0

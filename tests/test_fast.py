@@ -135,3 +135,51 @@ def test_hand_writes_the_same_document_fast_and_eager(tmp_path, tiny_ckpt_path, 
         if la is not None:
             assert la.steps == lb.steps
             np.testing.assert_allclose(la.offsets, lb.offsets, atol=1e-3, rtol=1e-4)
+
+
+# ---- training ---------------------------------------------------------------------------------------
+
+def _batch(seed=0, n=3):
+    rng = np.random.default_rng(seed)
+    offsets = [STATS.normalise(synthetic_offsets(n_strokes=2 + i, points=9, seed=seed + i)) for i in range(n)]
+    texts = [list(rng.integers(1, 20, 2 + 2 * i)) for i in range(n)]     # different lengths: padding
+    return collate(offsets, texts)
+
+
+def test_layer1_recurrence_gradcheck_float64():
+    from scribe.fast import _Layer1Recurrence
+    torch.manual_seed(0)
+    B, T, H, A, K, U = 2, 7, 3, 5, 2, 4
+    f64 = dict(dtype=torch.float64)
+    xproj = torch.randn(B, T, 4 * H, **f64, requires_grad=True)
+    w_rec = (torch.randn(A + H, 4 * H, **f64) * 0.5).requires_grad_()
+    ww = (torch.randn(H, 3 * K, **f64) * 0.5).requires_grad_()
+    bw = (torch.randn(3 * K, **f64) * 0.3).requires_grad_()
+    text = torch.tensor([[1, 2, 3, 4], [3, 1, 0, 0]])
+    onehot = torch.nn.functional.one_hot(text, A).to(torch.float64) * (text > 0).unsqueeze(-1)
+    assert torch.autograd.gradcheck(lambda *a: _Layer1Recurrence.apply(*a, onehot), (xproj, w_rec, ww, bw))
+
+
+def test_fast_loss_equals_model_loss_with_the_same_gradients():
+    model = tiny_model().train()
+    batch = _batch()
+    loss_e, per_line_e = model.loss(batch)
+    grads_e = torch.autograd.grad(loss_e, list(model.parameters()))
+    loss_f, per_line_f = fast_loss(model)(batch)
+    grads_f = torch.autograd.grad(loss_f, list(model.parameters()))
+    torch.testing.assert_close(per_line_f, per_line_e, atol=1e-3, rtol=1e-5)
+    torch.testing.assert_close(loss_f, loss_e, atol=1e-3, rtol=1e-5)
+    for (name, _), ge, gf in zip(model.named_parameters(), grads_e, grads_f):
+        torch.testing.assert_close(gf, ge, atol=1e-4, rtol=1e-4, msg=name)
+
+
+def test_fast_forward_runs_under_autocast():
+    model = tiny_model().train()
+    batch = _batch(seed=4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = fast_forward(model, batch.inputs, batch.text)
+    ref = model(batch.inputs, batch.text)
+    assert out.shape == ref.shape and torch.isfinite(out.float()).all()
+    assert float((out.float() - ref).abs().max()) < 0.2       # bf16 upper layers, float32 recurrence
+    out.float().sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
