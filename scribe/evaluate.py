@@ -47,7 +47,7 @@ SENTENCES = [
 ]
 DEFAULT_BIASES = (0.25, 0.75, 1.5)
 EARLY_FACTOR = 0.5   # finished with under half the typical pen steps per character: ran past the text
-EXTRA_CHARS = 3.0    # over three characters' worth of steps after the window reached the last character
+EXTRA_CHARS = 3.0    # over three characters' worth of steps after the window settled on the last character
 READS_SHORT = 0.6    # the recogniser read under 60% as many characters as the text has
 
 
@@ -85,7 +85,7 @@ class GenLine:
     sampled: SampledLine
     read: str = ""
     skipped_words: int = 0       # words of the text the window never focused on
-    extra_steps: int = 0         # pen steps after the window reached the last character
+    extra_steps: int = 0         # pen steps after the window settled on the last character
     ran_past: bool = False       # dropped words, or finished far too fast for the text
     extra_ink: bool = False
 
@@ -211,10 +211,11 @@ def judge_line(ln: GenLine, focus: np.ndarray, first: int, encoded: list[int], a
         if any(ch.isalnum() for ch in word) and not any(p in seen for p in range(pos, pos + len(word))):
             skipped += 1
         pos += len(word) + 1
-    last = len(encoded) - 1
-    reached = np.nonzero(focus >= last)[0]
+    # Steps since the window settled on the last character (its final move there: a brief early
+    # flicker to the end of the text does not count).
+    before_last = np.nonzero(focus < len(encoded) - 1)[0]
     ln.skipped_words = skipped
-    ln.extra_steps = int(steps - reached[0]) if len(reached) else 0
+    ln.extra_steps = int(steps - (before_last[-1] + 1)) if len(before_last) else steps
     n_chars = max(1, len(encoded) - first)
     too_fast = not ln.sampled.hit_cap and steps / n_chars < EARLY_FACTOR * typical_steps_per_char
     ln.ran_past = skipped > 0 or too_fast
@@ -450,7 +451,7 @@ def write_markdown(r: dict) -> str:
             f"a word the window never focused on, or under {EARLY_FACTOR:g}x the typical pen steps per character |",
             f"| never finished (hit the step cap) | {pct(comp['hit_cap_rate'])} | 0.0% | the sampler's step cap |",
             f"| extra ink after the last character | {pct(comp['extra_ink_rate'])} | {pct(base['extra_ink_rate'])} | "
-            f"over {EXTRA_CHARS:g} characters' worth of steps after the window reached the last character |",
+            f"over {EXTRA_CHARS:g} characters' worth of steps after the window settled on the last character |",
             f"| recogniser reads much less than the text | {pct(comp['reads_short_rate'])} | "
             f"{pct(leg['real_reads_short_rate'])} | read under {READS_SHORT:.0%} of the text's length |", "",
             f"Mean pen steps per character: {comp['mean_steps_per_char']:.1f} (training data median "

@@ -179,6 +179,9 @@ def test_detectors_on_known_attention_paths():
     linger = np.concatenate([np.repeat(np.arange(8), 4), np.full(40, 7)])   # scribbles on at the last char
     ln = _judged(linger, text)
     assert ln.extra_ink and not ln.ran_past and ln.extra_steps == 44
+    flicker = steady.copy()
+    flicker[3] = 7                           # a one-step flicker to the last character early on
+    assert not _judged(flicker, text).extra_ink
 
 
 def test_legibility_check_for_training(tmp_path):
