@@ -186,3 +186,28 @@ def test_committed_recogniser_reads_real_lines():
     assert real < 0.5 and real < 0.5 * scrambled, (real, scrambled)
     # its own measurement, stored when it was trained, is on the same scale
     assert 0 < rec.metrics["real_cer"] < 0.6
+
+
+def test_training_script_resumes_and_writes_a_loadable_file(tmp_path, capsys):
+    from test_evaluate import write_tiny_data
+    from train import train_recognizer
+    write_tiny_data(tmp_path / "data.npz")
+    args = ["--data", str(tmp_path / "data.npz"), "--out", str(tmp_path / "rec.safetensors"),
+            "--state", str(tmp_path / "state.pt"), "--conv_channels", "8", "--hidden", "8", "--layers", "1",
+            "--batch_size", "4"]
+    assert train_recognizer.main(args + ["--max_steps", "3"]) == 0
+    first = load_recognizer(tmp_path / "rec.safetensors")
+    assert first.metrics["steps"] == 3 and first.metrics["real_lines"] == 6
+    assert 0 <= first.metrics["real_cer"]
+    assert train_recognizer.main(args + ["--max_steps", "5"]) == 0
+    assert "Resumed from" in capsys.readouterr().out
+    assert load_recognizer(tmp_path / "rec.safetensors").metrics["steps"] == 5
+    # a state trained at another size is refused, not silently mixed
+    assert train_recognizer.main(args[:-6] + ["--hidden", "12", "--max_steps", "6"]) == 2
+    assert "another alphabet or size" in capsys.readouterr().err
+
+
+def test_training_script_without_data_says_what_to_run(tmp_path, capsys):
+    from train import train_recognizer
+    assert train_recognizer.main(["--data", str(tmp_path / "none.npz"), "--state", str(tmp_path / "s.pt")]) == 2
+    assert "prepare_data.py" in capsys.readouterr().err
