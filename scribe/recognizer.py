@@ -138,8 +138,8 @@ class RecognizerNet(nn.Module):
     def ctc_loss(self, feats, lengths, targets: list[list[int]]) -> torch.Tensor:
         """Mean CTC loss per line (nats). Impossible alignments (too few frames) count as zero."""
         logp, n = self(feats, lengths)
-        flat = torch.tensor([c for t in targets for c in t], dtype=torch.long)
-        tl = torch.tensor([len(t) for t in targets], dtype=torch.long)
+        flat = torch.tensor([c for t in targets for c in t], dtype=torch.long, device=logp.device)
+        tl = torch.tensor([len(t) for t in targets], dtype=torch.long, device=logp.device)
         return F.ctc_loss(logp.transpose(0, 1), flat, n, tl, blank=0, reduction="sum",
                           zero_infinity=True) / len(targets)
 
