@@ -16,6 +16,7 @@ per sequence instead of ~25 per time step. Layers 2..N stay fused nn.LSTMs (cuDN
 Everything here is checked against the eager model in tests/test_fast.py.
 """
 
+import warnings
 from typing import List, Optional, Tuple
 
 import torch
@@ -159,10 +160,19 @@ def _ifog(H: int, device) -> Tensor:
 _scripted: dict = {}
 
 
+def _jit_script(obj):
+    # TorchScript is deprecated in recent torch releases but still works, compiles in well under a
+    # second, and is what takes Python out of these loops on CPU (torch.compile took 25 s to compile
+    # the step here and made it no faster; see README "Speed"). Callers fall back to eager if it fails.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch.jit.*deprecated", category=DeprecationWarning)
+        return torch.jit.script(obj)
+
+
 def _script(fn):
     """TorchScript a function once per process (a few hundred ms), then reuse it."""
     if fn.__name__ not in _scripted:
-        _scripted[fn.__name__] = torch.jit.script(fn)
+        _scripted[fn.__name__] = _jit_script(fn)
     return _scripted[fn.__name__]
 
 
@@ -293,7 +303,7 @@ def fast_step(model: SynthesisNetwork):
 
     It holds a packed copy of the weights as they are now: build a new one after changing the model.
     """
-    return torch.jit.script(_FastStep(model.eval()))
+    return _jit_script(_FastStep(model.eval()))
 
 
 # ---- training ---------------------------------------------------------------------------------------
@@ -363,8 +373,11 @@ def fast_loss(loss_model: nn.Module, device=None):
     if ddp:
         module = nn.parallel.DistributedDataParallel(module, device_ids=loss_model.device_ids,
                                                      process_group=loss_model.process_group)
-    _script(_layer1_forward)      # compile now, not inside the first training step
-    _script(_layer1_backward)
+    try:                          # compile now, not inside the first training step
+        _script(_layer1_forward)
+        _script(_layer1_backward)
+    except Exception as e:        # train.py falls back to eager training on ImportError
+        raise ImportError(f"scribe.fast needs TorchScript, which failed here: {type(e).__name__}: {e}") from e
 
     def loss(batch):
         return module(batch.inputs, batch.targets, batch.mask, batch.text)
