@@ -394,7 +394,7 @@ def save_png_of(svg: str, path: Path, dpi: float = 96.0) -> Path:
 # ---- the report -----------------------------------------------------------------------------------
 def _finite(obj):
     if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
+        return round(obj, 6) if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
