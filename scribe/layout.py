@@ -6,8 +6,9 @@
 How a line width is kept without ever splitting a word:
 1. estimate each candidate line's width from character widths scaled to the hand (the style's own
    ink when there is one), and wrap greedily with a little room to spare;
-2. write the lines, then measure the real ink; if one is too wide, refit the scale on every line
-   written so far, re-wrap, and write only the lines whose text changed (known widths are reused);
+2. write the lines, then measure the real ink; if one is too wide (or most lines fall well short of
+   the width), refit the scale on every line written so far, re-wrap, and write only the lines whose
+   text changed (known widths are reused);
 3. a line that is still too wide after the last round is shrunk to the width (reported).
 Each input line is wrapped on its own; a blank input line is kept as a blank line (a paragraph break).
 """
@@ -32,6 +33,7 @@ NARROW, SEMI, WIDE = set("ijl.,;:'!|`\""), set("frtI1()-/ "), set("mwMW")
 # character, spaces included.
 DEFAULT_PER_UNIT = 0.55
 SAFETY = 0.95          # estimated lines may fill this much of the width; measured ones all of it
+UNDERFILL = 0.8        # re-wrap when the median line broken for width fills less than this
 MAX_ROUNDS = 3
 
 
@@ -75,25 +77,32 @@ class Measure:
         return cls.fit([(text, ink_width(strokes) / ink.ink_height(strokes))])
 
 
-def wrap_text(text: str, fits: Callable[[str], bool], max_chars: int = 60) -> list[str]:
-    """Greedy word wrap of every input line; "" for a blank line. Words are never split: a word that
-    fits nowhere gets a line of its own."""
+def wrap_lines(text: str, fits: Callable[[str], bool], max_chars: int = 60) -> list[tuple[str, bool]]:
+    """Greedy word wrap of every input line: (line, broken) pairs, where `broken` says the line ended
+    because the next word did not fit the width (not at the end of an input line, nor at `max_chars`);
+    "" for a blank line. Words are never split: a word that fits nowhere gets a line of its own."""
     out = []
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         words = raw.split()
         if not words:
-            out.append("")
+            out.append(("", False))
             continue
         line = words[0]
         for w in words[1:]:
             candidate = f"{line} {w}"
-            if len(candidate) <= max_chars and fits(candidate):
+            short_enough = len(candidate) <= max_chars
+            if short_enough and fits(candidate):
                 line = candidate
             else:
-                out.append(line)
+                out.append((line, short_enough))
                 line = w
-        out.append(line)
+        out.append((line, False))
     return out
+
+
+def wrap_text(text: str, fits: Callable[[str], bool], max_chars: int = 60) -> list[str]:
+    """Greedy word wrap (see `wrap_lines`); "" for a blank line."""
+    return [line for line, _ in wrap_lines(text, fits, max_chars)]
 
 
 ALIGNS = ("left", "center", "right")
@@ -336,7 +345,8 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
     for rounds in range(1, max_rounds + 1):
         def fits(t: str) -> bool:
             return first_width[t] <= target if t in first_width else measure.width(t) <= target * SAFETY
-        wrapped = wrap_text(text, fits, int(layout.max_chars))
+        pairs = wrap_lines(text, fits, int(layout.max_chars))
+        wrapped = [t for t, _ in pairs]
         keys, seen = [], Counter()
         for t in wrapped:
             seen[t] += 1
@@ -351,7 +361,11 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
                 w = ink_width(strokes) / hand.stats.ink_height
                 written[key] = WrittenLine(key[0], strokes, w, sampled.hit_cap)
                 first_width.setdefault(key[0], w)
-        if all(written[k].width <= target for k in keys if k[0]) or rounds == max_rounds:
+        overflow = any(written[k].width > target for k in keys if k[0])
+        # Lines broken for width should come near it; if most fall short, the estimate was too wide.
+        fill = [written[k].width / target for k, (_, broken) in zip(keys, pairs) if broken]
+        underfilled = len(fill) >= 2 and float(np.median(fill)) < UNDERFILL
+        if not (overflow or underfilled) or rounds == max_rounds:
             break
         measure = Measure.fit([(ln.text, ln.width) for ln in written.values()])
     lines = [written[k] if k[0] else WrittenLine("", [], 0.0) for k in keys]

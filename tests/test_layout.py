@@ -11,7 +11,7 @@ from scribe import ink
 from scribe.alphabet import Alphabet
 from scribe.dataset import NormStats
 from scribe.hand import Hand, InputError, LineSpec
-from scribe.layout import (Measure, ParagraphLayout, WrittenLine, char_units, set_pages, text_units, wrap_text,
+from scribe.layout import (Measure, ParagraphLayout, WrittenLine, char_units, set_pages, text_units, wrap_lines, wrap_text,
                            write_paragraph)
 from scribe.plotter import GcodeOptions, PlotterOptions, parse_gcode
 from scribe.render import MM_PER_PX, PAPER_SIZES_MM, page_paths
@@ -281,3 +281,20 @@ def test_a_line_may_carry_its_own_colour():
     b = WrittenLine("b", [np.array([[0.0, 0.0], [50.0, 5.0]])], 0.5)
     pages, _, _ = set_pages([a, b], 100.0, ParagraphLayout(), color="#000000")
     assert [ln.color for ln in pages[0].lines] == ["#aa0000", "#000000"]
+
+
+def test_a_hand_narrower_than_estimated_gets_fuller_lines():
+    hand = FakeHand(true_unit=0.35)           # much narrower than the first estimate (0.55)
+    doc = write_paragraph(hand, text_of(150), layout=ParagraphLayout(page="a5", ink_height_mm=8), seed=6)
+    assert doc.rounds >= 2 and not doc.shrunk_lines
+    line_w = (148 - 40) / MM_PER_PX
+    used = [x1 - x0 for p in doc.pages for x0, x1, _ in _line_boxes(p)][:-1]    # all but the last line
+    assert np.median(used) > 0.85 * line_w and max(used) <= line_w + 1e-6
+    assert " ".join(doc.lines).split() == text_of(150).split()
+
+
+def test_wrap_lines_marks_lines_broken_for_width():
+    pairs = wrap_lines("aa bb cc\ndd", lambda t: len(t) <= 5)
+    assert pairs == [("aa bb", True), ("cc", False), ("dd", False)]
+    # a line cut by the character limit is not "broken for width"
+    assert wrap_lines("aa bb cc", lambda t: True, max_chars=5) == [("aa bb", False), ("cc", False)]
