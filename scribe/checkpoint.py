@@ -137,20 +137,39 @@ def latest_readable(folder: str | Path, log=print, with_optimizer: bool = True) 
     return None
 
 
+def is_synthesis_model(path: str | Path) -> bool:
+    """Whether a model file is a handwriting model, from a cheap look at its header.
+
+    checkpoints/ also holds other models (the legibility recogniser). .safetensors files must carry
+    Scribe's synthesis metadata; checkpoint-N.pt files pass by name. A file whose header cannot be
+    read passes, so that choosing it reports why it cannot be loaded.
+    """
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        return True
+    try:
+        from safetensors import safe_open
+        with safe_open(str(path), "pt") as f:
+            return "scribe" in (f.metadata() or {})
+    except Exception:
+        return True
+
+
 def find_checkpoints(*folders: str | Path) -> list[Path]:
-    """Every loadable-looking model file (.safetensors, checkpoint-N.pt) in the given folders."""
+    """Every handwriting model (.safetensors, checkpoint-N.pt) in the given folders."""
     out = []
     for folder in folders:
         if folder and Path(folder).is_dir():
-            out += sorted(Path(folder).glob("*.safetensors")) + list(reversed(training_checkpoints(folder)))
+            found = sorted(Path(folder).glob("*.safetensors")) + list(reversed(training_checkpoints(folder)))
+            out += [p for p in found if is_synthesis_model(p)]
     return out
 
 
 def default_checkpoint() -> Path:
     """The shipped model, or a clear error if none has been trained yet."""
-    found = sorted(SHIPPED_DIR.glob("*.safetensors"))
+    found = [p for p in sorted(SHIPPED_DIR.glob("*.safetensors")) if is_synthesis_model(p)]
     if not found:
         raise CheckpointError(
-            f"no checkpoint yet: {SHIPPED_DIR} holds no trained model. Train one with "
+            f"no checkpoint yet: {SHIPPED_DIR} holds no trained handwriting model. Train one with "
             f"`python train/train.py` or pass --checkpoint PATH.")
     return found[0]

@@ -9,6 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     path = Path(path)
@@ -19,6 +22,7 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes 0600 files; outputs should read like any other
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
