@@ -166,4 +166,6 @@ def test_real_lines_pass_the_checks_and_stacked_pairs_do_not(iam_dir):
             build_style(sa + [s + shift for s in sb], f"{a.text} {b.text}", alphabet, stats)
         except UserStyleError as e:
             refused += "more than one line" in str(e)
+    print(f"\n{accepted}/{len(lines)} real lines accepted with their text; "
+          f"{refused}/{len(pairs)} stacked pairs refused as more than one line")
     assert len(pairs) >= 10 and refused >= 0.9 * len(pairs), f"{refused}/{len(pairs)} stacked pairs refused"
