@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -9,8 +10,9 @@ GUIDE_LINES = ["Report due by 09:00 on March 15th, 1985.", "Can't believe it - m
 
 
 def run_cli(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}   # runs from any folder, like an installed tool
     return subprocess.run([sys.executable, "-m", "scribe.sample", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+                          cwd=cwd, timeout=300, env=env)
 
 
 def test_guide_examples_write_svg_and_png(tiny_ckpt_path, tiny_style_dir, tmp_path):
