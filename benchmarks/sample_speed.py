@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch
 
-from scribe.checkpoint import CheckpointError, default_checkpoint, load_checkpoint, training_checkpoints
+from scribe.checkpoint import load_checkpoint, training_checkpoints
 from scribe.hand import Hand, LineSpec
 from scribe.sampling import LineRequest
 from scribe.styles import StyleBank
@@ -39,17 +39,18 @@ BIASES = [1.8, 0.6, 1.2]
 
 
 def pick_checkpoint(arg: str | None) -> Path:
-    """--checkpoint, else the shipped model, else the newest CPU stand-in training checkpoint."""
+    """--checkpoint, else the shipped model (checkpoints/scribe-*.safetensors), else the newest CPU
+    stand-in training checkpoint."""
     if arg:
         return Path(arg)
-    try:
-        return default_checkpoint()
-    except CheckpointError:
-        found = training_checkpoints(ROOT / "runs" / "cpu_standin")
-        if not found:
-            raise SystemExit("no model yet: pass --checkpoint PATH (no checkpoints/*.safetensors and no "
-                             "runs/cpu_standin/checkpoint-N.pt)")
-        return found[-1]
+    shipped = sorted((ROOT / "checkpoints").glob("scribe-*.safetensors"))
+    if shipped:
+        return shipped[0]
+    found = training_checkpoints(ROOT / "runs" / "cpu_standin")
+    if not found:
+        raise SystemExit("no model yet: pass --checkpoint PATH (no checkpoints/scribe-*.safetensors and no "
+                         "runs/cpu_standin/checkpoint-N.pt)")
+    return found[-1]
 
 
 def pick_styles(arg: str | None) -> Path:
