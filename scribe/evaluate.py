@@ -356,7 +356,8 @@ def sheet_svg(rows: list[tuple[str, list[np.ndarray | None]]], columns: list[str
     from .render import stroke_path
     scale = x_height_px / ink_height
     ink_h = 3.0 * x_height_px
-    label_w, pad, row_h = 90.0, 16.0, ink_h + (18.0 if captions else 6.0)
+    label_w = 16.0 + 6.6 * max([len(label) for label, _ in rows] + [10])   # ~6.6 px per char of 12 px text
+    pad, row_h = 16.0, ink_h + (18.0 if captions else 6.0)
     cells = [[_cell_strokes(o, scale, ink_h, 60 * x_height_px) if o is not None else ([], 0.0) for o in offs]
              for _, offs in rows]
     col_w = [max([c[j][1] for c in cells] + [60.0]) + pad for j in range(len(columns))]
@@ -444,8 +445,10 @@ def write_markdown(r: dict) -> str:
     out += ["", "| style | generated CER |", "|---|---:|"]
     out += [f"| {s} | {_fmt(v)} |" for s, v in leg["by_style"].items()]
     out += ["", "## Completeness", "",
-            f"The window's attention is replayed over every generated line. The same detectors run on "
-            f"{base['lines']} real testset_v lines (teacher-forced) show how often they fire on real ink.", "",
+            f"The window's attention is replayed over every generated line. The same detectors also run on "
+            f"{base['lines']} real testset_v lines, teacher-forced: nothing is missing from or added to that "
+            f"ink, but the window must follow a real writer's pace rather than its own, so the real-ink "
+            f"column is a generous bound on how often a detector fires on complete lines.", "",
             "| failure | generated lines | real ink | how it is detected |", "|---|---:|---:|---|",
             f"| ran past the text early (dropped words) | {pct(comp['ran_past_rate'])} | {pct(base['ran_past_rate'])} | "
             f"a word the window never focused on, or under {EARLY_FACTOR:g}x the typical pen steps per character |",
