@@ -124,11 +124,11 @@ def generate(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, jobs
         requests, states, lasts = [], [], []
         for text, style_id, bias in chunk:
             req = LineRequest(alphabet.encode(text), bias)
-            primed = styles.get(style_id)
-            if primed:
-                req.prime, req.prime_encoded = primed[0], primed[1]
-                states.append(primed[2])
-                lasts.append(primed[3])
+            style = styles.get(style_id)
+            if style:
+                req.prime, req.prime_encoded = style[0], style[1]
+                states.append(style[2])
+                lasts.append(style[3])
             requests.append(req)
         primed = None
         if states:
@@ -137,7 +137,7 @@ def generate(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, jobs
         lines = [GenLine(t, s, b, ln) for (t, s, b), ln in zip(chunk, sampled)]
         # Replay: the window's state at the start of each line, then the sampled points as inputs.
         B = len(requests)
-        start_state = [t[:B].clone() for t in model.initial_state(B)[:4]]
+        start_state = model.initial_state(B)[:4]
         start_x = torch.zeros(B, 3)
         start_x[:, 2] = 1.0
         rows = [i for i, r in enumerate(requests) if r.prime is not None]
@@ -419,7 +419,8 @@ def write_markdown(r: dict) -> str:
            f"- Legibility ratio (generated CER / real CER): **{_fmt(leg['ratio'], 2)}** (1.0 = as legible as "
            f"real writers; lower is better)",
            f"- Validation NLL: **{_fmt(nll.get('nats_per_line'), 1)} nats per line** on {nll.get('lines', 0)} "
-           f"testset_v lines ({_fmt(nll.get('nats_per_point'), 3)} per point)",
+           f"testset_v lines ({_fmt(nll.get('nats_per_point'), 3)} per point)" +
+           (f"; {nll['skipped_lines']} with characters outside the alphabet left out" if nll.get("skipped_lines") else ""),
            f"- Dropped words: {pct(comp['ran_past_rate'])} of lines; unfinished (step cap): "
            f"{pct(comp['hit_cap_rate'])}; extra ink after the text: {pct(comp['extra_ink_rate'])}", "",
            "## Validation NLL (testset_v)", "",
@@ -535,12 +536,12 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
 
     report = {
         "command": command or f"python -m scribe.evaluate --checkpoint {ckpt_path}",
-        "checkpoint": {"name": ckpt_path.name, "path": str(ckpt_path), "step": ckpt.step,
+        "checkpoint": {"name": ckpt_path.name, "path": _shown(ckpt_path), "step": ckpt.step,
                        "parameters": model.num_parameters(), "config": ckpt.config.to_dict(),
                        "alphabet": ckpt.alphabet.chars},
-        "data": {"path": str(data_path), "valid_lines": int(len(data.indices("valid")))},
+        "data": {"path": _shown(data_path), "valid_lines": int(len(data.indices("valid")))},
         "nll": nll,
-        "recognizer": {**recognizer.metrics, "path": str(recognizer.path),
+        "recognizer": {**recognizer.metrics, "path": _shown(recognizer.path),
                        "parameters": sum(p.numel() for p in recognizer.net.parameters())},
         "legibility": legibility,
         "completeness": completeness,
@@ -561,6 +562,14 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
     atomic_write_bytes(out_dir / "report.json", json.dumps(report, indent=1).encode("utf-8"))
     atomic_write_bytes(out_dir / "report.md", write_markdown(report).encode("utf-8"))
     return report
+
+
+def _shown(path) -> str:
+    """A path as the report shows it: relative to the working directory when it is inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _style_bank(style_dir):
