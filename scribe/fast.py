@@ -367,17 +367,17 @@ def fast_loss(loss_model: nn.Module, device=None):
     wrapped in its own DDP (same parameters, same process group): DDP only syncs gradients for
     forwards that go through it, and the caller's wrapper is then never called.
     """
+    try:                          # compile now, not inside the first training step
+        _script(_layer1_forward)
+        _script(_layer1_backward)
+    except Exception as e:        # train.py falls back to eager training on ImportError
+        raise ImportError(f"scribe.fast needs TorchScript, which failed here: {type(e).__name__}: {e}") from e
     ddp = isinstance(loss_model, nn.parallel.DistributedDataParallel)
     model = loss_model.module if ddp else loss_model
     module: nn.Module = FastLoss(model)
     if ddp:
         module = nn.parallel.DistributedDataParallel(module, device_ids=loss_model.device_ids,
                                                      process_group=loss_model.process_group)
-    try:                          # compile now, not inside the first training step
-        _script(_layer1_forward)
-        _script(_layer1_backward)
-    except Exception as e:        # train.py falls back to eager training on ImportError
-        raise ImportError(f"scribe.fast needs TorchScript, which failed here: {type(e).__name__}: {e}") from e
 
     def loss(batch):
         return module(batch.inputs, batch.targets, batch.mask, batch.text)
