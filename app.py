@@ -9,6 +9,7 @@ A thin shell: layout and event wiring only. Everything it does goes through `scr
   /write       lines: [{"text", "style", "bias", "color", "width"}, ...] -> SVG file, PNG file, seed, summary
   /write_text  one block of text, one style and bias for every line   -> the same four
   /info        the checkpoints, styles and limits this server offers
+  /write_plotter, /write_animated, /write_paragraph, /make_style   see scribe/app_features.py and the README
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from scribe import app_features as feat
 from scribe import app_support as sup
 from scribe.checkpoint import CheckpointError
 from scribe.hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, InputError
@@ -82,12 +84,14 @@ class AppSettings:
     device: str | None = None            # default: cuda if available, else cpu
     concurrency: int | None = None       # writes at once; default 2 on CPU, 4 on GPU
     max_queue: int = 64                  # requests waiting beyond this are refused ("queue full")
+    user_style_dir: str | None = None    # styles made from the user's own ink; default: user_styles/
 
     def resolved(self) -> "AppSettings":
         import torch
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         return AppSettings(self.checkpoint, self.checkpoint_dir, self.style_dir, self.max_steps, device,
-                           self.concurrency or (4 if device.startswith("cuda") else 2), self.max_queue)
+                           self.concurrency or (4 if device.startswith("cuda") else 2), self.max_queue,
+                           self.user_style_dir or feat.DEFAULT_USER_STYLE_DIR)
 
 
 class Context:
@@ -95,7 +99,7 @@ class Context:
 
     def __init__(self, settings: AppSettings):
         self.s = settings
-        self.cache = sup.HandCache(settings.style_dir, settings.device)
+        self.cache = sup.HandCache(settings.style_dir, settings.device, user_style_dir=settings.user_style_dir)
         try:
             self.bank, self.bank_error = sup.style_bank(settings.style_dir), ""
         except StyleError as e:
@@ -161,7 +165,7 @@ def _write(ctx: Context, make_specs, seed, dpi, align, checkpoint, progress) -> 
 
 
 def _ui_outputs(r: sup.WriteResult):
-    return sup.preview_html(r.svg), str(r.svg_path), str(r.png_path), r.seed, r.summary()
+    return sup.preview_html(r.svg), str(r.svg_path), str(r.png_path), r.seed, r.summary(), r.pages
 
 
 def _api_outputs(r: sup.WriteResult):
@@ -202,6 +206,7 @@ def _line_row(ctx: Context, n: int, r: dict, style_opts) -> tuple[list, gr.Butto
 def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
     s = (settings or AppSettings()).resolved()
     ctx = Context(s)
+    feats = feat.Features(ctx)     # your own hand, plotter files, animation, paragraph mode
     ckpt_info, load_error = "", ""
     if ctx.default:
         try:
@@ -298,6 +303,10 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
                         write_quick_btn = gr.Button("Write", variant="primary", elem_id="scribe-write-quick")
                         gr.Examples([[t, ctx.style_value(st), b] for t, st, b in QUICK_EXAMPLES],
                                     inputs=[q_text, q_style, q_bias], label="Examples")
+                    with gr.Tab("Paragraph (pages)", id="paragraph"):
+                        feats.paragraph_tab(style_opts, first_style)
+                    with gr.Tab("Your own hand", id="own-hand"):
+                        feats.own_hand_tab()
 
                 with gr.Accordion("Settings: seed, resolution, layout, model", open=True):
                     with gr.Row():
@@ -324,6 +333,7 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
                 with gr.Row(equal_height=False):
                     seed_used = gr.Number(label="Seed used", precision=0, interactive=False, min_width=140, scale=2)
                     reuse = gr.Button("Reuse this seed", size="sm", min_width=120, scale=1)
+                feats.result_tools()
 
         # Hidden inputs/outputs for the documented API; the UI's own events stay private.
         with gr.Column(visible=False):
@@ -342,7 +352,7 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
             a_seed_out, a_summary = gr.Number(label="seed_used", precision=0), gr.Textbox(label="summary")
             a_write_btn, a_text_btn = gr.Button("write"), gr.Button("write_text")
 
-        ui_out = [preview, svg_dl, png_dl, seed_used, status]
+        ui_out = [preview, svg_dl, png_dl, seed_used, status, feats.pages_state]
         shared = [seed, dpi, align, ckpt]
 
 
@@ -355,6 +365,8 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
         quick_in = [q_text, q_style, q_bias, q_color, q_width, q_wrap] + shared
         write_quick_btn.click(write_quick, quick_in, ui_out, api_visibility="private",
                               show_progress_on=[preview], **conc)
+        feats.wire(ui_out, shared, conc, style_dropdowns=[q_style])
+        feats.add_api(conc)
 
         # ---- settings -----------------------------------------------------------------------------
         def switch_checkpoint(path):
@@ -445,6 +457,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--concurrency", type=int, default=None, help="writes at once (default 2 on CPU, 4 on GPU)")
     p.add_argument("--max_queue", type=int, default=64, help="requests that may wait in the queue")
+    p.add_argument("--user_style_dir", default=os.environ.get("SCRIBE_USER_STYLE_DIR") or None,
+                   help="where styles made from your own ink are saved (env SCRIBE_USER_STYLE_DIR; "
+                        "default: user_styles)")
     return p.parse_args(argv)
 
 
@@ -452,7 +467,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     demo = build_demo(AppSettings(args.checkpoint, args.checkpoint_dir, args.style_dir, args.max_steps,
-                                  args.device, args.concurrency, args.max_queue))
+                                  args.device, args.concurrency, args.max_queue, args.user_style_dir))
     launch(demo, args.host, args.port, args.share)
 
 

@@ -135,8 +135,10 @@ class HandCache:
     on disk (same path, new mtime) is loaded again. Safe to call from the server's worker threads.
     """
 
-    def __init__(self, style_dir: str | Path | None = None, device: str = "cpu", max_loaded: int = 3):
+    def __init__(self, style_dir: str | Path | None = None, device: str = "cpu", max_loaded: int = 3,
+                 user_style_dir: str | Path | None = None):
         self.style_dir = style_dir
+        self.user_style_dir = user_style_dir    # the user's own styles, layered over the bank when present
         self.device = device
         self.max_loaded = max_loaded
         self._hands: OrderedDict[tuple[str, int], Hand] = OrderedDict()
@@ -162,7 +164,7 @@ class HandCache:
             with self._lock:
                 if key in self._hands:
                     return self._hands[key]
-            hand = Hand.load(real, self.style_dir, device=self.device)
+            hand = Hand.load(real, self.style_dir, device=self.device, user_style_dir=self.user_style_dir)
             with self._lock:
                 self._hands[key] = hand
                 self._loading.pop(key, None)
@@ -175,6 +177,10 @@ class HandCache:
     def loaded(self) -> list[str]:
         with self._lock:
             return [k[0] for k in self._hands]
+
+    def loaded_hands(self) -> list[Hand]:
+        with self._lock:
+            return list(self._hands.values())
 
 
 # ---- styles ----------------------------------------------------------------------------------------
@@ -420,6 +426,7 @@ class WriteResult:
     dpi: float
     lines: int              # lines of ink written (blank gaps not counted)
     notes: list[str] = field(default_factory=list)
+    pages: list = field(default_factory=list)     # the laid-out Page(s), for plotter and animation files
 
     def summary(self) -> str:
         s = (f"Wrote {self.lines} line{'s' if self.lines != 1 else ''} in {self.seconds:.2f} s · "
@@ -480,7 +487,8 @@ def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi:
     svg_path = atomic_write_bytes(folder / f"handwriting-{doc.seed}.svg", svg.encode("utf-8"))
     png_path = atomic_write_bytes(folder / f"handwriting-{doc.seed}.png", png)
     lines = sum(1 for ln in doc.lines if ln is not None)
-    return WriteResult(svg, svg_path, png_path, doc.seed, time.perf_counter() - started, used_dpi, lines, notes)
+    return WriteResult(svg, svg_path, png_path, doc.seed, time.perf_counter() - started, used_dpi, lines, notes,
+                       [page])
 
 
 def preview_html(svg: str | None) -> str:
