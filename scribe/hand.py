@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,16 @@ MAX_CHARS_PER_LINE = 90    # IAM-OnDB lines have at most 64 characters; beyond t
 MAX_LINES = 40
 BIAS_RANGE = (0.0, 4.0)
 DEFAULT_BIAS = 0.75
+
+
+def use_sampling_threads(n: int | None = None) -> None:
+    """Intra-op threads for sampling: 1 unless SCRIBE_THREADS says otherwise.
+
+    A sampling step multiplies a few rows by each weight matrix, too little work to share, and on a
+    busy machine OpenMP threads wait for each other: two threads measured up to 10x slower than one
+    while another process was running (README, Speed). Front ends call this; the library does not.
+    """
+    torch.set_num_threads(max(1, n or int(os.environ.get("SCRIBE_THREADS", "1"))))
 
 
 class InputError(ValueError):

@@ -86,7 +86,8 @@ class SynthesisNetwork(nn.Module):
         alpha, beta, dkappa = self.window(h1).float().exp().split(K, -1)
         kappa = kappa + dkappa
         u = torch.arange(onehot.shape[1], device=h1.device, dtype=torch.float32)
-        phi = (alpha[..., None] * torch.exp(-beta[..., None] * (kappa[..., None] - u) ** 2)).sum(1)
+        # exp of arguments below -87 underflows anyway and is 50-150x slower on x86: clamp them
+        phi = (alpha[..., None] * torch.exp((-beta[..., None] * (kappa[..., None] - u) ** 2).clamp(min=-87.0))).sum(1)
         w = torch.bmm(phi.unsqueeze(1).to(onehot.dtype), onehot).squeeze(1)
         return w, kappa, phi
 

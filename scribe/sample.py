@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from .checkpoint import CheckpointError
-from .hand import DEFAULT_BIAS, Hand, InputError, LineSpec
+from .hand import use_sampling_threads, DEFAULT_BIAS, Hand, InputError, LineSpec
 from .render import OUTPUT_FORMATS, format_suffix
 from .styles import StyleError
 
@@ -162,6 +162,7 @@ def paragraph_text(args) -> str:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    use_sampling_threads()
     from .animate import AnimationError, AnimationOptions
     from .inkml import InkFileError
     from .plotter import PlotterError
