@@ -535,7 +535,6 @@ class Features:
             m = style.measures
             msg = (f"Saved as **style {sid}** in `{self.user_dir}` ({m['points']} points, {m['strokes']} strokes, "
                    f"{m['width_per_char']:.2f} ink heights per character). It is now in every style menu.")
-            gr.Info(f"Style {sid} is ready")
             preview = f"<div class='scribe-preview'>{style.preview_svg()}</div>"
             updates = [gr.Dropdown(choices=list(self.style_opts or []) or None) for _ in self.style_dropdowns]
             return (preview, [str(f) for f in files], msg, sid, *updates)
