@@ -27,7 +27,8 @@ import gradio as gr
 from scribe import app_features as feat
 from scribe import app_support as sup
 from scribe.checkpoint import CheckpointError
-from scribe.hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, InputError
+from scribe.hand import (BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, InputError,
+                         use_sampling_threads)
 from scribe.styles import StyleError
 
 log = logging.getLogger("scribe.app")
@@ -465,6 +466,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    use_sampling_threads()   # one thread per request; the queue runs --concurrency requests at once
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     demo = build_demo(AppSettings(args.checkpoint, args.checkpoint_dir, args.style_dir, args.max_steps,
                                   args.device, args.concurrency, args.max_queue, args.user_style_dir))

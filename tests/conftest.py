@@ -16,7 +16,7 @@ from scribe.styles import write_style
 
 ROOT = Path(__file__).resolve().parent.parent
 IAM_DIR = Path(os.environ.get("SCRIBE_IAM_DIR", ROOT.parent / "shared" / "data" / "iam-ondb"))
-TINY_ALPHABET = " !'(),-.:?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+TINY_ALPHABET = " !',-.?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def _have_iam() -> bool:

@@ -4,6 +4,10 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from scribe.alphabet import Alphabet
+from scribe.checkpoint import save_training_checkpoint
+from tests.conftest import TINY_ALPHABET, tiny_checkpoint
+
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE_LINES = ["Report due by 09:00 on March 15th, 1985.", "Can't believe it - met him at 3:00pm!",
                "Got your message (thanks!) - call me."]
@@ -15,8 +19,11 @@ def run_cli(*args, cwd=ROOT):
                           cwd=cwd, timeout=300, env=env)
 
 
-def test_guide_examples_write_svg_and_png(tiny_ckpt_path, tiny_style_dir, tmp_path):
-    common = ["--checkpoint", str(tiny_ckpt_path), "--style_dir", str(tiny_style_dir), "--max_steps", "25"]
+def test_guide_examples_write_svg_and_png(tiny_style_dir, tmp_path):
+    # the guide's lines use ':' and '(': a tiny model whose alphabet has them
+    ckpt = tmp_path / "checkpoint-7.pt"
+    save_training_checkpoint(tiny_checkpoint(Alphabet(TINY_ALPHABET + ":()")), ckpt)
+    common = ["--checkpoint", str(ckpt), "--style_dir", str(tiny_style_dir), "--max_steps", "25"]
     r = run_cli("--text", "The quick brown fox jumps over 1234567890", "--bias", "1.0", "--format", "svg",
                 "--out", str(tmp_path / "one.svg"), *common)
     assert r.returncode == 0, r.stderr
