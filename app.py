@@ -61,14 +61,14 @@ CSS = """
   border-radius: 8px; padding: 12px; min-height: 180px; overflow: auto; }
 .scribe-preview svg { display: block; max-width: 100%; height: auto; }
 .scribe-empty { display: flex; align-items: center; justify-content: center; color: #777; }
-.scribe-style-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 8px; }
+.scribe-style-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 8px; }
 .scribe-style { margin: 0; padding: 4px 6px; background: #fff; color: #222; border: 1px solid #ddd;
   border-radius: 6px; }
-.scribe-style svg { display: block; max-width: 100%; height: auto; max-height: 54px; }
+.scribe-style svg { display: block; max-width: 100%; height: auto; max-height: 60px; }
 .scribe-style figcaption { font-size: 12px; }
 .scribe-row-style { background: #fff; color: #666; border-radius: 6px; min-height: 40px; padding: 2px 4px;
   display: flex; align-items: center; overflow: hidden; font-size: 12px; }
-.scribe-row-style svg { max-width: 100%; height: auto; max-height: 44px; }
+.scribe-row-style svg { flex: none; max-width: none; width: auto; height: 32px; }   /* the line's start, legible */
 .scribe-look { background: var(--block-background-fill); padding: 6px; }
 .scribe-note { color: #777; font-size: 13px; }
 .scribe-banner { border-left: 4px solid #d97706; padding: 8px 12px; background: #fef3c7; color: #222;
@@ -332,7 +332,7 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
                     svg_dl = gr.DownloadButton("Download SVG (for plotters)", elem_id="scribe-svg", size="md")
                     png_dl = gr.DownloadButton("Download PNG", elem_id="scribe-png", size="md")
                 with gr.Row(equal_height=False):
-                    seed_used = gr.Number(label="Seed used", precision=0, interactive=False, min_width=140, scale=2)
+                    seed_used = gr.Textbox("", label="Seed used", interactive=False, min_width=140, scale=2)
                     reuse = gr.Button("Reuse this seed", size="sm", min_width=120, scale=1)
                 feats.result_tools()
 
@@ -390,7 +390,7 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
 
         ckpt.change(switch_checkpoint, ckpt, ckpt_md, api_visibility="private", show_progress="minimal")
         refresh.click(rescan, ckpt, ckpt, api_visibility="private", queue=False)
-        reuse.click(lambda v: "" if v is None else str(int(v)), seed_used, seed, api_visibility="private",
+        reuse.click(lambda v: "" if v in (None, "") else str(v), seed_used, seed, api_visibility="private",
                     queue=False)
 
         # ---- the documented API -------------------------------------------------------------------

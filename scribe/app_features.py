@@ -15,7 +15,6 @@ import html
 import io
 import json
 import logging
-import shutil
 import time
 import uuid
 import zipfile
@@ -28,7 +27,7 @@ from . import app_support as sup
 from .animate import SPEED_RANGE, AnimationError, AnimationOptions, animated_svg
 from .checkpoint import CheckpointError
 from .files import atomic_write_bytes
-from .hand import BIAS_RANGE, DEFAULT_BIAS, Hand, InputError, LineSpec
+from .hand import BIAS_RANGE, DEFAULT_BIAS, Hand, InputError
 from .layout import PARAGRAPH_MAX_CHARS, ParagraphLayout
 from .plotter import ORIGINS, GcodeOptions, PlotterError, PlotterOptions
 from .render import Layout, Page, export_pages, page_to_svg

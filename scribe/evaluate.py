@@ -19,7 +19,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from .dataset import BucketBatches, NormStats, ProcessedData
 from .files import atomic_write_bytes
 from .model import SynthesisNetwork
 from .recognizer import Recognizer, RecognizerError, load_recognizer, reading_cer
-from .sampling import LineRequest, Prime, SampledLine, Sampler
+from .sampling import LineRequest, SampledLine, Sampler
 
 GRAVES_NLL = {"Graves (2013), no regularisation": -1096.9, "Graves (2013), adaptive weight noise": -1128.2}
 # Fixed sentences, written in every style at every bias. The first one is the sample sheet's.

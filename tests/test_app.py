@@ -171,9 +171,10 @@ def test_other_models_in_checkpoints_are_neither_listed_nor_started_with(tmp_pat
     shipped = tmp_path / "checkpoints"
     save_other_model(shipped / "recognizer.safetensors")
     assert sup.list_checkpoints(shipped_dir=shipped) == []
-    monkeypatch.setattr(sup, "default_checkpoint", lambda: shipped / "recognizer.safetensors")
+    import scribe.checkpoint
+    monkeypatch.setattr(scribe.checkpoint, "SHIPPED_DIR", shipped)   # only the recogniser is there
     start, message = sup.initial_checkpoint(None, [])
-    assert start is None and "no checkpoint yet" in message and "recognizer.safetensors" in message
+    assert start is None and "no checkpoint yet" in message and "no trained handwriting model" in message
     save_shipped(tiny_checkpoint(), shipped / "scribe-standin.safetensors")
     listed = sup.list_checkpoints(shipped_dir=shipped)
     assert [Path(p).name for _, p in listed] == ["scribe-standin.safetensors"]

@@ -43,10 +43,10 @@ def verify(data: ProcessedData) -> list[str]:
     chars = np.array([len(str(t)) for t in data.texts])
     per_char = lengths / np.maximum(chars, 1)
     pct = lambda a: " / ".join(f"{v:.0f}" for v in np.percentile(a, [10, 50, 90, 99]))
-    print(f"\nLengths (10th / median / 90th / 99th percentile):")
+    print("\nLengths (10th / median / 90th / 99th percentile):")
     print(f"  points per line: {pct(lengths)}   max {lengths.max()}")
     print(f"  chars per line:  {pct(chars)}   max {chars.max()}")
-    print(f"  points per char: " + " / ".join(f"{v:.1f}" for v in np.percentile(per_char, [10, 50, 90, 99])))
+    print("  points per char: " + " / ".join(f"{v:.1f}" for v in np.percentile(per_char, [10, 50, 90, 99])))
 
     anomalies = []
     lo, hi = np.percentile(per_char, [0.5, 99.5])
