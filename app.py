@@ -191,7 +191,7 @@ def _line_row(ctx: Context, n: int, r: dict, style_opts) -> tuple[list, gr.Butto
         with gr.Row(key=f"row2-{rid}", equal_height=True):
             style = gr.Dropdown(style_opts, value=r["style"], key=f"style-{rid}", label="Style", interactive=True,
                                 min_width=150, scale=3, elem_classes="scribe-line-style")
-            look = gr.HTML(sup.style_row_preview(ctx.bank, r["style"]), key=f"look-{rid}", min_width=110, scale=2,
+            look = gr.HTML(sup.style_row_preview(ctx.bank, r["style"]), key=f"look-{rid}", min_width=140, scale=3,
                            elem_classes="scribe-look")
             bias = gr.Slider(*BIAS_RANGE, value=r["bias"], step=0.05, key=f"bias-{rid}", label="Neatness (bias)",
                              interactive=True, min_width=140, scale=3)

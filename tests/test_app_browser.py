@@ -232,6 +232,7 @@ def main(argv=None) -> int:
                                    f".startsWith({last!r})")
             page.locator("#scribe-seed input, #scribe-seed textarea").first.fill(args.seed)
             status = write_and_wait(page, 3, timeout_ms=300_000)
+            page.get_by_text("The styles (each hand's own ink)").click()     # show the style chart too
             page.wait_for_timeout(11_000)      # let any notice fade, so it does not cover the page
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = out.with_name(f".{out.name}.tmp.png")
