@@ -126,8 +126,9 @@ def test_a_real_iam_ondb_xml_line_file_becomes_a_usable_style(iam_dir, tiny_ckpt
     path = tmp_path / member.name.rsplit("/", 1)[1]
     path.write_bytes(raw)
     hand = Hand.load(tiny_ckpt_path)
+    next_id = max(hand.style_ids, default=-1) + 1     # after the shipped bank, if there is one
     style, style_id = hand.style_from_ink(path, text, save_to=tmp_path / "user")
-    assert style_id == 0 and style.text == text and style.measures["source"] == "iam-xml"
+    assert style_id == next_id and style.text == text and style.measures["source"] == "iam-xml"
     # the file gives exactly what the training pipeline would make of that line, at the model's scale
     strokes = ink.clean_strokes(iam.parse_stroke_xml(raw))
     scale = hand.stats.ink_height / ink.ink_height(strokes)
