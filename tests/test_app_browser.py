@@ -10,6 +10,7 @@ The committed screenshot (docs/img/app.png) comes from the same flow with a trai
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -20,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from test_app import MAX_STEPS, ROOT, SVG_NS, check_png, check_svg, free_port, load_app_module  # noqa: E402
+from test_app import MAX_STEPS, ROOT, check_png, check_svg, free_port, load_app_module  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -34,6 +35,18 @@ needs_browser = pytest.mark.skipif(
 
 def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def browser_page(downloads: bool = False):
+    """A page in headless Debian chromium; the browser closes when the block ends."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        try:
+            yield browser.new_page(viewport=VIEWPORT, accept_downloads=downloads)
+        finally:
+            browser.close()
 
 
 def line_texts(page):
@@ -100,17 +113,11 @@ def browser_app(tiny_ckpt_path, tiny_style_dir):
 @pytest.mark.slow
 @needs_browser
 def test_browser_adds_a_line_writes_and_downloads(browser_app, tmp_path):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = launch_browser(p)
-        try:
-            page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
-            seen = add_line_and_write(page, browser_app, "A second line", "1: quick fox", tmp_path)
-            page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
-            if os.environ.get("SCRIBE_APP_SCREENSHOT"):
-                page.screenshot(path=os.environ["SCRIBE_APP_SCREENSHOT"], full_page=True)
-        finally:
-            browser.close()
+    with browser_page(downloads=True) as page:
+        seen = add_line_and_write(page, browser_app, "A second line", "1: quick fox", tmp_path)
+        page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+        if os.environ.get("SCRIBE_APP_SCREENSHOT"):
+            page.screenshot(path=os.environ["SCRIBE_APP_SCREENSHOT"], full_page=True)
     assert seen["lines"] == 2 and seen["typed"] == "A second line"
     assert "Wrote 2 lines" in seen["status"] and "seed" in seen["status"]
     assert seen["preview_groups"] == 2                  # the inline preview is the vector page itself
@@ -123,30 +130,24 @@ def test_browser_adds_a_line_writes_and_downloads(browser_app, tmp_path):
 @pytest.mark.slow
 @needs_browser
 def test_browser_guide_example_and_bad_input_keep_the_text(browser_app):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = launch_browser(p)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.goto(browser_app)
-            line_texts(page).first.wait_for(timeout=60_000)
-            page.get_by_text("The guide's three-line document", exact=False).first.click()
-            page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 3")
-            page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea')[2].value"
-                                   ".startsWith('Got your message')")
-            texts = [line_texts(page).nth(i).input_value() for i in range(3)]
-            # This tiny bank has styles 0-2 only: the page says the guide's 3 and 7 fall back.
-            page.get_by_text("has no style 3, 7").first.wait_for(timeout=30_000)
-            # An unknown character: a clear message naming it, and the typed text stays where it was.
-            line_texts(page).first.fill("snow \u2603 today")
-            page.locator("#scribe-write").click()
-            toast = page.get_by_text("this model cannot write").first
-            toast.wait_for(timeout=60_000)
-            message = toast.inner_text()
-            kept = line_texts(page).first.input_value()
-            status = page.locator("#scribe-status").inner_text()
-        finally:
-            browser.close()
+    with browser_page() as page:
+        page.goto(browser_app)
+        line_texts(page).first.wait_for(timeout=60_000)
+        page.get_by_text("The guide's three-line document", exact=False).first.click()
+        page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 3")
+        page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea')[2].value"
+                               ".startsWith('Got your message')")
+        texts = [line_texts(page).nth(i).input_value() for i in range(3)]
+        # This tiny bank has styles 0-2 only: the page says the guide's 3 and 7 fall back.
+        page.get_by_text("has no style 3, 7").first.wait_for(timeout=30_000)
+        # An unknown character: a clear message naming it, and the typed text stays where it was.
+        line_texts(page).first.fill("snow \u2603 today")
+        page.locator("#scribe-write").click()
+        toast = page.get_by_text("this model cannot write").first
+        toast.wait_for(timeout=60_000)
+        message = toast.inner_text()
+        kept = line_texts(page).first.input_value()
+        status = page.locator("#scribe-status").inner_text()
     assert texts[0] == "Report due by 09:00 on March 15th, 1985." and texts[1].startswith("Can't believe it")
     assert "'\u2603'" in message and "':'" in message     # every unknown character is listed
     assert "Traceback" not in message
@@ -157,26 +158,20 @@ def test_browser_guide_example_and_bad_input_keep_the_text(browser_app):
 @pytest.mark.slow
 @needs_browser
 def test_browser_rows_keep_their_values_when_lines_come_and_go(browser_app):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = launch_browser(p)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.goto(browser_app)
-            line_texts(page).first.wait_for(timeout=60_000)
-            line_texts(page).first.fill("first line, edited")
-            page.locator("#scribe-add").click()
-            page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 2")
-            line_texts(page).nth(1).fill("second line")
-            pick_style(page, 1, "2: a line of ink")
-            page.locator("#scribe-add").click()
-            page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 3")
-            page.locator(".scribe-remove").first.click()          # remove line 1
-            page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 2")
-            texts = [line_texts(page).nth(i).input_value() for i in range(2)]
-            styles = [page.locator(".scribe-line-style input").nth(i).input_value() for i in range(2)]
-        finally:
-            browser.close()
+    with browser_page() as page:
+        page.goto(browser_app)
+        line_texts(page).first.wait_for(timeout=60_000)
+        line_texts(page).first.fill("first line, edited")
+        page.locator("#scribe-add").click()
+        page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 2")
+        line_texts(page).nth(1).fill("second line")
+        pick_style(page, 1, "2: a line of ink")
+        page.locator("#scribe-add").click()
+        page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 3")
+        page.locator(".scribe-remove").first.click()          # remove line 1
+        page.wait_for_function("document.querySelectorAll('.scribe-line-text textarea').length === 2")
+        texts = [line_texts(page).nth(i).input_value() for i in range(2)]
+        styles = [page.locator(".scribe-line-style input").nth(i).input_value() for i in range(2)]
     # The old line 2 is now line 1 with its text and style; the added line copied that style.
     assert texts == ["second line", ""]
     assert styles[0] == "2: a line of ink"
@@ -187,6 +182,19 @@ def newest_standin_checkpoint() -> Path | None:
     from scribe.checkpoint import training_checkpoints
     found = training_checkpoints(ROOT / "runs" / "cpu_standin")
     return found[-1] if found else None
+
+
+def screenshot_model(checkpoint: str | None, workdir: Path) -> tuple[Path, Path | None, int | None]:
+    """(checkpoint, style dir, step cap) for the README screenshots: --checkpoint, else the newest
+    stand-in training checkpoint, else the shipped model, else a tiny random model (gibberish ink)."""
+    from scribe.checkpoint import CheckpointError, default_checkpoint
+    ckpt = Path(checkpoint) if checkpoint else newest_standin_checkpoint()
+    if ckpt is not None:
+        return ckpt, None, None
+    try:
+        return default_checkpoint(), None, None
+    except CheckpointError:
+        return (*tiny_model_files(workdir), 120)
 
 
 def tiny_model_files(folder: Path) -> tuple[Path, Path]:
@@ -206,22 +214,12 @@ def main(argv=None) -> int:
                                                        "else the shipped checkpoint")
     ap.add_argument("--seed", default="7")
     args = ap.parse_args(argv)
-    from playwright.sync_api import sync_playwright
-    from scribe.checkpoint import CheckpointError, default_checkpoint
-    ckpt = Path(args.checkpoint) if args.checkpoint else newest_standin_checkpoint()
-    style_dir, max_steps, workdir = None, None, tempfile.TemporaryDirectory()
-    if ckpt is None:
-        try:
-            ckpt = default_checkpoint()
-        except CheckpointError:   # nothing trained yet: the tiny random model (gibberish ink)
-            ckpt, style_dir = tiny_model_files(Path(workdir.name))
-            max_steps = 120
+    workdir = tempfile.TemporaryDirectory()
+    ckpt, style_dir, max_steps = screenshot_model(args.checkpoint, Path(workdir.name))
     demo, url = start_app(ckpt, style_dir, max_steps, checkpoint_dir=ckpt.parent)
     out = Path(args.screenshot)
     try:
-        with sync_playwright() as p:
-            browser = launch_browser(p)
-            page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
+        with browser_page(downloads=True) as page:
             page.goto(url)
             line_texts(page).first.wait_for(timeout=60_000)
             # The guide's document; the tiny model's alphabet lacks its ':' and '(', so it writes a note.
@@ -238,7 +236,6 @@ def main(argv=None) -> int:
             tmp = out.with_name(f".{out.name}.tmp.png")
             page.screenshot(path=str(tmp), full_page=True)
             os.replace(tmp, out)      # never a half-written screenshot
-            browser.close()
     finally:
         demo.close()
         workdir.cleanup()

@@ -19,8 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from test_app import MAX_STEPS, ROOT, SVG_NS, free_port, load_app_module  # noqa: E402
-from test_app_browser import (VIEWPORT, launch_browser, needs_browser, newest_standin_checkpoint,  # noqa: E402
-                              tiny_model_files)
+from test_app_browser import browser_page, needs_browser, screenshot_model  # noqa: E402
 from test_user_style import handwriting  # noqa: E402
 
 SAMPLE = "my own hand"
@@ -131,29 +130,23 @@ def paragraph_flow(page, shots: dict | None = None, expect: str = "page") -> str
 @pytest.mark.slow
 @needs_browser
 def test_browser_own_hand_plotter_animation_and_paragraph(tiny_ckpt_path, tiny_style_dir, tmp_path):
-    from playwright.sync_api import sync_playwright
     demo, url = start_app(tiny_ckpt_path, tiny_style_dir, tmp_path / "user", MAX_STEPS)
     shots = {k: tmp_path / f"app-{k}.png" for k in ("style", "animation", "paragraph")}
     try:
-        with sync_playwright() as p:
-            browser = launch_browser(p)
-            try:
-                page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
-                seen = own_hand_flow(page, url, shots=shots)
-                tools = plotter_and_animation(page, shots)
-                para = paragraph_flow(page, shots)
-                # The new style is offered in the paragraph tab's style menu too.
-                page.locator("#scribe-para-text").wait_for()
-                menus = page.locator("input[role='listbox'], .wrap input").count()
-                # Make style with nothing drawn: a message, not a crash.
-                open_tab(page, "Your own hand")
-                page.locator("#scribe-ink-clear").click()
-                page.locator("#scribe-make-style").click()
-                toast = page.get_by_text("write on the canvas").first
-                toast.wait_for(timeout=60_000)
-                empty_msg = toast.inner_text()
-            finally:
-                browser.close()
+        with browser_page(downloads=True) as page:
+            seen = own_hand_flow(page, url, shots=shots)
+            tools = plotter_and_animation(page, shots)
+            para = paragraph_flow(page, shots)
+            # The new style is offered in the paragraph tab's style menu too.
+            page.locator("#scribe-para-text").wait_for()
+            menus = page.locator("input[role='listbox'], .wrap input").count()
+            # Make style with nothing drawn: a message, not a crash.
+            open_tab(page, "Your own hand")
+            page.locator("#scribe-ink-clear").click()
+            page.locator("#scribe-make-style").click()
+            toast = page.get_by_text("write on the canvas").first
+            toast.wait_for(timeout=60_000)
+            empty_msg = toast.inner_text()
     finally:
         demo.close()
     assert seen["drawn_info"].startswith(f"{len(handwriting('scribble'))} strokes")
@@ -180,31 +173,20 @@ def main(argv=None) -> int:
                                                        "else the shipped checkpoint")
     ap.add_argument("--seed", default="7")
     args = ap.parse_args(argv)
-    from playwright.sync_api import sync_playwright
-    from scribe.checkpoint import CheckpointError, default_checkpoint
-    ckpt = Path(args.checkpoint) if args.checkpoint else newest_standin_checkpoint()
-    style_dir, max_steps, work = None, None, tempfile.TemporaryDirectory()
-    if ckpt is None:
-        try:
-            ckpt = default_checkpoint()
-        except CheckpointError:
-            ckpt, style_dir = tiny_model_files(Path(work.name))
-            max_steps = 120
+    work = tempfile.TemporaryDirectory()
+    ckpt, style_dir, max_steps = screenshot_model(args.checkpoint, Path(work.name))
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tmp = {k: out / f".app-{k}.tmp.png" for k in ("style", "animation", "paragraph")}
     demo, url = start_app(ckpt, style_dir, Path(work.name) / "user", max_steps)
     try:
-        with sync_playwright() as p:
-            browser = launch_browser(p)
-            page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
+        with browser_page(downloads=True) as page:
             page.goto(url)
             page.locator("#scribe-seed input, #scribe-seed textarea").first.wait_for(timeout=60_000)
             seen = own_hand_flow(page, url, "the quick brown fox", shots=tmp)
             page.locator("#scribe-seed input, #scribe-seed textarea").first.fill(args.seed)
             plotter_and_animation(page, tmp)
             status = paragraph_flow(page, tmp)
-            browser.close()
         for k, t in tmp.items():
             os.replace(t, out / f"app-{k}.png")       # never a half-written screenshot
     finally:
