@@ -10,7 +10,6 @@ import math
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 import uuid
@@ -44,10 +43,6 @@ NAMED_COLORS = {"black", "white", "gray", "grey", "darkgray", "darkgrey", "dimgr
                 "darkred", "crimson", "maroon", "green", "darkgreen", "blue", "darkblue", "navy",
                 "midnightblue", "royalblue", "purple", "indigo", "brown", "saddlebrown", "orange",
                 "teal", "darkslategray", "darkslategrey"}
-
-
-def is_colab() -> bool:
-    return "google.colab" in sys.modules
 
 
 # ---- checkpoints -----------------------------------------------------------------------------------

@@ -386,27 +386,16 @@ def logged_scalars(logdir: Path) -> dict[str, tuple[int, float]]:
 # ---- 9. evaluation --------------------------------------------------------------------------------
 def validation_nll(checkpoint: Path, data_path: Path, device: str = "cpu", batch_size: int = 32,
                    max_lines: int = 0) -> tuple[float, int]:
-    """(mean NLL per validation line in nats, lines scored), in Graves' units as train.py reports it.
-
-    The same figure as the quality report's (scribe.evaluate), computed here on `device` so that Colab
-    scores testset_v on its GPU. Lines with characters outside the model's alphabet are not scored;
-    max_lines > 0 scores only the first that many validation lines (quicker on a CPU).
-    """
-    import torch
+    """(mean NLL per validation line in nats, lines scored): the quality report's figure
+    (scribe.evaluate), computed on `device` so that Colab scores testset_v on its GPU. Lines with
+    characters outside the model's alphabet are not scored; max_lines > 0 scores only the first that
+    many validation lines (quicker on a CPU)."""
     from .checkpoint import load_checkpoint
-    from .dataset import BucketBatches, ProcessedData
+    from .dataset import ProcessedData
+    from .evaluate import validation_nll as report_nll
     ckpt = load_checkpoint(checkpoint)
-    model = ckpt.build_model(device)
-    data = ProcessedData.load(data_path)
-    valid = BucketBatches(data, "valid", ckpt.alphabet, batch_size,
-                          indices=data.indices("valid")[:max_lines or None])
-    total, lines = 0.0, 0
-    with torch.no_grad():
-        for idx in valid.epoch():
-            _, per_line = model.loss(valid.make(idx).to(device))
-            total += float(per_line.sum())
-            lines += len(idx)
-    return total / lines, lines
+    nll = report_nll(ckpt.build_model(device), ckpt.alphabet, ProcessedData.load(data_path), max_lines, batch_size)
+    return nll["nats_per_line"], nll["lines"]
 
 
 def style_folder(project: Project, iam_dir: Path | None, repo_dir: Path = REPO_DIR) -> Path | None:

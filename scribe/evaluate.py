@@ -65,12 +65,14 @@ def validation_nll(model: SynthesisNetwork, alphabet: Alphabet, data: ProcessedD
         valid = valid[:max_lines]
     batches = BucketBatches(data, "valid", alphabet, batch_size, indices=valid)
     order = batches.idx[np.argsort(data.lengths()[batches.idx], kind="stable")]
+    device = next(model.parameters()).device     # on the model's device: a GPU scores testset_v fast
     total, points = 0.0, 0.0
-    for start in range(0, len(order), batch_size):
-        batch = batches.make(order[start:start + batch_size])
-        _, per_line = model.loss(batch)
-        total += float(per_line.sum())
-        points += float(batch.mask.sum())
+    with torch.no_grad():
+        for start in range(0, len(order), batch_size):
+            batch = batches.make(order[start:start + batch_size]).to(device)
+            _, per_line = model.loss(batch)
+            total += float(per_line.sum())
+            points += float(batch.mask.sum())
     n = len(order)
     return {"lines": n, "skipped_lines": int(len(valid) - n), "nats_per_line": total / n,
             "nats_per_point": total / points, "points_per_line": points / n}
