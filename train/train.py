@@ -279,6 +279,9 @@ def main(argv=None) -> int:
     if writer:
         writer.close()
     if distributed:
+        # Rank 0 may still be validating and saving; leaving together keeps gloo from aborting
+        # a rank whose peer is mid-write (seen as SIGABRT on a loaded CI machine).
+        dist.barrier()
         dist.destroy_process_group()
     return 0
 
