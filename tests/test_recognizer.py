@@ -1,7 +1,6 @@
 """The legibility recogniser: features, decoding, CER, safe files, and proof that it really reads."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,6 @@ from scribe.recognizer import (SHIPPED_RECOGNIZER, Recognizer, RecognizerError, 
                                greedy_decode, ink_features, load_recognizer, reading_cer)
 from train.train_recognizer import train_steps
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 # ---- synthetic ink: a few symbols with distinct shapes --------------------------------------------
