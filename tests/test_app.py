@@ -7,7 +7,6 @@ endpoint: /write, /write_text and /info.
 from __future__ import annotations
 
 import importlib.util
-import io
 import os
 import socket
 import sys

@@ -20,7 +20,6 @@ from scribe import app_features as feat
 from scribe.checkpoint import save_training_checkpoint
 from scribe.hand import Hand, InputError, LineSpec
 from scribe.plotter import GcodeOptions, INKSCAPE_NS, machine_to_paper, parse_gcode, plan_page
-from scribe.render import Layout
 from scribe.styles import StyleBank, write_style
 from scribe.user_style import UserStyleError
 

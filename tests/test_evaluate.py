@@ -11,7 +11,6 @@ from PIL import Image
 from conftest import TINY_ALPHABET, synthetic_offsets, tiny_checkpoint
 from scribe import evaluate
 from scribe.alphabet import Alphabet
-from scribe.checkpoint import save_training_checkpoint
 from scribe.dataset import NormStats, ProcessedData
 from scribe.recognizer import Recognizer
 from scribe.sampling import FINISH_STROKE_STEPS, SampledLine

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import synthetic_offsets, tiny_checkpoint
+from conftest import synthetic_offsets
 from scribe.dataset import NormStats, collate
 from scribe.fast import fast_forward, fast_loss, fast_step
 from scribe.hand import Hand, LineSpec
@@ -149,7 +149,7 @@ def _batch(seed=0, n=3):
 def test_layer1_recurrence_gradcheck_float64():
     from scribe.fast import _Layer1Recurrence
     torch.manual_seed(0)
-    B, T, H, A, K, U = 2, 7, 3, 5, 2, 4
+    B, T, H, A, K = 2, 7, 3, 5, 2
     f64 = dict(dtype=torch.float64)
     xproj = torch.randn(B, T, 4 * H, **f64, requires_grad=True)
     w_rec = (torch.randn(A + H, 4 * H, **f64) * 0.5).requires_grad_()

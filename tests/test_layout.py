@@ -15,9 +15,9 @@ from scribe.layout import (Measure, ParagraphLayout, WrittenLine, char_units, se
                            write_paragraph)
 from scribe.plotter import GcodeOptions, PlotterOptions, parse_gcode
 from scribe.render import MM_PER_PX, PAPER_SIZES_MM, page_paths
-from scribe.styles import StyleBank, StyleError
+from scribe.styles import StyleError
 
-from conftest import TINY_ALPHABET, synthetic_offsets
+from conftest import TINY_ALPHABET
 
 WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards quietly judge an exotic boxing "
          "match near my old house in the valley").split()

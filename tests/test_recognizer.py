@@ -1,7 +1,6 @@
 """The legibility recogniser: features, decoding, CER, safe files, and proof that it really reads."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
