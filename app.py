@@ -68,7 +68,7 @@ CSS = """
 .scribe-style figcaption { font-size: 12px; }
 .scribe-row-style { background: #fff; color: #666; border-radius: 6px; min-height: 40px; padding: 2px 4px;
   display: flex; align-items: center; overflow: hidden; font-size: 12px; }
-.scribe-row-style svg { flex: none; max-width: none; width: auto; height: 32px; }   /* the line's start, legible */
+.scribe-row-style svg { flex: none; max-width: none; width: auto; height: 40px; }   /* the line's start, legible */
 .scribe-look { background: var(--block-background-fill); padding: 6px; }
 .scribe-note { color: #777; font-size: 13px; }
 .scribe-banner { border-left: 4px solid #d97706; padding: 8px 12px; background: #fef3c7; color: #222;
@@ -188,17 +188,19 @@ def _line_row(ctx: Context, n: int, r: dict, style_opts) -> tuple[list, gr.Butto
                               elem_classes="scribe-line-text")
             remove = gr.Button("✕", key=f"remove-{rid}", size="sm", scale=0, min_width=44,
                                elem_classes="scribe-remove")
+        # style and its preview get a row of their own, so that the preview is wide enough to read
         with gr.Row(key=f"row2-{rid}", equal_height=True):
             style = gr.Dropdown(style_opts, value=r["style"], key=f"style-{rid}", label="Style", interactive=True,
-                                min_width=150, scale=3, elem_classes="scribe-line-style")
-            look = gr.HTML(sup.style_row_preview(ctx.bank, r["style"]), key=f"look-{rid}", min_width=140, scale=3,
+                                min_width=190, scale=2, elem_classes="scribe-line-style")
+            look = gr.HTML(sup.style_row_preview(ctx.bank, r["style"]), key=f"look-{rid}", min_width=220, scale=3,
                            elem_classes="scribe-look")
+        with gr.Row(key=f"row3-{rid}", equal_height=True):
             bias = gr.Slider(*BIAS_RANGE, value=r["bias"], step=0.05, key=f"bias-{rid}", label="Neatness (bias)",
-                             interactive=True, min_width=140, scale=3)
-            color = gr.ColorPicker(r["color"], key=f"color-{rid}", label="Ink", interactive=True, min_width=60,
+                             interactive=True, min_width=160, scale=3)
+            color = gr.ColorPicker(r["color"], key=f"color-{rid}", label="Ink", interactive=True, min_width=70,
                                    scale=1)
             width = gr.Slider(0.3, 6.0, value=r["width"], step=0.1, key=f"width-{rid}", label="Stroke (px)",
-                              interactive=True, min_width=110, scale=2)
+                              interactive=True, min_width=140, scale=2)
     style.change(partial(sup.style_row_preview, ctx.bank), style, look, show_progress="hidden",
                  api_visibility="private", concurrency_limit=None)
     return [text, style, bias, color, width], remove
