@@ -245,6 +245,7 @@ def test_make_style_from_canvas_json_then_write_with_it(server):
     assert sorted(Path(f).name for f in files) == ["style-3-chars.npy", "style-3-strokes.npy"]
     assert StyleBank(server["user"]).get(3).text == "my own hand"
     assert ET.parse(preview).getroot().findall(f".//{SVG_NS}path")
+    assert c.predict(api_name="/info")["styles"] == [0, 1, 2, 3]     # /info lists the new style too
     # the new id writes, in line mode, in paragraph mode and on the plotter
     svg, png, seed, summary = c.predict(lines=[{"text": "hello", "style": 3}], seed=2, api_name="/write")
     assert "Wrote 1 line" in summary
