@@ -19,32 +19,53 @@ from scribe.checkpoint import CheckpointError, latest_readable, load_checkpoint,
 from scribe.render import save_png
 
 
-def curve_svg(history: list[dict], width: int = 720, height: int = 360) -> str:
-    """Training loss, validation-batch loss and full validation NLL per point against step, as SVG."""
-    import svgwrite
-    pad_l, pad_r, pad_t, pad_b = 60, 20, 30, 45
-    pts = {"train loss": [(h["step"], h["loss"]) for h in history],
-           "valid batch": [(h["step"], h["valid_loss"]) for h in history]}
-    xs = [s for series in pts.values() for s, _ in series]
-    ys = sorted(v for series in pts.values() for _, v in series)
-    lo, hi = ys[0], ys[int(0.98 * (len(ys) - 1))]        # clip the first spikes so the tail is readable
-    x0, x1 = min(xs), max(xs)
-    sx = lambda s: pad_l + (s - x0) / max(1, x1 - x0) * (width - pad_l - pad_r)
-    sy = lambda v: pad_t + (hi - min(max(v, lo), hi)) / max(1e-9, hi - lo) * (height - pad_t - pad_b)
-    d = svgwrite.Drawing(size=(width, height))
-    d.add(d.rect((0, 0), (width, height), fill="white"))
-    d.add(d.line((pad_l, height - pad_b), (width - pad_r, height - pad_b), stroke="#444"))
-    d.add(d.line((pad_l, pad_t), (pad_l, height - pad_b), stroke="#444"))
+def _panel(d, series: list[tuple[str, str, float, list[tuple[float, float]], bool]], box, title: str, x_range,
+           clip_top: bool = False) -> None:
+    """One chart in box (left, top, width, height): series of (name, colour, line width, points, marked)."""
+    left, top, w, h = box
+    ys = sorted(v for _, _, _, pts, _ in series for _, v in pts)
+    lo, hi = ys[0], ys[int(0.98 * (len(ys) - 1))] if clip_top else ys[-1]   # clip early spikes if asked
+    hi = hi if hi > lo else lo + 1.0
+    x0, x1 = x_range
+    sx = lambda s: left + (s - x0) / max(1, x1 - x0) * w
+    sy = lambda v: top + (hi - min(max(v, lo), hi)) / (hi - lo) * h
+    font = dict(font_size=11, font_family="sans-serif")
+    d.add(d.line((left, top + h), (left + w, top + h), stroke="#444"))
+    d.add(d.line((left, top), (left, top + h), stroke="#444"))
     for i in range(5):
         v = lo + (hi - lo) * i / 4
-        d.add(d.text(f"{v:.2f}", insert=(6, sy(v) + 4), font_size=11, font_family="sans-serif"))
-        s = x0 + (x1 - x0) * i / 4
-        d.add(d.text(f"{int(s)}", insert=(sx(s) - 10, height - pad_b + 16), font_size=11, font_family="sans-serif"))
+        d.add(d.text(f"{v:.2f}" if hi - lo < 10 else f"{v:.0f}", insert=(left - 52, sy(v) + 4), **font))
+        step = x0 + (x1 - x0) * i / 4
+        d.add(d.text(f"{int(step)}", insert=(sx(step) - 10, top + h + 15), **font))
+    d.add(d.text(title, insert=(left, top - 8), font_size=12, font_family="sans-serif"))
+    for n, (name, colour, width, pts, marked) in enumerate(series):
+        d.add(d.polyline([(sx(s), sy(v)) for s, v in pts], fill="none", stroke=colour, stroke_width=width))
+        if marked:
+            for s, v in pts:
+                d.add(d.circle((sx(s), sy(v)), 3, fill=colour))
+        d.add(d.text(name, insert=(left + w - 250, top + 8 + 15 * n), fill=colour, **font))
+
+
+def curve_svg(history: list[dict], width: int = 720, height: int = 560) -> str:
+    """Two charts against step, as SVG: the training loss per pen point (each logged batch, and a
+    running mean of 10), and the full validation NLL per line at every checkpoint."""
+    import svgwrite
+    d = svgwrite.Drawing(size=(width, height))
+    d.add(d.rect((0, 0), (width, height), fill="white"))
+    steps = [h["step"] for h in history]
+    x_range = (min(steps), max(steps))
+    train = [(h["step"], h["loss"]) for h in history]
+    mean10 = [(s, sum(v for _, v in train[max(0, i - 9):i + 1]) / len(train[max(0, i - 9):i + 1]))
+              for i, (s, _) in enumerate(train)]
+    box_w = width - 90
+    _panel(d, [("training batch", "#9ecae1", 1.0, train, False), ("running mean of 10", "#1f77b4", 2.0, mean10, False)],
+           (70, 40, box_w, height / 2 - 90), "Training loss, nats per pen point", x_range, clip_top=True)
+    valid = [(h["step"], h["valid_nll"]) for h in history if h.get("valid_nll") is not None]
+    if valid:
+        _panel(d, [("validation NLL (lower is better)", "#ff7f0e", 2.0, valid, True)],
+               (70, height / 2 + 20, box_w, height / 2 - 90),
+               "Validation NLL at each checkpoint, nats per line", x_range)
     d.add(d.text("step", insert=(width / 2, height - 8), font_size=12, font_family="sans-serif"))
-    d.add(d.text("NLL, nats per pen point", insert=(pad_l, 18), font_size=12, font_family="sans-serif"))
-    for (name, series), color, y in zip(pts.items(), ("#1f77b4", "#ff7f0e"), (18, 34)):
-        d.add(d.polyline([(sx(s), sy(v)) for s, v in series], fill="none", stroke=color, stroke_width=1.5))
-        d.add(d.text(name, insert=(width - 150, y), fill=color, font_size=12, font_family="sans-serif"))
     return d.tostring()
 
 
