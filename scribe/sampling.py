@@ -6,7 +6,8 @@ Per line:
 - bias b sharpens the output: mixture weights softmax(logits * (1 + b)), deviations exp(log_sigma - b);
 - the line stops once the window has moved past its last character (Graves' test: the attention on
   the position after the text beats every real character), after the pen lifts from the stroke in
-  progress, so nothing is written after the text; a step cap is the safety net and is reported.
+  progress; a stroke begun after that point is dropped unless it is a dot, so nothing is written after
+  the text; a step cap is the safety net and is reported.
 """
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ from .model import SynthesisNetwork
 STEP_CAP_FACTOR = 4.0
 # After the window passes the end, a stroke in progress may go on this many steps to lift the pen.
 FINISH_STROKE_STEPS = 6
+# A stroke that starts once the window has passed the end is kept only if it is a dot (a full stop or
+# an i-dot put down late) that lifts within this many points; a longer one is dropped whole, so the
+# model's start on a next word never shows.
+LATE_DOT_STEPS = 3
 
 
 @dataclass
@@ -134,15 +139,16 @@ class Sampler:
     def _sample_loop(self, x, state, onehot, bias, end_pos, real, cap: int, gen):
         """Step, draw, test for the end; until every line is done or the cap. The Python reference
         for the compiled scribe.fast sample_loop, which runs the very same functions below."""
-        points, n_steps, past_end_at, done = loop_start(cap, x)
+        points, n_steps, past_end_at, stroke_from, done = loop_start(cap, x)
         draw = DrawParams(self.model.config.mixtures, bias)
-        stop = StopTest(end_pos, real)
+        stop = StopTest(end_pos, real, FINISH_STROKE_STEPS, LATE_DOT_STEPS)
         for t in range(cap):
             out, state, phi = self.step_fn(x, state, onehot)
+            pen_was_up = x.select(1, 2) > 0.5
             x = sample_point(out, draw, gen)
             points[t] = x
-            past_end_at, n_steps, done = stop_update(phi, x, t, stop, past_end_at, n_steps, done,
-                                                     FINISH_STROKE_STEPS)
+            past_end_at, stroke_from, n_steps, done = stop_update(phi, x, pen_was_up, t, stop, past_end_at,
+                                                                  stroke_from, n_steps, done)
             if bool(done.all()):
                 break
         return points, n_steps, done
@@ -150,11 +156,14 @@ class Sampler:
 
 # Everything below is TorchScript-compatible: scribe.fast compiles it into its loop.
 
-def loop_start(cap: int, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(points (cap, B, 3), steps per line, step at which the window passed the end, done)."""
+def loop_start(cap: int, x: torch.Tensor
+               ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(points (cap, B, 3), steps per line, step at which the window passed the end, step at which the
+    current stroke began, done)."""
     B, device = x.shape[0], x.device
     return (torch.zeros(cap, B, 3, device=device), torch.full((B,), cap, dtype=torch.long, device=device),
             torch.full((B,), -1, dtype=torch.long, device=device),
+            torch.zeros(B, dtype=torch.long, device=device),
             torch.zeros(B, dtype=torch.bool, device=device))
 
 
@@ -203,23 +212,34 @@ def pick_component(weights: torch.Tensor, gen: Optional[torch.Generator]) -> tor
 class StopTest:
     """What stop_update needs besides the step; fixed for a whole sampling call."""
 
-    def __init__(self, end_pos: torch.Tensor, real: torch.Tensor):
+    def __init__(self, end_pos: torch.Tensor, real: torch.Tensor, finish_steps: int, dot_steps: int):
         self.end_column = end_pos.unsqueeze(1)   # (B, 1): the padding slot just after each text
         self.not_real = ~real                    # (B, U+1): slots that are not characters of the text
+        self.finish_steps = finish_steps         # FINISH_STROKE_STEPS
+        self.dot_steps = dot_steps               # LATE_DOT_STEPS
 
 
-def stop_update(phi: torch.Tensor, x: torch.Tensor, t: int, stop: StopTest, past_end_at: torch.Tensor,
-                n_steps: torch.Tensor, done: torch.Tensor, finish_steps: int
-                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Graves' stopping test after step t, then finish the stroke in progress.
+def stop_update(phi: torch.Tensor, x: torch.Tensor, pen_was_up: torch.Tensor, t: int, stop: StopTest,
+                past_end_at: torch.Tensor, stroke_from: torch.Tensor, n_steps: torch.Tensor, done: torch.Tensor
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Graves' stopping test after step t, then end the line cleanly.
 
     The window is past the end once the attention on the slot after the text exceeds every real
-    character; the line then ends at the next pen-up, or `finish_steps` later at most.
-    Returns (past_end_at, n_steps, done), updated.
+    character. Then a stroke already under way ends at its pen-up, or `finish_steps` later at most; a
+    stroke that starts after that point is kept only if it lifts within `dot_steps` points (a late
+    dot), else the line ends before it. pen_was_up (B,): the point x starts a stroke.
+    Returns (past_end_at, stroke_from, n_steps, done), updated.
     """
+    stroke_from = torch.where(pen_was_up, t, stroke_from)
     after = phi.gather(1, stop.end_column).squeeze(1)
     past = after > phi.masked_fill(stop.not_real, float("-inf")).max(1).values
     past_end_at = torch.where(past & (past_end_at < 0), t, past_end_at)
-    ending = (past_end_at >= 0) & ~done & ((x.select(1, 2) > 0.5) | (past_end_at <= t - finish_steps))
-    n_steps = torch.where(ending, t + 1, n_steps)
-    return past_end_at, n_steps, done | ending
+    live = (past_end_at >= 0) & ~done
+    lifts = x.select(1, 2) > 0.5
+    late = stroke_from >= past_end_at                  # this stroke began once the text was done
+    points_in_stroke = t - stroke_from + 1
+    finish = live & ~late & (lifts | (past_end_at <= t - stop.finish_steps))
+    keep_dot = live & late & lifts & (points_in_stroke <= stop.dot_steps)
+    drop = live & late & ~lifts & (points_in_stroke >= stop.dot_steps)
+    n_steps = torch.where(finish | keep_dot, t + 1, torch.where(drop, stroke_from, n_steps))
+    return past_end_at, stroke_from, n_steps, done | finish | keep_dot | drop

@@ -145,8 +145,11 @@ def test_replayed_attention_matches_the_sampler(tiny_style_dir, fast):
             assert not past.any()
             continue
         finished += 1
+        if not past.any():
+            # the window passed the end as a new stroke began, and the sampler dropped that stroke:
+            # the step where it passed is the first one not kept, which the replay does not see
+            continue
         first = int(np.argmax(past))
-        assert past[first]
         # the sampler stops within FINISH_STROKE_STEPS of the step where the window passed the end
         assert first <= ln.sampled.steps - 1 <= first + FINISH_STROKE_STEPS
     assert finished > 0

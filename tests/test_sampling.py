@@ -72,3 +72,37 @@ def test_batched_priming_matches_one_at_a_time(tiny_ckpt_path, tiny_style_dir):
     st_both, _ = hand.sampler.prime_states([p0, p2], [e0, enc])
     for x, y in zip(st_both, st_fresh):
         torch.testing.assert_close(x[1:2], y, atol=1e-5, rtol=1e-4)
+
+
+def _run_stop(lifts: str, past_from: int) -> tuple[int, bool]:
+    """Drive stop_update over one line, a character per point: "|" is a point after which the pen
+    lifts, "." one after which it stays down. The window is past the end from step past_from on.
+    Returns (steps kept, done)."""
+    from scribe.sampling import FINISH_STROKE_STEPS, LATE_DOT_STEPS, StopTest, loop_start, stop_update
+    x = torch.tensor([[0.0, 0.0, 1.0]])
+    _, n_steps, past_end_at, stroke_from, done = loop_start(len(lifts), x)
+    stop = StopTest(torch.tensor([2]), torch.tensor([[True, True, False]]), FINISH_STROKE_STEPS, LATE_DOT_STEPS)
+    for t, c in enumerate(lifts):
+        phi = torch.tensor([[0.1, 0.9, 0.0]]) if t < past_from else torch.tensor([[0.1, 0.2, 0.7]])
+        pen_was_up = x[:, 2] > 0.5
+        x = torch.tensor([[1.0, 0.0, float(c == "|")]])
+        past_end_at, stroke_from, n_steps, done = stop_update(phi, x, pen_was_up, t, stop, past_end_at,
+                                                              stroke_from, n_steps, done)
+        if bool(done.all()):
+            break
+    return int(n_steps[0]), bool(done[0])
+
+
+def test_a_line_ends_cleanly_after_its_text():
+    # strokes: points 0-3, then 4-9; the window passes the end at step 6, mid-stroke: that stroke is
+    # finished, up to its pen-up
+    assert _run_stop("...|.....|.........", past_from=6) == (10, True)
+    # a stroke under way goes on FINISH_STROKE_STEPS points past the end at most
+    assert _run_stop("...|" + "." * 30, past_from=6) == (6 + 6 + 1, True)
+    # a stroke that starts once the window has passed the end: a dot (lifts within 3 points) is kept ...
+    assert _run_stop("...|.|" + "." * 10, past_from=4) == (6, True)
+    assert _run_stop("...|..|" + "." * 10, past_from=4) == (7, True)
+    # ... anything longer is never drawn: the line ends before it
+    assert _run_stop("...|.....|" + "." * 10, past_from=4) == (4, True)
+    # before the window passes the end nothing stops the line
+    assert _run_stop("...|...|...|", past_from=99) == (12, False)
