@@ -104,7 +104,8 @@ def plotter_and_animation(page, shots: dict | None = None) -> dict:
         "links => links.map(a => a.getAttribute('download') || decodeURIComponent(a.href))"))
     page.get_by_text("Watch it being written").click()
     page.locator("#scribe-play").click()
-    page.locator("#scribe-animation svg path").first.wait_for(timeout=60_000)
+    # "attached", not "visible": a first stroke that is a dot is a zero-length path, which has no box
+    page.locator("#scribe-animation svg path").first.wait_for(state="attached", timeout=60_000)
     anim = page.locator("#scribe-animation svg").first
     page.wait_for_function("(() => { const p = document.querySelector('#scribe-animation svg path');"
                            " const n = p && getComputedStyle(p).animationName; return n && n !== 'none'; })()",
