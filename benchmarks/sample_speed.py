@@ -28,7 +28,7 @@ import torch
 
 from scribe.checkpoint import load_checkpoint, training_checkpoints
 from scribe.hand import Hand, LineSpec
-from scribe.sampling import LineRequest
+from scribe.sampling import LineRequest, late_dot_ok
 from scribe.styles import StyleBank
 
 LINES = ["Report due by 09:00 on March 15th, 1985.",
@@ -144,7 +144,7 @@ def cuda_benchmark(ckpt, styles, args) -> int:
         for i in range(args.batch):
             text, style, bias = LINES[i % 3], STYLES[i % 3], BIASES[i % 3]
             state, prime, prime_encoded = hand._prime(style)     # cached per style, as Hand.write does
-            reqs.append(LineRequest(hand.alphabet.encode(text), bias, prime, prime_encoded))
+            reqs.append(LineRequest(hand.alphabet.encode(text), bias, prime, prime_encoded, late_dot_ok(text)))
             parts.append(state)
         primed = ([torch.cat([p[0][k] for p in parts]) for k in range(len(parts[0][0]))],
                   torch.cat([p[1] for p in parts]))

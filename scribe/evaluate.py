@@ -31,7 +31,7 @@ from .dataset import BucketBatches, NormStats, ProcessedData
 from .files import atomic_write_bytes
 from .model import SynthesisNetwork
 from .recognizer import Recognizer, RecognizerError, load_recognizer, reading_cer
-from .sampling import LineRequest, SampledLine, Sampler
+from .sampling import LineRequest, SampledLine, Sampler, late_dot_ok
 
 GRAVES_NLL = {"Graves (2013), no regularisation": -1096.9, "Graves (2013), adaptive weight noise": -1128.2}
 # Fixed sentences, written in every style at every bias. The first one is the sample sheet's.
@@ -125,7 +125,7 @@ def generate(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, jobs
         chunk = jobs[start:start + batch_size]
         requests, states, lasts = [], [], []
         for text, style_id, bias in chunk:
-            req = LineRequest(alphabet.encode(text), bias)
+            req = LineRequest(alphabet.encode(text), bias, late_dot_ok=late_dot_ok(text))
             style = styles.get(style_id)
             if style:
                 req.prime, req.prime_encoded = style[0], style[1]

@@ -247,13 +247,13 @@ class _FastStep(nn.Module):
 
     @torch.jit.export
     def sample_loop(self, x: Tensor, state: List[Tensor], onehot: Tensor, bias: Tensor, end_pos: Tensor,
-                    real: Tensor, cap: int, gen: Optional[torch.Generator]
+                    real: Tensor, dots: Tensor, cap: int, gen: Optional[torch.Generator]
                     ) -> Tuple[Tensor, Tensor, Tensor]:
         """Sampler._sample_loop, compiled: (points (cap, B, 3), steps per line, done per line)."""
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
         points, n_steps, past_end_at, stroke_from, done = loop_start(cap, x)
         draw = DrawParams(self.M, bias)
-        stop = StopTest(end_pos, real, self.finish_steps, self.dot_steps)
+        stop = StopTest(end_pos, real, dots, self.finish_steps, self.dot_steps)
         for t in range(cap):
             out, state, phi = self._step(x, state, onehot, u)
             pen_was_up = x.select(1, 2) > 0.5

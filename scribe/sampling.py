@@ -30,6 +30,12 @@ FINISH_STROKE_STEPS = 6
 LATE_DOT_STEPS = 3
 
 
+def late_dot_ok(text: str) -> bool:
+    """Whether a dot put down after the window passed the end may be a wanted one (an i-dot or a full
+    stop written late). Not after a text that ends in "." or ",": it would be a second one."""
+    return not text.rstrip().endswith((".", ","))
+
+
 @dataclass
 class Prime:
     offsets: np.ndarray   # (T, 3) normalised model-space offsets of a real line
@@ -42,6 +48,7 @@ class LineRequest:
     bias: float = 0.75
     prime: Prime | None = None
     prime_encoded: list[int] | None = None   # prime text + " ", as alphabet indices
+    late_dot_ok: bool = True      # late_dot_ok(text): a dot after the end of the text may be kept
 
 
 @dataclass
@@ -119,12 +126,13 @@ class Sampler:
         end_pos = torch.tensor(text_len, device=device)
         real = torch.arange(onehot.shape[1], device=device).unsqueeze(0) < end_pos.unsqueeze(1)   # (B, U+1)
         bias = torch.tensor([r.bias for r in requests], dtype=torch.float32, device=device).unsqueeze(1)
+        dots = torch.tensor([r.late_dot_ok for r in requests], device=device)
 
         loop = getattr(self.step_fn, "sample_loop", None)
         if loop is not None:
-            points, n_steps, done = loop(x, state, onehot, bias, end_pos, real, cap, gen)
+            points, n_steps, done = loop(x, state, onehot, bias, end_pos, real, dots, cap, gen)
         else:
-            points, n_steps, done = self._sample_loop(x, state, onehot, bias, end_pos, real, cap, gen)
+            points, n_steps, done = self._sample_loop(x, state, onehot, bias, end_pos, real, dots, cap, gen)
         results = []
         pts, n_steps, done = points.cpu().numpy(), n_steps.cpu(), done.cpu()
         for b in range(B):
@@ -136,12 +144,12 @@ class Sampler:
                                        n / max(1.0, float(new_chars[b]))))
         return results
 
-    def _sample_loop(self, x, state, onehot, bias, end_pos, real, cap: int, gen):
+    def _sample_loop(self, x, state, onehot, bias, end_pos, real, dots, cap: int, gen):
         """Step, draw, test for the end; until every line is done or the cap. The Python reference
         for the compiled scribe.fast sample_loop, which runs the very same functions below."""
         points, n_steps, past_end_at, stroke_from, done = loop_start(cap, x)
         draw = DrawParams(self.model.config.mixtures, bias)
-        stop = StopTest(end_pos, real, FINISH_STROKE_STEPS, LATE_DOT_STEPS)
+        stop = StopTest(end_pos, real, dots, FINISH_STROKE_STEPS, LATE_DOT_STEPS)
         for t in range(cap):
             out, state, phi = self.step_fn(x, state, onehot)
             pen_was_up = x.select(1, 2) > 0.5
@@ -212,9 +220,11 @@ def pick_component(weights: torch.Tensor, gen: Optional[torch.Generator]) -> tor
 class StopTest:
     """What stop_update needs besides the step; fixed for a whole sampling call."""
 
-    def __init__(self, end_pos: torch.Tensor, real: torch.Tensor, finish_steps: int, dot_steps: int):
+    def __init__(self, end_pos: torch.Tensor, real: torch.Tensor, dots: torch.Tensor, finish_steps: int,
+                 dot_steps: int):
         self.end_column = end_pos.unsqueeze(1)   # (B, 1): the padding slot just after each text
         self.not_real = ~real                    # (B, U+1): slots that are not characters of the text
+        self.dots = dots                         # (B,) bool: LineRequest.late_dot_ok
         self.finish_steps = finish_steps         # FINISH_STROKE_STEPS
         self.dot_steps = dot_steps               # LATE_DOT_STEPS
 
@@ -227,7 +237,8 @@ def stop_update(phi: torch.Tensor, x: torch.Tensor, pen_was_up: torch.Tensor, t:
     The window is past the end once the attention on the slot after the text exceeds every real
     character. Then a stroke already under way ends at its pen-up, or `finish_steps` later at most; a
     stroke that starts after that point is kept only if it lifts within `dot_steps` points (a late
-    dot), else the line ends before it. pen_was_up (B,): the point x starts a stroke.
+    dot) and the line allows late dots, else the line ends before it. pen_was_up (B,): the point x
+    starts a stroke.
     Returns (past_end_at, stroke_from, n_steps, done), updated.
     """
     stroke_from = torch.where(pen_was_up, t, stroke_from)
@@ -239,7 +250,7 @@ def stop_update(phi: torch.Tensor, x: torch.Tensor, pen_was_up: torch.Tensor, t:
     late = stroke_from >= past_end_at                  # this stroke began once the text was done
     points_in_stroke = t - stroke_from + 1
     finish = live & ~late & (lifts | (past_end_at <= t - stop.finish_steps))
-    keep_dot = live & late & lifts & (points_in_stroke <= stop.dot_steps)
-    drop = live & late & ~lifts & (points_in_stroke >= stop.dot_steps)
+    keep_dot = live & late & stop.dots & lifts & (points_in_stroke <= stop.dot_steps)
+    drop = live & late & (~stop.dots | (~lifts & (points_in_stroke >= stop.dot_steps)))
     n_steps = torch.where(finish | keep_dot, t + 1, torch.where(drop, stroke_from, n_steps))
     return past_end_at, stroke_from, n_steps, done | finish | keep_dot | drop

@@ -74,14 +74,15 @@ def test_batched_priming_matches_one_at_a_time(tiny_ckpt_path, tiny_style_dir):
         torch.testing.assert_close(x[1:2], y, atol=1e-5, rtol=1e-4)
 
 
-def _run_stop(lifts: str, past_from: int) -> tuple[int, bool]:
+def _run_stop(lifts: str, past_from: int, dots_ok: bool = True) -> tuple[int, bool]:
     """Drive stop_update over one line, a character per point: "|" is a point after which the pen
     lifts, "." one after which it stays down. The window is past the end from step past_from on.
     Returns (steps kept, done)."""
     from scribe.sampling import FINISH_STROKE_STEPS, LATE_DOT_STEPS, StopTest, loop_start, stop_update
     x = torch.tensor([[0.0, 0.0, 1.0]])
     _, n_steps, past_end_at, stroke_from, done = loop_start(len(lifts), x)
-    stop = StopTest(torch.tensor([2]), torch.tensor([[True, True, False]]), FINISH_STROKE_STEPS, LATE_DOT_STEPS)
+    stop = StopTest(torch.tensor([2]), torch.tensor([[True, True, False]]), torch.tensor([dots_ok]),
+                    FINISH_STROKE_STEPS, LATE_DOT_STEPS)
     for t, c in enumerate(lifts):
         phi = torch.tensor([[0.1, 0.9, 0.0]]) if t < past_from else torch.tensor([[0.1, 0.2, 0.7]])
         pen_was_up = x[:, 2] > 0.5
@@ -102,7 +103,15 @@ def test_a_line_ends_cleanly_after_its_text():
     # a stroke that starts once the window has passed the end: a dot (lifts within 3 points) is kept ...
     assert _run_stop("...|.|" + "." * 10, past_from=4) == (6, True)
     assert _run_stop("...|..|" + "." * 10, past_from=4) == (7, True)
+    # ... unless the text ends in "." or ",", where a late dot would be a second one
+    assert _run_stop("...|.|" + "." * 10, past_from=4, dots_ok=False) == (4, True)
     # ... anything longer is never drawn: the line ends before it
     assert _run_stop("...|.....|" + "." * 10, past_from=4) == (4, True)
     # before the window passes the end nothing stops the line
     assert _run_stop("...|...|...|", past_from=99) == (12, False)
+
+
+def test_late_dots_are_wanted_except_after_a_full_stop_or_comma():
+    from scribe.sampling import late_dot_ok
+    assert late_dot_ok("it is done!") and late_dot_ok("this") and late_dot_ok("why?")
+    assert not late_dot_ok("the end.") and not late_dot_ok("and so, ") and not late_dot_ok("me.  ")
