@@ -25,8 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .model import MixtureParams, SynthesisNetwork, mixture_nll
-from .sampling import (FINISH_STROKE_STEPS, LATE_DOT_STEPS, DrawParams, StopTest, loop_start, sample_point,
-                       stop_update)
+from .sampling import SamplingRun
 
 
 # ---- the layer-1 + window recurrence, shared by priming and training ------------------------------
@@ -191,8 +190,6 @@ class _FastStep(nn.Module):
         cfg = model.config
         self.H, self.A, self.K, self.M = cfg.rnn_size, cfg.alphabet_size, cfg.window_gaussians, cfg.mixtures
         self.n_upper = cfg.num_layers - 1
-        self.finish_steps = FINISH_STROKE_STEPS
-        self.dot_steps = LATE_DOT_STEPS
         ifog = _ifog(self.H, model.output.weight.device)
 
         def packed(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tuple[Tensor, Tensor]:
@@ -251,19 +248,13 @@ class _FastStep(nn.Module):
                     ) -> Tuple[Tensor, Tensor, Tensor]:
         """Sampler._sample_loop, compiled: (points (cap, B, 3), steps per line, done per line)."""
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
-        points, n_steps, past_end_at, stroke_from, done = loop_start(cap, x)
-        draw = DrawParams(self.M, bias)
-        stop = StopTest(end_pos, real, dots, self.finish_steps, self.dot_steps)
+        run = SamplingRun(cap, x, bias, self.M, end_pos, real, dots)
         for t in range(cap):
             out, state, phi = self._step(x, state, onehot, u)
-            pen_was_up = x.select(1, 2) > 0.5
-            x = sample_point(out, draw, gen)
-            points[t] = x
-            past_end_at, stroke_from, n_steps, done = stop_update(phi, x, pen_was_up, t, stop, past_end_at,
-                                                                  stroke_from, n_steps, done)
-            if bool(done.all()):
+            x = run.advance(out, phi, x, t, gen)
+            if run.finished():
                 break
-        return points, n_steps, done
+        return run.points, run.n_steps, run.done
 
     @torch.jit.export
     def prime(self, ink: Tensor, lengths: Tensor, onehot: Tensor) -> List[Tensor]:

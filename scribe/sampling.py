@@ -16,6 +16,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 import torch
+from torch import Generator   # (a plain name: TorchScript resolves class annotations by name)
 
 from .dataset import NormStats
 from .model import SynthesisNetwork
@@ -146,20 +147,14 @@ class Sampler:
 
     def _sample_loop(self, x, state, onehot, bias, end_pos, real, dots, cap: int, gen):
         """Step, draw, test for the end; until every line is done or the cap. The Python reference
-        for the compiled scribe.fast sample_loop, which runs the very same functions below."""
-        points, n_steps, past_end_at, stroke_from, done = loop_start(cap, x)
-        draw = DrawParams(self.model.config.mixtures, bias)
-        stop = StopTest(end_pos, real, dots, FINISH_STROKE_STEPS, LATE_DOT_STEPS)
+        for the compiled scribe.fast sample_loop, which runs the very same SamplingRun."""
+        run = SamplingRun(cap, x, bias, self.model.config.mixtures, end_pos, real, dots)
         for t in range(cap):
             out, state, phi = self.step_fn(x, state, onehot)
-            pen_was_up = x.select(1, 2) > 0.5
-            x = sample_point(out, draw, gen)
-            points[t] = x
-            past_end_at, stroke_from, n_steps, done = stop_update(phi, x, pen_was_up, t, stop, past_end_at,
-                                                                  stroke_from, n_steps, done)
-            if bool(done.all()):
+            x = run.advance(out, phi, x, t, gen)
+            if run.finished():
                 break
-        return points, n_steps, done
+        return run.points, run.n_steps, run.done
 
 
 # Everything below is TorchScript-compatible: scribe.fast compiles it into its loop.
@@ -173,6 +168,33 @@ def loop_start(cap: int, x: torch.Tensor
             torch.full((B,), -1, dtype=torch.long, device=device),
             torch.zeros(B, dtype=torch.long, device=device),
             torch.zeros(B, dtype=torch.bool, device=device))
+
+
+class SamplingRun:
+    """Everything in the sampling loop but the network step, for one sampling call: the biased draw,
+    the points written, and the end test. The Python loop above and scribe.fast's compiled loop both
+    run it, so a seed gives the same ink through either."""
+
+    def __init__(self, cap: int, x: torch.Tensor, bias: torch.Tensor, mixtures: int, end_pos: torch.Tensor,
+                 real: torch.Tensor, dots: torch.Tensor, finish_steps: int = FINISH_STROKE_STEPS,
+                 dot_steps: int = LATE_DOT_STEPS):
+        # (the constants come in as defaults: TorchScript cannot read module globals)
+        self.points, self.n_steps, self.past_end_at, self.stroke_from, self.done = loop_start(cap, x)
+        self.draw = DrawParams(mixtures, bias)
+        self.stop = StopTest(end_pos, real, dots, finish_steps, dot_steps)
+
+    def advance(self, out: torch.Tensor, phi: torch.Tensor, x: torch.Tensor, t: int,
+                gen: Optional[Generator]) -> torch.Tensor:
+        """Step t's outputs and attention, and the previous point x -> step t's point, recorded."""
+        pen_was_up = x.select(1, 2) > 0.5
+        x = sample_point(out, self.draw, gen)
+        self.points[t] = x
+        self.past_end_at, self.stroke_from, self.n_steps, self.done = stop_update(
+            phi, x, pen_was_up, t, self.stop, self.past_end_at, self.stroke_from, self.n_steps, self.done)
+        return x
+
+    def finished(self) -> bool:
+        return bool(self.done.all())
 
 
 class DrawParams:
