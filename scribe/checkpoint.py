@@ -126,14 +126,22 @@ def training_checkpoints(folder: str | Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def latest_readable(folder: str | Path, log=print, with_optimizer: bool = True) -> Checkpoint | None:
-    """The newest checkpoint that loads; an unreadable newer one is reported and passed over."""
+def newest_readable(folder: str | Path, log=print, with_optimizer: bool = True
+                    ) -> tuple[Path, Checkpoint] | None:
+    """(path, checkpoint) of the newest checkpoint that loads; an unreadable newer one is reported
+    and passed over."""
     for path in reversed(training_checkpoints(folder)):
         try:
-            return load_checkpoint(path, with_optimizer=with_optimizer)
+            return path, load_checkpoint(path, with_optimizer=with_optimizer)
         except CheckpointError as e:
             log(f"Skipping unreadable checkpoint {path.name}: {e}")
     return None
+
+
+def latest_readable(folder: str | Path, log=print, with_optimizer: bool = True) -> Checkpoint | None:
+    """The newest checkpoint that loads (see newest_readable)."""
+    found = newest_readable(folder, log, with_optimizer)
+    return found[1] if found else None
 
 
 def is_synthesis_model(path: str | Path) -> bool:

@@ -24,7 +24,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scribe.checkpoint import CheckpointError, load_checkpoint, training_checkpoints
+from scribe.checkpoint import CheckpointError, newest_readable
 from scribe.files import atomic_write, atomic_write_bytes
 
 MANIFEST_SUFFIX = ".parts.json"
@@ -40,13 +40,10 @@ def _sha256(data: bytes) -> str:
 
 def newest_checkpoint(run_dir: Path) -> Path:
     """The newest checkpoint-N.pt that loads (a half-written or damaged newer one is passed over)."""
-    for path in reversed(training_checkpoints(run_dir)):
-        try:
-            load_checkpoint(path, with_optimizer=True)
-            return path
-        except CheckpointError:
-            continue
-    raise PartsError(f"no readable checkpoint-N.pt in {run_dir}")
+    found = newest_readable(run_dir, log=lambda *a, **k: None)
+    if found is None:
+        raise PartsError(f"no readable checkpoint-N.pt in {run_dir}")
+    return found[0]
 
 
 def split(source: Path, out_dir: Path, part_bytes: int) -> list[Path]:
