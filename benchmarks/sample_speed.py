@@ -68,13 +68,10 @@ def timed(fn):
     return time.perf_counter() - t, time.process_time() - c, out
 
 
-def products_alone_ms(model, batch: int, steps: int = 400) -> float:
-    """ms per step for one sampling step's matrix products alone (weights as scribe.fast packs them,
+def products_alone_ms(fast_step, batch: int, steps: int = 400) -> float:
+    """ms per step for one sampling step's matrix products alone (scribe.fast's packed weights,
     nothing else in the loop): the floor for any float32 step loop on this machine."""
-    mats = [torch.cat([model.cell1.weight_ih, model.cell1.weight_hh], 1).t().contiguous()]
-    mats += [torch.cat([m.weight_ih_l0, m.weight_hh_l0], 1).t().contiguous() for m in model.upper]
-    mats += [model.window.weight.t().contiguous(), model.output.weight.t().contiguous()]
-    mats = [m.detach() for m in mats]
+    mats = [fast_step.w1, *fast_step.wu, fast_step.ww, fast_step.wo]
     rows = [torch.randn(batch, m.shape[0]) for m in mats]
     biases = [torch.randn(m.shape[1]) for m in mats]
 
@@ -124,7 +121,7 @@ def cpu_benchmark(ckpt, styles, args) -> int:
              [med[e, "warm"][i] / med[f, "warm"][i] for i in (0, 1)] + \
              [(med[e, "warm"][i] / loop[e]) / (med[f, "warm"][i] / loop[f]) for i in (0, 1)]
     print(f"{'ratio':13s}" + "".join(f"{r:>{w}.2f} x" for r, w in zip(ratios, (11, 11, 10, 10, 9, 9))))
-    floor = products_alone_ms(eager.model, len(LINES))
+    floor = products_alone_ms(fast.sampler.step_fn, len(LINES))
     print(f"the step's matrix products alone (float32 weights, {len(LINES)} rows, nothing else): {floor:.2f} ms "
           f"per step; a loop of nothing else would be {1000 * med[e, 'warm'][0] / loop[e] / floor:.1f}x "
           f"faster than naive eager")
