@@ -27,6 +27,8 @@ from . import app_support as sup
 from .animate import SPEED_RANGE, AnimationError, AnimationOptions, animated_svg
 from .checkpoint import CheckpointError
 from .files import atomic_write_bytes
+from .inkml import MAX_BYTES, InkData, InkFileError, read_ink
+from .user_style import UserStyleError
 from .hand import BIAS_RANGE, DEFAULT_BIAS, Hand, InputError
 from .layout import PARAGRAPH_MAX_CHARS, ParagraphLayout
 from .plotter import ORIGINS, GcodeOptions, PlotterError, PlotterOptions
@@ -204,12 +206,16 @@ def make_style(hand: Hand, ink, text, upload, user_dir: Path) -> tuple[object, i
     typed text; saved in `user_dir`. Returns (UserStyle, id, [its two style files, copied for download],
     preview SVG file). Raises UserStyleError (a StyleError) or InputError with a message for the user."""
     if upload:
-        source = Path(upload)
+        source = _uploaded_ink(upload)
     else:
-        ink = (ink or "").strip()
+        ink = ink.strip() if isinstance(ink, str) else ""
         if not ink or _no_strokes(ink):
             raise InputError("nothing to make a style from: write on the canvas (or upload an InkML or "
                              "IAM-OnDB XML file) first")
+        # The ink box holds ink itself, never a file name: a request must not make the server read a path.
+        if ink[:1] not in ("[", "{", "<"):
+            raise InputError("the ink must be the canvas's JSON strokes or InkML / IAM-OnDB XML text; "
+                             "to use a file, upload it")
         source = ink
     text = text if text is not None and str(text).strip() else None
     style, style_id = hand.style_from_ink(source, text, save_to=user_dir)
@@ -220,6 +226,22 @@ def make_style(hand: Hand, ink, text, upload, user_dir: Path) -> tuple[object, i
         files.append(atomic_write_bytes(folder / name, (Path(user_dir) / name).read_bytes()))
     preview = atomic_write_bytes(folder / f"style-{style_id}-preview.svg", style.preview_svg().encode("utf-8"))
     return style, style_id, files, preview
+
+
+def _uploaded_ink(upload) -> InkData:
+    """The ink of a file uploaded through Gradio (which keeps uploads in its own cache folder). Read
+    here as bytes, so that messages name only the file, never the server folder it sits in."""
+    path = Path(getattr(upload, "path", None) or (upload.get("path") if isinstance(upload, dict) else upload))
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise InputError(f"{path.name}: the file is over the {MAX_BYTES} byte limit")
+        data = path.read_bytes()
+    except OSError:
+        raise InputError(f"{path.name}: the upload could not be read; upload it again") from None
+    try:
+        return read_ink(data, name=path.name)
+    except InkFileError as e:
+        raise UserStyleError(f"could not read the ink: {e}") from None
 
 
 def _no_strokes(ink: str) -> bool:

@@ -132,6 +132,30 @@ def test_make_style_from_canvas_json_and_its_errors(tiny_hand, tmp_path):
         feat.make_style(tiny_hand, "", "hello there", str(bad), user)
 
 
+def test_make_style_never_reads_a_server_path_from_the_ink_box(tiny_hand, tmp_path):
+    """The ink text is ink, never a file name: a planted file is not read, and an existing path and a
+    missing one get the same answer (no existence oracle)."""
+    user = tmp_path / "user"
+    planted = tmp_path / "planted.json"
+    planted.write_text(json.dumps({"strokes": json.loads(canvas_json("my own hand")), "text": "my own hand"}))
+    answers = []
+    for ink in (str(planted), str(planted) + "X", "/etc/passwd", "/etc/passwdX", "../../etc/hosts"):
+        with pytest.raises(InputError) as e:
+            feat.make_style(tiny_hand, ink, "my own hand", None, user)
+        answers.append(str(e.value))
+    assert len(set(answers)) == 1 and "upload" in answers[0]
+    assert str(tmp_path) not in answers[0] and not user.exists()
+
+
+def test_make_style_upload_errors_name_the_file_not_its_folder(tiny_hand, tmp_path):
+    bad = tmp_path / "deep" / "bad.inkml"
+    bad.parent.mkdir()
+    bad.write_text("<ink xmlns='http://www.w3.org/2003/InkML'><trace>1 2, 3</trace>")
+    with pytest.raises(UserStyleError) as e:
+        feat.make_style(tiny_hand, "", "hello there", str(bad), tmp_path / "user")
+    assert "bad.inkml" in str(e.value) and str(bad.parent) not in str(e.value)
+
+
 def test_paragraph_files_have_every_page(tiny_hand):
     layout = feat.paragraph_layout("a5", False, 15, 0, 12, 2.0, "left", 0)
     text = "\n\n".join(["Hello there friend."] * 6)
