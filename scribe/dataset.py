@@ -129,6 +129,12 @@ def collate(offsets: list[np.ndarray], texts: list[list[int]]) -> Batch:
                  torch.from_numpy(text), torch.from_numpy((text > 0).astype(np.float32)))
 
 
+def rich_share(text: str) -> float:
+    """The share of a line's characters that are digits, capitals or punctuation: what the model
+    writes worst, because IAM-OnDB has few of them."""
+    return sum(1 for c in text if c.isdigit() or c.isupper() or not (c.isalnum() or c.isspace())) / max(1, len(text))
+
+
 class BucketBatches:
     """Batches of lines of similar length, so that padding stays small; batch order is shuffled.
 
@@ -137,8 +143,10 @@ class BucketBatches:
     """
 
     def __init__(self, data: ProcessedData, split: str, alphabet: Alphabet, batch_size: int,
-                 seed: int = 0, max_len: int | None = None, indices: np.ndarray | None = None):
+                 seed: int = 0, max_len: int | None = None, indices: np.ndarray | None = None,
+                 rich_weight: float = 1.0):
         self.data, self.alphabet, self.batch_size = data, alphabet, batch_size
+        self.rich_weight = float(rich_weight)
         self.rng = np.random.default_rng(seed)
         idx = data.indices(split) if indices is None else indices
         lengths = data.lengths()
@@ -159,8 +167,13 @@ class BucketBatches:
         return max(1, len(self.idx) // self.batch_size)
 
     def epoch(self) -> list[np.ndarray]:
-        lengths = self.data.lengths()[self.idx].astype(np.float64)
-        order = self.idx[np.argsort(lengths * self.rng.uniform(0.9, 1.1, len(lengths)))]
+        idx = self.idx
+        if self.rich_weight != 1.0:   # oversample lines with digits, capitals or punctuation
+            rich = np.array([rich_share(str(self.data.texts[i])) for i in idx])
+            weight = 1.0 + (self.rich_weight - 1.0) * np.minimum(1.0, rich / 0.1)
+            idx = self.rng.choice(idx, size=len(idx), p=weight / weight.sum())
+        lengths = self.data.lengths()[idx].astype(np.float64)
+        order = idx[np.argsort(lengths * self.rng.uniform(0.9, 1.1, len(lengths)))]
         batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         self.rng.shuffle(batches)
         return batches

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 
@@ -107,3 +108,68 @@ def test_smoke_script_runs_the_whole_pipeline():
     r = subprocess.run(["bash", "scripts/smoke.sh"], capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "smoke OK" in r.stdout
+
+
+@pytest.mark.parametrize("device,capability,expected", [
+    ("cpu", None, "fp32"), ("cuda", (7, 5), "fp16"), ("cuda", (8, 0), "bf16"), ("cuda", (9, 0), "bf16"),
+    ("cuda", (6, 1), "fp16")])
+def test_precision_follows_the_gpu_generation(device, capability, expected):
+    from train.train import choose_precision
+    assert choose_precision(device, capability=capability) == expected
+    assert choose_precision(device, "fp32", capability=capability) == "fp32"
+
+
+def test_precision_refuses_what_the_device_cannot_do():
+    from train.train import choose_precision
+    with pytest.raises(ValueError, match="fp16 needs a CUDA GPU"):
+        choose_precision("cpu", "fp16")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        choose_precision("cpu", "half")
+    assert choose_precision("cpu", "bf16") == "bf16"
+
+
+def test_warm_start_from_a_checkpoint_with_bf16_on_cpu(synthetic_data, tmp_path):
+    first = tmp_path / "first"
+    r = py("train/train.py", "--data", str(synthetic_data), "--out_dir", str(first), *TINY,
+           "--max_steps", "4", "--save_every", "4", "--log_every", "2")
+    assert r.returncode == 0, r.stderr
+    start = load_checkpoint(first / "checkpoint-4.pt")
+    second = tmp_path / "second"
+    r = py("train/train.py", "--data", str(synthetic_data), "--out_dir", str(second), *TINY,
+           "--max_steps", "2", "--save_every", "2", "--log_every", "1", "--warmup_steps", "1",
+           "--learning_rate", "1e-9", "--precision", "bf16", "--rich_weight", "3",
+           "--init_from", str(first / "checkpoint-4.pt"))
+    assert r.returncode == 0, r.stderr
+    assert "Initialised from checkpoint-4.pt (its step 4); fresh optimiser" in r.stdout
+    assert "Precision: bf16" in r.stdout
+    warm = load_checkpoint(second / "checkpoint-2.pt")
+    assert warm.step == 2     # its own steps count from 0: a fresh run, not a resume
+    # a learning rate of 1e-9 leaves the weights where the warm start put them
+    for k, v in start.model_state.items():
+        assert torch.allclose(warm.model_state[k].float(), v.float(), atol=1e-5), k
+    # a second call resumes the new run and ignores --init_from
+    r = py("train/train.py", "--data", str(synthetic_data), "--out_dir", str(second), *TINY,
+           "--max_steps", "3", "--save_every", "1", "--init_from", str(first / "checkpoint-4.pt"))
+    assert r.returncode == 0, r.stderr
+    assert "Restored from checkpoint-2" in r.stdout and "Initialised" not in r.stdout
+
+
+def test_rich_lines_are_drawn_more_often():
+    from scribe.alphabet import Alphabet
+    from scribe.dataset import BucketBatches, ProcessedData, rich_share
+    assert rich_share("abc def") == 0 and rich_share("AB 12") == 0.8
+    texts = ["plain words here"] * 90 + ["On 12 May, 1985."] * 10
+    offsets = [np.zeros((20, 3), np.float32) for _ in texts]
+    starts = np.cumsum([0] + [len(o) for o in offsets])
+    from scribe.dataset import NormStats
+    stats = NormStats((0.0, 0.0), (1.0, 1.0), 1.0, 1.0)
+    data = ProcessedData(np.concatenate(offsets), starts, np.array(texts), np.array([f"l{i}" for i in range(100)]),
+                         np.array(["train"] * 100), stats)
+    alphabet = Alphabet.from_texts(texts)
+    counts = []
+    for w in (1.0, 5.0):
+        bb = BucketBatches(data, "train", alphabet, 10, seed=3, rich_weight=w)
+        drawn = np.concatenate([np.concatenate(bb.epoch()) for _ in range(20)])
+        counts.append(np.mean(drawn >= 90))
+    assert counts[0] == pytest.approx(0.10)
+    assert 0.25 < counts[1] < 0.5      # 10 rich lines at weight 5 against 90 at 1: 50/140 = 0.36

@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 
 from scribe.alphabet import Alphabet
-from scribe.checkpoint import (Checkpoint, latest_readable, save_training_checkpoint,
+from scribe.checkpoint import (Checkpoint, latest_readable, load_checkpoint, save_training_checkpoint,
                                training_checkpoints)
 from scribe.dataset import BucketBatches, ProcessedData
 from scribe.model import ModelConfig, SynthesisNetwork
@@ -59,6 +59,9 @@ class TrainConfig:
     time_budget: float = 0.0        # minutes: save and stop cleanly once spent (chunks of a long run)
     compile: bool = True            # compiled layer-1 + window recurrence (scribe.fast)
     device: str = "auto"
+    precision: str = "auto"         # auto | fp32 | bf16 | fp16 (see choose_precision)
+    init_from: str = ""             # warm start: weights (not optimiser) of this checkpoint, if no run to resume
+    rich_weight: float = 1.0        # draw lines rich in digits, capitals and punctuation this much more often
     legibility_every: int = 0       # every N checkpoints, read a few generated lines with --recognizer
     recognizer: str = "checkpoints/recognizer.safetensors"
     stages: list = field(default_factory=list)   # from --config: [{"until_step", "learning_rate", "batch_size"}]
@@ -97,6 +100,31 @@ def pick_device(name: str) -> torch.device:
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def choose_precision(device, requested: str = "auto", capability: tuple[int, int] | None = None) -> str:
+    """The autocast precision for a device. "auto": bf16 on CUDA GPUs that have it natively (compute
+    capability 8.0 and up), fp16 with a gradient scaler below that (Colab's T4 is 7.5), fp32 elsewhere.
+    An explicit choice is kept, except fp16 off CUDA (no fast fp16 kernels there)."""
+    device = torch.device(device)
+    if requested not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}")
+    if requested == "fp16" and device.type != "cuda":
+        raise ValueError(f"precision fp16 needs a CUDA GPU; on {device.type} use bf16 or fp32")
+    if requested != "auto":
+        return requested
+    if device.type != "cuda":
+        return "fp32"
+    major, _ = capability or torch.cuda.get_device_capability(device)
+    return "bf16" if major >= 8 else "fp16"
+
+
+def autocast_for(device, precision: str):
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    return lambda: torch.autocast(torch.device(device).type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
 
 
 def stage_at(cfg: TrainConfig, step: int) -> dict:
@@ -142,8 +170,11 @@ def main(argv=None) -> int:
 
     data = ProcessedData.load(cfg.data)
     resumed = latest_readable(out_dir, log=log)
+    init = load_checkpoint(cfg.init_from) if resumed is None and cfg.init_from else None
     if resumed is not None:
         alphabet, model_cfg = resumed.alphabet, resumed.config
+    elif init is not None:
+        alphabet, model_cfg = init.alphabet, init.config
     else:
         train_texts = [str(data.texts[i]) for i in data.indices("train")]
         alphabet = Alphabet(cfg.alphabet) if cfg.alphabet else Alphabet.from_texts(train_texts, cfg.min_char_count)
@@ -161,6 +192,9 @@ def main(argv=None) -> int:
             opt.load_state_dict(resumed.optimizer_state)
         step, history = resumed.step, resumed.metrics.get("history", [])
         log(f"Restored from checkpoint-{step}")
+    elif init is not None:
+        model.load_state_dict({k: v.float() for k, v in init.model_state.items()})
+        log(f"Initialised from {Path(cfg.init_from).name} (its step {init.step}); fresh optimiser")
 
     loss_model = model
     if distributed:
@@ -171,15 +205,18 @@ def main(argv=None) -> int:
     def train_batches(bs: int) -> BucketBatches:
         if bs not in train_sets:
             train_sets[bs] = BucketBatches(data, "train", alphabet, bs, seed=cfg.seed + 7919 * step,
-                                           max_len=cfg.max_len or None)
+                                           max_len=cfg.max_len or None, rich_weight=cfg.rich_weight)
         return train_sets[bs]
 
     valid = BucketBatches(data, "valid", alphabet, 32, seed=cfg.seed)
     if cfg.valid_lines:
         valid = BucketBatches(data, "valid", alphabet, 32, seed=cfg.seed, indices=valid.idx[:cfg.valid_lines])
     total = cfg.max_steps or cfg.nepochs * len(train_batches(cfg.batch_size))
-    amp = device.type == "cuda"
-    autocast = lambda: torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp)
+    precision = choose_precision(device, cfg.precision)
+    autocast = autocast_for(device, precision)
+    # fp16 needs loss scaling so that small gradients do not flush to zero; bf16 and fp32 do not.
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+    log(f"Precision: {precision}" + (" with gradient scaling" if scaler.is_enabled() else ""))
 
     writer = None
     if main_proc:
@@ -229,13 +266,19 @@ def main(argv=None) -> int:
             opt.zero_grad(set_to_none=True)
             continue
         opt.zero_grad(set_to_none=True)
-        per_point.backward()
+        scaler.scale(per_point).backward()
+        scaler.unscale_(opt)
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         if not torch.isfinite(gnorm):
+            if scaler.is_enabled():   # an fp16 overflow: the scaler skips the update and lowers its scale
+                scaler.step(opt)
+                scaler.update()
+                continue
             skipped += 1
             log(f"Step {step}: gradient norm is {float(gnorm)}; skipping this update")
             continue
-        opt.step()
+        scaler.step(opt)
+        scaler.update()
         step += 1
         if bar:
             bar.update(1)

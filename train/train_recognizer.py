@@ -43,6 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--conv_channels", type=int, default=64)
     p.add_argument("--hidden", type=int, default=96)
     p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--cell", choices=("gru", "lstm"), default="lstm")
     p.add_argument("--train_lines", type=int, default=0, help="use only this many training lines (0: all)")
     p.add_argument("--valid_lines", type=int, default=0, help="testset_v lines for the final CER (0: all)")
     p.add_argument("--save_minutes", type=float, default=5.0)
@@ -117,7 +118,8 @@ def main(argv=None) -> int:
     if args.valid_lines:
         valid_idx = valid_idx[:args.valid_lines]
 
-    rec = Recognizer.new(alphabet, conv_channels=args.conv_channels, hidden=args.hidden, layers=args.layers)
+    rec = Recognizer.new(alphabet, conv_channels=args.conv_channels, hidden=args.hidden, layers=args.layers,
+                         cell=args.cell)
     opt = torch.optim.Adam(rec.net.parameters(), lr=args.lr)
     step, minutes_done, seed = 0, 0.0, args.seed
     state_path = Path(args.state)
