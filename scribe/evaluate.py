@@ -30,8 +30,9 @@ from .checkpoint import CheckpointError, default_checkpoint, load_checkpoint
 from .dataset import BucketBatches, NormStats, ProcessedData
 from .files import atomic_write_bytes
 from .model import SynthesisNetwork
-from .recognizer import Recognizer, RecognizerError, load_recognizer, reading_cer
-from .sampling import LineRequest, SampledLine, Sampler, late_dot_ok
+from .recognizer import (CHAR_CLASSES, Recognizer, RecognizerError, class_cer, load_recognizer, reading_cer,
+                         word_accuracy, word_matches)
+from .sampling import LineRequest, SampledLine, Sampler, ends_in_full_stop, late_dot_ok
 
 GRAVES_NLL = {"Graves (2013), no regularisation": -1096.9, "Graves (2013), adaptive weight noise": -1128.2}
 # Fixed sentences, written in every style at every bias. The first one is the sample sheet's.
@@ -125,7 +126,8 @@ def generate(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, jobs
         chunk = jobs[start:start + batch_size]
         requests, states, lasts = [], [], []
         for text, style_id, bias in chunk:
-            req = LineRequest(alphabet.encode(text), bias, late_dot_ok=late_dot_ok(text))
+            req = LineRequest(alphabet.encode(text), bias, late_dot_ok=late_dot_ok(text),
+                              final_stop=ends_in_full_stop(text))
             style = styles.get(style_id)
             if style:
                 req.prime, req.prime_encoded = style[0], style[1]
@@ -259,8 +261,20 @@ def summarise(lines: list[GenLine], real_cer: float) -> tuple[dict, dict]:
     gen_cer = reading_cer([ln.read for ln in lines], [ln.text for ln in lines])
     by = lambda key: {str(k): reading_cer([ln.read for ln in lines if key(ln) == k], [ln.text for ln in lines if key(ln) == k])
                       for k in dict.fromkeys(key(ln) for ln in lines)}
+    reads, texts = [ln.read for ln in lines], [ln.text for ln in lines]
+    marks = [word_matches(r, t) for r, t in zip(reads, texts)]
+    first = [m[0] for m in marks if m]
+    rest = [x for m in marks for x in m[1:]]
     legibility = {"generated_cer": gen_cer, "real_cer": real_cer,
                   "ratio": gen_cer / real_cer if real_cer > 0 else None, "lines": len(lines),
+                  "generated_word_accuracy": word_accuracy(reads, texts),
+                  "generated_class_cer": class_cer(reads, texts),
+                  # the first word of a line against the others: a malformed first letter shows here
+                  "first_word_accuracy": sum(first) / max(1, len(first)),
+                  "other_word_accuracy": sum(rest) / max(1, len(rest)),
+                  "word_accuracy_by_bias": {str(b): word_accuracy([ln.read for ln in lines if ln.bias == b],
+                                                                  [ln.text for ln in lines if ln.bias == b])
+                                            for b in dict.fromkeys(ln.bias for ln in lines)},
                   "by_bias": by(lambda ln: ln.bias), "by_style": by(lambda ln: "none" if ln.style is None else ln.style)}
     short = sum(len(ln.read) < READS_SHORT * len(ln.text) for ln in lines) / max(1, len(lines))
     completeness = {"ran_past_rate": _rate(lines, "ran_past"), "hit_cap_rate": sum(ln.sampled.hit_cap for ln in lines)
@@ -420,6 +434,8 @@ def write_markdown(r: dict) -> str:
            "## Headline", "",
            f"- Legibility ratio (generated CER / real CER): **{_fmt(leg['ratio'], 2)}** (1.0 = as legible as "
            f"real writers; lower is better)",
+           f"- Words read exactly right: **{pct(leg.get('generated_word_accuracy'))}** of generated words, "
+           f"against {pct(leg.get('real_word_accuracy'))} of real writers' words",
            f"- Validation NLL: **{_fmt(nll.get('nats_per_line'), 1)} nats per line** on {nll.get('lines', 0)} "
            f"testset_v lines ({_fmt(nll.get('nats_per_point'), 3)} per point)" +
            (f"; {nll['skipped_lines']} with characters outside the alphabet left out" if nll.get("skipped_lines") else ""),
@@ -445,6 +461,17 @@ def write_markdown(r: dict) -> str:
             "| bias | generated CER | ratio |", "|---:|---:|---:|"]
     for b, v in leg["by_bias"].items():
         out.append(f"| {b} | {_fmt(v)} | {_fmt(v / leg['real_cer'] if leg['real_cer'] else None, 2)} |")
+    if "generated_class_cer" in leg:
+        out += ["", "Whole words (runs of letters and digits, read exactly right) and the CER per kind of "
+                    "character, real lines against generated ones:", "",
+                "| measure | real lines | generated lines |", "|---|---:|---:|",
+                f"| words read exactly | {pct(leg['real_word_accuracy'])} | {pct(leg['generated_word_accuracy'])} |"]
+        out += [f"| CER, {c} | {_fmt(leg['real_class_cer'][c])} | {_fmt(leg['generated_class_cer'][c])} |"
+                for c in CHAR_CLASSES]
+        out += ["", f"First word of each generated line read exactly: {pct(leg['first_word_accuracy'])}; "
+                    f"the other words: {pct(leg['other_word_accuracy'])}.", "",
+                "| bias | words read exactly |", "|---:|---:|"]
+        out += [f"| {b} | {pct(v)} |" for b, v in leg["word_accuracy_by_bias"].items()]
     out += ["", "| style | generated CER |", "|---|---:|"]
     out += [f"| {s} | {_fmt(v)} |" for s, v in leg["by_style"].items()]
     out += ["", "## Completeness", "",
@@ -516,7 +543,9 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
     for ln, text in zip(lines, recognizer.read([ln.sampled.offsets for ln in lines])):
         ln.read = text
     legibility, completeness = summarise(lines, real_cer)
-    legibility.update(real_lines=len(real_idx), real_reads_short_rate=real_short)
+    legibility.update(real_lines=len(real_idx), real_reads_short_rate=real_short,
+                      real_word_accuracy=word_accuracy(real_read, real_texts),
+                      real_class_cer=class_cer(real_read, real_texts))
     log("Completeness detectors on real ink...")
     baseline = real_baseline(model, ckpt.alphabet, data, baseline_lines)
 

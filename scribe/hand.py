@@ -17,7 +17,7 @@ import torch
 from .alphabet import Alphabet
 from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
 from .render import InkLine, Layout, Page, layout_page, page_to_svg, save_png, save_svg, svg_to_png
-from .sampling import LineRequest, SampledLine, Sampler, late_dot_ok
+from .sampling import LineRequest, SampledLine, Sampler, ends_in_full_stop, late_dot_ok
 from .styles import StyleBank, StyleError
 from . import ink
 
@@ -211,7 +211,8 @@ class Hand:
         for i, s in enumerate(specs):
             if not s.text:
                 continue   # a blank line stays a blank line on the page
-            req = LineRequest(self.alphabet.encode(s.text), s.bias, late_dot_ok=late_dot_ok(s.text))
+            req = LineRequest(self.alphabet.encode(s.text), s.bias, late_dot_ok=late_dot_ok(s.text),
+                              final_stop=ends_in_full_stop(s.text))
             if s.style is not None:
                 state, req.prime, req.prime_encoded = self._prime(int(s.style))
                 primed_parts.append(state)

@@ -196,6 +196,89 @@ def reading_cer(hypotheses: list[str], references: list[str]) -> float:
     return cer([canonical(h) for h in hypotheses], [canonical(r) for r in references])
 
 
+CHAR_CLASSES = ("lowercase", "capitals", "digits", "punctuation")
+
+
+def char_class(c: str) -> str | None:
+    """The class a character's errors count under (spaces: none)."""
+    if c.isspace():
+        return None
+    if c.isdigit():
+        return "digits"
+    if c.isalpha():
+        return "capitals" if c.isupper() else "lowercase"
+    return "punctuation"
+
+
+def _alignment(a, b) -> list[tuple[int | None, int | None]]:
+    """One minimal Levenshtein alignment of sequences a (hypothesis) and b (reference), as (i, j)
+    pairs: (i, j) a match or substitution, (i, None) an insertion, (None, j) a deletion."""
+    n, m = len(a), len(b)
+    d = np.zeros((n + 1, m + 1), dtype=np.int32)
+    d[:, 0], d[0, :] = np.arange(n + 1), np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (a[i - 1] != b[j - 1]))
+    pairs, i, j = [], n, m
+    while i or j:
+        if i and j and d[i, j] == d[i - 1, j - 1] + (a[i - 1] != b[j - 1]):
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif i and d[i, j] == d[i - 1, j] + 1:
+            pairs.append((i - 1, None))
+            i -= 1
+        else:
+            pairs.append((None, j - 1))
+            j -= 1
+    return pairs[::-1]
+
+
+def class_cer(hypotheses: list[str], references: list[str]) -> dict[str, float | None]:
+    """CER per character class (CHAR_CLASSES) over canonical() texts: a substituted or dropped
+    reference character counts against its class, an inserted character against its own; divided by
+    the reference characters of that class. None for a class the references lack."""
+    errors = dict.fromkeys(CHAR_CLASSES, 0)
+    totals = dict.fromkeys(CHAR_CLASSES, 0)
+    for hyp, ref in zip(hypotheses, references):
+        hyp, ref = canonical(hyp), canonical(ref)
+        for c in ref:
+            if char_class(c):
+                totals[char_class(c)] += 1
+        for i, j in _alignment(hyp, ref):
+            wrong = j is None or i is None or hyp[i] != ref[j]
+            cls = char_class(ref[j]) if j is not None else char_class(hyp[i])
+            if wrong and cls:
+                errors[cls] += 1
+    return {c: (errors[c] / totals[c] if totals[c] else None) for c in CHAR_CLASSES}
+
+
+def words_of(text: str) -> list[str]:
+    """The words of a text as a reader judges them: runs of letters and digits. Punctuation only
+    separates (IAM-OnDB writes "Foot ' s" for "Foot's": both give "Foot", "s"); it counts in the
+    punctuation CER instead."""
+    return _WORD.findall(text)
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def word_matches(hypothesis: str, reference: str) -> list[bool]:
+    """For each word of the reference, whether the reader read it exactly (aligned word by word, so a
+    dropped word costs only itself, not every word after it)."""
+    hyp, ref = words_of(hypothesis), words_of(reference)
+    right = [False] * len(ref)
+    for i, j in _alignment(hyp, ref):
+        if i is not None and j is not None and hyp[i] == ref[j]:
+            right[j] = True
+    return right
+
+
+def word_accuracy(hypotheses: list[str], references: list[str]) -> float:
+    """The share of reference words read exactly right."""
+    marks = [m for h, r in zip(hypotheses, references) for m in word_matches(h, r)]
+    return sum(marks) / max(1, len(marks))
+
+
 # ---- the loaded recogniser ------------------------------------------------------------------------
 @dataclass
 class Recognizer:

@@ -37,6 +37,14 @@ def late_dot_ok(text: str) -> bool:
     return not text.rstrip().endswith((".", ","))
 
 
+def ends_in_full_stop(text: str) -> bool:
+    return text.rstrip().endswith(".")
+
+
+# A stroke whose ink fits in a box this many ink heights wide and high is a dot.
+DOT_SIZE = 0.15
+
+
 @dataclass
 class Prime:
     offsets: np.ndarray   # (T, 3) normalised model-space offsets of a real line
@@ -50,6 +58,7 @@ class LineRequest:
     prime: Prime | None = None
     prime_encoded: list[int] | None = None   # prime text + " ", as alphabet indices
     late_dot_ok: bool = True      # late_dot_ok(text): a dot after the end of the text may be kept
+    final_stop: bool = False      # ends_in_full_stop(text): the line is done once that dot is drawn
 
 
 @dataclass
@@ -136,10 +145,16 @@ class Sampler:
             points, n_steps, done = self._sample_loop(x, state, onehot, bias, end_pos, real, dots, cap, gen)
         results = []
         pts, n_steps, done = points.cpu().numpy(), n_steps.cpu(), done.cpu()
-        for b in range(B):
+        for b, r in enumerate(requests):
             n = int(n_steps[b])
-            offs = pts[:n, b].copy()
-            if n:
+            first_char = len(r.prime_encoded) if r.prime is not None else 0
+            window = pts[:n, b, 3]
+            offs = pts[:n, b, :3].copy()
+            if r.final_stop:
+                offs = end_at_final_stop(offs, self.stats.denormalise(offs), window, text_len[b] - 1,
+                                         DOT_SIZE * self.stats.ink_height)
+            offs = drop_lead_in(offs, window[:len(offs)], first_char)
+            if len(offs):
                 offs[-1, 2] = 1.0
             results.append(SampledLine(self.stats.denormalise(offs), n, not bool(done[b]),
                                        n / max(1.0, float(new_chars[b]))))
@@ -157,14 +172,61 @@ class Sampler:
         return run.points, run.n_steps, run.done
 
 
+def strokes_of(offsets: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) point index of each stroke of (T, 3) offsets: a stroke ends at an end-of-stroke."""
+    ends = np.flatnonzero(offsets[:, 2] > 0.5)
+    if not len(ends) or ends[-1] != len(offsets) - 1:
+        ends = np.append(ends, len(offsets) - 1)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    return [(int(a), int(b)) for a, b in zip(starts, ends) if a <= b]
+
+
+def drop_lead_in(offsets: np.ndarray, window: np.ndarray, first_char: int) -> np.ndarray:
+    """Drop strokes written wholly before the window reached the first character of the new text.
+
+    After priming, the window rests on the space between the prime text and the new text; the model
+    then sometimes draws a stroke there (the end of the prime's last word, or a lead-in), which reads
+    as a stray letter before the first one ("lSunday"). Such a stroke belongs to no character of the
+    text. Its travel is folded into the next point, so everything after it stays where it was.
+    """
+    if first_char <= 0 or not len(offsets):
+        return offsets
+    keep = np.ones(len(offsets), dtype=bool)
+    carry = np.zeros(2)
+    for a, b in strokes_of(offsets):
+        if window[a:b + 1].max() >= first_char:
+            offsets[a, :2] += carry
+            break
+        keep[a:b + 1] = False
+        carry += offsets[a:b + 1, :2].sum(0)
+    return offsets[keep]
+
+
+def end_at_final_stop(offsets: np.ndarray, ink: np.ndarray, window: np.ndarray, stop_at: int,
+                      dot_size: float) -> np.ndarray:
+    """A text that ends in "." is finished once the window is on that full stop and a dot has been
+    drawn there: cut what follows. The model sometimes puts down a second dot, or starts a mark, in
+    the steps before Graves' test sees the window leave the text ("quiet..", "soup./").
+
+    offsets: (T, 3) model-space; ink: the same points in data units (for the dot's size); window: the
+    window's position per point; stop_at: the full stop's position in the window text.
+    """
+    pts = np.cumsum(ink[:, :2], 0)
+    for a, b in strokes_of(offsets):
+        if window[a:b + 1].max() >= stop_at and np.ptp(pts[a:b + 1], 0).max() < dot_size:
+            return offsets[:b + 1]
+    return offsets
+
+
 # Everything below is TorchScript-compatible: scribe.fast compiles it into its loop.
 
 def loop_start(cap: int, x: torch.Tensor
                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(points (cap, B, 3), steps per line, step at which the window passed the end, step at which the
+    """(points (cap, B, 4): dx, dy, end of stroke and the window's position (the character the attention
+    is most on) at each step; steps per line, step at which the window passed the end, step at which the
     current stroke began, done)."""
     B, device = x.shape[0], x.device
-    return (torch.zeros(cap, B, 3, device=device), torch.full((B,), cap, dtype=torch.long, device=device),
+    return (torch.zeros(cap, B, 4, device=device), torch.full((B,), cap, dtype=torch.long, device=device),
             torch.full((B,), -1, dtype=torch.long, device=device),
             torch.zeros(B, dtype=torch.long, device=device),
             torch.zeros(B, dtype=torch.bool, device=device))
@@ -188,7 +250,8 @@ class SamplingRun:
         """Step t's outputs and attention, and the previous point x -> step t's point, recorded."""
         pen_was_up = x.select(1, 2) > 0.5
         x = sample_point(out, self.draw, gen)
-        self.points[t] = x
+        self.points[t, :, :3] = x
+        self.points[t, :, 3] = phi.argmax(1).to(x.dtype)
         self.past_end_at, self.stroke_from, self.n_steps, self.done = stop_update(
             phi, x, pen_was_up, t, self.stop, self.past_end_at, self.stroke_from, self.n_steps, self.done)
         return x

@@ -115,3 +115,50 @@ def test_late_dots_are_wanted_except_after_a_full_stop_or_comma():
     from scribe.sampling import late_dot_ok
     assert late_dot_ok("it is done!") and late_dot_ok("this") and late_dot_ok("why?")
     assert not late_dot_ok("the end.") and not late_dot_ok("and so, ") and not late_dot_ok("me.  ")
+
+
+def test_a_stroke_written_before_the_window_reaches_the_new_text_is_dropped():
+    from scribe.sampling import drop_lead_in, strokes_of
+    # three strokes: points 0-2 while the window is still on the prime's space (position 4), then the
+    # first letter (window 5 = the first new character), then the next one
+    offs = np.array([[5, 0, 0], [1, 1, 0], [1, 0, 1],
+                     [7, 0, 0], [1, 2, 1],
+                     [3, 0, 0], [1, 0, 1]], dtype=np.float32)
+    window = np.array([4, 4, 4, 4, 5, 6, 6])
+    assert strokes_of(offs) == [(0, 2), (3, 4), (5, 6)]
+    kept = drop_lead_in(offs.copy(), window, first_char=5)
+    assert len(kept) == 4 and strokes_of(kept) == [(0, 1), (2, 3)]
+    # what follows keeps its place: the dropped stroke's travel is folded into the next point
+    np.testing.assert_allclose(np.cumsum(kept[:, :2], 0)[-1], np.cumsum(offs[:, :2], 0)[-1])
+    np.testing.assert_allclose(np.cumsum(kept[:, :2], 0)[0], np.cumsum(offs[:, :2], 0)[3])
+    # a stroke that reaches the new text is the first letter itself: kept whole
+    assert len(drop_lead_in(offs.copy(), np.array([4, 4, 5, 5, 5, 6, 6]), first_char=5)) == 7
+    # unprimed lines (the window starts on the text) are never touched
+    assert len(drop_lead_in(offs.copy(), np.zeros(7), first_char=0)) == 7
+
+
+
+def test_a_text_ending_in_a_full_stop_ends_at_its_dot():
+    from scribe.sampling import end_at_final_stop
+    # a letter (window 3), the full stop (window 4 = the text's last position), then a second dot
+    offs = np.array([[0, 0, 0], [5, 5, 0], [5, -5, 1],
+                     [3, 0, 0], [0.5, 0, 1],
+                     [3, 0, 0], [0.5, 0, 1]], dtype=np.float32)
+    window = np.array([3, 3, 3, 4, 4, 4, 4])
+    assert len(end_at_final_stop(offs, offs, window, stop_at=4, dot_size=2.0)) == 5
+    # a dot drawn while the window is still on an earlier letter (an i-dot) does not end the line
+    window_early = np.array([3, 3, 3, 3, 3, 4, 4])
+    assert len(end_at_final_stop(offs, offs, window_early, stop_at=4, dot_size=2.0)) == 7
+    # a big stroke on the last position is not a dot: nothing is cut
+    assert len(end_at_final_stop(offs, offs * 10, window, stop_at=4, dot_size=2.0)) == 7
+
+
+def test_full_stop_rule_goes_through_the_sampler_and_keeps_the_seed():
+    s, ck = _sampler()
+    text = ck.alphabet.encode("ab.")
+    a = s.sample([LineRequest(text, 0.5, late_dot_ok=False, final_stop=True)], seed=5, max_steps=60)
+    b = s.sample([LineRequest(text, 0.5, late_dot_ok=False, final_stop=True)], seed=5, max_steps=60)
+    np.testing.assert_array_equal(a[0].offsets, b[0].offsets)
+    plain = s.sample([LineRequest(text, 0.5, late_dot_ok=False)], seed=5, max_steps=60)
+    assert len(a[0].offsets) <= len(plain[0].offsets)
+    np.testing.assert_array_equal(a[0].offsets[:-1, :2], plain[0].offsets[:len(a[0].offsets) - 1, :2])
