@@ -67,6 +67,8 @@ class SampledLine:
     steps: int
     hit_cap: bool         # stopped by the step cap, not by reaching the end of the text
     steps_per_char: float
+    # the window's position (index into the window text: prime + " " + text) at each kept point
+    window: np.ndarray | None = None
 
 
 def _pad(seqs: list[list[int]], extra: int = 0) -> torch.Tensor:
@@ -153,11 +155,13 @@ class Sampler:
             if r.final_stop:
                 offs = end_at_final_stop(offs, self.stats.denormalise(offs), window, text_len[b] - 1,
                                          DOT_SIZE * self.stats.ink_height)
-            offs = drop_lead_in(offs, window[:len(offs)], first_char)
+            window = window[:len(offs)]
+            offs = drop_lead_in(offs, window, first_char)
+            window = window[len(window) - len(offs):]     # lead-in strokes go from the front
             if len(offs):
                 offs[-1, 2] = 1.0
             results.append(SampledLine(self.stats.denormalise(offs), n, not bool(done[b]),
-                                       n / max(1.0, float(new_chars[b]))))
+                                       n / max(1.0, float(new_chars[b])), window.astype(np.int64)))
         return results
 
     def _sample_loop(self, x, state, onehot, bias, end_pos, real, dots, cap: int, gen):
