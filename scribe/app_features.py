@@ -24,15 +24,16 @@ from pathlib import Path
 import gradio as gr
 
 from . import app_support as sup
-from .animate import SPEED_RANGE, AnimationError, AnimationOptions, animated_svg
+from .render.animate import SPEED_RANGE, AnimationError, AnimationOptions, animated_svg
 from .checkpoint import CheckpointError
 from .files import atomic_write_bytes
 from .inkml import MAX_BYTES, InkData, InkFileError, read_ink
 from .user_style import UserStyleError
 from .hand import BIAS_RANGE, DEFAULT_BIAS, Hand, InputError
-from .layout import PARAGRAPH_MAX_CHARS, ParagraphLayout
-from .plotter import ORIGINS, GcodeOptions, PlotterError, PlotterOptions
-from .render import Layout, Page, export_pages, page_to_svg
+from .render.paragraph import PARAGRAPH_MAX_CHARS, ParagraphLayout
+from .render.plotter import ORIGINS, GcodeOptions, PlotterError, PlotterOptions
+from .render.page import Layout, Page, page_to_svg
+from .render.export import export_pages
 from .styles import LayeredStyleBank, StyleBank, StyleError
 
 log = logging.getLogger("scribe.app")

@@ -20,8 +20,8 @@ from pathlib import Path
 from .checkpoint import SHIPPED_DIR, CheckpointError, default_checkpoint, find_checkpoints
 from .files import atomic_write_bytes
 from .hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, Hand, InputError, LineSpec
-from .layout import ALIGNS, wrap_text
-from .render import CSS_DPI, InkLine, Layout, layout_page, page_to_svg, svg_to_png
+from .render.paragraph import ALIGNS, wrap_text
+from .render.page import CSS_DPI, InkLine, Layout, layout_page, page_to_svg, svg_to_png
 from .styles import Style, StyleBank, StyleError
 from . import ink
 

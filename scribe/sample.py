@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .checkpoint import CheckpointError
 from .hand import use_sampling_threads, DEFAULT_BIAS, Hand, InputError, LineSpec
-from .render import OUTPUT_FORMATS, format_suffix
+from .render.export import OUTPUT_FORMATS, format_suffix
 from .styles import StyleError
 
 GCODE_SUFFIXES = (".gcode", ".nc", ".gc", ".ngc")
@@ -140,7 +140,7 @@ def output_path(args, fmt: str, texts: list[str], seed: int) -> Path:
 
 
 def plot_options(args):
-    from .plotter import GcodeOptions, PlotterOptions
+    from .render.plotter import GcodeOptions, PlotterOptions
     plotter = PlotterOptions(paper=args.page, landscape=args.landscape,
                              margin_mm=15.0 if args.margin is None else args.margin, optimize=not args.no_optimize)
     gcode = GcodeOptions(pen_up=args.pen_up, pen_down=args.pen_down, draw_feed=args.feed,
@@ -163,9 +163,9 @@ def paragraph_text(args) -> str:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     use_sampling_threads()
-    from .animate import AnimationError, AnimationOptions
+    from .render.animate import AnimationError, AnimationOptions
     from .inkml import InkFileError
-    from .plotter import PlotterError
+    from .render.plotter import PlotterError
     paragraph = args.paragraph or args.wrap is not None or args.text_file is not None
     try:
         fmt = output_format(args)
@@ -182,7 +182,7 @@ def main(argv=None) -> int:
         plotter, gcode = plot_options(args)
         animation = AnimationOptions(speed=args.speed, method=args.anim_method, loop=args.loop)
         if paragraph:
-            from .layout import ParagraphLayout
+            from .render.paragraph import ParagraphLayout
             layout = ParagraphLayout(page=args.page or "a4", landscape=args.landscape,
                                      margin_mm=20.0 if args.margin is None else args.margin, width_mm=args.wrap,
                                      ink_height_mm=args.size, line_spacing=args.line_spacing, align=args.align,
@@ -207,7 +207,7 @@ def main(argv=None) -> int:
         specs = specs_from_args(args)
         if style_from_id is not None:
             specs = [LineSpec(s.text, style_from_id, s.bias, s.color, s.width) for s in specs]
-        from .render import Layout
+        from .render.page import Layout
         doc = hand.write(specs, seed=args.seed, max_steps=args.max_steps,
                          layout=Layout(line_spacing=args.line_spacing, align=args.align))
         out = output_path(args, fmt, [s.text for s in specs], doc.seed)

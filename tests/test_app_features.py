@@ -19,7 +19,7 @@ from test_user_style import handwriting
 from scribe import app_features as feat
 from scribe.checkpoint import save_training_checkpoint
 from scribe.hand import Hand, InputError, LineSpec
-from scribe.plotter import GcodeOptions, INKSCAPE_NS, machine_to_paper, parse_gcode, plan_page
+from scribe.render.plotter import GcodeOptions, INKSCAPE_NS, machine_to_paper, parse_gcode, plan_page
 from scribe.styles import StyleBank, write_style
 from scribe.user_style import UserStyleError
 

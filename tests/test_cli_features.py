@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scribe.plotter import GcodeOptions, machine_to_paper, parse_gcode
+from scribe.render.plotter import GcodeOptions, machine_to_paper, parse_gcode
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -26,11 +26,13 @@ if __package__ in (None, ""):
 
 from scribe.checkpoint import CheckpointError, newest_readable
 from scribe.files import atomic_write, atomic_write_bytes
+from scribe.errors import ScribeError
 
 MANIFEST_SUFFIX = ".parts.json"
 
 
-class PartsError(Exception):
+class PartsError(ScribeError):
+    title = "Checkpoint parts problem"
     pass
 
 
