@@ -41,6 +41,13 @@ def use_sampling_threads(n: int | None = None) -> None:
     torch.set_num_threads(max(1, n or int(os.environ.get("SCRIBE_THREADS", "1"))))
 
 
+def step_cap_note(capped: list[int]) -> str:
+    """The one wording of the step-cap warning, for every front end; `capped` holds 0-based line indices."""
+    which = ", ".join(str(i + 1) for i in capped)
+    return (f"line{'s' if len(capped) > 1 else ''} {which} hit the step cap before the text ended, so the ink "
+            f"may be incomplete (a higher bias usually helps)")
+
+
 @dataclass
 class LineSpec:
     text: str

@@ -12,7 +12,7 @@ from scribe import ink
 from scribe.render.animate import AnimationError, AnimationOptions, animated_gif, animated_svg, timeline
 from scribe.render.page import InkLine, Layout, Page, layout_page, page_to_svg
 
-from conftest import synthetic_offsets
+from helpers import synthetic_offsets
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -19,7 +19,7 @@ from scribe.render.page import MM_PER_PX, PAPER_SIZES_MM
 from scribe.render.export import page_paths
 from scribe.styles import StyleError
 
-from conftest import TINY_ALPHABET
+from helpers import TINY_ALPHABET
 
 WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards quietly judge an exotic boxing "
          "match near my old house in the valley").split()
