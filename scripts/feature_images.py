@@ -12,8 +12,6 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scribe.render.animate import AnimationOptions, animated_svg
 from scribe.files import atomic_write_bytes

@@ -18,8 +18,6 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 import torch
