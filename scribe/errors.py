@@ -1,6 +1,7 @@
 """The one error base. Every error a user can cause is a ScribeError: its message says what is wrong and
-how to fix it, and its class carries the title a front end shows above the message. The CLI prints
-`title: message`; the app maps any ScribeError to one Gradio error the same way (scribe.web.api).
+how to fix it, and its class carries the title a front end shows above the message. The CLI catches
+ScribeError and prints `error: message`; the app turns any ScribeError into a Gradio error with its
+title (scribe.web.api.as_gr_error); front ends keep no lists of error classes.
 
 Each subclass also keeps the builtin base it always had (ValueError, RuntimeError), so existing
 `except ValueError` code still catches it.
