@@ -27,7 +27,7 @@ import torch
 
 from .alphabet import Alphabet
 from .checkpoint import CheckpointError, default_checkpoint, load_checkpoint
-from .dataset import BucketBatches, NormStats, ProcessedData
+from .dataset import BucketBatches, NormStats, ProcessedData, summed_nll
 from .files import atomic_write_bytes
 from .model import SynthesisNetwork
 from .recognizer import Recognizer, RecognizerError, load_recognizer, reading_cer
@@ -69,14 +69,8 @@ def validation_nll(model: SynthesisNetwork, alphabet: Alphabet, data: ProcessedD
     batches = BucketBatches(data, "valid", alphabet, batch_size, indices=valid)
     order = batches.idx[np.argsort(data.lengths()[batches.idx], kind="stable")]
     device = next(model.parameters()).device     # on the model's device: a GPU scores testset_v fast
-    total, points = 0.0, 0.0
-    with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            batch = batches.make(order[start:start + batch_size]).to(device)
-            _, per_line = model.loss(batch)
-            total += float(per_line.sum())
-            points += float(batch.mask.sum())
-    n = len(order)
+    groups = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    total, n, points = summed_nll(model.loss, batches, groups, device)
     return {"lines": n, "skipped_lines": int(len(valid) - n), "nats_per_line": total / n,
             "nats_per_point": total / points, "points_per_line": points / n}
 
