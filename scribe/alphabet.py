@@ -7,6 +7,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from typing import Iterable
+from .errors import ScribeError
 
 # Lookalikes are mapped before anything is rejected, so that text pasted from a word processor
 # works. Each entry maps to characters that IAM-OnDB writers actually used.
@@ -18,8 +19,9 @@ LOOKALIKES = {
 }
 
 
-class UnknownCharactersError(ValueError):
+class UnknownCharactersError(ScribeError, ValueError):
     """Raised when text holds characters the model was never trained on."""
+    title = "Unknown characters"
 
     def __init__(self, unknown: list[str], alphabet: "Alphabet"):
         self.unknown = unknown

@@ -21,6 +21,7 @@ from .alphabet import Alphabet
 from .dataset import NormStats
 from .files import atomic_write
 from .model import ModelConfig, SynthesisNetwork
+from .errors import ScribeError
 
 FORMAT = "scribe-checkpoint"
 VERSION = 1
@@ -28,8 +29,9 @@ SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 _STEP = re.compile(r"checkpoint-(\d+)\.pt$")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ScribeError, ValueError):
     """A checkpoint file is missing, unreadable, unsafe or not a Scribe checkpoint."""
+    title = "Checkpoint problem"
 
 
 @dataclass

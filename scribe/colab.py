@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import iam
 from .files import atomic_write_bytes
+from .errors import ScribeError
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DRIVE_MOUNT = Path("/content/drive")
@@ -38,8 +39,9 @@ ENABLE_GPU_HELP = ("On Colab: Runtime > Change runtime type > Hardware accelerat
                    "Save, then run the notebook again from the top (the runtime restarts).")
 
 
-class ColabError(RuntimeError):
+class ColabError(ScribeError, RuntimeError):
     """A notebook step that cannot go on; the message says what to do."""
+    title = "Colab set-up problem"
 
 
 def on_colab() -> bool:

@@ -7,6 +7,7 @@ folder and never commit it.
 """
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,3 +188,22 @@ class BucketBatches:
         while True:
             for b in self.epoch():
                 yield self.make(b)
+
+
+@torch.no_grad()
+def summed_nll(loss_fn, batches: "BucketBatches", groups, device, autocast=contextlib.nullcontext
+                   ) -> tuple[float, int, float]:
+    """The one validation loop (train.py, evaluate.py, and the notebook through evaluate): summed NLL
+    in nats over the lines of `groups` (index arrays of `batches`), and how many lines and points.
+
+    `loss_fn(batch) -> (mean, per-line NLL)` is model.loss or scribe.fast's loss.
+    """
+    total, lines, points = 0.0, 0, 0.0
+    for idx in groups:
+        with autocast():
+            batch = batches.make(idx).to(device)
+            _, per_line = loss_fn(batch)
+        total += float(per_line.float().sum())
+        lines += len(idx)
+        points += float(batch.mask.sum())
+    return total, lines, points

@@ -9,14 +9,18 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .alphabet import Alphabet
 from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
-from .render import InkLine, Layout, Page, layout_page, page_to_svg, save_png, save_svg, svg_to_png
+from .errors import InputError
+from .render import paragraph
+from .render.page import InkLine, Layout, Page, layout_page, page_to_svg, save_png, save_svg, svg_to_png
 from .sampling import LineRequest, SampledLine, Sampler, ends_in_full_stop, late_dot_ok
 from .styles import StyleBank, StyleError
 from . import ink
@@ -37,8 +41,11 @@ def use_sampling_threads(n: int | None = None) -> None:
     torch.set_num_threads(max(1, n or int(os.environ.get("SCRIBE_THREADS", "1"))))
 
 
-class InputError(ValueError):
-    """Something in the user's request that cannot be written; the message says what and how to fix it."""
+def step_cap_note(capped: list[int]) -> str:
+    """The one wording of the step-cap warning, for every front end; `capped` holds 0-based line indices."""
+    which = ", ".join(str(i + 1) for i in capped)
+    return (f"line{'s' if len(capped) > 1 else ''} {which} hit the step cap before the text ended, so the ink "
+            f"may be incomplete (a higher bias usually helps)")
 
 
 @dataclass
@@ -89,9 +96,9 @@ class Handwriting:
     def export(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, layout: Layout | None = None,
                plotter=None, gcode=None, animation=None) -> Path:
         """Write any output format: svg, png, plotter-svg, gcode, animated-svg or gif (see
-        scribe.render.export_pages; `fmt` None picks by suffix). Options: scribe.plotter.PlotterOptions,
-        GcodeOptions, scribe.animate.AnimationOptions."""
-        from .render import export_pages
+        scribe.render.export.export_pages; `fmt` None picks by suffix). Options: scribe.render.plotter.PlotterOptions,
+        GcodeOptions, scribe.render.animate.AnimationOptions."""
+        from .render.export import export_pages
         try:
             return export_pages([self.page(layout)], path, fmt, dpi, plotter, gcode, animation)[0]
         except ValueError as e:
@@ -230,13 +237,12 @@ class Hand:
         return Handwriting(specs, lines, self.stats.ink_height, seed, time.perf_counter() - started,
                            layout or Layout())
 
-    # ---- paragraphs and user styles (scribe.layout, scribe.user_style) -----------------------------
+    # ---- paragraphs and user styles (scribe.render.paragraph, scribe.user_style) -----------------------------
     def write_paragraph(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,
                         color: str = "#000000", width: float = 1.5, layout=None, seed: int | None = None,
                         max_steps: int | None = None):
         """Wrap `text` to the line width in this hand's own measure and set it on pages (several if it
-        runs over). `layout` is a scribe.layout.ParagraphLayout. Returns a ParagraphDocument."""
-        from .layout import write_paragraph
+        runs over). `layout` is a scribe.render.paragraph.ParagraphLayout. Returns a ParagraphDocument."""
         return write_paragraph(self, text, style, bias, color, width, layout, seed, max_steps)
 
     def add_user_styles(self, folder: str | Path) -> None:
@@ -265,3 +271,85 @@ class Hand:
         style_id = save_style(style, save_to, avoid_ids=self.style_ids)
         self.add_user_styles(save_to)
         return style, style_id
+
+
+def write_paragraph(hand, text: str, style: int | None = None, bias: float | None = None,
+                    color: str = "#000000", width: float = 1.5, layout: paragraph.ParagraphLayout | None = None,
+                    seed: int | None = None, max_steps: int | None = None,
+                    max_rounds: int = paragraph.MAX_ROUNDS) -> paragraph.ParagraphDocument:
+    """Write `text` as wrapped paragraphs in one style; see the module docstring. Raises InputError."""
+    started = time.perf_counter()
+    layout = layout or paragraph.ParagraphLayout()
+    bias = DEFAULT_BIAS if bias is None else float(bias)
+    problems = []
+    try:
+        layout.check()
+    except ValueError as e:
+        problems.append(str(e))
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise InputError("nothing to write: type some text")
+    if len(text) > paragraph.PARAGRAPH_MAX_CHARS:
+        problems.append(f"the text has {len(text)} characters; paragraph mode takes up to "
+                        f"{paragraph.PARAGRAPH_MAX_CHARS}")
+    unknown = set()
+    for raw in text.split("\n"):
+        try:
+            hand.alphabet.clean(raw)
+        except ValueError as e:
+            unknown.update(getattr(e, "unknown", []))
+    if unknown:
+        problems.insert(0, f"this model cannot write {', '.join(repr(c) for c in sorted(unknown))}; "
+                           f"it knows: {hand.alphabet.chars}")
+    long_words = [w for w in text.split() if len(w) > MAX_CHARS_PER_LINE]
+    if long_words:
+        problems.append(f"a word of {len(long_words[0])} characters cannot fit one line "
+                        f"(the limit is {MAX_CHARS_PER_LINE}): {long_words[0][:20]}...")
+    if not BIAS_RANGE[0] <= bias <= BIAS_RANGE[1]:
+        problems.append(f"bias {bias} is outside {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
+    measure = paragraph.Measure()
+    if style is not None:
+        try:
+            st = hand._style(style)
+            measure = paragraph.Measure.from_ink(st.text, st.strokes())
+        except StyleError as e:
+            problems.append(str(e))
+    if problems:
+        raise InputError("; ".join(problems))
+    text = "\n".join(hand.alphabet.clean(raw) if raw.strip() else "" for raw in text.split("\n"))
+    seed = random.randrange(2**31) if seed is None else int(seed)
+
+    target = layout.line_width_mm() / layout.ink_height_mm       # line width in ink heights
+    written: dict[tuple[str, int], paragraph.WrittenLine] = {}   # (text, occurrence) -> ink
+    first_width: dict[str, float] = {}
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):
+        def fits(t: str) -> bool:
+            return first_width[t] <= target if t in first_width else measure.width(t) <= target * paragraph.SAFETY
+        pairs = paragraph.wrap_lines(text, fits, int(layout.max_chars))
+        wrapped = [t for t, _ in pairs]
+        keys, seen = [], Counter()
+        for t in wrapped:
+            seen[t] += 1
+            keys.append((t, seen[t]))
+        todo = [k for k in keys if k[0] and k not in written]
+        for c in range(0, len(todo), MAX_LINES):
+            chunk = todo[c:c + MAX_LINES]
+            doc = hand.write([LineSpec(t, style, bias, color, width) for t, _ in chunk],
+                             seed=seed + 7919 * rounds + c, max_steps=max_steps)
+            for key, sampled in zip(chunk, doc.lines):
+                strokes = ink.offsets_to_strokes(sampled.offsets)
+                w = paragraph.ink_width(strokes) / hand.stats.ink_height
+                written[key] = paragraph.WrittenLine(key[0], strokes, w, sampled.hit_cap)
+                first_width.setdefault(key[0], w)
+        overflow = any(written[k].width > target for k in keys if k[0])
+        # Lines broken for width should come near it; if most fall short, the estimate was too wide.
+        fill = [written[k].width / target for k, (_, broken) in zip(keys, pairs) if broken]
+        underfilled = len(fill) >= 2 and float(np.median(fill)) < paragraph.UNDERFILL
+        if not (overflow or underfilled) or rounds == max_rounds:
+            break
+        measure = paragraph.Measure.fit([(ln.text, ln.width) for ln in written.values()])
+    lines = [written[k] if k[0] else paragraph.WrittenLine("", [], 0.0) for k in keys]
+    pages, line_page, shrunk = paragraph.set_pages(lines, hand.stats.ink_height, layout, color, width, seed)
+    return paragraph.ParagraphDocument(pages, wrapped, line_page, shrunk, [i for i, ln in enumerate(lines) if ln.hit_cap],
+                             rounds, seed, time.perf_counter() - started, layout)

@@ -14,6 +14,8 @@ from typing import Iterator
 
 import numpy as np
 
+from .errors import ScribeError
+
 STROKES_ARCHIVE = "lineStrokes-all.tar.gz"
 ASCII_ARCHIVE = "ascii-all.tar.gz"
 SPLIT_NAMES = ("trainset", "testset_v", "testset_t", "testset_f")
@@ -25,8 +27,9 @@ DOWNLOAD_HINT = (
     "pass that folder with --data_dir.")
 
 
-class DataError(RuntimeError):
+class DataError(ScribeError, RuntimeError):
     """The IAM-OnDB data is missing or malformed; the message says what to do."""
+    title = "Data problem"
 
 
 @dataclass

@@ -21,14 +21,16 @@ from pathlib import Path
 import numpy as np
 
 from .iam import DataError, parse_stroke_xml
+from .errors import ScribeError
 
 MAX_BYTES = 10_000_000
 MAX_POINTS = 200_000
 INKML_NS = "http://www.w3.org/2003/InkML"
 
 
-class InkFileError(ValueError):
+class InkFileError(ScribeError, ValueError):
     """Ink that cannot be read; the message names the file and what is wrong with it."""
+    title = "Ink file problem"
 
 
 @dataclass

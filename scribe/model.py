@@ -61,6 +61,13 @@ def mixture_nll(params: MixtureParams, targets: torch.Tensor) -> torch.Tensor:
     return eos_nll - log_mix
 
 
+def line_nll(out: torch.Tensor, batch, mixtures: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The loss, written once: (mean NLL per line, summed NLL per line (B,)) in nats, padding excluded."""
+    nll = mixture_nll(MixtureParams(out, mixtures), batch.targets) * batch.mask
+    per_line = nll.sum(1)
+    return per_line.mean(), per_line
+
+
 class SynthesisNetwork(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -134,10 +141,7 @@ class SynthesisNetwork(nn.Module):
 
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean NLL per line, summed NLL per line (B,)) in nats, padding excluded."""
-        out = self(batch.inputs, batch.text)
-        nll = mixture_nll(MixtureParams(out, self.config.mixtures), batch.targets) * batch.mask
-        per_line = nll.sum(1)
-        return per_line.mean(), per_line
+        return line_nll(self(batch.inputs, batch.text), batch, self.config.mixtures)
 
     # ---- sampling: one step -----------------------------------------------------------------------
     def initial_state(self, batch: int, device=None) -> list[torch.Tensor]:

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from .alphabet import Alphabet
 from .files import atomic_write
+from .errors import ScribeError
 
 FORMAT = "scribe-recognizer"
 VERSION = 1
@@ -34,8 +35,9 @@ MIN_FRAMES = 8          # very short (or empty) generated lines are padded to th
 FEATURE_CLIP = 8.0
 
 
-class RecognizerError(ValueError):
+class RecognizerError(ScribeError, ValueError):
     """A recogniser file that is missing, unreadable or not a Scribe recogniser."""
+    title = "Recogniser problem"
 
 
 @dataclass

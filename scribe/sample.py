@@ -19,10 +19,13 @@ import re
 import sys
 from pathlib import Path
 
-from .checkpoint import CheckpointError
-from .hand import use_sampling_threads, DEFAULT_BIAS, Hand, InputError, LineSpec
-from .render import OUTPUT_FORMATS, format_suffix
-from .styles import StyleError
+from .errors import InputError, ScribeError
+from .hand import DEFAULT_BIAS, Hand, LineSpec, step_cap_note, use_sampling_threads
+from .render.animate import AnimationOptions
+from .render.export import OUTPUT_FORMATS, format_suffix
+from .render.page import Layout
+from .render.paragraph import ParagraphLayout
+from .render.plotter import GcodeOptions, PlotterOptions
 
 GCODE_SUFFIXES = (".gcode", ".nc", ".gc", ".ngc")
 DEFAULT_USER_STYLE_DIR = "user_styles"
@@ -140,7 +143,6 @@ def output_path(args, fmt: str, texts: list[str], seed: int) -> Path:
 
 
 def plot_options(args):
-    from .plotter import GcodeOptions, PlotterOptions
     plotter = PlotterOptions(paper=args.page, landscape=args.landscape,
                              margin_mm=15.0 if args.margin is None else args.margin, optimize=not args.no_optimize)
     gcode = GcodeOptions(pen_up=args.pen_up, pen_down=args.pen_down, draw_feed=args.feed,
@@ -163,9 +165,6 @@ def paragraph_text(args) -> str:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     use_sampling_threads()
-    from .animate import AnimationError, AnimationOptions
-    from .inkml import InkFileError
-    from .plotter import PlotterError
     paragraph = args.paragraph or args.wrap is not None or args.text_file is not None
     try:
         fmt = output_format(args)
@@ -182,7 +181,6 @@ def main(argv=None) -> int:
         plotter, gcode = plot_options(args)
         animation = AnimationOptions(speed=args.speed, method=args.anim_method, loop=args.loop)
         if paragraph:
-            from .layout import ParagraphLayout
             layout = ParagraphLayout(page=args.page or "a4", landscape=args.landscape,
                                      margin_mm=20.0 if args.margin is None else args.margin, width_mm=args.wrap,
                                      ink_height_mm=args.size, line_spacing=args.line_spacing, align=args.align,
@@ -195,9 +193,8 @@ def main(argv=None) -> int:
                                        (args.widths or [1.5])[0], layout, args.seed, args.max_steps)
             out = output_path(args, fmt, text.split(), doc.seed)
             written = doc.save(out, fmt, args.dpi, plotter, gcode, animation)
-            for i in doc.capped_lines:
-                print(f"warning: line {i + 1} ({doc.lines[i]!r}) hit the step cap; it may be incomplete",
-                      file=sys.stderr)
+            if doc.capped_lines:
+                print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
             if doc.shrunk_lines:
                 print(f"note: {len(doc.shrunk_lines)} line(s) came out wider than the line width and were "
                       f"narrowed to fit", file=sys.stderr)
@@ -207,7 +204,6 @@ def main(argv=None) -> int:
         specs = specs_from_args(args)
         if style_from_id is not None:
             specs = [LineSpec(s.text, style_from_id, s.bias, s.color, s.width) for s in specs]
-        from .render import Layout
         doc = hand.write(specs, seed=args.seed, max_steps=args.max_steps,
                          layout=Layout(line_spacing=args.line_spacing, align=args.align))
         out = output_path(args, fmt, [s.text for s in specs], doc.seed)
@@ -215,15 +211,14 @@ def main(argv=None) -> int:
             doc.save(out, dpi=args.dpi)     # the suffix picks svg or png, as it always has
         else:
             out = doc.export(out, fmt, args.dpi, plotter=plotter, gcode=gcode, animation=animation)
-    except (InputError, StyleError, CheckpointError, PlotterError, AnimationError, InkFileError) as e:
+    except ScribeError as e:      # every error a user can cause: its message, no traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
         print(f"error: cannot write the output: {e}", file=sys.stderr)
         return 2
-    for i in doc.capped_lines:
-        print(f"warning: line {i + 1} hit the step cap before the text ended; it may be incomplete "
-              f"(try a higher bias)", file=sys.stderr)
+    if doc.capped_lines:
+        print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
     print(f"Wrote {out} ({len(specs)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")
     return 0
 

@@ -18,13 +18,15 @@ from . import ink
 from .dataset import NormStats
 from .files import atomic_write
 from .sampling import Prime
+from .errors import ScribeError
 
 SHIPPED_STYLE_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "styles"
 _NAME = re.compile(r"style-(\d+)-(chars|strokes)\.npy$")
 
 
-class StyleError(ValueError):
+class StyleError(ScribeError, ValueError):
     """A style id or style file that cannot be used; the message says which and why."""
+    title = "Style problem"
 
 
 @dataclass

@@ -48,17 +48,17 @@ class UserStyle:
         return ink.offsets_to_strokes(self.offsets)
 
     def page(self, color: str = "#000000", width: float = 1.5, x_height_px: float = 36.0):
-        from .render import InkLine, Layout, layout_page
+        from .render.page import InkLine, Layout, layout_page
         return layout_page([InkLine(self.strokes(), color, width)], float(self.measures.get("ink_height", 1.0)),
                            Layout(x_height_px=x_height_px))
 
     def preview_svg(self, color: str = "#000000", width: float = 1.5) -> str:
         """The normalised ink, as the model will read it when priming."""
-        from .render import page_to_svg
+        from .render.page import page_to_svg
         return page_to_svg(self.page(color, width))
 
     def preview_png(self, dpi: float = 144.0) -> bytes:
-        from .render import svg_to_png
+        from .render.page import svg_to_png
         return svg_to_png(self.preview_svg(), dpi)
 
 

@@ -12,15 +12,13 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scribe.animate import AnimationOptions, animated_svg
+from scribe.render.animate import AnimationOptions, animated_svg
 from scribe.files import atomic_write_bytes
 from scribe.hand import Hand, LineSpec
 from scribe import ink
-from scribe.layout import ParagraphLayout, WrittenLine, set_pages
-from scribe.plotter import PlotterOptions, plan_page, plotter_svg
+from scribe.render.paragraph import ParagraphLayout, WrittenLine, set_pages
+from scribe.render.plotter import PlotterOptions, plan_page, plotter_svg
 
 TEXT = ("Dear reader, this page was written by a neural network that learnt to write from people "
         "writing on a whiteboard. Long text wraps to the line width in the hand's own measure, and no "

@@ -8,5 +8,5 @@ if ! command -v chromium >/dev/null 2>&1 || ! ldconfig -p | grep -q libcairo.so.
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium libcairo2 >/dev/null
 fi
-python -m pip install -q torch==2.13.0 -r requirements-dev.txt
+python -m pip install -q torch==2.13.0 -e ".[dev]"
 python -m pytest -q -rs "$@"

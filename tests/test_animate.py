@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from scribe import ink
-from scribe.animate import AnimationError, AnimationOptions, animated_gif, animated_svg, timeline
-from scribe.render import InkLine, Layout, Page, layout_page, page_to_svg
+from scribe.render.animate import AnimationError, AnimationOptions, animated_gif, animated_svg, timeline
+from scribe.render.page import InkLine, Layout, Page, layout_page, page_to_svg
 
-from conftest import synthetic_offsets
+from helpers import synthetic_offsets
 
 SVG = "{http://www.w3.org/2000/svg}"
 

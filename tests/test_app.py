@@ -6,10 +6,7 @@ endpoint: /write, /write_text and /info.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
-import socket
-import sys
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,58 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import tiny_checkpoint
-from scribe import app_support as sup
+from helpers import MAX_STEPS, ROOT, SVG_NS, check_png, check_svg, free_port, parse_svg, tiny_checkpoint
+from scribe.web import app, forms, outputs, state, views
 from scribe.checkpoint import CheckpointError, save_shipped, save_training_checkpoint
 from scribe.hand import MAX_CHARS_PER_LINE, MAX_LINES, Hand, InputError, LineSpec
 
-ROOT = Path(__file__).resolve().parent.parent
-SVG_NS = "{http://www.w3.org/2000/svg}"
-MAX_STEPS = 40      # tiny random models never finish a line on their own; keep every write short
-
-
-def load_app_module():
-    """app.py is a script at the repository root, not a package module: import it by path."""
-    if "scribe_app" in sys.modules:
-        return sys.modules["scribe_app"]
-    spec = importlib.util.spec_from_file_location("scribe_app", ROOT / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["scribe_app"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def parse_svg(path_or_text) -> ET.Element:
-    text = Path(path_or_text).read_text() if not str(path_or_text).lstrip().startswith("<") else path_or_text
-    return ET.fromstring(text)
-
-
-def check_svg(path, n_lines: int) -> ET.Element:
-    """A plotter-clean SVG: n line groups of unfilled stroke paths and no background rectangle."""
-    root = parse_svg(path)
-    assert root.tag == f"{SVG_NS}svg"
-    assert root.findall(f".//{SVG_NS}rect") == []
-    groups = root.findall(f"{SVG_NS}g")
-    assert len(groups) == n_lines
-    paths = root.findall(f".//{SVG_NS}path")
-    assert paths, "no strokes in the SVG"
-    assert all(g.get("fill") == "none" for g in groups)
-    return root
-
-
-def check_png(path) -> np.ndarray:
-    from PIL import Image
-    img = np.asarray(Image.open(path).convert("L"))
-    assert img.shape[0] > 10 and img.shape[1] > 10
-    assert img.max() == 255, "background should be white"
-    assert (img < 128).sum() > 0, "the PNG has no ink"
-    return img
 
 
 # ---- helpers (no server) ----------------------------------------------------------------------------
@@ -78,7 +28,7 @@ def tiny_hand(tiny_ckpt_path, tiny_style_dir) -> Hand:
 
 
 def test_specs_from_rows_keeps_numbering_and_explains_gaps():
-    specs, notes = sup.specs_from_rows([
+    specs, notes = forms.specs_from_rows([
         {"text": "first", "style": 1, "bias": 1.5, "color": "#112233", "width": 2},
         {"text": "   "},
         "third as a bare string",
@@ -86,61 +36,61 @@ def test_specs_from_rows_keeps_numbering_and_explains_gaps():
     ])
     assert [s.text for s in specs] == ["first", "", "third as a bare string"]
     assert (specs[0].style, specs[0].bias, specs[0].color, specs[0].width) == (1, 1.5, "#112233", 2.0)
-    assert specs[2].style is None and specs[2].bias == sup.DEFAULT_BIAS
+    assert specs[2].style is None and specs[2].bias == forms.DEFAULT_BIAS
     assert len(notes) == 1 and "line 2" in notes[0] and "gap" in notes[0]
 
 
 def test_specs_from_rows_reports_every_problem_with_its_line():
     with pytest.raises(InputError) as e:
-        sup.specs_from_rows([{"text": "ok", "bias": 9, "color": "url(#x)"}, {"text": "b", "style": "three"},
+        forms.specs_from_rows([{"text": "ok", "bias": 9, "color": "url(#x)"}, {"text": "b", "style": "three"},
                              {"text": "c", "width": 0}, {"text": "d", "font": "serif"}])
     msg = str(e.value)
     for part in ("line 1: bias 9 is outside", "line 1: ink colour 'url(#x)'", "line 2: style must be",
                  "line 3: stroke width 0", "line 4: unknown field(s) font"):
         assert part in msg
     with pytest.raises(InputError, match="every line is empty"):
-        sup.specs_from_rows(["", {"text": "  "}])
+        forms.specs_from_rows(["", {"text": "  "}])
     with pytest.raises(InputError, match="must be a list"):
-        sup.specs_from_rows("just a string")
+        forms.specs_from_rows("just a string")
 
 
 def test_split_block_wraps_long_lines_and_keeps_paragraph_gaps():
     long = "word " * 30
-    lines, notes = sup.split_block(f"\n\nShort line\n\n{long}\n\n", wrap_at=40)
+    lines, notes = forms.split_block(f"\n\nShort line\n\n{long}\n\n", wrap_at=40)
     assert lines[0] == "Short line" and lines[1] == ""
     assert all(0 < len(ln) <= 40 for ln in lines[2:]) and len(lines) > 3
     assert notes and "wrapped 1 long line at 40" in notes[0]
-    unwrapped, notes = sup.split_block("a\r\nb", wrap_at=None)
+    unwrapped, notes = forms.split_block("a\r\nb", wrap_at=None)
     assert unwrapped == ["a", "b"] and notes == []
     with pytest.raises(InputError, match="nothing to write"):
-        sup.split_block(" \n ")
+        forms.split_block(" \n ")
     with pytest.raises(InputError, match="too many lines"):
-        sup.specs_from_block("\n".join(["x"] * (MAX_LINES + 1)))
+        forms.specs_from_block("\n".join(["x"] * (MAX_LINES + 1)))
 
 
 def test_parsers_name_the_problem():
-    assert sup.parse_seed("") is None and sup.parse_seed(None) is None and sup.parse_seed(float("nan")) is None
-    assert sup.parse_seed("42") == 42 and sup.parse_seed(7.0) == 7
+    assert forms.parse_seed("") is None and forms.parse_seed(None) is None and forms.parse_seed(float("nan")) is None
+    assert forms.parse_seed("42") == 42 and forms.parse_seed(7.0) == 7
     for bad in ("-1", "1.5", "abc", 2**32):
         with pytest.raises(InputError, match="seed must be a whole number"):
-            sup.parse_seed(bad)
-    assert sup.parse_dpi(None) == sup.DEFAULT_DPI and sup.parse_dpi("300") == 300
+            forms.parse_seed(bad)
+    assert forms.parse_dpi(None) == forms.DEFAULT_DPI and forms.parse_dpi("300") == 300
     with pytest.raises(InputError, match="outside the allowed range 24-600"):
-        sup.parse_dpi(5000)
+        forms.parse_dpi(5000)
     with pytest.raises(InputError, match="align must be one of"):
-        sup.parse_align("justify")
-    assert sup.parse_style("free") is None and sup.parse_style("3") == 3 and sup.parse_style(4.0) == 4
+        forms.parse_align("justify")
+    assert forms.parse_style("free") is None and forms.parse_style("3") == 3 and forms.parse_style(4.0) == 4
     for ok in ("#abc", "#A1B2C3", "rgb(10, 20, 30)", "rgba(10,20,30,0.5)", "navy"):
-        assert sup.parse_color(ok) == ok
+        assert forms.parse_color(ok) == ok
     with pytest.raises(InputError, match="is not a colour"):
-        sup.parse_color('red" onload="alert(1)')
+        forms.parse_color('red" onload="alert(1)')
 
 
 def test_png_dpi_is_lowered_only_for_huge_pages():
-    assert sup.png_dpi_within_limit(800, 300, 300) == 300
-    lowered = sup.png_dpi_within_limit(3000, 3000, 600, max_pixels=10_000_000)
+    assert outputs.png_dpi_within_limit(800, 300, 300) == 300
+    lowered = outputs.png_dpi_within_limit(3000, 3000, 600, max_pixels=10_000_000)
     assert lowered < 600
-    scale = lowered / sup.CSS_DPI
+    scale = lowered / outputs.CSS_DPI
     assert 3000 * 3000 * scale * scale <= 10_000_000
 
 
@@ -150,7 +100,7 @@ def test_list_checkpoints_puts_the_explicit_one_first_without_duplicates(tmp_pat
     for step in (200, 400):
         save_training_checkpoint(tiny_checkpoint(), extra / f"checkpoint-{step}.pt")
     explicit = extra / "checkpoint-200.pt"
-    listed = sup.list_checkpoints(extra, first=explicit, shipped_dir=shipped)
+    listed = state.list_checkpoints(extra, first=explicit, shipped_dir=shipped)
     paths = [Path(p).name for _, p in listed]
     assert paths == ["checkpoint-200.pt", "scribe-standin.safetensors", "checkpoint-400.pt"]
     for label, p in listed:      # labels name the file and the folder it is in
@@ -169,15 +119,15 @@ def save_other_model(path: Path) -> None:
 def test_other_models_in_checkpoints_are_neither_listed_nor_started_with(tmp_path, monkeypatch):
     shipped = tmp_path / "checkpoints"
     save_other_model(shipped / "recognizer.safetensors")
-    assert sup.list_checkpoints(shipped_dir=shipped) == []
+    assert state.list_checkpoints(shipped_dir=shipped) == []
     import scribe.checkpoint
     monkeypatch.setattr(scribe.checkpoint, "SHIPPED_DIR", shipped)   # only the recogniser is there
-    start, message = sup.initial_checkpoint(None, [])
+    start, message = state.initial_checkpoint(None, [])
     assert start is None and "no checkpoint yet" in message and "no trained handwriting model" in message
     save_shipped(tiny_checkpoint(), shipped / "scribe-standin.safetensors")
-    listed = sup.list_checkpoints(shipped_dir=shipped)
+    listed = state.list_checkpoints(shipped_dir=shipped)
     assert [Path(p).name for _, p in listed] == ["scribe-standin.safetensors"]
-    assert sup.initial_checkpoint(None, listed) == (listed[0][1], "")
+    assert state.initial_checkpoint(None, listed) == (listed[0][1], "")
 
 
 def test_hand_cache_reuses_switches_and_reports_unreadable_files(tmp_path, tiny_style_dir):
@@ -186,7 +136,7 @@ def test_hand_cache_reuses_switches_and_reports_unreadable_files(tmp_path, tiny_
     save_shipped(tiny_checkpoint(seed=1), b)
     save_training_checkpoint(tiny_checkpoint(), bad)
     bad.write_bytes(bad.read_bytes()[:2000])         # a copy cut short, as by a full disk
-    cache = sup.HandCache(tiny_style_dir, max_loaded=1)
+    cache = state.HandCache(tiny_style_dir, max_loaded=1)
     hand_a = cache.get(a)
     assert cache.get(a) is hand_a
     hand_b = cache.get(b)
@@ -205,45 +155,44 @@ def test_hand_cache_reuses_switches_and_reports_unreadable_files(tmp_path, tiny_
 
 
 def test_style_chart_and_row_preview_show_each_styles_own_ink(tiny_style_dir):
-    bank = sup.style_bank(tiny_style_dir)
-    chart = sup.style_chart_html(bank)
+    bank = state.style_bank(tiny_style_dir)
+    chart = views.style_chart_html(bank)
     assert chart.count("<svg") == len(bank.ids) == 3
     for i in bank.ids:
         assert f"<b>{i}</b>" in chart
-    svg = sup.style_preview_svg(bank.get(1))
+    svg = views.style_preview_svg(bank.get(1))
     root = parse_svg(svg)
     assert len(root.findall(f".//{SVG_NS}path")) == len(bank.get(1).strokes())
-    assert "<svg" in sup.style_row_preview(bank, "2")
-    assert "no style" in sup.style_row_preview(bank, sup.FREE_STYLE)
-    assert "no style 99" in sup.style_row_preview(bank, "99")
-    assert [v for _, v in sup.style_choices(bank)] == [sup.FREE_STYLE, "0", "1", "2"]
-    assert "No style bank" in sup.style_chart_html(None)
+    assert "<svg" in views.style_row_preview(bank, "2")
+    assert "no style" in views.style_row_preview(bank, forms.FREE_STYLE)
+    assert "no style 99" in views.style_row_preview(bank, "99")
+    assert [v for _, v in views.style_choices(bank)] == [forms.FREE_STYLE, "0", "1", "2"]
+    assert "No style bank" in views.style_chart_html(None)
 
 
 def test_write_files_saves_a_clean_svg_and_a_white_png(tiny_hand, tmp_path):
     specs = [LineSpec("Hello there", 0, 1.0, "#1f3a93", 2.0), LineSpec(""), LineSpec("second", None, 0.5)]
-    r = sup.write_files(tiny_hand, specs, seed=11, dpi=150, max_steps=MAX_STEPS, out_root=tmp_path)
+    r = outputs.write_files(tiny_hand, specs, seed=11, dpi=150, max_steps=MAX_STEPS, out_root=tmp_path)
     root = check_svg(r.svg_path, n_lines=3)
     assert root.find(f"{SVG_NS}g").get("stroke") == "#1f3a93"
     assert r.svg_path.read_text() == r.svg and r.seed == 11 and r.lines == 2 and r.dpi == 150
     check_png(r.png_path)
     assert "seed 11" in r.summary() and "Wrote 2 lines" in r.summary()
     assert any("step cap" in n for n in r.notes)       # MAX_STEPS cuts the tiny model's lines
-    again = sup.write_files(tiny_hand, specs, seed=11, dpi=150, max_steps=MAX_STEPS, out_root=tmp_path)
+    again = outputs.write_files(tiny_hand, specs, seed=11, dpi=150, max_steps=MAX_STEPS, out_root=tmp_path)
     assert again.svg == r.svg and again.svg_path != r.svg_path
 
 
 def test_initial_checkpoint_says_none_yet(monkeypatch):
     def none_yet():
         raise CheckpointError("no checkpoint yet: train one")
-    monkeypatch.setattr(sup, "default_checkpoint", none_yet)
-    assert sup.initial_checkpoint(None, []) == (None, "no checkpoint yet: train one")
-    assert sup.initial_checkpoint(None, [("x", "/a/x.pt")]) == ("/a/x.pt", "")
-    assert sup.initial_checkpoint("/b/y.pt", []) == ("/b/y.pt", "")
+    monkeypatch.setattr(state, "default_checkpoint", none_yet)
+    assert state.initial_checkpoint(None, []) == (None, "no checkpoint yet: train one")
+    assert state.initial_checkpoint(None, [("x", "/a/x.pt")]) == ("/a/x.pt", "")
+    assert state.initial_checkpoint("/b/y.pt", []) == ("/b/y.pt", "")
 
 
 def test_command_line_flags_and_environment(monkeypatch):
-    app = load_app_module()
     monkeypatch.setenv("SCRIBE_CHECKPOINT", "/models/mine.safetensors")
     monkeypatch.setenv("SCRIBE_MAX_STEPS", "123")
     args = app.parse_args([])
@@ -259,11 +208,9 @@ def test_command_line_flags_and_environment(monkeypatch):
 def server(tmp_path_factory):
     """app.py's demo on a free port: a tiny .pt (the default) and a tiny .safetensors in the listed folder,
     an unreadable checkpoint-9.pt beside them, and a three-style bank."""
-    from conftest import synthetic_offsets
+    from helpers import synthetic_offsets
     from scribe.styles import write_style
     from gradio_client import Client
-
-    app = load_app_module()
     base = tmp_path_factory.mktemp("app")
     save_training_checkpoint(tiny_checkpoint(seed=0), base / "models" / "checkpoint-7.pt")
     save_shipped(tiny_checkpoint(seed=1), base / "models" / "other.safetensors")
@@ -315,7 +262,7 @@ def test_write_text_splits_wraps_and_keeps_gaps(server):
     text = "First paragraph line.\n\n" + "many words here " * 8
     svg, png, seed, summary = c.predict(text=text, style=2, bias=1.0, wrap_at=30, seed=5, png_dpi=150,
                                         align="center", api_name="/write_text")
-    n_lines = 2 + len(sup.split_block("many words here " * 8, 30)[0])
+    n_lines = 2 + len(forms.split_block("many words here " * 8, 30)[0])
     check_svg(svg, n_lines=n_lines)
     img = check_png(png)
     assert "wrapped 1 long line at 30" in summary
@@ -341,7 +288,7 @@ def test_switching_checkpoint_needs_no_restart(server):
     lines = [{"text": "same text", "style": 0}]
     svg_default, *_ = c.predict(lines=lines, seed=3, api_name="/write")
     svg_other, *_ = c.predict(lines=lines, seed=3, checkpoint=other, api_name="/write")
-    svg_label, *_ = c.predict(lines=lines, seed=3, checkpoint=sup.checkpoint_label(other), api_name="/write")
+    svg_label, *_ = c.predict(lines=lines, seed=3, checkpoint=state.checkpoint_label(other), api_name="/write")
     assert Path(svg_other).read_text() != Path(svg_default).read_text()    # a different model writes
     assert Path(svg_label).read_text() == Path(svg_other).read_text()      # by label or by path
 
@@ -405,7 +352,6 @@ def test_twenty_concurrent_requests_all_get_their_own_files(server):
 
 
 def test_app_builds_with_an_unreadable_checkpoint_and_says_why(tmp_path, tiny_style_dir):
-    app = load_app_module()
     bad = tmp_path / "checkpoint-5.pt"
     bad.write_bytes(b"PK\x03\x04 cut short")
     demo = app.build_demo(app.AppSettings(checkpoint=str(bad), style_dir=str(tiny_style_dir)))
@@ -419,12 +365,10 @@ def test_app_starts_without_any_checkpoint_and_says_so(tmp_path, monkeypatch, ti
     from gradio_client.exceptions import AppError
     import urllib.request
 
-    app = load_app_module()
-
     def none_yet():
         raise CheckpointError("no checkpoint yet: checkpoints/ holds no trained model")
-    monkeypatch.setattr(sup, "default_checkpoint", none_yet)
-    monkeypatch.setattr(sup, "SHIPPED_DIR", tmp_path / "empty")
+    monkeypatch.setattr(state, "default_checkpoint", none_yet)
+    monkeypatch.setattr(state, "SHIPPED_DIR", tmp_path / "empty")
     demo = app.build_demo(app.AppSettings(style_dir=str(tiny_style_dir), max_steps=MAX_STEPS))
     _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
     try:

@@ -10,44 +10,15 @@ The committed screenshot (docs/img/app.png) comes from the same flow with a trai
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from test_app import MAX_STEPS, ROOT, check_png, check_svg, free_port, load_app_module  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-VIEWPORT = {"width": 1400, "height": 960}
-
-needs_browser = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
-    reason="Debian's chromium is not installed here (scripts/test.sh installs it; CI always has it)")
-
-
-def launch_browser(playwright):
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-
-
-@contextlib.contextmanager
-def browser_page(downloads: bool = False):
-    """A page in headless Debian chromium; the browser closes when the block ends."""
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = launch_browser(p)
-        try:
-            yield browser.new_page(viewport=VIEWPORT, accept_downloads=downloads)
-        finally:
-            browser.close()
-
+from helpers import (MAX_STEPS, ROOT, browser_page, check_png, check_svg, needs_browser, screenshot_model,
+                     start_app)
 
 def line_texts(page):
     return page.locator(".scribe-line-text textarea")
@@ -90,15 +61,6 @@ def add_line_and_write(page, url: str, text: str, style_label: str, out_dir: Pat
     png_dl.value.save_as(png_path)
     return {"lines": n + 1, "status": status, "preview_groups": groups, "svg": svg_path, "png": png_path,
             "typed": line_texts(page).nth(n).input_value()}
-
-
-def start_app(checkpoint: Path, style_dir: Path | None, max_steps: int | None, checkpoint_dir: Path | None = None):
-    app = load_app_module()
-    demo = app.build_demo(app.AppSettings(checkpoint=str(checkpoint), style_dir=str(style_dir) if style_dir else None,
-                                          checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
-                                          max_steps=max_steps))
-    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
-    return demo, url
 
 
 @pytest.fixture()
@@ -178,35 +140,6 @@ def test_browser_rows_keep_their_values_when_lines_come_and_go(browser_app):
 
 
 # ---- the committed screenshot ------------------------------------------------------------------------
-def newest_standin_checkpoint() -> Path | None:
-    from scribe.checkpoint import training_checkpoints
-    found = training_checkpoints(ROOT / "runs" / "cpu_standin")
-    return found[-1] if found else None
-
-
-def screenshot_model(checkpoint: str | None, workdir: Path) -> tuple[Path, Path | None, int | None]:
-    """(checkpoint, style dir, step cap) for the README screenshots: --checkpoint, else the newest
-    stand-in training checkpoint, else the shipped model, else a tiny random model (gibberish ink)."""
-    from scribe.checkpoint import CheckpointError, default_checkpoint
-    ckpt = Path(checkpoint) if checkpoint else newest_standin_checkpoint()
-    if ckpt is not None:
-        return ckpt, None, None
-    try:
-        return default_checkpoint(), None, None
-    except CheckpointError:
-        return (*tiny_model_files(workdir), 120)
-
-
-def tiny_model_files(folder: Path) -> tuple[Path, Path]:
-    from conftest import synthetic_offsets, tiny_checkpoint
-    from scribe.checkpoint import save_training_checkpoint
-    from scribe.styles import write_style
-    save_training_checkpoint(tiny_checkpoint(), folder / "checkpoint-7.pt")
-    for i, text in enumerate(["hello there", "quick fox", "a line of ink"]):
-        write_style(folder / "styles", i, text, synthetic_offsets(seed=i))
-    return folder / "checkpoint-7.pt", folder / "styles"
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Screenshot the app after a real write, for the README.")
     ap.add_argument("--screenshot", default=str(ROOT / "docs" / "img" / "app.png"))

@@ -13,13 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import synthetic_offsets, tiny_checkpoint
-from test_app import MAX_STEPS, SVG_NS, check_png, free_port, load_app_module
-from test_user_style import handwriting
-from scribe import app_features as feat
+from helpers import MAX_STEPS, SVG_NS, check_png, free_port, handwriting, synthetic_offsets, tiny_checkpoint
+from scribe.web import app, forms, outputs, views
 from scribe.checkpoint import save_training_checkpoint
 from scribe.hand import Hand, InputError, LineSpec
-from scribe.plotter import GcodeOptions, INKSCAPE_NS, machine_to_paper, parse_gcode, plan_page
+from scribe.render.plotter import GcodeOptions, INKSCAPE_NS, machine_to_paper, parse_gcode, plan_page
 from scribe.styles import StyleBank, write_style
 from scribe.user_style import UserStyleError
 
@@ -64,32 +62,32 @@ def tiny_hand(tiny_ckpt_path, tiny_style_dir) -> Hand:
 
 
 def test_option_parsers_name_the_problem():
-    assert feat.plotter_options("A5", True, 10).paper == "a5"
+    assert forms.plotter_options("A5", True, 10).paper == "a5"
     with pytest.raises(InputError, match="paper 'a3'"):
-        feat.plotter_options("a3")
+        forms.plotter_options("a3")
     with pytest.raises(InputError, match="margin"):
-        feat.plotter_options("a4", False, 500)
-    g = feat.gcode_options("M3 S30", "M3 S90", 1200, 0, "top-left", "in")
+        forms.plotter_options("a4", False, 500)
+    g = forms.gcode_options("M3 S30", "M3 S90", 1200, 0, "top-left", "in")
     assert (g.pen_up, g.pen_down, g.draw_feed, g.travel_feed, g.origin, g.units) == \
         ("M3 S30", "M3 S90", 1200, None, "top-left", "in")
     with pytest.raises(ValueError, match="must differ"):
-        feat.gcode_options("M3 S30", "M3 S30")
+        forms.gcode_options("M3 S30", "M3 S30")
     with pytest.raises(ValueError, match="origin"):
-        feat.gcode_options(origin="middle")
+        forms.gcode_options(origin="middle")
     with pytest.raises(InputError, match="speed"):
-        feat.animation_options(50)
-    layout = feat.paragraph_layout("none", False, 10, 120, 5, 2.0, "center", 1)
+        forms.animation_options(50)
+    layout = forms.paragraph_layout("none", False, 10, 120, 5, 2.0, "center", 1)
     assert (layout.page, layout.width_mm, layout.ink_height_mm, layout.align) == (None, 120, 5, "center")
     with pytest.raises(InputError, match="too narrow"):
-        feat.paragraph_layout("a5", False, 70)
+        forms.paragraph_layout("a5", False, 70)
 
 
 def test_plotter_files_parse_back_to_the_plotted_strokes(tiny_hand, tmp_path):
     doc = tiny_hand.write([LineSpec("hello", 0), LineSpec("there", 1, color="#aa0000")], seed=3, max_steps=30)
     page = doc.page()
-    g = feat.gcode_options("M3 S30|G4 P0.2", "M3 S90|G4 P0.2", 1500, 6000)
-    plotter = feat.plotter_options("a5", False, 12)
-    svgs, codes = feat.plotter_files([page], plotter, g, folder=tmp_path)
+    g = forms.gcode_options("M3 S30|G4 P0.2", "M3 S90|G4 P0.2", 1500, 6000)
+    plotter = forms.plotter_options("a5", False, 12)
+    svgs, codes = outputs.plotter_files([page], plotter, g, folder=tmp_path)
     root = check_plotter_svg(svgs[0], (148, 210))
     assert len(root.findall(f"{SVG_NS}g")) == 2          # two ink colours: two pens
     paths, units = parse_gcode(codes[0].read_text(), g)
@@ -99,37 +97,37 @@ def test_plotter_files_parse_back_to_the_plotted_strokes(tiny_hand, tmp_path):
         back = machine_to_paper(got, g, plan.width_mm, plan.height_mm)
         assert np.allclose(back[0], want[0], atol=0.01) and np.allclose(back[-1], want[-1], atol=0.01)
     with pytest.raises(InputError, match="nothing written yet"):
-        feat.plotter_files([], plotter, g)
+        outputs.plotter_files([], plotter, g)
 
 
 def test_animation_files_and_inline_html(tiny_hand, tmp_path):
     page = tiny_hand.write([LineSpec("hello", 0)], seed=3, max_steps=30).page()
-    files = feat.animation_files(page, feat.animation_options(2, True), gif=True, folder=tmp_path)
+    files = outputs.animation_files(page, forms.animation_options(2, True), gif=True, folder=tmp_path)
     assert [f.suffix for f in files] == [".svg", ".gif"]
     check_animated_svg(files[0])
     assert files[1].read_bytes()[:6] == b"GIF89a"
-    one, two = feat.animation_html(page, 2), feat.animation_html(page, 2)
+    one, two = views.animation_html(page, 2), views.animation_html(page, 2)
     assert one != two and "@keyframes" in one      # CSS (starts on insertion); a new value replays it
 
 
 def test_make_style_from_canvas_json_and_its_errors(tiny_hand, tmp_path):
     user = tmp_path / "user"
-    style, sid, files, preview = feat.make_style(tiny_hand, canvas_json("my own hand"), "my own hand", None, user)
+    style, sid, files, preview = outputs.make_style(tiny_hand, canvas_json("my own hand"), "my own hand", None, user)
     assert sid == 3 and style.text == "my own hand"
     assert [f.name for f in files] == ["style-3-chars.npy", "style-3-strokes.npy"]
     assert StyleBank(user).get(3).text == "my own hand" and preview.read_text().count("<path") == len(style.strokes())
     with pytest.raises(InputError, match="write on the canvas"):
-        feat.make_style(tiny_hand, '{"strokes": []}', "hello", None, user)
+        outputs.make_style(tiny_hand, '{"strokes": []}', "hello", None, user)
     with pytest.raises(UserStyleError, match="too short"):
-        feat.make_style(tiny_hand, canvas_json("abc"), "abc", None, user)
+        outputs.make_style(tiny_hand, canvas_json("abc"), "abc", None, user)
     with pytest.raises(UserStyleError, match="cannot learn from"):
-        feat.make_style(tiny_hand, canvas_json("my own hand"), "my own hand é", None, user)
+        outputs.make_style(tiny_hand, canvas_json("my own hand"), "my own hand é", None, user)
     with pytest.raises(UserStyleError, match="did you type more than you wrote"):
-        feat.make_style(tiny_hand, canvas_json("my own"), "my own hand and a great deal more text", None, user)
+        outputs.make_style(tiny_hand, canvas_json("my own"), "my own hand and a great deal more text", None, user)
     bad = tmp_path / "bad.inkml"
     bad.write_text("<ink xmlns='http://www.w3.org/2003/InkML'><trace>1 2, 3</trace>")
     with pytest.raises(UserStyleError, match="bad.inkml"):
-        feat.make_style(tiny_hand, "", "hello there", str(bad), user)
+        outputs.make_style(tiny_hand, "", "hello there", str(bad), user)
 
 
 def test_make_style_never_reads_a_server_path_from_the_ink_box(tiny_hand, tmp_path):
@@ -141,7 +139,7 @@ def test_make_style_never_reads_a_server_path_from_the_ink_box(tiny_hand, tmp_pa
     answers = []
     for ink in (str(planted), str(planted) + "X", "/etc/passwd", "/etc/passwdX", "../../etc/hosts"):
         with pytest.raises(InputError) as e:
-            feat.make_style(tiny_hand, ink, "my own hand", None, user)
+            outputs.make_style(tiny_hand, ink, "my own hand", None, user)
         answers.append(str(e.value))
     assert len(set(answers)) == 1 and "upload" in answers[0]
     assert str(tmp_path) not in answers[0] and not user.exists()
@@ -152,22 +150,22 @@ def test_make_style_upload_errors_name_the_file_not_its_folder(tiny_hand, tmp_pa
     bad.parent.mkdir()
     bad.write_text("<ink xmlns='http://www.w3.org/2003/InkML'><trace>1 2, 3</trace>")
     with pytest.raises(UserStyleError) as e:
-        feat.make_style(tiny_hand, "", "hello there", str(bad), tmp_path / "user")
+        outputs.make_style(tiny_hand, "", "hello there", str(bad), tmp_path / "user")
     assert "bad.inkml" in str(e.value) and str(bad.parent) not in str(e.value)
 
 
 def test_paragraph_files_have_every_page(tiny_hand):
-    layout = feat.paragraph_layout("a5", False, 15, 0, 12, 2.0, "left", 0)
+    layout = forms.paragraph_layout("a5", False, 15, 0, 12, 2.0, "left", 0)
     text = "\n\n".join(["Hello there friend."] * 6)
-    r = feat.write_paragraph_files(tiny_hand, text, 0, 1.0, "#112233", 1.5, layout, seed=5, dpi=48, max_steps=12)
+    r = outputs.write_paragraph_files(tiny_hand, text, 0, 1.0, "#112233", 1.5, layout, seed=5, dpi=48, max_steps=12)
     assert len(r.pages) >= 2 and len(r.svg_files) == len(r.pages) == len(r.png_files)
     assert f"on {len(r.pages)} pages" in r.summary and "seed 5" in r.summary
     for svg, png in zip(r.svg_files, r.png_files):
         assert ET.parse(svg).getroot().tag == f"{SVG_NS}svg"
         check_png(png)
-    html = feat.pages_preview_html(r.pages)
+    html = views.pages_preview_html(r.pages)
     assert html.count("<svg") == len(r.pages) and f"page 2 of {len(r.pages)}" in html
-    z = feat.one_file(r.svg_files, "all.zip")
+    z = outputs.one_file(r.svg_files, "all.zip")
     import zipfile
     assert sorted(zipfile.ZipFile(z).namelist()) == sorted(p.name for p in r.svg_files)
 
@@ -176,7 +174,6 @@ def test_paragraph_files_have_every_page(tiny_hand):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from gradio_client import Client
-    app = load_app_module()
     base = tmp_path_factory.mktemp("features")
     save_training_checkpoint(tiny_checkpoint(seed=0), base / "models" / "checkpoint-7.pt")
     for i, text in enumerate(["hello there", "quick fox", "a line of ink"]):

@@ -16,21 +16,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from test_app import MAX_STEPS, ROOT, SVG_NS, free_port, load_app_module  # noqa: E402
-from test_app_browser import browser_page, needs_browser, screenshot_model  # noqa: E402
-from test_user_style import handwriting  # noqa: E402
+from helpers import MAX_STEPS, ROOT, SVG_NS, browser_page, handwriting, needs_browser, screenshot_model, start_app
 
 SAMPLE = "my own hand"
-
-
-def start_app(checkpoint: Path, style_dir: Path | None, user_dir: Path, max_steps: int | None):
-    app = load_app_module()
-    demo = app.build_demo(app.AppSettings(checkpoint=str(checkpoint), style_dir=str(style_dir) if style_dir else None,
-                                          user_style_dir=str(user_dir), max_steps=max_steps))
-    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
-    return demo, url
 
 
 def open_tab(page, name: str) -> None:
@@ -131,7 +119,7 @@ def paragraph_flow(page, shots: dict | None = None, expect: str = "page") -> str
 @pytest.mark.slow
 @needs_browser
 def test_browser_own_hand_plotter_animation_and_paragraph(tiny_ckpt_path, tiny_style_dir, tmp_path):
-    demo, url = start_app(tiny_ckpt_path, tiny_style_dir, tmp_path / "user", MAX_STEPS)
+    demo, url = start_app(tiny_ckpt_path, tiny_style_dir, MAX_STEPS, user_dir=tmp_path / "user")
     shots = {k: tmp_path / f"app-{k}.png" for k in ("style", "animation", "paragraph")}
     try:
         with browser_page(downloads=True) as page:
@@ -179,7 +167,7 @@ def main(argv=None) -> int:
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tmp = {k: out / f".app-{k}.tmp.png" for k in ("style", "animation", "paragraph")}
-    demo, url = start_app(ckpt, style_dir, Path(work.name) / "user", max_steps)
+    demo, url = start_app(ckpt, style_dir, max_steps, user_dir=Path(work.name) / "user")
     try:
         with browser_page(downloads=True) as page:
             page.goto(url)

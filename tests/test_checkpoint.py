@@ -5,7 +5,7 @@ import torch
 
 from scribe.checkpoint import (CheckpointError, latest_readable, load_checkpoint, save_shipped,
                                save_training_checkpoint)
-from tests.conftest import tiny_checkpoint
+from helpers import tiny_checkpoint
 
 
 def test_training_checkpoint_round_trip_carries_everything(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import ROOT, tiny_checkpoint
+from helpers import ROOT, tiny_checkpoint
 from scribe.checkpoint import load_checkpoint, save_training_checkpoint
 from train import checkpoint_parts as parts
 
@@ -84,8 +84,8 @@ def test_cli_splits_a_run_folders_newest_readable_checkpoint(tmp_path, capsys):
 @pytest.mark.slow
 def test_gpu_chunk_script_resumes_across_machines_through_parts_alone(tmp_path):
     """Two chunks as on the lent GPU: only the returned parts and the data travel between them."""
-    from test_ddp import tiny_run_args, write_data
-    write_data(tmp_path / "data.npz")
+    from helpers import tiny_run_args, write_train_data
+    write_train_data(tmp_path / "data.npz")
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps({"out_dir": str(tmp_path / "machine1" / "run")}))
     flags = tiny_run_args(tmp_path / "data.npz", tmp_path / "unused")[1:]

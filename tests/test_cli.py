@@ -6,7 +6,7 @@ from pathlib import Path
 
 from scribe.alphabet import Alphabet
 from scribe.checkpoint import save_training_checkpoint
-from tests.conftest import TINY_ALPHABET, tiny_checkpoint
+from helpers import TINY_ALPHABET, tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE_LINES = ["Report due by 09:00 on March 15th, 1985.", "Can't believe it - met him at 3:00pm!",

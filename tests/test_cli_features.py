@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scribe.plotter import GcodeOptions, machine_to_paper, parse_gcode
+from scribe.render.plotter import GcodeOptions, machine_to_paper, parse_gcode
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +98,7 @@ def test_animation_from_the_cli(tmp_path, tiny_ckpt_path):
 
 
 def test_style_from_a_file_is_saved_and_reusable(tmp_path, tiny_ckpt_path, tiny_style_dir):
-    from test_user_style import handwriting
+    from helpers import handwriting
     (tmp_path / "me.json").write_text(json.dumps([s.tolist() for s in handwriting("written by me")]))
     out = ok(run(["--text", "new words", "--style_from", "me.json", "--style_text", "written by me",
                   "--user_style_dir", "mine", "--out", "a.svg"], tmp_path, tiny_ckpt_path, tiny_style_dir))

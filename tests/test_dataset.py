@@ -3,7 +3,7 @@ import pytest
 
 from scribe.alphabet import Alphabet
 from scribe.dataset import BucketBatches, NormStats, ProcessedData, collate
-from tests.conftest import synthetic_offsets
+from helpers import synthetic_offsets
 
 
 def make_data(n=20):

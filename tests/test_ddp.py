@@ -12,30 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, synthetic_offsets
+from helpers import ROOT, tiny_run_args, write_train_data
 from scribe.checkpoint import load_checkpoint, training_checkpoints
 from scribe.dataset import NormStats, ProcessedData, collate
 from scribe.model import ModelConfig, SynthesisNetwork
 
 pytestmark = pytest.mark.slow
 
-TRAIN = ROOT / "train" / "train.py"
-WORDS = ["hello there", "quick fox", "a line of ink", "more words", "the end", "pen up"]
-
-
-def write_data(path: Path, n_train=16, n_valid=6, poison: int | None = None) -> None:
-    """Tiny synthetic dataset; `poison`: index of a training line whose offsets overflow the loss."""
-    offs, texts, splits = [], [], []
-    for i in range(n_train + n_valid):
-        offs.append(synthetic_offsets(n_strokes=2 + i % 3, points=10, seed=i))
-        if i == poison:
-            offs[-1][:, :2] *= 1e30
-        texts.append(WORDS[i % len(WORDS)])
-        splits.append("train" if i < n_train else "valid")
-    starts = np.concatenate([[0], np.cumsum([len(o) for o in offs])]).astype(np.int64)
-    ProcessedData(np.concatenate(offs).astype(np.float32), starts, np.array(texts),
-                  np.array([f"line-{i}" for i in range(len(texts))]), np.array(splits),
-                  NormStats((10.0, 0.0), (40.0, 40.0), 300.0, 25.0)).save(path)
 
 
 def torchrun(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -47,7 +30,7 @@ def torchrun(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.Compl
 @pytest.fixture(scope="module")
 def data_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("ddp") / "data.npz"
-    write_data(path)
+    write_train_data(path)
     return path
 
 
@@ -72,12 +55,6 @@ def test_torchrun_two_processes_trains_saves_and_resumes(tmp_path, data_path, co
     assert load_checkpoint(out / "checkpoint-8.pt").step == 8
 
 
-def tiny_run_args(data: Path, out: Path, compile_: str = "false") -> list[str]:
-    return [str(TRAIN), "--data", str(data), "--out_dir", str(out), "--rnn_size", "16", "--nmixtures", "3",
-            "--nwindow", "2", "--batch_size", "4", "--log_every", "2", "--warmup_steps", "1", "--device", "cpu",
-            "--compile", compile_]
-
-
 def test_ranks_stop_together_at_the_time_budget(tmp_path, data_path):
     """Each rank used to read its own clock: one stopped, the other waited in backward for it and
     crashed ("Connection closed by peer"), losing the final checkpoint."""
@@ -93,7 +70,7 @@ def test_ranks_stop_together_at_the_time_budget(tmp_path, data_path):
 def test_a_non_finite_batch_is_skipped_and_the_run_finishes(tmp_path):
     """One line's ink is absurd (inf loss): the rank that draws it skips it (only rank 0 logs that)."""
     data = tmp_path / "data.npz"
-    write_data(data, poison=3)
+    write_train_data(data, poison=3)
     loaded = ProcessedData.load(data)                 # the poisoned line really gives a non-finite loss
     model = SynthesisNetwork(ModelConfig(30, 16, 3, 2, 3, 12.0))
     loss, _ = model.loss(collate([loaded.stats.normalise(loaded.line(3))], [[1, 2, 3]]))

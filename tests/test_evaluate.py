@@ -8,28 +8,14 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import TINY_ALPHABET, synthetic_offsets, tiny_checkpoint
+from helpers import WORDS as HELPER_WORDS, TINY_ALPHABET, synthetic_offsets, tiny_checkpoint, write_tiny_data
 from scribe import evaluate
 from scribe.alphabet import Alphabet
 from scribe.dataset import NormStats, ProcessedData
 from scribe.recognizer import Recognizer
 from scribe.sampling import FINISH_STROKE_STEPS, SampledLine
 
-WORDS = ["hello there", "quick fox", "a line of ink", "more words", "the end", "pen up", evaluate.SENTENCES[0]]
-
-
-def write_tiny_data(path, n_train=10, n_valid=6) -> ProcessedData:
-    offs, texts, splits = [], [], []
-    for i in range(n_train + n_valid):
-        offs.append(synthetic_offsets(n_strokes=3 + i % 3, seed=i))
-        texts.append(WORDS[i % len(WORDS)])
-        splits.append("train" if i < n_train else "valid")
-    starts = np.concatenate([[0], np.cumsum([len(o) for o in offs])]).astype(np.int64)
-    data = ProcessedData(np.concatenate(offs).astype(np.float32), starts, np.array(texts),
-                         np.array([f"line-{i}" for i in range(len(texts))]), np.array(splits),
-                         NormStats((10.0, 0.0), (40.0, 40.0), 300.0, 25.0))
-    data.save(path)
-    return data
+WORDS = HELPER_WORDS + [evaluate.SENTENCES[0]]      # what write_tiny_data writes
 
 
 @pytest.fixture()

@@ -3,9 +3,8 @@ import xml.etree.ElementTree as ET
 
 import torch
 
-from conftest import tiny_checkpoint
+from helpers import check_png, tiny_checkpoint
 from scribe.checkpoint import load_checkpoint, save_training_checkpoint
-from test_app import check_png
 from train import export
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import synthetic_offsets
+from helpers import synthetic_offsets
 from scribe.dataset import NormStats, collate
 from scribe.fast import fast_forward, fast_loss, fast_step
 from scribe.hand import Hand, LineSpec

@@ -11,13 +11,15 @@ from scribe import ink
 from scribe.alphabet import Alphabet
 from scribe.dataset import NormStats
 from scribe.hand import Hand, InputError, LineSpec
-from scribe.layout import (Measure, ParagraphLayout, WrittenLine, char_units, set_pages, text_units, wrap_lines, wrap_text,
-                           write_paragraph)
-from scribe.plotter import GcodeOptions, PlotterOptions, parse_gcode
-from scribe.render import MM_PER_PX, PAPER_SIZES_MM, page_paths
+from scribe.render.paragraph import (Measure, ParagraphLayout, WrittenLine, char_units, set_pages, text_units,
+                                     wrap_lines, wrap_text)
+from scribe.hand import write_paragraph
+from scribe.render.plotter import GcodeOptions, PlotterOptions, parse_gcode
+from scribe.render.page import MM_PER_PX, PAPER_SIZES_MM
+from scribe.render.export import page_paths
 from scribe.styles import StyleError
 
-from conftest import TINY_ALPHABET
+from helpers import TINY_ALPHABET
 
 WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards quietly judge an exotic boxing "
          "match near my old house in the valley").split()
@@ -240,7 +242,7 @@ def test_line_mode_export_formats(tiny_ckpt_path, tmp_path):
 
 
 def test_sloping_lines_are_levelled_unless_asked_not_to():
-    from scribe.layout import baseline_angle
+    from scribe.render.paragraph import baseline_angle
     t = np.linspace(0, 800, 300)
     sloped = [np.column_stack([t, 0.25 * t + 30 * np.sin(t / 9)])]         # runs downhill at about 14 degrees
     assert np.degrees(baseline_angle(sloped[0])) == pytest.approx(np.degrees(np.arctan(0.25)), abs=1.0)

@@ -2,7 +2,7 @@ import torch
 
 from scribe.dataset import collate
 from scribe.model import MixtureParams, ModelConfig, SynthesisNetwork, mixture_nll
-from tests.conftest import synthetic_offsets
+from helpers import synthetic_offsets
 
 
 def test_graves_size_parameter_count():

@@ -131,7 +131,7 @@ def test_run_command_reports_failure():
 def test_validation_nll_in_graves_units_agrees_with_the_report(tmp_path):
     import numpy as np
     import torch
-    from conftest import synthetic_offsets, tiny_checkpoint
+    from helpers import synthetic_offsets, tiny_checkpoint
     from scribe.checkpoint import save_training_checkpoint
     from scribe.dataset import ProcessedData, collate
     ckpt = tiny_checkpoint()

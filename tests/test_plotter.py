@@ -11,12 +11,10 @@ import numpy as np
 import pytest
 
 from scribe import ink
-from scribe.plotter import (GcodeOptions, PlotterError, PlotterOptions, gcode_program, improve_order,
-                            machine_to_paper, order_strokes, paper_to_machine, parse_gcode, pen_up_travel,
-                            plan_page, plotter_svg)
-from scribe.render import MM_PER_PX, InkLine, Layout, Page, flatten_stroke, layout_page
+from scribe.render.plotter import (GcodeOptions, PlotterError, PlotterOptions, gcode_program, improve_order, machine_to_paper, order_strokes, paper_to_machine, parse_gcode, pen_up_travel, plan_page, plotter_svg)
+from scribe.render.page import MM_PER_PX, InkLine, Layout, Page, flatten_stroke, layout_page
 
-from conftest import synthetic_offsets
+from helpers import synthetic_offsets
 
 SVG = "{http://www.w3.org/2000/svg}"
 INK = "{http://www.inkscape.org/namespaces/inkscape}"

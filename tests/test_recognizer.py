@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import synthetic_offsets, tiny_checkpoint
+from helpers import synthetic_offsets, tiny_checkpoint
 from scribe import ink
 from scribe.alphabet import Alphabet
 from scribe.checkpoint import save_shipped
@@ -185,7 +185,7 @@ def test_committed_recogniser_reads_real_lines(iam_dir):
 
 
 def test_training_script_resumes_and_writes_a_loadable_file(tmp_path, capsys):
-    from test_evaluate import write_tiny_data
+    from helpers import write_tiny_data
     from train import train_recognizer
     write_tiny_data(tmp_path / "data.npz")
     args = ["--data", str(tmp_path / "data.npz"), "--out", str(tmp_path / "rec.safetensors"),

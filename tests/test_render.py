@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 from PIL import Image
 
-from scribe.render import InkLine, Layout, layout_page, page_to_svg, stroke_path, svg_to_png
+from scribe.render.page import InkLine, Layout, layout_page, page_to_svg, stroke_path, svg_to_png
 
 SVG = "{http://www.w3.org/2000/svg}"
 

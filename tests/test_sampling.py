@@ -3,7 +3,7 @@ import torch
 
 from scribe.hand import Hand, LineSpec
 from scribe.sampling import LineRequest, Sampler
-from tests.conftest import tiny_checkpoint
+from helpers import tiny_checkpoint
 
 
 def _sampler(seed=0):

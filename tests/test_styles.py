@@ -4,7 +4,7 @@ import pytest
 from scribe import ink
 from scribe.dataset import NormStats
 from scribe.styles import StyleBank, StyleError, read_style, write_style
-from tests.conftest import synthetic_offsets
+from helpers import synthetic_offsets
 
 STATS = NormStats((10.0, 0.0), (40.0, 40.0), 300.0, 25.0)
 

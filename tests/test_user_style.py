@@ -14,23 +14,10 @@ from scribe.hand import Hand, LineSpec
 from scribe.styles import StyleBank
 from scribe.user_style import UserStyleError, build_style, next_style_id, save_style
 
-from conftest import TINY_ALPHABET
+from helpers import TINY_ALPHABET, handwriting
 
 ALPHA = Alphabet(TINY_ALPHABET)
 STATS = NormStats((10.0, 0.0), (40.0, 40.0), 300.0, 25.0)
-
-
-def handwriting(text: str, height: float = 40.0, x0: float = 50.0, y0: float = 100.0) -> list[np.ndarray]:
-    """Canvas-like ink (px, y down): one wavy stroke per word, one wave per letter, 0.55 heights a letter."""
-    strokes, x = [], x0
-    adv = 0.55 * height
-    for word in text.split(" "):
-        if word:
-            t = np.linspace(0, len(word), 14 * len(word))
-            strokes.append(np.column_stack([x + t * adv, y0 - 0.5 * height * np.sin(2 * np.pi * t)]))
-            x += len(word) * adv
-        x += adv
-    return strokes
 
 
 def test_a_canvas_sample_becomes_a_style_normalised_like_the_training_data():

@@ -21,16 +21,16 @@ import json
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scribe.checkpoint import CheckpointError, newest_readable
 from scribe.files import atomic_write, atomic_write_bytes
+from scribe.errors import ScribeError
 
 MANIFEST_SUFFIX = ".parts.json"
 
 
-class PartsError(Exception):
+class PartsError(ScribeError):
+    title = "Checkpoint parts problem"
     pass
 
 

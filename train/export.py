@@ -12,11 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scribe.checkpoint import CheckpointError, latest_readable, load_checkpoint, save_shipped
-from scribe.render import save_png
+from scribe.render.page import save_png
 
 
 def _panel(d, series: list[tuple[str, str, float, list[tuple[float, float]], bool]], box, title: str, x_range,

@@ -18,8 +18,6 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 import torch
@@ -28,8 +26,8 @@ import torch.distributed as dist
 from scribe.alphabet import Alphabet
 from scribe.checkpoint import (Checkpoint, latest_readable, load_checkpoint, save_training_checkpoint,
                                training_checkpoints)
-from scribe.dataset import BucketBatches, ProcessedData
-from scribe.model import ModelConfig, SynthesisNetwork
+from scribe.dataset import BucketBatches, ProcessedData, summed_nll
+from scribe.model import ModelConfig, SynthesisNetwork, line_nll
 
 
 @dataclass
@@ -142,18 +140,13 @@ def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
     return base * (cfg.lr_decay + (1 - cfg.lr_decay) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-@torch.no_grad()
 def validate(loss_fn, batches: BucketBatches, device, autocast) -> float:
     """Mean NLL per validation line, in nats: Graves' units (summed over each line's points).
 
     Always in full precision, whatever the training precision: the figure is the model's, and
     checkpoints trained in bf16, fp16 and fp32 stay comparable."""
-    total, lines = 0.0, 0
-    for idx in sorted(batches.epoch(), key=len):
-        with torch.autocast(torch.device(device).type, enabled=False):
-            _, per_line = loss_fn(batches.make(idx).to(device))
-        total += float(per_line.float().sum())
-        lines += len(idx)
+    full_precision = lambda: torch.autocast(torch.device(device).type, enabled=False)
+    total, lines, _ = summed_nll(loss_fn, batches, sorted(batches.epoch(), key=len), device, full_precision)
     return total / lines
 
 
@@ -364,11 +357,7 @@ def _loss_fn(loss_model, cfg: TrainConfig, device, log):
 
 
 def _ddp_loss(ddp_model, batch):
-    from scribe.model import MixtureParams, mixture_nll
-    out = ddp_model(batch.inputs, batch.text)
-    nll = mixture_nll(MixtureParams(out, ddp_model.module.config.mixtures), batch.targets) * batch.mask
-    per_line = nll.sum(1)
-    return per_line.mean(), per_line
+    return line_nll(ddp_model(batch.inputs, batch.text), batch, ddp_model.module.config.mixtures)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Putting lines of ink on a page: layout, SVG (svgwrite) and PNG (cairosvg), and `export_pages`, the
-one entry point that writes any output format (SVG, PNG, plotter SVG, G-code, animated SVG, GIF).
+"""Putting lines of ink on a page: layout, SVG (svgwrite) and PNG (cairosvg). Every other format is
+written by scribe.render.export, which imports this module, never the other way round.
 
 Every pen-down stroke becomes one unfilled path with round caps, and there is no background
 rectangle, so a pen plotter draws exactly the handwriting. The PNG gets its white background from the
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ink
-from .files import atomic_write_bytes
+from .. import ink
+from ..files import atomic_write_bytes
 
 CSS_DPI = 96.0
 MM_PER_PX = 25.4 / CSS_DPI
@@ -152,71 +152,3 @@ def save_png(svg: str, path: str | Path, dpi: float = 192.0) -> Path:
 
 def offsets_to_ink_line(offsets: np.ndarray, color: str = "#000000", width: float = 1.5) -> InkLine:
     return InkLine(ink.offsets_to_strokes(offsets), color, width)
-
-
-# ---- every output format, one entry point ---------------------------------------------------------
-OUTPUT_FORMATS = ("svg", "png", "plotter-svg", "gcode", "animated-svg", "gif")
-_SUFFIX = {"svg": ".svg", "png": ".png", "plotter-svg": ".svg", "gcode": ".gcode", "animated-svg": ".svg",
-           "gif": ".gif"}
-_BY_SUFFIX = {".svg": "svg", ".png": "png", ".gcode": "gcode", ".nc": "gcode", ".gc": "gcode",
-              ".ngc": "gcode", ".gif": "gif"}
-
-
-def format_suffix(fmt: str) -> str:
-    return _SUFFIX[fmt]
-
-
-def format_for_path(path: str | Path, fmt: str | None = None) -> str:
-    """The output format: `fmt` if given, else chosen by the suffix (.svg is the plain SVG)."""
-    if fmt is None:
-        suffix = Path(path).suffix.lower()
-        if suffix not in _BY_SUFFIX:
-            raise ValueError(f"cannot tell the output format from {str(path)!r}: use a suffix of "
-                             f"{', '.join(sorted(_BY_SUFFIX))} or name the format ({', '.join(OUTPUT_FORMATS)})")
-        return _BY_SUFFIX[suffix]
-    if fmt not in OUTPUT_FORMATS:
-        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
-    return fmt
-
-
-def page_bytes(page: Page, fmt: str, dpi: float = 192.0, plotter=None, gcode=None, animation=None) -> bytes:
-    """One page in one format, as the bytes of the file. The option objects are
-    scribe.plotter.PlotterOptions / GcodeOptions and scribe.animate.AnimationOptions (None: defaults)."""
-    if fmt == "svg":
-        return page_to_svg(page).encode("utf-8")
-    if fmt == "png":
-        return svg_to_png(page_to_svg(page), dpi)
-    if fmt == "plotter-svg":
-        from .plotter import plotter_svg
-        return plotter_svg(page, plotter).encode("utf-8")
-    if fmt == "gcode":
-        from .plotter import gcode_program
-        return gcode_program(page, plotter, gcode).encode("ascii")
-    if fmt == "animated-svg":
-        from .animate import animated_svg
-        return animated_svg(page, animation).encode("utf-8")
-    if fmt == "gif":
-        from .animate import animated_gif
-        return animated_gif(page, animation, dpi=min(dpi, CSS_DPI))
-    raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
-
-
-def page_paths(path: str | Path, n_pages: int) -> list[Path]:
-    """`out.svg` for one page; `out-1.svg`, `out-2.svg`, ... for several."""
-    path = Path(path)
-    if n_pages == 1:
-        return [path]
-    return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, n_pages + 1)]
-
-
-def export_pages(pages: list[Page], path: str | Path, fmt: str | None = None, dpi: float = 192.0,
-                 plotter=None, gcode=None, animation=None) -> list[Path]:
-    """Write every page in one format (see `page_bytes`), each file atomically; returns the paths.
-
-    All pages are rendered before any file is written, so a failure leaves no partial set behind.
-    """
-    if not pages:
-        raise ValueError("nothing to export: no pages")
-    fmt = format_for_path(path, fmt)
-    blobs = [page_bytes(p, fmt, dpi, plotter, gcode, animation) for p in pages]
-    return [atomic_write_bytes(target, blob) for target, blob in zip(page_paths(path, len(pages)), blobs)]

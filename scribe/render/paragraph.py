@@ -11,20 +11,21 @@ How a line width is kept without ever splitting a word:
    text changed (known widths are reused);
 3. a line that is still too wide after the last round is shrunk to the width (reported).
 Each input line is wrapped on its own; a blank input line is kept as a blank line (a paragraph break).
+This module measures, wraps and sets pages; the write loop is scribe.hand.write_paragraph.
 """
 from __future__ import annotations
 
 import random
-import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from . import ink
-from .render import MM_PER_PX, InkLine, Page, export_pages, page_to_svg, paper_size_mm, svg_to_png
+from .. import ink
+from ..errors import InputError
+from .page import MM_PER_PX, InkLine, Page, page_to_svg, paper_size_mm, svg_to_png
+from .export import export_pages
 
 PARAGRAPH_MAX_CHARS = 5000
 # Width units per character: a rough typographic class, scaled to the hand by `Measure.per_unit`.
@@ -282,93 +283,9 @@ class ParagraphDocument:
 
     def save(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, plotter=None, gcode=None,
              animation=None) -> list[Path]:
-        """Every page in one format (see scribe.render.export_pages); returns the files written.
-        Bad options raise scribe.hand.InputError, like everything else a user can get wrong."""
-        from .hand import InputError
+        """Every page in one format (see scribe.render.export.export_pages); returns the files written.
+        Bad options raise InputError, like everything else a user can get wrong."""
         try:
             return export_pages(self.pages, path, fmt, dpi, plotter, gcode, animation)
         except ValueError as e:
             raise InputError(str(e)) from None
-
-
-def write_paragraph(hand, text: str, style: int | None = None, bias: float | None = None,
-                    color: str = "#000000", width: float = 1.5, layout: ParagraphLayout | None = None,
-                    seed: int | None = None, max_steps: int | None = None,
-                    max_rounds: int = MAX_ROUNDS) -> ParagraphDocument:
-    """Write `text` as wrapped paragraphs in one style; see the module docstring. Raises InputError."""
-    from .hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, InputError, LineSpec
-    from .styles import StyleError
-    started = time.perf_counter()
-    layout = layout or ParagraphLayout()
-    bias = DEFAULT_BIAS if bias is None else float(bias)
-    problems = []
-    try:
-        layout.check()
-    except ValueError as e:
-        problems.append(str(e))
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
-        raise InputError("nothing to write: type some text")
-    if len(text) > PARAGRAPH_MAX_CHARS:
-        problems.append(f"the text has {len(text)} characters; paragraph mode takes up to {PARAGRAPH_MAX_CHARS}")
-    unknown = set()
-    for raw in text.split("\n"):
-        try:
-            hand.alphabet.clean(raw)
-        except ValueError as e:
-            unknown.update(getattr(e, "unknown", []))
-    if unknown:
-        problems.insert(0, f"this model cannot write {', '.join(repr(c) for c in sorted(unknown))}; "
-                           f"it knows: {hand.alphabet.chars}")
-    long_words = [w for w in text.split() if len(w) > MAX_CHARS_PER_LINE]
-    if long_words:
-        problems.append(f"a word of {len(long_words[0])} characters cannot fit one line "
-                        f"(the limit is {MAX_CHARS_PER_LINE}): {long_words[0][:20]}...")
-    if not BIAS_RANGE[0] <= bias <= BIAS_RANGE[1]:
-        problems.append(f"bias {bias} is outside {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
-    measure = Measure()
-    if style is not None:
-        try:
-            st = hand._style(style)
-            measure = Measure.from_ink(st.text, st.strokes())
-        except StyleError as e:
-            problems.append(str(e))
-    if problems:
-        raise InputError("; ".join(problems))
-    text = "\n".join(hand.alphabet.clean(raw) if raw.strip() else "" for raw in text.split("\n"))
-    seed = random.randrange(2**31) if seed is None else int(seed)
-
-    target = layout.line_width_mm() / layout.ink_height_mm       # line width in ink heights
-    written: dict[tuple[str, int], WrittenLine] = {}             # (text, occurrence) -> ink
-    first_width: dict[str, float] = {}
-    rounds = 0
-    for rounds in range(1, max_rounds + 1):
-        def fits(t: str) -> bool:
-            return first_width[t] <= target if t in first_width else measure.width(t) <= target * SAFETY
-        pairs = wrap_lines(text, fits, int(layout.max_chars))
-        wrapped = [t for t, _ in pairs]
-        keys, seen = [], Counter()
-        for t in wrapped:
-            seen[t] += 1
-            keys.append((t, seen[t]))
-        todo = [k for k in keys if k[0] and k not in written]
-        for c in range(0, len(todo), MAX_LINES):
-            chunk = todo[c:c + MAX_LINES]
-            doc = hand.write([LineSpec(t, style, bias, color, width) for t, _ in chunk],
-                             seed=seed + 7919 * rounds + c, max_steps=max_steps)
-            for key, sampled in zip(chunk, doc.lines):
-                strokes = ink.offsets_to_strokes(sampled.offsets)
-                w = ink_width(strokes) / hand.stats.ink_height
-                written[key] = WrittenLine(key[0], strokes, w, sampled.hit_cap)
-                first_width.setdefault(key[0], w)
-        overflow = any(written[k].width > target for k in keys if k[0])
-        # Lines broken for width should come near it; if most fall short, the estimate was too wide.
-        fill = [written[k].width / target for k, (_, broken) in zip(keys, pairs) if broken]
-        underfilled = len(fill) >= 2 and float(np.median(fill)) < UNDERFILL
-        if not (overflow or underfilled) or rounds == max_rounds:
-            break
-        measure = Measure.fit([(ln.text, ln.width) for ln in written.values()])
-    lines = [written[k] if k[0] else WrittenLine("", [], 0.0) for k in keys]
-    pages, line_page, shrunk = set_pages(lines, hand.stats.ink_height, layout, color, width, seed)
-    return ParagraphDocument(pages, wrapped, line_page, shrunk, [i for i, ln in enumerate(lines) if ln.hit_cap],
-                             rounds, seed, time.perf_counter() - started, layout)

@@ -18,15 +18,17 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from .render import MM_PER_PX, Page, flatten_stroke, paper_size_mm, stroke_path
+from .page import MM_PER_PX, Page, flatten_stroke, paper_size_mm, stroke_path
+from ..errors import ScribeError
 
 INKSCAPE_NS = "http://www.inkscape.org/namespaces/inkscape"
 MM_PER_INCH = 25.4
 DOT_MM = 0.1
 
 
-class PlotterError(ValueError):
+class PlotterError(ScribeError, ValueError):
     """Plotter options or a page that cannot be plotted; the message says what to change."""
+    title = "Plotter settings"
 
 
 @dataclass

@@ -17,7 +17,8 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from .render import InkLine, Page, flatten_stroke, stroke_path
+from .page import InkLine, Page, flatten_stroke, stroke_path
+from ..errors import ScribeError
 
 NATURAL_INK_HEIGHTS_PER_S = 4.0
 PEN_UP_SPEEDUP = 2.5          # pen-up moves are this much faster than drawing
@@ -25,8 +26,9 @@ MIN_LIFT_S, MAX_LIFT_S = 0.04, 0.5
 SPEED_RANGE = (0.1, 20.0)
 
 
-class AnimationError(ValueError):
+class AnimationError(ScribeError, ValueError):
     """Animation options that cannot be used; the message says which."""
+    title = "Animation settings"
 
 
 @dataclass

@@ -1,0 +1,11 @@
+"""The Gradio web app, and the only package that imports Gradio.
+
+    forms    form / API values -> LineSpecs and option objects (no Gradio)
+    views    HTML for previews, styles and the model line (no Gradio)
+    state    settings, checkpoints, loaded models, the style bank (no Gradio)
+    outputs  writing a request's files: SVG, PNG, pages, plotter, animation, a new style (no Gradio)
+    assets   CSS, examples, the pen-capture canvas
+    api      every named endpoint, and the one error mapper
+    tabs     one builder (and one wiring function) per part of the page
+    app      build_demo, launch, the command line (`python app.py`, `scribe-app`)
+"""

@@ -1,0 +1,225 @@
+"""Every named API endpoint, and the one mapper from errors to messages that the UI's events use too.
+
+    /write           lines: [{"text", "style", "bias", "color", "width"}, ...] -> SVG, PNG, seed, summary
+    /write_text      one block of text, one style and bias for every line   -> the same four
+    /info            the checkpoints, styles and limits this server offers
+    /write_plotter   lines (as /write) -> plotter SVG in mm, G-code, seed, summary
+    /write_animated  lines (as /write) -> animated SVG, GIF (or null), seed, summary
+    /write_paragraph long text on pages -> SVG pages, PNG pages, seed, summary
+    /make_style      ink (canvas JSON, or an InkML / IAM-OnDB XML file) + its text -> a new style id
+
+The endpoints' inputs and outputs are hidden components; the UI's own events are private.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+
+import gradio as gr
+
+from ..errors import ScribeError
+from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
+from ..render.plotter import GcodeOptions
+from . import forms, outputs, views
+from .state import AppState
+
+log = logging.getLogger("scribe.app")
+
+
+# ---- errors as messages ----------------------------------------------------------------------------
+def as_gr_error(e: Exception) -> gr.Error:
+    """A ScribeError shows its own title and message; anything else is a bug: logged, and said plainly."""
+    if isinstance(e, ScribeError):
+        return gr.Error(str(e), title=e.title, print_exception=False)
+    log.exception("unexpected error")
+    return gr.Error(f"Something went wrong ({type(e).__name__}: {e}). Your input is untouched; the server "
+                    f"log has the details.", title="Unexpected error")
+
+
+def guarded(fn):
+    """Run a handler; any failure becomes a gr.Error message (never a stack trace in the page)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as e:
+            raise as_gr_error(e) from e
+    return run
+
+
+def no_progress(*_, **__):
+    pass
+
+
+def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progress) -> outputs.WriteResult:
+    """Line mode, shared by the UI and /write, /write_text: parse, load the model, write, warn."""
+    try:
+        specs, notes = make_specs()
+        seed, dpi, align = forms.parse_seed(seed), forms.parse_dpi(dpi), forms.parse_align(align)
+        progress(0.05, desc="Loading the model")
+        hand = state.hand(checkpoint)
+        n = sum(1 for s in specs if s.text.strip())
+        progress(0.2, desc=f"Writing {n} line{'s' if n != 1 else ''}")
+        result = outputs.write_files(hand, specs, seed, dpi, align, state.max_steps, notes=notes)
+    except Exception as e:   # every failure becomes a message; never a stack trace in the page
+        raise as_gr_error(e) from e
+    for note in result.notes:
+        gr.Warning(note)
+    return result
+
+
+def made_style(state: AppState, hand, ink, text, upload):
+    """Make a style and offer it everywhere: (UserStyle, id, files, preview file)."""
+    style, sid, files, preview = outputs.make_style(hand, ink, text, upload, state.user_dir)
+    state.refresh_styles()
+    state.add_style_choice(views.style_choice(sid, style.text))
+    return style, sid, files, preview
+
+
+# ---- the endpoints ---------------------------------------------------------------------------------
+def add_api(state: AppState) -> None:
+    """Register every named endpoint on the Blocks being built."""
+    conc = state.conc
+    with gr.Column(visible=False):
+        lines = gr.JSON(value=[{"text": "Hello world", "style": None, "bias": DEFAULT_BIAS}], label="lines")
+        text = gr.Textbox(value="Hello world", label="text")
+        style = gr.Number(value=None, precision=0, label="style")
+        bias = gr.Number(value=DEFAULT_BIAS, label="bias")
+        color = gr.Textbox(value=forms.DEFAULT_COLOR, label="color")
+        width = gr.Number(value=forms.DEFAULT_WIDTH, label="width")
+        wrap = gr.Number(value=forms.DEFAULT_WRAP, precision=0, label="wrap_at")
+        seed = gr.Number(value=None, precision=0, label="seed")
+        dpi = gr.Number(value=forms.DEFAULT_DPI, label="png_dpi")
+        align = gr.Textbox(value="left", label="align")
+        ckpt = gr.Textbox(value="", label="checkpoint")
+        paper = gr.Textbox(value="a4", label="paper")
+        landscape = gr.Checkbox(False, label="landscape")
+        margin = gr.Number(value=forms.PLOTTER_MARGIN_MM, label="margin_mm")
+        up = gr.Textbox(value=GcodeOptions.pen_up, label="pen_up")
+        down = gr.Textbox(value=GcodeOptions.pen_down, label="pen_down")
+        feed = gr.Number(value=GcodeOptions.draw_feed, label="draw_feed")
+        travel = gr.Number(value=0, label="travel_feed")
+        origin = gr.Textbox(value="bottom-left", label="origin")
+        units = gr.Textbox(value="mm", label="units")
+        speed = gr.Number(value=1.0, label="speed")
+        loop = gr.Checkbox(False, label="loop")
+        gif = gr.Checkbox(False, label="gif")
+        page = gr.Textbox(value="a4", label="page")
+        p_margin = gr.Number(value=forms.PARAGRAPH_MARGIN_MM, label="margin_mm")
+        line_w = gr.Number(value=0, label="width_mm")
+        size = gr.Number(value=6, label="size_mm")
+        spacing = gr.Number(value=1.7, label="line_spacing")
+        variation = gr.Number(value=0, label="variation")
+        ink = gr.Textbox(value="", label="ink")
+        ink_text = gr.Textbox(value="", label="text")     # blank: the file's own transcription
+        ink_file = gr.File(label="file", type="filepath")
+        o_svg, o_png = gr.File(label="svg"), gr.File(label="png")
+        o_plot, o_gcode = gr.File(label="plotter_svg"), gr.File(label="gcode")
+        o_anim, o_gif = gr.File(label="animated_svg"), gr.File(label="gif")
+        o_svgs = gr.File(label="svg_pages", file_count="multiple")
+        o_pngs = gr.File(label="png_pages", file_count="multiple")
+        o_sid = gr.Number(label="style_id", precision=0)
+        o_sfiles = gr.File(label="style_files", file_count="multiple")
+        o_spreview = gr.File(label="preview_svg")
+        o_seed, o_summary = gr.Number(label="seed_used", precision=0), gr.Textbox(label="summary")
+        btns = {n: gr.Button(n) for n in ("write", "write_text", "plotter", "animated", "paragraph", "style")}
+
+    # ---- line mode ----
+    def api_write(lines, seed=None, png_dpi=None, align=None, checkpoint=None):
+        r = write_lines(state, lambda: forms.specs_from_rows(lines), seed, png_dpi, align, checkpoint, no_progress)
+        return str(r.svg_path), str(r.png_path), r.seed, r.summary()
+
+    def api_write_text(text, style=None, bias=None, color=None, width=None, wrap_at=None, seed=None, png_dpi=None,
+                       align=None, checkpoint=None):
+        r = write_lines(state, lambda: forms.specs_from_block(text, style, bias, color, width, wrap_at),
+                        seed, png_dpi, align, checkpoint, no_progress)
+        return str(r.svg_path), str(r.png_path), r.seed, r.summary()
+
+    file_out = [o_svg, o_png, o_seed, o_summary]
+    btns["write"].click(api_write, [lines, seed, dpi, align, ckpt], file_out, api_name="write",
+                        api_description="Write several lines, each with its own text, style (id or null), bias, "
+                                        "color and width. Returns the SVG file, the PNG file, the seed used and "
+                                        "a one-line summary.", **conc)
+    btns["write_text"].click(api_write_text, [text, style, bias, color, width, wrap, seed, dpi, align, ckpt],
+                             file_out, api_name="write_text",
+                             api_description="Write one block of text (split on newlines, wrapped at wrap_at "
+                                             "characters) in one style and bias. Returns the SVG file, the PNG "
+                                             "file, the seed used and a summary.", **conc)
+
+    def info() -> dict:
+        """The checkpoints, style ids and limits this server offers."""
+        return {"checkpoints": [{"label": l, "file": p} for l, p in state.choices()],
+                "default_checkpoint": state.default, "styles": state.bank.ids if state.bank else [],
+                "limits": {"max_lines": MAX_LINES, "max_chars_per_line": MAX_CHARS_PER_LINE,
+                           "bias_range": list(BIAS_RANGE), "dpi_range": list(forms.DPI_RANGE),
+                           "width_range": list(forms.WIDTH_RANGE), "max_steps": state.max_steps}}
+
+    gr.api(info, api_name="info")
+
+    # ---- the features ----
+    @guarded
+    def write_plotter(lines, seed=None, align=None, checkpoint=None, paper=None, landscape=False,
+                      margin_mm=None, pen_up=None, pen_down=None, draw_feed=None, travel_feed=None,
+                      origin=None, units=None):
+        p = forms.plotter_options(paper, landscape, margin_mm)
+        g = forms.gcode_options(pen_up, pen_down, draw_feed, travel_feed, origin, units)
+        pages, used, summary = outputs.write_pages(state.hand(checkpoint), lines, seed, align, state.max_steps)
+        svgs, codes = outputs.plotter_files(pages, p, g, stem=f"handwriting-{used}")
+        return str(svgs[0]), str(codes[0]), used, summary
+
+    btns["plotter"].click(write_plotter, [lines, seed, align, ckpt, paper, landscape, margin, up, down, feed,
+                                          travel, origin, units], [o_plot, o_gcode, o_seed, o_summary],
+                          api_name="write_plotter",
+                          api_description="Write lines (as /write) and return a plotter SVG (mm units, page "
+                                          "preset a4/a5/letter, margin, one Inkscape layer per colour, strokes "
+                                          "only) and a G-code program (pen_up/pen_down commands, '|' between "
+                                          "several; draw_feed and travel_feed in mm/min, 0 = rapid; origin; "
+                                          "units mm/in), the seed and a summary.", **conc)
+
+    @guarded
+    def write_animated(lines, seed=None, align=None, checkpoint=None, speed=None, loop=False, gif=False):
+        options = forms.animation_options(speed, loop)
+        pages, used, summary = outputs.write_pages(state.hand(checkpoint), lines, seed, align, state.max_steps)
+        files = outputs.animation_files(pages[0], options, gif=bool(gif), stem=f"handwriting-{used}")
+        return str(files[0]), (str(files[1]) if len(files) > 1 else None), used, summary
+
+    btns["animated"].click(write_animated, [lines, seed, align, ckpt, speed, loop, gif],
+                           [o_anim, o_gif, o_seed, o_summary], api_name="write_animated",
+                           api_description="Write lines (as /write) and return an animated SVG of the pen "
+                                           "writing them (SMIL; speed 1 = natural pace, 0.1-20; loop), a GIF of "
+                                           "the same when gif is true (else null), the seed and a summary.",
+                           **conc)
+
+    @guarded
+    def write_paragraph(text, style=None, bias=None, color=None, width=None, page=None, margin_mm=None,
+                        width_mm=None, size_mm=None, line_spacing=None, align=None, variation=None, seed=None,
+                        png_dpi=None, checkpoint=None):
+        layout = forms.paragraph_layout(page, False, margin_mm, width_mm, size_mm, line_spacing, align, variation)
+        r = outputs.write_paragraph_files(state.hand(checkpoint), text, style, bias, color, width, layout, seed,
+                                          png_dpi, state.max_steps)
+        return [str(p) for p in r.svg_files], [str(p) for p in r.png_files], r.seed, r.summary
+
+    btns["paragraph"].click(write_paragraph, [text, style, bias, color, width, page, p_margin, line_w, size,
+                                              spacing, align, variation, seed, dpi, ckpt],
+                            [o_svgs, o_pngs, o_seed, o_summary], api_name="write_paragraph",
+                            api_description="Paragraph mode: wrap long text to the line width in the hand's own "
+                                            "measure, blank lines as paragraph breaks, on pages (page "
+                                            "a4/a5/letter or 'none'; margin_mm; width_mm 0 = the page inside its "
+                                            "margins; size_mm the writing size; line_spacing in ink heights; "
+                                            "align; variation 0-2). Returns the SVG pages, the PNG pages, the "
+                                            "seed and a summary.", **conc)
+
+    @guarded
+    def make_style_api(ink=None, text=None, file=None, checkpoint=None):
+        style, sid, files, preview = made_style(state, state.hand(checkpoint), ink, text, file)
+        return sid, [str(f) for f in files], str(preview), f"Saved your style as style {sid}: {style.text!r}"
+
+    btns["style"].click(make_style_api, [ink, ink_text, ink_file, ckpt], [o_sid, o_sfiles, o_spreview, o_summary],
+                        api_name="make_style",
+                        api_description="Make a style from your own ink: `ink` is canvas JSON "
+                                        "([[{x,y,t}...]...], [[[x,y]...]...] or {strokes, text}) or `file` an "
+                                        "InkML / IAM-OnDB XML upload; `text` is what it says. Saves it in the "
+                                        "server's user style folder and returns its id (use it as `style` in "
+                                        "/write), its two style files, a preview SVG and a summary.", **conc)

@@ -1,0 +1,113 @@
+"""The web app: `build_demo` puts the parts of scribe.web together; `main` is `python app.py` and
+`scribe-app`.
+
+    python app.py                                  # the shipped checkpoint, on http://127.0.0.1:7860
+    python app.py --checkpoint runs/x/checkpoint-3200.pt --checkpoint_dir /content/drive/MyDrive/scribe
+    python app.py --share                          # a public link (on by default in Colab)
+
+API endpoints: see scribe/web/api.py, the README, or the app's "Use via API" page.
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+import os
+
+import gradio as gr
+
+from ..hand import use_sampling_threads
+from . import api, tabs, views
+from .assets import CSS
+from .forms import FREE_STYLE
+from .state import AppSettings, AppState
+
+log = logging.getLogger("scribe.app")
+
+
+def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
+    s = (settings or AppSettings()).resolved()
+    state = AppState(s)
+    model_line, load_error = "", ""
+    if state.default:
+        try:
+            model_line = views.describe_checkpoint(state.cache.get(state.default))   # load now: first write is fast
+        except Exception as e:   # the page still opens, says why, and offers the other checkpoints
+            load_error = f"cannot load the checkpoint {state.default}: {e}"
+            model_line = f"⚠️ {load_error}"
+    first_style = state.style_opts[1][1] if len(state.style_opts) > 1 else FREE_STYLE
+    links = tabs.Links()
+
+    with gr.Blocks(title="Scribe: handwriting synthesis", delete_cache=(1800, 3600)) as demo:
+        gr.Markdown("# Scribe\nHandwriting synthesis (Graves 2013): type lines, pick a hand for each, "
+                    "press **Write**, then download a plotter-clean SVG or a PNG.")
+        banner = " ".join(html.escape(m) for m in (state.missing, load_error, state.bank_error) if m)
+        gr.HTML(f"<div class='scribe-banner'>{banner}</div>" if banner else "", visible=bool(banner))
+
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=420):
+                with gr.Tabs():
+                    with gr.Tab("Lines", id="lines"):
+                        tabs.lines_tab(state, first_style, links)
+                    with gr.Tab("Quick mode (paragraph)", id="quick"):
+                        quick = tabs.quick_tab(state, first_style)
+                    with gr.Tab("Paragraph (pages)", id="paragraph"):
+                        paragraph = tabs.paragraph_tab(state, first_style)
+                    with gr.Tab("Your own hand", id="own-hand"):
+                        own = tabs.own_hand_tab(state)
+                settings_panel = tabs.settings_panel(state, model_line)
+            with gr.Column(scale=4, min_width=380):
+                result = tabs.result_panel()
+
+        shared, out = settings_panel.shared, result.out
+        links.shared, links.out = shared, out
+        tabs.wire_quick(state, quick, shared, out)
+        tabs.wire_paragraph(state, paragraph, shared, out)
+        tabs.wire_own_hand(state, own, shared, out, style_menus=[paragraph.style, quick.style])
+        tabs.wire_settings(state, settings_panel)
+        tabs.wire_result(result, shared)
+        api.add_api(state)
+
+    demo.queue(max_size=s.max_queue, default_concurrency_limit=s.concurrency)
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, share: bool | None = None,
+           **kwargs):
+    """Launch with Scribe's look. share=None: on in Colab, off elsewhere (Gradio's own rule)."""
+    return demo.launch(server_name=host, server_port=port, share=share, css=CSS,
+                       theme=gr.themes.Soft(primary_hue="indigo"), footer_links=["api", "gradio", "settings"],
+                       **kwargs)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    env_steps = os.environ.get("SCRIBE_MAX_STEPS")
+    p = argparse.ArgumentParser(description="Scribe's web app: multi-line, multi-style handwriting.")
+    p.add_argument("--checkpoint", default=os.environ.get("SCRIBE_CHECKPOINT") or None,
+                   help="model file to start with (env SCRIBE_CHECKPOINT; default: the shipped checkpoint)")
+    p.add_argument("--checkpoint_dir", default=os.environ.get("SCRIBE_CHECKPOINT_DIR") or None,
+                   help="an extra folder whose checkpoints the dropdown lists (e.g. your Drive run folder)")
+    p.add_argument("--style_dir", default=None, help="style bank folder (default: checkpoints/styles)")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0 for every interface)")
+    p.add_argument("--port", type=int, default=None, help="port (default 7860, or the next free one)")
+    p.add_argument("--share", action=argparse.BooleanOptionalAction, default=None,
+                   help="make a public gradio.live link (default: on in Colab, off elsewhere)")
+    p.add_argument("--max_steps", type=int, default=int(env_steps) if env_steps else None,
+                   help="hard cap on pen steps per line (env SCRIBE_MAX_STEPS; default: the sampler's cap)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--concurrency", type=int, default=None, help="writes at once (default 2 on CPU, 4 on GPU)")
+    p.add_argument("--max_queue", type=int, default=64, help="requests that may wait in the queue")
+    p.add_argument("--user_style_dir", default=os.environ.get("SCRIBE_USER_STYLE_DIR") or None,
+                   help="where styles made from your own ink are saved (env SCRIBE_USER_STYLE_DIR; "
+                        "default: user_styles)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    use_sampling_threads()   # one thread per request; the queue runs --concurrency requests at once
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    demo = build_demo(AppSettings(args.checkpoint, args.checkpoint_dir, args.style_dir, args.max_steps,
+                                  args.device, args.concurrency, args.max_queue, args.user_style_dir))
+    launch(demo, args.host, args.port, args.share)
+

@@ -1,0 +1,263 @@
+"""Turning the loosely typed values of a form or an API call into the library's request objects:
+`LineSpec`s, and the plotter, G-code, animation and paragraph options. Each parser raises InputError
+naming every problem at once. This is the web front end's one request check; it imports no Gradio, so
+it is tested without a server. (The library checks the request again in Hand: these parsers only turn
+strings and numbers into typed values and name bad ones in the form's own words.)
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from ..errors import InputError
+from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, LineSpec
+from ..render.animate import SPEED_RANGE, AnimationOptions
+from ..render.paragraph import ALIGNS, ParagraphLayout, wrap_text
+from ..render.plotter import GcodeOptions, PlotterOptions
+
+DEFAULT_COLOR = "#000000"
+DEFAULT_WIDTH = 1.5
+WIDTH_RANGE = (0.2, 10.0)          # stroke width in px
+DEFAULT_DPI = 192
+DPI_RANGE = (24, 600)
+SEED_LIMIT = 2**32                 # seeds are 0 .. 2**32-1
+DEFAULT_WRAP = 60                  # quick mode wraps at this many characters (IAM lines: median 29, max 64)
+FREE_STYLE = "free"                # the style choice meaning "no priming: the model's own average hand"
+
+_HEX = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_RGB = re.compile(r"rgba?\(\s*[\d.]+%?\s*,\s*[\d.]+%?\s*,\s*[\d.]+%?\s*(?:,\s*[\d.]+%?\s*)?\)$")
+# Named colours accepted besides hex and rgb(): the ones people actually write ink in.
+NAMED_COLORS = {"black", "white", "gray", "grey", "darkgray", "darkgrey", "dimgray", "dimgrey", "red",
+                "darkred", "crimson", "maroon", "green", "darkgreen", "blue", "darkblue", "navy",
+                "midnightblue", "royalblue", "purple", "indigo", "brown", "saddlebrown", "orange",
+                "teal", "darkslategray", "darkslategrey"}
+PAPERS = [("A4", "a4"), ("A5", "a5"), ("Letter", "letter")]
+PARAGRAPH_PAGES = PAPERS + [("No page (one long sheet)", "none")]
+# One default each, read from the option objects, so the UI, the API and the CLI agree.
+PLOTTER_MARGIN_MM = PlotterOptions().margin_mm
+PARAGRAPH_MARGIN_MM = ParagraphLayout().margin_mm
+
+
+# ---- form values -> LineSpecs ------------------------------------------------------------------
+def parse_style(value, n: int | None = None) -> int | None:
+    """A style choice from the UI or the API: None / "" / "free" -> None, else an integer id."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", FREE_STYLE, "none")):
+        return None
+    if isinstance(value, bool):
+        raise InputError(f"{_where(n)}style must be a style id (an integer) or \"free\", not {value!r}")
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{_where(n)}style must be a style id (an integer) or \"free\", not {value!r}") from None
+    if not f.is_integer():
+        raise InputError(f"{_where(n)}style must be a whole number, not {value!r}")
+    return int(f)
+
+
+def parse_color(value, n: int | None = None) -> str:
+    if value in (None, ""):
+        return DEFAULT_COLOR
+    c = str(value).strip()
+    if _HEX.match(c) or _RGB.match(c.lower()) or c.lower() in NAMED_COLORS:
+        return c
+    raise InputError(f"{_where(n)}ink colour {value!r} is not a colour: use #rrggbb, rgb(r, g, b) or a name "
+                     f"such as black, navy or darkblue")
+
+
+def parse_number(value, name: str, lo: float, hi: float, default: float, n: int | None = None) -> float:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{_where(n)}{name} must be a number, not {value!r}") from None
+    if not math.isfinite(f) or not lo <= f <= hi:
+        raise InputError(f"{_where(n)}{name} {value} is outside the allowed range {lo:g}-{hi:g}")
+    return f
+
+
+def parse_seed(value) -> int | None:
+    """Blank means random; otherwise a whole number 0 .. 2**32-1."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"seed must be a whole number (or blank for random), not {value!r}") from None
+    if math.isnan(f):
+        return None
+    if not f.is_integer() or not 0 <= f < SEED_LIMIT:
+        raise InputError(f"seed must be a whole number from 0 to {SEED_LIMIT - 1} (or blank for random), "
+                         f"not {value!r}")
+    return int(f)
+
+
+def parse_dpi(value) -> float:
+    return parse_number(value, "PNG resolution (dpi)", *DPI_RANGE, default=DEFAULT_DPI)
+
+
+def parse_align(value) -> str:
+    a = str(value or "left").strip().lower()
+    if a not in ALIGNS:
+        raise InputError(f"align must be one of {', '.join(ALIGNS)}, not {value!r}")
+    return a
+
+
+def _where(n: int | None) -> str:
+    return f"line {n}: " if n is not None else ""
+
+
+def spec(text, style=None, bias=DEFAULT_BIAS, color=DEFAULT_COLOR, width=DEFAULT_WIDTH,
+         n: int | None = None) -> LineSpec:
+    """One LineSpec from loosely typed form or API values; InputError names everything wrong with it."""
+    problems, values = [], []
+    if text is not None and not isinstance(text, str):
+        problems.append(f"{_where(n)}text must be a string, not {type(text).__name__}")
+    for parse in (lambda: parse_style(style, n),
+                  lambda: parse_number(bias, "bias", *BIAS_RANGE, default=DEFAULT_BIAS, n=n),
+                  lambda: parse_color(color, n),
+                  lambda: parse_number(width, "stroke width", *WIDTH_RANGE, default=DEFAULT_WIDTH, n=n)):
+        try:
+            values.append(parse())
+        except InputError as e:
+            problems.append(str(e))
+    if problems:
+        raise InputError("; ".join(problems))
+    return LineSpec(text or "", *values)
+
+
+def specs_from_rows(rows) -> tuple[list[LineSpec], list[str]]:
+    """Per-line rows (dicts with text/style/bias/color/width, or bare strings) -> (specs, notes).
+
+    An empty row inside the document stays as a blank gap, so that "line n" in every message is the
+    user's row n; empty rows at the end are dropped. Every problem in every row is reported at once.
+    """
+    if isinstance(rows, dict) and "lines" in rows:
+        rows = rows["lines"]
+    if not isinstance(rows, list):
+        raise InputError("lines must be a list: each item a string, or an object with text, style, bias, "
+                         "color and width")
+    specs, problems, gaps = [], [], []
+    for n, row in enumerate(rows, start=1):
+        if isinstance(row, str) or row is None:
+            row = {"text": row}
+        if not isinstance(row, dict):
+            problems.append(f"line {n}: expected a string or an object, not {type(row).__name__}")
+            continue
+        unknown_keys = set(row) - {"text", "style", "bias", "color", "width"}
+        if unknown_keys:
+            problems.append(f"line {n}: unknown field(s) {', '.join(sorted(unknown_keys))}; "
+                            f"use text, style, bias, color, width")
+            continue
+        text = row.get("text")
+        if text is None or (isinstance(text, str) and not text.strip()):
+            specs.append(LineSpec(""))
+            gaps.append(n)
+            continue
+        try:
+            specs.append(spec(text, row.get("style"), row.get("bias"), row.get("color"), row.get("width"), n=n))
+        except InputError as e:
+            problems.append(str(e))
+    if problems:
+        raise InputError("; ".join(problems))
+    while specs and not specs[-1].text:
+        specs.pop()
+    gaps = [n for n in gaps if n <= len(specs)]
+    if not specs:
+        raise InputError("every line is empty: type some text to write")
+    notes = [f"line{'s' if len(gaps) > 1 else ''} {', '.join(map(str, gaps))} "
+             f"{'are' if len(gaps) > 1 else 'is'} empty and left as a blank gap (remove it to close the gap)"] \
+        if gaps else []
+    return specs, notes
+
+
+def split_block(text: str, wrap_at: int | None = DEFAULT_WRAP) -> tuple[list[str], list[str]]:
+    """Quick mode: one block of text -> lines (split on newlines, long lines wrapped at word breaks).
+
+    Blank lines inside the block stay as gaps between paragraphs; blank lines at either end are dropped.
+    Returns (lines, notes).
+    """
+    if text is None or not str(text).strip():
+        raise InputError("nothing to write: type some text")
+    if wrap_at and not 5 <= int(wrap_at) <= MAX_CHARS_PER_LINE:
+        raise InputError(f"wrap width must be between 5 and {MAX_CHARS_PER_LINE} characters, not {wrap_at}")
+    raw = str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while raw and not raw[0].strip():
+        raw.pop(0)
+    while raw and not raw[-1].strip():
+        raw.pop()
+    lines, wrapped = [], 0
+    for line in raw:
+        line = " ".join(line.split())
+        if wrap_at and len(line) > wrap_at:
+            lines += wrap_text(line, lambda _: True, max_chars=int(wrap_at))   # words are never split
+            wrapped += 1
+        else:
+            lines.append(line)
+    notes = [f"wrapped {wrapped} long line{'s' if wrapped > 1 else ''} at {int(wrap_at)} characters"] \
+        if wrapped else []
+    return lines, notes
+
+
+def specs_from_block(text, style=None, bias=DEFAULT_BIAS, color=DEFAULT_COLOR, width=DEFAULT_WIDTH,
+                     wrap_at: int | None = DEFAULT_WRAP) -> tuple[list[LineSpec], list[str]]:
+    lines, notes = split_block(text, wrap_at)
+    if len(lines) > MAX_LINES:
+        raise InputError(f"too many lines: {len(lines)} after splitting"
+                         f"{' and wrapping' if notes else ''}; the limit is {MAX_LINES} per request")
+    first = spec("x", style, bias, color, width)    # validate the shared settings once
+    return [LineSpec(t, first.style, first.bias, first.color, first.width) for t in lines], notes
+
+
+# ---- features' options ----------------------------------------------------------------------------
+def _text_option(value, default: str) -> str:
+    return default if value is None or not str(value).strip() else str(value).strip()
+
+
+def plotter_options(paper=None, landscape=False, margin_mm=None) -> PlotterOptions:
+    paper = _text_option(paper, "a4").lower()
+    if paper not in {v for _, v in PAPERS}:
+        raise InputError(f"paper {paper!r} must be one of a4, a5, letter")
+    return PlotterOptions(paper=paper, landscape=bool(landscape),
+                          margin_mm=parse_number(margin_mm, "margin (mm)", 0, 100, PLOTTER_MARGIN_MM))
+
+
+def gcode_options(pen_up=None, pen_down=None, draw_feed=None, travel_feed=None, origin=None,
+                  units=None) -> GcodeOptions:
+    d = GcodeOptions()
+    travel = parse_number(travel_feed, "travel feed (mm/min)", 0, 100_000, 0.0)
+    o = GcodeOptions(pen_up=_text_option(pen_up, d.pen_up), pen_down=_text_option(pen_down, d.pen_down),
+                     draw_feed=parse_number(draw_feed, "drawing feed (mm/min)", 1, 100_000, d.draw_feed),
+                     travel_feed=travel or None,        # 0 or blank: rapid G0 moves
+                     origin=_text_option(origin, d.origin), units=_text_option(units, d.units))
+    o.check()
+    return o
+
+
+def animation_options(speed=None, loop=False, method: str = "smil") -> AnimationOptions:
+    o = AnimationOptions(speed=parse_number(speed, "speed", *SPEED_RANGE, 1.0), loop=bool(loop), method=method)
+    o.check()
+    return o
+
+
+def paragraph_layout(page=None, landscape=False, margin_mm=None, width_mm=None, size_mm=None, line_spacing=None,
+                     align=None, variation=None) -> ParagraphLayout:
+    page = _text_option(page, "a4").lower()
+    width = parse_number(width_mm, "line width (mm)", 0, 2000, 0.0)
+    layout = ParagraphLayout(page=None if page == "none" else page, landscape=bool(landscape),
+                             margin_mm=parse_number(margin_mm, "margin (mm)", 0, 100, PARAGRAPH_MARGIN_MM),
+                             width_mm=width or None,     # 0 or blank: the page inside its margins
+                             ink_height_mm=parse_number(size_mm, "writing size (mm)", 2, 40, 6.0),
+                             line_spacing=parse_number(line_spacing, "line spacing", 0.8, 5, 1.7),
+                             align=parse_align(align),
+                             variation=parse_number(variation, "variation", 0, 2, 0.0))
+    try:
+        layout.check()
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    return layout
+
+
+def limits_text() -> str:
+    return (f"Up to {MAX_LINES} lines of at most {MAX_CHARS_PER_LINE} characters; bias "
+            f"{BIAS_RANGE[0]:g}-{BIAS_RANGE[1]:g} (higher is neater); PNG {DPI_RANGE[0]}-{DPI_RANGE[1]} dpi.")

@@ -1,0 +1,257 @@
+"""Writing results into files: one request's SVG and PNG, paragraph pages, plotter files, animations,
+and a style made from the user's ink. Each takes parsed values (scribe.web.forms), calls the library
+and raises its errors (all ScribeErrors). No Gradio here, so all of it is tested without a server.
+
+Every request gets a fresh folder under the output root; folders older than an hour are pruned.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import shutil
+import tempfile
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from ..files import atomic_write_bytes
+from ..hand import Hand, LineSpec, step_cap_note
+from ..inkml import MAX_BYTES, InkData, InkFileError, read_ink
+from ..render.animate import AnimationError, AnimationOptions
+from ..render.export import export_pages
+from ..render.page import CSS_DPI, Layout, Page, page_to_svg, svg_to_png
+from ..render.paragraph import PARAGRAPH_MAX_CHARS, ParagraphLayout
+from ..render.plotter import GcodeOptions, PlotterError, PlotterOptions
+from ..user_style import UserStyleError
+from .forms import DEFAULT_DPI, parse_align, parse_dpi, parse_seed, spec, specs_from_rows
+
+MAX_PNG_PIXELS = 40_000_000        # ~160 MB of RGBA while rasterising; beyond this the dpi is lowered
+OUTPUT_MAX_AGE_S = 3600            # result files older than this are removed at the next write
+
+
+# ---- folders ---------------------------------------------------------------------------------------
+def output_root() -> Path:
+    return Path(tempfile.gettempdir()) / "scribe-app"
+
+
+def prune_outputs(root: Path, max_age_s: float = OUTPUT_MAX_AGE_S) -> None:
+    """Remove result folders older than `max_age_s` (the server copies results into its own cache)."""
+    if not root.is_dir():
+        return
+    cutoff = time.time() - max_age_s
+    for d in root.iterdir():
+        try:
+            if d.is_dir() and d.stat().st_mtime < cutoff:
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def result_folder() -> Path:
+    """A fresh folder for one request's files, under the app's output root (pruned after an hour)."""
+    root = output_root()
+    prune_outputs(root)
+    return root / uuid.uuid4().hex
+
+
+def zip_files(paths: list[Path], target: Path) -> Path:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in paths:
+            z.write(p, p.name)
+    return atomic_write_bytes(target, buf.getvalue())
+
+
+def one_file(paths: list[Path], zip_name: str) -> Path:
+    """The single file, or a zip of several (a DownloadButton offers one file)."""
+    return paths[0] if len(paths) == 1 else zip_files(paths, paths[0].parent / zip_name)
+
+
+# ---- line mode -------------------------------------------------------------------------------------
+@dataclass
+class WriteResult:
+    svg: str
+    svg_path: Path
+    png_path: Path
+    seed: int
+    seconds: float          # the whole request: checking, sampling, layout, SVG and PNG
+    dpi: float
+    lines: int              # lines of ink written (blank gaps not counted)
+    notes: list[str] = field(default_factory=list)
+    pages: list = field(default_factory=list)     # the laid-out Page(s), for plotter and animation files
+
+    def summary(self) -> str:
+        s = (f"Wrote {self.lines} line{'s' if self.lines != 1 else ''} in {self.seconds:.2f} s · "
+             f"seed {self.seed} · PNG {self.dpi:g} dpi")
+        return s + "".join(f"\n- {n}" for n in self.notes)
+
+
+def png_dpi_within_limit(width_px: float, height_px: float, dpi: float,
+                         max_pixels: int = MAX_PNG_PIXELS) -> float:
+    """`dpi`, lowered if the PNG would exceed `max_pixels` (a 40-line page at 600 dpi would)."""
+    scale = dpi / CSS_DPI
+    pixels = width_px * height_px * scale * scale
+    if pixels <= max_pixels:
+        return dpi
+    return math.floor(CSS_DPI * math.sqrt(max_pixels / max(1.0, width_px * height_px)))
+
+
+def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi: float = DEFAULT_DPI,
+                align: str = "left", max_steps: int | None = None, out_root: Path | None = None,
+                notes: list[str] | None = None) -> WriteResult:
+    """Write `specs` with `hand` and save an SVG and a PNG (atomically) in a fresh folder."""
+    started = time.perf_counter()
+    doc = hand.write(specs, seed=seed, layout=Layout(align=parse_align(align)), max_steps=max_steps)
+    page = doc.page()
+    svg = page_to_svg(page)
+    notes = list(notes or [])
+    if doc.capped_lines:
+        notes.append(step_cap_note(doc.capped_lines))
+    used_dpi = png_dpi_within_limit(page.width, page.height, dpi)
+    if used_dpi < dpi:
+        notes.append(f"PNG resolution lowered from {dpi:g} to {used_dpi:g} dpi to stay under "
+                     f"{MAX_PNG_PIXELS // 1_000_000} megapixels")
+    png = svg_to_png(svg, used_dpi)
+    root = out_root or output_root()
+    prune_outputs(root)
+    folder = root / uuid.uuid4().hex
+    svg_path = atomic_write_bytes(folder / f"handwriting-{doc.seed}.svg", svg.encode("utf-8"))
+    png_path = atomic_write_bytes(folder / f"handwriting-{doc.seed}.png", png)
+    lines = sum(1 for ln in doc.lines if ln is not None)
+    return WriteResult(svg, svg_path, png_path, doc.seed, time.perf_counter() - started, used_dpi, lines, notes,
+                       [page])
+
+
+def write_pages(hand: Hand, lines, seed=None, align=None, max_steps: int | None = None
+                ) -> tuple[list[Page], int, str]:
+    """Line mode for the feature endpoints: rows -> one written page, the seed and a summary."""
+    specs, notes = specs_from_rows(lines)
+    doc = hand.write(specs, seed=parse_seed(seed), layout=Layout(align=parse_align(align)), max_steps=max_steps)
+    n = sum(1 for ln in doc.lines if ln is not None)
+    summary = f"Wrote {n} line{'s' if n != 1 else ''} in {doc.seconds:.2f} s · seed {doc.seed}"
+    if doc.capped_lines:
+        notes.append(step_cap_note(doc.capped_lines))
+    return [doc.page()], doc.seed, summary + "".join(f"\n- {x}" for x in notes)
+
+
+# ---- paragraph mode, plotter, animation -----------------------------------------------------------
+@dataclass
+class PagesResult:
+    """A written result as the app shows it: its pages, their files and a summary."""
+    pages: list[Page]
+    svg_files: list[Path]
+    png_files: list[Path]
+    seed: int
+    summary: str
+    notes: list[str] = field(default_factory=list)
+
+
+def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layout: ParagraphLayout,
+                          seed=None, dpi=None, max_steps: int | None = None) -> PagesResult:
+    """Paragraph mode: wrap, write and set `text` on pages; save every page as SVG and PNG."""
+    started = time.perf_counter()
+    s = spec("x", style, bias, color, width)        # validates the shared values, names each problem
+    if text is not None and len(str(text)) > PARAGRAPH_MAX_CHARS:
+        raise InputError(f"the text has {len(str(text))} characters; paragraph mode takes up to "
+                         f"{PARAGRAPH_MAX_CHARS}")
+    dpi = parse_dpi(dpi)
+    doc = hand.write_paragraph(text, s.style, s.bias, s.color, s.width, layout, parse_seed(seed),
+                               max_steps=max_steps)
+    folder = result_folder()
+    svgs = doc.save(folder / f"paragraph-{doc.seed}.svg", "svg")
+    pngs = doc.save(folder / f"paragraph-{doc.seed}.png", "png", dpi=dpi)
+    lines = sum(1 for t in doc.lines if t)
+    notes = []
+    if doc.capped_lines:
+        notes.append(step_cap_note(doc.capped_lines))
+    if doc.shrunk_lines:
+        notes.append(f"{len(doc.shrunk_lines)} line(s) came out too wide and were narrowed to fit")
+    n = len(doc.pages)
+    summary = (f"Wrote {lines} line{'s' if lines != 1 else ''} on {n} page{'s' if n != 1 else ''} in "
+               f"{time.perf_counter() - started:.2f} s · seed {doc.seed} · {doc.rounds} wrap round"
+               f"{'s' if doc.rounds != 1 else ''}") + "".join(f"\n- {x}" for x in notes)
+    return PagesResult(doc.pages, svgs, pngs, doc.seed, summary, notes)
+
+
+def plotter_files(pages: list[Page], plotter: PlotterOptions, gcode: GcodeOptions, stem: str = "handwriting",
+                  folder: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """Plotter SVG and G-code files for every page: (svg files, gcode files)."""
+    if not pages:
+        raise InputError("nothing written yet: press Write first")
+    folder = folder or result_folder()
+    try:
+        svgs = export_pages(pages, folder / f"{stem}-plotter.svg", "plotter-svg", plotter=plotter)
+        codes = export_pages(pages, folder / f"{stem}.gcode", "gcode", plotter=plotter, gcode=gcode)
+    except (PlotterError, ValueError) as e:
+        raise InputError(str(e)) from None
+    return svgs, codes
+
+
+def animation_files(page: Page, options: AnimationOptions, gif: bool = False, stem: str = "handwriting",
+                    folder: Path | None = None) -> list[Path]:
+    """The downloadable animation: an animated SVG (SMIL, plays anywhere), and a GIF when asked."""
+    folder = folder or result_folder()
+    try:
+        out = export_pages([page], folder / f"{stem}-animated.svg", "animated-svg", animation=options)
+        if gif:
+            out += export_pages([page], folder / f"{stem}.gif", "gif", animation=options)
+    except (AnimationError, ValueError) as e:
+        raise InputError(str(e)) from None
+    return out
+
+
+# ---- your own hand ----------------------------------------------------------------------------------
+def make_style(hand: Hand, ink, text, upload, user_dir: Path) -> tuple[object, int, list[Path], Path]:
+    """A new style from the canvas JSON (`ink`) or an uploaded file (`upload`, a path; it wins) plus the
+    typed text; saved in `user_dir`. Returns (UserStyle, id, [its two style files, copied for download],
+    preview SVG file). Raises UserStyleError (a StyleError) or InputError with a message for the user."""
+    if upload:
+        source = _uploaded_ink(upload)
+    else:
+        ink = ink.strip() if isinstance(ink, str) else ""
+        if not ink or _no_strokes(ink):
+            raise InputError("nothing to make a style from: write on the canvas (or upload an InkML or "
+                             "IAM-OnDB XML file) first")
+        # The ink box holds ink itself, never a file name: a request must not make the server read a path.
+        if ink[:1] not in ("[", "{", "<"):
+            raise InputError("the ink must be the canvas's JSON strokes or InkML / IAM-OnDB XML text; "
+                             "to use a file, upload it")
+        source = ink
+    text = text if text is not None and str(text).strip() else None
+    style, style_id = hand.style_from_ink(source, text, save_to=user_dir)
+    folder = result_folder()
+    files = []
+    for kind in ("chars", "strokes"):
+        name = f"style-{style_id}-{kind}.npy"
+        files.append(atomic_write_bytes(folder / name, (Path(user_dir) / name).read_bytes()))
+    preview = atomic_write_bytes(folder / f"style-{style_id}-preview.svg", style.preview_svg().encode("utf-8"))
+    return style, style_id, files, preview
+
+
+def _uploaded_ink(upload) -> InkData:
+    """The ink of a file uploaded through Gradio (which keeps uploads in its own cache folder). Read
+    here as bytes, so that messages name only the file, never the server folder it sits in."""
+    path = Path(getattr(upload, "path", None) or (upload.get("path") if isinstance(upload, dict) else upload))
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise InputError(f"{path.name}: the file is over the {MAX_BYTES} byte limit")
+        data = path.read_bytes()
+    except OSError:
+        raise InputError(f"{path.name}: the upload could not be read; upload it again") from None
+    try:
+        return read_ink(data, name=path.name)
+    except InkFileError as e:
+        raise UserStyleError(f"could not read the ink: {e}") from None
+
+
+def _no_strokes(ink: str) -> bool:
+    try:
+        data = json.loads(ink)
+    except ValueError:
+        return False          # not JSON: let the ink reader name the problem
+    strokes = data.get("strokes") if isinstance(data, dict) else data
+    return isinstance(strokes, list) and not any(strokes)

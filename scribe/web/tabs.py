@@ -1,0 +1,487 @@
+"""The page, one builder per part. Each builder places its components where it is called and returns
+them as a small dataclass; each `wire_*` connects one part's events. Handlers only convert values,
+call scribe.web.outputs (or api.write_lines) and show the result; errors become messages through
+api.guarded / api.as_gr_error.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+
+from ..errors import InputError, ScribeError
+from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
+from ..render.page import Page
+from ..render.plotter import ORIGINS, GcodeOptions
+from . import forms, outputs, views
+from .api import guarded, made_style, write_lines
+from .assets import (CANVAS_CSS, CANVAS_HTML, CANVAS_JS, CLEAR_CANVAS_JS, LINE_EXAMPLES, QUICK_EXAMPLES,
+                     READ_CANVAS_JS)
+from .state import AppState
+
+INK_UPLOAD_TYPES = [".inkml", ".xml", ".json"]
+PRIVATE = dict(api_visibility="private")      # the UI's own events; the named API is in api.py
+
+
+# ---- what every write shows, and the settings every write reads ------------------------------------
+@dataclass
+class Outputs:
+    """The result column: every write fills these, in this order (see `shown`)."""
+    preview: gr.HTML
+    svg: gr.DownloadButton
+    png: gr.DownloadButton
+    seed_used: gr.Textbox
+    status: gr.Markdown
+    pages: gr.State          # the laid-out pages, for plotter files and the animation
+
+    def all(self) -> list:
+        return [self.preview, self.svg, self.png, self.seed_used, self.status, self.pages]
+
+
+@dataclass
+class Shared:
+    """The settings every write reads, in the order handlers take them (see `all`)."""
+    seed: gr.Textbox
+    dpi: gr.Dropdown
+    align: gr.Radio
+    checkpoint: gr.Dropdown
+
+    def all(self) -> list:
+        return [self.seed, self.dpi, self.align, self.checkpoint]
+
+
+@dataclass
+class Links:
+    """The parts that the line rows' events need but that are built after them. gr.render runs when a
+    page loads, after the whole layout exists, so these are set by then."""
+    shared: Shared | None = None
+    out: Outputs | None = None
+
+
+def shown(r: outputs.WriteResult) -> tuple:
+    """A line-mode result as Outputs' values."""
+    return views.preview_html(r.svg), str(r.svg_path), str(r.png_path), r.seed, r.summary(), r.pages
+
+
+def _rows_from_values(values) -> list[dict]:
+    keys = ("text", "style", "bias", "color", "width")
+    return [dict(zip(keys, values[i:i + 5])) for i in range(0, len(values), 5)]
+
+
+# ---- the Lines tab ---------------------------------------------------------------------------------
+@dataclass
+class LinesTab:
+    rows: gr.State
+    add: gr.Button
+    write: gr.Button
+
+
+def _line_row(state: AppState, n: int, r: dict) -> tuple[list, gr.Button]:
+    """One line's controls, built from the row's stored values: ([text, style, bias, color, width], remove)."""
+    rid = r["id"]
+    with gr.Group(key=f"group-{rid}"):
+        with gr.Row(key=f"row1-{rid}", equal_height=True):
+            text = gr.Textbox(r["text"], key=f"text-{rid}", label=f"Line {n}", interactive=True, scale=8,
+                              placeholder=f"Text of line {n} (up to {MAX_CHARS_PER_LINE} characters)",
+                              elem_classes="scribe-line-text")
+            remove = gr.Button("✕", key=f"remove-{rid}", size="sm", scale=0, min_width=44,
+                               elem_classes="scribe-remove")
+        # style and its preview get a row of their own, so that the preview is wide enough to read
+        with gr.Row(key=f"row2-{rid}", equal_height=True):
+            style = gr.Dropdown(state.style_opts, value=r["style"], key=f"style-{rid}", label="Style",
+                                interactive=True, min_width=190, scale=2, elem_classes="scribe-line-style")
+            look = gr.HTML(views.style_row_preview(state.bank, r["style"]), key=f"look-{rid}", min_width=220,
+                           scale=3, elem_classes="scribe-look")
+        with gr.Row(key=f"row3-{rid}", equal_height=True):
+            bias = gr.Slider(*BIAS_RANGE, value=r["bias"], step=0.05, key=f"bias-{rid}", label="Neatness (bias)",
+                             interactive=True, min_width=160, scale=3)
+            color = gr.ColorPicker(r["color"], key=f"color-{rid}", label="Ink", interactive=True, min_width=70,
+                                   scale=1)
+            width = gr.Slider(0.3, 6.0, value=r["width"], step=0.1, key=f"width-{rid}", label="Stroke (px)",
+                              interactive=True, min_width=140, scale=2)
+    style.change(lambda choice: views.style_row_preview(state.bank, choice), style, look, show_progress="hidden",
+                 concurrency_limit=None, **PRIVATE)
+    return [text, style, bias, color, width], remove
+
+
+def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
+    # Gradio 6.31 does not carry typed values across a re-render (key=/preserved_by_key is not applied
+    # by its frontend: gradio-app/gradio#12788), so adding or removing a line reads every row's current
+    # values and stores them in `rows`, from which the re-render builds the rows again.
+    def remove_row(rid, rows_now):
+        left = [r for r in rows_now if r["id"] != rid]
+        return left or [state.new_row()]
+
+    def add_row(rows_now):
+        if len(rows_now) >= MAX_LINES:
+            gr.Warning(f"A document has at most {MAX_LINES} lines.")
+            return gr.skip()
+        last = rows_now[-1] if rows_now else {}
+        return rows_now + [state.new_row("", last.get("style"), last.get("bias", DEFAULT_BIAS),
+                                         last.get("color"), last.get("width"))]
+
+    def load_example(doc):
+        missing = sorted({r["style"] for r in doc if r.get("style") is not None
+                          and state.style_value(r["style"]) == forms.FREE_STYLE})
+        if missing:
+            gr.Warning(f"This style bank has no style {', '.join(map(str, missing))}; those lines use the "
+                       f"model's own hand.")
+        return [state.new_row(r.get("text", ""), r.get("style"), r.get("bias", DEFAULT_BIAS), r.get("color"),
+                              r.get("width")) for r in doc]
+
+    rows = gr.State([state.new_row("Hello! This line was written by a neural network.", first_style)])
+
+    @gr.render(inputs=[rows])
+    def line_rows(rows_now):
+        ids, values, removes = [r["id"] for r in rows_now], [], []
+        for n, r in enumerate(rows_now, start=1):
+            controls, remove = _line_row(state, n, r)
+            values += controls
+            removes.append(remove)
+
+        def on_screen(args) -> list[dict]:
+            return [{"id": rid, **row} for rid, row in zip(ids, _rows_from_values(args))]
+
+        edit = dict(inputs=values, outputs=rows, concurrency_limit=None, **PRIVATE)
+        add.click(lambda *a: add_row(on_screen(a)), **edit)
+        for rid, remove in zip(ids, removes):
+            remove.click(lambda *a, rid=rid: remove_row(rid, on_screen(a)), **edit)
+
+        def write_rows(*args, progress=gr.Progress()):
+            specs = lambda: forms.specs_from_rows(_rows_from_values(list(args[:-4])))
+            return shown(write_lines(state, specs, *args[-4:], progress))
+
+        for trigger in [write.click] + [t.submit for t in values[0::5]]:
+            trigger(write_rows, values + links.shared.all(), links.out.all(), show_progress_on=[links.out.preview],
+                    **PRIVATE, **state.conc)
+
+    with gr.Row():
+        add = gr.Button("+ Add line", size="md", elem_id="scribe-add")
+        write = gr.Button("Write", variant="primary", size="md", elem_id="scribe-write")
+    doc_in = gr.JSON(visible=False, label="document")
+    gr.Examples([[doc] for _, doc in LINE_EXAMPLES], inputs=[doc_in], outputs=[rows], fn=load_example,
+                run_on_click=True, cache_examples=False, label="Examples",
+                example_labels=[label for label, _ in LINE_EXAMPLES])
+    return LinesTab(rows, add, write)
+
+
+# ---- the Quick mode tab ----------------------------------------------------------------------------
+@dataclass
+class QuickTab:
+    text: gr.Textbox
+    style: gr.Dropdown
+    bias: gr.Slider
+    color: gr.ColorPicker
+    width: gr.Slider
+    wrap: gr.Slider
+    write: gr.Button
+
+
+def quick_tab(state: AppState, first_style: str) -> QuickTab:
+    text = gr.Textbox(label="Text", lines=6, placeholder="One line per line of text. A blank "
+                      "line leaves a gap; long lines are wrapped.",
+                      value="The quick brown fox jumps over the lazy dog.")
+    with gr.Row():
+        style = gr.Dropdown(state.style_opts, value=first_style, label="Style", min_width=160)
+        bias = gr.Slider(*BIAS_RANGE, value=DEFAULT_BIAS, step=0.05, label="Neatness (bias)",
+                         info="higher is neater", min_width=160)
+    with gr.Row():
+        color = gr.ColorPicker(forms.DEFAULT_COLOR, label="Ink", min_width=80)
+        width = gr.Slider(0.3, 6.0, value=forms.DEFAULT_WIDTH, step=0.1, label="Stroke (px)")
+        wrap = gr.Slider(10, MAX_CHARS_PER_LINE, value=forms.DEFAULT_WRAP, step=1, label="Wrap lines at (characters)")
+    write = gr.Button("Write", variant="primary", elem_id="scribe-write-quick")
+    gr.Examples([[t, state.style_value(st), b] for t, st, b in QUICK_EXAMPLES], inputs=[text, style, bias],
+                label="Examples")
+    return QuickTab(text, style, bias, color, width, wrap, write)
+
+
+def wire_quick(state: AppState, tab: QuickTab, shared: Shared, out: Outputs) -> None:
+    def write_quick(text, style, bias, color, width, wrap, sd, dp, al, ck, progress=gr.Progress()):
+        specs = lambda: forms.specs_from_block(text, style, bias, color, width, wrap)
+        return shown(write_lines(state, specs, sd, dp, al, ck, progress))
+
+    tab.write.click(write_quick, [tab.text, tab.style, tab.bias, tab.color, tab.width, tab.wrap] + shared.all(),
+                    out.all(), show_progress_on=[out.preview], **PRIVATE, **state.conc)
+
+
+# ---- the Paragraph tab -----------------------------------------------------------------------------
+@dataclass
+class ParagraphTab:
+    text: gr.Textbox
+    style: gr.Dropdown
+    bias: gr.Slider
+    color: gr.ColorPicker
+    width: gr.Slider
+    page: gr.Dropdown
+    margin: gr.Slider
+    line_width: gr.Number
+    size: gr.Slider
+    spacing: gr.Slider
+    variation: gr.Slider
+    write: gr.Button
+
+    def inputs(self) -> list:
+        return [self.text, self.style, self.bias, self.color, self.width, self.page, self.margin,
+                self.line_width, self.size, self.spacing, self.variation]
+
+
+def paragraph_tab(state: AppState, first_style: str) -> ParagraphTab:
+    gr.Markdown("<span class='scribe-note'>Long text wraps to the line width measured in the handwriting "
+                "itself (words are never split); a blank line is a paragraph break; text that runs over "
+                "a page continues on the next. Alignment is under <i>Settings</i>.</span>")
+    text = gr.Textbox(label="Text", lines=8, elem_id="scribe-para-text",
+                      value="Dear Ada,\n\nThe engine ran all night without a fault, and by morning "
+                            "the tables were done. I think we may call it a success.\n\nYours, Charles")
+    with gr.Row():
+        style = gr.Dropdown(state.style_opts, value=first_style, label="Style", min_width=160)
+        bias = gr.Slider(*BIAS_RANGE, value=DEFAULT_BIAS, step=0.05, label="Neatness (bias)", min_width=160)
+    with gr.Row():
+        color = gr.ColorPicker(forms.DEFAULT_COLOR, label="Ink", min_width=80)
+        width = gr.Slider(0.3, 6.0, value=forms.DEFAULT_WIDTH, step=0.1, label="Stroke (px)")
+    with gr.Row():
+        page = gr.Dropdown(forms.PARAGRAPH_PAGES, value="a5", label="Page", min_width=120)
+        margin = gr.Slider(0, 50, value=forms.PARAGRAPH_MARGIN_MM, step=1, label="Margin (mm)")
+        line_width = gr.Number(0, label="Line width (mm)", info="0 = the page inside its margins", min_width=120)
+    with gr.Row():
+        size = gr.Slider(2, 20, value=6, step=0.5, label="Writing size (mm)")
+        spacing = gr.Slider(0.8, 5, value=1.7, step=0.1, label="Line spacing (ink heights)")
+        variation = gr.Slider(0, 2, value=0, step=0.1, label="Natural variation",
+                              info="0 = none; 1 = natural baseline, tilt and size changes")
+    write = gr.Button("Write paragraph", variant="primary", elem_id="scribe-write-paragraph")
+    return ParagraphTab(text, style, bias, color, width, page, margin, line_width, size, spacing, variation, write)
+
+
+def wire_paragraph(state: AppState, tab: ParagraphTab, shared: Shared, out: Outputs) -> None:
+    @guarded
+    def write_paragraph_ui(text, style, bias, color, width, page, margin, line_w, size, spacing, variation,
+                           seed, dpi, align, ckpt, progress=gr.Progress()):
+        progress(0.05, desc="Loading the model")
+        layout = forms.paragraph_layout(page, False, margin, line_w, size, spacing, align, variation)
+        hand = state.hand(ckpt)
+        progress(0.2, desc="Writing the paragraph")
+        r = outputs.write_paragraph_files(hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps)
+        for note in r.notes:
+            gr.Warning(note)
+        return (views.pages_preview_html(r.pages), str(outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip")),
+                str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, r.summary, r.pages)
+
+    tab.write.click(write_paragraph_ui, tab.inputs() + shared.all(), out.all(), show_progress_on=[out.preview],
+                    **PRIVATE, **state.conc)
+
+
+# ---- the Your own hand tab -------------------------------------------------------------------------
+@dataclass
+class OwnHandTab:
+    ink_json: gr.Textbox
+    text: gr.Textbox
+    clear: gr.Button
+    upload: gr.File
+    make: gr.Button
+    message: gr.Markdown
+    preview: gr.HTML
+    files: gr.File
+    style_id: gr.State
+    write_text: gr.Textbox
+    write: gr.Button
+
+
+def own_hand_tab(state: AppState) -> OwnHandTab:
+    gr.Markdown("Write a short phrase (15-40 characters, one line) below, type exactly what you wrote, "
+                "and press **Make style**. Or upload InkML or IAM-OnDB XML ink. The new style is saved in "
+                f"`{html.escape(str(state.user_dir))}/` and added to every style menu.")
+    gr.HTML(CANVAS_HTML, html_template="${value}", css_template=CANVAS_CSS, js_on_load=CANVAS_JS,
+            elem_id="scribe-ink", padding=False)
+    ink_json = gr.Textbox(visible=False, label="ink")
+    with gr.Row():
+        text = gr.Textbox(label="What you wrote", scale=4, elem_id="scribe-own-text",
+                          placeholder="type the words on the canvas, exactly")
+        clear = gr.Button("Clear", scale=0, min_width=90, elem_id="scribe-ink-clear")
+    upload = gr.File(label="…or upload ink (InkML, IAM-OnDB XML, JSON strokes)", file_types=INK_UPLOAD_TYPES,
+                     type="filepath", height=90)
+    make = gr.Button("Make style", variant="primary", elem_id="scribe-make-style")
+    message = gr.Markdown("", elem_id="scribe-style-msg")
+    preview = gr.HTML("", elem_id="scribe-style-preview")
+    files = gr.File(label="Your style files", file_count="multiple", interactive=False)
+    style_id = gr.State(None)
+    with gr.Row():
+        write_text = gr.Textbox("Written in my own hand.", label="Write with your new style", scale=4,
+                                elem_id="scribe-own-write-text")
+        write = gr.Button("Write", variant="primary", scale=1, elem_id="scribe-own-write")
+    return OwnHandTab(ink_json, text, clear, upload, make, message, preview, files, style_id, write_text, write)
+
+
+def wire_own_hand(state: AppState, tab: OwnHandTab, shared: Shared, out: Outputs, style_menus: list) -> None:
+    """style_menus: the dropdowns that offer a new style as soon as it is made."""
+    @guarded
+    def make_style_ui(ink, text, upload, ckpt):
+        style, sid, files, _ = made_style(state, state.hand(ckpt), ink, text, upload)
+        m = style.measures
+        msg = (f"Saved as **style {sid}** in `{state.user_dir}` ({m['points']} points, {m['strokes']} strokes, "
+               f"{m['width_per_char']:.2f} ink heights per character). It is now in every style menu.")
+        preview = f"<div class='scribe-preview'>{style.preview_svg()}</div>"
+        menus = [gr.Dropdown(choices=list(state.style_opts) or None) for _ in style_menus]
+        return (preview, [str(f) for f in files], msg, sid, *menus)
+
+    tab.make.click(make_style_ui, [tab.ink_json, tab.text, tab.upload, shared.checkpoint],
+                   [tab.preview, tab.files, tab.message, tab.style_id] + list(style_menus), js=READ_CANVAS_JS,
+                   **PRIVATE)
+    tab.clear.click(None, js=CLEAR_CANVAS_JS, **PRIVATE)
+
+    @guarded
+    def write_own_ui(text, sid, seed, dpi, align, ckpt, progress=gr.Progress()):
+        if sid is None:
+            raise InputError("make your style first: write on the canvas and press Make style")
+        specs, notes = forms.specs_from_block(text, sid, DEFAULT_BIAS + 0.25)
+        progress(0.2, desc="Writing")
+        r = outputs.write_files(state.hand(ckpt), specs, forms.parse_seed(seed), forms.parse_dpi(dpi),
+                                forms.parse_align(align), state.max_steps, notes=notes)
+        return shown(r)
+
+    tab.write.click(write_own_ui, [tab.write_text, tab.style_id] + shared.all(), out.all(),
+                    show_progress_on=[out.preview], **PRIVATE, **state.conc)
+
+
+# ---- settings --------------------------------------------------------------------------------------
+@dataclass
+class SettingsPanel:
+    shared: Shared
+    rescan: gr.Button
+    model_line: gr.Markdown
+
+
+def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
+    with gr.Accordion("Settings: seed, resolution, layout, model", open=True):
+        with gr.Row():
+            seed = gr.Textbox("", label="Seed", info="blank = random", placeholder="random", min_width=140,
+                              elem_id="scribe-seed")
+            dpi = gr.Dropdown([96, 150, 192, 300, 600], value=forms.DEFAULT_DPI, label="PNG resolution (dpi)",
+                              min_width=140)
+            align = gr.Radio(list(forms.ALIGNS), value="left", label="Align", min_width=200)
+        with gr.Row(equal_height=False):
+            ckpt = gr.Dropdown(state.choices(), value=state.default, label="Checkpoint", scale=5,
+                               info="checkpoints/ and --checkpoint_dir; switching needs no restart")
+            rescan = gr.Button("Rescan", scale=1, min_width=90, size="sm")
+        line = gr.Markdown(model_line)
+        gr.Markdown(f"<span class='scribe-note'>{forms.limits_text()}</span>")
+    with gr.Accordion("The styles (each hand's own ink)", open=False):
+        gr.HTML(views.style_chart_html(state.bank))
+    return SettingsPanel(Shared(seed, dpi, align, ckpt), rescan, line)
+
+
+def wire_settings(state: AppState, panel: SettingsPanel) -> None:
+    def switch_checkpoint(path):
+        try:
+            text = views.describe_checkpoint(state.hand(path))
+            gr.Info(f"Model ready: {Path(path).name}")
+            return text
+        except ScribeError as e:
+            gr.Warning(f"Cannot load this checkpoint: {e}", title=e.title)
+            return f"⚠️ cannot load this checkpoint: {e}"
+        except Exception as e:   # a file that is not a checkpoint at all
+            gr.Warning(f"Cannot load this checkpoint ({type(e).__name__}: {e})")
+            return f"⚠️ cannot load this checkpoint ({type(e).__name__}: {e})"
+
+    def rescan(current):
+        choices = state.choices()
+        keep = current if any(current == p for _, p in choices) else (choices[0][1] if choices else None)
+        gr.Info(f"{len(choices)} checkpoint{'s' if len(choices) != 1 else ''} found")
+        return gr.Dropdown(choices=choices, value=keep)
+
+    ckpt = panel.shared.checkpoint
+    ckpt.change(switch_checkpoint, ckpt, panel.model_line, show_progress="minimal", **PRIVATE)
+    panel.rescan.click(rescan, ckpt, ckpt, queue=False, **PRIVATE)
+
+
+# ---- the result column: preview, downloads, plotter files, animation ---------------------------------
+@dataclass
+class ResultPanel:
+    out: Outputs
+    reuse: gr.Button
+    plotter_inputs: list = field(default_factory=list)   # paper, landscape, margin, pen up/down, feeds, ...
+    plotter_make: gr.Button | None = None
+    plotter_files: gr.File | None = None
+    plotter_message: gr.Markdown | None = None
+    speed: gr.Slider | None = None
+    loop: gr.Checkbox | None = None
+    play: gr.Button | None = None
+    gif: gr.Button | None = None
+    animation: gr.HTML | None = None
+    animation_files: gr.File | None = None
+
+
+def result_panel() -> ResultPanel:
+    preview = gr.HTML(views.preview_html(None), label="Preview", elem_id="scribe-preview")
+    status = gr.Markdown("", elem_id="scribe-status")
+    with gr.Row():
+        svg = gr.DownloadButton("Download SVG (for plotters)", elem_id="scribe-svg", size="md")
+        png = gr.DownloadButton("Download PNG", elem_id="scribe-png", size="md")
+    with gr.Row(equal_height=False):
+        seed_used = gr.Textbox("", label="Seed used", interactive=False, min_width=140, scale=2)
+        reuse = gr.Button("Reuse this seed", size="sm", min_width=120, scale=1)
+    p = ResultPanel(Outputs(preview, svg, png, seed_used, status, gr.State(None)), reuse)
+    with gr.Accordion("Plotter: SVG in mm and G-code", open=False, elem_id="scribe-plotter"):
+        with gr.Row():
+            paper = gr.Dropdown(forms.PAPERS, value="a4", label="Paper", min_width=100)
+            landscape = gr.Checkbox(False, label="Landscape", min_width=100)
+            margin = gr.Slider(0, 50, value=forms.PLOTTER_MARGIN_MM, step=1, label="Margin (mm)")
+        with gr.Row():
+            up = gr.Textbox(GcodeOptions.pen_up, label="Pen up", info="several: separate with |")
+            down = gr.Textbox(GcodeOptions.pen_down, label="Pen down")
+        with gr.Row():
+            feed = gr.Number(GcodeOptions.draw_feed, label="Drawing feed (mm/min)", min_width=100)
+            travel = gr.Number(0, label="Travel feed (mm/min)", info="0 = rapid G0", min_width=100)
+            origin = gr.Dropdown(list(ORIGINS), value="bottom-left", label="Origin", min_width=100)
+            units = gr.Radio(["mm", "in"], value="mm", label="Units", min_width=80)
+        p.plotter_inputs = [paper, landscape, margin, up, down, feed, travel, origin, units]
+        p.plotter_make = gr.Button("Make plotter files", elem_id="scribe-plotter-make")
+        p.plotter_files = gr.File(label="Plotter SVG and G-code", file_count="multiple", interactive=False,
+                                  elem_id="scribe-plotter-files")
+        p.plotter_message = gr.Markdown("")
+    with gr.Accordion("Watch it being written", open=False, elem_id="scribe-animate"):
+        with gr.Row(equal_height=True):
+            p.speed = gr.Slider(0.25, 8, value=1.5, step=0.25, label="Speed", info="1 = natural pace", scale=3)
+            p.loop = gr.Checkbox(False, label="Loop (download)", scale=1)
+        with gr.Row():
+            p.play = gr.Button("Play", variant="primary", elem_id="scribe-play")
+            p.gif = gr.Button("Make GIF", elem_id="scribe-gif")
+        p.animation = gr.HTML("", elem_id="scribe-animation")
+        p.animation_files = gr.File(label="Animation", file_count="multiple", interactive=False,
+                                    elem_id="scribe-animation-files")
+    return p
+
+
+def wire_result(panel: ResultPanel, shared: Shared) -> None:
+    out = panel.out
+    panel.reuse.click(lambda v: "" if v in (None, "") else str(v), out.seed_used, shared.seed, queue=False,
+                      **PRIVATE)
+
+    @guarded
+    def plotter_ui(pages, paper, landscape, margin, up, down, feed, travel, origin, units):
+        svgs, codes = outputs.plotter_files(pages or [], forms.plotter_options(paper, landscape, margin),
+                                            forms.gcode_options(up, down, feed, travel, origin, units))
+        return [str(p) for p in svgs + codes], (f"{len(svgs)} page{'s' if len(svgs) != 1 else ''}: plotter "
+                                               f"SVG in mm, one layer per ink colour, and G-code.")
+
+    panel.plotter_make.click(plotter_ui, [out.pages] + panel.plotter_inputs,
+                             [panel.plotter_files, panel.plotter_message], **PRIVATE)
+
+    def first_page(pages) -> Page:
+        if not pages:
+            raise InputError("nothing written yet: press Write first")
+        return pages[0]
+
+    @guarded
+    def play_ui(pages, speed, loop):
+        page, options = first_page(pages), forms.animation_options(speed, loop)
+        return views.animation_html(page, options.speed), [str(p) for p in outputs.animation_files(page, options)]
+
+    @guarded
+    def gif_ui(pages, speed, loop):
+        page, options = first_page(pages), forms.animation_options(speed, loop)
+        return [str(p) for p in outputs.animation_files(page, options, gif=True)]
+
+    an_in = [out.pages, panel.speed, panel.loop]
+    panel.play.click(play_ui, an_in, [panel.animation, panel.animation_files], **PRIVATE)
+    panel.gif.click(gif_ui, an_in, panel.animation_files, **PRIVATE)

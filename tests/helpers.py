@@ -1,0 +1,201 @@
+"""Helpers shared by the tests: tiny random models, synthetic ink and data, checks of written files,
+a free port, the browser, and the app server. Test files import from here (and conftest.py holds the
+fixtures); no test file imports another.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from scribe import evaluate
+from scribe.alphabet import Alphabet
+from scribe.checkpoint import (Checkpoint, CheckpointError, default_checkpoint, save_training_checkpoint,
+                               training_checkpoints)
+from scribe.dataset import NormStats, ProcessedData
+from scribe.model import ModelConfig, SynthesisNetwork
+from scribe.styles import write_style
+
+ROOT = Path(__file__).resolve().parent.parent
+IAM_DIR = Path(os.environ.get("SCRIBE_IAM_DIR", ROOT.parent / "shared" / "data" / "iam-ondb"))
+TRAIN_SCRIPT = ROOT / "train" / "train.py"
+TINY_ALPHABET = " !',-.?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+MAX_STEPS = 40      # tiny random models never finish a line on their own; keep every write short
+WORDS = ["hello there", "quick fox", "a line of ink", "more words", "the end", "pen up"]
+
+
+# ---- tiny models, ink and data -----------------------------------------------------------------------
+def synthetic_offsets(n_strokes: int = 6, points: int = 12, seed: int = 0) -> np.ndarray:
+    """Loops moving right, like cursive, in whiteboard-ish units (y up), ending in a pen-up."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(n_strokes):
+        t = np.linspace(0, 2 * np.pi, points)
+        xs = 60 * s + 25 * np.cos(t) + rng.normal(0, 1, points) + 8 * t
+        ys = 120 * np.sin(t) + rng.normal(0, 1, points)
+        pts = np.column_stack([xs, ys])
+        for i, p in enumerate(pts):
+            rows.append((p, 1.0 if i == points - 1 else 0.0))
+    pts = np.array([r[0] for r in rows])
+    d = np.diff(pts, axis=0, prepend=np.zeros((1, 2)))
+    d[0] = 0
+    return np.column_stack([d, [r[1] for r in rows]]).astype(np.float32)
+
+
+def tiny_checkpoint(alphabet: Alphabet | None = None, seed: int = 0, rnn_size: int = 16) -> Checkpoint:
+    torch.manual_seed(seed)
+    alphabet = alphabet or Alphabet(TINY_ALPHABET)
+    cfg = ModelConfig(alphabet.size, rnn_size, 3, 3, 4, 12.0)
+    model = SynthesisNetwork(cfg)
+    stats = NormStats((10.0, 0.0), (40.0, 40.0), 300.0, 25.0)
+    return Checkpoint(cfg, alphabet, stats, model.state_dict(), step=7, metrics={"valid_nll": -1.0})
+
+
+def write_tiny_data(path, n_train=10, n_valid=6, words=None, min_strokes=3, points=12,
+                    poison: int | None = None) -> ProcessedData:
+    """Tiny synthetic processed dataset; `poison`: index of a training line whose offsets overflow the loss.
+    `words` default: WORDS plus the first evaluation sentence (what the quality report writes)."""
+    words = words or WORDS + [evaluate.SENTENCES[0]]
+    offs, texts, splits = [], [], []
+    for i in range(n_train + n_valid):
+        offs.append(synthetic_offsets(n_strokes=min_strokes + i % 3, points=points, seed=i))
+        if i == poison:
+            offs[-1][:, :2] *= 1e30
+        texts.append(words[i % len(words)])
+        splits.append("train" if i < n_train else "valid")
+    starts = np.concatenate([[0], np.cumsum([len(o) for o in offs])]).astype(np.int64)
+    data = ProcessedData(np.concatenate(offs).astype(np.float32), starts, np.array(texts),
+                         np.array([f"line-{i}" for i in range(len(texts))]), np.array(splits),
+                         NormStats((10.0, 0.0), (40.0, 40.0), 300.0, 25.0))
+    data.save(path)
+    return data
+
+
+def write_train_data(path: Path, poison: int | None = None) -> None:
+    """The training runs' dataset (test_ddp, test_checkpoint_parts): 16 + 6 short lines."""
+    write_tiny_data(path, 16, 6, words=WORDS, min_strokes=2, points=10, poison=poison)
+
+
+def tiny_run_args(data: Path, out: Path, compile_: str = "false") -> list[str]:
+    """train/train.py's flags for a tiny CPU run."""
+    return [str(TRAIN_SCRIPT), "--data", str(data), "--out_dir", str(out), "--rnn_size", "16", "--nmixtures", "3",
+            "--nwindow", "2", "--batch_size", "4", "--log_every", "2", "--warmup_steps", "1", "--device", "cpu",
+            "--compile", compile_]
+
+
+def handwriting(text: str, height: float = 40.0, x0: float = 50.0, y0: float = 100.0) -> list[np.ndarray]:
+    """Canvas-like ink (px, y down): one wavy stroke per word, one wave per letter, 0.55 heights a letter."""
+    strokes, x = [], x0
+    adv = 0.55 * height
+    for word in text.split(" "):
+        if word:
+            t = np.linspace(0, len(word), 14 * len(word))
+            strokes.append(np.column_stack([x + t * adv, y0 - 0.5 * height * np.sin(2 * np.pi * t)]))
+            x += len(word) * adv
+        x += adv
+    return strokes
+
+
+# ---- written files and servers -----------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_svg(path_or_text) -> ET.Element:
+    text = Path(path_or_text).read_text() if not str(path_or_text).lstrip().startswith("<") else path_or_text
+    return ET.fromstring(text)
+
+
+def check_svg(path, n_lines: int) -> ET.Element:
+    """A plotter-clean SVG: n line groups of unfilled stroke paths and no background rectangle."""
+    root = parse_svg(path)
+    assert root.tag == f"{SVG_NS}svg"
+    assert root.findall(f".//{SVG_NS}rect") == []
+    groups = root.findall(f"{SVG_NS}g")
+    assert len(groups) == n_lines
+    paths = root.findall(f".//{SVG_NS}path")
+    assert paths, "no strokes in the SVG"
+    assert all(g.get("fill") == "none" for g in groups)
+    return root
+
+
+def check_png(path) -> np.ndarray:
+    from PIL import Image
+    img = np.asarray(Image.open(path).convert("L"))
+    assert img.shape[0] > 10 and img.shape[1] > 10
+    assert img.max() == 255, "background should be white"
+    assert (img < 128).sum() > 0, "the PNG has no ink"
+    return img
+
+
+def start_app(checkpoint: Path, style_dir: Path | None, max_steps: int | None, checkpoint_dir: Path | None = None,
+              user_dir: Path | None = None):
+    """The real app server in this process: (demo, url). Close it with demo.close()."""
+    from scribe.web import app
+    demo = app.build_demo(app.AppSettings(checkpoint=str(checkpoint), style_dir=str(style_dir) if style_dir else None,
+                                          checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
+                                          max_steps=max_steps, user_style_dir=str(user_dir) if user_dir else None))
+    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+    return demo, url
+
+
+# ---- the browser -----------------------------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1400, "height": 960}
+
+needs_browser = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
+    reason="Debian's chromium is not installed here (scripts/test.sh installs it; CI always has it)")
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def browser_page(downloads: bool = False):
+    """A page in headless Debian chromium; the browser closes when the block ends."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        try:
+            yield browser.new_page(viewport=VIEWPORT, accept_downloads=downloads)
+        finally:
+            browser.close()
+
+
+# ---- the README screenshots' model ---------------------------------------------------------------------
+def newest_standin_checkpoint() -> Path | None:
+    found = training_checkpoints(ROOT / "runs" / "cpu_standin")
+    return found[-1] if found else None
+
+
+def screenshot_model(checkpoint: str | None, workdir: Path) -> tuple[Path, Path | None, int | None]:
+    """(checkpoint, style dir, step cap) for the README screenshots: --checkpoint, else the newest
+    stand-in training checkpoint, else the shipped model, else a tiny random model (gibberish ink)."""
+    ckpt = Path(checkpoint) if checkpoint else newest_standin_checkpoint()
+    if ckpt is not None:
+        return ckpt, None, None
+    try:
+        return default_checkpoint(), None, None
+    except CheckpointError:
+        return (*tiny_model_files(workdir), 120)
+
+
+def tiny_model_files(folder: Path) -> tuple[Path, Path]:
+    save_training_checkpoint(tiny_checkpoint(), folder / "checkpoint-7.pt")
+    for i, text in enumerate(["hello there", "quick fox", "a line of ink"]):
+        write_style(folder / "styles", i, text, synthetic_offsets(seed=i))
+    return folder / "checkpoint-7.pt", folder / "styles"
