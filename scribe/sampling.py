@@ -87,6 +87,9 @@ class Sampler:
         # compiled versions of the two loops below, same maths.
         self.step_fn = step_fn or model.step
         self.device = next(model.parameters()).device
+        # drop lead-in strokes and end full-stop lines at their dot (False: the raw draw, for
+        # measuring what the two rules change: scripts/page_faults.py)
+        self.tidy = True
 
     @torch.inference_mode()
     def prime_states(self, primes: list[Prime], encoded: list[list[int]]) -> tuple[list, torch.Tensor]:
@@ -152,11 +155,11 @@ class Sampler:
             first_char = len(r.prime_encoded) if r.prime is not None else 0
             window = pts[:n, b, 3]
             offs = pts[:n, b, :3].copy()
-            if r.final_stop:
+            if r.final_stop and self.tidy:
                 offs = end_at_final_stop(offs, self.stats.denormalise(offs), window, text_len[b] - 1,
                                          DOT_SIZE * self.stats.ink_height)
             window = window[:len(offs)]
-            offs = drop_lead_in(offs, window, first_char)
+            offs = drop_lead_in(offs, window, first_char if self.tidy else 0)
             window = window[len(window) - len(offs):]     # lead-in strokes go from the front
             if len(offs):
                 offs[-1, 2] = 1.0
