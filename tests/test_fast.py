@@ -24,12 +24,13 @@ def tiny_model(num_layers=3, seed=0, alphabet=20, rnn=16, K=3, M=4):
 
 # ---- sampling ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("num_layers", [1, 2, 3])
-def test_fast_step_matches_eager_step_over_many_steps(num_layers):
+@pytest.mark.parametrize("num_layers,B", [(1, 3), (2, 3), (3, 3), (3, 1), (4, 2)])
+def test_fast_step_matches_eager_step_over_many_steps(num_layers, B):
+    """B = 1 takes the plain product, B > 1 oneDNN's packed weights (on CPU); 4 layers reads columns
+    of the step buffer that its third layer ignores (zero weight rows)."""
     model = tiny_model(num_layers)
     fast = fast_step(model)
     gen = torch.Generator().manual_seed(1)
-    B = 3
     text = torch.randint(1, 20, (B, 9), generator=gen)
     text[0, 6:] = 0                                      # padding, as in real batches
     onehot = model.text_onehot(text)
@@ -46,6 +47,11 @@ def test_fast_step_matches_eager_step_over_many_steps(num_layers):
             for a, b in zip(s_fast, s_eager):
                 torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
     assert float(s_eager[3].min()) > 1.0    # the window really moved along the text
+
+
+def test_fast_step_uses_packed_weights_where_onednn_is_available():
+    fast = fast_step(tiny_model())
+    assert hasattr(fast, "w_packed") == torch.backends.mkldnn.is_available()
 
 
 def _requests(rng):
