@@ -73,9 +73,11 @@ def test_sampling_gives_the_same_ink_through_both_paths(seed):
     eager = Sampler(model, STATS).sample(reqs, seed=seed + 10)
     fast = Sampler(model, STATS, step_fn=fast_step(model)).sample(reqs, seed=seed + 10)
     for e, f in zip(eager, fast):
-        assert (f.steps, f.hit_cap) == (e.steps, e.hit_cap)
+        assert (f.steps, f.hit_cap, f.loop_steps) == (e.steps, e.hit_cap, e.loop_steps)
         np.testing.assert_allclose(f.offsets, e.offsets, atol=1e-3, rtol=1e-4)
     assert any(not e.hit_cap for e in eager)         # the stop rule ended some lines itself
+    # one loop for the batch: it ran until the last line was done, at least as long as any line kept
+    assert len({f.loop_steps for f in fast}) == 1 and fast[0].loop_steps >= max(f.steps for f in fast)
 
 
 def test_sampling_with_a_step_cap_and_no_primes():
@@ -85,6 +87,7 @@ def test_sampling_with_a_step_cap_and_no_primes():
     fast = Sampler(model, STATS, step_fn=fast_step(model)).sample(reqs, seed=5, max_steps=17)
     assert [f.steps for f in fast] == [e.steps for e in eager]
     assert [f.hit_cap for f in fast] == [e.hit_cap for e in eager]
+    assert [f.loop_steps for f in fast] == [e.loop_steps for e in eager] == [17, 17]   # the cap ended the loop
     for e, f in zip(eager, fast):
         assert f.steps <= 17
         np.testing.assert_allclose(f.offsets, e.offsets, atol=1e-3, rtol=1e-4)
