@@ -1,9 +1,10 @@
 """Fast paths: the same maths as scribe.model, with the per-step overhead taken out.
 
 Sampling (`fast_step(model)`): a TorchScript module whose forward is a drop-in `step_fn` for
-`scribe.sampling.Sampler`. Its weights are packed once into the layout the CPU likes (transposed,
-contiguous, layer-1 input and recurrent weights concatenated so that layer 1 is one addmm), and it
-also carries the two loops that dominate sampling, compiled so no Python runs per step:
+`scribe.sampling.Sampler`. Its weights are packed once: each layer is one product on a run of columns
+of one step buffer [h1, x, w, h2..hN], input-major for one line, oneDNN's packed layout for several
+(see _FastStep). It also carries the two loops that dominate sampling, compiled so no Python runs per
+step:
 - `sample_loop`: the whole sampling loop (step, biased draw, Graves' stop test), using the very
   same functions as the Python loop in scribe.sampling, so a seed gives the same ink;
 - `prime`: teacher-forced priming, which knows every input up front, so layers 2..N run as whole
@@ -240,7 +241,6 @@ class _FastStep(nn.Module):
                     mat[:, col - first:col - first + size] = block
                 w_out.append(mat[rows].contiguous())
                 self.b.append(bias[rows].contiguous())
-            self.w_out = w_out   # (outputs, inputs): what oneDNN packs (_PackedFastStep)
             self.w_in = [m.t().contiguous() for m in w_out]   # (inputs, outputs): fastest at one row
             self.ww = model.window.weight.t().contiguous()                                  # (H, 3K)
             self.bw = model.window.bias.detach().clone()
@@ -364,7 +364,8 @@ class _PackedFastStep(_FastStep):
 
     def __init__(self, model: SynthesisNetwork):
         super().__init__(model)
-        self.w_packed = [torch.ops.mkldnn._reorder_linear_weight(w, 3) for w in self.w_out]
+        # oneDNN packs from the (outputs, inputs) layout; 3 rows is the size it tunes the packing for
+        self.w_packed = [torch.ops.mkldnn._reorder_linear_weight(w.t().contiguous(), 3) for w in self.w_in]
 
     def _product(self, k: int, inp: Tensor) -> Tensor:
         if inp.shape[0] == 1:
