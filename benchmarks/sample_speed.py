@@ -128,7 +128,7 @@ def fresh_first_writes(args, path: str, threads: int):
 
 
 def products_alone_ms(step, batch: int, steps: int = 200) -> float:
-    """ms per step for the step's six matrix products alone (layers, window, output), on scribe.fast's
+    """ms per step for the step's five matrix products alone (3 layers, window, output), on scribe.fast's
     own weights, as its step calls them: oneDNN's packed weights over several lines where it has them."""
     packed = list(step.w_packed) if hasattr(step, "w_packed") and batch > 1 else []
     mats = list(step.w_in)
