@@ -1,22 +1,37 @@
-"""Sampling speed: the Scribe guide's three-line document, scribe.fast vs the naive eager step loop.
+"""Sampling speed on the CPU: what a user of the app or the CLI waits for, scribe.fast against the
+eager reference, and how the step's cost grows with the lines written at once.
 
-    python benchmarks/sample_speed.py                          # shipped model and styles, 2 CPU threads
-    python benchmarks/sample_speed.py --checkpoint runs/cpu_standin/checkpoint-3200.pt --style_dir /tmp/styles
-    python benchmarks/sample_speed.py --device cuda --batch 64  # GPU throughput, lines per second
+    python benchmarks/sample_speed.py                      # shipped model and styles, 1 thread
+    python benchmarks/sample_speed.py --threads 1,2        # 2 threads beside the 1-thread headline
+    python benchmarks/sample_speed.py --random_size 400    # a random 3x400 model (speed only)
+    python benchmarks/sample_speed.py --device cuda --batch 64   # GPU throughput, lines per second
 
-CPU mode writes the guide's `--lines` example (styles 0 3 7, biases 1.8 0.6 1.2) through
-scribe.Hand twice per round, model loaded up front: "cold" with the styles not yet primed (a fresh
-app's first request: priming reads each style's ink first) and "warm" with them cached (every later
-request). The naive eager path is Hand(fast=False): the model's eager `step` in the Python loop.
-Both paths run in turn with the same seed, several rounds, so a busy machine slows both alike; it
-prints median wall times, ms per sampling step and the ratios, and checks both wrote the same
-number of steps (use --max_steps to force equal counts if a rare draw differs).
+Everything runs on 1 torch thread unless --threads says otherwise: the app and the CLI sample on 1
+(scribe.hand.use_sampling_threads). Times are wall time and the CPU time of this process, which other
+work on a shared machine disturbs less.
+
+1. The Scribe guide's three-line document (styles 0 3 7, biases 1.8 0.6 1.2) through scribe.Hand:
+   - first request: a new Python process per path loads the model (timed apart, as app start-up),
+     then times its very first write: priming the styles, TorchScript's first-run optimisation and
+     the document. Median of --fresh new processes;
+   - later requests: the same document again in this process, styles primed, median of --rounds.
+   Both paths use the same seed. ms per step divides by the steps the batch loop ran (every line
+   shares one loop until the last is done), not by the points kept.
+   The eager reference is Hand(fast=False): SynthesisNetwork.step in the Python loop. It is not a
+   naive loop: it uses the fused LSTM cell ops, the clamped window exp() and nn.Linear-layout weights.
+2. Lines at once: 1, 3 and 12 lines of the same text, styles primed, --max_steps steps each (so
+   every batch runs the same steps), scribe.fast only: ms per step and the ratios; beside them the
+   floor, the time to read every float32 weight of the step once (a sum over each matrix), and the
+   step's five matrix products alone on scribe.fast's own weights.
 
 CUDA mode samples --batch lines in one batch (the three lines repeated, styles cycling) and prints
 lines per second for both paths. It needs a CUDA machine.
 """
 import argparse
+import dataclasses
+import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,6 +42,7 @@ import torch
 
 from scribe.checkpoint import load_checkpoint, training_checkpoints
 from scribe.hand import Hand, LineSpec
+from scribe.model import SynthesisNetwork
 from scribe.sampling import LineRequest, late_dot_ok
 from scribe.styles import StyleBank
 
@@ -35,6 +51,8 @@ LINES = ["Report due by 09:00 on March 15th, 1985.",
          "Got your message (thanks!) - call me."]
 STYLES = [0, 3, 7]
 BIASES = [1.8, 0.6, 1.2]
+BATCHES = [1, 3, 12]
+PATHS = {"eager reference": False, "scribe.fast": True}
 
 
 def pick_checkpoint(arg: str | None) -> Path:
@@ -60,6 +78,17 @@ def pick_styles(arg: str | None) -> Path:
     return folder
 
 
+def load_model(args):
+    """The checkpoint, or with --random_size a random model of that width on its alphabet and stats."""
+    ckpt = load_checkpoint(pick_checkpoint(args.checkpoint))
+    if args.random_size:
+        config = dataclasses.replace(ckpt.config, rnn_size=args.random_size)
+        torch.manual_seed(0)
+        ckpt = dataclasses.replace(ckpt, config=config, model_state=SynthesisNetwork(config).state_dict(),
+                                   step=0)
+    return ckpt
+
+
 def timed(fn):
     """(wall seconds, CPU seconds of this process, result)."""
     t, c = time.perf_counter(), time.process_time()
@@ -67,65 +96,141 @@ def timed(fn):
     return time.perf_counter() - t, time.process_time() - c, out
 
 
-def products_alone_ms(fast_step, batch: int, steps: int = 400) -> float:
-    """ms per step for one sampling step's matrix products alone (scribe.fast's packed weights,
-    nothing else in the loop): the floor for any float32 step loop on this machine."""
-    mats = [fast_step.w1, *fast_step.wu, fast_step.ww, fast_step.wo]
+def document():
+    return [LineSpec(text, style, bias) for text, style, bias in zip(LINES, STYLES, BIASES)]
+
+
+def first_write(args) -> int:
+    """(--first_write PATH, in a new process) print the app start-up and the first write as JSON."""
+    torch.set_num_threads(args.threads_now)
+    t_start, c_start, hand = timed(lambda: Hand(load_model(args), StyleBank(pick_styles(args.style_dir)), "cpu",
+                                                fast=PATHS[args.first_write]))
+    wall, cpu, doc = timed(lambda: hand.write(document(), seed=args.seed, max_steps=args.max_steps))
+    print(json.dumps({"start": [t_start, c_start], "first": [wall, cpu],
+                      "loop": doc.lines[0].loop_steps}))
+    return 0
+
+
+def fresh_first_writes(args, path: str, threads: int):
+    """Median (start wall, start cpu, first wall, first cpu) over --fresh new processes."""
+    cmd = [sys.executable, __file__, "--first_write", path, "--threads_now", str(threads), "--seed", str(args.seed)]
+    for flag in ("checkpoint", "style_dir", "max_steps", "random_size"):
+        if getattr(args, flag) is not None:
+            cmd += [f"--{flag}", str(getattr(args, flag))]
+    rows = []
+    for _ in range(args.fresh):
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                             env={**__import__("os").environ, "OMP_NUM_THREADS": str(threads)})
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(r["start"] + r["first"])
+    return [statistics.median(col) for col in zip(*rows)]
+
+
+def products_alone_ms(step, batch: int, steps: int = 200) -> float:
+    """ms per step for the step's five matrix products alone (3 layers, window, output), on scribe.fast's
+    own weights, as its step calls them: oneDNN's packed weights over several lines where it has them."""
+    packed = list(step.w_packed) if hasattr(step, "w_packed") and batch > 1 else []
+    mats = list(step.w_in)
     rows = [torch.randn(batch, m.shape[0]) for m in mats]
-    biases = [torch.randn(m.shape[1]) for m in mats]
+    window = torch.randn(batch, step.ww.shape[0])
 
     def loop():
         for _ in range(steps):
-            for r, m, b in zip(rows, mats, biases):
-                torch.addmm(b, r, m)
+            for k, r in enumerate(rows):
+                if packed:
+                    torch.ops.mkldnn._linear_pointwise(r, packed[k], step.b[k], "none", [], "")
+                else:
+                    torch.addmm(step.b[k], r, mats[k])
+            torch.addmm(step.bw, window, step.ww)
     loop()
-    return statistics.median(timed(loop)[0] for _ in range(5)) * 1000 / steps
+    return min(timed(loop)[1] for _ in range(7)) * 1000 / steps
+
+
+def floor_ms(step, steps: int = 200) -> float:
+    """ms to read every float32 weight of one step once (a sum over each matrix): no step can stream
+    its weights faster on this machine."""
+    mats = list(step.w_in) + [step.ww]
+
+    def loop():
+        for _ in range(steps):
+            for m in mats:
+                m.sum()
+    loop()
+    return min(timed(loop)[1] for _ in range(7)) * 1000 / steps
+
+
+def document_times(hands, args):
+    """{path: (median wall, median cpu, loop steps)} for the document, styles primed, --rounds rounds
+    with the paths in turn (a busy machine slows both alike)."""
+    runs = {name: [] for name in hands}
+    loops = {}
+    specs = document()
+    for hand in hands.values():
+        hand.write(specs, seed=args.seed, max_steps=args.max_steps)    # prime the styles
+    for _ in range(args.rounds):
+        for name, hand in hands.items():
+            wall, cpu, doc = timed(lambda: hand.write(specs, seed=args.seed, max_steps=args.max_steps))
+            runs[name].append((wall, cpu))
+            loops[name] = doc.lines[0].loop_steps
+    return {name: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v), loops[name])
+            for name, v in runs.items()}
+
+
+def batch_times(hand, args):
+    """{lines: (ms per step wall, cpu)} for 1, 3, 12 lines of the same text, --batch_steps steps each."""
+    out = {}
+    for n in BATCHES:
+        specs = [LineSpec(LINES[0], STYLES[0], BIASES[0])] * n
+        hand.write(specs, seed=args.seed, max_steps=args.batch_steps)   # prime, warm up
+        rounds = []
+        for _ in range(args.rounds):
+            wall, cpu, doc = timed(lambda: hand.write(specs, seed=args.seed, max_steps=args.batch_steps))
+            rounds.append((wall / doc.lines[0].loop_steps, cpu / doc.lines[0].loop_steps))
+        out[n] = (1000 * min(w for w, _ in rounds), 1000 * min(c for _, c in rounds))
+    return out
 
 
 def cpu_benchmark(ckpt, styles, args) -> int:
-    t_build, _, fast = timed(lambda: Hand(ckpt, styles, "cpu", fast=True))
-    eager = Hand(ckpt, styles, "cpu", fast=False)
-    specs = [LineSpec(text, style, bias) for text, style, bias in zip(LINES, STYLES, BIASES)]
-    hands = {"naive eager": eager, "scribe.fast": fast}
-    runs = {(name, kind): [] for name in hands for kind in ("cold", "warm")}   # (wall, cpu) per round
-    steps = {}
-    for _ in range(args.rounds):
-        for name, hand in hands.items():
-            hand._primed.clear()                 # forget the primed styles: a fresh app's first request
-            for kind in ("cold", "warm"):
-                wall, cpu, doc = timed(lambda: hand.write(specs, seed=args.seed, max_steps=args.max_steps))
-                runs[name, kind].append((wall, cpu))
-            steps[name] = [ln.steps for ln in doc.lines]
-    prime_points = sum(len(fast._primed[s][1].offsets) for s in STYLES)
-    loop = {name: max(s) for name, s in steps.items()}
-    med = {key: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for key, v in runs.items()}
-    print(f"document: {len(LINES)} lines, styles {STYLES}, biases {BIASES}, seed {args.seed}; "
-          f"priming reads {prime_points} points of style ink")
-    for name in hands:
-        print(f"  {name}: steps per line {steps[name]} (the batch loop runs {loop[name]} steps)")
-    if steps["naive eager"] != steps["scribe.fast"]:
-        print("  NOTE: step counts differ (a draw fell the other way); compare ms/step, or rerun with "
-              "--max_steps below both counts")
-    print(f"scribe.fast build (TorchScript, once per process): {t_build:.2f} s")
-    print(f"median of {args.rounds} rounds; wall = elapsed time, cpu = CPU time of this process "
-          f"(less sensitive to other work on the machine)")
-    print(f"{'':13s}{'cold: priming + document':>26s}{'warm: document':>24s}{'ms/step (warm)':>22s}")
-    print(f"{'':13s}{'wall':>13s}{'cpu':>13s}{'wall':>12s}{'cpu':>12s}{'wall':>11s}{'cpu':>11s}")
-    for name in hands:
-        (cw, cc), (ww, wc) = med[name, "cold"], med[name, "warm"]
-        print(f"{name:13s}{cw:>11.3f} s{cc:>11.3f} s{ww:>10.3f} s{wc:>10.3f} s"
-              f"{1000 * ww / loop[name]:>11.2f}{1000 * wc / loop[name]:>11.2f}")
-    e, f = "naive eager", "scribe.fast"
-    ratios = [med[e, "cold"][i] / med[f, "cold"][i] for i in (0, 1)] + \
-             [med[e, "warm"][i] / med[f, "warm"][i] for i in (0, 1)] + \
-             [(med[e, "warm"][i] / loop[e]) / (med[f, "warm"][i] / loop[f]) for i in (0, 1)]
-    print(f"{'ratio':13s}" + "".join(f"{r:>{w}.2f} x" for r, w in zip(ratios, (11, 11, 10, 10, 9, 9))))
-    floor = products_alone_ms(fast.sampler.step_fn, len(LINES))
-    print(f"the step's matrix products alone (float32 weights, {len(LINES)} rows, nothing else): {floor:.2f} ms "
-          f"per step; a loop of nothing else would be {1000 * med[e, 'warm'][0] / loop[e] / floor:.1f}x "
-          f"faster than naive eager")
-    print("rounds, wall s: " + "; ".join(
-        f"{n} {k} " + ", ".join(f"{w:.3f}" for w, _ in runs[n, k]) for n in hands for k in ("cold", "warm")))
+    print(f"document: {len(LINES)} lines, styles {STYLES}, biases {BIASES}, seed {args.seed}")
+
+    def row(label, values, unit):
+        print(f"  {label:50s}" + "".join(f"{v:>10.3f}{unit}" for v in values))
+
+    for n_threads in [int(t) for t in args.threads.split(",")]:
+        torch.set_num_threads(n_threads)
+        fresh = {name: fresh_first_writes(args, name, n_threads) for name in PATHS}
+        hands = {name: Hand(ckpt, styles, "cpu", fast=fast) for name, fast in PATHS.items()}
+        doc = document_times(hands, args)
+        batches = batch_times(hands["scribe.fast"], args)
+        print(f"\n== {n_threads} torch thread{'s' if n_threads > 1 else ''}"
+              f"{' (what the app and the CLI use)' if n_threads == 1 else ''}; wall / cpu")
+        for name in PATHS:
+            start_w, start_c, first_w, first_c = fresh[name]
+            wall, cpu, loop = doc[name]
+            print(f"  {name}:")
+            row("app start-up (read the model, build the sampler)", (start_w, start_c), " s")
+            row("first request (new process, primes 3 styles)", (first_w, first_c), " s")
+            row("later requests", (wall, cpu), " s")
+            row(f"ms per step ({loop} steps in the loop)", (1000 * wall / loop, 1000 * cpu / loop), "  ")
+        e, f = (doc[n] for n in PATHS)
+        print("  ratio eager / fast: first request "
+              f"{fresh['eager reference'][2] / fresh['scribe.fast'][2]:.2f}x wall, "
+              f"{fresh['eager reference'][3] / fresh['scribe.fast'][3]:.2f}x cpu; later requests "
+              f"{e[0] / f[0]:.2f}x wall, {e[1] / f[1]:.2f}x cpu; per step "
+              f"{(e[0] / e[2]) / (f[0] / f[2]):.2f}x wall, {(e[1] / e[2]) / (f[1] / f[2]):.2f}x cpu")
+        print(f"  lines at once (scribe.fast, {args.batch_steps} steps each, best of {args.rounds}), "
+              f"ms per step wall / cpu: " + ", ".join(f"{n}: {w:.3f} / {c:.3f}" for n, (w, c) in batches.items()))
+        print(f"    3 lines / 1 line: {batches[3][0] / batches[1][0]:.2f}x wall, "
+              f"{batches[3][1] / batches[1][1]:.2f}x cpu; 12 lines / 3 lines: {batches[12][0] / batches[3][0]:.2f}x "
+              f"wall, {batches[12][1] / batches[3][1]:.2f}x cpu")
+        step = hands["scribe.fast"].sampler.step_fn
+        floor = floor_ms(step)
+        print(f"  floor (read every float32 weight of the step once, "
+              f"{sum(m.numel() for m in step.w_in) * 4 / 1e6:.1f} MB): {floor:.3f} ms cpu; "
+              f"the step at 1 line = {batches[1][1] / floor:.2f}x the floor")
+        print("  the step's matrix products alone, ms cpu: "
+              + ", ".join(f"{n} line{'s' if n > 1 else ''} {products_alone_ms(step, n):.3f}" for n in BATCHES))
+        sys.stdout.flush()
     return 0
 
 
@@ -134,7 +239,7 @@ def cuda_benchmark(ckpt, styles, args) -> int:
         print("CUDA is not available on this machine: --device cuda runs only on a GPU.")
         return 2
     results = {}
-    for name, fast in (("naive eager", False), ("scribe.fast", True)):
+    for name, fast in (PATHS.items()):
         hand = Hand(ckpt, styles, "cuda", fast=fast)
         reqs, parts = [], []
         for i in range(args.batch):
@@ -157,7 +262,7 @@ def cuda_benchmark(ckpt, styles, args) -> int:
           f"{torch.cuda.get_device_name()}")
     for name, (dt, n) in results.items():
         print(f"{name:14s} {args.batch / dt:8.1f} lines/s  ({dt:.2f} s, {n} steps, {1000 * dt / n:.2f} ms/step)")
-    print(f"ratio: {results['naive eager'][0] / results['scribe.fast'][0]:.2f}x")
+    print(f"ratio: {results['eager reference'][0] / results['scribe.fast'][0]:.2f}x")
     return 0
 
 
@@ -167,21 +272,31 @@ def main(argv=None) -> int:
                                         "runs/cpu_standin checkpoint)")
     p.add_argument("--style_dir", help="style bank (default: checkpoints/styles)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads for CPU mode")
+    p.add_argument("--threads", default="1", help="CPU mode: torch thread counts to run, e.g. 1,2 "
+                                                  "(the first is the headline)")
+    p.add_argument("--random_size", type=int, help="a random model of this width (speed only)")
+    p.add_argument("--fresh", type=int, default=3, help="new processes timed for the first request")
+    p.add_argument("--batch_steps", type=int, default=200, help="steps per batch in the lines-at-once test")
+    p.add_argument("--first_write", choices=list(PATHS), help=argparse.SUPPRESS)
+    p.add_argument("--threads_now", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--batch", type=int, default=64, help="lines per batch in CUDA mode")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--max_steps", type=int, default=None)
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    if args.random_size and args.max_steps is None:
+        args.max_steps = 300      # a random model's window may never reach the end of the text
+    if args.first_write:
+        return first_write(args)
+    torch.set_num_threads(int(args.threads.split(",")[0]))
     path = pick_checkpoint(args.checkpoint)
-    t_load, _, ckpt = timed(lambda: load_checkpoint(path))
+    t_load, _, ckpt = timed(lambda: load_model(args))
     style_dir = pick_styles(args.style_dir)
     styles = StyleBank(style_dir)
     c = ckpt.config
     print(f"model {path} ({c.num_layers}x{c.rnn_size}, K={c.window_gaussians}, M={c.mixtures}, "
-          f"step {ckpt.step}), styles {style_dir}, device {args.device}, torch threads "
-          f"{torch.get_num_threads()}; checkpoint read in {t_load:.2f} s (not timed below)")
+          f"{'random weights' if args.random_size else f'step {ckpt.step}'}), styles {style_dir}, "
+          f"device {args.device}; checkpoint read in {t_load:.2f} s")
     return cuda_benchmark(ckpt, styles, args) if args.device == "cuda" else cpu_benchmark(ckpt, styles, args)
 
 

@@ -1,9 +1,10 @@
 """Fast paths: the same maths as scribe.model, with the per-step overhead taken out.
 
 Sampling (`fast_step(model)`): a TorchScript module whose forward is a drop-in `step_fn` for
-`scribe.sampling.Sampler`. Its weights are packed once into the layout the CPU likes (transposed,
-contiguous, layer-1 input and recurrent weights concatenated so that layer 1 is one addmm), and it
-also carries the two loops that dominate sampling, compiled so no Python runs per step:
+`scribe.sampling.Sampler`. Its weights are packed once: each layer is one product on a run of columns
+of one step buffer [h1, x, w, h2..hN], input-major for one line, oneDNN's packed layout for several
+(see _FastStep). It also carries the two loops that dominate sampling, compiled so no Python runs per
+step:
 - `sample_loop`: the whole sampling loop (step, biased draw, Graves' stop test), using the very
   same functions as the Python loop in scribe.sampling, so a seed gives the same ink;
 - `prime`: teacher-forced priming, which knows every input up front, so layers 2..N run as whole
@@ -179,82 +180,143 @@ def _script(fn):
 # ---- sampling ---------------------------------------------------------------------------------------
 
 class _FastStep(nn.Module):
-    """The model's `step` with packed weights; scripted by fast_step()."""
+    """The model's `step` with packed weights; scripted by fast_step().
 
-    wu: List[Tensor]
-    bu: List[Tensor]
+    All per-step inputs of the matrix products live in one buffer per sampling call, z (B, Z), whose
+    columns are [h1, x, w, h2, ..., hN]: each layer's input is a contiguous run of columns of z
+    ([h1, x, w] for layer 1, [h1, x, w, h2] for layer 2, [x, w, h2, h3] for layer 3, all of z for
+    the output layer), and the weights' rows are laid out to match (zero rows for a column a layer
+    does not read: none for 3 layers but the output layer's 83). So a step has no concatenations:
+    each cell writes its h straight into z, where the next layer, the output layer and the next step
+    read it.
+    """
+
+    w_in: List[Tensor]
+    b: List[Tensor]
+    starts: List[int]
+    widths: List[int]
+    h_cols: List[int]
     lstm_params: List[List[Tensor]]
 
     def __init__(self, model: SynthesisNetwork):
         super().__init__()
         cfg = model.config
-        self.H, self.A, self.K, self.M = cfg.rnn_size, cfg.alphabet_size, cfg.window_gaussians, cfg.mixtures
+        H, A = cfg.rnn_size, cfg.alphabet_size
+        self.H, self.A, self.K, self.M = H, A, cfg.window_gaussians, cfg.mixtures
         self.n_upper = cfg.num_layers - 1
-        ifog = _ifog(self.H, model.output.weight.device)
-
-        def packed(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tuple[Tensor, Tensor]:
-            """One (inputs + H, 4H) matrix acting on [input, h], and the summed bias."""
-            return (torch.cat([w_ih, w_hh], 1)[ifog].t().contiguous(), (b_ih + b_hh)[ifog].contiguous())
+        N = cfg.num_layers
+        ifog = _ifog(H, model.output.weight.device)
+        # columns of z: h1, x, w, h2..hN
+        self.x_col, self.w_col = H, H + 3
+        self.h_cols = [0] + [H + 3 + A + (n - 1) * H for n in range(1, N)]
+        self.Z = N * H + 3 + A
+        cols = {"x": (self.x_col, 3), "w": (self.w_col, A)}
+        for n in range(N):
+            cols[f"h{n + 1}"] = (self.h_cols[n], H)
 
         with torch.no_grad():
             c1 = model.cell1
-            self.w1, self.b1 = packed(c1.weight_ih, c1.weight_hh, c1.bias_ih, c1.bias_hh)   # on [x, w, h]
-            # the same split for the whole-sequence recurrence (priming): offsets, then [w, h]
-            self.w1_x = self.w1[:3].t().contiguous()                                        # (4H, 3)
-            self.w1_rec = self.w1[3:].contiguous()                                          # (A+H, 4H)
+            # one out-major matrix per product (layer 1, layers 2..N, output), on its run of z's columns
+            parts = [{"x": c1.weight_ih[:, :3], "w": c1.weight_ih[:, 3:], "h1": c1.weight_hh}]
+            biases = [c1.bias_ih + c1.bias_hh]
+            runs = [(0, H + 3 + A)]
+            for n, lstm in enumerate(model.upper, start=2):
+                w_ih = lstm.weight_ih_l0
+                parts.append({"x": w_ih[:, :3], f"h{n - 1}": w_ih[:, 3:3 + H], "w": w_ih[:, 3 + H:],
+                              f"h{n}": lstm.weight_hh_l0})
+                biases.append(lstm.bias_ih_l0 + lstm.bias_hh_l0)
+                first = 0 if n == 2 else self.x_col
+                runs.append((first, self.h_cols[n - 1] + H - first))
+            parts.append({f"h{n + 1}": model.output.weight[:, n * H:(n + 1) * H] for n in range(N)})
+            biases.append(model.output.bias)
+            runs.append((0, self.Z))
+            self.starts = [s for s, _ in runs]
+            self.widths = [w for _, w in runs]
+            w_out, self.b = [], []
+            for k, (part, bias, (first, width)) in enumerate(zip(parts, biases, runs)):
+                rows = ifog if k < N else torch.arange(bias.shape[0], device=bias.device)
+                mat = bias.new_zeros(bias.shape[0], width)
+                for name, block in part.items():
+                    col, size = cols[name]
+                    mat[:, col - first:col - first + size] = block
+                w_out.append(mat[rows].contiguous())
+                self.b.append(bias[rows].contiguous())
+            self.w_in = [m.t().contiguous() for m in w_out]   # (inputs, outputs): fastest at one row
             self.ww = model.window.weight.t().contiguous()                                  # (H, 3K)
             self.bw = model.window.bias.detach().clone()
-            # layers 2..N: one addmm over [x, below, w, h]; also kept in nn.LSTM layout for priming
-            self.wu, self.bu, self.lstm_params = [], [], []
-            for lstm in model.upper:
-                w, b = packed(lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
-                self.wu.append(w)
-                self.bu.append(b)
-                self.lstm_params.append([p.detach().clone() for p in (
-                    lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)])
-            self.wo = model.output.weight.t().contiguous()                                  # (N*H, 1+6M)
-            self.bo = model.output.bias.detach().clone()
+            # priming's whole-sequence recurrence: the offsets' part, then [w, h]; layers 2..N in
+            # nn.LSTM layout
+            w1 = torch.cat([c1.weight_ih, c1.weight_hh], 1)[ifog]
+            self.w1_x = w1[:, :3].contiguous()                                               # (4H, 3)
+            self.w1_rec = w1[:, 3:].t().contiguous()                                          # (A+H, 4H)
+            self.b1 = self.b[0]
+            self.lstm_params = [[p.detach().clone() for p in (
+                lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)] for lstm in model.upper]
 
-    def _cell(self, inp: Tensor, c: Tensor, w: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
-        gates = torch.addmm(b, inp, w)                       # gates i, f, o, g
-        i, f, o = torch.sigmoid(gates.narrow(1, 0, 3 * self.H)).chunk(3, 1)
-        c = torch.addcmul(f * c, i, torch.tanh(gates.narrow(1, 3 * self.H, self.H)))
-        return o * torch.tanh(c), c
+    def _product(self, k: int, inp: Tensor) -> Tensor:
+        """Product k (0: layer 1, 1..N-1: layers 2..N, N: output) of its input columns, bias added."""
+        return torch.addmm(self.b[k], inp, self.w_in[k])
 
-    def _step(self, x: Tensor, state: List[Tensor], onehot: Tensor, u: Tensor
-              ) -> Tuple[Tensor, List[Tensor], Tensor]:
-        h, c = self._cell(torch.cat([x, state[2], state[0]], 1), state[1], self.w1, self.b1)
-        w, kappa, phi, _ = _window(h, state[3], self.ww, self.bw, u, onehot, self.K)
-        new_state = [h, c, w, kappa]
-        outs = [h]
-        below = h
+    def _cell(self, k: int, z: Tensor, c: Tensor) -> Tensor:
+        """LSTM layer k + 1 on its columns of z: writes its new h into z, returns its new c."""
+        H = self.H
+        gates = self._product(k, z.narrow(1, self.starts[k], self.widths[k]))   # gates i, f, o, g
+        i, f, o = torch.sigmoid(gates.narrow(1, 0, 3 * H)).chunk(3, 1)
+        c = torch.addcmul(f * c, i, torch.tanh(gates.narrow(1, 3 * H, H)))
+        torch.mul(o, torch.tanh(c), out=z.narrow(1, self.h_cols[k], H))
+        return c
+
+    def _step(self, z: Tensor, cs: List[Tensor], kappa: Tensor, onehot: Tensor, u: Tensor
+              ) -> Tuple[Tensor, List[Tensor], Tensor, Tensor]:
+        """One step on z (updated in place: h's and w): (outputs, new c's, new kappa, phi)."""
+        new_cs = [self._cell(0, z, cs[0])]
+        w, kappa, phi, _ = _window(z.narrow(1, 0, self.H), kappa, self.ww, self.bw, u, onehot, self.K)
+        z.narrow(1, self.w_col, self.A).copy_(w)
         for n in range(self.n_upper):
-            hn, cn = self._cell(torch.cat([x, below, w, state[4 + 2 * n]], 1), state[5 + 2 * n],
-                                self.wu[n], self.bu[n])
-            new_state.append(hn)
-            new_state.append(cn)
-            outs.append(hn)
-            below = hn
-        return torch.addmm(self.bo, torch.cat(outs, 1), self.wo), new_state, phi
+            new_cs.append(self._cell(n + 1, z, cs[n + 1]))
+        return self._product(self.n_upper + 1, z), new_cs, kappa, phi
+
+    def _to_z(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+        """The model's (x, state) as (z, [c1..cN]); kappa is state[3]."""
+        hs = [state[0], x, state[2]]
+        cs = [state[1]]
+        for n in range(self.n_upper):
+            hs.append(state[4 + 2 * n])
+            cs.append(state[5 + 2 * n])
+        return torch.cat(hs, 1), cs
 
     def forward(self, x: Tensor, state: List[Tensor], onehot: Tensor
                 ) -> Tuple[Tensor, List[Tensor], Tensor]:
         """Same contract as SynthesisNetwork.step: (outputs (B, 1+6M), new state, phi (B, U))."""
-        return self._step(x, state, onehot, torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype))
+        z, cs = self._to_z(x, state)
+        u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
+        out, cs, kappa, phi = self._step(z, cs, state[3], onehot, u)
+        H = self.H
+        new_state = [z.narrow(1, 0, H), cs[0], z.narrow(1, self.w_col, self.A), kappa]
+        for n in range(self.n_upper):
+            new_state.append(z.narrow(1, self.h_cols[n + 1], H))
+            new_state.append(cs[n + 1])
+        return out, new_state, phi
 
     @torch.jit.export
     def sample_loop(self, x: Tensor, state: List[Tensor], onehot: Tensor, bias: Tensor, end_pos: Tensor,
                     real: Tensor, dots: Tensor, cap: int, gen: Optional[torch.Generator]
-                    ) -> Tuple[Tensor, Tensor, Tensor]:
-        """Sampler._sample_loop, compiled: (points (cap, B, 3), steps per line, done per line)."""
+                    ) -> Tuple[Tensor, Tensor, Tensor, int]:
+        """Sampler._sample_loop, compiled: (points (cap, B, 3), steps per line, done per line, steps run)."""
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
+        z, cs = self._to_z(x, state)
+        kappa = state[3]
+        x_cols = z.narrow(1, self.x_col, 3)
         run = SamplingRun(cap, x, bias, self.M, end_pos, real, dots)
+        ran = 0
         for t in range(cap):
-            out, state, phi = self._step(x, state, onehot, u)
+            out, cs, kappa, phi = self._step(z, cs, kappa, onehot, u)
             x = run.advance(out, phi, x, t, gen)
+            x_cols.copy_(x)
+            ran = t + 1
             if run.finished():
                 break
-        return run.points, run.n_steps, run.done
+        return run.points, run.n_steps, run.done, ran
 
     @torch.jit.export
     def prime(self, ink: Tensor, lengths: Tensor, onehot: Tensor) -> List[Tensor]:
@@ -292,12 +354,39 @@ class _FastStep(nn.Module):
         return state
 
 
+class _PackedFastStep(_FastStep):
+    """_FastStep whose products over several rows use oneDNN's packed weights (CPU): at 2-12 rows a
+    plain float32 matmul re-reads or re-packs the weights and costs 2-4x the one-row product, the
+    packed product little more (README, Speed). One row keeps the plain product, which is faster."""
+
+    # (TorchScript reads a class's own annotations only, and needs them for lists that may be empty)
+    __annotations__ = {**_FastStep.__annotations__, "w_packed": List[Tensor]}
+
+    def __init__(self, model: SynthesisNetwork):
+        super().__init__(model)
+        # oneDNN packs from the (outputs, inputs) layout; 3 rows is the size it tunes the packing for
+        self.w_packed = [torch.ops.mkldnn._reorder_linear_weight(w.t().contiguous(), 3) for w in self.w_in]
+
+    def _product(self, k: int, inp: Tensor) -> Tensor:
+        if inp.shape[0] == 1:
+            return torch.addmm(self.b[k], inp, self.w_in[k])
+        return torch.ops.mkldnn._linear_pointwise(inp, self.w_packed[k], self.b[k], "none", [], "")
+
+
 def fast_step(model: SynthesisNetwork):
     """A compiled drop-in for `model.step` (with `.sample_loop` and `.prime`), for Sampler(step_fn=...).
 
     It holds a packed copy of the weights as they are now: build a new one after changing the model.
+    On a CPU with oneDNN the products over several lines use oneDNN's packed weights; elsewhere, or
+    if that fails, plain matmuls on the same layout.
     """
-    return _jit_script(_FastStep(model.eval()))
+    model = model.eval()
+    if model.output.weight.device.type == "cpu" and torch.backends.mkldnn.is_available():
+        try:
+            return _jit_script(_PackedFastStep(model))
+        except Exception as e:   # an unusual torch build: the plain products still work
+            warnings.warn(f"oneDNN packed weights unavailable ({type(e).__name__}: {e}); using plain matmuls")
+    return _jit_script(_FastStep(model))
 
 
 # ---- training ---------------------------------------------------------------------------------------

@@ -67,6 +67,7 @@ class SampledLine:
     steps: int
     hit_cap: bool         # stopped by the step cap, not by reaching the end of the text
     steps_per_char: float
+    loop_steps: int = 0   # steps the batch's loop ran (one loop for every line of a batch): the time cost
     # the window's position (index into the window text: prime + " " + text) at each kept point
     window: np.ndarray | None = None
 
@@ -145,9 +146,9 @@ class Sampler:
 
         loop = getattr(self.step_fn, "sample_loop", None)
         if loop is not None:
-            points, n_steps, done = loop(x, state, onehot, bias, end_pos, real, dots, cap, gen)
+            points, n_steps, done, ran = loop(x, state, onehot, bias, end_pos, real, dots, cap, gen)
         else:
-            points, n_steps, done = self._sample_loop(x, state, onehot, bias, end_pos, real, dots, cap, gen)
+            points, n_steps, done, ran = self._sample_loop(x, state, onehot, bias, end_pos, real, dots, cap, gen)
         results = []
         pts, n_steps, done = points.cpu().numpy(), n_steps.cpu(), done.cpu()
         for b, r in enumerate(requests):
@@ -164,19 +165,22 @@ class Sampler:
             if len(offs):
                 offs[-1, 2] = 1.0
             results.append(SampledLine(self.stats.denormalise(offs), n, not bool(done[b]),
-                                       n / max(1.0, float(new_chars[b])), window.astype(np.int64)))
+                                       n / max(1.0, float(new_chars[b])), int(ran), window.astype(np.int64)))
         return results
 
     def _sample_loop(self, x, state, onehot, bias, end_pos, real, dots, cap: int, gen):
-        """Step, draw, test for the end; until every line is done or the cap. The Python reference
+        """Step, draw, test for the end; until every line is done or the cap. Returns (points, steps
+        kept per line, done per line, steps run). The Python reference
         for the compiled scribe.fast sample_loop, which runs the very same SamplingRun."""
         run = SamplingRun(cap, x, bias, self.model.config.mixtures, end_pos, real, dots)
+        ran = 0
         for t in range(cap):
             out, state, phi = self.step_fn(x, state, onehot)
             x = run.advance(out, phi, x, t, gen)
+            ran = t + 1
             if run.finished():
                 break
-        return run.points, run.n_steps, run.done
+        return run.points, run.n_steps, run.done, ran
 
 
 def strokes_of(offsets: np.ndarray) -> list[tuple[int, int]]:

@@ -24,12 +24,13 @@ def tiny_model(num_layers=3, seed=0, alphabet=20, rnn=16, K=3, M=4):
 
 # ---- sampling ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("num_layers", [1, 2, 3])
-def test_fast_step_matches_eager_step_over_many_steps(num_layers):
+@pytest.mark.parametrize("num_layers,B", [(1, 3), (2, 3), (3, 3), (3, 1), (4, 2)])
+def test_fast_step_matches_eager_step_over_many_steps(num_layers, B):
+    """B = 1 takes the plain product, B > 1 oneDNN's packed weights (on CPU); 4 layers reads columns
+    of the step buffer that its third layer ignores (zero weight rows)."""
     model = tiny_model(num_layers)
     fast = fast_step(model)
     gen = torch.Generator().manual_seed(1)
-    B = 3
     text = torch.randint(1, 20, (B, 9), generator=gen)
     text[0, 6:] = 0                                      # padding, as in real batches
     onehot = model.text_onehot(text)
@@ -46,6 +47,11 @@ def test_fast_step_matches_eager_step_over_many_steps(num_layers):
             for a, b in zip(s_fast, s_eager):
                 torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
     assert float(s_eager[3].min()) > 1.0    # the window really moved along the text
+
+
+def test_fast_step_uses_packed_weights_where_onednn_is_available():
+    fast = fast_step(tiny_model())
+    assert hasattr(fast, "w_packed") == torch.backends.mkldnn.is_available()
 
 
 def _requests(rng):
@@ -67,9 +73,11 @@ def test_sampling_gives_the_same_ink_through_both_paths(seed):
     eager = Sampler(model, STATS).sample(reqs, seed=seed + 10)
     fast = Sampler(model, STATS, step_fn=fast_step(model)).sample(reqs, seed=seed + 10)
     for e, f in zip(eager, fast):
-        assert (f.steps, f.hit_cap) == (e.steps, e.hit_cap)
+        assert (f.steps, f.hit_cap, f.loop_steps) == (e.steps, e.hit_cap, e.loop_steps)
         np.testing.assert_allclose(f.offsets, e.offsets, atol=1e-3, rtol=1e-4)
     assert any(not e.hit_cap for e in eager)         # the stop rule ended some lines itself
+    # one loop for the batch: it ran until the last line was done, at least as long as any line kept
+    assert len({f.loop_steps for f in fast}) == 1 and fast[0].loop_steps >= max(f.steps for f in fast)
 
 
 def test_sampling_with_a_step_cap_and_no_primes():
@@ -79,6 +87,7 @@ def test_sampling_with_a_step_cap_and_no_primes():
     fast = Sampler(model, STATS, step_fn=fast_step(model)).sample(reqs, seed=5, max_steps=17)
     assert [f.steps for f in fast] == [e.steps for e in eager]
     assert [f.hit_cap for f in fast] == [e.hit_cap for e in eager]
+    assert [f.loop_steps for f in fast] == [e.loop_steps for e in eager] == [17, 17]   # the cap ended the loop
     for e, f in zip(eager, fast):
         assert f.steps <= 17
         np.testing.assert_allclose(f.offsets, e.offsets, atol=1e-3, rtol=1e-4)
