@@ -278,7 +278,11 @@ class ParagraphDocument:
         return [page_to_svg(p) for p in self.pages]
 
     def png(self, page: int = 0, dpi: float = 192.0) -> bytes:
-        return svg_to_png(self.svg(page), dpi)
+        from .hand import InputError
+        try:
+            return svg_to_png(self.svg(page), dpi)
+        except ValueError as e:          # scribe.render.RenderError: over the pixel cap, a bad dpi
+            raise InputError(str(e)) from None
 
     def save(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, plotter=None, gcode=None,
              animation=None) -> list[Path]:
@@ -296,11 +300,13 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
                     seed: int | None = None, max_steps: int | None = None,
                     max_rounds: int = MAX_ROUNDS) -> ParagraphDocument:
     """Write `text` as wrapped paragraphs in one style; see the module docstring. Raises InputError."""
-    from .hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, InputError, LineSpec
+    from .hand import (BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, SEED_LIMIT, InputError, LineSpec,
+                       _finite, check_max_steps, check_seed)
     from .styles import StyleError
     started = time.perf_counter()
+    seed, max_steps = check_seed(seed), check_max_steps(max_steps)
     layout = layout or ParagraphLayout()
-    bias = DEFAULT_BIAS if bias is None else float(bias)
+    bias = DEFAULT_BIAS if bias is None else (_finite(bias) if _finite(bias) is not None else bias)
     problems = []
     try:
         layout.check()
@@ -324,8 +330,8 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
     if long_words:
         problems.append(f"a word of {len(long_words[0])} characters cannot fit one line "
                         f"(the limit is {MAX_CHARS_PER_LINE}): {long_words[0][:20]}...")
-    if not BIAS_RANGE[0] <= bias <= BIAS_RANGE[1]:
-        problems.append(f"bias {bias} is outside {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
+    if _finite(bias) is None or not BIAS_RANGE[0] <= bias <= BIAS_RANGE[1]:
+        problems.append(f"bias {str(bias)[:20]} is not a number in {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
     measure = Measure()
     if style is not None:
         try:
@@ -336,7 +342,7 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
     if problems:
         raise InputError("; ".join(problems))
     text = "\n".join(hand.alphabet.clean(raw) if raw.strip() else "" for raw in text.split("\n"))
-    seed = random.randrange(2**31) if seed is None else int(seed)
+    seed = random.randrange(2**31) if seed is None else seed
 
     target = layout.line_width_mm() / layout.ink_height_mm       # line width in ink heights
     written: dict[tuple[str, int], WrittenLine] = {}             # (text, occurrence) -> ink
@@ -355,7 +361,7 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
         for c in range(0, len(todo), MAX_LINES):
             chunk = todo[c:c + MAX_LINES]
             doc = hand.write([LineSpec(t, style, bias, color, width) for t, _ in chunk],
-                             seed=seed + 7919 * rounds + c, max_steps=max_steps)
+                             seed=(seed + 7919 * rounds + c) % SEED_LIMIT, max_steps=max_steps)
             for key, sampled in zip(chunk, doc.lines):
                 strokes = ink.offsets_to_strokes(sampled.offsets)
                 w = ink_width(strokes) / hand.stats.ink_height

@@ -15,13 +15,14 @@ Paragraphs, pen plotters, animation and your own hand:
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from pathlib import Path
 
 from .checkpoint import CheckpointError
-from .hand import use_sampling_threads, DEFAULT_BIAS, Hand, InputError, LineSpec
-from .render import OUTPUT_FORMATS, format_suffix
+from .hand import use_sampling_threads, DEFAULT_BIAS, WIDTH_RANGE, Hand, InputError, LineSpec
+from .render import OUTPUT_FORMATS, RenderError, check_dpi, format_suffix
 from .styles import StyleError
 
 GCODE_SUFFIXES = (".gcode", ".nc", ".gc", ".ngc")
@@ -160,6 +161,32 @@ def paragraph_text(args) -> str:
     return "\n".join(args.lines)
 
 
+def check_args(args) -> None:
+    """Refuse bad numbers and colours before the model is loaded or a line is sampled. The checks are
+    the library's own (scribe.hand, scribe.render), which every front end shares."""
+    from .hand import check_max_steps, check_seed
+    from .render import check_color
+    problems = []
+    for check, value in ((check_seed, args.seed), (check_max_steps, args.max_steps), (check_dpi, args.dpi)):
+        try:
+            check(value)
+        except (InputError, RenderError) as e:
+            problems.append(str(e))
+    for c in args.colors or []:
+        try:
+            check_color(c)
+        except RenderError as e:
+            problems.append(str(e))
+    for w in args.widths or []:
+        if not math.isfinite(w) or not WIDTH_RANGE[0] <= w <= WIDTH_RANGE[1]:
+            problems.append(f"stroke width {w:g} is outside {WIDTH_RANGE[0]:g}-{WIDTH_RANGE[1]:g} px")
+    for b in (args.biases or []) + ([args.bias] if args.bias is not None else []):
+        if not math.isfinite(b):
+            problems.append(f"bias {b:g} is not a number")
+    if problems:
+        raise InputError("; ".join(problems))
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     use_sampling_threads()
@@ -168,6 +195,7 @@ def main(argv=None) -> int:
     from .plotter import PlotterError
     paragraph = args.paragraph or args.wrap is not None or args.text_file is not None
     try:
+        check_args(args)
         fmt = output_format(args)
         if args.style_from and (args.style is not None or args.styles):
             raise InputError("--style_from makes the style for every line; leave out --style/--styles")
@@ -215,7 +243,7 @@ def main(argv=None) -> int:
             doc.save(out, dpi=args.dpi)     # the suffix picks svg or png, as it always has
         else:
             out = doc.export(out, fmt, args.dpi, plotter=plotter, gcode=gcode, animation=animation)
-    except (InputError, StyleError, CheckpointError, PlotterError, AnimationError, InkFileError) as e:
+    except (InputError, StyleError, CheckpointError, PlotterError, AnimationError, InkFileError, RenderError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:
