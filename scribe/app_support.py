@@ -122,10 +122,10 @@ class HandCache:
         if not path:
             raise CheckpointError("no checkpoint selected: pick one from the list, or start the app "
                                   "with --checkpoint PATH")
-        real = os.path.realpath(path)
         try:
+            real = os.path.realpath(path)
             key = (real, os.stat(real).st_mtime_ns)
-        except OSError:
+        except (OSError, ValueError):   # ValueError: a NUL byte or a lone surrogate in the name
             raise CheckpointError(f"no checkpoint file at {path}") from None
         with self._lock:
             if key in self._hands:
