@@ -116,6 +116,8 @@ class Context:
             if not self.default:
                 raise CheckpointError(self.missing or "no checkpoint selected")
             return self.default
+        if not str(value).isprintable():     # a NUL or a lone surrogate would reach os.path as a ValueError
+            raise CheckpointError("a checkpoint name cannot hold a NUL or an unprintable character")
         for label, path in self.choices():
             if value in (label, path) or os.path.realpath(value) == os.path.realpath(path):
                 return path
