@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 import time
@@ -20,8 +21,9 @@ from .alphabet import Alphabet
 from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
 from .errors import InputError
 from .render import paragraph
-from .render.page import InkLine, Layout, Page, layout_page, page_to_svg, save_png, save_svg, svg_to_png
-from .sampling import LineRequest, SampledLine, Sampler, ends_in_full_stop, late_dot_ok
+from .render.page import (InkLine, Layout, Page, RenderError, check_color, layout_page, page_to_svg, save_png,
+                          save_svg, svg_to_png)
+from .sampling import MAX_STEP_CAP, LineRequest, SampledLine, Sampler, ends_in_full_stop, late_dot_ok
 from .styles import StyleBank, StyleError
 from . import ink
 
@@ -29,6 +31,8 @@ MAX_CHARS_PER_LINE = 90    # IAM-OnDB lines have at most 64 characters; beyond t
 MAX_LINES = 40
 BIAS_RANGE = (0.0, 4.0)
 DEFAULT_BIAS = 0.75
+WIDTH_RANGE = (0.2, 10.0)      # stroke width in px
+SEED_LIMIT = 2**32             # seeds are 0 .. 2**32-1
 
 
 def use_sampling_threads(n: int | None = None) -> None:
@@ -46,6 +50,26 @@ def step_cap_note(capped: list[int]) -> str:
     which = ", ".join(str(i + 1) for i in capped)
     return (f"line{'s' if len(capped) > 1 else ''} {which} hit the step cap before the text ended, so the ink "
             f"may be incomplete (a higher bias usually helps)")
+
+
+def check_seed(seed) -> int | None:
+    """None (random) or a whole number 0 .. SEED_LIMIT-1; InputError otherwise."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, float)) or not math.isfinite(seed) \
+            or seed != int(seed) or not 0 <= seed < SEED_LIMIT:
+        raise InputError(f"seed must be a whole number from 0 to {SEED_LIMIT - 1}, not {str(seed)[:30]}")
+    return int(seed)
+
+
+def check_max_steps(max_steps) -> int | None:
+    """None (the model's own cap) or a whole number of pen steps 1 .. MAX_STEP_CAP; InputError otherwise."""
+    if max_steps is None:
+        return None
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, float)) or not math.isfinite(max_steps) \
+            or max_steps != int(max_steps) or not 1 <= max_steps <= MAX_STEP_CAP:
+        raise InputError(f"the step cap must be a whole number from 1 to {MAX_STEP_CAP}, not {str(max_steps)[:30]}")
+    return int(max_steps)
 
 
 @dataclass
@@ -81,7 +105,10 @@ class Handwriting:
         return page_to_svg(self.page(layout))
 
     def png(self, dpi: float = 192.0, layout: Layout | None = None) -> bytes:
-        return svg_to_png(self.svg(layout), dpi)
+        try:
+            return svg_to_png(self.svg(layout), dpi)
+        except RenderError as e:
+            raise InputError(str(e)) from None
 
     def save(self, path: str | Path, dpi: float = 192.0, layout: Layout | None = None) -> Path:
         """Write .svg or .png, chosen by the file's suffix; atomically."""
@@ -90,7 +117,10 @@ class Handwriting:
         if path.suffix.lower() == ".svg":
             return save_svg(svg, path)
         if path.suffix.lower() == ".png":
-            return save_png(svg, path, dpi)
+            try:
+                return save_png(svg, path, dpi)
+            except RenderError as e:
+                raise InputError(str(e)) from None
         raise InputError(f"unknown output format {path.suffix!r}: use .svg or .png")
 
     def export(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, layout: Layout | None = None,
@@ -103,6 +133,17 @@ class Handwriting:
             return export_pages([self.page(layout)], path, fmt, dpi, plotter, gcode, animation)[0]
         except ValueError as e:
             raise InputError(str(e)) from None
+
+
+def _finite(value) -> float | None:
+    """`value` as a finite float, or None when it is not one (text, NaN, infinity, a list...)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 def _fast_step_or_none(model):
@@ -161,6 +202,10 @@ class Hand:
             raise InputError(f"too many lines: {len(specs)}; the limit is {MAX_LINES} per request")
         problems, cleaned, unknown = [], [], set()
         for n, s in enumerate(specs, start=1):
+            if not isinstance(s.text, (str, type(None))):
+                problems.append(f"line {n}: the text must be a string, not {type(s.text).__name__}")
+                cleaned.append(s)
+                continue
             try:
                 text = self.alphabet.clean(s.text or "")
             except ValueError as e:
@@ -169,14 +214,25 @@ class Hand:
             if len(text) > MAX_CHARS_PER_LINE:
                 problems.append(f"line {n} has {len(text)} characters; the limit is {MAX_CHARS_PER_LINE} "
                                 f"(split it, or use paragraph mode, which wraps)")
-            if not (BIAS_RANGE[0] <= float(s.bias) <= BIAS_RANGE[1]):
-                problems.append(f"line {n}: bias {s.bias} is outside {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
+            bias = _finite(s.bias)
+            if bias is None or not BIAS_RANGE[0] <= bias <= BIAS_RANGE[1]:
+                problems.append(f"line {n}: bias {str(s.bias)[:20]} is not a number in {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
+            width = _finite(s.width)
+            if width is None or not WIDTH_RANGE[0] <= width <= WIDTH_RANGE[1]:
+                problems.append(f"line {n}: stroke width {str(s.width)[:20]} is not a number of px in "
+                                f"{WIDTH_RANGE[0]:g}-{WIDTH_RANGE[1]:g}")
+            try:
+                check_color(s.color)
+            except RenderError as e:
+                problems.append(f"line {n}: {e}")
             if s.style is not None and text:
                 try:
                     self._style(s.style)
                 except StyleError as e:
                     problems.append(f"line {n}: {e}")
-            cleaned.append(LineSpec(text, s.style, float(s.bias), s.color, s.width))
+            # a width given as a number is kept as given (3 stays "3" in the SVG); "3" becomes 3.0
+            cleaned.append(LineSpec(text, s.style, bias, s.color,
+                                    s.width if isinstance(s.width, (int, float)) else width))
         if unknown:
             problems.insert(0, f"this model cannot write {', '.join(repr(c) for c in sorted(unknown))}; "
                                f"it knows: {self.alphabet.chars}")
@@ -212,8 +268,9 @@ class Hand:
     def write(self, specs: list[LineSpec], seed: int | None = None, layout: Layout | None = None,
               max_steps: int | None = None) -> Handwriting:
         started = time.perf_counter()
+        seed, max_steps = check_seed(seed), check_max_steps(max_steps)
         specs = self.check(specs)
-        seed = random.randrange(2**31) if seed is None else int(seed)
+        seed = random.randrange(2**31) if seed is None else seed
         requests, rows, primed_parts = [], [], []
         for i, s in enumerate(specs):
             if not s.text:
@@ -279,8 +336,9 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
                     max_rounds: int = paragraph.MAX_ROUNDS) -> paragraph.ParagraphDocument:
     """Write `text` as wrapped paragraphs in one style; see the module docstring. Raises InputError."""
     started = time.perf_counter()
+    seed, max_steps = check_seed(seed), check_max_steps(max_steps)
     layout = layout or paragraph.ParagraphLayout()
-    bias = DEFAULT_BIAS if bias is None else float(bias)
+    bias = DEFAULT_BIAS if bias is None else (_finite(bias) if _finite(bias) is not None else bias)
     problems = []
     try:
         layout.check()
@@ -305,8 +363,8 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
     if long_words:
         problems.append(f"a word of {len(long_words[0])} characters cannot fit one line "
                         f"(the limit is {MAX_CHARS_PER_LINE}): {long_words[0][:20]}...")
-    if not BIAS_RANGE[0] <= bias <= BIAS_RANGE[1]:
-        problems.append(f"bias {bias} is outside {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
+    if _finite(bias) is None or not BIAS_RANGE[0] <= bias <= BIAS_RANGE[1]:
+        problems.append(f"bias {str(bias)[:20]} is not a number in {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
     measure = paragraph.Measure()
     if style is not None:
         try:
@@ -317,7 +375,7 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
     if problems:
         raise InputError("; ".join(problems))
     text = "\n".join(hand.alphabet.clean(raw) if raw.strip() else "" for raw in text.split("\n"))
-    seed = random.randrange(2**31) if seed is None else int(seed)
+    seed = random.randrange(2**31) if seed is None else seed
 
     target = layout.line_width_mm() / layout.ink_height_mm       # line width in ink heights
     written: dict[tuple[str, int], paragraph.WrittenLine] = {}   # (text, occurrence) -> ink
@@ -336,7 +394,7 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
         for c in range(0, len(todo), MAX_LINES):
             chunk = todo[c:c + MAX_LINES]
             doc = hand.write([LineSpec(t, style, bias, color, width) for t, _ in chunk],
-                             seed=seed + 7919 * rounds + c, max_steps=max_steps)
+                             seed=(seed + 7919 * rounds + c) % SEED_LIMIT, max_steps=max_steps)
             for key, sampled in zip(chunk, doc.lines):
                 strokes = ink.offsets_to_strokes(sampled.offsets)
                 w = paragraph.ink_width(strokes) / hand.stats.ink_height

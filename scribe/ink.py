@@ -113,6 +113,15 @@ def prepare_ink(strokes: list[np.ndarray], min_step: float, scale: float = 1.0) 
     return clamp_jumps(offsets, MAX_JUMP_HEIGHTS * height)
 
 
+def extent_in_heights(strokes: list[np.ndarray], height: float) -> tuple[float, float, float]:
+    """(width, height, pen-down path length) of the ink, each in units of `height` (its ink height).
+    Cheap (one pass over the points), so it can bound the work before anything costly runs."""
+    x0, y0, x1, y1 = bounding_box(strokes)
+    path = sum(float(np.hypot(*np.diff(s, axis=0).T).sum()) for s in strokes if len(s) > 1)
+    h = max(float(height), 1e-12)
+    return (x1 - x0) / h, (y1 - y0) / h, path / h
+
+
 def bounding_box(strokes: list[np.ndarray]) -> tuple[float, float, float, float]:
     """(min_x, min_y, max_x, max_y) of all points."""
     pts = np.concatenate(strokes)

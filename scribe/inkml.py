@@ -18,7 +18,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import defusedxml.ElementTree as SafeET
 import numpy as np
+from defusedxml import DefusedXmlException
 
 from .iam import DataError, parse_stroke_xml
 from .errors import ScribeError
@@ -31,6 +33,20 @@ INKML_NS = "http://www.w3.org/2003/InkML"
 class InkFileError(ScribeError, ValueError):
     """Ink that cannot be read; the message names the file and what is wrong with it."""
     title = "Ink file problem"
+
+
+class HostileInkError(InkFileError):
+    """XML with a DOCTYPE or entities, or text that cannot be ink (NUL bytes, broken characters)."""
+
+
+MAX_NAME = 60          # characters of a file name a message repeats; user text is never echoed whole
+_UTF16_32 = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")   # BOMs and UTF-16 '<': XML that is not UTF-8
+
+
+def shown_name(name: str) -> str:
+    """A name fit for a message: short, one line, no control characters."""
+    name = re.sub(r"[\x00-\x1f\x7f]", "?", str(name))
+    return name if len(name) <= MAX_NAME else name[:MAX_NAME - 3] + "..."
 
 
 @dataclass
@@ -118,13 +134,16 @@ def read_inkml(data: bytes | str, name: str = "<inkml>") -> InkData:
     The channel order comes from the first <traceFormat> (X and Y found by name); without one, the
     first two values of each point are X and Y. A truth annotation, if present, becomes `text`.
     """
-    root = _parse_xml(data, name)
+    return _inkml_from_root(_parse_xml(data, name), name)
+
+
+def _inkml_from_root(root: ET.Element, name: str) -> InkData:
     if _local(root.tag) != "ink":
-        raise InkFileError(f"{name}: the root element is <{_local(root.tag)}>, not InkML's <ink>")
+        raise InkFileError(f"{name}: the root element is <{_local(root.tag)[:30]}>, not InkML's <ink>")
     channels: list[str] = []
     for el in root.iter():
         if _local(el.tag) == "traceFormat":
-            channels = [(ch.get("name") or "").upper() for ch in el if _local(ch.tag) == "channel"]
+            channels = [(ch.get("name") or "").upper()[:20] for ch in el if _local(ch.tag) == "channel"][:20]
             break
     if channels and not {"X", "Y"} <= set(channels):
         raise InkFileError(f"{name}: the traceFormat has channels {channels}, without X and Y")
@@ -145,20 +164,39 @@ def read_inkml(data: bytes | str, name: str = "<inkml>") -> InkData:
 
 
 def _parse_xml(data: bytes | str, name: str) -> ET.Element:
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    if b"<!DOCTYPE" in raw[:4096].upper() or b"<!ENTITY" in raw.upper():
-        raise InkFileError(f"{name}: XML with a DOCTYPE or entities is not accepted")
+    """Parse untrusted XML with defusedxml: a DOCTYPE, entities or external references are refused
+    whatever the document's encoding (a byte search for '<!ENTITY' misses UTF-16)."""
+    raw = _utf8(data, name) if isinstance(data, str) else data
     try:
-        return ET.fromstring(raw)
+        return SafeET.fromstring(raw, forbid_dtd=True)
+    except DefusedXmlException:
+        raise HostileInkError(f"{name}: XML with a DOCTYPE or entities is not accepted") from None
     except ET.ParseError as e:
-        raise InkFileError(f"{name}: not well-formed XML ({e})") from None
+        raise InkFileError(f"{name}: not well-formed XML ({str(e)[:80]})") from None
+    except (ValueError, LookupError) as e:      # an unknown or impossible encoding declaration
+        raise InkFileError(f"{name}: XML in an encoding that cannot be read; save it as UTF-8") from None
+
+
+def _utf8(text: str, name: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise HostileInkError(f"{name}: the text holds a broken character (a lone surrogate); "
+                              f"save the ink as UTF-8 and try again") from None
 
 
 # ---- IAM-OnDB XML ------------------------------------------------------------------------------------
 def read_iam_xml(data: bytes | str, name: str = "<xml>") -> InkData:
     """One IAM-OnDB line file (<WhiteboardCaptureSession>/<StrokeSet>), read as training data is read."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    _parse_xml(raw, name)   # well-formedness, and no entities
+    return _iam_from_root(_parse_xml(data, name), name)
+
+
+def _iam_from_root(root: ET.Element, name: str) -> InkData:
+    # The training reader scans bytes; re-serialised, a file in any encoding reads the same way.
+    try:
+        raw = ET.tostring(root)
+    except RecursionError:
+        raise InkFileError(f"{name}: the XML is nested too deeply to be an IAM-OnDB line") from None
     try:
         strokes = parse_stroke_xml(raw, name)
     except DataError as e:
@@ -189,13 +227,18 @@ def read_json_strokes(data, name: str = "<json>") -> InkData:
     if isinstance(data, (bytes, str)):
         try:
             data = json.loads(data)
+        except RecursionError:
+            raise InkFileError(f"{name}: the JSON is nested too deeply; strokes are a list of lists of "
+                               f"points") from None
         except (ValueError, UnicodeDecodeError) as e:
-            raise InkFileError(f"{name}: not valid JSON ({e})") from None
+            raise InkFileError(f"{name}: not valid JSON ({str(e)[:80]})") from None
     text = None
     if isinstance(data, dict):
         text = data.get("text")
         if text is not None and not isinstance(text, str):
             raise InkFileError(f"{name}: \"text\" must be a string")
+        if text is not None and ("\x00" in text or re.search("[\ud800-\udfff]", text)):
+            raise HostileInkError(f"{name}: \"text\" holds a NUL or a broken character (a lone surrogate)")
         data = data.get("strokes")
     if not isinstance(data, list):
         raise InkFileError(f"{name}: expected a list of strokes (each a list of points), "
@@ -221,21 +264,30 @@ def read_json_strokes(data, name: str = "<json>") -> InkData:
 def read_ink(source, name: str | None = None) -> InkData:
     """Read ink from a file path, bytes, a JSON/XML string or a parsed JSON list/dict; the format is
     recognised from the content (JSON, InkML <ink>, or IAM-OnDB <WhiteboardCaptureSession>/<StrokeSet>)."""
+    if name is not None:
+        name = shown_name(name)
     if isinstance(source, (list, dict)):
         return read_json_strokes(source, name or "<strokes>")
     if isinstance(source, str) and source.lstrip()[:1] in ("[", "{", "<"):
-        data = source.encode("utf-8")
         name = name or "<text>"
+        data = _utf8(source, name)
     elif isinstance(source, (bytes, bytearray)):
         data, name = bytes(source), name or "<upload>"
     elif isinstance(source, (str, Path)):
+        text = str(source)
+        if "\x00" in text or "\n" in text or len(text) > 4096 or len(Path(text).name) > 255:
+            # Not a path a user means; and never echoed back whole.
+            raise InkFileError(f"{name or '<text>'}: not InkML, IAM-OnDB XML or JSON strokes")
         path = Path(source)
-        name = name or path.name
-        if not path.is_file():
-            raise InkFileError(f"{path}: no such file")
-        if path.stat().st_size > MAX_BYTES:
-            raise InkFileError(f"{name}: {path.stat().st_size} bytes is over the {MAX_BYTES} byte limit")
-        data = path.read_bytes()
+        name = name or shown_name(path.name)
+        try:
+            if not path.is_file():
+                raise InkFileError(f"{name}: no such file")
+            if path.stat().st_size > MAX_BYTES:
+                raise InkFileError(f"{name}: {path.stat().st_size} bytes is over the {MAX_BYTES} byte limit")
+            data = path.read_bytes()
+        except OSError as e:
+            raise InkFileError(f"{name}: cannot be read ({e.strerror or type(e).__name__})") from None
     else:
         raise InkFileError(f"cannot read ink from a {type(source).__name__}")
     if len(data) > MAX_BYTES:
@@ -243,10 +295,12 @@ def read_ink(source, name: str | None = None) -> InkData:
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head in (b"[", b"{"):
         return read_json_strokes(data, name)
-    if head == b"<":
-        if re.search(rb"<(?:\w+:)?ink[\s>]", data[:4096]):
-            return read_inkml(data, name)
-        if b"<StrokeSet" in data or b"<WhiteboardCaptureSession" in data:
-            return read_iam_xml(data, name)
+    if head == b"<" or data[:2] in _UTF16_32:
+        root = _parse_xml(data, name)       # once, safely; then the root says which format it is
+        tag = _local(root.tag)
+        if tag == "ink":
+            return _inkml_from_root(root, name)
+        if tag in ("WhiteboardCaptureSession", "StrokeSet") or root.find(".//StrokeSet") is not None:
+            return _iam_from_root(root, name)
         raise InkFileError(f"{name}: XML, but neither InkML (<ink>) nor IAM-OnDB (<StrokeSet>)")
     raise InkFileError(f"{name}: not InkML, IAM-OnDB XML or JSON strokes")

@@ -15,15 +15,16 @@ Paragraphs, pen plotters, animation and your own hand:
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from pathlib import Path
 
 from .errors import InputError, ScribeError
-from .hand import DEFAULT_BIAS, Hand, LineSpec, step_cap_note, use_sampling_threads
+from .hand import DEFAULT_BIAS, WIDTH_RANGE, Hand, LineSpec, step_cap_note, use_sampling_threads
 from .render.animate import AnimationOptions
 from .render.export import OUTPUT_FORMATS, format_suffix
-from .render.page import Layout
+from .render.page import Layout, check_dpi
 from .render.paragraph import ParagraphLayout
 from .render.plotter import GcodeOptions, PlotterOptions
 
@@ -162,11 +163,38 @@ def paragraph_text(args) -> str:
     return "\n".join(args.lines)
 
 
+def check_args(args) -> None:
+    """Refuse bad numbers and colours before the model is loaded or a line is sampled. The checks are
+    the library's own (scribe.hand, scribe.render), which every front end shares."""
+    from .hand import check_max_steps, check_seed
+    from .render.page import RenderError, check_color
+    problems = []
+    for check, value in ((check_seed, args.seed), (check_max_steps, args.max_steps), (check_dpi, args.dpi)):
+        try:
+            check(value)
+        except (InputError, RenderError) as e:
+            problems.append(str(e))
+    for c in args.colors or []:
+        try:
+            check_color(c)
+        except RenderError as e:
+            problems.append(str(e))
+    for w in args.widths or []:
+        if not math.isfinite(w) or not WIDTH_RANGE[0] <= w <= WIDTH_RANGE[1]:
+            problems.append(f"stroke width {w:g} is outside {WIDTH_RANGE[0]:g}-{WIDTH_RANGE[1]:g} px")
+    for b in (args.biases or []) + ([args.bias] if args.bias is not None else []):
+        if not math.isfinite(b):
+            problems.append(f"bias {b:g} is not a number")
+    if problems:
+        raise InputError("; ".join(problems))
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     use_sampling_threads()
     paragraph = args.paragraph or args.wrap is not None or args.text_file is not None
     try:
+        check_args(args)
         fmt = output_format(args)
         if args.style_from and (args.style is not None or args.styles):
             raise InputError("--style_from makes the style for every line; leave out --style/--styles")

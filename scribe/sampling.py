@@ -23,6 +23,7 @@ from .model import SynthesisNetwork
 
 # A line may take at most this many times the model's typical steps per character before it is cut.
 STEP_CAP_FACTOR = 4.0
+MAX_STEP_CAP = 20_000      # pen steps per line, whatever is asked: a 90-character line needs about 2,000
 # After the window passes the end, a stroke in progress may go on this many steps to lift the pen.
 FINISH_STROKE_STEPS = 6
 # A stroke that starts once the window has passed the end is kept only if it is a dot (a full stop or
@@ -139,6 +140,7 @@ class Sampler:
             x[rows] = p_last
         new_chars = torch.tensor([len(r.encoded) for r in requests], dtype=torch.float32)
         cap = max_steps or int(STEP_CAP_FACTOR * model.config.steps_per_char * int(new_chars.max()) + 20)
+        cap = min(max(1, int(cap)), MAX_STEP_CAP)
         end_pos = torch.tensor(text_len, device=device)
         real = torch.arange(onehot.shape[1], device=device).unsqueeze(0) < end_pos.unsqueeze(1)   # (B, U+1)
         bias = torch.tensor([r.bias for r in requests], dtype=torch.float32, device=device).unsqueeze(1)
@@ -207,10 +209,10 @@ def drop_lead_in(offsets: np.ndarray, window: np.ndarray, first_char: int) -> np
     for a, b in strokes_of(offsets):
         if window[a:b + 1].max() >= first_char:
             offsets[a, :2] += carry
-            break
+            return offsets[keep]
         keep[a:b + 1] = False
         carry += offsets[a:b + 1, :2].sum(0)
-    return offsets[keep]
+    return offsets      # the window never reached the text (the step cap cut it): keep what there is
 
 
 def end_at_final_stop(offsets: np.ndarray, ink: np.ndarray, window: np.ndarray, stop_at: int,

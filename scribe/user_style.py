@@ -32,6 +32,11 @@ MIN_CHARS, MAX_CHARS = 5, 80
 MIN_POINTS = 20                              # after resampling like the training data
 WIDTH_PER_CHAR = (0.15, 2.0)                 # ink heights per character
 PATH_PER_CHAR = (0.25, 4.5)                  # ink heights of pen-down path per character
+# Cost bounds, checked on the ink's size relative to its own ink height before any work that grows
+# with it: far beyond any line of MAX_CHARS characters (at most 160 ink heights wide, 360 of path).
+MAX_SPAN_HEIGHTS = 400.0                     # width or height of the bounding box
+MAX_PATH_HEIGHTS = 1000.0                    # pen-down path
+MAX_STYLE_POINTS = 2500                      # after resampling; IAM-OnDB lines have at most 741
 
 
 class UserStyleError(StyleError):
@@ -103,6 +108,8 @@ def _dense(s: np.ndarray, step: float) -> np.ndarray:
     if len(s) < 2:
         return s
     out = [s[:1]]
+    # build_style bounds the path to MAX_PATH_HEIGHTS ink heights; this bounds the points regardless
+    step = max(step, float(np.hypot(*np.diff(s, axis=0).T).sum()) / 100_000)
     for a, b in zip(s[:-1], s[1:]):
         n = max(1, int(np.hypot(*(b - a)) / max(step, 1e-9)))
         out.append(a + (b - a) * (np.arange(1, n + 1) / n)[:, None])
@@ -140,8 +147,18 @@ def build_style(source, text: str | None, alphabet: Alphabet, stats: NormStats) 
     ys = np.concatenate(strokes)[:, 1]
     if np.percentile(ys, 95) - np.percentile(ys, 5) <= 0:
         raise UserStyleError("the ink is a single point or a flat line; write the text as you normally do")
-    scale = stats.ink_height / ink.ink_height(strokes)
+    raw_height = ink.ink_height(strokes)
+    span_w, span_h, path = ink.extent_in_heights(strokes, raw_height)
+    if max(span_w, span_h) > MAX_SPAN_HEIGHTS or path > MAX_PATH_HEIGHTS:
+        raise UserStyleError(
+            f"the ink is out of proportion to one line of writing: it spans {span_w:.3g} x {span_h:.3g} ink "
+            f"heights with {path:.3g} ink heights of pen path (one line of handwriting spans at most "
+            f"{MAX_SPAN_HEIGHTS:g} and has under {MAX_PATH_HEIGHTS:g}); write one line, at one size")
+    scale = stats.ink_height / raw_height
     offsets = ink.prepare_ink(strokes, stats.min_step, scale=scale)
+    if len(offsets) > MAX_STYLE_POINTS:
+        raise UserStyleError(f"the ink is too long: {len(offsets)} points after normalising; a style holds at "
+                             f"most {MAX_STYLE_POINTS} (one line of up to {MAX_CHARS} characters)")
     prepared = ink.offsets_to_strokes(offsets)
     height = ink.ink_height(prepared)
     n = len(text)

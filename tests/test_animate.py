@@ -156,3 +156,44 @@ def test_a_hostile_colour_cannot_break_out_of_the_svg():
         svg = animated_svg(page, AnimationOptions(method=method))
         assert "<script" not in svg
         assert ET.fromstring(svg).find(f".//{SVG}path").get("stroke") == page.lines[0].color
+
+
+# ---- the GIF cost model (issue 14, item 3) ---------------------------------------------------------------
+def _long_page(n_lines=40):
+    rng = np.random.default_rng(0)
+    lines = []
+    for i in range(n_lines):
+        strokes = []
+        for w in range(12):
+            t = np.linspace(0, 6, 80)
+            strokes.append(np.column_stack([w * 900 + t * 120, 150 * np.sin(3 * t) + rng.normal(0, 3, 80)]))
+        lines.append(InkLine(strokes, ["#000000", "darkred"][i % 2]))
+    return layout_page(lines, 345.0)
+
+
+def test_a_long_slow_gif_is_capped_by_the_cost_model_and_says_so():
+    import time
+    from PIL import Image
+    from scribe.render.animate import MAX_GIF_FRAME_PIXELS, MAX_GIF_PIXELS, render_gif
+    page = _long_page()
+    started = time.perf_counter()
+    result = render_gif(page, AnimationOptions(speed=0.1))      # the issue's case: 40 lines at speed 0.1
+    wall = time.perf_counter() - started
+    plan = result.plan
+    assert result.capped and any("frames" in n for n in plan.notes) and any("dpi" in n for n in plan.notes)
+    w, h = plan.size
+    assert w * h <= MAX_GIF_FRAME_PIXELS * 1.01 and plan.frames * w * h <= MAX_GIF_PIXELS * 1.01
+    assert 0 < result.seconds <= wall                            # the true time of drawing it
+    img = Image.open(io.BytesIO(result.data))
+    assert img.size == plan.size and img.n_frames <= plan.frames + 1
+    img.seek(img.n_frames - 1)
+    rgb = np.asarray(img.convert("RGB")).reshape(-1, 3)
+    assert {(0, 0, 0), (139, 0, 0), (255, 255, 255)} <= set(map(tuple, np.unique(rgb, axis=0)))
+
+
+def test_a_small_gif_is_drawn_as_asked():
+    from scribe.render.animate import render_gif
+    page = make_page()
+    result = render_gif(page, AnimationOptions(speed=3, fps=10))
+    assert not result.capped and result.plan.notes == []
+    assert result.plan.size == (round(page.width), round(page.height)) and result.plan.step == pytest.approx(0.1)

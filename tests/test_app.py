@@ -394,3 +394,9 @@ def test_readme_client_example_runs(server, tmp_path, monkeypatch):
     check_png(tmp_path / "letter.png")
     check_svg(namespace["svg"], n_lines=2)      # the /write_text call: two lines of text
     assert "Wrote 2 lines" in namespace["summary"]
+
+
+@pytest.mark.parametrize("name", ["a\x00b.pt", "\ud800.pt"])
+def test_hand_cache_names_a_nul_or_surrogate_checkpoint_as_missing(name):
+    with pytest.raises(CheckpointError, match="no checkpoint file"):
+        state.HandCache().get(name)

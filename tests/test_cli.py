@@ -49,3 +49,45 @@ def test_errors_are_one_clear_line_and_exit_2(tiny_ckpt_path, tiny_style_dir, tm
     assert not (tmp_path / "x.svg").exists()
     r = run_cli("--text", "abc", "--checkpoint", str(tmp_path / "missing.pt"))
     assert r.returncode == 2 and "no checkpoint file" in r.stderr
+
+
+# ---- CLI validation (issue 14, items 5 and 12) ------------------------------------------------------------
+import pytest
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--colors", "#zzzzzz"], "not a colour"),
+    (["--dpi", "0"], "dpi is outside"),
+    (["--dpi", "nan"], "dpi is outside"),
+    (["--seed", str(2**70)], "seed must be a whole number from 0 to 4294967295"),
+    (["--seed", "-1"], "seed must be"),
+    (["--max_steps", "-5"], "step cap must be a whole number"),
+    (["--max_steps", "100000000"], "step cap"),
+    (["--widths", "nan"], "stroke width nan"),
+    (["--widths", "-5"], "stroke width -5"),
+    (["--bias", "nan"], "bias nan"),
+    (["--line_spacing", "nan"], "line spacing nan"),
+])
+def test_bad_flags_get_one_error_line_and_no_file(flags, message, tmp_path, tiny_style_dir, capsys):
+    from scribe.sample import main
+    ckpt = tmp_path / "checkpoint-7.pt"
+    save_training_checkpoint(tiny_checkpoint(), ckpt)
+    out = tmp_path / "out.svg"
+    code = main(["--text", "hello", "--checkpoint", str(ckpt), "--style_dir", str(tiny_style_dir),
+                 "--out", str(out), *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_the_cli_refuses_a_png_over_the_pixel_cap(tmp_path, tiny_style_dir, capsys):
+    from scribe.sample import main
+    ckpt = tmp_path / "checkpoint-7.pt"
+    save_training_checkpoint(tiny_checkpoint(), ckpt)
+    common = ["--checkpoint", str(ckpt), "--style_dir", str(tiny_style_dir), "--max_steps", "30", "--seed", "1"]
+    assert main(["--text", "hello", "--dpi", "9000", "--out", str(tmp_path / "w.png"), *common]) == 2
+    assert "megapixels); the limit is 40 megapixels" in capsys.readouterr().err
+    assert main(["--text", "hello", "--paragraph", "--page", "a4", "--dpi", "2000", "--format", "png",
+                 "--out", str(tmp_path / "p.png"), *common]) == 2
+    assert "use at most 643 dpi" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.png"))

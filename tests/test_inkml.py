@@ -147,3 +147,63 @@ def test_a_real_iam_ondb_line_file_reads_as_the_archive_reader_reads_it(iam_dir)
     assert data.source == "iam-xml"
     want = parse_stroke_xml(raw)
     assert len(data.strokes) == len(want) and all(np.array_equal(a, b) for a, b in zip(data.strokes, want))
+
+
+# ---- hostile input (issue 14, items 8 and 11) -----------------------------------------------------------
+UTF16_ENTITY = ('<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE ink [<!ENTITY pts "0 0, 10 5, 20 0">]>\n'
+                '<ink xmlns="http://www.w3.org/2003/InkML"><trace>&pts;</trace></ink>')
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8"])
+def test_entities_are_refused_in_any_encoding(encoding):
+    data = UTF16_ENTITY.replace("UTF-16", encoding.upper()).encode(encoding)
+    for reader in (read_inkml, read_ink, read_iam_xml):
+        # refused either way: as hostile, or (UTF-16-LE, which expat cannot take) as unreadable
+        with pytest.raises(InkFileError, match="DOCTYPE or entities|save it as UTF-8"):
+            reader(data)
+    if encoding != "utf-16-le":
+        with pytest.raises(inkml.HostileInkError):
+            read_inkml(data)
+
+
+def test_billion_laughs_and_external_entities_are_refused_without_expanding():
+    lol = ('<?xml version="1.0"?><!DOCTYPE ink [<!ENTITY a "aaaaaaaaaa">' +
+           "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8)) +
+           ']><ink><trace>&i;</trace></ink>')
+    with pytest.raises(inkml.HostileInkError):
+        read_ink(lol)
+    ext = '<?xml version="1.0"?><!DOCTYPE ink [<!ENTITY x SYSTEM "file:///etc/passwd">]><ink><trace>&x;</trace></ink>'
+    with pytest.raises(inkml.HostileInkError):
+        read_ink(ext.encode("utf-16"))
+
+
+def test_a_utf16_inkml_file_without_a_doctype_reads():
+    doc = '<?xml version="1.0" encoding="UTF-16"?><ink><trace>0 0, 10 5, 20 0</trace></ink>'
+    got = read_ink(doc.encode("utf-16"))
+    assert got.source == "inkml" and got.strokes[0].tolist() == [[0, 0], [10, 5], [20, 0]]
+
+
+def test_deeply_nested_json_and_xml_get_messages_not_recursion_errors():
+    with pytest.raises(InkFileError, match="nested too deeply"):
+        read_ink("[" * 200_000 + "]" * 200_000)
+    deep = b"<WhiteboardCaptureSession>" + b"<a>" * 100_000 + b"</a>" * 100_000 + b"</WhiteboardCaptureSession>"
+    with pytest.raises(InkFileError, match="nested too deeply"):
+        read_ink(deep)
+
+
+@pytest.mark.parametrize("source", ["x" * 300, "strokes\x00.json", "a\nb", "é" * 5000])
+def test_text_that_is_not_ink_is_refused_without_echoing_it(source):
+    with pytest.raises(InkFileError) as info:
+        read_ink(source)
+    assert len(str(info.value)) < 120 and "xxxxxxxxxx" not in str(info.value) and "\x00" not in str(info.value)
+
+
+def test_lone_surrogates_and_nuls_are_refused_clearly():
+    with pytest.raises(inkml.HostileInkError, match="lone surrogate"):
+        read_ink('[[[0, 0], [1, 1]]]\ud800')
+    with pytest.raises(inkml.HostileInkError, match="broken character"):
+        read_ink('{"strokes": [[[0, 0], [1, 1]]], "text": "\\ud800 hello"}')
+    with pytest.raises(inkml.HostileInkError, match="lone surrogate"):
+        read_ink('<ink><trace>0 0, 1 1</trace></ink>\udcff')
+    with pytest.raises(InkFileError):
+        read_ink(b'[[[0, 0], [1, 1]]]\x00')

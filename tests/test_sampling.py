@@ -133,6 +133,8 @@ def test_a_stroke_written_before_the_window_reaches_the_new_text_is_dropped():
     np.testing.assert_allclose(np.cumsum(kept[:, :2], 0)[0], np.cumsum(offs[:, :2], 0)[3])
     # a stroke that reaches the new text is the first letter itself: kept whole
     assert len(drop_lead_in(offs.copy(), np.array([4, 4, 5, 5, 5, 6, 6]), first_char=5)) == 7
+    # a line whose window never reached the text (cut by the step cap) keeps what it drew
+    assert len(drop_lead_in(offs.copy(), np.full(7, 4), first_char=5)) == 7
     # unprimed lines (the window starts on the text) are never touched
     assert len(drop_lead_in(offs.copy(), np.zeros(7), first_char=0)) == 7
 

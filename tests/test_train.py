@@ -173,3 +173,19 @@ def test_rich_lines_are_drawn_more_often():
         counts.append(np.mean(drawn >= 90))
     assert counts[0] == pytest.approx(0.10)
     assert 0.25 < counts[1] < 0.5      # 10 rich lines at weight 5 against 90 at 1: 50/140 = 0.36
+
+
+def test_a_run_whose_checkpoints_are_all_corrupt_stops_with_a_clear_error(synthetic_data, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    for step in (6, 8):
+        (out / f"checkpoint-{step}.pt").write_bytes(b"damaged by a crash")
+    (out / ".checkpoint-10.pt.x1y2z3.tmp").write_bytes(b"half a save")
+    r = py("train/train.py", "--data", str(synthetic_data), "--out_dir", str(out), *TINY,
+           "--max_steps", "4", "--save_every", "2", "--log_every", "2")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "cannot resume" in r.stderr and "Traceback" not in r.stderr
+    assert "Restored" not in r.stdout and "Saved checkpoint" not in r.stdout
+    # the user's files are left as they were (only the dead temp file is cleaned up)
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint-6.pt", "checkpoint-8.pt"]
+    assert "Removed 1 unfinished checkpoint save" in r.stdout

@@ -157,3 +157,36 @@ def test_real_lines_pass_the_checks_and_stacked_pairs_do_not(iam_dir):
     print(f"\n{accepted}/{len(lines)} real lines accepted with their text; "
           f"{refused}/{len(pairs)} stacked pairs refused as more than one line")
     assert len(pairs) >= 10 and refused >= 0.9 * len(pairs), f"{refused}/{len(pairs)} stacked pairs refused"
+
+
+# ---- cost bounds (issue 14, item 2) ----------------------------------------------------------------------
+@pytest.mark.parametrize("spacing", [1e5, 1e9])
+def test_a_tiny_upload_with_absurd_spans_is_refused_before_costly_work(spacing):
+    import time
+    import tracemalloc
+    ink_json = json.dumps([[[i * spacing, (i % 2) * 10] for i in range(25)]])
+    assert len(ink_json) < 700
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(UserStyleError, match="out of proportion"):
+            build_style(ink_json, "hello world", ALPHA, STATS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20e6 and time.perf_counter() - started < 2.0
+
+
+def test_a_stray_point_far_off_the_line_is_refused_not_densified():
+    strokes = handwriting("the quick brown fox") + [np.array([[1e8, 1e8]])]
+    with pytest.raises(UserStyleError, match="out of proportion"):
+        build_style([s.tolist() for s in strokes], "the quick brown fox", ALPHA, STATS)
+
+
+def test_points_per_style_are_capped_after_resampling(monkeypatch):
+    import scribe.user_style as us
+    text = "the quick brown fox"
+    ok = build_style([s.tolist() for s in handwriting(text)], text, ALPHA, STATS)
+    monkeypatch.setattr(us, "MAX_STYLE_POINTS", ok.measures["points"] - 1)
+    with pytest.raises(UserStyleError, match=f"{ok.measures['points']} points after normalising; a style holds"):
+        build_style([s.tolist() for s in handwriting(text)], text, ALPHA, STATS)

@@ -24,8 +24,8 @@ import torch
 import torch.distributed as dist
 
 from scribe.alphabet import Alphabet
-from scribe.checkpoint import (Checkpoint, latest_readable, load_checkpoint, save_training_checkpoint,
-                               training_checkpoints)
+from scribe.checkpoint import (Checkpoint, NoReadableCheckpointError, load_checkpoint, remove_partial_saves,
+                               resume_point, rotate_checkpoints, save_training_checkpoint)
 from scribe.dataset import BucketBatches, ProcessedData, summed_nll
 from scribe.model import ModelConfig, SynthesisNetwork, line_nll
 
@@ -165,7 +165,14 @@ def main(argv=None) -> int:
     out_dir = Path(cfg.out_dir)
 
     data = ProcessedData.load(cfg.data)
-    resumed = latest_readable(out_dir, log=log)
+    if main_proc:
+        remove_partial_saves(out_dir, log=log)
+    try:
+        found = resume_point(out_dir, log=log, set_aside=main_proc)
+    except NoReadableCheckpointError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 2
+    resumed = found[1] if found else None
     init = load_checkpoint(cfg.init_from) if resumed is None and cfg.init_from else None
     if resumed is not None:
         alphabet, model_cfg = resumed.alphabet, resumed.config
@@ -237,8 +244,7 @@ def main(argv=None) -> int:
         ckpt = Checkpoint(model_cfg, alphabet, data.stats, model.state_dict(), step, metrics,
                           asdict(cfg), opt.state_dict())
         save_training_checkpoint(ckpt, out_dir / f"checkpoint-{step}.pt")
-        for old in training_checkpoints(out_dir)[:-cfg.keep]:
-            old.unlink(missing_ok=True)
+        rotate_checkpoints(out_dir, cfg.keep, out_dir / f"checkpoint-{step}.pt")
         log(f"Saved checkpoint-{step}" + (f" (valid NLL {valid_nll:.1f} nats/line)" if valid_nll is not None else ""))
 
     started, regloss, skipped = time.time(), None, 0

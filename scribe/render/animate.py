@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
@@ -24,6 +26,11 @@ NATURAL_INK_HEIGHTS_PER_S = 4.0
 PEN_UP_SPEEDUP = 2.5          # pen-up moves are this much faster than drawing
 MIN_LIFT_S, MAX_LIFT_S = 0.04, 0.5
 SPEED_RANGE = (0.1, 20.0)
+# The GIF cost model. Pillow holds every frame until it writes the file, and each frame costs a pass
+# over its pixels, so memory and time grow with frames x pixels: both are capped, frames first.
+MAX_GIF_FRAME_PIXELS = 2_000_000      # pixels per frame; a bigger page is drawn smaller
+MAX_GIF_PIXELS = 80_000_000           # frames x pixels per frame (about 80 MB of palette frames)
+MIN_GIF_FRAMES = 12                   # below this the GIF gets smaller rather than jerkier
 
 
 class AnimationError(ScribeError, ValueError):
@@ -172,25 +179,92 @@ def _segment(curve: np.ndarray, a: float, b: float) -> np.ndarray:
     return np.vstack([at(a), inside, at(b)])
 
 
+@dataclass
+class GifPlan:
+    """How a GIF will be drawn: its size, frame count and spacing, and what the cost caps changed."""
+    scale: float                 # output px per page px
+    size: tuple[int, int]
+    step: float                  # seconds of the timeline between frames
+    frames: int                  # drawn frames, the finished page included
+    notes: list[str] = field(default_factory=list)   # one per cap that applied; empty: as asked
+
+    @property
+    def capped(self) -> bool:
+        return bool(self.notes)
+
+
+@dataclass
+class GifResult:
+    data: bytes
+    plan: GifPlan
+    seconds: float               # wall time spent drawing and encoding the GIF
+
+    @property
+    def capped(self) -> bool:
+        return self.plan.capped
+
+
+def gif_plan(page: Page, total: float, options: AnimationOptions, dpi: float = 96.0) -> GifPlan:
+    """Size and frames for a GIF of a `total`-second timeline, within the cost caps."""
+    s = dpi / 96.0
+    notes = []
+    area = max(1.0, page.width * s) * max(1.0, page.height * s)
+    if area > MAX_GIF_FRAME_PIXELS:
+        s *= math.sqrt(MAX_GIF_FRAME_PIXELS / area)
+        notes.append(f"drawn at {s * 96:.0f} dpi to stay within {MAX_GIF_FRAME_PIXELS / 1e6:g} megapixels a frame")
+    size = (max(1, round(page.width * s)), max(1, round(page.height * s)))
+    step = max(1.0 / options.fps, total / (int(options.max_frames) - 1))
+    frames = max(1, math.ceil(total / step)) + 1
+    budget = max(MIN_GIF_FRAMES, int(MAX_GIF_PIXELS // (size[0] * size[1])))
+    if frames > budget:
+        step = total / max(1, budget - 1)
+        frames = budget
+        notes.append(f"{frames} frames ({1 / step:.2g} a second) to stay within the GIF size budget")
+    if frames * size[0] * size[1] > MAX_GIF_PIXELS:      # the minimum frames of a large page: smaller still
+        shrink = math.sqrt(MAX_GIF_PIXELS / (frames * size[0] * size[1]))
+        s *= shrink
+        size = (max(1, round(page.width * s)), max(1, round(page.height * s)))
+        notes.append(f"drawn at {s * 96:.0f} dpi to stay within the GIF size budget")
+    return GifPlan(s, size, step, frames, notes)
+
+
 def animated_gif(page: Page, options: AnimationOptions | None = None, dpi: float = 96.0) -> bytes:
-    """A GIF of the page being written; frames every 1/fps s (fewer if over `max_frames`), looping."""
+    """A GIF of the page being written; frames every 1/fps s (fewer if over `max_frames` or the cost
+    caps), looping. `render_gif` also says whether a cap applied and how long it took."""
+    return render_gif(page, options, dpi).data
+
+
+def render_gif(page: Page, options: AnimationOptions | None = None, dpi: float = 96.0) -> GifResult:
+    """The GIF and how it was made (GifResult: .capped and .plan.notes say what the cost caps changed,
+    .seconds the true time it took)."""
     from PIL import Image, ImageDraw
+    started = time.perf_counter()
     o = options or AnimationOptions()
     o.check()
     strokes, total = timeline(page, float(o.speed))
     if not strokes:
         raise AnimationError("the page holds no ink to animate")
-    s = dpi / 96.0
-    size = (max(1, round(page.width * s)), max(1, round(page.height * s)))
-    step = max(1.0 / o.fps, total / (int(o.max_frames) - 1))
-    times = [*np.arange(step, total, step), total]
-    canvas = Image.new("RGB", size, "white")
+    plan = gif_plan(page, total, o, dpi)
+    s, step = plan.scale, plan.step
+    times = [*np.arange(step, total - 1e-9 * max(1.0, total), step)][:plan.frames - 1] + [total]
+    # Drawn straight onto a palette image (white, then each ink colour), so a frame is a plain copy of
+    # the canvas, one byte a pixel, with no per-frame colour quantising.
+    from PIL import ImageColor
+    colors = list(dict.fromkeys(str(ts.line.color) for ts in strokes))[:255]
+    index = {c: i + 1 for i, c in enumerate(colors)}
+    palette = [255, 255, 255]
+    for c in colors:
+        palette += list(ImageColor.getrgb(c))[:3]
+    canvas = Image.new("P", plan.size, 0)
+    canvas.putpalette(palette + [0, 0, 0] * (256 - len(palette) // 3))
     draw = ImageDraw.Draw(canvas)
     curves = [flatten_stroke(ts.points) * s for ts in strokes]
     drawn = [-1.0] * len(strokes)     # arc length already on the canvas; -1: not started
-    frames = [canvas.convert("P", palette=Image.Palette.ADAPTIVE, colors=32)]
+    frames = [canvas.copy()]
+    first = 0                         # strokes before this one are fully drawn
     for t in times:
-        for i, ts in enumerate(strokes):
+        for i in range(first, len(strokes)):
+            ts = strokes[i]
             if ts.start > t:
                 break
             want = ts.length * s * min(1.0, (t - ts.start) / ts.duration)
@@ -198,17 +272,19 @@ def animated_gif(page: Page, options: AnimationOptions | None = None, dpi: float
                 continue
             width = max(1, round(ts.line.width * s))
             pts = curves[i] if len(curves[i]) == 1 else _segment(curves[i], max(drawn[i], 0.0), want)
-            _draw_polyline(draw, pts, ts.line.color, width)
+            _draw_polyline(draw, pts, index.get(str(ts.line.color), 1), width)
             drawn[i] = want
-        frames.append(canvas.convert("P", palette=Image.Palette.ADAPTIVE, colors=32))
+        while first < len(strokes) and drawn[first] >= strokes[first].length * s:
+            first += 1
+        frames.append(canvas.copy())
     buf = io.BytesIO()
     durations = [round(step * 1000)] * (len(frames) - 1) + [round(max(o.hold_s, 0.1) * 1000)]
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=durations,
-                   loop=0, disposal=1)
-    return buf.getvalue()
+                   loop=0, disposal=1, optimize=False)
+    return GifResult(buf.getvalue(), plan, time.perf_counter() - started)
 
 
-def _draw_polyline(draw, pts: np.ndarray, color: str, width: int) -> None:
+def _draw_polyline(draw, pts: np.ndarray, color, width: int) -> None:
     r = width / 2
     if len(pts) > 1 and not np.allclose(pts, pts[0]):
         draw.line([tuple(p) for p in pts], fill=color, width=width, joint="curve")

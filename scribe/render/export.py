@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..files import atomic_write_bytes
 from .animate import animated_gif, animated_svg
-from .page import CSS_DPI, Page, page_to_svg, svg_to_png
+from .page import CSS_DPI, Page, check_dpi, page_to_svg, svg_to_png
 from .plotter import gcode_program, plotter_svg
 
 OUTPUT_FORMATS = ("svg", "png", "plotter-svg", "gcode", "animated-svg", "gif")
@@ -48,7 +48,7 @@ def page_bytes(page: Page, fmt: str, dpi: float = 192.0, plotter=None, gcode=Non
     if fmt == "animated-svg":
         return animated_svg(page, animation).encode("utf-8")
     if fmt == "gif":
-        return animated_gif(page, animation, dpi=min(dpi, CSS_DPI))
+        return animated_gif(page, animation, dpi=min(check_dpi(dpi), CSS_DPI))
     raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
 
 

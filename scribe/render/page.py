@@ -7,18 +7,81 @@ rasteriser, not from the SVG. Page coordinates are CSS pixels (96 per inch), y d
 """
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .. import ink
+from ..errors import ScribeError
 from ..files import atomic_write_bytes
 
 CSS_DPI = 96.0
 MM_PER_PX = 25.4 / CSS_DPI
 # Paper presets, portrait (width, height) in mm.
 PAPER_SIZES_MM = {"a4": (210.0, 297.0), "a5": (148.0, 210.0), "letter": (215.9, 279.4)}
+# Every PNG, from every front end: about 160 MB of RGBA while cairo rasterises it.
+MAX_PNG_PIXELS = 40_000_000
+_UNIT_PX = {"": 1.0, "px": 1.0, "mm": 1 / MM_PER_PX, "cm": 10 / MM_PER_PX, "in": CSS_DPI, "pt": CSS_DPI / 72}
+_SVG_TAG = re.compile(r"<svg\b[^>]*>", re.S)
+_HEX = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_RGB = re.compile(r"rgba?\(\s*[\d.]+%?\s*,\s*[\d.]+%?\s*,\s*[\d.]+%?\s*(?:,\s*[\d.]+%?\s*)?\)$")
+
+
+class RenderError(ScribeError, ValueError):
+    """Output that cannot be made as asked (a PNG over the pixel limit, a bad resolution or colour)."""
+    title = "Output settings"
+
+
+def check_color(value) -> str:
+    """An ink colour every output can draw: #rgb / #rrggbb (with alpha), rgb()/rgba(), or a CSS name."""
+    from PIL import ImageColor
+    c = value.strip() if isinstance(value, str) else ""
+    if c and len(c) <= 40 and (_HEX.match(c) or _RGB.match(c.lower()) or c.lower() in ImageColor.colormap):
+        return c
+    shown = repr(value)[:30] if isinstance(value, str) else type(value).__name__
+    raise RenderError(f"ink colour {shown} is not a colour: use #rrggbb, rgb(r, g, b) or a CSS name such "
+                      f"as black, navy or darkblue")
+
+
+def svg_size_px(svg: str) -> tuple[float, float]:
+    """(width, height) in CSS px of an SVG document, from its root's width/height (else its viewBox)."""
+    tag = _SVG_TAG.search(svg[:4096])
+    attrs = dict(re.findall(r'([\w:-]+)="([^"]*)"', tag.group(0))) if tag else {}
+    out = []
+    for key, i in (("width", 2), ("height", 3)):
+        m = re.fullmatch(r"\s*([\d.]+(?:[eE][-+]?\d+)?)\s*(px|mm|cm|in|pt)?\s*", attrs.get(key, ""))
+        if m:
+            out.append(float(m.group(1)) * _UNIT_PX[m.group(2) or ""])
+            continue
+        box = attrs.get("viewBox", "").replace(",", " ").split()
+        try:
+            out.append(float(box[i]))
+        except (IndexError, ValueError):
+            raise RenderError("cannot tell the size of the SVG to rasterise") from None
+    return out[0], out[1]
+
+
+MAX_DPI = 10_000.0
+
+
+def check_dpi(dpi) -> float:
+    """A resolution in dots per inch: a finite number above 0 and at most MAX_DPI (the pixel limit
+    then decides what a given page can have)."""
+    try:
+        f = float(dpi)
+    except (TypeError, ValueError):
+        raise RenderError(f"PNG resolution must be a number of dpi, not {str(dpi)[:20]!r}") from None
+    if not math.isfinite(f) or not 0 < f <= MAX_DPI:
+        raise RenderError(f"PNG resolution {f:g} dpi is outside 1-{MAX_DPI:g} dpi")
+    return f
+
+
+def max_png_dpi(width_px: float, height_px: float, max_pixels: int = MAX_PNG_PIXELS) -> float:
+    """The highest whole dpi at which a page of this size stays within `max_pixels`."""
+    return float(math.floor(CSS_DPI * math.sqrt(max_pixels / max(1.0, width_px * height_px))))
 
 
 @dataclass
@@ -34,6 +97,18 @@ class Layout:
     line_spacing: float = 1.7    # line pitch, in ink heights
     margin_px: float = 24.0
     align: str = "left"          # left, center, right
+
+    def check(self) -> None:
+        """RenderError naming every setting that would put NaN or nonsense coordinates in the SVG."""
+        problems = []
+        for name, lo, hi in (("x_height_px", 1.0, 1000.0), ("line_spacing", 0.5, 10.0), ("margin_px", 0.0, 2000.0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+                problems.append(f"{name.replace('_', ' ')} {str(v)[:20]} is not a number in {lo:g}-{hi:g}")
+        if self.align not in ("left", "center", "right"):
+            problems.append(f"align {str(self.align)[:20]!r} must be left, center or right")
+        if problems:
+            raise RenderError("; ".join(problems))
 
 
 @dataclass
@@ -52,6 +127,7 @@ def layout_page(lines: list[InkLine], ink_height: float, layout: Layout | None =
     and is steadier than the bounding box, which ascenders and descenders push about.
     """
     layout = layout or Layout()
+    layout.check()
     s = layout.x_height_px / ink_height
     pitch = layout.line_spacing * layout.x_height_px
     placed, widths = [], []
@@ -136,10 +212,19 @@ def page_to_svg(page: Page) -> str:
     return dwg.tostring()
 
 
-def svg_to_png(svg: str, dpi: float = 192.0) -> bytes:
-    """Rasterise on white; `dpi` counts the SVG's px as CSS pixels (96 per inch)."""
+def svg_to_png(svg: str, dpi: float = 192.0, max_pixels: int = MAX_PNG_PIXELS) -> bytes:
+    """Rasterise on white; `dpi` counts the SVG's px as CSS pixels (96 per inch). A PNG over
+    `max_pixels` is refused (RenderError naming the highest dpi that fits) before cairo allocates it."""
     import cairosvg
-    return cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=dpi / CSS_DPI, background_color="white")
+    dpi = check_dpi(dpi)
+    w, h = svg_size_px(svg)
+    scale = dpi / CSS_DPI
+    pixels = w * scale * h * scale
+    if pixels > max_pixels:
+        raise RenderError(f"a PNG of this page at {dpi:g} dpi would be {w * scale:,.0f} x {h * scale:,.0f} pixels "
+                          f"({pixels / 1e6:,.0f} megapixels); the limit is {max_pixels / 1e6:g} megapixels: "
+                          f"use at most {max_png_dpi(w, h, max_pixels):g} dpi for this page")
+    return cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale, background_color="white")
 
 
 def save_svg(svg: str, path: str | Path) -> Path:

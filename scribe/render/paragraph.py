@@ -279,7 +279,10 @@ class ParagraphDocument:
         return [page_to_svg(p) for p in self.pages]
 
     def png(self, page: int = 0, dpi: float = 192.0) -> bytes:
-        return svg_to_png(self.svg(page), dpi)
+        try:
+            return svg_to_png(self.svg(page), dpi)
+        except ValueError as e:          # scribe.render.RenderError: over the pixel cap, a bad dpi
+            raise InputError(str(e)) from None
 
     def save(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, plotter=None, gcode=None,
              animation=None) -> list[Path]:

@@ -251,7 +251,7 @@ def _uploaded_ink(upload) -> InkData:
 def _no_strokes(ink: str) -> bool:
     try:
         data = json.loads(ink)
-    except ValueError:
-        return False          # not JSON: let the ink reader name the problem
+    except (ValueError, RecursionError):
+        return False          # not JSON (or nested too deeply): let the ink reader name the problem
     strokes = data.get("strokes") if isinstance(data, dict) else data
     return isinstance(strokes, list) and not any(strokes)

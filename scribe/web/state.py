@@ -103,10 +103,10 @@ class HandCache:
         if not path:
             raise CheckpointError("no checkpoint selected: pick one from the list, or start the app "
                                   "with --checkpoint PATH")
-        real = os.path.realpath(path)
         try:
+            real = os.path.realpath(path)
             key = (real, os.stat(real).st_mtime_ns)
-        except OSError:
+        except (OSError, ValueError):   # ValueError: a NUL byte or a lone surrogate in the name
             raise CheckpointError(f"no checkpoint file at {path}") from None
         with self._lock:
             if key in self._hands:
@@ -189,6 +189,8 @@ class AppState:
             if not self.default:
                 raise CheckpointError(self.missing or "no checkpoint selected")
             return self.default
+        if not str(value).isprintable():     # a NUL or a lone surrogate would reach os.path as a ValueError
+            raise CheckpointError("a checkpoint name cannot hold a NUL or an unprintable character")
         for label, path in self.choices():
             if value in (label, path) or os.path.realpath(value) == os.path.realpath(path):
                 return path
