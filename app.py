@@ -27,6 +27,7 @@ import gradio as gr
 from scribe import app_features as feat
 from scribe import app_support as sup
 from scribe.checkpoint import CheckpointError
+from scribe.colab import on_colab
 from scribe.hand import (BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, InputError,
                          use_sampling_threads)
 from scribe.styles import StyleError
@@ -82,14 +83,13 @@ class AppSettings:
     checkpoint_dir: str | None = None    # an extra folder listed in the dropdown (e.g. Drive)
     style_dir: str | None = None         # default: checkpoints/styles
     max_steps: int | None = None         # per-line step cap (SCRIBE_MAX_STEPS); None: the sampler's own
-    device: str | None = None            # default: cuda if available, else cpu
+    device: str | None = None            # default: cpu, the measured sampling path (README, Speed)
     concurrency: int | None = None       # writes at once; default 2 on CPU, 4 on GPU
     max_queue: int = 64                  # requests waiting beyond this are refused ("queue full")
     user_style_dir: str | None = None    # styles made from the user's own ink; default: user_styles/
 
     def resolved(self) -> "AppSettings":
-        import torch
-        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = self.device or "cpu"   # sampling on CUDA has not been measured: opt in with --device cuda
         return AppSettings(self.checkpoint, self.checkpoint_dir, self.style_dir, self.max_steps, device,
                            self.concurrency or (4 if device.startswith("cuda") else 2), self.max_queue,
                            self.user_style_dir or feat.DEFAULT_USER_STYLE_DIR)
@@ -437,7 +437,9 @@ def _no_progress(*_, **__):
 
 def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, share: bool | None = None,
            **kwargs):
-    """Launch with Scribe's look. share=None: on in Colab, off elsewhere (Gradio's own rule)."""
+    """Launch with Scribe's look. share=None: on in Colab, off elsewhere. Decided here, in this
+    process: Gradio's own Colab check looks at the IPython shell, which `!python app.py` does not have."""
+    share = on_colab() if share is None else share
     return demo.launch(server_name=host, server_port=port, share=share, css=CSS,
                        theme=gr.themes.Soft(primary_hue="indigo"), footer_links=["api", "gradio", "settings"],
                        **kwargs)
@@ -457,7 +459,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="make a public gradio.live link (default: on in Colab, off elsewhere)")
     p.add_argument("--max_steps", type=int, default=int(env_steps) if env_steps else None,
                    help="hard cap on pen steps per line (env SCRIBE_MAX_STEPS; default: the sampler's cap)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--device", default=None,
+                   help="cpu or cuda (default: cpu, the measured path; sampling on cuda is not measured yet)")
     p.add_argument("--concurrency", type=int, default=None, help="writes at once (default 2 on CPU, 4 on GPU)")
     p.add_argument("--max_queue", type=int, default=64, help="requests that may wait in the queue")
     p.add_argument("--user_style_dir", default=os.environ.get("SCRIBE_USER_STYLE_DIR") or None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -43,7 +44,15 @@ class ColabError(RuntimeError):
 
 
 def on_colab() -> bool:
-    return "google.colab" in sys.modules
+    """True on a Colab runtime: in the notebook's kernel, and also in a process it starts
+    (`!python app.py`), where google.colab is not imported and Gradio's own check (the IPython shell)
+    fails. Colab sets COLAB_RELEASE_TAG in the runtime's environment and installs google.colab."""
+    if "google.colab" in sys.modules or os.environ.get("COLAB_RELEASE_TAG"):
+        return True
+    try:
+        return importlib.util.find_spec("google.colab") is not None
+    except (ImportError, ValueError):   # no "google" package at all
+        return False
 
 
 def plain_errors() -> None:
@@ -65,10 +74,19 @@ def plain_errors() -> None:
     except ImportError:
         pass
 
-    def show(_shell, etype, value, tb, tb_offset=None):
-        return [f"{etype.__name__}: {value}"]
+    shell.set_custom_exc(tuple(plain), show_plain_error)
 
-    shell.set_custom_exc(tuple(plain), show)
+
+def show_plain_error(shell, etype, value, tb, tb_offset=None) -> None:
+    """IPython's custom-exception handler: show `Name: message` as the cell's error output.
+
+    IPython discards what a handler returns (run_code calls it and drops the result), so the handler
+    must display the error itself, or the cell fails with no text at all."""
+    text = f"{etype.__name__}: {value}"
+    try:   # an error output, as for any exception: Colab and Jupyter show it in red, papermill records it
+        shell._showtraceback(etype, value, [text])
+    except Exception:   # a shell without it: stderr still reaches the cell's output
+        print(text, file=sys.stderr, flush=True)
 
 
 # ---- 1. the environment ---------------------------------------------------------------------------

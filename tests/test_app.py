@@ -450,3 +450,27 @@ def test_readme_client_example_runs(server, tmp_path, monkeypatch):
     check_png(tmp_path / "letter.png")
     check_svg(namespace["svg"], n_lines=2)      # the /write_text call: two lines of text
     assert "Wrote 2 lines" in namespace["summary"]
+
+
+def test_share_is_on_in_a_colab_process_and_sampling_defaults_to_the_cpu(monkeypatch):
+    """`!python app.py` in a Colab cell is a subprocess: Gradio's own Colab check (the IPython shell)
+    fails there, so the app decides share itself, from Colab's environment."""
+    app = load_app_module()
+    launched = []
+
+    class FakeDemo:
+        def launch(self, **kwargs):
+            launched.append(kwargs)
+
+    monkeypatch.setattr(app, "build_demo", lambda settings: FakeDemo())
+    monkeypatch.setattr(app, "use_sampling_threads", lambda: None)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    app.main(["--port", "7999"])
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-20260101")
+    app.main(["--port", "7999"])
+    app.main(["--port", "7999", "--no-share"])
+    assert [k["share"] for k in launched] == [False, True, False]
+    # The measured sampling path is the CPU's; CUDA only when asked for.
+    assert app.AppSettings().resolved().device == "cpu" and app.AppSettings().resolved().concurrency == 2
+    assert app.AppSettings(device="cuda").resolved().device == "cuda"
