@@ -290,6 +290,11 @@ def test_notebook_runs_headless_and_resumes(iam_dir, tmp_path):
     assert training_checkpoints(run_dir)[-1].name == "checkpoint-40.pt"
     assert "Validation NLL (checkpoint-40.pt)" in text
 
+    # A CONFIG that does not exist: the cell that reads it fails, and shows why under itself.
+    _, failed = _run(tmp_path / "run3.ipynb", project, iam_dir, max_steps=40, CONFIG="huge")
+    assert len(failed) == 1 and "colab.training_config(CONFIG" in failed[0][0]
+    assert "ColabError: CONFIG is 'huge'; choose one of full, fast, custom" in failed[0][1]
+
 
 def test_on_colab_in_a_process_the_notebook_starts():
     """The app and train.py run as subprocesses of the notebook, where google.colab is not imported:
@@ -325,10 +330,6 @@ def test_plain_errors_show_the_message_and_fail_the_cell():
     assert "InputError: unknown character" in out and "failed: InputError" in out, out
     assert "Traceback" not in out   # the message alone: it says what to do
 
-    # A CONFIG that does not exist: the cell that reads it fails, and shows why under itself.
-    _, failed = _run(tmp_path / "run3.ipynb", project, iam_dir, max_steps=40, CONFIG="huge")
-    assert len(failed) == 1 and "colab.training_config(CONFIG" in failed[0][0]
-    assert "ColabError: CONFIG is 'huge'; choose one of full, fast, custom" in failed[0][1]
 
 
 def _zip_of_this_repository(path: Path) -> None:
