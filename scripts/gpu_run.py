@@ -37,16 +37,15 @@ import torch
 
 from scribe.alphabet import Alphabet
 from scribe.checkpoint import load_checkpoint, newest_readable, save_shipped
+from scribe.colab import MEASURED_SPEED, gpu_family
 from scribe.dataset import BucketBatches, ProcessedData
 from scribe.files import atomic_write_bytes
 from scribe.model import ModelConfig, SynthesisNetwork
 from train.self_check import fast_disagreement
 
-SPEED_FILE = ROOT / "benchmarks" / "results" / "training_speed.json"
 GUIDE_LINES = ["Report due by 09:00 on March 15th, 1985.", "Can't believe it - met him at 3:00pm!",
                "Got your message (thanks!) - call me."]
 GUIDE_BIASES = [1.8, 0.6, 1.2]
-GPU_FAMILIES = ("H200", "H100", "A100", "L4", "T4", "V100", "A10G")   # as scribe.colab.gpu_family
 
 
 class Run:
@@ -75,10 +74,6 @@ class Run:
     def record(self, key: str, value) -> None:
         self.results[key] = value
         atomic_write_bytes(self.out / "gpu_results.json", (json.dumps(self.results, indent=2) + "\n").encode())
-
-
-def gpu_family(name: str) -> str:
-    return next((f for f in GPU_FAMILIES if f in name), name)
 
 
 def environment(device: torch.device) -> dict:
@@ -345,11 +340,11 @@ def bench_sampling(run: Run, args, checkpoint: Path, device) -> None:
 
 def speed_file(run: Run, env: dict, cfg: dict, probe_s: dict, training: dict | None) -> None:
     """training_speed.json: the committed file with this GPU's seconds per step added, for the notebook."""
-    known = json.loads(SPEED_FILE.read_text()) if SPEED_FILE.is_file() else {}
+    known = json.loads(MEASURED_SPEED.read_text()) if MEASURED_SPEED.is_file() else {}
     per_batch = {str(bs): round(s, 4) for bs, s in probe_s.items()}
     if training and training.get("seconds_per_step"):
         per_batch[str(training["batch"])] = round(training["seconds_per_step"], 4)
-    family = gpu_family(env.get("gpu", "cpu"))
+    family = gpu_family(env.get("gpu")) or env.get("gpu", "cpu")   # the notebook's key for this GPU
     known[family] = {
         "model": {k: cfg[k] for k in ("rnn_size", "num_layers", "nwindow", "nmixtures")},
         "seconds_per_step": per_batch, "precision": env["precision"],

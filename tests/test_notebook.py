@@ -378,3 +378,20 @@ def test_notebook_without_code_url_or_zip_says_how_to_get_the_code(tmp_path):
                          tmp_path / NOTEBOOK.name, expect_error=True)
     assert len(failed) == 1 and "REPO_URL" in failed[0][0]
     assert "set REPO_URL" in failed[0][1] and "Download ZIP" in failed[0][1] and str(tmp_path / "project") in failed[0][1]
+
+
+def test_expected_time_from_the_gpu_runs_measured_speed(tmp_path):
+    measured = tmp_path / "training_speed.json"
+    measured.write_text(json.dumps({"H200": {
+        "model": {"rnn_size": 400, "num_layers": 3, "nwindow": 10, "nmixtures": 20},
+        "seconds_per_step": {"32": 0.06, "64": 0.09}, "source": "scripts/gpu_run.py on 2026-12-02"}}))
+    full = colab.training_config("full")   # 1,000 steps at batch 32, then 5,000 at 64
+    text = colab.expected_time("full", "NVIDIA H200", full, measured)
+    assert text.startswith(f"about {(1000 * 0.06 + 5000 * 0.09) / 60:.0f} min of training steps on H200")
+    assert "0.060 s/step at batch 32" in text and "0.090 s/step at batch 64" in text
+    # Another GPU, another model size, or a batch size never measured: said so, not guessed.
+    assert "not measured" in colab.expected_time("full", "Tesla T4", full, measured)
+    assert "not measured" in colab.expected_time("fast", "NVIDIA H200", colab.training_config("fast"), measured)
+    assert "not measured" in colab.expected_time("custom", "NVIDIA H200", {**full, "stages": [{"batch_size": 128}]},
+                                                 measured)
+    assert "not measured" in colab.expected_time("full", "NVIDIA H200", full, tmp_path / "missing.json")
