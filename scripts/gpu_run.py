@@ -1,6 +1,6 @@
 """The one GPU run, in one command: self-check, batch-size probe, time-budgeted training, benchmarks.
 
-    OUT=/returned/folder python scripts/gpu_run.py            # on the GPU: 3x400 K=10 M=20, ~560 s in all
+    OUT=/returned/folder python scripts/gpu_run.py            # on the GPU: 3x400 K=10 M=20, ~550 s in all
     python scripts/gpu_run.py --dry_run --out /tmp/gpu-dry    # every phase on the CPU, tiny model (CI)
 
 Made for a borrowed GPU machine that keeps nothing, allows one command of at most 10 minutes, and
@@ -26,9 +26,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import traceback
 from pathlib import Path
+
+STARTED = time.time()   # the command's clock starts before torch is imported
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,7 +56,7 @@ class Run:
     """The log (stdout and gpu_run.log, flushed per line), the results file and the clock."""
 
     def __init__(self, out: Path, total_seconds: float):
-        self.out, self.t0, self.total = out, time.time(), total_seconds
+        self.out, self.t0, self.total = out, STARTED, total_seconds
         out.mkdir(parents=True, exist_ok=True)
         self.log_file = open(out / "gpu_run.log", "a", buffering=1)
         self.results: dict = {}
@@ -70,6 +74,15 @@ class Run:
 
     def phase(self, name: str) -> None:
         self.log(f"== {name} (at {self.elapsed():.0f}s of {self.total:.0f}s)")
+
+    def guarded(self, name: str, fn, *args, default=None):
+        """fn(*args); an error is logged and recorded, and the run goes on to its next phase."""
+        try:
+            return fn(*args)
+        except Exception as e:   # one failed phase must not cost the others (the machine is lent once)
+            self.log(f"{name} FAILED: {type(e).__name__}: {e}\n{traceback.format_exc()}")
+            self.record(f"{name}_error", f"{type(e).__name__}: {e}")
+            return default
 
     def record(self, key: str, value) -> None:
         self.results[key] = value
@@ -369,7 +382,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dry_run", action="store_true",
                    help="CPU, tiny model, every phase in about a minute: checks the script, measures nothing")
     p.add_argument("--device", default=None, help="default: cuda (cpu with --dry_run)")
-    p.add_argument("--total_seconds", type=float, default=None, help="the whole run (default 560; dry run 60)")
+    p.add_argument("--total_seconds", type=float, default=None, help="the whole run, from when this script starts (default 550; dry run 60)")
     p.add_argument("--probe_seconds", type=float, default=None, help="batch-size probe (default 20; dry run 10)")
     p.add_argument("--batch_sizes", default=None, help="probed sizes (default 32,64,128; dry run 4,8)")
     p.add_argument("--bench_seconds", type=float, default=None, help="kept for the benchmarks (default 75; dry run 10)")
@@ -377,7 +390,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--valid_lines", type=int, default=None, help="validation lines per checkpoint (default 256)")
     args = p.parse_args(argv)
     dry = args.dry_run
-    defaults = dict(device="cpu" if dry else "cuda", total_seconds=60 if dry else 560, probe_seconds=10 if dry else 20,
+    defaults = dict(device="cpu" if dry else "cuda", total_seconds=60 if dry else 550, probe_seconds=10 if dry else 20,
                     batch_sizes="4,8" if dry else "32,64,128", bench_seconds=10 if dry else 75,
                     export_every=5 if dry else 90, valid_lines=8 if dry else 256)
     for k, v in defaults.items():
@@ -415,27 +428,32 @@ def main(argv=None) -> int:
     run.log(f"Model: {model.num_parameters():,} parameters; data {args.data}")
 
     run.phase("1. self-check: scribe.fast vs the eager model, first batch")
-    use_fast = self_check(run, model, BucketBatches(data, "train", alphabet, 8, seed=0), device, env["precision"])
+    use_fast = run.guarded("self_check", self_check, run, model, BucketBatches(data, "train", alphabet, 8, seed=0),
+                           device, env["precision"], default=False)
 
     run.phase("2. batch-size probe")
     sizes = [int(s) for s in args.batch_sizes.split(",")]
-    batch, probe_s = probe(run, model, data, alphabet, device, env["precision"], use_fast, sizes,
-                           args.probe_seconds, args.probe_steps)
+    fallback = (sizes[0], {sizes[0]: 0.5})   # an unmeasured guess, only if the probe itself fails
+    batch, probe_s = run.guarded("probe", probe, run, model, data, alphabet, device, env["precision"], use_fast,
+                                 sizes, args.probe_seconds, args.probe_steps, default=fallback)
     del model
     if device.type == "cuda":
         torch.cuda.empty_cache()
 
     run.phase("3. training")
-    run_dir = Path(os.environ.get("SCRIBE_GPU_RUN_DIR", run.out.parent / (run.out.name + "-run")))
-    training = train(run, args, cfg, batch, probe_s[batch], use_fast, run_dir,
-                     run.left() - args.bench_seconds)
-    speed_file(run, env, cfg, probe_s, training)
+    # Training checkpoints (45 MB with Adam's state) stay out of --out: only the fp16 export goes back.
+    run_dir = Path(os.environ.get("SCRIBE_GPU_RUN_DIR") or tempfile.mkdtemp(prefix="scribe-gpu-run-"))
+    training = run.guarded("training", train, run, args, cfg, batch, probe_s[batch], use_fast, run_dir,
+                           run.left() - args.bench_seconds,
+                           default={"exit_code": -1, "batch": batch, "seconds_per_step": None, "compiled_path": use_fast})
+    if "probe_error" not in run.results:
+        run.guarded("speed_file", speed_file, run, env, cfg, probe_s, training)
 
     run.phase("4. benchmarks")
-    bench_training(run, args, cfg, batch, device, env["precision"], use_fast)
+    run.guarded("bench_training", bench_training, run, args, cfg, batch, device, env["precision"], use_fast)
     exported = run.out / "scribe-gpu.safetensors"
     if exported.exists():
-        bench_sampling(run, args, exported, device)
+        run.guarded("bench_sampling", bench_sampling, run, args, exported, device)
     else:
         run.log("No exported model (training saved no checkpoint): sampling benchmark skipped")
     run.phase("done")

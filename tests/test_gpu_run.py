@@ -61,3 +61,20 @@ def test_dry_run_runs_every_phase_and_returns_its_files(tmp_path):
     assert model.step == training["steps"] and model.config.rnn_size == 16
     speed = json.loads((out / "training_speed.json").read_text())
     assert speed["cpu"]["seconds_per_step"][str(training["batch"])] == pytest.approx(training["seconds_per_step"], rel=1e-3)
+
+
+def test_a_failing_phase_is_logged_and_recorded_and_the_run_goes_on(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gpu_run", ROOT / "scripts" / "gpu_run.py")
+    gpu_run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_run)
+    run = gpu_run.Run(tmp_path, total_seconds=60)
+
+    def probe():
+        raise RuntimeError("CUDA error: device-side assert triggered")
+
+    assert run.guarded("probe", probe, default=(32, {32: 0.5})) == (32, {32: 0.5})
+    assert run.guarded("sum", sum, [1, 2]) == 3
+    assert "probe FAILED: RuntimeError: CUDA error" in (tmp_path / "gpu_run.log").read_text()
+    assert json.loads((tmp_path / "gpu_results.json").read_text()) == {
+        "probe_error": "RuntimeError: CUDA error: device-side assert triggered"}
