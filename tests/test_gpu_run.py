@@ -60,7 +60,7 @@ def test_dry_run_runs_every_phase_and_returns_its_files(tmp_path):
     model = load_checkpoint(out / "scribe-gpu.safetensors")
     assert model.step == training["steps"] and model.config.rnn_size == 16
     speed = json.loads((out / "training_speed.json").read_text())
-    assert speed["cpu"]["seconds_per_step"][str(training["batch"])] == pytest.approx(training["seconds_per_step"], rel=1e-3)
+    assert speed["cpu"]["seconds_per_step"][str(training["batch"])] == pytest.approx(training["seconds_per_step"], abs=1e-4)
 
 
 def test_a_failing_phase_is_logged_and_recorded_and_the_run_goes_on(tmp_path):
