@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import iam
+from .hosting import on_colab
 from .files import atomic_write_bytes
 from .errors import ScribeError
 
@@ -42,10 +44,6 @@ ENABLE_GPU_HELP = ("On Colab: Runtime > Change runtime type > Hardware accelerat
 class ColabError(ScribeError, RuntimeError):
     """A notebook step that cannot go on; the message says what to do."""
     title = "Colab set-up problem"
-
-
-def on_colab() -> bool:
-    return "google.colab" in sys.modules
 
 
 def plain_errors() -> None:
@@ -67,10 +65,19 @@ def plain_errors() -> None:
     except ImportError:
         pass
 
-    def show(_shell, etype, value, tb, tb_offset=None):
-        return [f"{etype.__name__}: {value}"]
+    shell.set_custom_exc(tuple(plain), show_plain_error)
 
-    shell.set_custom_exc(tuple(plain), show)
+
+def show_plain_error(shell, etype, value, tb, tb_offset=None) -> None:
+    """IPython's custom-exception handler: show `Name: message` as the cell's error output.
+
+    IPython discards what a handler returns (run_code calls it and drops the result), so the handler
+    must display the error itself, or the cell fails with no text at all."""
+    text = f"{etype.__name__}: {value}"
+    try:   # an error output, as for any exception: Colab and Jupyter show it in red, papermill records it
+        shell._showtraceback(etype, value, [text])
+    except Exception:   # a shell without it: stderr still reaches the cell's output
+        print(text, file=sys.stderr, flush=True)
 
 
 # ---- 1. the environment ---------------------------------------------------------------------------
@@ -270,10 +277,11 @@ FAST = {"rnn_size": 256, "num_layers": 3, "nmixtures": 20, "nwindow": 10, "learn
         "stages": [{"until_step": 500, "batch_size": 32}, {"batch_size": 64}]}
 CHOICES = ("full", "fast", "custom")
 
-# Measured training time in minutes, per configuration and GPU: {(choice, "T4"|"L4"|"A100"|"H100"):
-# (minutes, where it was measured)}. Filled from the README's "Training" section and the model card as
-# figures are measured; until then the notebook says "not measured" instead of guessing.
-MEASURED_MINUTES: dict[tuple[str, str], tuple[float, str]] = {}
+# Measured seconds per training step, by GPU family and batch size, for one model size: written by
+# scripts/gpu_run.py (its training_speed.json, copied here). Step 6 turns it into an expected training
+# time; a GPU, model or batch size not in it is "not measured", never a guess.
+MEASURED_SPEED = REPO_DIR / "benchmarks" / "results" / "training_speed.json"
+MODEL_FIELDS = {"rnn_size": 400, "num_layers": 3, "nwindow": 10, "nmixtures": 20}   # TrainConfig defaults
 
 
 def training_config(choice: str, custom: dict | None = None, repo_dir: Path = REPO_DIR) -> dict:
@@ -319,16 +327,39 @@ def gpu_family(gpu: str | None) -> str | None:
     return None
 
 
-def expected_time(choice: str, gpu: str | None) -> str:
-    """The project's measured figure for this configuration on this GPU, or an honest "not measured"."""
+def expected_time(choice: str, gpu: str | None, cfg: dict | None = None, measured: Path | None = None) -> str:
+    """The project's measured figure for this configuration on this GPU, or an honest "not measured".
+
+    Minutes of training steps: each stage's steps times the seconds per step measured on this GPU
+    family for this model size at that stage's batch size (benchmarks/results/training_speed.json)."""
     family = gpu_family(gpu)
-    if (choice, family) in MEASURED_MINUTES:
-        minutes, source = MEASURED_MINUTES[(choice, family)]
-        return f"about {minutes:.0f} min on {family} (measured: {source})"
+    path = Path(measured or MEASURED_SPEED)
+    try:
+        entry = json.loads(path.read_text()).get(family or "") if path.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        entry = None
+    if entry and cfg is not None and cfg.get("max_steps") and \
+            all(cfg.get(k, v) == entry.get("model", {}).get(k) for k, v in MODEL_FIELDS.items()):
+        per_step = entry.get("seconds_per_step", {})
+        seconds, start, used = 0.0, 0, []
+        stages = cfg.get("stages") or [{}]
+        for stage in stages:
+            end = min(stage.get("until_step", cfg["max_steps"]), cfg["max_steps"])
+            bs = str(stage.get("batch_size", cfg.get("batch_size", 32)))
+            if end > start and bs not in per_step:
+                seconds = None
+                break
+            if end > start:
+                seconds += (end - start) * per_step[bs]
+                used.append(f"{per_step[bs]:.3f} s/step at batch {bs}")
+            start = max(start, end)
+        if seconds is not None and start >= cfg["max_steps"]:
+            return (f"about {seconds / 60:.0f} min of training steps on {family} ({', '.join(used)}; "
+                    f"measured: {entry.get('source', path.name)}), plus the validation at each checkpoint")
     on = f"on {gpu}" if gpu else "on CPU (no GPU: expect hours)"
     return (f"not measured yet for '{choice}' {on}; the README's Training section will give measured "
-            f"figures. Meanwhile each log line of the training cell prints seconds per step "
-            f"('time = ...s'): multiply by the number of steps.")
+            f"figures. Meanwhile each log line of the training cell prints seconds per step, steps per "
+            f"second and the time left ('ETA').")
 
 
 def describe_config(choice: str, cfg: dict, data_path: Path, gpu: str | None) -> str:
@@ -339,7 +370,7 @@ def describe_config(choice: str, cfg: dict, data_path: Path, gpu: str | None) ->
             f"K={cfg.get('nwindow', 10)} window Gaussians, M={cfg.get('nmixtures', 20)} mixtures, "
             f"{model_size(cfg, data_path):,} parameters\n"
             f"Schedule: {steps} steps, batch size {batches}, learning rate {cfg.get('learning_rate', 1e-3)}\n"
-            f"Expected time: {expected_time(choice, gpu)}")
+            f"Expected time: {expected_time(choice, gpu, cfg)}")
 
 
 def train_args(config_path: Path, data_path: Path, run_dir: Path, extra: dict | None = None) -> list[str]:

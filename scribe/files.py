@@ -33,3 +33,21 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     return atomic_write(path, lambda f: f.write(data))
+
+
+def sync_saved(path: str | Path) -> None:
+    """Make a written file, and its folder entry, durable before going on: fsync both. On Google
+    Drive's FUSE mount (Colab) this hands the file to Drive's client, which uploads it from there;
+    without it a disconnect right after a save could lose the checkpoint the log just announced."""
+    path = Path(path)
+    for target, flags in ((path, os.O_RDONLY), (path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))):
+        try:
+            fd = os.open(target, flags)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:   # some file systems cannot fsync a folder; the file itself is synced
+            pass
+        finally:
+            os.close(fd)

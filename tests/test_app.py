@@ -7,6 +7,7 @@ endpoint: /write, /write_text and /info.
 from __future__ import annotations
 
 import os
+import sys
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -400,3 +401,26 @@ def test_readme_client_example_runs(server, tmp_path, monkeypatch):
 def test_hand_cache_names_a_nul_or_surrogate_checkpoint_as_missing(name):
     with pytest.raises(CheckpointError, match="no checkpoint file"):
         state.HandCache().get(name)
+
+
+def test_share_is_on_in_a_colab_process_and_sampling_defaults_to_the_cpu(monkeypatch):
+    """`!python app.py` in a Colab cell is a subprocess: Gradio's own Colab check (the IPython shell)
+    fails there, so the app decides share itself, from Colab's environment."""
+    launched = []
+
+    class FakeDemo:
+        def launch(self, **kwargs):
+            launched.append(kwargs)
+
+    monkeypatch.setattr(app, "build_demo", lambda settings: FakeDemo())
+    monkeypatch.setattr(app, "use_sampling_threads", lambda: None)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    app.main(["--port", "7999"])
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-20260101")
+    app.main(["--port", "7999"])
+    app.main(["--port", "7999", "--no-share"])
+    assert [k["share"] for k in launched] == [False, True, False]
+    # The measured sampling path is the CPU's; CUDA only when asked for.
+    assert app.AppSettings().resolved().device == "cpu" and app.AppSettings().resolved().concurrency == 2
+    assert app.AppSettings(device="cuda").resolved().device == "cuda"

@@ -9,6 +9,7 @@ training resumed from the first run's checkpoint.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -228,22 +229,39 @@ def _ensure_kernel() -> None:
         subprocess.run([sys.executable, "-m", "ipykernel", "install", "--user", "--name", "python3"], check=True)
 
 
-def _run(out: Path, project: Path, iam_dir: Path, max_steps: int):
+def _execute(out: Path, params: dict, notebook: Path = NOTEBOOK, expect_error: bool = False):
+    """Run the notebook with papermill; (all text output, [(source, error text) of each failed cell]).
+
+    The error text is what the user sees under the failed cell: its error output's traceback lines."""
     import papermill as pm
+    try:
+        pm.execute_notebook(str(notebook), str(out), parameters=params, kernel_name="python3",
+                            cwd=str(notebook.parent), execution_timeout=240, progress_bar=False)
+    except pm.PapermillExecutionError:
+        if not expect_error:
+            raise
+    else:
+        assert not expect_error, "the notebook ran through, but a cell should have failed"
+    nb = nbformat.read(out, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    text = "\n".join(o.get("text", "") for c in code for o in c.outputs)
+    failed = [(c.source, "\n".join(line for o in c.outputs if o.output_type == "error" for line in o.traceback))
+              for c in code if any(o.output_type == "error" for o in c.outputs)]
+    return text, failed
+
+
+def _run(out: Path, project: Path, iam_dir: Path, max_steps: int, **overrides):
     params = {"PROJECT_DIR": str(project), "IAM_DIR": str(iam_dir), "MAX_FORMS": 6, "CONFIG": "custom",
               "CUSTOM": {**TINY_TRAINING, "max_steps": max_steps}, "RUN_NAME": "ci", "SHOW_TENSORBOARD": False,
-              "MAX_SAMPLE_STEPS": 250, "KEEP_APP_RUNNING": False}
-    pm.execute_notebook(str(NOTEBOOK), str(out), parameters=params, kernel_name="python3",
-                        cwd=str(NOTEBOOK.parent), execution_timeout=240, progress_bar=False)
-    nb = nbformat.read(out, as_version=4)
-    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+              "MAX_SAMPLE_STEPS": 250, "KEEP_APP_RUNNING": False, **overrides}
+    return _execute(out, params, expect_error=bool(overrides))
 
 
 @pytest.mark.slow
 def test_notebook_runs_headless_and_resumes(iam_dir, tmp_path):
     _ensure_kernel()
     project = tmp_path / "project"
-    text = _run(tmp_path / "run1.ipynb", project, iam_dir, max_steps=30)   # fails if any cell fails
+    text, _ = _run(tmp_path / "run1.ipynb", project, iam_dir, max_steps=30)   # fails if any cell fails
 
     run_dir = project / "runs" / "ci"
     assert [p.name for p in training_checkpoints(run_dir)] == ["checkpoint-15.pt", "checkpoint-30.pt"]
@@ -266,8 +284,114 @@ def test_notebook_runs_headless_and_resumes(iam_dir, tmp_path):
         assert "app.py is not in this copy of Scribe yet" in text
 
     # After a "disconnect": the same notebook on the same project folder goes on from checkpoint-30.
-    text = _run(tmp_path / "run2.ipynb", project, iam_dir, max_steps=40)
+    text, _ = _run(tmp_path / "run2.ipynb", project, iam_dir, max_steps=40)
     assert "is already prepared" in text
     assert "Found checkpoint-30.pt: resuming from it." in text and "Restored from checkpoint-30" in text
     assert training_checkpoints(run_dir)[-1].name == "checkpoint-40.pt"
     assert "Validation NLL (checkpoint-40.pt)" in text
+
+    # A CONFIG that does not exist: the cell that reads it fails, and shows why under itself.
+    _, failed = _run(tmp_path / "run3.ipynb", project, iam_dir, max_steps=40, CONFIG="huge")
+    assert len(failed) == 1 and "colab.training_config(CONFIG" in failed[0][0]
+    assert "ColabError: CONFIG is 'huge'; choose one of full, fast, custom" in failed[0][1]
+
+
+def test_on_colab_in_a_process_the_notebook_starts():
+    """The app and train.py run as subprocesses of the notebook, where google.colab is not imported:
+    Colab's environment variable still says where they are."""
+    code = "from scribe.colab import on_colab; print(on_colab())"
+    env = {k: v for k, v in os.environ.items() if k != "COLAB_RELEASE_TAG"}
+    run = lambda extra: subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                                       env={**env, **extra}, timeout=120).stdout.strip()
+    assert run({}) == "False"
+    assert run({"COLAB_RELEASE_TAG": "release-colab-20260101"}) == "True"
+
+
+PLAIN_ERROR_CELL = """
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+from scribe import colab
+colab.plain_errors()
+result = shell.run_cell("from scribe.colab import ColabError\\nraise ColabError('put both archives in /x/iam-ondb')")
+print("failed:", type(result.error_in_exec).__name__)
+result = shell.run_cell("from scribe.hand import InputError\\nraise InputError('unknown character')")
+print("failed:", type(result.error_in_exec).__name__)
+"""
+
+
+def test_plain_errors_show_the_message_and_fail_the_cell():
+    """IPython drops what a custom exception handler returns: the handler must show the message itself
+    (here a terminal shell prints it; in a kernel it is the cell's error output, see the slow test)."""
+    r = subprocess.run([sys.executable, "-c", PLAIN_ERROR_CELL], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    out = r.stdout + r.stderr
+    assert "ColabError: put both archives in /x/iam-ondb" in out and "failed: ColabError" in out, out
+    assert "InputError: unknown character" in out and "failed: InputError" in out, out
+    assert "Traceback" not in out   # the message alone: it says what to do
+
+
+
+def _zip_of_this_repository(path: Path) -> None:
+    """What GitHub's "Download ZIP" gives: every file of the working tree under one top folder."""
+    import zipfile
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in listed:
+            if (ROOT / name).is_file() and not (ROOT / name).is_symlink() and not name.startswith("data"):
+                z.write(ROOT / name, f"scribe-main/{name}")
+
+
+@pytest.mark.slow
+def test_notebook_uploaded_alone_unpacks_a_zip_and_says_where_the_archives_go(tmp_path):
+    """No git host: the notebook alone, a zip of the repository in the project folder, no IAM-OnDB
+    archives yet. Step 0 unpacks the code, and step 4 fails showing the download instructions.
+    After a "disconnect" (the unpacked code is gone) the same run works again, nothing re-typed."""
+    import shutil
+    _ensure_kernel()
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    shutil.copy(NOTEBOOK, upload / NOTEBOOK.name)
+    project = tmp_path / "project"
+    project.mkdir()
+    _zip_of_this_repository(project / "scribe-main.zip")
+    params = {"PROJECT_DIR": str(project), "IAM_DIR": str(tmp_path / "empty"), "KEEP_APP_RUNNING": False}
+    for attempt in (1, 2):
+        text, failed = _execute(tmp_path / f"run{attempt}.ipynb", params, upload / NOTEBOOK.name, expect_error=True)
+        assert f"Unpacked {project / 'scribe-main.zip'}" in text
+        assert f"Scribe code: {upload / 'scribe'}" in text and (upload / "scribe" / "scribe" / "colab.py").is_file()
+        assert len(failed) == 1 and "colab.find_iam_dir" in failed[0][0]
+        shown = failed[0][1]
+        assert shown.startswith("ColabError: The IAM-OnDB archives are not here yet.")
+        assert "lineStrokes-all.tar.gz" in shown and "ascii-all.tar.gz" in shown and "fki.inf.unibe.ch" in shown
+        assert str(project / "iam-ondb") in shown and str(tmp_path / "empty") in shown
+        shutil.rmtree(upload / "scribe")   # the local disk is wiped at a disconnect; Drive keeps the zip
+
+
+@pytest.mark.slow
+def test_notebook_without_code_url_or_zip_says_how_to_get_the_code(tmp_path):
+    import shutil
+    _ensure_kernel()
+    shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name)
+    _, failed = _execute(tmp_path / "out.ipynb", {"PROJECT_DIR": str(tmp_path / "project")},
+                         tmp_path / NOTEBOOK.name, expect_error=True)
+    assert len(failed) == 1 and "REPO_URL" in failed[0][0]
+    assert "set REPO_URL" in failed[0][1] and "Download ZIP" in failed[0][1] and str(tmp_path / "project") in failed[0][1]
+
+
+def test_expected_time_from_the_gpu_runs_measured_speed(tmp_path):
+    measured = tmp_path / "training_speed.json"
+    measured.write_text(json.dumps({"H200": {
+        "model": {"rnn_size": 400, "num_layers": 3, "nwindow": 10, "nmixtures": 20},
+        "seconds_per_step": {"32": 0.06, "64": 0.09}, "source": "scripts/gpu_run.py on 2026-12-02"}}))
+    full = colab.training_config("full")   # 1,000 steps at batch 32, then 5,000 at 64
+    text = colab.expected_time("full", "NVIDIA H200", full, measured)
+    assert text.startswith(f"about {(1000 * 0.06 + 5000 * 0.09) / 60:.0f} min of training steps on H200")
+    assert "0.060 s/step at batch 32" in text and "0.090 s/step at batch 64" in text
+    # Another GPU, another model size, or a batch size never measured: said so, not guessed.
+    assert "not measured" in colab.expected_time("full", "Tesla T4", full, measured)
+    assert "not measured" in colab.expected_time("fast", "NVIDIA H200", colab.training_config("fast"), measured)
+    assert "not measured" in colab.expected_time("custom", "NVIDIA H200", {**full, "stages": [{"batch_size": 128}]},
+                                                 measured)
+    assert "not measured" in colab.expected_time("full", "NVIDIA H200", full, tmp_path / "missing.json")

@@ -1,5 +1,6 @@
 """train/train.py through its real CLI, on a synthetic IAM-format dataset and on the real archives."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,6 +40,8 @@ def test_resume_keeps_last_five_and_skips_a_corrupt_newest(synthetic_data, tmp_p
            "--max_steps", "14", "--save_every", "2", "--log_every", "2")
     assert r.returncode == 0, r.stderr
     assert "Step 2/14, loss = " in r.stdout and ", valid_loss = " in r.stdout
+    # No terminal here (tqdm is off): every log line carries the rate and the time left.
+    assert re.search(r"Step 4/14, .*, time = [\d.]+s, [\d.]+ steps/s, ETA \d+", r.stdout), r.stdout
     assert [p.name for p in training_checkpoints(out)] == [f"checkpoint-{s}.pt" for s in (6, 8, 10, 12, 14)]
     (out / "checkpoint-14.pt").write_bytes(b"half a file")
     r = py("train/train.py", "--data", str(synthetic_data), "--out_dir", str(out), *TINY,
@@ -189,3 +192,25 @@ def test_a_run_whose_checkpoints_are_all_corrupt_stops_with_a_clear_error(synthe
     # the user's files are left as they were (only the dead temp file is cleaned up)
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint-6.pt", "checkpoint-8.pt"]
     assert "Removed 1 unfinished checkpoint save" in r.stdout
+
+
+def test_progress_rate_and_time_left():
+    from scribe.progress import duration, progress
+    assert [duration(s) for s in (0, 12.4, 245, 7380)] == ["0s", "12s", "4m05s", "2h03m"]
+    # Resumed at step 100: the rate counts only this run's 50 steps in 10 s.
+    assert progress(150, 1150, 100, 10.0) == ", 5.00 steps/s, ETA 3m20s"
+    assert progress(100, 1150, 100, 0.0) == ""
+
+
+def test_a_saved_checkpoint_and_its_folder_are_synced(tmp_path, monkeypatch):
+    """train.py calls sync_saved after each save: the file and its folder entry are fsynced, so on
+    Drive the checkpoint is handed over before training goes on."""
+    from scribe import files
+    path = files.atomic_write_bytes(tmp_path / "run" / "checkpoint-5.pt", b"weights")
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(files.os, "fsync", lambda fd: (synced.append(os.fstat(fd).st_ino), real_fsync(fd)))
+    files.sync_saved(path)
+    assert synced == [path.stat().st_ino, path.parent.stat().st_ino]
+    files.sync_saved(tmp_path / "gone.pt")   # a file that vanished: its folder is still synced, no error
+    assert synced[-1] == tmp_path.stat().st_ino

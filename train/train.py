@@ -27,7 +27,10 @@ from scribe.alphabet import Alphabet
 from scribe.checkpoint import (Checkpoint, NoReadableCheckpointError, load_checkpoint, remove_partial_saves,
                                resume_point, rotate_checkpoints, save_training_checkpoint)
 from scribe.dataset import BucketBatches, ProcessedData, summed_nll
+from scribe.files import sync_saved
 from scribe.model import ModelConfig, SynthesisNetwork, line_nll
+from scribe.progress import progress
+from scribe.self_check import checked_loss
 
 
 @dataclass
@@ -244,10 +247,13 @@ def main(argv=None) -> int:
         ckpt = Checkpoint(model_cfg, alphabet, data.stats, model.state_dict(), step, metrics,
                           asdict(cfg), opt.state_dict())
         save_training_checkpoint(ckpt, out_dir / f"checkpoint-{step}.pt")
+        sync_saved(out_dir / f"checkpoint-{step}.pt")   # on Drive before training goes on
         rotate_checkpoints(out_dir, cfg.keep, out_dir / f"checkpoint-{step}.pt")
         log(f"Saved checkpoint-{step}" + (f" (valid NLL {valid_nll:.1f} nats/line)" if valid_nll is not None else ""))
 
-    started, regloss, skipped = time.time(), None, 0
+    started, regloss, skipped, first_step = time.time(), None, 0, step
+    # On CUDA the compiled path has only been proven on the CPU: check it on the first batch.
+    self_check = cfg.compile and device.type == "cuda" and not distributed
     stream, stream_bs = None, None
     t_last = time.time()
     while step < total:
@@ -257,6 +263,8 @@ def main(argv=None) -> int:
         # DDP: every rank draws the same stream (same seed) and keeps batches rank, rank + world, ...
         batch = [next(stream) for _ in range(world)][rank]
         batch = batch.to(device)
+        if self_check:
+            loss_fn, self_check = checked_loss(model, loss_fn, batch, log, autocast), False
         for g in opt.param_groups:
             g["lr"] = lr_at(cfg, step, total)
         with autocast():
@@ -294,7 +302,8 @@ def main(argv=None) -> int:
             dt = (time.time() - t_last) / cfg.log_every
             t_last = time.time()
             line = (f"Step {step}/{total}, loss = {lv:.3f}, regloss = {regloss:.3f}, "
-                    f"valid_loss = {valid_loss:.3f}, time = {dt:.3f}s")
+                    f"valid_loss = {valid_loss:.3f}, time = {dt:.3f}s"
+                    + progress(step, total, first_step, time.time() - started))
             (bar.write if bar else log)(line)
             history.append({"step": step, "loss": lv, "valid_loss": valid_loss,
                             "seconds": time.time() - started, "lr": opt.param_groups[0]["lr"]})

@@ -16,6 +16,7 @@ import os
 
 import gradio as gr
 
+from ..hosting import on_colab
 from ..hand import use_sampling_threads
 from . import api, tabs, views
 from .assets import CSS
@@ -74,7 +75,9 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
 
 def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, share: bool | None = None,
            **kwargs):
-    """Launch with Scribe's look. share=None: on in Colab, off elsewhere (Gradio's own rule)."""
+    """Launch with Scribe's look. share=None: on in Colab, off elsewhere. Decided here, in this
+    process: Gradio's own Colab check looks at the IPython shell, which `!python app.py` does not have."""
+    share = on_colab() if share is None else share
     return demo.launch(server_name=host, server_port=port, share=share, css=CSS,
                        theme=gr.themes.Soft(primary_hue="indigo"), footer_links=["api", "gradio", "settings"],
                        **kwargs)
@@ -94,7 +97,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="make a public gradio.live link (default: on in Colab, off elsewhere)")
     p.add_argument("--max_steps", type=int, default=int(env_steps) if env_steps else None,
                    help="hard cap on pen steps per line (env SCRIBE_MAX_STEPS; default: the sampler's cap)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--device", default=None,
+                   help="cpu or cuda (default: cpu, the measured path; sampling on cuda is not measured yet)")
     p.add_argument("--concurrency", type=int, default=None, help="writes at once (default 2 on CPU, 4 on GPU)")
     p.add_argument("--max_queue", type=int, default=64, help="requests that may wait in the queue")
     p.add_argument("--user_style_dir", default=os.environ.get("SCRIBE_USER_STYLE_DIR") or None,
