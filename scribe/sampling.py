@@ -81,6 +81,10 @@ def _pad(seqs: list[list[int]], extra: int = 0) -> torch.Tensor:
 
 
 class Sampler:
+    # Drop lead-in strokes and end full-stop lines at their dot. False gives the raw draw, to measure
+    # what the two rules change (scripts/page_faults.py sets it per sampler).
+    tidy = True
+
     def __init__(self, model: SynthesisNetwork, stats: NormStats, step_fn=None):
         self.model = model.eval()
         self.stats = stats
@@ -89,9 +93,6 @@ class Sampler:
         # compiled versions of the two loops below, same maths.
         self.step_fn = step_fn or model.step
         self.device = next(model.parameters()).device
-        # drop lead-in strokes and end full-stop lines at their dot (False: the raw draw, for
-        # measuring what the two rules change: scripts/page_faults.py)
-        self.tidy = True
 
     @torch.inference_mode()
     def prime_states(self, primes: list[Prime], encoded: list[list[int]]) -> tuple[list, torch.Tensor]:
