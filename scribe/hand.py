@@ -94,13 +94,13 @@ class Handwriting:
         raise InputError(f"unknown output format {path.suffix!r}: use .svg or .png")
 
     def export(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, layout: Layout | None = None,
-               plotter=None, gcode=None, animation=None) -> Path:
-        """Write any output format: svg, png, plotter-svg, gcode, animated-svg or gif (see
+               plotter=None, gcode=None, animation=None, paper=None) -> Path:
+        """Write any output format: svg, png, pdf, plotter-svg, gcode, animated-svg or gif (see
         scribe.render.export.export_pages; `fmt` None picks by suffix). Options: scribe.render.plotter.PlotterOptions,
-        GcodeOptions, scribe.render.animate.AnimationOptions."""
+        GcodeOptions, scribe.render.animate.AnimationOptions, scribe.render.paper.PaperOptions (PNG, PDF)."""
         from .render.export import export_pages
         try:
-            return export_pages([self.page(layout)], path, fmt, dpi, plotter, gcode, animation)[0]
+            return export_pages([self.page(layout)], path, fmt, dpi, plotter, gcode, animation, paper)[0]
         except ValueError as e:
             raise InputError(str(e)) from None
 
