@@ -84,9 +84,10 @@ def shown(r: outputs.WriteResult) -> tuple:
 def size_controls(prefix: str) -> tuple[gr.Textbox, gr.Slider]:
     """Writing size and line spacing, with the one set of defaults (scribe.render.page)."""
     with gr.Row():
+        # interactive: the Lines tab's events read them from inside gr.render, which Gradio cannot see upfront
         size = gr.Textbox(f"{DEFAULT_SIZE_MM:g}", label="Writing size (mm)", info="mm, or px at 96 dpi: 24px",
-                          min_width=120, elem_id=f"scribe-{prefix}-size")
-        spacing = gr.Slider(*LINE_SPACING_RANGE, value=DEFAULT_LINE_SPACING, step=0.05,
+                          min_width=120, elem_id=f"scribe-{prefix}-size", interactive=True)
+        spacing = gr.Slider(*LINE_SPACING_RANGE, value=DEFAULT_LINE_SPACING, step=0.05, interactive=True,
                             label="Line spacing (writing sizes)", min_width=160, elem_id=f"scribe-{prefix}-spacing")
     return size, spacing
 
