@@ -210,7 +210,9 @@ class Hand:
         return self._primed[style_id]
 
     def write(self, specs: list[LineSpec], seed: int | None = None, layout: Layout | None = None,
-              max_steps: int | None = None) -> Handwriting:
+              max_steps: int | None = None, on_step=None) -> Handwriting:
+        """`on_step(step, cap, lines_done)`: progress after every pen step (see Sampler.sample); raise
+        from it to stop."""
         started = time.perf_counter()
         specs = self.check(specs)
         seed = random.randrange(2**31) if seed is None else int(seed)
@@ -230,7 +232,7 @@ class Hand:
             n_state = len(primed_parts[0][0])
             primed = ([torch.cat([p[0][k] for p in primed_parts]) for k in range(n_state)],
                       torch.cat([p[1] for p in primed_parts]))
-        sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed)
+        sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed, on_step=on_step)
         lines: list[SampledLine | None] = [None] * len(specs)
         for i, ln in zip(rows, sampled):
             lines[i] = ln

@@ -290,3 +290,50 @@ def test_the_space_and_docker_files():
     assert "## Deploy as a Space" in readme
     req = (ROOT / "requirements.txt").read_text()
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in req
+
+
+# ---- progress per pen step --------------------------------------------------------------------------------
+def test_pen_step_progress_is_real_changes_no_ink_and_can_stop_the_loop(hand):
+    specs = [LineSpec("hello", 1), LineSpec("quick fox")]
+    plain = hand.write(specs, seed=6, max_steps=30)
+    seen = []
+    tracked = hand.write(specs, seed=6, max_steps=30, on_step=lambda t, cap, done: seen.append((t, cap, len(done))))
+    assert tracked.svg() == plain.svg()
+    assert [t for t, _, _ in seen] == list(range(1, len(seen) + 1)) and seen[-1][1] == 30
+    assert len(seen) == max(ln.steps for ln in tracked.lines) and all(n == 2 for *_, n in seen)
+
+    class Stop(Exception):
+        pass
+
+    stopped = []
+
+    def stop_at_5(t, cap, done):
+        stopped.append(t)
+        if t == 5:
+            raise Stop
+    with pytest.raises(Stop):
+        hand.write(specs, seed=6, max_steps=30, on_step=stop_at_5)
+    assert stopped == [1, 2, 3, 4, 5]                                        # no step after the stop
+    assert hand.write(specs, seed=6, max_steps=30).svg() == plain.svg()      # the hand is free and unchanged
+
+
+def test_app_step_progress_moves_the_bar_for_long_documents(hand, tmp_path):
+    from scribe.web import api, outputs
+    calls = []
+    progress = lambda frac, desc="": calls.append((frac, desc))
+    assert api.step_progress(progress, 2) is None and api.step_progress(api.no_progress, 10) is None
+    specs = [LineSpec(t) for t in ["hello", "there", "quick", "fox", "line", "ink"]]
+    outputs.write_files(hand, specs, 1, 96, max_steps=30, out_root=tmp_path,
+                        on_step=api.step_progress(progress, len(specs), every=5))
+    fracs = [f for f, _ in calls]
+    assert len(calls) == 6 and fracs == sorted(fracs) and 0.2 < fracs[0] < fracs[-1] <= 0.95
+    assert calls[0][1].startswith("Pen step 5 (at most 30); ")
+
+
+def test_cli_progress_bar_over_pen_steps(tmp_path, tiny_ckpt_path, tiny_style_dir):
+    r = cli(["--lines", "hello", "there", "--seed", "3", "--progress", "--out", "p.svg"], tmp_path, tiny_ckpt_path,
+            tiny_style_dir)
+    q = cli(["--lines", "hello", "there", "--seed", "3", "--out", "q.svg"], tmp_path, tiny_ckpt_path, tiny_style_dir)
+    assert r.returncode == 0 and q.returncode == 0, r.stderr
+    assert "step" in r.stderr and "lines done" in r.stderr and "step/s" not in q.stderr
+    assert (tmp_path / "p.svg").read_bytes() == (tmp_path / "q.svg").read_bytes()

@@ -62,6 +62,24 @@ def no_progress(*_, **__):
     pass
 
 
+# Per-step progress runs the Python step loop, measured 1.2-1.8x slower than the compiled loop
+# (benchmarks/progress_cost.py), so only documents long enough to wait for get it.
+STEP_PROGRESS_MIN_LINES = 6
+
+
+def step_progress(progress, n_lines: int, every: int = 10):
+    """An on_step callback that moves the bar with the pen steps (every `every` steps), or None."""
+    if progress is no_progress or n_lines < STEP_PROGRESS_MIN_LINES:
+        return None
+
+    def on_step(step, cap, done):
+        if step % every == 0:
+            finished = int(done.sum())
+            progress(0.2 + 0.75 * step / cap, desc=f"Pen step {step} (at most {cap}); {finished} of {n_lines} "
+                                                   f"lines done")
+    return on_step
+
+
 def user_style_ids(state: AppState) -> list[int]:
     """The user's own styles: a saved document carries their ink, not just their ids."""
     return style_ids(state.user_dir) if state.user_dir.is_dir() else []
@@ -80,7 +98,8 @@ def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progr
         n = sum(1 for s in specs if s.text.strip())
         progress(0.2, desc=f"Writing {n} line{'s' if n != 1 else ''}")
         result = outputs.write_files(hand, specs, seed, dpi, align, state.max_steps, notes=notes, layout=layout,
-                                     paper=paper, embed_styles=user_style_ids(state))
+                                     paper=paper, embed_styles=user_style_ids(state),
+                                     on_step=step_progress(progress, n))
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e) from e
     for note in result.notes:

@@ -108,13 +108,14 @@ def png_dpi_within_limit(width_px: float, height_px: float, dpi: float,
 def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi: float = DEFAULT_DPI,
                 align: str = "left", max_steps: int | None = None, out_root: Path | None = None,
                 notes: list[str] | None = None, layout: Layout | None = None, paper: PaperOptions | None = None,
-                embed_styles=()) -> WriteResult:
+                embed_styles=(), on_step=None) -> WriteResult:
     """Write `specs` with `hand` and save an SVG, a PNG and a PDF (atomically) in a fresh folder, with the
     document (JSON) that writes them again. `layout` (size, spacing) wins over `align`; `paper` is drawn
-    in the PNG and the PDF only; styles in `embed_styles` go into the document as ink."""
+    in the PNG and the PDF only; styles in `embed_styles` go into the document as ink. `on_step`: pen-step
+    progress (scribe.hand.Hand.write)."""
     started = time.perf_counter()
     layout = layout or Layout(align=parse_align(align))
-    doc = hand.write(specs, seed=seed, layout=layout, max_steps=max_steps)
+    doc = hand.write(specs, seed=seed, layout=layout, max_steps=max_steps, on_step=on_step)
     page = doc.page()
     svg = page_to_svg(page)
     notes = list(notes or [])
