@@ -124,13 +124,13 @@ class Handwriting:
         raise InputError(f"unknown output format {path.suffix!r}: use .svg or .png")
 
     def export(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, layout: Layout | None = None,
-               plotter=None, gcode=None, animation=None) -> Path:
-        """Write any output format: svg, png, plotter-svg, gcode, animated-svg or gif (see
+               plotter=None, gcode=None, animation=None, paper=None) -> Path:
+        """Write any output format: svg, png, pdf, plotter-svg, gcode, animated-svg or gif (see
         scribe.render.export.export_pages; `fmt` None picks by suffix). Options: scribe.render.plotter.PlotterOptions,
-        GcodeOptions, scribe.render.animate.AnimationOptions."""
+        GcodeOptions, scribe.render.animate.AnimationOptions, scribe.render.paper.PaperOptions (PNG, PDF)."""
         from .render.export import export_pages
         try:
-            return export_pages([self.page(layout)], path, fmt, dpi, plotter, gcode, animation)[0]
+            return export_pages([self.page(layout)], path, fmt, dpi, plotter, gcode, animation, paper)[0]
         except ValueError as e:
             raise InputError(str(e)) from None
 
@@ -266,7 +266,9 @@ class Hand:
         return self._primed[style_id]
 
     def write(self, specs: list[LineSpec], seed: int | None = None, layout: Layout | None = None,
-              max_steps: int | None = None) -> Handwriting:
+              max_steps: int | None = None, on_step=None) -> Handwriting:
+        """`on_step(step, cap, lines_done)`: progress after every pen step (see Sampler.sample); raise
+        from it to stop."""
         started = time.perf_counter()
         seed, max_steps = check_seed(seed), check_max_steps(max_steps)
         specs = self.check(specs)
@@ -287,7 +289,7 @@ class Hand:
             n_state = len(primed_parts[0][0])
             primed = ([torch.cat([p[0][k] for p in primed_parts]) for k in range(n_state)],
                       torch.cat([p[1] for p in primed_parts]))
-        sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed)
+        sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed, on_step=on_step)
         lines: list[SampledLine | None] = [None] * len(specs)
         for i, ln in zip(rows, sampled):
             lines[i] = ln

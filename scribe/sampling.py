@@ -119,9 +119,11 @@ class Sampler:
 
     @torch.inference_mode()
     def sample(self, requests: list[LineRequest], seed: int | None = None,
-               max_steps: int | None = None, primed: tuple[list, torch.Tensor] | None = None
-               ) -> list[SampledLine]:
-        """Sample every request in one batch. `primed` is an optional precomputed prime_states()."""
+               max_steps: int | None = None, primed: tuple[list, torch.Tensor] | None = None,
+               on_step=None) -> list[SampledLine]:
+        """Sample every request in one batch. `primed` is an optional precomputed prime_states().
+        `on_step(step, cap, lines_done)`, if given, is called after every pen step (the Python loop
+        around the same step function, not the compiled loop); raising from it stops sampling."""
         model, B, device = self.model, len(requests), self.device
         gen = torch.Generator(device).manual_seed(seed if seed is not None else int(torch.seed() % 2**62))
         # Window text per line: prime text + " " + new text; generation starts after the prime.
@@ -148,10 +150,11 @@ class Sampler:
         dots = torch.tensor([r.late_dot_ok for r in requests], device=device)
 
         loop = getattr(self.step_fn, "sample_loop", None)
-        if loop is not None:
+        if loop is not None and on_step is None:
             points, n_steps, done, ran = loop(x, state, onehot, bias, end_pos, real, dots, cap, gen)
         else:
-            points, n_steps, done, ran = self._sample_loop(x, state, onehot, bias, end_pos, real, dots, cap, gen)
+            points, n_steps, done, ran = self._sample_loop(x, state, onehot, bias, end_pos, real, dots, cap, gen,
+                                                           on_step)
         results = []
         pts, n_steps, done = points.cpu().numpy(), n_steps.cpu(), done.cpu()
         for b, r in enumerate(requests):
@@ -171,9 +174,10 @@ class Sampler:
                                        n / max(1.0, float(new_chars[b])), int(ran), window.astype(np.int64)))
         return results
 
-    def _sample_loop(self, x, state, onehot, bias, end_pos, real, dots, cap: int, gen):
+    def _sample_loop(self, x, state, onehot, bias, end_pos, real, dots, cap: int, gen, on_step=None):
         """Step, draw, test for the end; until every line is done or the cap. Returns (points, steps
-        kept per line, done per line, steps run). The Python reference
+        kept per line, done per line, steps run). on_step(t, cap, done) after each step, if given.
+        The Python reference
         for the compiled scribe.fast sample_loop, which runs the very same SamplingRun."""
         run = SamplingRun(cap, x, bias, self.model.config.mixtures, end_pos, real, dots)
         ran = 0
@@ -181,6 +185,8 @@ class Sampler:
             out, state, phi = self.step_fn(x, state, onehot)
             x = run.advance(out, phi, x, t, gen)
             ran = t + 1
+            if on_step is not None:
+                on_step(t + 1, cap, run.done)
             if run.finished():
                 break
         return run.points, run.n_steps, run.done, ran

@@ -84,6 +84,33 @@ def max_png_dpi(width_px: float, height_px: float, max_pixels: int = MAX_PNG_PIX
     return float(math.floor(CSS_DPI * math.sqrt(max_pixels / max(1.0, width_px * height_px))))
 
 
+# The writing size and the line spacing: one definition for line mode, paragraph mode, the app, the API
+# and the CLI. The size is the typical ink height (descender to ascender spread) of the writing; the
+# spacing is the line pitch in writing sizes.
+DEFAULT_SIZE_MM = 6.0
+SIZE_RANGE_MM = (2.0, 40.0)
+DEFAULT_LINE_SPACING = 1.7
+LINE_SPACING_RANGE = (0.8, 5.0)
+
+
+def size_mm(value) -> float:
+    """A writing size in mm from 6, "6", "6mm" or "24px" (CSS px, 96 per inch); blank: the default.
+    Raises ValueError naming the value and the range."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_SIZE_MM
+    text = str(value).strip().lower()
+    scale = MM_PER_PX if text.endswith("px") else 1.0
+    try:
+        mm = float(text[:-2] if text.endswith(("px", "mm")) else text) * scale
+    except ValueError:
+        raise RenderError(f"writing size {value!r} must be a number of mm, or of px ending in px (24px)") from None
+    lo, hi = SIZE_RANGE_MM
+    if not lo <= mm <= hi:    # also false for nan
+        raise RenderError(f"writing size {value} is outside {lo:g}-{hi:g} mm ({lo / MM_PER_PX:.0f}-"
+                         f"{hi / MM_PER_PX:.0f} px)")
+    return mm
+
+
 @dataclass
 class InkLine:
     strokes: list[np.ndarray]    # y down, in the model's units
@@ -93,8 +120,8 @@ class InkLine:
 
 @dataclass
 class Layout:
-    x_height_px: float = 36.0    # the training data's typical ink height maps to this many px
-    line_spacing: float = 1.7    # line pitch, in ink heights
+    x_height_px: float = DEFAULT_SIZE_MM / MM_PER_PX   # the writing size: the typical ink height, in px
+    line_spacing: float = DEFAULT_LINE_SPACING         # line pitch, in ink heights
     margin_px: float = 24.0
     align: str = "left"          # left, center, right
 
@@ -111,6 +138,16 @@ class Layout:
             raise RenderError("; ".join(problems))
 
 
+    @classmethod
+    def sized(cls, size=None, line_spacing=None, align: str = "left") -> "Layout":
+        """A layout from the writing size (see `size_mm`) and line spacing the user gave (None: defaults)."""
+        spacing = DEFAULT_LINE_SPACING if line_spacing is None else float(line_spacing)
+        lo, hi = LINE_SPACING_RANGE
+        if not lo <= spacing <= hi:
+            raise RenderError(f"line spacing {line_spacing} is outside {lo:g}-{hi:g}")
+        return cls(x_height_px=size_mm(size) / MM_PER_PX, line_spacing=spacing, align=align)
+
+
 @dataclass
 class Page:
     width: float
@@ -118,6 +155,8 @@ class Page:
     lines: list[InkLine] = field(default_factory=list)   # strokes already in page px
     size_mm: tuple[float, float] | None = None   # set when the page is a sheet of paper (paragraph mode)
     ink_height_px: float | None = None           # the typical ink height in px (paces the animation)
+    pitch_px: float | None = None                # the line pitch; ruled paper follows it (render/paper.py)
+    first_line_y: float | None = None            # where the first line's median height sits, in px
 
 
 def layout_page(lines: list[InkLine], ink_height: float, layout: Layout | None = None) -> Page:
@@ -156,7 +195,8 @@ def layout_page(lines: list[InkLine], ink_height: float, layout: Layout | None =
         for ln in placed:
             ln.strokes = [st + np.array([0.0, shift]) for st in ln.strokes]
     page_h = max(layout.margin_px * 2 + len(lines) * pitch, bottom + shift + layout.margin_px)
-    return Page(page_w, page_h, placed, ink_height_px=layout.x_height_px)
+    return Page(page_w, page_h, placed, ink_height_px=layout.x_height_px, pitch_px=pitch,
+                first_line_y=layout.margin_px + 0.5 * pitch + shift)
 
 
 def stroke_path(points: np.ndarray, precision: int = 2) -> str:

@@ -24,7 +24,8 @@ import numpy as np
 
 from .. import ink
 from ..errors import InputError
-from .page import MM_PER_PX, InkLine, Page, page_to_svg, paper_size_mm, svg_to_png
+from .page import (DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, MM_PER_PX, SIZE_RANGE_MM, InkLine,
+                   Page, page_to_svg, paper_size_mm, svg_to_png)
 from .export import export_pages
 
 PARAGRAPH_MAX_CHARS = 5000
@@ -115,8 +116,8 @@ class ParagraphLayout:
     landscape: bool = False
     margin_mm: float = 20.0
     width_mm: float | None = None    # line width; None: the page's width inside the margins (160 mm without a page)
-    ink_height_mm: float = 6.0       # size of the writing: the typical ink height (descender to ascender spread)
-    line_spacing: float = 1.7        # line pitch in ink heights
+    ink_height_mm: float = DEFAULT_SIZE_MM   # size of the writing: the typical ink height (render/page.py)
+    line_spacing: float = DEFAULT_LINE_SPACING   # line pitch in ink heights
     align: str = "left"              # left, center, right
     variation: float = 0.0           # 0: none; 1: natural baseline, tilt and size changes between lines
     straighten: bool = True          # level each line's baseline first, so sloping lines never collide
@@ -135,10 +136,10 @@ class ParagraphLayout:
             problems.append(f"align {self.align!r} must be one of {', '.join(ALIGNS)}")
         if not 0 <= self.margin_mm <= 100:
             problems.append(f"margin {self.margin_mm} mm is outside 0-100 mm")
-        if not 2 <= self.ink_height_mm <= 40:
-            problems.append(f"writing size {self.ink_height_mm} mm is outside 2-40 mm")
-        if not 0.8 <= self.line_spacing <= 5:
-            problems.append(f"line spacing {self.line_spacing} is outside 0.8-5")
+        if not SIZE_RANGE_MM[0] <= self.ink_height_mm <= SIZE_RANGE_MM[1]:
+            problems.append(f"writing size {self.ink_height_mm} mm is outside {SIZE_RANGE_MM[0]:g}-{SIZE_RANGE_MM[1]:g} mm")
+        if not LINE_SPACING_RANGE[0] <= self.line_spacing <= LINE_SPACING_RANGE[1]:
+            problems.append(f"line spacing {self.line_spacing} is outside {LINE_SPACING_RANGE[0]:g}-{LINE_SPACING_RANGE[1]:g}")
         if not 0 <= self.variation <= 2:
             problems.append(f"variation {self.variation} is outside 0-2")
         if not 5 <= int(self.max_chars) <= 90:
@@ -252,10 +253,12 @@ def set_pages(lines: list[WrittenLine], ink_height: float, layout: ParagraphLayo
     paper = layout.paper_mm()
     if paper:
         size_px = (paper[0] * px, paper[1] * px)
-        pages = [Page(*size_px, ls, size_mm=paper, ink_height_px=ink_px) for ls in slots]
+        pages = [Page(*size_px, ls, size_mm=paper, ink_height_px=ink_px, pitch_px=pitch,
+                      first_line_y=margin + 0.5 * pitch) for ls in slots]
     else:   # one page as tall as the text
         n_rows = max(1, len([p for p in line_page if p >= 0]))
-        pages = [Page(line_w + 2 * margin, 2 * margin + n_rows * pitch, slots[0], ink_height_px=ink_px)]
+        pages = [Page(line_w + 2 * margin, 2 * margin + n_rows * pitch, slots[0], ink_height_px=ink_px,
+                      pitch_px=pitch, first_line_y=margin + 0.5 * pitch)]
     return pages, line_page, shrunk
 
 
@@ -285,10 +288,10 @@ class ParagraphDocument:
             raise InputError(str(e)) from None
 
     def save(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, plotter=None, gcode=None,
-             animation=None) -> list[Path]:
+             animation=None, paper=None) -> list[Path]:
         """Every page in one format (see scribe.render.export.export_pages); returns the files written.
         Bad options raise InputError, like everything else a user can get wrong."""
         try:
-            return export_pages(self.pages, path, fmt, dpi, plotter, gcode, animation)
+            return export_pages(self.pages, path, fmt, dpi, plotter, gcode, animation, paper)
         except ValueError as e:
             raise InputError(str(e)) from None

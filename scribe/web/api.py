@@ -7,6 +7,13 @@
     /write_animated  lines (as /write) -> animated SVG, GIF (or null), seed, summary
     /write_paragraph long text on pages -> SVG pages, PNG pages, seed, summary
     /make_style      ink (canvas JSON, or an InkML / IAM-OnDB XML file) + its text -> a new style id
+    /write_pdf       lines (as /write) -> one PDF, the saved document (JSON), seed, summary
+    /write_paragraph_pdf  as /write_paragraph -> one PDF of every page, seed, summary
+    /write_document  a saved document (JSON text) -> SVG, PNG, PDF, seed, summary (the same ink again)
+
+/write, /write_text and the PDF endpoints take the writing size (`size`: mm, or "24px"), `line_spacing`,
+and paper (`paper`: plain/ruled/grid/dotted, `rule_pitch` mm (0: the line spacing), `rule_color`); the
+paper is drawn in PNG and PDF only.
 
 The endpoints' inputs and outputs are hidden components; the UI's own events are private.
 """
@@ -19,7 +26,9 @@ import gradio as gr
 
 from ..errors import ScribeError
 from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
+from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM
 from ..render.plotter import GcodeOptions
+from ..styles import style_ids
 from . import forms, outputs, views
 from .state import AppState
 
@@ -53,16 +62,44 @@ def no_progress(*_, **__):
     pass
 
 
-def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progress) -> outputs.WriteResult:
-    """Line mode, shared by the UI and /write, /write_text: parse, load the model, write, warn."""
+# Per-step progress runs the Python step loop, measured 1.2-1.8x slower than the compiled loop
+# (benchmarks/progress_cost.py), so only documents long enough to wait for get it.
+STEP_PROGRESS_MIN_LINES = 6
+
+
+def step_progress(progress, n_lines: int, every: int = 10):
+    """An on_step callback that moves the bar with the pen steps (every `every` steps), or None."""
+    if progress is no_progress or n_lines < STEP_PROGRESS_MIN_LINES:
+        return None
+
+    def on_step(step, cap, done):
+        if step % every == 0:
+            finished = int(done.sum())
+            progress(0.2 + 0.75 * step / cap, desc=f"Pen step {step} (at most {cap}); {finished} of {n_lines} "
+                                                   f"lines done")
+    return on_step
+
+
+def user_style_ids(state: AppState) -> list[int]:
+    """The user's own styles: a saved document carries their ink, not just their ids."""
+    return style_ids(state.user_dir) if state.user_dir.is_dir() else []
+
+
+def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progress, look=()) -> outputs.WriteResult:
+    """Line mode, shared by the UI and /write, /write_text: parse, load the model, write, warn.
+    `look`: (size, line_spacing, paper, rule_pitch, rule_color), each blank for the default."""
     try:
         specs, notes = make_specs()
         seed, dpi, align = forms.parse_seed(seed), forms.parse_dpi(dpi), forms.parse_align(align)
+        size, spacing, paper, pitch, rule = (tuple(look) + (None,) * 5)[:5]
+        layout, paper = forms.line_look(size, spacing, align, paper, pitch, rule)
         progress(0.05, desc="Loading the model")
         hand = state.hand(checkpoint)
         n = sum(1 for s in specs if s.text.strip())
         progress(0.2, desc=f"Writing {n} line{'s' if n != 1 else ''}")
-        result = outputs.write_files(hand, specs, seed, dpi, align, state.max_steps, notes=notes)
+        result = outputs.write_files(hand, specs, seed, dpi, align, state.max_steps, notes=notes, layout=layout,
+                                     paper=paper, embed_styles=user_style_ids(state),
+                                     on_step=step_progress(progress, n))
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e) from e
     for note in result.notes:
@@ -109,8 +146,8 @@ def add_api(state: AppState) -> None:
         page = gr.Textbox(value="a4", label="page")
         p_margin = gr.Number(value=forms.PARAGRAPH_MARGIN_MM, label="margin_mm")
         line_w = gr.Number(value=0, label="width_mm")
-        size = gr.Number(value=6, label="size_mm")
-        spacing = gr.Number(value=1.7, label="line_spacing")
+        size = gr.Number(value=DEFAULT_SIZE_MM, label="size_mm")
+        spacing = gr.Number(value=DEFAULT_LINE_SPACING, label="line_spacing")
         variation = gr.Number(value=0, label="variation")
         ink = gr.Textbox(value="", label="ink")
         ink_text = gr.Textbox(value="", label="text")     # blank: the file's own transcription
@@ -124,25 +161,64 @@ def add_api(state: AppState) -> None:
         o_sfiles = gr.File(label="style_files", file_count="multiple")
         o_spreview = gr.File(label="preview_svg")
         o_seed, o_summary = gr.Number(label="seed_used", precision=0), gr.Textbox(label="summary")
-        btns = {n: gr.Button(n) for n in ("write", "write_text", "plotter", "animated", "paragraph", "style")}
+        w_size = gr.Textbox(value="", label="size")                 # mm, or "24px"; blank: the default
+        w_spacing = gr.Number(value=None, label="line_spacing")
+        w_paper = gr.Textbox(value="", label="paper")               # plain, ruled, grid, dotted; blank: none
+        w_pitch = gr.Number(value=0, label="rule_pitch")
+        w_rule = gr.Textbox(value="", label="rule_color")
+        document = gr.Textbox(value="", label="document")
+        o_pdf, o_doc = gr.File(label="pdf"), gr.File(label="document")
+        btns = {n: gr.Button(n) for n in ("write", "write_text", "plotter", "animated", "paragraph", "style",
+                                          "pdf", "paragraph_pdf", "document")}
+        look_in = [w_size, w_spacing, w_paper, w_pitch, w_rule]
 
     # ---- line mode ----
-    def api_write(lines, seed=None, png_dpi=None, align=None, checkpoint=None):
-        r = write_lines(state, lambda: forms.specs_from_rows(lines), seed, png_dpi, align, checkpoint, no_progress)
+    def api_write(lines, seed=None, png_dpi=None, align=None, checkpoint=None, size=None, line_spacing=None,
+                  paper=None, rule_pitch=None, rule_color=None):
+        r = write_lines(state, lambda: forms.specs_from_rows(lines), seed, png_dpi, align, checkpoint, no_progress,
+                        (size, line_spacing, paper, rule_pitch, rule_color))
         return str(r.svg_path), str(r.png_path), r.seed, r.summary()
 
     def api_write_text(text, style=None, bias=None, color=None, width=None, wrap_at=None, seed=None, png_dpi=None,
-                       align=None, checkpoint=None):
+                       align=None, checkpoint=None, size=None, line_spacing=None, paper=None, rule_pitch=None,
+                       rule_color=None):
         r = write_lines(state, lambda: forms.specs_from_block(text, style, bias, color, width, wrap_at),
-                        seed, png_dpi, align, checkpoint, no_progress)
+                        seed, png_dpi, align, checkpoint, no_progress, (size, line_spacing, paper, rule_pitch, rule_color))
         return str(r.svg_path), str(r.png_path), r.seed, r.summary()
 
+    def api_write_pdf(lines, seed=None, align=None, checkpoint=None, size=None, line_spacing=None, paper=None,
+                      rule_pitch=None, rule_color=None):
+        r = write_lines(state, lambda: forms.specs_from_rows(lines), seed, None, align, checkpoint, no_progress,
+                        (size, line_spacing, paper, rule_pitch, rule_color))
+        return str(r.pdf_path), str(r.document_path), r.seed, r.summary()
+
+    @guarded
+    def api_write_document(document, png_dpi=None, checkpoint=None):
+        r = outputs.write_document_files(state.hand(checkpoint), outputs.read_document(document), png_dpi,
+                                         state.user_dir, state.max_steps)
+        state.refresh_styles()
+        for note in r.notes:
+            gr.Warning(note)
+        return str(r.svg_path), str(r.png_path), str(r.pdf_path), r.seed, r.summary()
+
     file_out = [o_svg, o_png, o_seed, o_summary]
-    btns["write"].click(api_write, [lines, seed, dpi, align, ckpt], file_out, api_name="write",
+    btns["write"].click(api_write, [lines, seed, dpi, align, ckpt] + look_in, file_out, api_name="write",
                         api_description="Write several lines, each with its own text, style (id or null), bias, "
-                                        "color and width. Returns the SVG file, the PNG file, the seed used and "
+                                        "color and width; size (mm, or '24px'), line_spacing, paper "
+                                        "(plain/ruled/grid/dotted, PNG only), rule_pitch (mm; sets the spacing), "
+                                        "rule_color. Returns the SVG file, the PNG file, the seed used and "
                                         "a one-line summary.", **conc)
-    btns["write_text"].click(api_write_text, [text, style, bias, color, width, wrap, seed, dpi, align, ckpt],
+    btns["pdf"].click(api_write_pdf, [lines, seed, align, ckpt] + look_in, [o_pdf, o_doc, o_seed, o_summary],
+                      api_name="write_pdf",
+                      api_description="Write lines (as /write) and return one PDF (paper behind the ink if "
+                                      "asked), the saved document (JSON: write it again with /write_document), "
+                                      "the seed and a summary.", **conc)
+    btns["document"].click(api_write_document, [document, dpi, ckpt], [o_svg, o_png, o_pdf, o_seed, o_summary],
+                           api_name="write_document",
+                           api_description="Write a saved document (its JSON text) again: the same seed and "
+                                           "checkpoint give the same ink. Returns SVG, PNG, PDF, seed, summary.",
+                           **conc)
+    btns["write_text"].click(api_write_text, [text, style, bias, color, width, wrap, seed, dpi, align, ckpt] + look_in,
                              file_out, api_name="write_text",
                              api_description="Write one block of text (split on newlines, wrapped at wrap_at "
                                              "characters) in one style and bias. Returns the SVG file, the PNG "
@@ -192,17 +268,37 @@ def add_api(state: AppState) -> None:
                                            "the same when gif is true (else null), the seed and a summary.",
                            **conc)
 
+    def paragraph_result(text, style, bias, color, width, page, margin_mm, width_mm, size_mm, line_spacing, align,
+                         variation, seed, png_dpi, checkpoint, paper, rule_pitch, rule_color):
+        layout, sheet = forms.paragraph_look(page, margin_mm, width_mm, size_mm, line_spacing, align, variation,
+                                             paper, rule_pitch, rule_color)
+        return outputs.write_paragraph_files(state.hand(checkpoint), text, style, bias, color, width, layout, seed,
+                                             png_dpi, state.max_steps, paper=sheet)
+
     @guarded
     def write_paragraph(text, style=None, bias=None, color=None, width=None, page=None, margin_mm=None,
                         width_mm=None, size_mm=None, line_spacing=None, align=None, variation=None, seed=None,
-                        png_dpi=None, checkpoint=None):
-        layout = forms.paragraph_layout(page, False, margin_mm, width_mm, size_mm, line_spacing, align, variation)
-        r = outputs.write_paragraph_files(state.hand(checkpoint), text, style, bias, color, width, layout, seed,
-                                          png_dpi, state.max_steps)
+                        png_dpi=None, checkpoint=None, paper=None, rule_pitch=None, rule_color=None):
+        r = paragraph_result(text, style, bias, color, width, page, margin_mm, width_mm, size_mm, line_spacing,
+                             align, variation, seed, png_dpi, checkpoint, paper, rule_pitch, rule_color)
         return [str(p) for p in r.svg_files], [str(p) for p in r.png_files], r.seed, r.summary
 
-    btns["paragraph"].click(write_paragraph, [text, style, bias, color, width, page, p_margin, line_w, size,
-                                              spacing, align, variation, seed, dpi, ckpt],
+    @guarded
+    def write_paragraph_pdf(text, style=None, bias=None, color=None, width=None, page=None, margin_mm=None,
+                            width_mm=None, size_mm=None, line_spacing=None, align=None, variation=None, seed=None,
+                            checkpoint=None, paper=None, rule_pitch=None, rule_color=None):
+        r = paragraph_result(text, style, bias, color, width, page, margin_mm, width_mm, size_mm, line_spacing,
+                             align, variation, seed, None, checkpoint, paper, rule_pitch, rule_color)
+        return str(r.pdf_file), r.seed, r.summary
+
+    para_in = [text, style, bias, color, width, page, p_margin, line_w, size, spacing, align, variation, seed]
+    paper_in = [w_paper, w_pitch, w_rule]
+    btns["paragraph_pdf"].click(write_paragraph_pdf, para_in + [ckpt] + paper_in, [o_pdf, o_seed, o_summary],
+                                api_name="write_paragraph_pdf",
+                                api_description="Paragraph mode (as /write_paragraph) as one PDF with a page per "
+                                                "page (paper: plain/ruled/grid/dotted behind the ink; rule_pitch "
+                                                "mm sets the line spacing), the seed and a summary.", **conc)
+    btns["paragraph"].click(write_paragraph, para_in + [dpi, ckpt] + paper_in,
                             [o_svgs, o_pngs, o_seed, o_summary], api_name="write_paragraph",
                             api_description="Paragraph mode: wrap long text to the line width in the hand's own "
                                             "measure, blank lines as paragraph breaks, on pages (page "

@@ -49,7 +49,7 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
             with gr.Column(scale=5, min_width=420):
                 with gr.Tabs():
                     with gr.Tab("Lines", id="lines"):
-                        tabs.lines_tab(state, first_style, links)
+                        lines = tabs.lines_tab(state, first_style, links)
                     with gr.Tab("Quick mode (paragraph)", id="quick"):
                         quick = tabs.quick_tab(state, first_style)
                     with gr.Tab("Paragraph (pages)", id="paragraph"):
@@ -61,9 +61,10 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
                 result = tabs.result_panel()
 
         shared, out = settings_panel.shared, result.out
-        links.shared, links.out = shared, out
-        tabs.wire_quick(state, quick, shared, out)
-        tabs.wire_paragraph(state, paragraph, shared, out)
+        links.shared, links.out, links.paper = shared, out, settings_panel.paper.all()
+        tabs.wire_open_document(state, lines, shared, settings_panel.paper)
+        tabs.wire_quick(state, quick, shared, out, settings_panel.paper)
+        tabs.wire_paragraph(state, paragraph, shared, out, settings_panel.paper)
         tabs.wire_own_hand(state, own, shared, out, style_menus=[paragraph.style, quick.style])
         tabs.wire_settings(state, settings_panel)
         tabs.wire_result(result, shared)
@@ -91,8 +92,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--checkpoint_dir", default=os.environ.get("SCRIBE_CHECKPOINT_DIR") or None,
                    help="an extra folder whose checkpoints the dropdown lists (e.g. your Drive run folder)")
     p.add_argument("--style_dir", default=None, help="style bank folder (default: checkpoints/styles)")
-    p.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0 for every interface)")
-    p.add_argument("--port", type=int, default=None, help="port (default 7860, or the next free one)")
+    # Hugging Face Spaces and Docker set these; an explicit flag still wins.
+    env_port = os.environ.get("GRADIO_SERVER_PORT")
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+                   help="address to serve on (0.0.0.0 for every interface; env GRADIO_SERVER_NAME)")
+    p.add_argument("--port", type=int, default=int(env_port) if env_port else None,
+                   help="port (env GRADIO_SERVER_PORT; default 7860, or the next free one)")
     p.add_argument("--share", action=argparse.BooleanOptionalAction, default=None,
                    help="make a public gradio.live link (default: on in Colab, off elsewhere)")
     p.add_argument("--max_steps", type=int, default=int(env_steps) if env_steps else None,

@@ -12,6 +12,8 @@ import re
 from ..errors import InputError
 from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, LineSpec
 from ..render.animate import SPEED_RANGE, AnimationOptions
+from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, Layout, size_mm
+from ..render.paper import PAPER_KINDS, PITCH_RANGE_MM, PaperOptions, line_spacing_for
 from ..render.paragraph import ALIGNS, ParagraphLayout, wrap_text
 from ..render.plotter import GcodeOptions, PlotterOptions
 
@@ -247,8 +249,9 @@ def paragraph_layout(page=None, landscape=False, margin_mm=None, width_mm=None, 
     layout = ParagraphLayout(page=None if page == "none" else page, landscape=bool(landscape),
                              margin_mm=parse_number(margin_mm, "margin (mm)", 0, 100, PARAGRAPH_MARGIN_MM),
                              width_mm=width or None,     # 0 or blank: the page inside its margins
-                             ink_height_mm=parse_number(size_mm, "writing size (mm)", 2, 40, 6.0),
-                             line_spacing=parse_number(line_spacing, "line spacing", 0.8, 5, 1.7),
+                             ink_height_mm=parse_size(size_mm),
+                             line_spacing=parse_number(line_spacing, "line spacing", *LINE_SPACING_RANGE,
+                                                       DEFAULT_LINE_SPACING),
                              align=parse_align(align),
                              variation=parse_number(variation, "variation", 0, 2, 0.0))
     try:
@@ -261,3 +264,55 @@ def paragraph_layout(page=None, landscape=False, margin_mm=None, width_mm=None, 
 def limits_text() -> str:
     return (f"Up to {MAX_LINES} lines of at most {MAX_CHARS_PER_LINE} characters; bias "
             f"{BIAS_RANGE[0]:g}-{BIAS_RANGE[1]:g} (higher is neater); PNG {DPI_RANGE[0]}-{DPI_RANGE[1]} dpi.")
+
+
+# ---- writing size, line spacing and paper (one definition: scribe.render.page, scribe.render.paper) ----
+PAPER_CHOICES = [(k.capitalize(), k) for k in PAPER_KINDS]
+
+
+def parse_size(value) -> float:
+    """Writing size in mm from a number (mm) or "24px"; blank: the default."""
+    if isinstance(value, float) and math.isnan(value):
+        value = None
+    try:
+        return size_mm(value)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def paper_options(paper=None, rule_pitch=None, rule_color=None) -> PaperOptions | None:
+    """None for no paper (blank); a rule pitch of 0 or blank follows the writing's line spacing."""
+    kind = _text_option(paper, "").lower()
+    pitch = parse_number(rule_pitch, "rule pitch (mm)", 0, PITCH_RANGE_MM[1], 0.0)
+    if not kind and not pitch:
+        return None
+    try:
+        return PaperOptions(kind or "ruled", pitch or None, _text_option(rule_color, PaperOptions.color)).check()
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def line_look(size=None, line_spacing=None, align=None, paper=None, rule_pitch=None, rule_color=None
+              ) -> tuple[Layout, PaperOptions | None]:
+    """Line mode's layout and paper from form or API values. A rule pitch sets the line spacing, so that
+    each line of writing sits on a rule."""
+    mm = parse_size(size)
+    spacing = parse_number(line_spacing, "line spacing", *LINE_SPACING_RANGE, DEFAULT_LINE_SPACING)
+    sheet = paper_options(paper, rule_pitch, rule_color)
+    if sheet is not None and sheet.pitch_mm:
+        spacing = line_spacing_for(sheet.pitch_mm, mm)
+    try:
+        return Layout.sized(mm, spacing, parse_align(align)), sheet
+    except ValueError as e:
+        raise InputError(f"{e} (the rule pitch over the writing size)" if sheet and sheet.pitch_mm else str(e)) from None
+
+
+def paragraph_look(page=None, margin_mm=None, width_mm=None, size_mm=None, line_spacing=None, align=None,
+                   variation=None, paper=None, rule_pitch=None, rule_color=None
+                   ) -> tuple[ParagraphLayout, PaperOptions | None]:
+    """Paragraph mode's layout and paper; a rule pitch sets the line spacing, as in line mode."""
+    sheet = paper_options(paper, rule_pitch, rule_color)
+    if sheet is not None and sheet.pitch_mm:
+        line_spacing = line_spacing_for(sheet.pitch_mm, parse_size(size_mm))
+    return paragraph_layout(page, False, margin_mm, width_mm, size_mm, line_spacing, align, variation), sheet
+

@@ -23,7 +23,10 @@ from ..hand import Hand, LineSpec, step_cap_note
 from ..inkml import MAX_BYTES, InkData, InkFileError, read_ink
 from ..render.animate import AnimationError, AnimationOptions
 from ..render.export import export_pages
+from ..document import Document, DocumentError, document_of
 from ..render.page import CSS_DPI, Layout, Page, page_to_svg, svg_to_png
+from ..render.paper import PaperOptions, paper_svg
+from ..render.pdf import svgs_to_pdf
 from ..render.paragraph import PARAGRAPH_MAX_CHARS, ParagraphLayout
 from ..render.plotter import GcodeOptions, PlotterError, PlotterOptions
 from ..user_style import UserStyleError
@@ -83,6 +86,8 @@ class WriteResult:
     lines: int              # lines of ink written (blank gaps not counted)
     notes: list[str] = field(default_factory=list)
     pages: list = field(default_factory=list)     # the laid-out Page(s), for plotter and animation files
+    pdf_path: Path | None = None
+    document_path: Path | None = None             # the saved document (JSON) that writes this again
 
     def summary(self) -> str:
         s = (f"Wrote {self.lines} line{'s' if self.lines != 1 else ''} in {self.seconds:.2f} s · "
@@ -102,10 +107,15 @@ def png_dpi_within_limit(width_px: float, height_px: float, dpi: float,
 
 def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi: float = DEFAULT_DPI,
                 align: str = "left", max_steps: int | None = None, out_root: Path | None = None,
-                notes: list[str] | None = None) -> WriteResult:
-    """Write `specs` with `hand` and save an SVG and a PNG (atomically) in a fresh folder."""
+                notes: list[str] | None = None, layout: Layout | None = None, paper: PaperOptions | None = None,
+                embed_styles=(), on_step=None) -> WriteResult:
+    """Write `specs` with `hand` and save an SVG, a PNG and a PDF (atomically) in a fresh folder, with the
+    document (JSON) that writes them again. `layout` (size, spacing) wins over `align`; `paper` is drawn
+    in the PNG and the PDF only; styles in `embed_styles` go into the document as ink. `on_step`: pen-step
+    progress (scribe.hand.Hand.write)."""
     started = time.perf_counter()
-    doc = hand.write(specs, seed=seed, layout=Layout(align=parse_align(align)), max_steps=max_steps)
+    layout = layout or Layout(align=parse_align(align))
+    doc = hand.write(specs, seed=seed, layout=layout, max_steps=max_steps, on_step=on_step)
     page = doc.page()
     svg = page_to_svg(page)
     notes = list(notes or [])
@@ -115,15 +125,20 @@ def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi:
     if used_dpi < dpi:
         notes.append(f"PNG resolution lowered from {dpi:g} to {used_dpi:g} dpi to stay under "
                      f"{MAX_PNG_PIXELS // 1_000_000} megapixels")
-    png = svg_to_png(svg, used_dpi)
+    backed = paper_svg(page, paper)
+    png, pdf = svg_to_png(backed, used_dpi), svgs_to_pdf([backed])
+    saved = document_of(doc, hand, hand.checkpoint.path, paper, embed_styles).dumps().encode("utf-8")
     root = out_root or output_root()
     prune_outputs(root)
     folder = root / uuid.uuid4().hex
-    svg_path = atomic_write_bytes(folder / f"handwriting-{doc.seed}.svg", svg.encode("utf-8"))
-    png_path = atomic_write_bytes(folder / f"handwriting-{doc.seed}.png", png)
+    stem = f"handwriting-{doc.seed}"
+    svg_path = atomic_write_bytes(folder / f"{stem}.svg", svg.encode("utf-8"))
+    png_path = atomic_write_bytes(folder / f"{stem}.png", png)
+    pdf_path = atomic_write_bytes(folder / f"{stem}.pdf", pdf)
+    doc_path = atomic_write_bytes(folder / f"{stem}.scribe.json", saved)
     lines = sum(1 for ln in doc.lines if ln is not None)
     return WriteResult(svg, svg_path, png_path, doc.seed, time.perf_counter() - started, used_dpi, lines, notes,
-                       [page])
+                       [page], pdf_path, doc_path)
 
 
 def write_pages(hand: Hand, lines, seed=None, align=None, max_steps: int | None = None
@@ -138,6 +153,40 @@ def write_pages(hand: Hand, lines, seed=None, align=None, max_steps: int | None 
     return [doc.page()], doc.seed, summary + "".join(f"\n- {x}" for x in notes)
 
 
+# ---- saved documents -------------------------------------------------------------------------------
+def read_document(upload) -> Document:
+    """The document in a file uploaded through Gradio (or sent as JSON text to the API). Messages name
+    only the file, never the server folder it sits in."""
+    if isinstance(upload, str) and upload.lstrip()[:1] == "{":
+        try:
+            return Document.from_json(json.loads(upload))
+        except ValueError as e:
+            if isinstance(e, DocumentError):
+                raise
+            raise DocumentError(f"the document is not JSON ({e})") from None
+    if not upload:
+        raise InputError("choose a saved document (.json) first")
+    path = Path(getattr(upload, "path", None) or (upload.get("path") if isinstance(upload, dict) else upload))
+    try:
+        return Document.load(path)
+    except DocumentError as e:
+        raise DocumentError(str(e).replace(str(path.parent) + "/", "")) from None
+
+
+def write_document_files(hand: Hand, document: Document, dpi=None, user_dir: Path | None = None,
+                         max_steps: int | None = None) -> WriteResult:
+    """Write a saved document again: its own ink styles are saved in `user_dir` (so the app offers them),
+    then the same files as any line-mode write."""
+    specs = document.resolved_specs(hand, user_dir)
+    notes = []
+    name = Path(hand.checkpoint.path).name if hand.checkpoint.path else None
+    if document.checkpoint and name and document.checkpoint != name:
+        notes.append(f"the document was written with {document.checkpoint}; this is {name}, so the ink differs")
+    own = set(specs[i].style for i in document.embedded)
+    return write_files(hand, specs, document.seed, parse_dpi(dpi), document.layout.align, max_steps,
+                       notes=notes, layout=document.layout, paper=document.paper, embed_styles=own)
+
+
 # ---- paragraph mode, plotter, animation -----------------------------------------------------------
 @dataclass
 class PagesResult:
@@ -148,11 +197,14 @@ class PagesResult:
     seed: int
     summary: str
     notes: list[str] = field(default_factory=list)
+    pdf_file: Path | None = None       # one PDF, every page
 
 
 def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layout: ParagraphLayout,
-                          seed=None, dpi=None, max_steps: int | None = None) -> PagesResult:
-    """Paragraph mode: wrap, write and set `text` on pages; save every page as SVG and PNG."""
+                          seed=None, dpi=None, max_steps: int | None = None,
+                          paper: PaperOptions | None = None) -> PagesResult:
+    """Paragraph mode: wrap, write and set `text` on pages; save every page as SVG and PNG, and all of them
+    as one PDF (`paper` behind the ink in the PNGs and the PDF)."""
     started = time.perf_counter()
     s = spec("x", style, bias, color, width)        # validates the shared values, names each problem
     if text is not None and len(str(text)) > PARAGRAPH_MAX_CHARS:
@@ -163,7 +215,8 @@ def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layo
                                max_steps=max_steps)
     folder = result_folder()
     svgs = doc.save(folder / f"paragraph-{doc.seed}.svg", "svg")
-    pngs = doc.save(folder / f"paragraph-{doc.seed}.png", "png", dpi=dpi)
+    pngs = doc.save(folder / f"paragraph-{doc.seed}.png", "png", dpi=dpi, paper=paper)
+    pdf = doc.save(folder / f"paragraph-{doc.seed}.pdf", "pdf", paper=paper)[0]
     lines = sum(1 for t in doc.lines if t)
     notes = []
     if doc.capped_lines:
@@ -174,7 +227,7 @@ def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layo
     summary = (f"Wrote {lines} line{'s' if lines != 1 else ''} on {n} page{'s' if n != 1 else ''} in "
                f"{time.perf_counter() - started:.2f} s · seed {doc.seed} · {doc.rounds} wrap round"
                f"{'s' if doc.rounds != 1 else ''}") + "".join(f"\n- {x}" for x in notes)
-    return PagesResult(doc.pages, svgs, pngs, doc.seed, summary, notes)
+    return PagesResult(doc.pages, svgs, pngs, doc.seed, summary, notes, pdf)
 
 
 def plotter_files(pages: list[Page], plotter: PlotterOptions, gcode: GcodeOptions, stem: str = "handwriting",

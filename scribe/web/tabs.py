@@ -13,7 +13,8 @@ import gradio as gr
 
 from ..errors import InputError, ScribeError
 from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
-from ..render.page import Page
+from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, MM_PER_PX, Page
+from ..render.paper import PaperOptions
 from ..render.plotter import ORIGINS, GcodeOptions
 from . import forms, outputs, views
 from .api import guarded, made_style, write_lines
@@ -35,9 +36,11 @@ class Outputs:
     seed_used: gr.Textbox
     status: gr.Markdown
     pages: gr.State          # the laid-out pages, for plotter files and the animation
+    pdf: gr.DownloadButton
+    document: gr.DownloadButton    # the saved document (JSON) that writes this again
 
     def all(self) -> list:
-        return [self.preview, self.svg, self.png, self.seed_used, self.status, self.pages]
+        return [self.preview, self.svg, self.png, self.seed_used, self.status, self.pages, self.pdf, self.document]
 
 
 @dataclass
@@ -58,11 +61,35 @@ class Links:
     page loads, after the whole layout exists, so these are set by then."""
     shared: Shared | None = None
     out: Outputs | None = None
+    paper: list | None = None      # Paper.all()
+
+
+@dataclass
+class Paper:
+    """The paper behind the writing in PNG and PDF (Settings), read by every write."""
+    kind: gr.Dropdown
+    pitch: gr.Number
+    color: gr.ColorPicker
+
+    def all(self) -> list:
+        return [self.kind, self.pitch, self.color]
 
 
 def shown(r: outputs.WriteResult) -> tuple:
     """A line-mode result as Outputs' values."""
-    return views.preview_html(r.svg), str(r.svg_path), str(r.png_path), r.seed, r.summary(), r.pages
+    return (views.preview_html(r.svg), str(r.svg_path), str(r.png_path), r.seed, r.summary(), r.pages,
+            str(r.pdf_path) if r.pdf_path else None, str(r.document_path) if r.document_path else None)
+
+
+def size_controls(prefix: str) -> tuple[gr.Textbox, gr.Slider]:
+    """Writing size and line spacing, with the one set of defaults (scribe.render.page)."""
+    with gr.Row():
+        # interactive: the Lines tab's events read them from inside gr.render, which Gradio cannot see upfront
+        size = gr.Textbox(f"{DEFAULT_SIZE_MM:g}", label="Writing size (mm)", info="mm, or px at 96 dpi: 24px",
+                          min_width=120, elem_id=f"scribe-{prefix}-size", interactive=True)
+        spacing = gr.Slider(*LINE_SPACING_RANGE, value=DEFAULT_LINE_SPACING, step=0.05, interactive=True,
+                            label="Line spacing (writing sizes)", min_width=160, elem_id=f"scribe-{prefix}-spacing")
+    return size, spacing
 
 
 def _rows_from_values(values) -> list[dict]:
@@ -76,6 +103,9 @@ class LinesTab:
     rows: gr.State
     add: gr.Button
     write: gr.Button
+    size: gr.Textbox | None = None
+    spacing: gr.Slider | None = None
+    open_doc: gr.UploadButton | None = None
 
 
 def _line_row(state: AppState, n: int, r: dict) -> tuple[list, gr.Button]:
@@ -150,21 +180,52 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
             remove.click(lambda *a, rid=rid: remove_row(rid, on_screen(a)), **edit)
 
         def write_rows(*args, progress=gr.Progress()):
-            specs = lambda: forms.specs_from_rows(_rows_from_values(list(args[:-4])))
-            return shown(write_lines(state, specs, *args[-4:], progress))
+            # args: the rows' values, then size and spacing, the four shared settings, the three paper ones
+            specs = lambda: forms.specs_from_rows(_rows_from_values(list(args[:-9])))
+            return shown(write_lines(state, specs, *args[-7:-3], progress, (*args[-9:-7], *args[-3:])))
 
         for trigger in [write.click] + [t.submit for t in values[0::5]]:
-            trigger(write_rows, values + links.shared.all(), links.out.all(), show_progress_on=[links.out.preview],
-                    **PRIVATE, **state.conc)
+            trigger(write_rows, values + [size, spacing] + links.shared.all() + links.paper, links.out.all(),
+                    show_progress_on=[links.out.preview], **PRIVATE, **state.conc)
 
+    size, spacing = size_controls("lines")
     with gr.Row():
         add = gr.Button("+ Add line", size="md", elem_id="scribe-add")
         write = gr.Button("Write", variant="primary", size="md", elem_id="scribe-write")
+        open_doc = gr.UploadButton("Open document", file_types=[".json"], type="filepath", size="md",
+                                   elem_id="scribe-open-document")
     doc_in = gr.JSON(visible=False, label="document")
     gr.Examples([[doc] for _, doc in LINE_EXAMPLES], inputs=[doc_in], outputs=[rows], fn=load_example,
                 run_on_click=True, cache_examples=False, label="Examples",
                 example_labels=[label for label, _ in LINE_EXAMPLES])
-    return LinesTab(rows, add, write)
+    return LinesTab(rows, add, write, size, spacing, open_doc)
+
+
+def wire_open_document(state: AppState, tab: LinesTab, shared: Shared, paper: Paper) -> None:
+    """A saved document fills the Lines tab: its rows, seed, size, spacing, alignment, paper and (when
+    this server has it) its checkpoint; its own ink styles are saved and offered in every menu."""
+    @guarded
+    def open_document(upload, ckpt):
+        doc = outputs.read_document(upload)
+        match = [p for _, p in state.choices() if doc.checkpoint and Path(p).name == doc.checkpoint]
+        ckpt = match[0] if match else ckpt
+        if doc.checkpoint and not match:
+            gr.Warning(f"This server has no {doc.checkpoint}; the ink will differ from the saved one.")
+        specs = doc.resolved_specs(state.hand(ckpt), state.user_dir)
+        if doc.embedded:
+            state.refresh_styles()
+            for i in doc.embedded:
+                state.add_style_choice(views.style_choice(specs[i].style, doc.embedded[i].text))
+        rows = [state.new_row(s.text, s.style, s.bias, s.color, s.width) for s in specs]
+        size_mm = doc.layout.x_height_px * MM_PER_PX
+        sheet = doc.paper
+        return (rows, str(doc.seed), f"{size_mm:g}", doc.layout.line_spacing, doc.layout.align, ckpt,
+                sheet.kind if sheet else "plain", (sheet.pitch_mm or 0) if sheet else 0,
+                sheet.color if sheet else PaperOptions.color)
+
+    tab.open_doc.upload(open_document, [tab.open_doc, shared.checkpoint],
+                        [tab.rows, shared.seed, tab.size, tab.spacing, shared.align, shared.checkpoint] + paper.all(),
+                        **PRIVATE)
 
 
 # ---- the Quick mode tab ----------------------------------------------------------------------------
@@ -177,6 +238,8 @@ class QuickTab:
     width: gr.Slider
     wrap: gr.Slider
     write: gr.Button
+    size: gr.Textbox | None = None
+    spacing: gr.Slider | None = None
 
 
 def quick_tab(state: AppState, first_style: str) -> QuickTab:
@@ -191,18 +254,21 @@ def quick_tab(state: AppState, first_style: str) -> QuickTab:
         color = gr.ColorPicker(forms.DEFAULT_COLOR, label="Ink", min_width=80)
         width = gr.Slider(0.3, 6.0, value=forms.DEFAULT_WIDTH, step=0.1, label="Stroke (px)")
         wrap = gr.Slider(10, MAX_CHARS_PER_LINE, value=forms.DEFAULT_WRAP, step=1, label="Wrap lines at (characters)")
+    size, spacing = size_controls("quick")
     write = gr.Button("Write", variant="primary", elem_id="scribe-write-quick")
     gr.Examples([[t, state.style_value(st), b] for t, st, b in QUICK_EXAMPLES], inputs=[text, style, bias],
                 label="Examples")
-    return QuickTab(text, style, bias, color, width, wrap, write)
+    return QuickTab(text, style, bias, color, width, wrap, write, size, spacing)
 
 
-def wire_quick(state: AppState, tab: QuickTab, shared: Shared, out: Outputs) -> None:
-    def write_quick(text, style, bias, color, width, wrap, sd, dp, al, ck, progress=gr.Progress()):
+def wire_quick(state: AppState, tab: QuickTab, shared: Shared, out: Outputs, paper: Paper) -> None:
+    def write_quick(text, style, bias, color, width, wrap, size, spacing, sd, dp, al, ck, kind, pitch, rule,
+                    progress=gr.Progress()):
         specs = lambda: forms.specs_from_block(text, style, bias, color, width, wrap)
-        return shown(write_lines(state, specs, sd, dp, al, ck, progress))
+        return shown(write_lines(state, specs, sd, dp, al, ck, progress, (size, spacing, kind, pitch, rule)))
 
-    tab.write.click(write_quick, [tab.text, tab.style, tab.bias, tab.color, tab.width, tab.wrap] + shared.all(),
+    tab.write.click(write_quick, [tab.text, tab.style, tab.bias, tab.color, tab.width, tab.wrap, tab.size,
+                                  tab.spacing] + shared.all() + paper.all(),
                     out.all(), show_progress_on=[out.preview], **PRIVATE, **state.conc)
 
 
@@ -253,22 +319,24 @@ def paragraph_tab(state: AppState, first_style: str) -> ParagraphTab:
     return ParagraphTab(text, style, bias, color, width, page, margin, line_width, size, spacing, variation, write)
 
 
-def wire_paragraph(state: AppState, tab: ParagraphTab, shared: Shared, out: Outputs) -> None:
+def wire_paragraph(state: AppState, tab: ParagraphTab, shared: Shared, out: Outputs, paper: Paper) -> None:
     @guarded
     def write_paragraph_ui(text, style, bias, color, width, page, margin, line_w, size, spacing, variation,
-                           seed, dpi, align, ckpt, progress=gr.Progress()):
+                           seed, dpi, align, ckpt, kind, pitch, rule, progress=gr.Progress()):
         progress(0.05, desc="Loading the model")
-        layout = forms.paragraph_layout(page, False, margin, line_w, size, spacing, align, variation)
+        layout, sheet = forms.paragraph_look(page, margin, line_w, size, spacing, align, variation, kind, pitch, rule)
         hand = state.hand(ckpt)
         progress(0.2, desc="Writing the paragraph")
-        r = outputs.write_paragraph_files(hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps)
+        r = outputs.write_paragraph_files(hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps,
+                                          paper=sheet)
         for note in r.notes:
             gr.Warning(note)
         return (views.pages_preview_html(r.pages), str(outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip")),
-                str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, r.summary, r.pages)
+                str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, r.summary, r.pages,
+                str(r.pdf_file), None)
 
-    tab.write.click(write_paragraph_ui, tab.inputs() + shared.all(), out.all(), show_progress_on=[out.preview],
-                    **PRIVATE, **state.conc)
+    tab.write.click(write_paragraph_ui, tab.inputs() + shared.all() + paper.all(), out.all(),
+                    show_progress_on=[out.preview], **PRIVATE, **state.conc)
 
 
 # ---- the Your own hand tab -------------------------------------------------------------------------
@@ -349,6 +417,7 @@ class SettingsPanel:
     shared: Shared
     rescan: gr.Button
     model_line: gr.Markdown
+    paper: Paper | None = None
 
 
 def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
@@ -359,6 +428,12 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
             dpi = gr.Dropdown([96, 150, 192, 300, 600], value=forms.DEFAULT_DPI, label="PNG resolution (dpi)",
                               min_width=140)
             align = gr.Radio(list(forms.ALIGNS), value="left", label="Align", min_width=200)
+        with gr.Row():
+            kind = gr.Dropdown(forms.PAPER_CHOICES, value="plain", label="Paper (PNG and PDF)", min_width=120,
+                               info="never in the SVG: a plotter would draw it", elem_id="scribe-paper")
+            pitch = gr.Number(0, label="Rule pitch (mm)", info="0 = the line spacing; else sets it", min_width=120,
+                              elem_id="scribe-rule-pitch")
+            rule = gr.ColorPicker(PaperOptions.color, label="Rule colour", min_width=80)
         with gr.Row(equal_height=False):
             ckpt = gr.Dropdown(state.choices(), value=state.default, label="Checkpoint", scale=5,
                                info="checkpoints/ and --checkpoint_dir; switching needs no restart")
@@ -367,7 +442,7 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
         gr.Markdown(f"<span class='scribe-note'>{forms.limits_text()}</span>")
     with gr.Accordion("The styles (each hand's own ink)", open=False):
         gr.HTML(views.style_chart_html(state.bank))
-    return SettingsPanel(Shared(seed, dpi, align, ckpt), rescan, line)
+    return SettingsPanel(Shared(seed, dpi, align, ckpt), rescan, line, Paper(kind, pitch, rule))
 
 
 def wire_settings(state: AppState, panel: SettingsPanel) -> None:
@@ -417,10 +492,12 @@ def result_panel() -> ResultPanel:
     with gr.Row():
         svg = gr.DownloadButton("Download SVG (for plotters)", elem_id="scribe-svg", size="md")
         png = gr.DownloadButton("Download PNG", elem_id="scribe-png", size="md")
+        pdf = gr.DownloadButton("Download PDF", elem_id="scribe-pdf", size="md")
+        document = gr.DownloadButton("Save document", elem_id="scribe-document", size="md")
     with gr.Row(equal_height=False):
         seed_used = gr.Textbox("", label="Seed used", interactive=False, min_width=140, scale=2)
         reuse = gr.Button("Reuse this seed", size="sm", min_width=120, scale=1)
-    p = ResultPanel(Outputs(preview, svg, png, seed_used, status, gr.State(None)), reuse)
+    p = ResultPanel(Outputs(preview, svg, png, seed_used, status, gr.State(None), pdf, document), reuse)
     with gr.Accordion("Plotter: SVG in mm and G-code", open=False, elem_id="scribe-plotter"):
         with gr.Row():
             paper = gr.Dropdown(forms.PAPERS, value="a4", label="Paper", min_width=100)
