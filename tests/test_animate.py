@@ -168,7 +168,9 @@ def _long_page(n_lines=40):
             t = np.linspace(0, 6, 80)
             strokes.append(np.column_stack([w * 900 + t * 120, 150 * np.sin(3 * t) + rng.normal(0, 3, 80)]))
         lines.append(InkLine(strokes, ["#000000", "darkred"][i % 2]))
-    return layout_page(lines, 345.0)
+    # the page: 40 long lines at 36 px a line (the size line mode had then), so that both the
+    # frame count and the frame size go over the budget
+    return layout_page(lines, 345.0, Layout(x_height_px=36.0))
 
 
 def test_a_long_slow_gif_is_capped_by_the_cost_model_and_says_so():
