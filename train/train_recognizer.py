@@ -1,6 +1,6 @@
 """Train the legibility recogniser (scribe/recognizer.py) on the training split of the processed data.
 
-    python train/train_recognizer.py --minutes 38                 # 2 busy CPU cores: ~5 epochs, CER 0.22
+    OMP_NUM_THREADS=1 python train/train_recognizer.py --minutes 85   # 1 busy CPU thread: 9 epochs, CER 0.107
     python train/train_recognizer.py --minutes 20 --device cuda   # a GPU gets much further
 
 --minutes is the TOTAL training time: the run saves its state every few minutes (to --state, an
