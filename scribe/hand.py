@@ -17,6 +17,8 @@ import numpy as np
 import torch
 
 from .alphabet import Alphabet
+from . import candidates as legibility
+from .candidates import LegibilityCheck
 from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
 from .errors import InputError
 from .render import paragraph
@@ -66,6 +68,7 @@ class Handwriting:
     seed: int
     seconds: float
     layout: Layout = field(default_factory=Layout)
+    legibility: LegibilityCheck | None = None   # the candidates check (scribe.candidates)
 
     @property
     def capped_lines(self) -> list[int]:
@@ -127,6 +130,8 @@ class Hand:
         step_fn = _fast_step_or_none(self.model) if fast else None
         self.sampler = Sampler(self.model, self.stats, step_fn=step_fn)
         self.styles = styles
+        self.reader_path: str | Path | None = None   # the legibility check's reader; None: the shipped one
+        self._readers: dict = {}
         self._primed: dict[int, tuple[list[torch.Tensor], torch.Tensor]] = {}
 
     @classmethod
@@ -210,9 +215,17 @@ class Hand:
         return self._primed[style_id]
 
     def write(self, specs: list[LineSpec], seed: int | None = None, layout: Layout | None = None,
-              max_steps: int | None = None) -> Handwriting:
+              max_steps: int | None = None, candidates: int = 1) -> Handwriting:
+        """Sample every line in one batch. candidates = N > 1: N candidates of each line, all in that
+        batch, and the legibility check keeps the one that reads back best (scribe.candidates)."""
         started = time.perf_counter()
         specs = self.check(specs)
+        n = legibility.check_candidates(candidates)
+        check, reader = LegibilityCheck(n), None
+        if n > 1:
+            reader, check.skipped = legibility.reader_or_reason(self.reader_path, self._readers)
+            if reader is None:
+                n = 1
         seed = random.randrange(2**31) if seed is None else int(seed)
         requests, rows, primed_parts = [], [], []
         for i, s in enumerate(specs):
@@ -229,12 +242,40 @@ class Hand:
             n_state = len(primed_parts[0][0])
             primed = ([torch.cat([p[0][k] for p in primed_parts]) for k in range(n_state)],
                       torch.cat([p[1] for p in primed_parts]))
+        if n > 1:   # candidate j of line i is row j * len(requests) + i: N = 1 is the plain batch
+            requests = requests * n
+            primed = None if primed is None else ([p.repeat(n, *[1] * (p.dim() - 1)) for p in primed[0]],
+                                                  primed[1].repeat(n, 1))
         sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed)
+        if n > 1:
+            sampled = self._choose(specs, rows, requests, sampled, primed, n, reader, check)
         lines: list[SampledLine | None] = [None] * len(specs)
         for i, ln in zip(rows, sampled):
             lines[i] = ln
         return Handwriting(specs, lines, self.stats.ink_height, seed, time.perf_counter() - started,
-                           layout or Layout())
+                           layout or Layout(), check)
+
+    def _choose(self, specs, rows, requests, sampled, primed, n, reader, check) -> list[SampledLine]:
+        """Keep the candidate of each line that the reader reads best; fill in `check`."""
+        m = len(rows)
+        per_line = [[sampled[j * m + i] for j in range(n)] for i in range(m)]
+
+        def likelihood(pairs):
+            picked = [j * m + i for i, j in pairs]
+            sub = None
+            if primed is not None:
+                primed_rows = [r for r, q in enumerate(requests) if q.prime is not None]
+                at = {r: k for k, r in enumerate(primed_rows)}
+                keep = [at[r] for r in picked if r in at]
+                sub = ([p[keep] for p in primed[0]], primed[1][keep])
+            return legibility.mean_nll(self.sampler, [requests[r] for r in picked],
+                                       [sampled[r].offsets for r in picked], sub)
+
+        chosen, cers, readings = legibility.choose([specs[r].text for r in rows], per_line, reader, likelihood)
+        check.line_cers, check.readings = [None] * len(specs), [None] * len(specs)
+        for i, r in enumerate(rows):
+            check.line_cers[r], check.readings[r] = cers[i], readings[i]
+        return [per_line[i][j] for i, j in enumerate(chosen)]
 
     # ---- paragraphs and user styles (scribe.render.paragraph, scribe.user_style) -----------------------------
     def write_paragraph(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,

@@ -47,6 +47,7 @@ class RecognizerConfig:
     hidden: int = 96
     layers: int = 2
     stride: int = 3               # points per output frame; IAM lines have >= 4.4 points per char
+    cell: str = "gru"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -120,7 +121,8 @@ class RecognizerNet(nn.Module):
             nn.Conv1d(N_FEATURES, C, 5, padding=2), nn.ReLU(),
             nn.Conv1d(C, C, 2 * c.stride - 1, stride=c.stride, padding=c.stride - 1), nn.ReLU(),
             nn.Conv1d(C, C, 3, padding=1), nn.ReLU())
-        self.rnn = nn.GRU(C, c.hidden, c.layers, batch_first=True, bidirectional=True,
+        rnn = nn.LSTM if c.cell == "lstm" else nn.GRU
+        self.rnn = rnn(C, c.hidden, c.layers, batch_first=True, bidirectional=True,
                           dropout=0.1 if c.layers > 1 else 0.0)
         self.head = nn.Linear(2 * c.hidden, c.alphabet_size)
 
