@@ -280,10 +280,12 @@ class Hand:
     # ---- paragraphs and user styles (scribe.render.paragraph, scribe.user_style) -----------------------------
     def write_paragraph(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,
                         color: str = "#000000", width: float = 1.5, layout=None, seed: int | None = None,
-                        max_steps: int | None = None):
+                        max_steps: int | None = None, candidates: int = 1):
         """Wrap `text` to the line width in this hand's own measure and set it on pages (several if it
-        runs over). `layout` is a scribe.render.paragraph.ParagraphLayout. Returns a ParagraphDocument."""
-        return write_paragraph(self, text, style, bias, color, width, layout, seed, max_steps)
+        runs over). `layout` is a scribe.render.paragraph.ParagraphLayout. Returns a ParagraphDocument;
+        with candidates N > 1 its `legibility` says what the check found, per wrapped line."""
+        return write_paragraph(self, text, style, bias, color, width, layout, seed, max_steps,
+                               candidates=candidates)
 
     def add_user_styles(self, folder: str | Path) -> None:
         """Use the styles in `folder` as well as the current bank (ids are shared: see LayeredStyleBank)."""
@@ -316,7 +318,7 @@ class Hand:
 def write_paragraph(hand, text: str, style: int | None = None, bias: float | None = None,
                     color: str = "#000000", width: float = 1.5, layout: paragraph.ParagraphLayout | None = None,
                     seed: int | None = None, max_steps: int | None = None,
-                    max_rounds: int = paragraph.MAX_ROUNDS) -> paragraph.ParagraphDocument:
+                    max_rounds: int = paragraph.MAX_ROUNDS, candidates: int = 1) -> paragraph.ParagraphDocument:
     """Write `text` as wrapped paragraphs in one style; see the module docstring. Raises InputError."""
     started = time.perf_counter()
     layout = layout or paragraph.ParagraphLayout()
@@ -347,6 +349,10 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
                         f"(the limit is {MAX_CHARS_PER_LINE}): {long_words[0][:20]}...")
     if not BIAS_RANGE[0] <= bias <= BIAS_RANGE[1]:
         problems.append(f"bias {bias} is outside {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
+    try:
+        candidates = legibility.check_candidates(candidates)
+    except InputError as e:
+        problems.append(str(e))
     measure = paragraph.Measure()
     if style is not None:
         try:
@@ -361,6 +367,8 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
 
     target = layout.line_width_mm() / layout.ink_height_mm       # line width in ink heights
     written: dict[tuple[str, int], paragraph.WrittenLine] = {}   # (text, occurrence) -> ink
+    read: dict[tuple[str, int], tuple[float | None, str | None]] = {}   # -> the check's (CER, reading)
+    check = LegibilityCheck(candidates)
     first_width: dict[str, float] = {}
     rounds = 0
     for rounds in range(1, max_rounds + 1):
@@ -376,7 +384,11 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
         for c in range(0, len(todo), MAX_LINES):
             chunk = todo[c:c + MAX_LINES]
             doc = hand.write([LineSpec(t, style, bias, color, width) for t, _ in chunk],
-                             seed=seed + 7919 * rounds + c, max_steps=max_steps)
+                             seed=seed + 7919 * rounds + c, max_steps=max_steps, candidates=candidates)
+            check.skipped = doc.legibility.skipped
+            for k, key in enumerate(chunk):
+                read[key] = (doc.legibility.line_cers[k] if doc.legibility.line_cers else None,
+                             doc.legibility.readings[k] if doc.legibility.readings else None)
             for key, sampled in zip(chunk, doc.lines):
                 strokes = ink.offsets_to_strokes(sampled.offsets)
                 w = paragraph.ink_width(strokes) / hand.stats.ink_height
@@ -391,5 +403,8 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
         measure = paragraph.Measure.fit([(ln.text, ln.width) for ln in written.values()])
     lines = [written[k] if k[0] else paragraph.WrittenLine("", [], 0.0) for k in keys]
     pages, line_page, shrunk = paragraph.set_pages(lines, hand.stats.ink_height, layout, color, width, seed)
+    if check.ran:
+        check.line_cers = [read[k][0] if k[0] else None for k in keys]
+        check.readings = [read[k][1] if k[0] else None for k in keys]
     return paragraph.ParagraphDocument(pages, wrapped, line_page, shrunk, [i for i, ln in enumerate(lines) if ln.hit_cap],
-                             rounds, seed, time.perf_counter() - started, layout)
+                             rounds, seed, time.perf_counter() - started, layout, check)

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from .errors import InputError, ScribeError
+from .candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
 from .hand import DEFAULT_BIAS, Hand, LineSpec, step_cap_note, use_sampling_threads
 from .render.animate import AnimationOptions
 from .render.export import OUTPUT_FORMATS, format_suffix
@@ -53,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default=None, help="model file (default: the shipped checkpoint)")
     p.add_argument("--style_dir", default=None, help="folder of style-N-chars.npy / style-N-strokes.npy files")
     p.add_argument("--max_steps", type=int, default=None, help="hard cap on pen steps per line")
+    p.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES, metavar="N",
+                   help=f"legibility check: sample N candidates of each line, read each back, keep the one "
+                        f"that reads as its text ({MIN_CANDIDATES}-{MAX_CANDIDATES}; 1 turns it off; "
+                        f"default {DEFAULT_CANDIDATES})")
 
     lay = p.add_argument_group("page layout")
     lay.add_argument("--paragraph", action="store_true",
@@ -162,6 +167,13 @@ def paragraph_text(args) -> str:
     return "\n".join(args.lines)
 
 
+def report_legibility(check) -> None:
+    """The check's one-line summary; a check that could not run is a warning on stderr."""
+    if check is not None and check.summary():
+        print(f"{'warning: ' if check.skipped else ''}{check.summary()}",
+              file=sys.stderr if check.skipped else sys.stdout)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     use_sampling_threads()
@@ -190,11 +202,13 @@ def main(argv=None) -> int:
                 args.style if args.style is not None else (args.styles[0] if args.styles else None))
             bias = args.bias if args.bias is not None else (args.biases[0] if args.biases else DEFAULT_BIAS)
             doc = hand.write_paragraph(text, style_id, bias, (args.colors or ["#000000"])[0],
-                                       (args.widths or [1.5])[0], layout, args.seed, args.max_steps)
+                                       (args.widths or [1.5])[0], layout, args.seed, args.max_steps,
+                                       candidates=args.candidates)
             out = output_path(args, fmt, text.split(), doc.seed)
             written = doc.save(out, fmt, args.dpi, plotter, gcode, animation)
             if doc.capped_lines:
                 print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
+            report_legibility(doc.legibility)
             if doc.shrunk_lines:
                 print(f"note: {len(doc.shrunk_lines)} line(s) came out wider than the line width and were "
                       f"narrowed to fit", file=sys.stderr)
@@ -204,7 +218,7 @@ def main(argv=None) -> int:
         specs = specs_from_args(args)
         if style_from_id is not None:
             specs = [LineSpec(s.text, style_from_id, s.bias, s.color, s.width) for s in specs]
-        doc = hand.write(specs, seed=args.seed, max_steps=args.max_steps,
+        doc = hand.write(specs, seed=args.seed, max_steps=args.max_steps, candidates=args.candidates,
                          layout=Layout(line_spacing=args.line_spacing, align=args.align))
         out = output_path(args, fmt, [s.text for s in specs], doc.seed)
         if fmt in ("svg", "png"):
@@ -219,6 +233,7 @@ def main(argv=None) -> int:
         return 2
     if doc.capped_lines:
         print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
+    report_legibility(doc.legibility)
     print(f"Wrote {out} ({len(specs)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")
     return 0
 

@@ -245,14 +245,23 @@ def test_write_returns_valid_svg_and_png_and_is_reproducible(server):
     lines = [{"text": "Report due by nine.", "style": 0, "bias": 1.8},
              {"text": "Can't believe it!", "style": 1, "bias": 0.6, "color": "#aa0000", "width": 2.5},
              {"text": "Got your message.", "style": None, "bias": 1.2}]
-    svg, png, seed, summary = c.predict(lines=lines, seed=1234, png_dpi=96, api_name="/write")
+    svg, png, seed, summary, check = c.predict(lines=lines, seed=1234, png_dpi=96, api_name="/write")
     root = check_svg(svg, n_lines=3)
     assert root.findall(f"{SVG_NS}g")[1].get("stroke") == "#aa0000"
     check_png(png)
     assert seed == 1234 and "Wrote 3 lines" in summary and "seed 1234" in summary
-    svg2, _, _, _ = c.predict(lines=lines, seed=1234, png_dpi=96, api_name="/write")
+    # The legibility check ran at the default N with the shipped reader, and says so both ways.
+    assert check["ran"] and check["lines_checked"] == 3 and check["candidates"] == 4
+    assert 0.0 <= check["cer"] and "legibility check: 3 lines checked" in summary
+    assert all(1 <= n <= 3 for n in check["poor_lines"])
+    *_, off = c.predict(lines=lines, seed=1234, candidates=1, api_name="/write")
+    assert not off["ran"] and off["lines_checked"] == 0
+    from gradio_client.exceptions import AppError
+    with pytest.raises(AppError, match="from 1 to 16"):
+        c.predict(lines=lines, candidates=17, api_name="/write")
+    svg2, *_ = c.predict(lines=lines, seed=1234, png_dpi=96, api_name="/write")
     assert Path(svg2).read_text() == Path(svg).read_text()
-    _, _, random_seed, _ = c.predict(lines=lines, api_name="/write")      # seed omitted: random, reported
+    _, _, random_seed, *_ = c.predict(lines=lines, api_name="/write")      # seed omitted: random, reported
     assert isinstance(random_seed, (int, float)) and 0 <= random_seed < 2**32
 
 
@@ -260,13 +269,13 @@ def test_write_returns_valid_svg_and_png_and_is_reproducible(server):
 def test_write_text_splits_wraps_and_keeps_gaps(server):
     c = server["client"]
     text = "First paragraph line.\n\n" + "many words here " * 8
-    svg, png, seed, summary = c.predict(text=text, style=2, bias=1.0, wrap_at=30, seed=5, png_dpi=150,
+    svg, png, seed, summary, _ = c.predict(text=text, style=2, bias=1.0, wrap_at=30, seed=5, png_dpi=150,
                                         align="center", api_name="/write_text")
     n_lines = 2 + len(forms.split_block("many words here " * 8, 30)[0])
     check_svg(svg, n_lines=n_lines)
     img = check_png(png)
     assert "wrapped 1 long line at 30" in summary
-    _, small_png, _, _ = c.predict(text=text, style=2, bias=1.0, wrap_at=30, seed=5, png_dpi=75,
+    _, small_png, *_ = c.predict(text=text, style=2, bias=1.0, wrap_at=30, seed=5, png_dpi=75,
                                    api_name="/write_text")
     assert check_png(small_png).shape[1] < img.shape[1]       # resolution follows png_dpi
 
@@ -334,7 +343,7 @@ def test_twenty_concurrent_requests_all_get_their_own_files(server):
         c = Client(url, verbose=False)
         n = 1 + i % 3
         lines = [{"text": f"request {i} line {k}", "style": k % 3} for k in range(n)]
-        svg, png, seed, summary = c.predict(lines=lines, seed=1000 + i, png_dpi=72, api_name="/write")
+        svg, png, seed, summary, _ = c.predict(lines=lines, seed=1000 + i, png_dpi=72, api_name="/write")
         return i, n, svg, png, seed, summary
 
     with ThreadPoolExecutor(20) as pool:

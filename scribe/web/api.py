@@ -17,6 +17,7 @@ import logging
 
 import gradio as gr
 
+from ..candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
 from ..errors import ScribeError
 from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
 from ..render.plotter import GcodeOptions
@@ -53,21 +54,29 @@ def no_progress(*_, **__):
     pass
 
 
-def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progress) -> outputs.WriteResult:
+def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progress,
+                candidates=DEFAULT_CANDIDATES) -> outputs.WriteResult:
     """Line mode, shared by the UI and /write, /write_text: parse, load the model, write, warn."""
     try:
         specs, notes = make_specs()
         seed, dpi, align = forms.parse_seed(seed), forms.parse_dpi(dpi), forms.parse_align(align)
+        candidates = forms.parse_candidates(candidates)
         progress(0.05, desc="Loading the model")
         hand = state.hand(checkpoint)
         n = sum(1 for s in specs if s.text.strip())
         progress(0.2, desc=f"Writing {n} line{'s' if n != 1 else ''}")
-        result = outputs.write_files(hand, specs, seed, dpi, align, state.max_steps, notes=notes)
+        result = outputs.write_files(hand, specs, seed, dpi, align, state.max_steps, notes=notes,
+                                     candidates=candidates)
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e) from e
     for note in result.notes:
         gr.Warning(note)
     return result
+
+
+def legibility_dict(check) -> dict:
+    """The check's result for an API caller (the same dict whether or not the check ran)."""
+    return check.to_dict() if check is not None else {"candidates": 1, "ran": False, "lines_checked": 0}
 
 
 def made_style(state: AppState, hand, ink, text, upload):
@@ -94,6 +103,7 @@ def add_api(state: AppState) -> None:
         dpi = gr.Number(value=forms.DEFAULT_DPI, label="png_dpi")
         align = gr.Textbox(value="left", label="align")
         ckpt = gr.Textbox(value="", label="checkpoint")
+        cands = gr.Number(value=DEFAULT_CANDIDATES, precision=0, label="candidates")
         paper = gr.Textbox(value="a4", label="paper")
         landscape = gr.Checkbox(False, label="landscape")
         margin = gr.Number(value=forms.PLOTTER_MARGIN_MM, label="margin_mm")
@@ -124,29 +134,34 @@ def add_api(state: AppState) -> None:
         o_sfiles = gr.File(label="style_files", file_count="multiple")
         o_spreview = gr.File(label="preview_svg")
         o_seed, o_summary = gr.Number(label="seed_used", precision=0), gr.Textbox(label="summary")
+        o_check = gr.JSON(label="legibility")
         btns = {n: gr.Button(n) for n in ("write", "write_text", "plotter", "animated", "paragraph", "style")}
 
     # ---- line mode ----
-    def api_write(lines, seed=None, png_dpi=None, align=None, checkpoint=None):
-        r = write_lines(state, lambda: forms.specs_from_rows(lines), seed, png_dpi, align, checkpoint, no_progress)
-        return str(r.svg_path), str(r.png_path), r.seed, r.summary()
+    def api_write(lines, seed=None, png_dpi=None, align=None, checkpoint=None, candidates=DEFAULT_CANDIDATES):
+        r = write_lines(state, lambda: forms.specs_from_rows(lines), seed, png_dpi, align, checkpoint, no_progress,
+                        candidates)
+        return str(r.svg_path), str(r.png_path), r.seed, r.summary(), legibility_dict(r.legibility)
 
     def api_write_text(text, style=None, bias=None, color=None, width=None, wrap_at=None, seed=None, png_dpi=None,
-                       align=None, checkpoint=None):
+                       align=None, checkpoint=None, candidates=DEFAULT_CANDIDATES):
         r = write_lines(state, lambda: forms.specs_from_block(text, style, bias, color, width, wrap_at),
-                        seed, png_dpi, align, checkpoint, no_progress)
-        return str(r.svg_path), str(r.png_path), r.seed, r.summary()
+                        seed, png_dpi, align, checkpoint, no_progress, candidates)
+        return str(r.svg_path), str(r.png_path), r.seed, r.summary(), legibility_dict(r.legibility)
 
-    file_out = [o_svg, o_png, o_seed, o_summary]
-    btns["write"].click(api_write, [lines, seed, dpi, align, ckpt], file_out, api_name="write",
+    file_out = [o_svg, o_png, o_seed, o_summary, o_check]
+    btns["write"].click(api_write, [lines, seed, dpi, align, ckpt, cands], file_out, api_name="write",
                         api_description="Write several lines, each with its own text, style (id or null), bias, "
-                                        "color and width. Returns the SVG file, the PNG file, the seed used and "
-                                        "a one-line summary.", **conc)
-    btns["write_text"].click(api_write_text, [text, style, bias, color, width, wrap, seed, dpi, align, ckpt],
+                                        "color and width; `candidates` N (1-16) per line for the legibility "
+                                        "check (1: off). Returns the SVG file, the PNG file, the seed used, "
+                                        "a one-line summary and the check's result (lines_checked, cer, "
+                                        "poor_lines as 1-based numbers, skipped).", **conc)
+    btns["write_text"].click(api_write_text, [text, style, bias, color, width, wrap, seed, dpi, align, ckpt, cands],
                              file_out, api_name="write_text",
                              api_description="Write one block of text (split on newlines, wrapped at wrap_at "
-                                             "characters) in one style and bias. Returns the SVG file, the PNG "
-                                             "file, the seed used and a summary.", **conc)
+                                             "characters) in one style and bias; `candidates` as in /write. "
+                                             "Returns the SVG file, the PNG file, the seed used, a summary and "
+                                             "the legibility check's result.", **conc)
 
     def info() -> dict:
         """The checkpoints, style ids and limits this server offers."""
@@ -154,7 +169,9 @@ def add_api(state: AppState) -> None:
                 "default_checkpoint": state.default, "styles": state.bank.ids if state.bank else [],
                 "limits": {"max_lines": MAX_LINES, "max_chars_per_line": MAX_CHARS_PER_LINE,
                            "bias_range": list(BIAS_RANGE), "dpi_range": list(forms.DPI_RANGE),
-                           "width_range": list(forms.WIDTH_RANGE), "max_steps": state.max_steps}}
+                           "width_range": list(forms.WIDTH_RANGE), "max_steps": state.max_steps,
+                           "candidates_range": [MIN_CANDIDATES, MAX_CANDIDATES],
+                           "default_candidates": DEFAULT_CANDIDATES}}
 
     gr.api(info, api_name="info")
 
@@ -195,21 +212,23 @@ def add_api(state: AppState) -> None:
     @guarded
     def write_paragraph(text, style=None, bias=None, color=None, width=None, page=None, margin_mm=None,
                         width_mm=None, size_mm=None, line_spacing=None, align=None, variation=None, seed=None,
-                        png_dpi=None, checkpoint=None):
+                        png_dpi=None, checkpoint=None, candidates=DEFAULT_CANDIDATES):
         layout = forms.paragraph_layout(page, False, margin_mm, width_mm, size_mm, line_spacing, align, variation)
         r = outputs.write_paragraph_files(state.hand(checkpoint), text, style, bias, color, width, layout, seed,
-                                          png_dpi, state.max_steps)
-        return [str(p) for p in r.svg_files], [str(p) for p in r.png_files], r.seed, r.summary
+                                          png_dpi, state.max_steps, forms.parse_candidates(candidates))
+        return ([str(p) for p in r.svg_files], [str(p) for p in r.png_files], r.seed, r.summary,
+                legibility_dict(r.legibility))
 
     btns["paragraph"].click(write_paragraph, [text, style, bias, color, width, page, p_margin, line_w, size,
-                                              spacing, align, variation, seed, dpi, ckpt],
-                            [o_svgs, o_pngs, o_seed, o_summary], api_name="write_paragraph",
+                                              spacing, align, variation, seed, dpi, ckpt, cands],
+                            [o_svgs, o_pngs, o_seed, o_summary, o_check], api_name="write_paragraph",
                             api_description="Paragraph mode: wrap long text to the line width in the hand's own "
                                             "measure, blank lines as paragraph breaks, on pages (page "
                                             "a4/a5/letter or 'none'; margin_mm; width_mm 0 = the page inside its "
                                             "margins; size_mm the writing size; line_spacing in ink heights; "
-                                            "align; variation 0-2). Returns the SVG pages, the PNG pages, the "
-                                            "seed and a summary.", **conc)
+                                            "align; variation 0-2; candidates as in /write). Returns the SVG "
+                                            "pages, the PNG pages, the seed, a summary and the legibility "
+                                            "check's result (per wrapped line).", **conc)
 
     @guarded
     def make_style_api(ink=None, text=None, file=None, checkpoint=None):

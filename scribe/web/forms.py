@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 
+from ..candidates import DEFAULT_CANDIDATES, check_candidates
 from ..errors import InputError
 from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, LineSpec
 from ..render.animate import SPEED_RANGE, AnimationOptions
@@ -74,6 +75,13 @@ def parse_number(value, name: str, lo: float, hi: float, default: float, n: int 
     if not math.isfinite(f) or not lo <= f <= hi:
         raise InputError(f"{_where(n)}{name} {value} is outside the allowed range {lo:g}-{hi:g}")
     return f
+
+
+def parse_candidates(value) -> int:
+    """Candidates per line for the legibility check: blank means the default; else 1-16."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_CANDIDATES
+    return check_candidates(value)
 
 
 def parse_seed(value) -> int | None:

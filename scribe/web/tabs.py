@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..candidates import APP_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
 from ..errors import InputError, ScribeError
 from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
 from ..render.page import Page
@@ -47,9 +48,10 @@ class Shared:
     dpi: gr.Dropdown
     align: gr.Radio
     checkpoint: gr.Dropdown
+    candidates: gr.Slider
 
     def all(self) -> list:
-        return [self.seed, self.dpi, self.align, self.checkpoint]
+        return [self.seed, self.dpi, self.align, self.checkpoint, self.candidates]
 
 
 @dataclass
@@ -150,8 +152,8 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
             remove.click(lambda *a, rid=rid: remove_row(rid, on_screen(a)), **edit)
 
         def write_rows(*args, progress=gr.Progress()):
-            specs = lambda: forms.specs_from_rows(_rows_from_values(list(args[:-4])))
-            return shown(write_lines(state, specs, *args[-4:], progress))
+            specs = lambda: forms.specs_from_rows(_rows_from_values(list(args[:-5])))
+            return shown(write_lines(state, specs, *args[-5:-1], progress, args[-1]))
 
         for trigger in [write.click] + [t.submit for t in values[0::5]]:
             trigger(write_rows, values + links.shared.all(), links.out.all(), show_progress_on=[links.out.preview],
@@ -198,9 +200,9 @@ def quick_tab(state: AppState, first_style: str) -> QuickTab:
 
 
 def wire_quick(state: AppState, tab: QuickTab, shared: Shared, out: Outputs) -> None:
-    def write_quick(text, style, bias, color, width, wrap, sd, dp, al, ck, progress=gr.Progress()):
+    def write_quick(text, style, bias, color, width, wrap, sd, dp, al, ck, cn, progress=gr.Progress()):
         specs = lambda: forms.specs_from_block(text, style, bias, color, width, wrap)
-        return shown(write_lines(state, specs, sd, dp, al, ck, progress))
+        return shown(write_lines(state, specs, sd, dp, al, ck, progress, cn))
 
     tab.write.click(write_quick, [tab.text, tab.style, tab.bias, tab.color, tab.width, tab.wrap] + shared.all(),
                     out.all(), show_progress_on=[out.preview], **PRIVATE, **state.conc)
@@ -256,12 +258,13 @@ def paragraph_tab(state: AppState, first_style: str) -> ParagraphTab:
 def wire_paragraph(state: AppState, tab: ParagraphTab, shared: Shared, out: Outputs) -> None:
     @guarded
     def write_paragraph_ui(text, style, bias, color, width, page, margin, line_w, size, spacing, variation,
-                           seed, dpi, align, ckpt, progress=gr.Progress()):
+                           seed, dpi, align, ckpt, candidates, progress=gr.Progress()):
         progress(0.05, desc="Loading the model")
         layout = forms.paragraph_layout(page, False, margin, line_w, size, spacing, align, variation)
         hand = state.hand(ckpt)
         progress(0.2, desc="Writing the paragraph")
-        r = outputs.write_paragraph_files(hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps)
+        r = outputs.write_paragraph_files(hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps,
+                                          forms.parse_candidates(candidates))
         for note in r.notes:
             gr.Warning(note)
         return (views.pages_preview_html(r.pages), str(outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip")),
@@ -330,13 +333,14 @@ def wire_own_hand(state: AppState, tab: OwnHandTab, shared: Shared, out: Outputs
     tab.clear.click(None, js=CLEAR_CANVAS_JS, **PRIVATE)
 
     @guarded
-    def write_own_ui(text, sid, seed, dpi, align, ckpt, progress=gr.Progress()):
+    def write_own_ui(text, sid, seed, dpi, align, ckpt, candidates, progress=gr.Progress()):
         if sid is None:
             raise InputError("make your style first: write on the canvas and press Make style")
         specs, notes = forms.specs_from_block(text, sid, DEFAULT_BIAS + 0.25)
         progress(0.2, desc="Writing")
         r = outputs.write_files(state.hand(ckpt), specs, forms.parse_seed(seed), forms.parse_dpi(dpi),
-                                forms.parse_align(align), state.max_steps, notes=notes)
+                                forms.parse_align(align), state.max_steps, notes=notes,
+                                candidates=forms.parse_candidates(candidates))
         return shown(r)
 
     tab.write.click(write_own_ui, [tab.write_text, tab.style_id] + shared.all(), out.all(),
@@ -359,6 +363,11 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
             dpi = gr.Dropdown([96, 150, 192, 300, 600], value=forms.DEFAULT_DPI, label="PNG resolution (dpi)",
                               min_width=140)
             align = gr.Radio(list(forms.ALIGNS), value="left", label="Align", min_width=200)
+            candidates = gr.Slider(MIN_CANDIDATES, MAX_CANDIDATES, value=APP_CANDIDATES, step=1,
+                                   label="Legibility check (candidates per line)", min_width=200,
+                                   elem_id="scribe-candidates",
+                                   info="writes each line this many times at once, reads each back and keeps "
+                                        "the one that reads as its text; 1 = off; more is slower")
         with gr.Row(equal_height=False):
             ckpt = gr.Dropdown(state.choices(), value=state.default, label="Checkpoint", scale=5,
                                info="checkpoints/ and --checkpoint_dir; switching needs no restart")
@@ -367,7 +376,7 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
         gr.Markdown(f"<span class='scribe-note'>{forms.limits_text()}</span>")
     with gr.Accordion("The styles (each hand's own ink)", open=False):
         gr.HTML(views.style_chart_html(state.bank))
-    return SettingsPanel(Shared(seed, dpi, align, ckpt), rescan, line)
+    return SettingsPanel(Shared(seed, dpi, align, ckpt, candidates), rescan, line)
 
 
 def wire_settings(state: AppState, panel: SettingsPanel) -> None:
