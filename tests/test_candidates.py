@@ -167,3 +167,44 @@ def test_out_of_range_candidates_is_a_clear_error(tiny_ckpt_path, tiny_style_dir
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
     with pytest.raises(InputError, match="candidates per line must be a whole number from 1 to 16"):
         hand.write([LineSpec("hello")], seed=1, max_steps=MAX_STEPS, candidates=17)
+
+
+def test_paragraph_writer_checks_every_wrapped_line(tiny_ckpt_path, tiny_style_dir):
+    from scribe.render.paragraph import ParagraphLayout
+
+    class Reads:
+        def read(self, lines):
+            return ["hello there"] * len(lines)
+    hand = _hand_with_reader(tiny_ckpt_path, tiny_style_dir, Reads())
+    text = "hello there\n\nquick fox"
+    doc = hand.write_paragraph(text, 0, 1.0, layout=ParagraphLayout(page=None), seed=4, max_steps=MAX_STEPS,
+                               candidates=3)
+    check = doc.legibility
+    assert check.ran and check.lines_checked == sum(1 for t in doc.lines if t)
+    assert [c is None for c in check.line_cers] == [not t for t in doc.lines]
+    cers = {t: c for t, c in zip(doc.lines, check.line_cers) if t}
+    assert cers["hello there"] == 0.0 and cers["quick fox"] > cand.POOR_CER
+    assert f"line {doc.lines.index('quick fox') + 1} still reads poorly" in check.summary()
+    with pytest.raises(InputError, match="from 1 to 16"):
+        hand.write_paragraph(text, 0, layout=ParagraphLayout(page=None), candidates=0)
+
+
+def test_cli_candidates_flag(tiny_ckpt_path, tiny_style_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from helpers import ROOT
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "scribe.sample", "--checkpoint", str(tiny_ckpt_path),
+                               "--style_dir", str(tiny_style_dir), "--max_steps", "20", "--seed", "1", *args],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = cli("--text", "hello", "--candidates", "3", "--out", str(tmp_path / "a.svg"))
+    assert r.returncode == 0, r.stderr
+    assert "legibility check: 1 line checked, 3 candidates each; reader's CER of the chosen ink" in r.stdout
+    r = cli("--text", "hello", "--candidates", "1", "--out", str(tmp_path / "b.svg"))
+    assert r.returncode == 0 and "legibility" not in r.stdout + r.stderr
+    r = cli("--text", "hello", "--candidates", "20", "--out", str(tmp_path / "c.svg"))
+    assert r.returncode == 2 and "candidates per line must be a whole number from 1 to 16" in r.stderr
+    assert not (tmp_path / "c.svg").exists()
