@@ -108,6 +108,16 @@ class Handwriting:
             raise InputError(str(e)) from None
 
 
+@dataclass
+class CandidateBatch:
+    """One sampler batch of n candidates per line: candidate j of line i is sampled[j * len(rows) + i]."""
+    rows: list[int]               # the spec index of each non-blank line
+    requests: list[LineRequest]
+    sampled: list[SampledLine]
+    primed: tuple | None          # the primed state of the batch's primed rows, in row order
+    n: int
+
+
 def _fast_step_or_none(model):
     """scribe.fast's compiled step, or None (the eager step) where TorchScript cannot build it."""
     try:
@@ -227,6 +237,19 @@ class Hand:
             if reader is None:
                 n = 1
         seed = random.randrange(2**31) if seed is None else int(seed)
+        batch = self.sample_candidates(specs, n, seed, max_steps)
+        if n > 1:
+            lines = self.choose_candidates(specs, batch, reader, check)
+        else:
+            lines = [None] * len(specs)
+            for i, ln in zip(batch.rows, batch.sampled):
+                lines[i] = ln
+        return Handwriting(specs, lines, self.stats.ink_height, seed, time.perf_counter() - started,
+                           layout or Layout(), check)
+
+    def sample_candidates(self, specs: list[LineSpec], n: int, seed: int, max_steps: int | None = None
+                          ) -> "CandidateBatch":
+        """n candidates of every non-blank line of checked `specs`, all in one sampler batch."""
         requests, rows, primed_parts = [], [], []
         for i, s in enumerate(specs):
             if not s.text:
@@ -247,35 +270,34 @@ class Hand:
             primed = None if primed is None else ([p.repeat(n, *[1] * (p.dim() - 1)) for p in primed[0]],
                                                   primed[1].repeat(n, 1))
         sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed)
-        if n > 1:
-            sampled = self._choose(specs, rows, requests, sampled, primed, n, reader, check)
-        lines: list[SampledLine | None] = [None] * len(specs)
-        for i, ln in zip(rows, sampled):
-            lines[i] = ln
-        return Handwriting(specs, lines, self.stats.ink_height, seed, time.perf_counter() - started,
-                           layout or Layout(), check)
+        return CandidateBatch(rows, requests, sampled, primed, n)
 
-    def _choose(self, specs, rows, requests, sampled, primed, n, reader, check) -> list[SampledLine]:
-        """Keep the candidate of each line that the reader reads best; fill in `check`."""
-        m = len(rows)
-        per_line = [[sampled[j * m + i] for j in range(n)] for i in range(m)]
+    def choose_candidates(self, specs: list[LineSpec], batch: "CandidateBatch", reader, check: LegibilityCheck,
+                          use: int | None = None) -> list[SampledLine | None]:
+        """Per spec, the candidate (of the first `use`, default all) that `reader` reads best, None for
+        a blank line; fills in `check`."""
+        m, use = len(batch.rows), use or batch.n
+        per_line = [[batch.sampled[j * m + i] for j in range(use)] for i in range(m)]
 
         def likelihood(pairs):
             picked = [j * m + i for i, j in pairs]
             sub = None
-            if primed is not None:
-                primed_rows = [r for r, q in enumerate(requests) if q.prime is not None]
+            if batch.primed is not None:
+                primed_rows = [r for r, q in enumerate(batch.requests) if q.prime is not None]
                 at = {r: k for k, r in enumerate(primed_rows)}
                 keep = [at[r] for r in picked if r in at]
-                sub = ([p[keep] for p in primed[0]], primed[1][keep])
-            return legibility.mean_nll(self.sampler, [requests[r] for r in picked],
-                                       [sampled[r].offsets for r in picked], sub)
+                sub = ([p[keep] for p in batch.primed[0]], batch.primed[1][keep])
+            return legibility.mean_nll(self.sampler, [batch.requests[r] for r in picked],
+                                       [batch.sampled[r].offsets for r in picked], sub)
 
-        chosen, cers, readings = legibility.choose([specs[r].text for r in rows], per_line, reader, likelihood)
+        chosen, cers, readings = legibility.choose([specs[r].text for r in batch.rows], per_line, reader,
+                                                   likelihood)
         check.line_cers, check.readings = [None] * len(specs), [None] * len(specs)
-        for i, r in enumerate(rows):
+        lines: list[SampledLine | None] = [None] * len(specs)
+        for i, r in enumerate(batch.rows):
             check.line_cers[r], check.readings[r] = cers[i], readings[i]
-        return [per_line[i][j] for i, j in enumerate(chosen)]
+            lines[r] = per_line[i][chosen[i]]
+        return lines
 
     # ---- paragraphs and user styles (scribe.render.paragraph, scribe.user_style) -----------------------------
     def write_paragraph(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,
