@@ -47,6 +47,8 @@ class LegibilityCheck:
     line_cers: list[float | None] = field(default_factory=list)   # None: blank line (or not checked)
     readings: list[str | None] = field(default_factory=list)      # what the reader read on the chosen ink
     skipped: str = ""                        # why the check did not run ("" when it ran or N = 1)
+    tied_lines: int = 0                      # lines still tied after CER and wholeness (likelihood decided)
+    tied_rows: int = 0                       # candidates the likelihood pass read for them
 
     @property
     def ran(self) -> bool:

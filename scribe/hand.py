@@ -281,6 +281,7 @@ class Hand:
 
         def likelihood(pairs):
             picked = [j * m + i for i, j in pairs]
+            check.tied_lines, check.tied_rows = len({i for i, _ in pairs}), len(pairs)
             sub = None
             if batch.primed is not None:
                 primed_rows = [r for r, q in enumerate(batch.requests) if q.prime is not None]
