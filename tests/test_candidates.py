@@ -208,3 +208,34 @@ def test_cli_candidates_flag(tiny_ckpt_path, tiny_style_dir, tmp_path):
     r = cli("--text", "hello", "--candidates", "20", "--out", str(tmp_path / "c.svg"))
     assert r.returncode == 2 and "candidates per line must be a whole number from 1 to 16" in r.stderr
     assert not (tmp_path / "c.svg").exists()
+
+
+def test_the_app_offers_the_legibility_check_in_settings(tmp_path):
+    from helpers import tiny_model_files
+    from scribe.web import app
+    ckpt, styles = tiny_model_files(tmp_path)
+    demo = app.build_demo(app.AppSettings(checkpoint=str(ckpt), style_dir=str(styles), max_steps=MAX_STEPS))
+    found = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "scribe-candidates"]
+    assert len(found) == 1
+    control = found[0]
+    assert control.label.startswith("Legibility check") and "1 = off" in control.info
+    assert (control.minimum, control.maximum, control.value) == (1, 16, cand.APP_CANDIDATES)
+
+
+@pytest.mark.slow
+def test_shipped_model_and_reader_keep_the_candidate_that_reads_best():
+    from scribe.recognizer import load_recognizer
+    hand = Hand.load()
+    specs = hand.check([LineSpec("The quick brown fox jumps.", 3, 0.75), LineSpec("Meet me at noon.", None, 1.0)])
+    batch = hand.sample_candidates(specs, 4, seed=5)
+    doc = hand.write(specs, seed=5, candidates=4)
+    reader = load_recognizer()
+    # Read as the check reads: every candidate of every line in one call, line by line (the reader
+    # pads a batch to its longest line, so what it reads can depend on the batch).
+    ink = [[batch.sampled[j * len(specs) + i].offsets for j in range(4)] for i in range(len(specs))]
+    readings = reader.read([o for line in ink for o in line])
+    for i, spec in enumerate(specs):
+        cers = [cand.line_score(r, spec.text)[0] for r in readings[4 * i:4 * i + 4]]
+        assert doc.legibility.line_cers[i] == pytest.approx(min(cers))
+        assert any(np.array_equal(doc.lines[i].offsets, o) for o, c in zip(ink[i], cers) if c == min(cers))
+    assert doc.legibility.ran and doc.legibility.lines_checked == 2
