@@ -91,6 +91,29 @@ def test_mean_nll_is_the_models_own_teacher_forced_likelihood():
     assert cand.mean_nll(fast.sampler, [LineRequest(enc), LineRequest(enc)], offsets) == pytest.approx(got, rel=1e-4)
 
 
+def test_mean_nll_of_a_primed_line_starts_from_the_primed_state(tiny_ckpt_path, tiny_style_dir):
+    hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
+    enc = hand.alphabet.encode("quick")
+    state, prime, prime_enc = hand._prime(1)
+    req = LineRequest(enc, prime=prime, prime_encoded=prime_enc)
+    o = np.random.default_rng(1).normal(0, 20, (7, 3)).astype(np.float32)
+    o[:, 2] = [0, 0, 1, 0, 0, 0, 1]
+    got = cand.mean_nll(hand.sampler, [req, LineRequest(enc)], [o, o])
+    # The reference: step the model from the cached primed state through the candidate's points.
+    model, sampler = hand.model, hand.sampler
+    p_state, p_last = state
+    onehot = model.text_onehot(torch.tensor([prime_enc + enc + [0]]))
+    x, st, total = p_last, [t.clone() for t in p_state], 0.0
+    target = torch.from_numpy(hand.stats.normalise(o))
+    with torch.no_grad():
+        for t in range(len(o)):
+            out, st, _ = sampler.step_fn(x, st, onehot)
+            total += float(mixture_nll(MixtureParams(out, model.config.mixtures), target[t:t + 1]))
+            x = target[t:t + 1]
+    assert got[0] == pytest.approx(total / len(o), rel=1e-4)
+    assert abs(got[0] - got[1]) > 1e-3          # priming really changed the likelihood
+
+
 def _hand_with_reader(tiny_ckpt_path, tiny_style_dir, reader):
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
     hand._readers[str(None)] = (reader, "")
