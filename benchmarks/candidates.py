@@ -134,11 +134,13 @@ def time_one(args) -> None:
         hand.reader_path = args.reader
     specs = [LineSpec(t, s if s in hand.style_ids else None, b) for t, s, b in GUIDE]
     hand.write(specs, seed=args.seed, candidates=args.time_one)          # warm-up: primes, loads the reader
-    walls, doc = [], None
+    walls, cpus, doc = [], [], None
     for r in range(args.rounds):       # the same seed every round: the same work, timed again
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         doc = hand.write(specs, seed=args.seed, candidates=args.time_one)
         walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tie_s = None
     if args.time_one > 1:   # the cost of the tie-break pass, were every candidate of every line tied
         batch = hand.sample_candidates(hand.check(specs), args.time_one, seed=args.seed)
@@ -147,7 +149,7 @@ def time_one(args) -> None:
             mean_nll(hand.sampler, batch.requests, [s.offsets for s in batch.sampled], batch.primed)
         tie_s = time.perf_counter() - t
     print(json.dumps({"n": args.time_one, "walls": walls, "median": statistics.median(walls),
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "cpu": statistics.median(cpus), "peak_rss_mb": peak_mb,
                       "steps": max(ln.steps for ln in doc.lines if ln), "tie_pass_s": tie_s,
                       "tied_rows": doc.legibility.tied_rows,
                       "summary": doc.legibility.summary()}))
@@ -179,12 +181,13 @@ def timing(args) -> dict:
             pause("CONT")
     print(f"timing: the guide document (3 lines), median of {args.rounds} writes after a warm-up, 1 torch "
           f"thread, a fresh process per N; load {os.getloadavg()[0]:.1f}")
-    print(f"  {'N':>3s} {'wall s':>8s} {'vs N=1':>8s} {'peak RSS MB':>12s} {'loop steps':>11s} "
+    print(f"  {'N':>3s} {'wall s':>8s} {'vs N=1':>8s} {'cpu s':>7s} {'vs N=1':>8s} {'peak RSS MB':>12s} {'loop steps':>11s} "
           f"{'tied rows':>10s} {'all-tied pass s':>16s}")
     for n in NS:
         r = out[n]
         tie = "-" if r["tie_pass_s"] is None else f"{r['tie_pass_s']:.2f}"
-        print(f"  {n:>3d} {r['median']:>8.2f} {r['median'] / out[1]['median']:>7.2f}x {r['peak_rss_mb']:>12.0f} "
+        print(f"  {n:>3d} {r['median']:>8.2f} {r['median'] / out[1]['median']:>7.2f}x {r['cpu']:>7.2f} "
+              f"{r['cpu'] / out[1]['cpu']:>7.2f}x {r['peak_rss_mb']:>12.0f} "
               f"{r['steps']:>11d} {r['tied_rows']:>10d} {tie:>16s}")
     print("  rounds, wall s: " + "; ".join(f"N={n} " + ", ".join(f"{w:.2f}" for w in out[n]["walls"]) for n in NS))
     return out
