@@ -208,12 +208,12 @@ def main(argv=None) -> int:
             written = doc.save(out, fmt, args.dpi, plotter, gcode, animation)
             if doc.capped_lines:
                 print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
-            report_legibility(doc.legibility)
             if doc.shrunk_lines:
                 print(f"note: {len(doc.shrunk_lines)} line(s) came out wider than the line width and were "
                       f"narrowed to fit", file=sys.stderr)
             print(f"Wrote {', '.join(map(str, written))} ({len(doc.pages)} page{'s' * (len(doc.pages) > 1)}, "
                   f"{sum(1 for t in doc.lines if t)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")
+            report_legibility(doc.legibility)    # after the guide's "Wrote" line, which stays first
             return 0
         specs = specs_from_args(args)
         if style_from_id is not None:
@@ -233,8 +233,8 @@ def main(argv=None) -> int:
         return 2
     if doc.capped_lines:
         print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
-    report_legibility(doc.legibility)
     print(f"Wrote {out} ({len(specs)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")
+    report_legibility(doc.legibility)
     return 0
 
 
