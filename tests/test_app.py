@@ -235,8 +235,9 @@ def test_api_lists_the_documented_endpoints(server):
     assert {"/write", "/write_text", "/info"} <= set(api["named_endpoints"])
     assert api["unnamed_endpoints"] == {}       # the page's own events are private
     write = api["named_endpoints"]["/write"]
-    assert [p["parameter_name"] for p in write["parameters"]] == ["lines", "seed", "png_dpi", "align", "checkpoint"]
-    assert [r["label"] for r in write["returns"]] == ["svg", "png", "seed_used", "summary"]
+    assert [p["parameter_name"] for p in write["parameters"]] == ["lines", "seed", "png_dpi", "align", "checkpoint",
+                                                                  "candidates"]
+    assert [r["label"] for r in write["returns"]] == ["svg", "png", "seed_used", "summary", "legibility"]
 
 
 @pytest.mark.slow
