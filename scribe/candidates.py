@@ -41,6 +41,14 @@ def check_candidates(n) -> int:
     return value
 
 
+def resolve_candidates(n) -> tuple[int, str]:
+    """(N, "") for a good N; (1, why) for a bad one: the write goes ahead without the check and says so."""
+    try:
+        return check_candidates(n), ""
+    except InputError as e:
+        return 1, str(e)
+
+
 @dataclass
 class LegibilityCheck:
     """What the check did for one document; `line_cers` and `readings` are per written line."""

@@ -230,8 +230,8 @@ class Hand:
         batch, and the legibility check keeps the one that reads back best (scribe.candidates)."""
         started = time.perf_counter()
         specs = self.check(specs)
-        n = legibility.check_candidates(candidates)
-        check, reader = LegibilityCheck(n), None
+        n, bad = legibility.resolve_candidates(candidates)
+        check, reader = LegibilityCheck(n, skipped=bad), None
         if n > 1:
             reader, check.skipped = legibility.reader_or_reason(self.reader_path, self._readers)
             if reader is None:
@@ -372,10 +372,7 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
                         f"(the limit is {MAX_CHARS_PER_LINE}): {long_words[0][:20]}...")
     if not BIAS_RANGE[0] <= bias <= BIAS_RANGE[1]:
         problems.append(f"bias {bias} is outside {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
-    try:
-        candidates = legibility.check_candidates(candidates)
-    except InputError as e:
-        problems.append(str(e))
+    candidates, bad_candidates = legibility.resolve_candidates(candidates)
     measure = paragraph.Measure()
     if style is not None:
         try:
@@ -391,7 +388,7 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
     target = layout.line_width_mm() / layout.ink_height_mm       # line width in ink heights
     written: dict[tuple[str, int], paragraph.WrittenLine] = {}   # (text, occurrence) -> ink
     read: dict[tuple[str, int], tuple[float | None, str | None]] = {}   # -> the check's (CER, reading)
-    check = LegibilityCheck(candidates)
+    check = LegibilityCheck(candidates, skipped=bad_candidates)
     first_width: dict[str, float] = {}
     rounds = 0
     for rounds in range(1, max_rounds + 1):
@@ -408,7 +405,7 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
             chunk = todo[c:c + MAX_LINES]
             doc = hand.write([LineSpec(t, style, bias, color, width) for t, _ in chunk],
                              seed=seed + 7919 * rounds + c, max_steps=max_steps, candidates=candidates)
-            check.skipped = doc.legibility.skipped
+            check.skipped = check.skipped or doc.legibility.skipped
             for k, key in enumerate(chunk):
                 read[key] = (doc.legibility.line_cers[k] if doc.legibility.line_cers else None,
                              doc.legibility.readings[k] if doc.legibility.readings else None)

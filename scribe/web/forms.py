@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..candidates import DEFAULT_CANDIDATES, check_candidates
+from ..candidates import DEFAULT_CANDIDATES
 from ..errors import InputError
 from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, LineSpec
 from ..render.animate import SPEED_RANGE, AnimationOptions
@@ -77,11 +77,12 @@ def parse_number(value, name: str, lo: float, hi: float, default: float, n: int 
     return f
 
 
-def parse_candidates(value) -> int:
-    """Candidates per line for the legibility check: blank means the default; else 1-16."""
+def parse_candidates(value):
+    """Candidates per line for the legibility check: blank means the default. A value outside 1-16
+    goes through as it is: Hand writes without the check and the summary says why."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return DEFAULT_CANDIDATES
-    return check_candidates(value)
+    return value
 
 
 def parse_seed(value) -> int | None:
