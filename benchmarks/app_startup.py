@@ -129,7 +129,7 @@ def main(argv=None) -> int:
             times = []
             for i in range(args.requests):
                 t = time.perf_counter()
-                svg, png, seed, summary = client.predict(lines=doc, seed=i, api_name="/write")
+                svg, png, seed, summary, _ = client.predict(lines=doc, seed=i, api_name="/write")
                 times.append(time.perf_counter() - t)
             rss_after, rss_peak = rss_bytes(proc.pid)
         finally:

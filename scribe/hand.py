@@ -18,6 +18,8 @@ import numpy as np
 import torch
 
 from .alphabet import Alphabet
+from . import candidates as legibility
+from .candidates import LegibilityCheck
 from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
 from .errors import InputError
 from .render import paragraph
@@ -90,6 +92,7 @@ class Handwriting:
     seed: int
     seconds: float
     layout: Layout = field(default_factory=Layout)
+    legibility: LegibilityCheck | None = None   # the candidates check (scribe.candidates)
 
     @property
     def capped_lines(self) -> list[int]:
@@ -146,6 +149,16 @@ def _finite(value) -> float | None:
     return f if math.isfinite(f) else None
 
 
+@dataclass
+class CandidateBatch:
+    """One sampler batch of n candidates per line: candidate j of line i is sampled[j * len(rows) + i]."""
+    rows: list[int]               # the spec index of each non-blank line
+    requests: list[LineRequest]
+    sampled: list[SampledLine]
+    primed: tuple | None          # the primed state of the batch's primed rows, in row order
+    n: int
+
+
 def _fast_step_or_none(model):
     """scribe.fast's compiled step, or None (the eager step) where TorchScript cannot build it."""
     try:
@@ -168,6 +181,8 @@ class Hand:
         step_fn = _fast_step_or_none(self.model) if fast else None
         self.sampler = Sampler(self.model, self.stats, step_fn=step_fn)
         self.styles = styles
+        self.reader_path: str | Path | None = None   # the legibility check's reader; None: the shipped one
+        self._readers: dict = {}
         self._primed: dict[int, tuple[list[torch.Tensor], torch.Tensor]] = {}
 
     @classmethod
@@ -266,13 +281,34 @@ class Hand:
         return self._primed[style_id]
 
     def write(self, specs: list[LineSpec], seed: int | None = None, layout: Layout | None = None,
-              max_steps: int | None = None, on_step=None) -> Handwriting:
-        """`on_step(step, cap, lines_done)`: progress after every pen step (see Sampler.sample); raise
+              max_steps: int | None = None, on_step=None, candidates: int = 1) -> Handwriting:
+        """Sample every line in one batch. candidates = N > 1: N candidates of each line, all in that
+        batch, and the legibility check keeps the one that reads back best (scribe.candidates).
+        `on_step(step, cap, lines_done)`: progress after every pen step (see Sampler.sample); raise
         from it to stop."""
         started = time.perf_counter()
         seed, max_steps = check_seed(seed), check_max_steps(max_steps)
         specs = self.check(specs)
+        n, bad = legibility.resolve_candidates(candidates)
+        check, reader = LegibilityCheck(n, skipped=bad), None
+        if n > 1:
+            reader, check.skipped = legibility.reader_or_reason(self.reader_path, self._readers)
+            if reader is None:
+                n = 1
         seed = random.randrange(2**31) if seed is None else seed
+        batch = self.sample_candidates(specs, n, seed, max_steps, on_step)
+        if n > 1:
+            lines = self.choose_candidates(specs, batch, reader, check)
+        else:
+            lines = [None] * len(specs)
+            for i, ln in zip(batch.rows, batch.sampled):
+                lines[i] = ln
+        return Handwriting(specs, lines, self.stats.ink_height, seed, time.perf_counter() - started,
+                           layout or Layout(), check)
+
+    def sample_candidates(self, specs: list[LineSpec], n: int, seed: int, max_steps: int | None = None,
+                          on_step=None) -> "CandidateBatch":
+        """n candidates of every non-blank line of checked `specs`, all in one sampler batch."""
         requests, rows, primed_parts = [], [], []
         for i, s in enumerate(specs):
             if not s.text:
@@ -289,20 +325,50 @@ class Hand:
             n_state = len(primed_parts[0][0])
             primed = ([torch.cat([p[0][k] for p in primed_parts]) for k in range(n_state)],
                       torch.cat([p[1] for p in primed_parts]))
+        if n > 1:   # candidate j of line i is row j * len(requests) + i: N = 1 is the plain batch
+            requests = requests * n
+            primed = None if primed is None else ([p.repeat(n, *[1] * (p.dim() - 1)) for p in primed[0]],
+                                                  primed[1].repeat(n, 1))
         sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed, on_step=on_step)
+        return CandidateBatch(rows, requests, sampled, primed, n)
+
+    def choose_candidates(self, specs: list[LineSpec], batch: "CandidateBatch", reader, check: LegibilityCheck,
+                          use: int | None = None) -> list[SampledLine | None]:
+        """Per spec, the candidate (of the first `use`, default all) that `reader` reads best, None for
+        a blank line; fills in `check`."""
+        m, use = len(batch.rows), use or batch.n
+        per_line = [[batch.sampled[j * m + i] for j in range(use)] for i in range(m)]
+
+        def likelihood(pairs):
+            picked = [j * m + i for i, j in pairs]
+            check.tied_lines, check.tied_rows = len({i for i, _ in pairs}), len(pairs)
+            sub = None
+            if batch.primed is not None:
+                primed_rows = [r for r, q in enumerate(batch.requests) if q.prime is not None]
+                at = {r: k for k, r in enumerate(primed_rows)}
+                keep = [at[r] for r in picked if r in at]
+                sub = ([p[keep] for p in batch.primed[0]], batch.primed[1][keep])
+            return legibility.mean_nll(self.sampler, [batch.requests[r] for r in picked],
+                                       [batch.sampled[r].offsets for r in picked], sub)
+
+        chosen, cers, readings = legibility.choose([specs[r].text for r in batch.rows], per_line, reader,
+                                                   likelihood)
+        check.line_cers, check.readings = [None] * len(specs), [None] * len(specs)
         lines: list[SampledLine | None] = [None] * len(specs)
-        for i, ln in zip(rows, sampled):
-            lines[i] = ln
-        return Handwriting(specs, lines, self.stats.ink_height, seed, time.perf_counter() - started,
-                           layout or Layout())
+        for i, r in enumerate(batch.rows):
+            check.line_cers[r], check.readings[r] = cers[i], readings[i]
+            lines[r] = per_line[i][chosen[i]]
+        return lines
 
     # ---- paragraphs and user styles (scribe.render.paragraph, scribe.user_style) -----------------------------
     def write_paragraph(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,
                         color: str = "#000000", width: float = 1.5, layout=None, seed: int | None = None,
-                        max_steps: int | None = None):
+                        max_steps: int | None = None, candidates: int = 1):
         """Wrap `text` to the line width in this hand's own measure and set it on pages (several if it
-        runs over). `layout` is a scribe.render.paragraph.ParagraphLayout. Returns a ParagraphDocument."""
-        return write_paragraph(self, text, style, bias, color, width, layout, seed, max_steps)
+        runs over). `layout` is a scribe.render.paragraph.ParagraphLayout. Returns a ParagraphDocument;
+        with candidates N > 1 its `legibility` says what the check found, per wrapped line."""
+        return write_paragraph(self, text, style, bias, color, width, layout, seed, max_steps,
+                               candidates=candidates)
 
     def add_user_styles(self, folder: str | Path) -> None:
         """Use the styles in `folder` as well as the current bank (ids are shared: see LayeredStyleBank)."""
@@ -335,7 +401,7 @@ class Hand:
 def write_paragraph(hand, text: str, style: int | None = None, bias: float | None = None,
                     color: str = "#000000", width: float = 1.5, layout: paragraph.ParagraphLayout | None = None,
                     seed: int | None = None, max_steps: int | None = None,
-                    max_rounds: int = paragraph.MAX_ROUNDS) -> paragraph.ParagraphDocument:
+                    max_rounds: int = paragraph.MAX_ROUNDS, candidates: int = 1) -> paragraph.ParagraphDocument:
     """Write `text` as wrapped paragraphs in one style; see the module docstring. Raises InputError."""
     started = time.perf_counter()
     seed, max_steps = check_seed(seed), check_max_steps(max_steps)
@@ -367,6 +433,7 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
                         f"(the limit is {MAX_CHARS_PER_LINE}): {long_words[0][:20]}...")
     if _finite(bias) is None or not BIAS_RANGE[0] <= bias <= BIAS_RANGE[1]:
         problems.append(f"bias {str(bias)[:20]} is not a number in {BIAS_RANGE[0]}-{BIAS_RANGE[1]}")
+    candidates, bad_candidates = legibility.resolve_candidates(candidates)
     measure = paragraph.Measure()
     if style is not None:
         try:
@@ -381,6 +448,8 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
 
     target = layout.line_width_mm() / layout.ink_height_mm       # line width in ink heights
     written: dict[tuple[str, int], paragraph.WrittenLine] = {}   # (text, occurrence) -> ink
+    read: dict[tuple[str, int], tuple[float | None, str | None]] = {}   # -> the check's (CER, reading)
+    check = LegibilityCheck(candidates, skipped=bad_candidates)
     first_width: dict[str, float] = {}
     rounds = 0
     for rounds in range(1, max_rounds + 1):
@@ -396,7 +465,12 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
         for c in range(0, len(todo), MAX_LINES):
             chunk = todo[c:c + MAX_LINES]
             doc = hand.write([LineSpec(t, style, bias, color, width) for t, _ in chunk],
-                             seed=(seed + 7919 * rounds + c) % SEED_LIMIT, max_steps=max_steps)
+                             seed=(seed + 7919 * rounds + c) % SEED_LIMIT, max_steps=max_steps,
+                             candidates=candidates)
+            check.skipped = check.skipped or doc.legibility.skipped
+            for k, key in enumerate(chunk):
+                read[key] = (doc.legibility.line_cers[k] if doc.legibility.line_cers else None,
+                             doc.legibility.readings[k] if doc.legibility.readings else None)
             for key, sampled in zip(chunk, doc.lines):
                 strokes = ink.offsets_to_strokes(sampled.offsets)
                 w = paragraph.ink_width(strokes) / hand.stats.ink_height
@@ -411,5 +485,8 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
         measure = paragraph.Measure.fit([(ln.text, ln.width) for ln in written.values()])
     lines = [written[k] if k[0] else paragraph.WrittenLine("", [], 0.0) for k in keys]
     pages, line_page, shrunk = paragraph.set_pages(lines, hand.stats.ink_height, layout, color, width, seed)
+    if check.ran:
+        check.line_cers = [read[k][0] if k[0] else None for k in keys]
+        check.readings = [read[k][1] if k[0] else None for k in keys]
     return paragraph.ParagraphDocument(pages, wrapped, line_page, shrunk, [i for i, ln in enumerate(lines) if ln.hit_cap],
-                             rounds, seed, time.perf_counter() - started, layout)
+                             rounds, seed, time.perf_counter() - started, layout, check)

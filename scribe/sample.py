@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 
 from .errors import InputError, ScribeError
+from .candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
 from .hand import DEFAULT_BIAS, WIDTH_RANGE, Hand, LineSpec, step_cap_note, use_sampling_threads
 from .render.animate import AnimationOptions
 from .render.export import OUTPUT_FORMATS, format_suffix
@@ -72,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max_steps", type=int, default=None, help="hard cap on pen steps per line")
     p.add_argument("--progress", action="store_true",
                    help="show a progress bar over the pen steps (line mode; measured 1.2-1.8x slower: the Python step loop)")
+    p.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES, metavar="N",
+                   help=f"legibility check: sample N candidates of each line, read each back, keep the one "
+                        f"that reads as its text ({MIN_CANDIDATES}-{MAX_CANDIDATES}; 1 turns it off; "
+                        f"default {DEFAULT_CANDIDATES})")
 
     lay = p.add_argument_group("page layout")
     lay.add_argument("--paragraph", action="store_true",
@@ -271,6 +276,13 @@ def line_layout(size: float, spacing: float, align: str) -> Layout:
         raise InputError(str(e)) from None
 
 
+def report_legibility(check) -> None:
+    """The check's one-line summary; a check that could not run is a warning on stderr."""
+    if check is not None and check.summary():
+        print(f"{'warning: ' if check.skipped else ''}{check.summary()}",
+              file=sys.stderr if check.skipped else sys.stdout)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     use_sampling_threads()
@@ -316,7 +328,8 @@ def main(argv=None) -> int:
                 args.style if args.style is not None else (args.styles[0] if args.styles else None))
             bias = args.bias if args.bias is not None else (args.biases[0] if args.biases else DEFAULT_BIAS)
             doc = hand.write_paragraph(text, style_id, bias, (args.colors or ["#000000"])[0],
-                                       (args.widths or [1.5])[0], layout, args.seed, args.max_steps)
+                                       (args.widths or [1.5])[0], layout, args.seed, args.max_steps,
+                                       candidates=args.candidates)
             out = output_path(args, fmt, text.split(), doc.seed)
             written = doc.save(out, fmt, args.dpi, plotter, gcode, animation, paper)
             if doc.capped_lines:
@@ -326,18 +339,20 @@ def main(argv=None) -> int:
                       f"narrowed to fit", file=sys.stderr)
             print(f"Wrote {', '.join(map(str, written))} ({len(doc.pages)} page{'s' * (len(doc.pages) > 1)}, "
                   f"{sum(1 for t in doc.lines if t)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")
+            report_legibility(doc.legibility)    # after the guide's "Wrote" line, which stays first
             return 0
         if document is not None:
             if paper is None:
                 paper = document.paper
             specs = document.resolved_specs(hand)
-            doc = hand.write(specs, seed=document.seed, max_steps=args.max_steps, layout=document.layout)
+            doc = hand.write(specs, seed=document.seed, max_steps=args.max_steps, layout=document.layout,
+                             candidates=args.candidates)
         else:
             specs = specs_from_args(args)
             if style_from_id is not None:
                 specs = [LineSpec(s.text, style_from_id, s.bias, s.color, s.width) for s in specs]
             with pen_progress(args.progress) as on_step:
-                doc = hand.write(specs, seed=args.seed, max_steps=args.max_steps,
+                doc = hand.write(specs, seed=args.seed, max_steps=args.max_steps, candidates=args.candidates,
                                  layout=line_layout(size, spacing, args.align), on_step=on_step)
         out = output_path(args, fmt, [s.text for s in specs], doc.seed)
         if fmt in ("svg", "png") and paper is None:
@@ -360,6 +375,7 @@ def main(argv=None) -> int:
     if doc.capped_lines:
         print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
     print(f"Wrote {out} ({len(specs)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")
+    report_legibility(doc.legibility)
     return 0
 
 

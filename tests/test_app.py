@@ -238,8 +238,8 @@ def test_api_lists_the_documented_endpoints(server):
     write = api["named_endpoints"]["/write"]
     assert [p["parameter_name"] for p in write["parameters"]] == ["lines", "seed", "png_dpi", "align", "checkpoint",
                                                                   "size", "line_spacing", "paper", "rule_pitch",
-                                                                  "rule_color"]
-    assert [r["label"] for r in write["returns"]] == ["svg", "png", "seed_used", "summary"]
+                                                                  "rule_color", "candidates"]
+    assert [r["label"] for r in write["returns"]] == ["svg", "png", "seed_used", "summary", "legibility"]
 
 
 @pytest.mark.slow
@@ -248,14 +248,23 @@ def test_write_returns_valid_svg_and_png_and_is_reproducible(server):
     lines = [{"text": "Report due by nine.", "style": 0, "bias": 1.8},
              {"text": "Can't believe it!", "style": 1, "bias": 0.6, "color": "#aa0000", "width": 2.5},
              {"text": "Got your message.", "style": None, "bias": 1.2}]
-    svg, png, seed, summary = c.predict(lines=lines, seed=1234, png_dpi=96, api_name="/write")
+    svg, png, seed, summary, check = c.predict(lines=lines, seed=1234, png_dpi=96, api_name="/write")
     root = check_svg(svg, n_lines=3)
     assert root.findall(f"{SVG_NS}g")[1].get("stroke") == "#aa0000"
     check_png(png)
     assert seed == 1234 and "Wrote 3 lines" in summary and "seed 1234" in summary
-    svg2, _, _, _ = c.predict(lines=lines, seed=1234, png_dpi=96, api_name="/write")
+    # The legibility check ran at the default N with the shipped reader, and says so both ways.
+    assert check["ran"] and check["lines_checked"] == 3 and check["candidates"] == 4
+    assert 0.0 <= check["cer"] and "legibility check: 3 lines checked" in summary
+    # The tiny random model scribbles: every line reads poorly, and the summary says which.
+    assert check["poor_lines"] == [1, 2, 3] and "lines 1, 2, 3 still read poorly" in summary
+    *_, off = c.predict(lines=lines, seed=1234, candidates=1, api_name="/write")
+    assert not off["ran"] and off["lines_checked"] == 0
+    *_, summary17, bad = c.predict(lines=lines, seed=1234, candidates=17, api_name="/write")
+    assert not bad["ran"] and "legibility check not run" in summary17 and "from 1 to 16" in bad["skipped"]
+    svg2, *_ = c.predict(lines=lines, seed=1234, png_dpi=96, api_name="/write")
     assert Path(svg2).read_text() == Path(svg).read_text()
-    _, _, random_seed, _ = c.predict(lines=lines, api_name="/write")      # seed omitted: random, reported
+    _, _, random_seed, *_ = c.predict(lines=lines, api_name="/write")      # seed omitted: random, reported
     assert isinstance(random_seed, (int, float)) and 0 <= random_seed < 2**32
 
 
@@ -263,13 +272,13 @@ def test_write_returns_valid_svg_and_png_and_is_reproducible(server):
 def test_write_text_splits_wraps_and_keeps_gaps(server):
     c = server["client"]
     text = "First paragraph line.\n\n" + "many words here " * 8
-    svg, png, seed, summary = c.predict(text=text, style=2, bias=1.0, wrap_at=30, seed=5, png_dpi=150,
+    svg, png, seed, summary, _ = c.predict(text=text, style=2, bias=1.0, wrap_at=30, seed=5, png_dpi=150,
                                         align="center", api_name="/write_text")
     n_lines = 2 + len(forms.split_block("many words here " * 8, 30)[0])
     check_svg(svg, n_lines=n_lines)
     img = check_png(png)
     assert "wrapped 1 long line at 30" in summary
-    _, small_png, _, _ = c.predict(text=text, style=2, bias=1.0, wrap_at=30, seed=5, png_dpi=75,
+    _, small_png, *_ = c.predict(text=text, style=2, bias=1.0, wrap_at=30, seed=5, png_dpi=75,
                                    api_name="/write_text")
     assert check_png(small_png).shape[1] < img.shape[1]       # resolution follows png_dpi
 
@@ -337,7 +346,7 @@ def test_twenty_concurrent_requests_all_get_their_own_files(server):
         c = Client(url, verbose=False)
         n = 1 + i % 3
         lines = [{"text": f"request {i} line {k}", "style": k % 3} for k in range(n)]
-        svg, png, seed, summary = c.predict(lines=lines, seed=1000 + i, png_dpi=72, api_name="/write")
+        svg, png, seed, summary, _ = c.predict(lines=lines, seed=1000 + i, png_dpi=72, api_name="/write")
         return i, n, svg, png, seed, summary
 
     with ThreadPoolExecutor(20) as pool:

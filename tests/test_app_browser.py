@@ -87,6 +87,24 @@ def test_browser_adds_a_line_writes_and_downloads(browser_app, tmp_path):
     assert root.get("viewBox") and seen["svg"].suffix == ".svg"
     check_png(seen["png"])
     assert (tmp_path / "app.png").stat().st_size > 10_000
+    # The legibility check ran at the app's default, and the tiny model's scribbles are named.
+    assert "legibility check: 2 lines checked, 4 candidates each" in seen["status"]
+    assert "lines 1, 2 still read poorly" in seen["status"]
+
+
+@pytest.mark.slow
+@needs_browser
+def test_browser_legibility_check_control_explains_itself_and_turns_off(browser_app):
+    with browser_page() as page:
+        page.goto(browser_app)
+        line_texts(page).first.wait_for(timeout=60_000)
+        control = page.locator("#scribe-candidates")
+        assert "Legibility check" in control.inner_text() and "1 = off" in control.inner_text()
+        number = control.locator("input[type=number]")
+        number.fill("1")
+        number.press("Enter")
+        status = write_and_wait(page, 1)
+        assert "Wrote 1 line" in status and "legibility" not in status
 
 
 @pytest.mark.slow

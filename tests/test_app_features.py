@@ -244,10 +244,11 @@ def test_write_animated_gives_an_animated_svg_and_a_gif(server):
 @pytest.mark.slow
 def test_write_paragraph_gives_pages(server):
     text = "\n\n".join(["Hello there friend, how are you."] * 5)
-    svgs, pngs, seed, summary = server["client"].predict(
+    svgs, pngs, seed, summary, check = server["client"].predict(
         text=text, style=1, bias=1.0, page="a5", margin_mm=15, size_mm=12, line_spacing=2.0, align="right",
         variation=1, seed=9, png_dpi=48, api_name="/write_paragraph")
     assert len(svgs) == len(pngs) >= 2 and seed == 9 and f"on {len(svgs)} pages" in summary
+    assert check["ran"] and check["lines_checked"] >= 5 and len(check["line_cers"]) >= 5
     for s, p in zip(svgs, pngs):
         root = ET.parse(s).getroot()
         assert root.findall(f"{SVG_NS}g") and root.findall(f".//{SVG_NS}rect") == []
@@ -268,9 +269,9 @@ def test_make_style_from_canvas_json_then_write_with_it(server):
     assert ET.parse(preview).getroot().findall(f".//{SVG_NS}path")
     assert c.predict(api_name="/info")["styles"] == [0, 1, 2, 3]     # /info lists the new style too
     # the new id writes, in line mode, in paragraph mode and on the plotter
-    svg, png, seed, summary = c.predict(lines=[{"text": "hello", "style": 3}], seed=2, api_name="/write")
+    svg, png, seed, summary, _ = c.predict(lines=[{"text": "hello", "style": 3}], seed=2, api_name="/write")
     assert "Wrote 1 line" in summary
-    svgs, _, _, _ = c.predict(text="hello again", style=3, page="none", api_name="/write_paragraph")
+    svgs, *_ = c.predict(text="hello again", style=3, page="none", api_name="/write_paragraph")
     assert len(svgs) == 1
     # a second style gets the next id; bad samples are messages
     sid2, _, _, _ = c.predict(ink=canvas_json("quick brown fox"), text="quick brown fox", api_name="/make_style")

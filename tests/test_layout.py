@@ -54,10 +54,12 @@ class FakeHand:
             x += w
         return ink.strokes_to_offsets(strokes)
 
-    def write(self, specs, seed=None, max_steps=None, layout=None):
+    def write(self, specs, seed=None, max_steps=None, layout=None, candidates=1):
+        from scribe.candidates import LegibilityCheck
         rng = np.random.default_rng(seed)
         self.calls.append([s.text for s in specs])
-        return type("Doc", (), {"lines": [FakeLine(self.ink_for(s.text, rng)) for s in specs]})()
+        return type("Doc", (), {"lines": [FakeLine(self.ink_for(s.text, rng)) for s in specs],
+                                "legibility": LegibilityCheck(candidates)})()
 
 
 def text_of(n_words: int, start: int = 0) -> str:

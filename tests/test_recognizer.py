@@ -207,3 +207,23 @@ def test_training_script_without_data_says_what_to_run(tmp_path, capsys):
     from train import train_recognizer
     assert train_recognizer.main(["--data", str(tmp_path / "none.npz"), "--state", str(tmp_path / "s.pt")]) == 2
     assert "prepare_data.py" in capsys.readouterr().err
+
+
+def test_writer_halves_split_by_form_and_cover_every_line():
+    from train.train_recognizer import writer_half
+    ids = np.array([f"{f}-{n:02d}" for f in ("a01-000u", "a01-001w", "b02-010x", "c03-020z", "d04-030u",
+                                             "e05-040w", "f06-050x", "g07-060z") for n in (1, 2, 3)])
+    a, b = writer_half(ids, "half-a"), writer_half(ids, "half-b")
+    assert np.array_equal(a, ~b) and 0 < a.sum() < len(ids)
+    forms = lambda mask: {i.rpartition("-")[0] for i in ids[mask]}
+    assert not forms(a) & forms(b)                           # no page is in both halves
+    assert np.array_equal(writer_half(ids[::-1], "half-a"), a[::-1])   # a form's half does not move
+
+
+def test_recogniser_config_knows_the_lstm_cell_and_defaults_to_gru():
+    alphabet = Alphabet(" abc")
+    assert isinstance(Recognizer.new(alphabet, conv_channels=4, hidden=4).net.rnn, torch.nn.GRU)
+    lstm = Recognizer.new(alphabet, conv_channels=4, hidden=4, cell="lstm")
+    assert isinstance(lstm.net.rnn, torch.nn.LSTM)
+    logp, n = lstm.net(torch.zeros(2, 12, 5), torch.tensor([12, 9]))
+    assert logp.shape[0] == 2 and list(n) == [4, 3]

@@ -14,6 +14,7 @@ import argparse
 import math
 import sys
 import time
+import zlib
 from pathlib import Path
 
 
@@ -42,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--cell", choices=("gru", "lstm"), default="lstm")
+    p.add_argument("--writers", choices=["all", "half-a", "half-b"], default="all",
+                   help="train on all training writers, or on one half of them (split by form: a second, "
+                        "independent reader for measuring what the first one selected)")
     p.add_argument("--train_lines", type=int, default=0, help="use only this many training lines (0: all)")
     p.add_argument("--valid_lines", type=int, default=0, help="testset_v lines for the final CER (0: all)")
     p.add_argument("--save_minutes", type=float, default=5.0)
@@ -93,6 +97,15 @@ def train_steps(rec: Recognizer, lines: list[np.ndarray], targets: list[list[int
     return step
 
 
+def writer_half(line_ids, half: str) -> np.ndarray:
+    """Mask of the lines in one half of the writers. The processed data stores no writer id, only
+    line ids (a01-000u-01); a form (a01-000u) is one writer's page, so the halves share no page.
+    The half of a form is a hash of its id, so it does not move when other forms come or go."""
+    forms = [str(i).rpartition("-")[0] for i in line_ids]
+    in_a = np.array([zlib.crc32(f.encode()) % 2 == 0 for f in forms], dtype=bool)
+    return in_a if half == "half-a" else ~in_a
+
+
 def real_cer(rec: Recognizer, data: ProcessedData, indices) -> float:
     texts = [str(data.texts[i]) for i in indices]
     return reading_cer(rec.read([data.line(i) for i in indices]), texts)
@@ -108,6 +121,8 @@ def main(argv=None) -> int:
         return 2
     train_idx = data.indices("train")
     alphabet = Alphabet.from_texts(str(data.texts[i]) for i in train_idx)
+    if args.writers != "all":
+        train_idx = train_idx[writer_half(data.line_ids[train_idx], args.writers)]
     if args.train_lines:
         train_idx = np.random.default_rng(args.seed).permutation(train_idx)[:args.train_lines]
     lines = [data.line(i) for i in train_idx]
@@ -159,7 +174,8 @@ def main(argv=None) -> int:
     rec.net.to("cpu")
     real = real_cer(rec, data, valid_idx)
     rec.metrics = {"real_cer": real, "real_lines": int(len(valid_idx)), "cer": "reading_cer", "steps": step,
-                   "train_minutes": round(minutes_done, 1), "train_lines": len(lines),
+                   "train_minutes": round(minutes_done, 1), "train_lines": len(lines), "writers": args.writers,
+                   "seed": args.seed,
                    "epochs": round(step * args.batch_size / max(1, len(lines)), 2),
                    "parameters": n_params}
     rec.save(args.out)

@@ -274,6 +274,7 @@ class ParagraphDocument:
     seed: int = 0
     seconds: float = 0.0
     layout: ParagraphLayout = field(default_factory=ParagraphLayout)
+    legibility: object = None            # scribe.candidates.LegibilityCheck, per wrapped line
 
     def svg(self, page: int = 0) -> str:
         return page_to_svg(self.pages[page])

@@ -24,6 +24,7 @@ import logging
 
 import gradio as gr
 
+from ..candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
 from ..errors import ScribeError
 from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
 from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM
@@ -85,12 +86,15 @@ def user_style_ids(state: AppState) -> list[int]:
     return style_ids(state.user_dir) if state.user_dir.is_dir() else []
 
 
-def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progress, look=()) -> outputs.WriteResult:
+def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progress, look=(),
+                candidates=DEFAULT_CANDIDATES) -> outputs.WriteResult:
     """Line mode, shared by the UI and /write, /write_text: parse, load the model, write, warn.
-    `look`: (size, line_spacing, paper, rule_pitch, rule_color), each blank for the default."""
+    `look`: (size, line_spacing, paper, rule_pitch, rule_color), each blank for the default;
+    `candidates`: N per line for the legibility check (1: off)."""
     try:
         specs, notes = make_specs()
         seed, dpi, align = forms.parse_seed(seed), forms.parse_dpi(dpi), forms.parse_align(align)
+        candidates = forms.parse_candidates(candidates)
         size, spacing, paper, pitch, rule = (tuple(look) + (None,) * 5)[:5]
         layout, paper = forms.line_look(size, spacing, align, paper, pitch, rule)
         progress(0.05, desc="Loading the model")
@@ -99,12 +103,17 @@ def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progr
         progress(0.2, desc=f"Writing {n} line{'s' if n != 1 else ''}")
         result = outputs.write_files(hand, specs, seed, dpi, align, state.max_steps, notes=notes, layout=layout,
                                      paper=paper, embed_styles=user_style_ids(state),
-                                     on_step=step_progress(progress, n))
+                                     on_step=step_progress(progress, n), candidates=candidates)
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e) from e
     for note in result.notes:
         gr.Warning(note)
     return result
+
+
+def legibility_dict(check) -> dict:
+    """The check's result for an API caller (the same dict whether or not the check ran)."""
+    return check.to_dict() if check is not None else {"candidates": 1, "ran": False, "lines_checked": 0}
 
 
 def made_style(state: AppState, hand, ink, text, upload):
@@ -131,6 +140,7 @@ def add_api(state: AppState) -> None:
         dpi = gr.Number(value=forms.DEFAULT_DPI, label="png_dpi")
         align = gr.Textbox(value="left", label="align")
         ckpt = gr.Textbox(value="", label="checkpoint")
+        cands = gr.Number(value=DEFAULT_CANDIDATES, precision=0, label="candidates")
         paper = gr.Textbox(value="a4", label="paper")
         landscape = gr.Checkbox(False, label="landscape")
         margin = gr.Number(value=forms.PLOTTER_MARGIN_MM, label="margin_mm")
@@ -168,23 +178,25 @@ def add_api(state: AppState) -> None:
         w_rule = gr.Textbox(value="", label="rule_color")
         document = gr.Textbox(value="", label="document")
         o_pdf, o_doc = gr.File(label="pdf"), gr.File(label="document")
+        o_check = gr.JSON(label="legibility")
         btns = {n: gr.Button(n) for n in ("write", "write_text", "plotter", "animated", "paragraph", "style",
                                           "pdf", "paragraph_pdf", "document")}
         look_in = [w_size, w_spacing, w_paper, w_pitch, w_rule]
 
     # ---- line mode ----
     def api_write(lines, seed=None, png_dpi=None, align=None, checkpoint=None, size=None, line_spacing=None,
-                  paper=None, rule_pitch=None, rule_color=None):
+                  paper=None, rule_pitch=None, rule_color=None, candidates=DEFAULT_CANDIDATES):
         r = write_lines(state, lambda: forms.specs_from_rows(lines), seed, png_dpi, align, checkpoint, no_progress,
-                        (size, line_spacing, paper, rule_pitch, rule_color))
-        return str(r.svg_path), str(r.png_path), r.seed, r.summary()
+                        (size, line_spacing, paper, rule_pitch, rule_color), candidates)
+        return str(r.svg_path), str(r.png_path), r.seed, r.summary(), legibility_dict(r.legibility)
 
     def api_write_text(text, style=None, bias=None, color=None, width=None, wrap_at=None, seed=None, png_dpi=None,
                        align=None, checkpoint=None, size=None, line_spacing=None, paper=None, rule_pitch=None,
-                       rule_color=None):
+                       rule_color=None, candidates=DEFAULT_CANDIDATES):
         r = write_lines(state, lambda: forms.specs_from_block(text, style, bias, color, width, wrap_at),
-                        seed, png_dpi, align, checkpoint, no_progress, (size, line_spacing, paper, rule_pitch, rule_color))
-        return str(r.svg_path), str(r.png_path), r.seed, r.summary()
+                        seed, png_dpi, align, checkpoint, no_progress, (size, line_spacing, paper, rule_pitch, rule_color),
+                        candidates)
+        return str(r.svg_path), str(r.png_path), r.seed, r.summary(), legibility_dict(r.legibility)
 
     def api_write_pdf(lines, seed=None, align=None, checkpoint=None, size=None, line_spacing=None, paper=None,
                       rule_pitch=None, rule_color=None):
@@ -201,13 +213,15 @@ def add_api(state: AppState) -> None:
             gr.Warning(note)
         return str(r.svg_path), str(r.png_path), str(r.pdf_path), r.seed, r.summary()
 
-    file_out = [o_svg, o_png, o_seed, o_summary]
-    btns["write"].click(api_write, [lines, seed, dpi, align, ckpt] + look_in, file_out, api_name="write",
+    file_out = [o_svg, o_png, o_seed, o_summary, o_check]
+    btns["write"].click(api_write, [lines, seed, dpi, align, ckpt] + look_in + [cands], file_out, api_name="write",
                         api_description="Write several lines, each with its own text, style (id or null), bias, "
                                         "color and width; size (mm, or '24px'), line_spacing, paper "
                                         "(plain/ruled/grid/dotted, PNG only), rule_pitch (mm; sets the spacing), "
-                                        "rule_color. Returns the SVG file, the PNG file, the seed used and "
-                                        "a one-line summary.", **conc)
+                                        "rule_color; `candidates` N (1-16) per line for the legibility check "
+                                        "(1: off). Returns the SVG file, the PNG file, the seed used, a one-line "
+                                        "summary and the check's result (lines_checked, cer, poor_lines as "
+                                        "1-based numbers, skipped).", **conc)
     btns["pdf"].click(api_write_pdf, [lines, seed, align, ckpt] + look_in, [o_pdf, o_doc, o_seed, o_summary],
                       api_name="write_pdf",
                       api_description="Write lines (as /write) and return one PDF (paper behind the ink if "
@@ -218,11 +232,13 @@ def add_api(state: AppState) -> None:
                            api_description="Write a saved document (its JSON text) again: the same seed and "
                                            "checkpoint give the same ink. Returns SVG, PNG, PDF, seed, summary.",
                            **conc)
-    btns["write_text"].click(api_write_text, [text, style, bias, color, width, wrap, seed, dpi, align, ckpt] + look_in,
+    btns["write_text"].click(api_write_text, [text, style, bias, color, width, wrap, seed, dpi, align, ckpt] + look_in
+                             + [cands],
                              file_out, api_name="write_text",
                              api_description="Write one block of text (split on newlines, wrapped at wrap_at "
-                                             "characters) in one style and bias. Returns the SVG file, the PNG "
-                                             "file, the seed used and a summary.", **conc)
+                                             "characters) in one style and bias; `candidates` as in /write. "
+                                             "Returns the SVG file, the PNG file, the seed used, a summary and "
+                                             "the legibility check's result.", **conc)
 
     def info() -> dict:
         """The checkpoints, style ids and limits this server offers."""
@@ -230,7 +246,9 @@ def add_api(state: AppState) -> None:
                 "default_checkpoint": state.default, "styles": state.bank.ids if state.bank else [],
                 "limits": {"max_lines": MAX_LINES, "max_chars_per_line": MAX_CHARS_PER_LINE,
                            "bias_range": list(BIAS_RANGE), "dpi_range": list(forms.DPI_RANGE),
-                           "width_range": list(forms.WIDTH_RANGE), "max_steps": state.max_steps}}
+                           "width_range": list(forms.WIDTH_RANGE), "max_steps": state.max_steps,
+                           "candidates_range": [MIN_CANDIDATES, MAX_CANDIDATES],
+                           "default_candidates": DEFAULT_CANDIDATES}}
 
     gr.api(info, api_name="info")
 
@@ -269,19 +287,22 @@ def add_api(state: AppState) -> None:
                            **conc)
 
     def paragraph_result(text, style, bias, color, width, page, margin_mm, width_mm, size_mm, line_spacing, align,
-                         variation, seed, png_dpi, checkpoint, paper, rule_pitch, rule_color):
+                         variation, seed, png_dpi, checkpoint, paper, rule_pitch, rule_color, candidates=1):
         layout, sheet = forms.paragraph_look(page, margin_mm, width_mm, size_mm, line_spacing, align, variation,
                                              paper, rule_pitch, rule_color)
         return outputs.write_paragraph_files(state.hand(checkpoint), text, style, bias, color, width, layout, seed,
-                                             png_dpi, state.max_steps, paper=sheet)
+                                             png_dpi, state.max_steps, forms.parse_candidates(candidates),
+                                             paper=sheet)
 
     @guarded
     def write_paragraph(text, style=None, bias=None, color=None, width=None, page=None, margin_mm=None,
                         width_mm=None, size_mm=None, line_spacing=None, align=None, variation=None, seed=None,
-                        png_dpi=None, checkpoint=None, paper=None, rule_pitch=None, rule_color=None):
+                        png_dpi=None, checkpoint=None, paper=None, rule_pitch=None, rule_color=None,
+                        candidates=DEFAULT_CANDIDATES):
         r = paragraph_result(text, style, bias, color, width, page, margin_mm, width_mm, size_mm, line_spacing,
-                             align, variation, seed, png_dpi, checkpoint, paper, rule_pitch, rule_color)
-        return [str(p) for p in r.svg_files], [str(p) for p in r.png_files], r.seed, r.summary
+                             align, variation, seed, png_dpi, checkpoint, paper, rule_pitch, rule_color, candidates)
+        return ([str(p) for p in r.svg_files], [str(p) for p in r.png_files], r.seed, r.summary,
+                legibility_dict(r.legibility))
 
     @guarded
     def write_paragraph_pdf(text, style=None, bias=None, color=None, width=None, page=None, margin_mm=None,
@@ -298,14 +319,15 @@ def add_api(state: AppState) -> None:
                                 api_description="Paragraph mode (as /write_paragraph) as one PDF with a page per "
                                                 "page (paper: plain/ruled/grid/dotted behind the ink; rule_pitch "
                                                 "mm sets the line spacing), the seed and a summary.", **conc)
-    btns["paragraph"].click(write_paragraph, para_in + [dpi, ckpt] + paper_in,
-                            [o_svgs, o_pngs, o_seed, o_summary], api_name="write_paragraph",
+    btns["paragraph"].click(write_paragraph, para_in + [dpi, ckpt] + paper_in + [cands],
+                            [o_svgs, o_pngs, o_seed, o_summary, o_check], api_name="write_paragraph",
                             api_description="Paragraph mode: wrap long text to the line width in the hand's own "
                                             "measure, blank lines as paragraph breaks, on pages (page "
                                             "a4/a5/letter or 'none'; margin_mm; width_mm 0 = the page inside its "
                                             "margins; size_mm the writing size; line_spacing in ink heights; "
-                                            "align; variation 0-2). Returns the SVG pages, the PNG pages, the "
-                                            "seed and a summary.", **conc)
+                                            "align; variation 0-2; candidates as in /write). Returns the SVG "
+                                            "pages, the PNG pages, the seed, a summary and the legibility "
+                                            "check's result (per wrapped line).", **conc)
 
     @guarded
     def make_style_api(ink=None, text=None, file=None, checkpoint=None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 
+from ..candidates import DEFAULT_CANDIDATES
 from ..errors import InputError
 from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, LineSpec
 from ..render.animate import SPEED_RANGE, AnimationOptions
@@ -76,6 +77,14 @@ def parse_number(value, name: str, lo: float, hi: float, default: float, n: int 
     if not math.isfinite(f) or not lo <= f <= hi:
         raise InputError(f"{_where(n)}{name} {value} is outside the allowed range {lo:g}-{hi:g}")
     return f
+
+
+def parse_candidates(value):
+    """Candidates per line for the legibility check: blank means the default. A value outside 1-16
+    goes through as it is: Hand writes without the check and the summary says why."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_CANDIDATES
+    return value
 
 
 def parse_seed(value) -> int | None:

@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..candidates import LegibilityCheck
 from ..errors import InputError
 from ..files import atomic_write_bytes
 from ..hand import Hand, LineSpec, step_cap_note
@@ -88,6 +89,7 @@ class WriteResult:
     pages: list = field(default_factory=list)     # the laid-out Page(s), for plotter and animation files
     pdf_path: Path | None = None
     document_path: Path | None = None             # the saved document (JSON) that writes this again
+    legibility: LegibilityCheck | None = None      # what the candidates check found
 
     def summary(self) -> str:
         s = (f"Wrote {self.lines} line{'s' if self.lines != 1 else ''} in {self.seconds:.2f} s · "
@@ -108,19 +110,22 @@ def png_dpi_within_limit(width_px: float, height_px: float, dpi: float,
 def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi: float = DEFAULT_DPI,
                 align: str = "left", max_steps: int | None = None, out_root: Path | None = None,
                 notes: list[str] | None = None, layout: Layout | None = None, paper: PaperOptions | None = None,
-                embed_styles=(), on_step=None) -> WriteResult:
+                embed_styles=(), on_step=None, candidates: int = 1) -> WriteResult:
     """Write `specs` with `hand` and save an SVG, a PNG and a PDF (atomically) in a fresh folder, with the
     document (JSON) that writes them again. `layout` (size, spacing) wins over `align`; `paper` is drawn
     in the PNG and the PDF only; styles in `embed_styles` go into the document as ink. `on_step`: pen-step
-    progress (scribe.hand.Hand.write)."""
+    progress (scribe.hand.Hand.write). With candidates N > 1 the legibility check picks each line's ink
+    (scribe.candidates)."""
     started = time.perf_counter()
     layout = layout or Layout(align=parse_align(align))
-    doc = hand.write(specs, seed=seed, layout=layout, max_steps=max_steps, on_step=on_step)
+    doc = hand.write(specs, seed=seed, layout=layout, max_steps=max_steps, on_step=on_step, candidates=candidates)
     page = doc.page()
     svg = page_to_svg(page)
     notes = list(notes or [])
     if doc.capped_lines:
         notes.append(step_cap_note(doc.capped_lines))
+    if doc.legibility is not None and doc.legibility.summary():
+        notes.append(doc.legibility.summary())
     used_dpi = png_dpi_within_limit(page.width, page.height, dpi)
     if used_dpi < dpi:
         notes.append(f"PNG resolution lowered from {dpi:g} to {used_dpi:g} dpi to stay under "
@@ -138,7 +143,7 @@ def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi:
     doc_path = atomic_write_bytes(folder / f"{stem}.scribe.json", saved)
     lines = sum(1 for ln in doc.lines if ln is not None)
     return WriteResult(svg, svg_path, png_path, doc.seed, time.perf_counter() - started, used_dpi, lines, notes,
-                       [page], pdf_path, doc_path)
+                       [page], pdf_path, doc_path, doc.legibility)
 
 
 def write_pages(hand: Hand, lines, seed=None, align=None, max_steps: int | None = None
@@ -198,10 +203,11 @@ class PagesResult:
     summary: str
     notes: list[str] = field(default_factory=list)
     pdf_file: Path | None = None       # one PDF, every page
+    legibility: LegibilityCheck | None = None
 
 
 def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layout: ParagraphLayout,
-                          seed=None, dpi=None, max_steps: int | None = None,
+                          seed=None, dpi=None, max_steps: int | None = None, candidates: int = 1,
                           paper: PaperOptions | None = None) -> PagesResult:
     """Paragraph mode: wrap, write and set `text` on pages; save every page as SVG and PNG, and all of them
     as one PDF (`paper` behind the ink in the PNGs and the PDF)."""
@@ -212,7 +218,7 @@ def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layo
                          f"{PARAGRAPH_MAX_CHARS}")
     dpi = parse_dpi(dpi)
     doc = hand.write_paragraph(text, s.style, s.bias, s.color, s.width, layout, parse_seed(seed),
-                               max_steps=max_steps)
+                               max_steps=max_steps, candidates=candidates)
     folder = result_folder()
     svgs = doc.save(folder / f"paragraph-{doc.seed}.svg", "svg")
     pngs = doc.save(folder / f"paragraph-{doc.seed}.png", "png", dpi=dpi, paper=paper)
@@ -223,11 +229,13 @@ def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layo
         notes.append(step_cap_note(doc.capped_lines))
     if doc.shrunk_lines:
         notes.append(f"{len(doc.shrunk_lines)} line(s) came out too wide and were narrowed to fit")
+    if doc.legibility is not None and doc.legibility.summary():
+        notes.append(doc.legibility.summary())
     n = len(doc.pages)
     summary = (f"Wrote {lines} line{'s' if lines != 1 else ''} on {n} page{'s' if n != 1 else ''} in "
                f"{time.perf_counter() - started:.2f} s · seed {doc.seed} · {doc.rounds} wrap round"
                f"{'s' if doc.rounds != 1 else ''}") + "".join(f"\n- {x}" for x in notes)
-    return PagesResult(doc.pages, svgs, pngs, doc.seed, summary, notes, pdf)
+    return PagesResult(doc.pages, svgs, pngs, doc.seed, summary, notes, pdf, doc.legibility)
 
 
 def plotter_files(pages: list[Page], plotter: PlotterOptions, gcode: GcodeOptions, stem: str = "handwriting",

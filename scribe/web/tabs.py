@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..candidates import APP_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
 from ..errors import InputError, ScribeError
 from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
 from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, MM_PER_PX, Page
@@ -50,9 +51,10 @@ class Shared:
     dpi: gr.Dropdown
     align: gr.Radio
     checkpoint: gr.Dropdown
+    candidates: gr.Slider
 
     def all(self) -> list:
-        return [self.seed, self.dpi, self.align, self.checkpoint]
+        return [self.seed, self.dpi, self.align, self.checkpoint, self.candidates]
 
 
 @dataclass
@@ -180,9 +182,9 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
             remove.click(lambda *a, rid=rid: remove_row(rid, on_screen(a)), **edit)
 
         def write_rows(*args, progress=gr.Progress()):
-            # args: the rows' values, then size and spacing, the four shared settings, the three paper ones
-            specs = lambda: forms.specs_from_rows(_rows_from_values(list(args[:-9])))
-            return shown(write_lines(state, specs, *args[-7:-3], progress, (*args[-9:-7], *args[-3:])))
+            # args: the rows' values, then size and spacing, the five shared settings, the three paper ones
+            specs = lambda: forms.specs_from_rows(_rows_from_values(list(args[:-10])))
+            return shown(write_lines(state, specs, *args[-8:-4], progress, (*args[-10:-8], *args[-3:]), args[-4]))
 
         for trigger in [write.click] + [t.submit for t in values[0::5]]:
             trigger(write_rows, values + [size, spacing] + links.shared.all() + links.paper, links.out.all(),
@@ -262,10 +264,10 @@ def quick_tab(state: AppState, first_style: str) -> QuickTab:
 
 
 def wire_quick(state: AppState, tab: QuickTab, shared: Shared, out: Outputs, paper: Paper) -> None:
-    def write_quick(text, style, bias, color, width, wrap, size, spacing, sd, dp, al, ck, kind, pitch, rule,
+    def write_quick(text, style, bias, color, width, wrap, size, spacing, sd, dp, al, ck, cn, kind, pitch, rule,
                     progress=gr.Progress()):
         specs = lambda: forms.specs_from_block(text, style, bias, color, width, wrap)
-        return shown(write_lines(state, specs, sd, dp, al, ck, progress, (size, spacing, kind, pitch, rule)))
+        return shown(write_lines(state, specs, sd, dp, al, ck, progress, (size, spacing, kind, pitch, rule), cn))
 
     tab.write.click(write_quick, [tab.text, tab.style, tab.bias, tab.color, tab.width, tab.wrap, tab.size,
                                   tab.spacing] + shared.all() + paper.all(),
@@ -322,13 +324,13 @@ def paragraph_tab(state: AppState, first_style: str) -> ParagraphTab:
 def wire_paragraph(state: AppState, tab: ParagraphTab, shared: Shared, out: Outputs, paper: Paper) -> None:
     @guarded
     def write_paragraph_ui(text, style, bias, color, width, page, margin, line_w, size, spacing, variation,
-                           seed, dpi, align, ckpt, kind, pitch, rule, progress=gr.Progress()):
+                           seed, dpi, align, ckpt, candidates, kind, pitch, rule, progress=gr.Progress()):
         progress(0.05, desc="Loading the model")
         layout, sheet = forms.paragraph_look(page, margin, line_w, size, spacing, align, variation, kind, pitch, rule)
         hand = state.hand(ckpt)
         progress(0.2, desc="Writing the paragraph")
         r = outputs.write_paragraph_files(hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps,
-                                          paper=sheet)
+                                          forms.parse_candidates(candidates), paper=sheet)
         for note in r.notes:
             gr.Warning(note)
         return (views.pages_preview_html(r.pages), str(outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip")),
@@ -398,13 +400,14 @@ def wire_own_hand(state: AppState, tab: OwnHandTab, shared: Shared, out: Outputs
     tab.clear.click(None, js=CLEAR_CANVAS_JS, **PRIVATE)
 
     @guarded
-    def write_own_ui(text, sid, seed, dpi, align, ckpt, progress=gr.Progress()):
+    def write_own_ui(text, sid, seed, dpi, align, ckpt, candidates, progress=gr.Progress()):
         if sid is None:
             raise InputError("make your style first: write on the canvas and press Make style")
         specs, notes = forms.specs_from_block(text, sid, DEFAULT_BIAS + 0.25)
         progress(0.2, desc="Writing")
         r = outputs.write_files(state.hand(ckpt), specs, forms.parse_seed(seed), forms.parse_dpi(dpi),
-                                forms.parse_align(align), state.max_steps, notes=notes)
+                                forms.parse_align(align), state.max_steps, notes=notes,
+                                candidates=forms.parse_candidates(candidates))
         return shown(r)
 
     tab.write.click(write_own_ui, [tab.write_text, tab.style_id] + shared.all(), out.all(),
@@ -434,6 +437,12 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
             pitch = gr.Number(0, label="Rule pitch (mm)", info="0 = the line spacing; else sets it", min_width=120,
                               elem_id="scribe-rule-pitch")
             rule = gr.ColorPicker(PaperOptions.color, label="Rule colour", min_width=80)
+        with gr.Row():
+            candidates = gr.Slider(MIN_CANDIDATES, MAX_CANDIDATES, value=APP_CANDIDATES, step=1,
+                                   label="Legibility check (candidates per line)", min_width=200,
+                                   elem_id="scribe-candidates",
+                                   info="writes each line this many times at once, reads each back and keeps "
+                                        "the one that reads as its text; 1 = off; more is slower")
         with gr.Row(equal_height=False):
             ckpt = gr.Dropdown(state.choices(), value=state.default, label="Checkpoint", scale=5,
                                info="checkpoints/ and --checkpoint_dir; switching needs no restart")
@@ -442,7 +451,7 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
         gr.Markdown(f"<span class='scribe-note'>{forms.limits_text()}</span>")
     with gr.Accordion("The styles (each hand's own ink)", open=False):
         gr.HTML(views.style_chart_html(state.bank))
-    return SettingsPanel(Shared(seed, dpi, align, ckpt), rescan, line, Paper(kind, pitch, rule))
+    return SettingsPanel(Shared(seed, dpi, align, ckpt, candidates), rescan, line, Paper(kind, pitch, rule))
 
 
 def wire_settings(state: AppState, panel: SettingsPanel) -> None:
