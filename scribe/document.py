@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .candidates import MAX_CANDIDATES, MIN_CANDIDATES
 from .errors import InputError
 from .files import atomic_write_bytes
 from .hand import MAX_LINES, Handwriting, LineSpec
@@ -52,6 +53,7 @@ class Document:
     paper: PaperOptions | None = None
     checkpoint: str | None = None                 # the file name only, never a server path
     embedded: dict[int, EmbeddedStyle] = field(default_factory=dict)   # line index -> its own ink
+    candidates: int = 1      # the legibility check's N the ink was chosen with (same N, same ink)
 
     # ---- to and from JSON ----
     def to_json(self) -> dict:
@@ -65,6 +67,7 @@ class Document:
         paper = None if self.paper is None else {"kind": self.paper.kind, "pitch_mm": self.paper.pitch_mm,
                                                  "color": self.paper.color}
         return {"scribe_document": FORMAT_VERSION, "checkpoint": self.checkpoint, "seed": self.seed,
+                "candidates": self.candidates,
                 "layout": {"size_mm": round(self.layout.x_height_px * MM_PER_PX, 6),
                            "line_spacing": self.layout.line_spacing, "align": self.layout.align},
                 "paper": paper, "lines": lines}
@@ -86,6 +89,12 @@ class Document:
         seed = data.get("seed")
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
             problems.append(f"seed must be a whole number from 0 to {2**32 - 1}, not {seed!r}")
+        candidates = data.get("candidates", 1)
+        if isinstance(candidates, bool) or not isinstance(candidates, int) \
+                or not MIN_CANDIDATES <= candidates <= MAX_CANDIDATES:
+            problems.append(f"candidates must be a whole number from {MIN_CANDIDATES} to {MAX_CANDIDATES}, "
+                            f"not {str(candidates)[:20]}")
+            candidates = 1
         ckpt = data.get("checkpoint")
         if ckpt is not None and not isinstance(ckpt, str):
             problems.append(f"checkpoint must be a file name, not {type(ckpt).__name__}")
@@ -138,7 +147,7 @@ class Document:
                 problems.append(f"line {n}: {e}")
         if problems:
             raise DocumentError("; ".join(problems))
-        return cls(specs, seed, layout, paper, ckpt, embedded)
+        return cls(specs, seed, layout, paper, ckpt, embedded, candidates)
 
     @classmethod
     def load(cls, path: str | Path) -> "Document":
@@ -174,7 +183,7 @@ class Document:
 
     def write(self, hand, folder: str | Path | None = None, max_steps: int | None = None) -> Handwriting:
         return hand.write(self.resolved_specs(hand, folder), seed=self.seed, layout=self.layout,
-                          max_steps=max_steps)
+                          max_steps=max_steps, candidates=self.candidates)
 
 
 def document_of(doc: Handwriting, hand, checkpoint: str | Path | None = None, paper: PaperOptions | None = None,
@@ -188,7 +197,9 @@ def document_of(doc: Handwriting, hand, checkpoint: str | Path | None = None, pa
             st = hand.styles.get(s.style)
             embedded[i] = EmbeddedStyle(st.text, np.asarray(st.offsets, np.float32))
     name = Path(checkpoint).name if checkpoint else Path(getattr(hand.checkpoint, "path", "") or "").name or None
-    return Document(list(doc.specs), doc.seed, doc.layout, paper, name, embedded)
+    check = getattr(doc, "legibility", None)
+    candidates = check.candidates if check is not None and check.ran else 1
+    return Document(list(doc.specs), doc.seed, doc.layout, paper, name, embedded, candidates)
 
 
 def _number(value) -> float | None:

@@ -346,7 +346,7 @@ def main(argv=None) -> int:
                 paper = document.paper
             specs = document.resolved_specs(hand)
             doc = hand.write(specs, seed=document.seed, max_steps=args.max_steps, layout=document.layout,
-                             candidates=args.candidates)
+                             candidates=document.candidates)     # the N it was written with: the same ink
         else:
             specs = specs_from_args(args)
             if style_from_id is not None:

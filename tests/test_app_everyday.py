@@ -97,7 +97,7 @@ def test_size_spacing_paper_pdf_and_documents_through_the_api(server):
     assert EVERYDAY_ENDPOINTS <= set(c.view_api(return_format="dict", print_info=False)["named_endpoints"])
     lines = [{"text": "hello", "style": 1}, {"text": "there", "style": 3}]      # style 3 is the user's own
     small, *_ = c.predict(lines=lines, seed=4, png_dpi=96, api_name="/write")
-    big, png, _, _ = c.predict(lines=lines, seed=4, png_dpi=96, size="60px", line_spacing=3, paper="ruled",
+    big, png, *_ = c.predict(lines=lines, seed=4, png_dpi=96, size="60px", line_spacing=3, paper="ruled",
                                api_name="/write")
     assert svg_height(big) > 2.5 * svg_height(small)
     assert bluish(png) > 50 and "<line" not in Path(big).read_text()

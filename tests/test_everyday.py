@@ -177,6 +177,19 @@ def test_a_saved_document_writes_the_same_ink_byte_for_byte(hand, tmp_path):
     assert again.svg() == doc.svg() and again.png(dpi=96) == doc.png(dpi=96)
 
 
+def test_a_document_written_with_the_legibility_check_writes_the_same_ink_again(hand, tmp_path):
+    """The check's N chooses the ink, so the document keeps it: same seed, same N, same ink."""
+    specs = [LineSpec("hello", 1, 1.0), LineSpec("there", None, 0.5)]
+    doc = hand.write(specs, seed=5, max_steps=12, candidates=3)
+    assert doc.legibility.ran, doc.legibility.skipped
+    saved = document_of(doc, hand, hand.checkpoint.path).save(tmp_path / "d.json")
+    assert json.loads(saved.read_text())["candidates"] == 3
+    again = Document.load(saved).write(hand, max_steps=12)
+    assert again.svg() == doc.svg()
+    plain = hand.write(specs, seed=5, max_steps=12)
+    assert document_of(plain, hand).candidates == 1
+
+
 def test_a_document_carries_the_users_own_ink(tiny_ckpt_path, tiny_style_dir, tmp_path):
     mine = tmp_path / "mine"
     write_style(mine, 5, "my own hand", synthetic_offsets(seed=9))
@@ -199,6 +212,7 @@ def test_a_document_carries_the_users_own_ink(tiny_ckpt_path, tiny_style_dir, tm
     ('{"scribe_document": 1, "seed": 1, "lines": [{"text": "a", "style": {"text": "t", "offsets": [[1]]}}]}',
      "line 1: an embedded style needs 2-"),
     ('{"scribe_document": 1, "seed": 1, "layout": {"size_mm": 99}, "lines": [{"text": "a"}]}', "writing size 99"),
+    ('{"scribe_document": 1, "seed": 1, "candidates": 40, "lines": [{"text": "a"}]}', "candidates must be"),
 ])
 def test_a_bad_document_is_named_not_a_traceback(tmp_path, content, message):
     (tmp_path / "bad.json").write_text(content)

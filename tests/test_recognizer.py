@@ -171,7 +171,7 @@ def test_committed_recogniser_reads_real_lines(iam_dir):
     # The first validation forms, prepared from the archives exactly as prepare_data.py prepares them.
     data = prepare(parse_args(["--data_dir", str(iam_dir), "--max_forms", "4"]))
     rec = load_recognizer(SHIPPED_RECOGNIZER)
-    assert SHIPPED_RECOGNIZER.stat().st_size < 2_000_000
+    assert SHIPPED_RECOGNIZER.stat().st_size < 4_000_000     # the strict reader: 1.44M half-precision weights
     idx = data.indices("valid")[:24]
     assert len(idx) >= 20
     texts = [str(data.texts[i]) for i in idx]

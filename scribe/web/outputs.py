@@ -189,7 +189,8 @@ def write_document_files(hand: Hand, document: Document, dpi=None, user_dir: Pat
         notes.append(f"the document was written with {document.checkpoint}; this is {name}, so the ink differs")
     own = set(specs[i].style for i in document.embedded)
     return write_files(hand, specs, document.seed, parse_dpi(dpi), document.layout.align, max_steps,
-                       notes=notes, layout=document.layout, paper=document.paper, embed_styles=own)
+                       notes=notes, layout=document.layout, paper=document.paper, embed_styles=own,
+                       candidates=document.candidates)
 
 
 # ---- paragraph mode, plotter, animation -----------------------------------------------------------
