@@ -303,7 +303,10 @@ def test_the_space_and_docker_files():
     readme = (ROOT / "README.md").read_text()
     assert "## Deploy as a Space" in readme
     req = (ROOT / "requirements.txt").read_text()
-    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in req
+    # the CPU index is the Space's own line (README), never the default install's: an unreachable
+    # index costs pip retries on every package
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in readme
+    assert not any(l.strip().startswith(("--extra-index-url", "--index-url")) for l in req.splitlines())
 
 
 # ---- progress per pen step --------------------------------------------------------------------------------
