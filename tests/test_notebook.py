@@ -22,6 +22,17 @@ from scribe import colab
 from scribe.checkpoint import load_checkpoint, training_checkpoints
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module", autouse=True)
+def editable_install_points_back_here():
+    """The notebook's install cell runs `pip install -r requirements.txt` in a temporary copy of the
+    project, and requirements.txt installs Scribe itself editable: afterwards the environment's `scribe`
+    would point at a folder that no longer exists, and every later test that starts `python train/...`
+    would fail to import it. Point it back at this checkout."""
+    yield
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e",
+                    str(ROOT)], check=True, capture_output=True, timeout=600)
 NOTEBOOK = ROOT / "notebooks" / "train_colab.ipynb"
 CI_ALPHABET = " !\"'(),-.0123456789:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 TINY_TRAINING = {"rnn_size": 24, "nmixtures": 3, "nwindow": 3, "batch_size": 8, "stages": [],
