@@ -163,16 +163,19 @@ class BucketBatches:
         self.idx = np.asarray(keep, dtype=np.int64)
         if len(self.idx) == 0:
             raise ValueError(f"split {split!r} has no usable lines")
+        self.draw_p = None         # oversampling: each line's chance per draw, fixed for the run
+        if self.rich_weight != 1.0:
+            rich = np.array([rich_share(str(data.texts[i])) for i in self.idx])
+            weight = 1.0 + (self.rich_weight - 1.0) * np.minimum(1.0, rich / 0.1)
+            self.draw_p = weight / weight.sum()
 
     def __len__(self) -> int:
         return max(1, len(self.idx) // self.batch_size)
 
     def epoch(self) -> list[np.ndarray]:
         idx = self.idx
-        if self.rich_weight != 1.0:   # oversample lines with digits, capitals or punctuation
-            rich = np.array([rich_share(str(self.data.texts[i])) for i in idx])
-            weight = 1.0 + (self.rich_weight - 1.0) * np.minimum(1.0, rich / 0.1)
-            idx = self.rng.choice(idx, size=len(idx), p=weight / weight.sum())
+        if self.draw_p is not None:   # oversample lines with digits, capitals or punctuation
+            idx = self.rng.choice(idx, size=len(idx), p=self.draw_p)
         lengths = self.data.lengths()[idx].astype(np.float64)
         order = idx[np.argsort(lengths * self.rng.uniform(0.9, 1.1, len(lengths)))]
         batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
