@@ -383,6 +383,26 @@ class Hand:
             self.styles = LayeredStyleBank(banks + [user])
         self._primed.clear()
 
+    def adapt(self, lines, options=None, out: str | Path | None = None, style_dir: str | Path | None = None,
+              replay=None, on_progress=None, stop=None):
+        """Fine-tune this hand's model on one person's (text, ink) lines (scribe.adapt): at least 5,
+        the last held out. With `out`, write the adapted model there (.safetensors); with `style_dir`,
+        save the person's first line there as a style and use that folder. Returns (AdaptResult,
+        style id or None). This Hand keeps its own model: load `out` to write with the new one."""
+        from .adapt import adapt, save_adapted
+        from .user_style import UserStyle, save_style
+        result = adapt(self.checkpoint, lines, options, replay=replay, on_progress=on_progress, stop=stop)
+        if out is not None:
+            save_adapted(result, out)
+        style_id = None
+        if style_dir is not None:
+            first = result.record["texts"][0]
+            offsets = self.stats.denormalise(result.first_line_offsets)
+            style_id = save_style(UserStyle(first, offsets, {"source": "adaptation"}), style_dir,
+                                  avoid_ids=self.style_ids)
+            self.add_user_styles(style_dir)
+        return result, style_id
+
     def style_from_ink(self, source, text: str | None = None, save_to: str | Path | None = None):
         """Build a style from the user's ink (path, bytes, JSON, parsed strokes: see scribe.inkml.read_ink)
         and the text it says; with `save_to`, save it there under the next free id and use that folder.

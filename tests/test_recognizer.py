@@ -227,3 +227,28 @@ def test_recogniser_config_knows_the_lstm_cell_and_defaults_to_gru():
     assert isinstance(lstm.net.rnn, torch.nn.LSTM)
     logp, n = lstm.net(torch.zeros(2, 12, 5), torch.tensor([12, 9]))
     assert logp.shape[0] == 2 and list(n) == [4, 3]
+
+
+def test_training_script_warm_starts_from_a_recogniser_file(tmp_path, capsys):
+    from helpers import write_tiny_data
+    from train import train_recognizer
+    write_tiny_data(tmp_path / "data.npz")
+    size = ["--conv_channels", "8", "--hidden", "8", "--layers", "1", "--batch_size", "4"]
+    base = ["--data", str(tmp_path / "data.npz"), *size]
+    assert train_recognizer.main(base + ["--out", str(tmp_path / "a.safetensors"), "--state",
+                                         str(tmp_path / "a.pt"), "--max_steps", "2"]) == 0
+    first = load_recognizer(tmp_path / "a.safetensors")
+    # zero updates from a warm start: the weights are the first file's (as saved, in half precision)
+    assert train_recognizer.main(base + ["--out", str(tmp_path / "b.safetensors"), "--state", str(tmp_path / "b.pt"),
+                                         "--init_from", str(tmp_path / "a.safetensors"), "--max_steps", "0",
+                                         "--minutes", "0"]) == 0
+    assert "Warm start from a.safetensors" in capsys.readouterr().out
+    second = load_recognizer(tmp_path / "b.safetensors")
+    for k, v in first.net.state_dict().items():
+        assert torch.equal(v, second.net.state_dict()[k]), k
+    assert second.metrics["init_from"] == "a.safetensors"
+    # another size is refused with a message, not a traceback
+    assert train_recognizer.main(["--data", str(tmp_path / "data.npz"), "--conv_channels", "8", "--hidden", "12",
+                                  "--layers", "1", "--out", str(tmp_path / "c.safetensors"), "--state",
+                                  str(tmp_path / "c.pt"), "--init_from", str(tmp_path / "a.safetensors")]) == 2
+    assert "another alphabet or size" in capsys.readouterr().err

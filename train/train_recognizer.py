@@ -24,7 +24,7 @@ import torch
 from scribe.alphabet import Alphabet
 from scribe.dataset import ProcessedData
 from scribe.files import atomic_write
-from scribe.recognizer import Recognizer, augment, batch_features, reading_cer
+from scribe.recognizer import Recognizer, RecognizerError, augment, batch_features, load_recognizer, reading_cer
 
 WARMUP_STEPS = 200
 
@@ -50,6 +50,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--valid_lines", type=int, default=0, help="testset_v lines for the final CER (0: all)")
     p.add_argument("--save_minutes", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init_from", default="",
+                   help="start from this recogniser's weights (a .safetensors from this script, same size and "
+                        "alphabet) with a fresh optimiser and learning-rate schedule")
     p.add_argument("--device", default="cpu")
     return p.parse_args(argv)
 
@@ -136,6 +139,18 @@ def main(argv=None) -> int:
     opt = torch.optim.Adam(rec.net.parameters(), lr=args.lr)
     step, minutes_done, seed = 0, 0.0, args.seed
     state_path = Path(args.state)
+    if args.init_from and not state_path.is_file():
+        try:
+            base = load_recognizer(args.init_from)
+        except RecognizerError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        if base.alphabet.chars != alphabet.chars or base.net.config != rec.net.config:
+            print(f"error: {Path(args.init_from).name} has another alphabet or size than this run "
+                  f"({base.net.config} vs {rec.net.config})", file=sys.stderr)
+            return 2
+        rec.net.load_state_dict(base.net.state_dict())
+        print(f"Warm start from {Path(args.init_from).name} (its CER {base.metrics.get('real_cer', '?')})")
     if state_path.is_file():
         blob = torch.load(state_path, map_location="cpu", weights_only=True)
         if blob["alphabet"] != alphabet.chars or blob["config"] != rec.net.config.to_dict():
@@ -175,7 +190,7 @@ def main(argv=None) -> int:
     real = real_cer(rec, data, valid_idx)
     rec.metrics = {"real_cer": real, "real_lines": int(len(valid_idx)), "cer": "reading_cer", "steps": step,
                    "train_minutes": round(minutes_done, 1), "train_lines": len(lines), "writers": args.writers,
-                   "seed": args.seed,
+                   "seed": args.seed, "init_from": Path(args.init_from).name if args.init_from else None,
                    "epochs": round(step * args.batch_size / max(1, len(lines)), 2),
                    "parameters": n_params}
     rec.save(args.out)

@@ -1,0 +1,349 @@
+"""Adapt the model to one person's hand: fine-tune on a handful of their lines, in minutes on a CPU.
+
+    python -m scribe.adapt --ink line1.json line2.json ... --text "first line" --text "second line" ...
+    hand.adapt(lines)              # lines: [(text, strokes or offsets)]; see Hand.adapt
+
+Priming alone copies a writer's slant and size but not their letter shapes: the network's weights
+still hold the average IAM hand. Here the weights move, a little, toward the person's ink:
+- every weight trains (scripts/adapt_writers.py measured it against training only the biases and the
+  output layer, per minute of CPU: README, "Write in your own hand");
+- a penalty on the distance from the base weights (L2-SP) and, where the IAM data is at hand, a few
+  replayed IAM lines per step keep what the base model knows: five lines are far too few to learn
+  handwriting from, only enough to bend it;
+- one of the person's lines is held out, and the weights kept are those that gave it the lowest
+  NLL, primed by another of their lines, as the app will use them.
+The result is an ordinary safe checkpoint: the base model's config, alphabet and normalisation, plus
+an `adaptation` record (base file, lines, steps, time) in its train_config.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import ink
+from .alphabet import Alphabet, UnknownCharactersError
+from .checkpoint import Checkpoint, save_shipped
+from .dataset import NormStats, collate
+from .errors import ScribeError
+from .model import SynthesisNetwork, line_nll
+
+MIN_LINES = 5
+MAX_LINES = 40
+MINUTES_RANGE = (0.05, 60.0)
+POINTS_PER_CHAR = (3.0, 60.0)   # prepared IAM lines: 7.9 (5th percentile) to about 25 points per character
+MAX_LINE_POINTS = 2000
+
+
+class AdaptError(ScribeError, ValueError):
+    """Lines, options or a time budget that an adaptation cannot use; the message says which and why."""
+    title = "Cannot learn this hand"
+
+
+@dataclass(frozen=True)
+class AdaptOptions:
+    """How an adaptation runs. Checked on creation: AdaptError names a bad field."""
+    minutes: float = 3.0            # wall-clock budget; the run stops at the first of minutes and max_steps
+    max_steps: int = 300
+    lr: float = 3e-4
+    anchor: float = 1e-3            # L2-SP: weight of sum((w - w_base)^2) in the loss, per line
+    train: str = "all"              # "all" weights, or "bias" (biases and the output layer only)
+    replay_lines: int = 4           # IAM lines replayed per step when replay data is given
+    eval_every: int = 10            # steps between checks of the held-out line
+    patience: int = 6               # checks without a new best before stopping early
+    seed: int = 0
+
+    def __post_init__(self):
+        def number(name, lo, hi, integer=False):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                    or not lo <= v <= hi or (integer and v != int(v)):
+                kind = "a whole number" if integer else "a number"
+                raise AdaptError(f"{name} must be {kind} from {lo:g} to {hi:g}, not {str(v)[:30]}")
+        number("minutes", *MINUTES_RANGE)
+        number("max_steps", 1, 100_000, integer=True)
+        number("lr", 1e-7, 1e-1)
+        number("anchor", 0.0, 1e3)
+        number("replay_lines", 0, 64, integer=True)
+        number("eval_every", 1, 10_000, integer=True)
+        number("patience", 1, 10_000, integer=True)
+        number("seed", 0, 2**32 - 1, integer=True)
+        if self.train not in ("all", "bias"):
+            raise AdaptError(f"train must be 'all' or 'bias', not {str(self.train)[:30]!r}")
+
+
+@dataclass
+class WriterLine:
+    """One of the person's lines in the model's space: normalised offsets and the checked text."""
+    text: str
+    offsets: np.ndarray     # (T, 3) normalised, as the model reads them
+    encoded: list[int]
+
+
+@dataclass
+class AdaptResult:
+    checkpoint: Checkpoint
+    record: dict                         # what went into checkpoint.train_config["adaptation"]
+    history: list[tuple[int, float]] = field(default_factory=list)   # (step, held-out NLL per point)
+    first_line_offsets: np.ndarray | None = None   # the first line, normalised: the person's style
+
+
+def prepare_lines(lines, alphabet: Alphabet, stats: NormStats) -> list[WriterLine]:
+    """Check (text, ink) pairs and bring the ink into the model's space, as styles are. `ink` is a
+    list of strokes (y down, any units) or (T, 3) offsets (y up). Raises AdaptError naming the line."""
+    if not isinstance(lines, (list, tuple)):
+        raise AdaptError("give the lines as a list of (text, ink) pairs")
+    if len(lines) < MIN_LINES:
+        raise AdaptError(f"{len(lines)} line{'s' if len(lines) != 1 else ''} given; learning a hand needs at least "
+                         f"{MIN_LINES} (more is better): write a few more sentences")
+    if len(lines) > MAX_LINES:
+        raise AdaptError(f"{len(lines)} lines given; one adaptation takes at most {MAX_LINES}")
+    out = []
+    for n, pair in enumerate(lines, 1):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise AdaptError(f"line {n}: expected a (text, ink) pair")
+        text, source = pair
+        if not isinstance(text, str) or not text.strip():
+            raise AdaptError(f"line {n}: type the text that the ink says")
+        try:
+            text = alphabet.clean(" ".join(text.split()))
+        except UnknownCharactersError as e:
+            raise AdaptError(f"line {n}: this model cannot learn {', '.join(repr(c) for c in e.unknown)}; "
+                             f"it knows {alphabet.chars!r}") from None
+        strokes = _strokes_of(source, n)
+        if not strokes or sum(len(s) for s in strokes) < 2:
+            raise AdaptError(f"line {n}: the ink holds no strokes")
+        height = ink.ink_height(strokes)
+        if not height > 0:
+            raise AdaptError(f"line {n}: the ink is a single point or a flat line")
+        try:
+            offsets = ink.prepare_ink(strokes, stats.min_step, scale=stats.ink_height / height)
+        except ValueError as e:
+            raise AdaptError(f"line {n}: {e}") from None
+        per_char = len(offsets) / len(text)
+        if per_char < POINTS_PER_CHAR[0]:
+            raise AdaptError(f"line {n}: the ink is too short for its text ({len(text)} characters typed, "
+                             f"{len(offsets)} pen points): does the text match what was written?")
+        if per_char > POINTS_PER_CHAR[1] or len(offsets) > MAX_LINE_POINTS:
+            raise AdaptError(f"line {n}: the ink is too long for its text ({len(text)} characters typed, "
+                             f"{len(offsets)} pen points): does the text match what was written?")
+        out.append(WriterLine(text, stats.normalise(offsets), alphabet.encode(text)))
+    return out
+
+
+def _strokes_of(source, n: int) -> list[np.ndarray]:
+    try:
+        if isinstance(source, np.ndarray) and source.ndim == 2 and source.shape[1] == 3:
+            return ink.offsets_to_strokes(source)
+        strokes = [np.asarray(s, dtype=np.float64) for s in source]
+    except (TypeError, ValueError):
+        raise AdaptError(f"line {n}: the ink must be strokes of (x, y) points or (T, 3) offsets") from None
+    if any(s.ndim != 2 or s.shape[1] < 2 or not np.isfinite(s).all() for s in strokes):
+        raise AdaptError(f"line {n}: the ink must be strokes of finite (x, y) points")
+    return ink.clean_strokes([s[:, :2] for s in strokes])
+
+
+def primed_batch(pairs: list[tuple[WriterLine, WriterLine]], separator: list[int]):
+    """Teacher-forcing batch for (prime, target) pairs: the prime's ink then the target's, under the
+    window text prime + separator + target, as the sampler writes a primed line. The mask covers
+    the target's points only, so the NLL is that of the target given the prime."""
+    offsets = [np.concatenate([p.offsets, t.offsets]) for p, t in pairs]
+    batch = collate(offsets, [p.encoded + separator + t.encoded for p, t in pairs])
+    for b, (p, _) in enumerate(pairs):
+        batch.mask[b, :len(p.offsets)] = 0.0
+    return batch
+
+
+@torch.no_grad()
+def primed_nll_per_point(model: SynthesisNetwork, pairs, separator: list[int]) -> float:
+    """Mean NLL (nats per point) of each target given its prime: the measure adaptation is judged by."""
+    was_training = model.training
+    model.eval()
+    batch = primed_batch(pairs, separator)
+    _, per_line = model.loss(batch)
+    model.train(was_training)
+    return float(per_line.sum() / batch.mask.sum())
+
+
+def _trainable(model: SynthesisNetwork, which: str) -> list[torch.nn.Parameter]:
+    params = []
+    for name, p in model.named_parameters():
+        keep = which == "all" or "bias" in name or name.startswith("output.")
+        p.requires_grad_(keep)
+        if keep:
+            params.append(p)
+    return params
+
+
+def adapt(base: Checkpoint, lines, options: AdaptOptions | None = None, replay=None, on_progress=None,
+          stop=None) -> AdaptResult:
+    """Fine-tune `base` on one person's (text, ink) lines. The last line is held out for early
+    stopping (primed by the first); the others train.
+
+    replay: optional (ProcessedData, line indices) of IAM lines, `options.replay_lines` of them mixed
+    into every step. on_progress(step, max_steps, held_out_nll, seconds): after every check of the
+    held-out line. stop(): checked before every step; True ends the run, keeping the best weights so far."""
+    options = options or AdaptOptions()
+    if not isinstance(options, AdaptOptions):
+        raise AdaptError("options must be an AdaptOptions")
+    started = time.perf_counter()
+    alphabet, stats = base.alphabet, base.stats
+    writer = prepare_lines(lines, alphabet, stats)
+    train, held_out = writer[:-1], writer[-1]
+    separator = alphabet.encode_separator()
+    check_pairs = [(train[0], held_out)]
+
+    torch.manual_seed(options.seed)
+    rng = np.random.default_rng(options.seed)
+    model = base.build_model("cpu").train()
+    params = _trainable(model, options.train)
+    anchors = [p.detach().clone() for p in params]
+    opt = torch.optim.Adam(params, lr=options.lr)
+    replay_pool = None
+    if replay is not None and options.replay_lines:
+        data, indices = replay
+        replay_pool = (data, np.asarray(indices))
+
+    def check() -> float:
+        return primed_nll_per_point(model, check_pairs, separator)
+
+    best_nll = base_nll = check()
+    best_state, best_step = copy.deepcopy(model.state_dict()), 0
+    history, bad_checks, step = [(0, base_nll)], 0, 0
+    deadline = started + options.minutes * 60
+    if on_progress:
+        on_progress(0, options.max_steps, base_nll, time.perf_counter() - started)
+    train_offsets = [w.offsets for w in train]
+    train_texts = [w.encoded for w in train]
+    while step < options.max_steps and time.perf_counter() < deadline and not (stop and stop()):
+        offsets, texts = list(train_offsets), list(train_texts)
+        n_own = len(offsets)
+        if replay_pool is not None:
+            data, pool = replay_pool
+            for i in rng.choice(pool, size=options.replay_lines, replace=False):
+                offsets.append(stats.normalise(data.line(int(i))))
+                texts.append(alphabet.encode(str(data.texts[int(i)])))
+        batch = collate(offsets, texts)
+        _, per_line = line_nll(model(batch.inputs, batch.text), batch, model.config.mixtures)
+        # the person's lines and the replayed ones weigh the same in total, whatever their counts
+        loss = per_line[:n_own].mean()
+        if len(per_line) > n_own:
+            loss = 0.5 * loss + 0.5 * per_line[n_own:].mean()
+        if options.anchor:
+            loss = loss + options.anchor * sum(((p - a) ** 2).sum() for p, a in zip(params, anchors))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 10.0)
+        opt.step()
+        step += 1
+        if step % options.eval_every == 0 or step == options.max_steps:
+            nll = check()
+            history.append((step, nll))
+            if nll < best_nll:
+                best_nll, best_state, best_step, bad_checks = nll, copy.deepcopy(model.state_dict()), step, 0
+            else:
+                bad_checks += 1
+            if on_progress:
+                on_progress(step, options.max_steps, nll, time.perf_counter() - started)
+            if bad_checks >= options.patience:
+                break
+    seconds = time.perf_counter() - started
+    record = {"base": base.path.name if base.path else None, "lines": len(writer),
+              "texts": [w.text for w in writer], "held_out": held_out.text, "steps": step,
+              "best_step": best_step, "seconds": round(seconds, 1), "train": options.train,
+              "lr": options.lr, "anchor": options.anchor,
+              "replay_lines": options.replay_lines if replay_pool is not None else 0,
+              "held_out_nll": {"base": round(base_nll, 4), "adapted": round(best_nll, 4)}}
+    state = {k: v.detach().clone() for k, v in best_state.items()}
+    ckpt = Checkpoint(base.config, alphabet, stats, state, base.step, dict(base.metrics),
+                      {**base.train_config, "adaptation": record})
+    return AdaptResult(ckpt, record, history, writer[0].offsets)
+
+
+def save_adapted(result: AdaptResult, path: str | Path) -> Path:
+    """Write the adapted model as a shipped-format (safe, half precision) checkpoint, atomically."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise AdaptError(f"an adapted model is saved as .safetensors, not {path.suffix or 'no suffix'!r}")
+    save_shipped(result.checkpoint, path)
+    result.checkpoint.path = path
+    return path
+
+
+# ---- command line ----------------------------------------------------------------------------------
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m scribe.adapt", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ink", nargs="+", required=True,
+                   help="one file per line: InkML, IAM-OnDB XML or JSON strokes (scribe.inkml.read_ink)")
+    p.add_argument("--text", action="append", default=None,
+                   help="what each --ink file says, in order (repeat once per file); a file's own "
+                        "transcription is used where this is left out")
+    p.add_argument("--out", required=True, help="the adapted model, a .safetensors file")
+    p.add_argument("--checkpoint", default=None, help="the base model (default: the shipped one)")
+    p.add_argument("--style_dir", default="user_styles",
+                   help="where the person's first line is saved as a style (empty: do not save one)")
+    p.add_argument("--minutes", type=float, default=AdaptOptions.minutes)
+    p.add_argument("--max_steps", type=int, default=AdaptOptions.max_steps)
+    p.add_argument("--lr", type=float, default=AdaptOptions.lr)
+    p.add_argument("--train", choices=("all", "bias"), default=AdaptOptions.train)
+    p.add_argument("--replay", default="", help="processed IAM data (data/iam_ondb.npz) to replay lines from")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    # `python -m scribe.adapt` runs this file as __main__: take the classes Hand.adapt checks from
+    # the package's own module, not from this copy of it
+    from .adapt import AdaptError, AdaptOptions
+    from .hand import Hand
+    from .inkml import InkFileError, read_ink
+    from .progress import duration
+    try:
+        texts = args.text or []
+        if texts and len(texts) != len(args.ink):
+            raise AdaptError(f"{len(args.ink)} ink files but {len(texts)} --text values: give one per file, "
+                             f"or none to use the files' own transcriptions")
+        lines = []
+        for n, path in enumerate(args.ink):
+            try:
+                data = read_ink(Path(path))
+            except InkFileError as e:
+                raise AdaptError(f"line {n + 1} ({Path(path).name}): {e}") from None
+            text = texts[n] if texts else data.text
+            lines.append((text or "", data.strokes))
+        options = AdaptOptions(minutes=args.minutes, max_steps=args.max_steps, lr=args.lr, train=args.train,
+                               seed=args.seed)
+        hand = Hand.load(args.checkpoint)
+        replay = None
+        if args.replay:
+            from .dataset import ProcessedData
+            data = ProcessedData.load(args.replay)
+            replay = (data, data.indices("train"))
+
+        def show(step, total, nll, seconds):
+            print(f"step {step}/{total}: held-out NLL {nll:.3f} nats/point, {duration(seconds)}", flush=True)
+
+        result, style_id = hand.adapt(lines, options, out=args.out, style_dir=args.style_dir or None,
+                                      replay=replay, on_progress=show)
+    except (ScribeError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    r = result.record
+    print(f"Adapted on {r['lines'] - 1} lines (held out: {r['held_out']!r}) in {r['steps']} steps, "
+          f"{duration(r['seconds'])}: held-out NLL {r['held_out_nll']['base']:.3f} -> "
+          f"{r['held_out_nll']['adapted']:.3f} nats/point. Wrote {args.out}"
+          + (f"; style {style_id} in {args.style_dir}" if style_id is not None else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
