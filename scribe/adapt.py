@@ -289,6 +289,15 @@ def save_adapted(result: AdaptResult, path: str | Path) -> Path:
     return path
 
 
+def save_person_style(result: AdaptResult, folder: str | Path, avoid_ids=()) -> int:
+    """Save the person's first line (the one adaptation checks against) as a style in `folder`, under
+    the next id above `avoid_ids` and the folder's own; returns the id."""
+    from .user_style import UserStyle, save_style
+    offsets = result.checkpoint.stats.denormalise(result.first_line_offsets)
+    return save_style(UserStyle(result.record["texts"][0], offsets, {"source": "adaptation"}), folder,
+                      avoid_ids=avoid_ids)
+
+
 # ---- command line ----------------------------------------------------------------------------------
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m scribe.adapt", description=__doc__,
@@ -315,10 +324,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     # `python -m scribe.adapt` runs this file as __main__: take the classes Hand.adapt checks from
     # the package's own module, not from this copy of it
-    from .adapt import AdaptError, AdaptOptions
-    from .hand import Hand
+    from .adapt import AdaptError, AdaptOptions, adapt, save_adapted, save_person_style
+    from .checkpoint import default_checkpoint, load_checkpoint
     from .inkml import InkFileError, read_ink
     from .progress import duration
+    from .styles import StyleBank, StyleError
     try:
         texts = args.text or []
         if texts and len(texts) != len(args.ink):
@@ -334,7 +344,7 @@ def main(argv=None) -> int:
             lines.append((text or "", data.strokes))
         options = AdaptOptions(minutes=args.minutes, max_steps=args.max_steps, lr=args.lr, train=args.train,
                                seed=args.seed)
-        hand = Hand.load(args.checkpoint)
+        base = load_checkpoint(args.checkpoint or default_checkpoint())
         replay = None
         if args.replay:
             from .dataset import ProcessedData
@@ -344,8 +354,15 @@ def main(argv=None) -> int:
         def show(step, total, nll, seconds):
             print(f"step {step}/{total}: held-out NLL {nll:.3f} nats/point, {duration(seconds)}", flush=True)
 
-        result, style_id = hand.adapt(lines, options, out=args.out, style_dir=args.style_dir or None,
-                                      replay=replay, on_progress=show)
+        result = adapt(base, lines, options, replay=replay, on_progress=show)
+        save_adapted(result, args.out)
+        style_id = None
+        if args.style_dir:
+            try:
+                shipped = StyleBank().ids
+            except StyleError:
+                shipped = []
+            style_id = save_person_style(result, args.style_dir, avoid_ids=shipped)
     except (ScribeError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -389,17 +389,13 @@ class Hand:
         the last held out. With `out`, write the adapted model there (.safetensors); with `style_dir`,
         save the person's first line there as a style and use that folder. Returns (AdaptResult,
         style id or None). This Hand keeps its own model: load `out` to write with the new one."""
-        from .adapt import adapt, save_adapted
-        from .user_style import UserStyle, save_style
+        from .adapt import adapt, save_adapted, save_person_style
         result = adapt(self.checkpoint, lines, options, replay=replay, on_progress=on_progress, stop=stop)
         if out is not None:
             save_adapted(result, out)
         style_id = None
         if style_dir is not None:
-            first = result.record["texts"][0]
-            offsets = self.stats.denormalise(result.first_line_offsets)
-            style_id = save_style(UserStyle(first, offsets, {"source": "adaptation"}), style_dir,
-                                  avoid_ids=self.style_ids)
+            style_id = save_person_style(result, style_dir, avoid_ids=self.style_ids)
             self.add_user_styles(style_dir)
         return result, style_id
 
