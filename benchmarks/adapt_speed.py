@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max_steps", type=int, default=AdaptOptions.max_steps)
     p.add_argument("--minutes", type=float, default=AdaptOptions.minutes)
-    p.add_argument("--train", choices=("all", "bias"), default=AdaptOptions.train)
+    p.add_argument("--train", choices=("all", "shapes", "bias"), default=AdaptOptions.train)
     p.add_argument("--repeat", type=int, default=3, help="baseline forward passes (the median is used)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -40,6 +40,7 @@ MAX_LINES = 40
 MINUTES_RANGE = (0.05, 60.0)
 POINTS_PER_CHAR = (3.0, 60.0)   # prepared IAM lines: 7.9 (5th percentile) to about 25 points per character
 MAX_LINE_POINTS = 2000
+TRAIN_CHOICES = ("all", "shapes", "bias")
 
 
 class AdaptError(ScribeError, ValueError):
@@ -54,7 +55,9 @@ class AdaptOptions:
     max_steps: int = 300
     lr: float = 3e-5                # measured best of 1e-5, 3e-5, 1e-4 (README, "Write in your own hand")
     anchor: float = 1e-3            # L2-SP: weight of sum((w - w_base)^2) in the loss, per line
-    train: str = "all"              # "all" weights, or "bias" (biases and the output layer only)
+    train: str = "all"              # "all" weights; "shapes": layers 2-N and the output layer (layer 1 and
+                                    # the attention window, which keep the writing on the text, stay as they
+                                    # are); "bias": biases and the output layer only
     replay_lines: int = 4           # IAM lines replayed per step when replay data is given
     eval_every: int = 10            # steps between checks of the held-out line
     patience: int = 6               # checks without a new best before stopping early
@@ -75,8 +78,8 @@ class AdaptOptions:
         number("eval_every", 1, 10_000, integer=True)
         number("patience", 1, 10_000, integer=True)
         number("seed", 0, 2**32 - 1, integer=True)
-        if self.train not in ("all", "bias"):
-            raise AdaptError(f"train must be 'all' or 'bias', not {str(self.train)[:30]!r}")
+        if self.train not in TRAIN_CHOICES:
+            raise AdaptError(f"train must be one of {', '.join(TRAIN_CHOICES)}, not {str(self.train)[:30]!r}")
 
 
 @dataclass
@@ -185,7 +188,12 @@ def primed_nll_per_point(model: SynthesisNetwork, pairs, separator: list[int], l
 def _trainable(model: SynthesisNetwork, which: str) -> list[torch.nn.Parameter]:
     params = []
     for name, p in model.named_parameters():
-        keep = which == "all" or "bias" in name or name.startswith("output.")
+        if which == "all":
+            keep = True
+        elif which == "shapes":
+            keep = name.startswith(("upper.", "output."))
+        else:
+            keep = "bias" in name or name.startswith("output.")
         p.requires_grad_(keep)
         if keep:
             params.append(p)
@@ -314,7 +322,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--minutes", type=float, default=AdaptOptions.minutes)
     p.add_argument("--max_steps", type=int, default=AdaptOptions.max_steps)
     p.add_argument("--lr", type=float, default=AdaptOptions.lr)
-    p.add_argument("--train", choices=("all", "bias"), default=AdaptOptions.train)
+    p.add_argument("--train", choices=TRAIN_CHOICES, default=AdaptOptions.train)
     p.add_argument("--replay", default="", help="processed IAM data (data/iam_ondb.npz) to replay lines from")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)

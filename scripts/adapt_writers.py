@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     p.add_argument("--minutes", type=float, default=AdaptOptions.minutes)
     p.add_argument("--lr", type=float, default=AdaptOptions.lr)
     p.add_argument("--anchor", type=float, default=AdaptOptions.anchor)
-    p.add_argument("--train", choices=("all", "bias"), default=AdaptOptions.train)
+    p.add_argument("--train", choices=("all", "shapes", "bias"), default=AdaptOptions.train)
     p.add_argument("--replay", action="store_true", help="replay IAM training lines during adaptation")
     p.add_argument("--bias", type=float, default=1.0)
     p.add_argument("--no_generate", action="store_true", help="skip the reader's part (NLL only)")

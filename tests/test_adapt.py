@@ -128,3 +128,10 @@ def test_cli_adapts_from_ink_files(tmp_path, tiny_ckpt_path):
     r = subprocess.run(cmd[:5] + ["--text", "one", "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
                        timeout=120)
     assert r.returncode == 2 and "error:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_shapes_training_keeps_layer_one_and_the_window():
+    base = tiny_checkpoint()
+    result = adapt(base, person(), AdaptOptions(max_steps=5, lr=1e-2, train="shapes", eval_every=1, patience=100))
+    changed = {k for k in base.model_state if not torch.equal(base.model_state[k], result.checkpoint.model_state[k])}
+    assert changed and all(k.startswith(("upper.", "output.")) for k in changed)
