@@ -39,14 +39,29 @@ def writer_forms(data: ProcessedData, n: int, min_lines: int) -> list[tuple[str,
     return [usable[k] for k in dict.fromkeys(picks.tolist())]
 
 
-def generate(model, stats, alphabet, prime, texts: list[str], bias: float, seed: int) -> list[np.ndarray]:
+def generate(model, stats, alphabet, prime, texts: list[str], bias: float, seed: int,
+             candidates: int = 1) -> list[list[np.ndarray]]:
+    """`candidates` samples of each text (one sampler batch), primed with `prime`: [text][candidate]."""
     from scribe.fast import fast_step
     sampler = Sampler(model, stats, step_fn=fast_step(model))
     sep = alphabet.encode_separator()
     reqs = [LineRequest(alphabet.encode(t), bias, prime=Prime(prime.offsets, prime.text),
                         prime_encoded=prime.encoded + sep, late_dot_ok=late_dot_ok(t),
-                        final_stop=ends_in_full_stop(t)) for t in texts]
-    return [ln.offsets for ln in sampler.sample(reqs, seed=seed)]
+                        final_stop=ends_in_full_stop(t)) for t in texts] * candidates
+    lines = [ln.offsets for ln in sampler.sample(reqs, seed=seed)]
+    return [[lines[j * len(texts) + i] for j in range(candidates)] for i in range(len(texts))]
+
+
+def best_readings(reader, per_text: list[list[np.ndarray]], texts: list[str]) -> list[str]:
+    """Per text, the reading of the candidate that reads closest to it (what the app's legibility
+    check keeps; with one candidate, just its reading)."""
+    flat = reader.read([c for cands in per_text for c in cands])
+    out, k = [], 0
+    for cands, t in zip(per_text, texts):
+        reads = flat[k:k + len(cands)]
+        k += len(cands)
+        out.append(min(reads, key=lambda r: reading_cer([r], [t])))
+    return out
 
 
 def main(argv=None) -> int:
@@ -63,6 +78,9 @@ def main(argv=None) -> int:
     p.add_argument("--replay", action="store_true", help="replay IAM training lines during adaptation")
     p.add_argument("--bias", type=float, default=1.0)
     p.add_argument("--no_generate", action="store_true", help="skip the reader's part (NLL only)")
+    p.add_argument("--candidates", type=int, default=1,
+                   help="samples per held-out text; the reader's best is scored (the app's legibility check)")
+    p.add_argument("--save_dir", default="", help="keep each writer's adapted model here (ignored runs/ folder)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="")
     args = p.parse_args(argv)
@@ -88,6 +106,10 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         result = adapt(base, own[:args.adapt_lines], options, replay=replay)
         seconds = time.perf_counter() - t0
+        if args.save_dir:
+            from scribe.adapt import save_adapted
+            Path(args.save_dir).mkdir(parents=True, exist_ok=True)
+            save_adapted(result, Path(args.save_dir) / f"{form}.safetensors")
         adapted = result.checkpoint.build_model()
         pairs = [(prime, r) for r in rest]
         row = {"form": form, "adapt_lines": args.adapt_lines, "held_out_lines": len(rest),
@@ -97,8 +119,11 @@ def main(argv=None) -> int:
                "nll_adapted": primed_nll_per_point(adapted, pairs, sep)}
         if reader is not None:
             texts = [r.text for r in rest]
+            real = reader.read([data.line(i) for i in idx[args.adapt_lines:]])
+            row["cer_real"] = reading_cer(real, texts)     # how well the writer's own ink reads
             for name, model in (("base", base_model), ("adapted", adapted)):
-                reads = reader.read(generate(model, stats, alphabet, prime, texts, args.bias, args.seed))
+                reads = best_readings(reader, generate(model, stats, alphabet, prime, texts, args.bias, args.seed,
+                                                       args.candidates), texts)
                 row[f"cer_{name}"] = reading_cer(reads, texts)
                 row[f"words_{name}"] = word_accuracy(reads, texts)
                 row[f"read_{name}"] = reads
@@ -106,7 +131,8 @@ def main(argv=None) -> int:
         rows.append(row)
         print(f"{form}: NLL/point {row['nll_base']:.4f} -> {row['nll_adapted']:.4f} "
               f"({row['steps']} steps, best {row['best_step']}, {seconds:.0f} s)"
-              + (f"; CER {row['cer_base']:.3f} -> {row['cer_adapted']:.3f}" if reader is not None else ""),
+              + (f"; CER {row['cer_base']:.3f} -> {row['cer_adapted']:.3f} (real ink {row['cer_real']:.3f})"
+                 if reader is not None else ""),
               flush=True)
     if not rows:
         print("no usable writers", file=sys.stderr)
@@ -116,22 +142,23 @@ def main(argv=None) -> int:
     summary = {"writers": len(rows), "better_nll": better, "nll_base": mean("nll_base"),
                "nll_adapted": mean("nll_adapted"), "seconds": mean("seconds"),
                "options": {k: getattr(options, k) for k in ("minutes", "max_steps", "lr", "anchor", "train")},
-               "replay": bool(args.replay), "bias": args.bias}
+               "replay": bool(args.replay), "bias": args.bias, "candidates": args.candidates}
     if reader is not None:
-        for k in ("cer_base", "cer_adapted", "words_base", "words_adapted"):
+        for k in ("cer_real", "cer_base", "cer_adapted", "words_base", "words_adapted"):
             summary[k] = mean(k)
     print()
     cols = "| form | lines held out | NLL/point base | NLL/point adapted | steps | s |" + \
-           (" CER base | CER adapted |" if reader is not None else "")
+           (" CER real ink | CER base | CER adapted |" if reader is not None else "")
     print(cols)
     print("|" + "---|" * (cols.count("|") - 1))
     for r in rows:
         print(f"| {r['form']} | {r['held_out_lines']} | {r['nll_base']:.4f} | {r['nll_adapted']:.4f} | "
               f"{r['steps']} | {r['seconds']:.0f} |"
-              + (f" {r['cer_base']:.3f} | {r['cer_adapted']:.3f} |" if reader is not None else ""))
+              + (f" {r['cer_real']:.3f} | {r['cer_base']:.3f} | {r['cer_adapted']:.3f} |" if reader is not None else ""))
     print(f"| **mean** ({better}/{len(rows)} better) | | {summary['nll_base']:.4f} | {summary['nll_adapted']:.4f} "
           f"| | {summary['seconds']:.0f} |"
-          + (f" {summary['cer_base']:.3f} | {summary['cer_adapted']:.3f} |" if reader is not None else ""))
+          + (f" {summary['cer_real']:.3f} | {summary['cer_base']:.3f} | {summary['cer_adapted']:.3f} |"
+             if reader is not None else ""))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"summary": summary, "writers": rows}, indent=1))
