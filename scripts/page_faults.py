@@ -8,6 +8,10 @@
 
     python scripts/page_faults.py                        # 13 styles x 10 sentences x 2 seeds, bias 1.0
     python scripts/page_faults.py --checkpoint FILE --recognizer FILE --seeds 1 2 3
+    python scripts/page_faults.py --prefix "and"         # the same words, moved into the line
+
+--prefix writes each sentence after the given words and counts the sentence's own first word as the
+"first word": the control for how well those words read when they do not start the line.
 
 Each sentence ends in "."; half begin with a capital, half with a lowercase word. The same seeds are
 drawn with the rule off and on, so the two columns differ only by what the rule removed.
@@ -43,8 +47,9 @@ def trailing_dots(offsets: np.ndarray, dot_size: float) -> int:
     return n
 
 
-def measure(hand: Hand, reader, specs: list[LineSpec], seeds: list[int]) -> dict:
-    """Sample specs once per seed (40 lines per request) and read them back."""
+def measure(hand: Hand, reader, specs: list[LineSpec], seeds: list[int], skip: int = 0) -> dict:
+    """Sample specs once per seed (40 lines per request) and read them back; the first `skip` words
+    of each text are a prefix, not counted."""
     dot = DOT_SIZE * hand.stats.ink_height
     lines = []
     for seed in seeds:
@@ -56,8 +61,8 @@ def measure(hand: Hand, reader, specs: list[LineSpec], seeds: list[int]) -> dict
            "style_first": {}, "style_rest": {}, "doubled": 0, "lines": len(lines),
            "cer": reading_cer(reads, [s.text for s in all_specs])}
     for spec, ln, read in zip(all_specs, lines, reads):
-        marks = word_matches(read, spec.text)
-        kind = "capital" if spec.text[0].isupper() else "lowercase"
+        marks = word_matches(read, spec.text)[skip:]
+        kind = "capital" if spec.text.split()[skip][0].isupper() else "lowercase"
         out["first"][kind].append(marks[0])
         out["rest"][kind] += marks[1:]
         out["style_first"].setdefault(spec.style, []).append(marks[0])
@@ -72,21 +77,24 @@ def main(argv=None) -> int:
     p.add_argument("--recognizer", default=None)
     p.add_argument("--bias", type=float, default=1.0)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--prefix", default="", help="words written before each sentence (not counted)")
     args = p.parse_args(argv)
+    prefix = " ".join(args.prefix.split())
     torch.set_num_threads(1)
     hand = Hand.load(args.checkpoint)
     reader = load_recognizer(args.recognizer)
     styles = hand.style_ids
-    specs = [LineSpec(t, style=s, bias=args.bias) for s in styles for t in SENTENCES]
+    specs = [LineSpec(f"{prefix} {t}" if prefix else t, style=s, bias=args.bias) for s in styles for t in SENTENCES]
     print(f"{len(styles)} styles x {len(SENTENCES)} sentences x {len(args.seeds)} seeds = "
-          f"{len(specs) * len(args.seeds)} lines per column, bias {args.bias}")
+          f"{len(specs) * len(args.seeds)} lines per column, bias {args.bias}"
+          + (f"; each sentence after {prefix!r}, whose words are not counted" if prefix else ""))
     result = {}
     for tidy in (False, True):
         hand.sampler.tidy = tidy
-        result[tidy] = measure(hand, reader, specs, args.seeds)
+        result[tidy] = measure(hand, reader, specs, args.seeds, len(prefix.split()))
     mean = lambda v: float(np.mean(v)) if len(v) else float("nan")
     both = lambda d: d["capital"] + d["lowercase"]
-    rows = [("first word read exactly", lambda r: mean(both(r["first"]))),
+    rows = [("first word read exactly" if not prefix else "the sentence's first word", lambda r: mean(both(r["first"]))),
             ("other words read exactly", lambda r: mean(both(r["rest"]))),
             ("  lowercase first word", lambda r: mean(r["first"]["lowercase"])),
             ("  its line's other words", lambda r: mean(r["rest"]["lowercase"])),
