@@ -133,51 +133,81 @@ def rank(cers: list[float], whole: list[bool], nll: list[float] | None = None) -
 @torch.inference_mode()
 def mean_nll(sampler, requests, offsets: list[np.ndarray], primed=None) -> list[float]:
     """The unbiased model's mean negative log-likelihood per point of each line of offsets (training
-    units), given its request's text and priming: one teacher-forced pass over the whole batch.
+    units), given its request's text and priming: teacher-forced passes over the whole batch.
 
-    A primed line is run as its prime ink followed by the candidate, from the zero state (which is
-    what priming is), and only the candidate's points are counted. The pass is scribe.fast's compiled
-    forward (the training path), so it costs far less than stepping. `primed` is not needed (the
-    argument stays for callers that have it)."""
+    A primed line is scored as the sampler writes it (scribe.sampling): layers 2..N run over the
+    prime ink and then the candidate, while layer 1 and the window read the prime (with the prime's
+    text) and then start afresh on the candidate (with its own text). Only the candidate's points
+    are counted. The passes are scribe.fast's compiled layer-1 recurrence (the training path), so
+    they cost far less than stepping. `primed` is not needed (the argument stays for callers that
+    have it)."""
     model, device, stats = sampler.model, sampler.device, sampler.stats
-    rows, texts, starts = [], [], []
-    for r, o in zip(requests, offsets):
-        cand = torch.from_numpy(stats.normalise(o)) if len(o) else torch.zeros(0, 3)
-        prime = torch.from_numpy(np.asarray(r.prime.offsets, np.float32)) if r.prime is not None else torch.zeros(0, 3)
-        rows.append(torch.cat([prime, cand]))
-        starts.append(len(prime))
-        texts.append((r.prime_encoded + r.encoded) if r.prime is not None else r.encoded)
-    B, T = len(rows), max(len(x) for x in rows)
-    targets = torch.zeros(B, T, 3)
-    mask = torch.zeros(B, T)
-    for i, (x, s0) in enumerate(zip(rows, starts)):
-        targets[i, :len(x)] = x
-        mask[i, s0:len(x)] = 1.0
-    inputs = torch.cat([torch.tensor([[[0.0, 0.0, 1.0]]]).expand(B, 1, 3), targets[:, :-1]], 1)
-    from .sampling import _pad
-    text = _pad(texts, extra=1).to(device)
-    inputs, targets, mask = inputs.to(device), targets.to(device), mask.to(device)
-    try:
-        out = _compiled_forward(model, inputs, text)
-    except Exception:   # an unusual torch build: the eager forward, same maths
-        out = model(inputs, text)
+    start = torch.tensor([[0.0, 0.0, 1.0]])
+
+    def fed(points: torch.Tensor) -> torch.Tensor:
+        """What the network reads while writing `points`: the start row, then all but the last."""
+        return torch.cat([start, points[:-1]]) if len(points) else points
+
+    cands = [torch.from_numpy(stats.normalise(o)) if len(o) else torch.zeros(0, 3) for o in offsets]
+    primes = [torch.from_numpy(np.asarray(r.prime.offsets, np.float32)) if r.prime is not None
+              else torch.zeros(0, 3) for r in requests]
+    h_c, w_c = _layer1_rows(model, [fed(c) for c in cands], [r.encoded for r in requests], device)
+    primed_rows = [i for i, r in enumerate(requests) if r.prime is not None]
+    h_p, w_p = {}, {}
+    if primed_rows:
+        hs, ws = _layer1_rows(model, [fed(primes[i]) for i in primed_rows],
+                              [requests[i].prime_encoded for i in primed_rows], device)
+        h_p, w_p = dict(zip(primed_rows, hs)), dict(zip(primed_rows, ws))
+    B = len(requests)
+    T = max(1, max(len(p) + len(c) for p, c in zip(primes, cands)))
+    H, A = model.config.rnn_size, model.config.alphabet_size
+    inputs, targets = torch.zeros(B, T, 3, device=device), torch.zeros(B, T, 3, device=device)
+    h1, ws = torch.zeros(B, T, H, device=device), torch.zeros(B, T, A, device=device)
+    mask = torch.zeros(B, T, device=device)
+    for i, (p, c) in enumerate(zip(primes, cands)):
+        P, C = len(p), len(c)
+        if P:
+            inputs[i, :P], h1[i, :P], ws[i, :P] = fed(p).to(device), h_p[i][:P], w_p[i][:P]
+        inputs[i, P:P + C], h1[i, P:P + C], ws[i, P:P + C] = fed(c).to(device), h_c[i][:C], w_c[i][:C]
+        targets[i, P:P + C] = c.to(device)
+        mask[i, P:P + C] = 1.0
+    out = model._upper_and_output(inputs, h1, ws, None)
     nll = mixture_nll(MixtureParams(out, model.config.mixtures), targets) * mask
     return (nll.sum(1) / mask.sum(1).clamp(min=1)).tolist()
 
 
-def _compiled_forward(model, inputs: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-    """model(inputs, text) through scribe.fast's compiled layer-1 recurrence, inference only: unlike
-    fast.fast_forward it keeps none of what a backward pass would need (less time, far less memory)."""
-    from .fast import _ifog, _layer1_forward, _script
-    c1 = model.cell1
+def _layer1_rows(model, rows: list[torch.Tensor], texts: list[list[int]], device
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Layer 1 and the window from the zero state over each row of inputs (T_i, 3) with its text:
+    (h (B, T, H), w (B, T, A)), rows padded at the end. scribe.fast's compiled recurrence, or the
+    eager model's where TorchScript fails (same maths)."""
+    from .sampling import _pad
+    T = max(1, max(len(x) for x in rows))
+    inputs = torch.zeros(len(rows), T, 3)
+    for i, x in enumerate(rows):
+        inputs[i, :len(x)] = x
+    inputs, text = inputs.to(device), _pad(texts, extra=1).to(device)
     onehot = model.text_onehot(text, inputs.dtype)
-    ifog = _ifog(model.config.rnn_size, inputs.device)
-    w_ih = c1.weight_ih[ifog]
-    xproj = F.linear(inputs, w_ih[:, :3], (c1.bias_ih + c1.bias_hh)[ifog])
-    w_rec = torch.cat([w_ih[:, 3:], c1.weight_hh[ifog]], 1).t()
-    hs, ws = _script(_layer1_forward)(xproj.contiguous(), w_rec.contiguous(), model.window.weight.t(),
-                                      model.window.bias, onehot, False)[:2]
-    return model._upper_and_output(inputs, hs, ws, None)
+    c1 = model.cell1
+    try:
+        from .fast import _ifog, _layer1_forward, _script
+        ifog = _ifog(model.config.rnn_size, inputs.device)
+        w_ih = c1.weight_ih[ifog]
+        xproj = F.linear(inputs, w_ih[:, :3], (c1.bias_ih + c1.bias_hh)[ifog])
+        w_rec = torch.cat([w_ih[:, 3:], c1.weight_hh[ifog]], 1).t()
+        hs, ws = _script(_layer1_forward)(xproj.contiguous(), w_rec.contiguous(), model.window.weight.t(),
+                                          model.window.bias, onehot, False)[:2]
+        return hs, ws
+    except Exception:   # an unusual torch build: step the eager layer 1, same maths
+        state = model.initial_state(len(rows), inputs.device)
+        h, c, w, kappa = state[:4]
+        hs, ws = [], []
+        for t in range(T):
+            h, c = c1(torch.cat([inputs[:, t], w], 1), (h, c))
+            w, kappa, _ = model.window_from(h, kappa, onehot)
+            hs.append(h)
+            ws.append(w)
+        return torch.stack(hs, 1), torch.stack(ws, 1)
 
 
 def choose(texts: list[str], candidates: list[list], reader: Recognizer, likelihood=None

@@ -140,10 +140,9 @@ def generate(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, jobs
         sampled = sampler.sample(requests, seed=seed + start, max_steps=max_steps, primed=primed)
         lines = [GenLine(t, s, b, ln) for (t, s, b), ln in zip(chunk, sampled)]
         # The sampler records where the window was at each point it kept: judge from that.
+        # (Every line's window starts on its own text, primed or not: scribe.sampling.)
         for ln, r in zip(lines, requests):
-            first = len(r.prime_encoded) if r.prime is not None else 0
-            full = (r.prime_encoded + r.encoded) if r.prime is not None else r.encoded
-            judge_line(ln, ln.sampled.window, first, full, alphabet, model.config.steps_per_char)
+            judge_line(ln, ln.sampled.window, 0, r.encoded, alphabet, model.config.steps_per_char)
         out += lines
     return out
 

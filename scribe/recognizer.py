@@ -61,11 +61,16 @@ class RecognizerConfig:
 # ---- features -------------------------------------------------------------------------------------
 def ink_features(offsets: np.ndarray) -> np.ndarray:
     """(T, 3) offsets -> (max(T, MIN_FRAMES), 5) float32 features, scale-free."""
-    offsets = np.asarray(offsets, dtype=np.float64).reshape(-1, 3)
+    offsets = np.array(offsets, dtype=np.float64).reshape(-1, 3)
     T = len(offsets)
     feats = np.zeros((max(T, MIN_FRAMES), N_FEATURES), np.float32)
     if T == 0:
         return feats
+    # Where a line starts carries no information (ink.prepare_ink zeroes it on every real line): a
+    # sampled line's first offset is a pen-up move no page shows, but a large one changed what the
+    # reader read of the first letter (capital first words of primed lines: 77% read exactly with
+    # it, 66% without; scripts/page_faults.py).
+    offsets[0, :2] = 0.0
     pts = np.cumsum(offsets[:, :2], axis=0)
     h = float(np.percentile(pts[:, 1], 95) - np.percentile(pts[:, 1], 5)) if T > 2 else 0.0
     # Per-line scale: ink height, floored so that a scribble or a flat line cannot blow it up.

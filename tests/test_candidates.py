@@ -99,11 +99,14 @@ def test_mean_nll_of_a_primed_line_starts_from_the_primed_state(tiny_ckpt_path, 
     o = np.random.default_rng(1).normal(0, 20, (7, 3)).astype(np.float32)
     o[:, 2] = [0, 0, 1, 0, 0, 0, 1]
     got = cand.mean_nll(hand.sampler, [req, LineRequest(enc)], [o, o])
-    # The reference: step the model from the cached primed state through the candidate's points.
+    # The reference: step the model through the candidate's points as the sampler starts a primed
+    # line: layers 2..N from the cached primed state, layer 1 and the window afresh on the new text.
+    from scribe.sampling import LAYER1_STATE
     model, sampler = hand.model, hand.sampler
-    p_state, p_last = state
-    onehot = model.text_onehot(torch.tensor([prime_enc + enc + [0]]))
-    x, st, total = p_last, [t.clone() for t in p_state], 0.0
+    p_state, _ = state
+    onehot = model.text_onehot(torch.tensor([enc + [0]]))
+    st = model.initial_state(1)[:LAYER1_STATE] + [t.clone() for t in p_state[LAYER1_STATE:]]
+    x, total = torch.tensor([[0.0, 0.0, 1.0]]), 0.0
     target = torch.from_numpy(hand.stats.normalise(o))
     with torch.no_grad():
         for t in range(len(o)):

@@ -114,6 +114,16 @@ def test_features_are_scale_free_and_mark_pen_lifts():
     assert np.isfinite(ink_features(np.zeros((3, 3)))).all()
 
 
+def test_features_do_not_see_where_a_line_starts():
+    """A sampled line's first offset is a pen-up move to where its ink starts, which no page shows
+    (real lines have it zeroed): the reader must read the same features whatever it is."""
+    o = synthetic_offsets(n_strokes=3, points=10)
+    moved = o.copy()
+    moved[0, :2] = [900.0, -450.0]
+    np.testing.assert_array_equal(ink_features(moved), ink_features(o))
+    assert moved[0, 0] == 900.0                                # the caller's ink is left as it was
+
+
 def test_greedy_decoding_merges_repeats_and_drops_blanks():
     frames = [0, 3, 3, 0, 3, 1, 1, 0, 0, 2]
     logp = torch.full((1, len(frames), 4), -10.0)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from scribe.hand import Hand, LineSpec
@@ -74,6 +75,58 @@ def test_batched_priming_matches_one_at_a_time(tiny_ckpt_path, tiny_style_dir):
         torch.testing.assert_close(x[1:2], y, atol=1e-5, rtol=1e-4)
 
 
+class _FirstCall:
+    """A step_fn that records what the sampling loop starts from (its first x, state and window text)
+    and then steps as the wrapped one does; for a compiled step, through its compiled loop."""
+
+    def __init__(self, step_fn):
+        self.step_fn, self.first = step_fn, None
+
+    def _record(self, x, state, onehot):
+        if self.first is None:
+            self.first = (x.clone(), [t.clone() for t in state], onehot.clone())
+
+    def __call__(self, x, state, onehot):
+        self._record(x, state, onehot)
+        return self.step_fn(x, state, onehot)
+
+
+class _FirstLoop(_FirstCall):
+    def sample_loop(self, x, state, onehot, *rest):
+        self._record(x, state, onehot)
+        return self.step_fn.sample_loop(x, state, onehot, *rest)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_primed_line_starts_layer1_and_the_window_afresh_on_its_own_text(tiny_ckpt_path, tiny_style_dir, fast):
+    """Priming hands on the writer's hand in layers 2..N; layer 1 and the window start as at the start
+    of a training line (zero state, the start-of-line input, the window on the new text's first
+    character). Continuing them from the end of the prime wrote the first word worse (issue 11)."""
+    from scribe.fast import fast_step
+    from scribe.sampling import LAYER1_STATE
+    hand = Hand.load(tiny_ckpt_path, tiny_style_dir, fast=False)
+    (p_state, _), prime, prime_enc = hand._prime(1)
+    text = hand.alphabet.encode("ab cd")
+    reqs = [LineRequest(text, 1.0, prime, prime_enc), LineRequest(hand.alphabet.encode("xyz"), 1.0)]
+    model = hand.model
+    rec = _FirstLoop(fast_step(model)) if fast else _FirstCall(model.step)
+    got = Sampler(model, hand.stats, step_fn=rec).sample(reqs, seed=4, max_steps=30, primed=(p_state, _))
+    x, state, onehot = rec.first
+    torch.testing.assert_close(x, torch.tensor([[0.0, 0.0, 1.0]] * 2))        # start-of-line input
+    for t in state[:LAYER1_STATE]:                                             # h1, c1, window, kappa
+        assert not t.any()
+    for t, p in zip(state[LAYER1_STATE:], p_state[LAYER1_STATE:]):              # the prime's hand
+        torch.testing.assert_close(t[0:1], p)
+        assert not t[1].any()
+    assert onehot.shape[1] == len(text) + 1                                     # the new text alone
+    assert onehot[0, :len(text)].argmax(1).tolist() == text
+    # the window's record indexes the new text: it starts on its first character
+    assert got[0].window[0] in (0, 1) and got[0].window.max() <= len(text)
+    # the state really carries the prime: the same line unprimed is other ink
+    plain = Sampler(model, hand.stats).sample([LineRequest(text, 1.0)], seed=4, max_steps=30)[0]
+    assert not np.array_equal(plain.offsets, got[0].offsets)
+
+
 def _run_stop(lifts: str, past_from: int, dots_ok: bool = True) -> tuple[int, bool]:
     """Drive stop_update over one line, a character per point: "|" is a point after which the pen
     lifts, "." one after which it stays down. The window is past the end from step past_from on.
@@ -117,29 +170,6 @@ def test_late_dots_are_wanted_except_after_a_full_stop_or_comma():
     assert not late_dot_ok("the end.") and not late_dot_ok("and so, ") and not late_dot_ok("me.  ")
 
 
-def test_a_stroke_written_before_the_window_reaches_the_new_text_is_dropped():
-    from scribe.sampling import drop_lead_in, strokes_of
-    # three strokes: points 0-2 while the window is still on the prime's space (position 4), then the
-    # first letter (window 5 = the first new character), then the next one
-    offs = np.array([[5, 0, 0], [1, 1, 0], [1, 0, 1],
-                     [7, 0, 0], [1, 2, 1],
-                     [3, 0, 0], [1, 0, 1]], dtype=np.float32)
-    window = np.array([4, 4, 4, 4, 5, 6, 6])
-    assert strokes_of(offs) == [(0, 2), (3, 4), (5, 6)]
-    kept = drop_lead_in(offs.copy(), window, first_char=5)
-    assert len(kept) == 4 and strokes_of(kept) == [(0, 1), (2, 3)]
-    # what follows keeps its place: the dropped stroke's travel is folded into the next point
-    np.testing.assert_allclose(np.cumsum(kept[:, :2], 0)[-1], np.cumsum(offs[:, :2], 0)[-1])
-    np.testing.assert_allclose(np.cumsum(kept[:, :2], 0)[0], np.cumsum(offs[:, :2], 0)[3])
-    # a stroke that reaches the new text is the first letter itself: kept whole
-    assert len(drop_lead_in(offs.copy(), np.array([4, 4, 5, 5, 5, 6, 6]), first_char=5)) == 7
-    # a line whose window never reached the text (cut by the step cap) keeps what it drew
-    assert len(drop_lead_in(offs.copy(), np.full(7, 4), first_char=5)) == 7
-    # unprimed lines (the window starts on the text) are never touched
-    assert len(drop_lead_in(offs.copy(), np.zeros(7), first_char=0)) == 7
-
-
-
 def test_a_text_ending_in_a_full_stop_ends_at_its_dot():
     from scribe.sampling import end_at_final_stop
     # a letter (window 3), the full stop (window 4 = the text's last position), then a second dot
@@ -164,3 +194,42 @@ def test_full_stop_rule_goes_through_the_sampler_and_keeps_the_seed():
     plain = s.sample([LineRequest(text, 0.5, late_dot_ok=False)], seed=5, max_steps=60)
     assert len(a[0].offsets) <= len(plain[0].offsets)
     np.testing.assert_array_equal(a[0].offsets[:-1, :2], plain[0].offsets[:len(a[0].offsets) - 1, :2])
+
+
+# Lowercase first words: the fair comparison with the other words, which are lowercase too (capitals
+# are written worse wherever they stand in a line: scripts/page_faults.py splits the two).
+FIRST_WORD_SENTENCES = ["after the rain the streets were quiet.", "most of the shops closed early today.",
+                        "her brother found the keys in the car.", "only a few boats left the harbour.",
+                        "from the window we could see the sea.", "before dinner she read the letter twice",
+                        "many people walked along the old road", "under the bridge the water was cold",
+                        "every garden needs water, light and time."]
+
+
+@pytest.mark.slow
+def test_shipped_model_writes_the_first_word_of_a_primed_line_as_well_as_the_rest():
+    """The shipped model in all 13 shipped styles (9 sentences x 2 seeds, bias 1.0, 234 lines): the
+    strict reader reads the first word of a primed line exactly about as often as the other words.
+    Measured here: 82.9% against 81.2% (the previous priming, carrying layer 1 and the window on from
+    the prime: 77.4% against 80.2%); real writers' first words read 4.3 points below their others."""
+    from scribe.recognizer import load_recognizer, word_matches
+    torch.set_num_threads(1)
+    hand = Hand.load()
+    assert len(hand.style_ids) == 13
+    reader = load_recognizer()
+    specs = [LineSpec(t, style=s, bias=1.0) for s in hand.style_ids for t in FIRST_WORD_SENTENCES]
+    first, rest, per_style = [], [], {s: [] for s in hand.style_ids}
+    for seed in (1, 2):
+        lines = []
+        for i in range(0, len(specs), 40):
+            lines += hand.write(specs[i:i + 40], seed=seed + i).lines
+        for spec, read in zip(specs, reader.read([ln.offsets for ln in lines])):
+            marks = word_matches(read, spec.text)
+            first.append(marks[0])
+            rest += marks[1:]
+            per_style[spec.style].append(marks[0])
+    first_rate, rest_rate = np.mean(first), np.mean(rest)
+    print(f"first word {first_rate:.1%}, other words {rest_rate:.1%}; per style "
+          + ", ".join(f"{s}: {np.mean(v):.0%}" for s, v in per_style.items()))
+    assert first_rate >= rest_rate - 0.05          # real writers: 4.3 points (see the docstring)
+    # and in every style: no style's first words fall apart (18 lines a style)
+    assert min(np.mean(v) for v in per_style.values()) >= 0.5
