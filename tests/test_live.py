@@ -164,5 +164,5 @@ def test_closing_live_updates_closes_the_write_and_logs_where(tiny_ckpt_path, tm
         ups.close()
     assert writing.gi_frame is None                        # the write (and its sampling loop) is closed
     assert "write stopped at pen step 16 of 5000 (cancelled)" in caplog.text
-    assert live.stopped_status(first.status).startswith("Stopped at pen step 16 (at most 5,000) · 0 of 1 line done.")
+    assert live.stopped_status(first.status).startswith("Stopped after pen step 16 (at most 5,000) · 0 of 1 line done.")
     assert live.stopped_status("Wrote 1 line in 0.2 s") is None and live.stopped_status(None) is None

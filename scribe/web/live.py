@@ -96,5 +96,5 @@ def stopped_status(status: str | None) -> str | None:
     """The status after Stop: what was written when it stopped; None when no write was running."""
     if not status or not status.startswith("Writing…"):
         return None
-    return status.replace("Writing…", "Stopped at", 1).split(" · shown:")[0] + \
+    return status.replace("Writing…", "Stopped after", 1).split(" · shown:")[0] + \
         ". Nothing was saved; press Write to start again."

@@ -86,10 +86,13 @@ def shown(r: outputs.WriteResult) -> tuple:
 def shown_live(writing):
     """Outputs' values while a line-mode write runs (scribe.web.live): the page so far and the status
     first, every output once it is done."""
-    keep = gr.skip()
+    keep, first = gr.skip(), True
     for u in live.live_updates(writing):
         if u.result is not None:
             yield shown(u.result)
+        elif first:   # the last write's files and seed go: they no longer match the page on show
+            first = False
+            yield (views.preview_html(u.svg) if u.svg else keep, None, None, "", u.status, None, None, None)
         else:
             yield (views.preview_html(u.svg) if u.svg else keep, keep, keep, keep, u.status, keep, keep, keep)
 
