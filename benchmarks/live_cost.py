@@ -13,7 +13,10 @@ same files):
 - per-step callback: the Python step loop with an on_step callback (the pen-step progress bar), for
   comparison.
 Every update's page is laid out and turned into SVG as the app does (the time Gradio takes to send
-it is not included). Prints median wall times, updates per write, and the ratio to no live ink.
+it is not included). Two more rows time the sampling loop alone (Sampler.sample against
+Sampler.sample_live in chunks of 16 steps, nothing drawn): what the chunks themselves cost.
+Prints median wall and CPU times (CPU time is steadier on a shared machine), page updates per write,
+and the ratios to no live ink.
 """
 import argparse
 import statistics
@@ -22,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scribe.hand import Hand, LineSpec, use_sampling_threads
+from scribe.hand import Hand, LineSpec, run_to_end, use_sampling_threads
 from scribe.web import live, outputs
 
 LINES = ["Report due by 09:00 on March 15th, 1985.", "Can't believe it - met him at 3:00pm!",
@@ -60,32 +63,47 @@ def main(argv=None) -> int:
         return outputs.write_files(hand, specs, seed, out_root=out, candidates=args.candidates,
                                    on_step=lambda t, cap, done: None), 1
 
+    batch = hand.sample_candidates(hand.check(specs), args.candidates, seed=0)
+    reqs, primed = batch.requests, batch.primed
+
+    def loop_only(seed):
+        return hand.sampler.sample(reqs, seed=seed, primed=primed), 0
+
+    def chunks_only(seed):
+        return run_to_end(hand.sampler.sample_live(reqs, seed=seed, primed=primed)), 0
+
     modes = {"no live ink": plain, "per line": streamed("lines", 0.0),
              "per stroke (<= 4/s)": streamed("strokes", live.MIN_PREVIEW_S),
-             "every stroke": streamed("strokes", 0.0), "per-step callback": stepped}
-    times = {k: [] for k in modes}
+             "every stroke": streamed("strokes", 0.0), "per-step callback": stepped,
+             "loop only: compiled": loop_only, "loop only: chunks": chunks_only}
+    wall = {k: [] for k in modes}
+    cpu = {k: [] for k in modes}
     updates = {k: [] for k in modes}
     names = list(modes)
     for r in range(args.rounds):
-        first = None
+        files, ink = None, None
         for name in names[r % len(names):] + names[:r % len(names)]:     # each round starts one mode later
-            fn = modes[name]
-            started = time.perf_counter()
-            result, n = fn(r + 1)
-            times[name].append(time.perf_counter() - started)
+            started, cpu0 = time.perf_counter(), time.process_time()
+            result, n = modes[name](r + 1)
+            wall[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - cpu0)
             updates[name].append(n)
-            svg = result.svg_path.read_bytes()
-            if first is None:
-                first = svg
+            if name.startswith("loop only"):
+                got = [ln.offsets.tobytes() for ln in result]
+                assert ink is None or got == ink, f"{name} sampled different ink"
+                ink = got
             else:
-                assert svg == first, f"{name} wrote different ink"
-        print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), file=sys.stderr)
-    base = statistics.median(times["no live ink"])
+                svg = result.svg_path.read_bytes()
+                assert files is None or svg == files, f"{name} wrote different ink"
+                files = svg
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in wall.items()), file=sys.stderr)
+    med = lambda d, k: statistics.median(d[k])
     print(f"{len(specs)} lines, candidates {args.candidates}, median of {args.rounds} rounds")
-    for k, v in times.items():
-        med = statistics.median(v)
-        print(f"{k:20s}: {med:.2f} s, {statistics.median(updates[k]):.0f} page updates, "
-              f"{med / base:.2f}x no live ink")
+    print(f"{'':22s} {'wall':>7s} {'ratio':>6s} {'CPU':>7s} {'ratio':>6s}  page updates")
+    for k in modes:
+        base = "loop only: compiled" if k.startswith("loop only") else "no live ink"
+        print(f"{k:22s} {med(wall, k):6.2f}s {med(wall, k) / med(wall, base):5.2f}x {med(cpu, k):6.2f}s "
+              f"{med(cpu, k) / med(cpu, base):5.2f}x  {statistics.median(updates[k]):.0f}")
     return 0
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SVG_NS, browser_page, free_port, needs_browser, start_app, tiny_checkpoint
+from helpers import ROOT, SVG_NS, browser_page, free_port, needs_browser, start_app, tiny_checkpoint
 from scribe import sampling
 from scribe.checkpoint import save_training_checkpoint
 from scribe.web import app
@@ -117,6 +117,19 @@ def test_cancel_stops_the_sampling_loop_and_frees_the_worker(server, monkeypatch
     assert all(u[2] is None for u in job.outputs())          # no files from the cancelled write
 
 
+@pytest.mark.slow
+def test_readme_live_example_runs(server, capsys):
+    """The README's /write_live example, run as written (the port aside) against the live server."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- live-api-example -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(block.replace("http://127.0.0.1:7860/", server.src), "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out.splitlines()
+    statuses = [line for line in printed if not line.startswith("Loaded as API")]
+    assert statuses[0].startswith("Writing… pen step") and any(line.startswith("Wrote 2 lines") for line in statuses)
+    assert Path(namespace["files"][0]).exists()
+
+
 # ---- the page in headless Chromium ---------------------------------------------------------------------
 @pytest.fixture()
 def live_app(tmp_path):
@@ -190,7 +203,7 @@ LIVE_LINES = ["Dear Ada, the engine ran all night", "and the tables are done at 
 
 
 def live_screenshot(page, url: str, out: Path) -> str:
-    """The Lines tab caught mid-write: the finished lines drawn, the next one coming stroke by stroke."""
+    """The Lines tab caught mid-write, its strokes coming in as the pen lifts."""
     page.goto(url)
     page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
     texts = page.locator(".scribe-line-text textarea")
@@ -201,9 +214,10 @@ def live_screenshot(page, url: str, out: Path) -> str:
         texts.nth(i).fill(text)
     page.locator("#scribe-seed input, #scribe-seed textarea").first.fill("11")
     page.locator("#scribe-write").click()
-    page.wait_for_function("document.querySelector('#scribe-status')?.innerText.match(/· [23] of 5 lines done/)",
-                           timeout=300_000)
+    page.wait_for_function("document.querySelector('#scribe-status')?.innerText.startsWith('Writing…') && "
+                           "document.querySelectorAll('#scribe-preview svg path').length > 60", timeout=120_000)
     status = page.locator("#scribe-status").inner_text()
+    page.evaluate("window.scrollTo(0, 0)")
     box = page.locator("#scribe-preview").bounding_box()
     stat = page.locator("#scribe-status").bounding_box()
     page.screenshot(path=str(out), clip={"x": box["x"] - 8, "y": box["y"] - 8, "width": box["width"] + 16,
