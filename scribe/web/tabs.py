@@ -1,7 +1,8 @@
 """The page, one builder per part. Each builder places its components where it is called and returns
 them as a small dataclass; each `wire_*` connects one part's events. Handlers only convert values,
-call scribe.web.outputs (or api.write_lines) and show the result; errors become messages through
-api.guarded / api.as_gr_error.
+call scribe.web.outputs (or api.write_lines_live, whose ink the Lines and Quick tabs stream through
+scribe.web.live, with a Stop button that cancels it) and show the result; errors become messages
+through api.guarded / api.as_gr_error.
 """
 from __future__ import annotations
 
