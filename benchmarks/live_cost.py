@@ -10,7 +10,7 @@ same files):
 - per line: the loop in compiled chunks of 16 pen steps; the page drawn as each line finishes;
 - per stroke: the same, the page drawn whenever a stroke has ended, at most every 0.25 s (the app's);
 - every stroke: the same with no limit (every chunk in which a pen lifted);
-- per-step callback: the Python step loop with an on_step callback (the pen-step progress bar), for
+- per-step callback: the Python step loop with an on_step callback (Hand.write's pen-step hook), for
   comparison.
 Every update's page is laid out and turned into SVG as the app does (the time Gradio takes to send
 it is not included). Two more rows time the sampling loop alone (Sampler.sample against
