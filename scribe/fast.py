@@ -319,6 +319,35 @@ class _FastStep(nn.Module):
         return run.points, run.n_steps, run.done, ran
 
     @torch.jit.export
+    def loop_state(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+        """The model's (x, state) as sample_steps' step buffer z and cell states [c1..cN]."""
+        return self._to_z(x, state)
+
+    @torch.jit.export
+    def sample_steps(self, z: Tensor, cs: List[Tensor], kappa: Tensor, x: Tensor, onehot: Tensor, bias: Tensor,
+                     end_pos: Tensor, real: Tensor, dots: Tensor, gen: Optional[torch.Generator], points: Tensor,
+                     n_steps: Tensor, past_end_at: Tensor, stroke_from: Tensor, done: Tensor, t0: int, t1: int
+                     ) -> Tuple[List[Tensor], Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int]:
+        """Steps t0 .. t1-1 of sample_loop (fewer if every line ends), resumable: the loop's state comes
+        in and goes out (z and points are updated in place), so chunks run back to back write the same
+        ink as one sample_loop call. Returns (cs, kappa, x, past_end_at, stroke_from, n_steps, done,
+        steps run so far)."""
+        u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
+        x_cols = z.narrow(1, self.x_col, 3)
+        run = SamplingRun(1, x, bias, self.M, end_pos, real, dots)
+        run.points, run.n_steps, run.past_end_at, run.stroke_from, run.done = (points, n_steps, past_end_at,
+                                                                                stroke_from, done)
+        ran = t0
+        for t in range(t0, t1):
+            out, cs, kappa, phi = self._step(z, cs, kappa, onehot, u)
+            x = run.advance(out, phi, x, t, gen)
+            x_cols.copy_(x)
+            ran = t + 1
+            if run.finished():
+                break
+        return cs, kappa, x, run.past_end_at, run.stroke_from, run.n_steps, run.done, ran
+
+    @torch.jit.export
     def prime(self, ink: Tensor, lengths: Tensor, onehot: Tensor) -> List[Tensor]:
         """State after reading ink[b, :lengths[b]] (teacher forcing), like stepping through it."""
         B = ink.shape[0]

@@ -25,7 +25,8 @@ from .errors import InputError
 from .render import paragraph
 from .render.page import (InkLine, Layout, Page, RenderError, check_color, layout_page, page_to_svg, save_png,
                           save_svg, svg_to_png)
-from .sampling import MAX_STEP_CAP, LineRequest, SampledLine, Sampler, ends_in_full_stop, late_dot_ok
+from .sampling import (LIVE_EVERY, MAX_STEP_CAP, LineRequest, LiveBatch, SampledLine, Sampler,
+                       ends_in_full_stop, late_dot_ok)
 from .styles import StyleBank, StyleError
 from . import ink
 
@@ -147,6 +148,61 @@ def _finite(value) -> float | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return f if math.isfinite(f) else None
+
+
+def run_to_end(gen):
+    """Run a generator to its end and return its return value (write() is write_live() unwatched)."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as end:
+            return end.value
+
+
+class LiveInk:
+    """A write in progress (Hand.write_live): every line's ink so far, after `step` of at most `cap`
+    pen steps. With the legibility check (N candidates per line), a line shows its first candidate;
+    the check picks among all N once every line is written, so the final ink may differ.
+
+    Read it before the generator runs on: the loop goes on writing into the same buffers.
+    """
+
+    def __init__(self, specs: list[LineSpec], rows: list[int], batch: LiveBatch, ink_height: float,
+                 layout: Layout | None = None, candidates: int = 1):
+        self.specs, self.rows, self.batch, self.ink_height = specs, rows, batch, ink_height
+        self.layout, self.candidates = layout or Layout(), candidates
+        self.step, self.cap = batch.step, batch.cap
+        self._row = {i: k for k, i in enumerate(rows)}          # spec index -> its first candidate's row
+
+    def finished(self, i: int) -> bool:
+        """Spec i's line is finished (a blank line always is): its ink is final."""
+        return i not in self._row or bool(self.batch.done[self._row[i]])
+
+    @property
+    def lines_done(self) -> int:
+        """Lines of ink (blank ones not counted) whose ink is final."""
+        return sum(1 for i in self.rows if self.finished(i))
+
+    def strokes_done(self) -> int:
+        """Strokes finished so far in every line shown (a number that grows as the pen lifts)."""
+        return sum(self.batch.strokes_done(self._row[i]) for i in self.rows)
+
+    def line(self, i: int, partial: bool = True):
+        """Spec i's ink so far, as (T, 3) offsets (None for a blank line, or an unfinished one without
+        `partial`); see LiveBatch.line."""
+        return self.batch.line(self._row[i], partial) if i in self._row else None
+
+    def page(self, layout: Layout | None = None, partial: bool = True, min_width: float = 0.0) -> Page:
+        """The page so far: finished lines as they will be, the others empty or (`partial`) with their
+        finished strokes. `min_width` (px) keeps the page from growing as the ink does."""
+        lines = []
+        for i, s in enumerate(self.specs):
+            offs = self.line(i, partial)
+            lines.append(InkLine(ink.offsets_to_strokes(offs) if offs is not None and len(offs) else [], s.color,
+                                 s.width))
+        page = layout_page(lines, self.ink_height, layout or self.layout)
+        page.width = max(page.width, min_width)
+        return page
 
 
 @dataclass
@@ -286,6 +342,17 @@ class Hand:
         batch, and the legibility check keeps the one that reads back best (scribe.candidates).
         `on_step(step, cap, lines_done)`: progress after every pen step (see Sampler.sample); raise
         from it to stop."""
+        return run_to_end(self._writing(specs, seed, layout, max_steps, on_step, candidates, None))
+
+    def write_live(self, specs: list[LineSpec], seed: int | None = None, layout: Layout | None = None,
+                   max_steps: int | None = None, candidates: int = 1, every: int = LIVE_EVERY):
+        """write(), as a generator: it yields a LiveInk (every line's ink so far) after every `every`
+        pen steps, and returns the same Handwriting as write() (same seed, same ink). The loop runs in
+        compiled chunks of `every` steps (Sampler.sample_live), so watching costs little. Closing the
+        generator stops the sampling loop at the end of the chunk under way."""
+        return (yield from self._writing(specs, seed, layout, max_steps, None, candidates, every))
+
+    def _writing(self, specs, seed, layout, max_steps, on_step, candidates, every):
         started = time.perf_counter()
         seed, max_steps = check_seed(seed), check_max_steps(max_steps)
         specs = self.check(specs)
@@ -296,7 +363,7 @@ class Hand:
             if reader is None:
                 n = 1
         seed = random.randrange(2**31) if seed is None else seed
-        batch = self.sample_candidates(specs, n, seed, max_steps, on_step)
+        batch = yield from self._candidates(specs, n, seed, max_steps, on_step, every, layout)
         if n > 1:
             lines = self.choose_candidates(specs, batch, reader, check)
         else:
@@ -309,6 +376,11 @@ class Hand:
     def sample_candidates(self, specs: list[LineSpec], n: int, seed: int, max_steps: int | None = None,
                           on_step=None) -> "CandidateBatch":
         """n candidates of every non-blank line of checked `specs`, all in one sampler batch."""
+        return run_to_end(self._candidates(specs, n, seed, max_steps, on_step, None))
+
+    def _candidates(self, specs: list[LineSpec], n: int, seed: int, max_steps: int | None, on_step, every,
+                    layout: Layout | None = None):
+        """sample_candidates; with `every`, a generator of LiveInk as well (Sampler.sample_live)."""
         requests, rows, primed_parts = [], [], []
         for i, s in enumerate(specs):
             if not s.text:
@@ -329,7 +401,17 @@ class Hand:
             requests = requests * n
             primed = None if primed is None else ([p.repeat(n, *[1] * (p.dim() - 1)) for p in primed[0]],
                                                   primed[1].repeat(n, 1))
-        sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed, on_step=on_step)
+        if every is None:
+            sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed, on_step=on_step)
+        else:
+            live = self.sampler.sample_live(requests, seed=seed, max_steps=max_steps, primed=primed, every=every)
+            try:
+                while True:
+                    yield LiveInk(specs, rows, next(live), self.stats.ink_height, layout, n)
+            except StopIteration as end:
+                sampled = end.value
+            finally:
+                live.close()      # closing write_live closes the sampling loop (GeneratorExit lands here)
         return CandidateBatch(rows, requests, sampled, primed, n)
 
     def choose_candidates(self, specs: list[LineSpec], batch: "CandidateBatch", reader, check: LegibilityCheck,

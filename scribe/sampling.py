@@ -50,6 +50,8 @@ def ends_in_full_stop(text: str) -> bool:
 
 # A stroke whose ink fits in a box this many ink heights wide and high is a dot.
 DOT_SIZE = 0.15
+# Sampler.sample_live hands back the ink after this many pen steps (about 0.1 ink height per step).
+LIVE_EVERY = 16
 
 
 @dataclass
@@ -139,6 +141,50 @@ class Sampler:
         """Sample every request in one batch. `primed` is an optional precomputed prime_states().
         `on_step(step, cap, lines_done)`, if given, is called after every pen step (the Python loop
         around the same step function, not the compiled loop); raising from it stops sampling."""
+        setup = self._setup(requests, seed, max_steps, primed)
+        loop = getattr(self.step_fn, "sample_loop", None)
+        if loop is not None and on_step is None:
+            points, n_steps, done, ran = loop(*setup.loop_args())
+        else:
+            points, n_steps, done, ran = self._sample_loop(*setup.loop_args(), on_step)
+        return self._results(setup, points, n_steps, done, ran)
+
+    @torch.inference_mode()
+    def sample_live(self, requests: list[LineRequest], seed: int | None = None, max_steps: int | None = None,
+                    primed: tuple[list, torch.Tensor] | None = None, every: int = LIVE_EVERY):
+        """sample(), as a generator: it yields a LiveBatch (the ink so far) after every `every` pen steps
+        and once more at the end, and returns the same SampledLines as sample() (same seed, same ink).
+        The loop runs in chunks of `every` steps: compiled ones where the step function has them
+        (scribe.fast), else the Python loop. Closing the generator (or dropping it) stops the loop at
+        the end of the chunk under way: nothing runs between two chunks."""
+        setup = self._setup(requests, seed, max_steps, primed)
+        every = max(1, int(every))
+        x, state, onehot, bias, end_pos, real, dots, cap, gen = setup.loop_args()
+        run = SamplingRun(cap, x, bias, self.model.config.mixtures, end_pos, real, dots)
+        chunk = getattr(self.step_fn, "sample_steps", None)
+        ran = 0
+        if chunk is not None:
+            z, cs = self.step_fn.loop_state(x, state)
+            kappa = state[3]
+            while ran < cap and not run.finished():
+                cs, kappa, x, run.past_end_at, run.stroke_from, run.n_steps, run.done, ran = chunk(
+                    z, cs, kappa, x, onehot, bias, end_pos, real, dots, gen, run.points, run.n_steps,
+                    run.past_end_at, run.stroke_from, run.done, ran, min(cap, ran + every))
+                yield LiveBatch(self, setup, run.points, run.n_steps, run.done, ran)
+        else:
+            for t in range(cap):
+                out, state, phi = self.step_fn(x, state, onehot)
+                x = run.advance(out, phi, x, t, gen)
+                ran = t + 1
+                if run.finished() or ran % every == 0 or ran == cap:
+                    yield LiveBatch(self, setup, run.points, run.n_steps, run.done, ran)
+                if run.finished():
+                    break
+        return self._results(setup, run.points, run.n_steps, run.done, ran)
+
+    def _setup(self, requests: list[LineRequest], seed: int | None, max_steps: int | None,
+               primed: tuple[list, torch.Tensor] | None) -> "_Setup":
+        """Everything the loop needs for `requests`: the window text, the primed state, the cap."""
         model, B, device = self.model, len(requests), self.device
         gen = torch.Generator(device).manual_seed(seed if seed is not None else int(torch.seed() % 2**62))
         # Every line starts like a training line: the window at the start of its own text, layer 1
@@ -163,28 +209,30 @@ class Sampler:
         real = torch.arange(onehot.shape[1], device=device).unsqueeze(0) < end_pos.unsqueeze(1)   # (B, U+1)
         bias = torch.tensor([r.bias for r in requests], dtype=torch.float32, device=device).unsqueeze(1)
         dots = torch.tensor([r.late_dot_ok for r in requests], device=device)
+        return _Setup(requests, x, state, onehot, bias, end_pos, real, dots, cap, gen, text_len, new_chars)
 
-        loop = getattr(self.step_fn, "sample_loop", None)
-        if loop is not None and on_step is None:
-            points, n_steps, done, ran = loop(x, state, onehot, bias, end_pos, real, dots, cap, gen)
-        else:
-            points, n_steps, done, ran = self._sample_loop(x, state, onehot, bias, end_pos, real, dots, cap, gen,
-                                                           on_step)
-        results = []
+    def _results(self, setup: "_Setup", points, n_steps, done, ran) -> list[SampledLine]:
         pts, n_steps, done = points.cpu().numpy(), n_steps.cpu(), done.cpu()
-        for b, r in enumerate(requests):
+        results = []
+        for b in range(len(setup.requests)):
             n = int(n_steps[b])
-            window = pts[:n, b, 3]
-            offs = pts[:n, b, :3].copy()
-            if r.final_stop and self.tidy:
-                offs = end_at_final_stop(offs, self.stats.denormalise(offs), window, text_len[b] - 1,
-                                         DOT_SIZE * self.stats.ink_height)
-            window = window[:len(offs)]
-            if len(offs):
-                offs[-1, 2] = 1.0
+            offs, window = self._tidy(setup, b, pts[:n, b])
             results.append(SampledLine(self.stats.denormalise(offs), n, not bool(done[b]),
-                                       n / max(1.0, float(new_chars[b])), int(ran), window.astype(np.int64)))
+                                       n / max(1.0, float(setup.new_chars[b])), int(ran), window.astype(np.int64)))
         return results
+
+    def _tidy(self, setup: "_Setup", b: int, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Line b's kept points (n, 4) -> (model-space offsets, window): the full-stop rule."""
+        r = setup.requests[b]
+        window = pts[:, 3]
+        offs = pts[:, :3].copy()
+        if r.final_stop and self.tidy:
+            offs = end_at_final_stop(offs, self.stats.denormalise(offs), window, setup.text_len[b] - 1,
+                                     DOT_SIZE * self.stats.ink_height)
+        window = window[:len(offs)]
+        if len(offs):
+            offs[-1, 2] = 1.0
+        return offs, window
 
     def _sample_loop(self, x, state, onehot, bias, end_pos, real, dots, cap: int, gen, on_step=None):
         """Step, draw, test for the end; until every line is done or the cap. Returns (points, steps
@@ -202,6 +250,65 @@ class Sampler:
             if run.finished():
                 break
         return run.points, run.n_steps, run.done, ran
+
+
+@dataclass
+class _Setup:
+    """One sampling call's loop inputs (Sampler._setup), and what its results are read with."""
+    requests: list[LineRequest]
+    x: torch.Tensor
+    state: list
+    onehot: torch.Tensor
+    bias: torch.Tensor
+    end_pos: torch.Tensor
+    real: torch.Tensor
+    dots: torch.Tensor
+    cap: int
+    gen: torch.Generator
+    text_len: list[int]
+    new_chars: torch.Tensor
+
+    def loop_args(self) -> tuple:
+        return (self.x, self.state, self.onehot, self.bias, self.end_pos, self.real, self.dots, self.cap, self.gen)
+
+
+class LiveBatch:
+    """The ink of a sampling call so far (Sampler.sample_live), between two chunks of pen steps.
+
+    Valid only until the generator runs on (the loop writes into the same tensors): read it at once.
+    """
+
+    def __init__(self, sampler: Sampler, setup: _Setup, points: torch.Tensor, n_steps: torch.Tensor,
+                 done: torch.Tensor, step: int):
+        self.sampler, self.setup, self.step, self.cap = sampler, setup, int(step), setup.cap
+        self._points, self._n_steps = points, n_steps
+        self.done = done.cpu().numpy().copy()     # (B,) bool: the line is finished, its ink final
+
+    def __len__(self) -> int:
+        return len(self.done)
+
+    def line(self, b: int, partial: bool = True) -> np.ndarray | None:
+        """Line b's ink so far as (T, 3) offsets in data units (like SampledLine.offsets). A finished
+        line gets exactly its final ink (the same end and lead-in rules). An unfinished one, with
+        `partial`, gets its strokes finished so far (up to its last pen-up), without the end rules;
+        without `partial`, None."""
+        if self.done[b]:
+            n = int(self._n_steps[b])
+            offs, _ = self.sampler._tidy(self.setup, b, self._points[:n, b].cpu().numpy())
+            return self.sampler.stats.denormalise(offs)
+        if not partial:
+            return None
+        pts = self._points[:self.step, b].cpu().numpy()
+        ends = np.flatnonzero(pts[:, 2] > 0.5)
+        if not len(ends):
+            return np.zeros((0, 3), dtype=np.float32)
+        pts = pts[:ends[-1] + 1]
+        return self.sampler.stats.denormalise(pts[:, :3].copy())
+
+    def strokes_done(self, b: int) -> int:
+        """Pen-ups so far in line b (finished strokes, before the end rules)."""
+        n = int(self._n_steps[b]) if self.done[b] else self.step
+        return int((self._points[:n, b, 2] > 0.5).sum())
 
 
 def strokes_of(offsets: np.ndarray) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@
     /write_pdf       lines (as /write) -> one PDF, the saved document (JSON), seed, summary
     /write_paragraph_pdf  as /write_paragraph -> one PDF of every page, seed, summary
     /write_document  a saved document (JSON text) -> SVG, PNG, PDF, seed, summary (the same ink again)
+    /write_live      lines (as /write), streamed: the page so far (SVG text) and a status, then the files
 
 /write, /write_text and the PDF endpoints take the writing size (`size`: mm, or "24px"), `line_spacing`,
 and paper (`paper`: plain/ruled/grid/dotted, `rule_pitch` mm (0: the line spacing), `rule_color`); the
@@ -25,12 +26,13 @@ import logging
 import gradio as gr
 
 from ..candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
-from ..errors import ScribeError
-from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
+from ..errors import InputError, ScribeError
+from ..hand import BIAS_RANGE, DEFAULT_BIAS, LIVE_EVERY, MAX_CHARS_PER_LINE, MAX_LINES, run_to_end
 from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM
 from ..render.plotter import GcodeOptions
 from ..styles import style_ids
 from . import forms, outputs, views
+from . import live as live_ink
 from .state import AppState
 
 log = logging.getLogger("scribe.app")
@@ -91,6 +93,15 @@ def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progr
     """Line mode, shared by the UI and /write, /write_text: parse, load the model, write, warn.
     `look`: (size, line_spacing, paper, rule_pitch, rule_color), each blank for the default;
     `candidates`: N per line for the legibility check (1: off)."""
+    return run_to_end(write_lines_live(state, make_specs, seed, dpi, align, checkpoint, look, candidates,
+                                       progress=progress, every=None))
+
+
+def write_lines_live(state: AppState, make_specs, seed, dpi, align, checkpoint, look=(),
+                     candidates=DEFAULT_CANDIDATES, progress=no_progress, every: int | None = LIVE_EVERY):
+    """write_lines, as a generator: it yields a scribe.hand.LiveInk (the ink so far) every `every` pen
+    steps and returns the WriteResult (scribe.web.live turns this into page updates). Closing it stops
+    the sampling loop. every=None: no live ink; `progress` then moves with the pen steps."""
     try:
         specs, notes = make_specs()
         seed, dpi, align = forms.parse_seed(seed), forms.parse_dpi(dpi), forms.parse_align(align)
@@ -101,9 +112,10 @@ def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progr
         hand = state.hand(checkpoint)
         n = sum(1 for s in specs if s.text.strip())
         progress(0.2, desc=f"Writing {n} line{'s' if n != 1 else ''}")
-        result = outputs.write_files(hand, specs, seed, dpi, align, state.max_steps, notes=notes, layout=layout,
-                                     paper=paper, embed_styles=user_style_ids(state),
-                                     on_step=step_progress(progress, n), candidates=candidates)
+        result = yield from outputs.write_files_live(
+            hand, specs, seed, dpi, align, state.max_steps, notes=notes, layout=layout, paper=paper,
+            embed_styles=user_style_ids(state), candidates=candidates,
+            on_step=step_progress(progress, n) if every is None else None, every=every)
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e) from e
     for note in result.notes:
@@ -179,8 +191,10 @@ def add_api(state: AppState) -> None:
         document = gr.Textbox(value="", label="document")
         o_pdf, o_doc = gr.File(label="pdf"), gr.File(label="document")
         o_check = gr.JSON(label="legibility")
+        o_page, o_status = gr.Textbox(label="page_svg"), gr.Textbox(label="status")
+        w_live = gr.Textbox(value=live_ink.DEFAULT_LIVE, label="live")
         btns = {n: gr.Button(n) for n in ("write", "write_text", "plotter", "animated", "paragraph", "style",
-                                          "pdf", "paragraph_pdf", "document")}
+                                          "pdf", "paragraph_pdf", "document", "live")}
         look_in = [w_size, w_spacing, w_paper, w_pitch, w_rule]
 
     # ---- line mode ----
@@ -239,6 +253,32 @@ def add_api(state: AppState) -> None:
                                              "characters) in one style and bias; `candidates` as in /write. "
                                              "Returns the SVG file, the PNG file, the seed used, a summary and "
                                              "the legibility check's result.", **conc)
+
+    def api_write_live(lines, seed=None, png_dpi=None, align=None, checkpoint=None, size=None, line_spacing=None,
+                       paper=None, rule_pitch=None, rule_color=None, candidates=DEFAULT_CANDIDATES,
+                       live=live_ink.DEFAULT_LIVE):
+        mode = str(live or live_ink.DEFAULT_LIVE).strip().lower()
+        if mode not in live_ink.LIVE_MODES:
+            raise as_gr_error(InputError(f"live must be one of {', '.join(live_ink.LIVE_MODES)}, not "
+                                         f"{str(live)[:20]!r}"))
+        writing = write_lines_live(state, lambda: forms.specs_from_rows(lines), seed, png_dpi, align, checkpoint,
+                                   (size, line_spacing, paper, rule_pitch, rule_color), candidates)
+        for u in live_ink.live_updates(writing, mode):
+            r = u.result
+            if r is None:
+                yield u.svg, u.status, None, None, None, "", None
+            else:
+                yield (r.svg, u.status, str(r.svg_path), str(r.png_path), r.seed, r.summary(),
+                       legibility_dict(r.legibility))
+
+    btns["live"].click(api_write_live, [lines, seed, dpi, align, ckpt] + look_in + [cands, w_live],
+                       [o_page, o_status, o_svg, o_png, o_seed, o_summary, o_check], api_name="write_live",
+                       api_description="/write, streamed while it is written: every update has the page so far "
+                                       "as SVG text (null when no new ink since the last update) and a status "
+                                       "line; the last one also has the SVG and PNG files, the seed, a summary "
+                                       "and the legibility check's result. `live`: 'strokes' (each stroke once "
+                                       "the pen lifts) or 'lines' (each line once it is finished). Cancelling "
+                                       "the job stops the sampling loop.", **conc)
 
     def info() -> dict:
         """The checkpoints, style ids and limits this server offers."""

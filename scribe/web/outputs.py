@@ -20,7 +20,7 @@ from pathlib import Path
 from ..candidates import LegibilityCheck
 from ..errors import InputError
 from ..files import atomic_write_bytes
-from ..hand import Hand, LineSpec, step_cap_note
+from ..hand import LIVE_EVERY, Hand, LineSpec, run_to_end, step_cap_note
 from ..inkml import MAX_BYTES, InkData, InkFileError, read_ink
 from ..render.animate import AnimationError, AnimationOptions
 from ..render.export import export_pages
@@ -116,9 +116,26 @@ def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi:
     in the PNG and the PDF only; styles in `embed_styles` go into the document as ink. `on_step`: pen-step
     progress (scribe.hand.Hand.write). With candidates N > 1 the legibility check picks each line's ink
     (scribe.candidates)."""
+    return run_to_end(write_files_live(hand, specs, seed, dpi, align, max_steps, out_root, notes, layout, paper,
+                                       embed_styles, candidates, on_step=on_step, every=None))
+
+
+def write_files_live(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi: float = DEFAULT_DPI,
+                     align: str = "left", max_steps: int | None = None, out_root: Path | None = None,
+                     notes: list[str] | None = None, layout: Layout | None = None,
+                     paper: PaperOptions | None = None, embed_styles=(), candidates: int = 1, on_step=None,
+                     every: int | None = LIVE_EVERY):
+    """write_files, as a generator: it yields a scribe.hand.LiveInk (the ink so far) every `every` pen
+    steps (Hand.write_live) and returns the WriteResult. Closing it stops the sampling loop; no file is
+    written then. every=None: no live ink (write_files)."""
     started = time.perf_counter()
     layout = layout or Layout(align=parse_align(align))
-    doc = hand.write(specs, seed=seed, layout=layout, max_steps=max_steps, on_step=on_step, candidates=candidates)
+    if every is None:
+        doc = hand.write(specs, seed=seed, layout=layout, max_steps=max_steps, on_step=on_step,
+                         candidates=candidates)
+    else:
+        doc = yield from hand.write_live(specs, seed=seed, layout=layout, max_steps=max_steps,
+                                         candidates=candidates, every=every)
     page = doc.page()
     svg = page_to_svg(page)
     notes = list(notes or [])

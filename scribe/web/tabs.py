@@ -1,7 +1,8 @@
 """The page, one builder per part. Each builder places its components where it is called and returns
 them as a small dataclass; each `wire_*` connects one part's events. Handlers only convert values,
-call scribe.web.outputs (or api.write_lines) and show the result; errors become messages through
-api.guarded / api.as_gr_error.
+call scribe.web.outputs (or api.write_lines_live, whose ink the Lines and Quick tabs stream through
+scribe.web.live, with a Stop button that cancels it) and show the result; errors become messages
+through api.guarded / api.as_gr_error.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
 from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, MM_PER_PX, Page
 from ..render.paper import PaperOptions
 from ..render.plotter import ORIGINS, GcodeOptions
-from . import forms, outputs, views
-from .api import guarded, made_style, write_lines
+from . import forms, live, outputs, views
+from .api import guarded, made_style, write_lines_live
 from .assets import (CANVAS_CSS, CANVAS_HTML, CANVAS_JS, CLEAR_CANVAS_JS, LINE_EXAMPLES, QUICK_EXAMPLES,
                      READ_CANVAS_JS)
 from .state import AppState
@@ -83,6 +84,26 @@ def shown(r: outputs.WriteResult) -> tuple:
             str(r.pdf_path) if r.pdf_path else None, str(r.document_path) if r.document_path else None)
 
 
+def shown_live(writing):
+    """Outputs' values while a line-mode write runs (scribe.web.live): the page so far and the status
+    first, every output once it is done."""
+    keep, first = gr.skip(), True
+    for u in live.live_updates(writing):
+        if u.result is not None:
+            yield shown(u.result)
+        elif first:   # the last write's files and seed go: they no longer match the page on show
+            first = False
+            yield (views.preview_html(u.svg) if u.svg else keep, None, None, "", u.status, None, None, None)
+        else:
+            yield (views.preview_html(u.svg) if u.svg else keep, keep, keep, keep, u.status, keep, keep, keep)
+
+
+def wire_stop(stop: gr.Button, status: gr.Markdown, writes: list) -> None:
+    """Stop cancels the running write (its sampling loop stops: scribe.web.live) and says where."""
+    stop.click(lambda s: live.stopped_status(s) or gr.skip(), status, status, cancels=writes, queue=False,
+               **PRIVATE)
+
+
 def size_controls(prefix: str) -> tuple[gr.Textbox, gr.Slider]:
     """Writing size and line spacing, with the one set of defaults (scribe.render.page)."""
     with gr.Row():
@@ -108,6 +129,7 @@ class LinesTab:
     size: gr.Textbox | None = None
     spacing: gr.Slider | None = None
     open_doc: gr.UploadButton | None = None
+    stop: gr.Button | None = None
 
 
 def _line_row(state: AppState, n: int, r: dict) -> tuple[list, gr.Button]:
@@ -181,26 +203,30 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
         for rid, remove in zip(ids, removes):
             remove.click(lambda *a, rid=rid: remove_row(rid, on_screen(a)), **edit)
 
-        def write_rows(*args, progress=gr.Progress()):
+        def write_rows(*args):
             # args: the rows' values, then size and spacing, the five shared settings, the three paper ones
             specs = lambda: forms.specs_from_rows(_rows_from_values(list(args[:-10])))
-            return shown(write_lines(state, specs, *args[-8:-4], progress, (*args[-10:-8], *args[-3:]), args[-4]))
+            yield from shown_live(write_lines_live(state, specs, *args[-8:-4], (*args[-10:-8], *args[-3:]),
+                                                   args[-4]))
 
-        for trigger in [write.click] + [t.submit for t in values[0::5]]:
-            trigger(write_rows, values + [size, spacing] + links.shared.all() + links.paper, links.out.all(),
-                    show_progress_on=[links.out.preview], **PRIVATE, **state.conc)
+        writes = [trigger(write_rows, values + [size, spacing] + links.shared.all() + links.paper,
+                          links.out.all(), show_progress_on=[links.out.preview], show_progress="minimal",
+                          **PRIVATE, **state.conc)
+                  for trigger in [write.click] + [t.submit for t in values[0::5]]]
+        wire_stop(stop, links.out.status, writes)
 
     size, spacing = size_controls("lines")
     with gr.Row():
         add = gr.Button("+ Add line", size="md", elem_id="scribe-add")
         write = gr.Button("Write", variant="primary", size="md", elem_id="scribe-write")
+        stop = gr.Button("Stop", variant="stop", size="md", elem_id="scribe-stop")
         open_doc = gr.UploadButton("Open document", file_types=[".json"], type="filepath", size="md",
                                    elem_id="scribe-open-document")
     doc_in = gr.JSON(visible=False, label="document")
     gr.Examples([[doc] for _, doc in LINE_EXAMPLES], inputs=[doc_in], outputs=[rows], fn=load_example,
                 run_on_click=True, cache_examples=False, label="Examples",
                 example_labels=[label for label, _ in LINE_EXAMPLES])
-    return LinesTab(rows, add, write, size, spacing, open_doc)
+    return LinesTab(rows, add, write, size, spacing, open_doc, stop)
 
 
 def wire_open_document(state: AppState, tab: LinesTab, shared: Shared, paper: Paper) -> None:
@@ -242,6 +268,7 @@ class QuickTab:
     write: gr.Button
     size: gr.Textbox | None = None
     spacing: gr.Slider | None = None
+    stop: gr.Button | None = None
 
 
 def quick_tab(state: AppState, first_style: str) -> QuickTab:
@@ -257,21 +284,24 @@ def quick_tab(state: AppState, first_style: str) -> QuickTab:
         width = gr.Slider(0.3, 6.0, value=forms.DEFAULT_WIDTH, step=0.1, label="Stroke (px)")
         wrap = gr.Slider(10, MAX_CHARS_PER_LINE, value=forms.DEFAULT_WRAP, step=1, label="Wrap lines at (characters)")
     size, spacing = size_controls("quick")
-    write = gr.Button("Write", variant="primary", elem_id="scribe-write-quick")
+    with gr.Row():
+        write = gr.Button("Write", variant="primary", elem_id="scribe-write-quick")
+        stop = gr.Button("Stop", variant="stop", elem_id="scribe-stop-quick")
     gr.Examples([[t, state.style_value(st), b] for t, st, b in QUICK_EXAMPLES], inputs=[text, style, bias],
                 label="Examples")
-    return QuickTab(text, style, bias, color, width, wrap, write, size, spacing)
+    return QuickTab(text, style, bias, color, width, wrap, write, size, spacing, stop)
 
 
 def wire_quick(state: AppState, tab: QuickTab, shared: Shared, out: Outputs, paper: Paper) -> None:
-    def write_quick(text, style, bias, color, width, wrap, size, spacing, sd, dp, al, ck, cn, kind, pitch, rule,
-                    progress=gr.Progress()):
+    def write_quick(text, style, bias, color, width, wrap, size, spacing, sd, dp, al, ck, cn, kind, pitch, rule):
         specs = lambda: forms.specs_from_block(text, style, bias, color, width, wrap)
-        return shown(write_lines(state, specs, sd, dp, al, ck, progress, (size, spacing, kind, pitch, rule), cn))
+        yield from shown_live(write_lines_live(state, specs, sd, dp, al, ck, (size, spacing, kind, pitch, rule), cn))
 
-    tab.write.click(write_quick, [tab.text, tab.style, tab.bias, tab.color, tab.width, tab.wrap, tab.size,
-                                  tab.spacing] + shared.all() + paper.all(),
-                    out.all(), show_progress_on=[out.preview], **PRIVATE, **state.conc)
+    writing = tab.write.click(write_quick, [tab.text, tab.style, tab.bias, tab.color, tab.width, tab.wrap, tab.size,
+                                            tab.spacing] + shared.all() + paper.all(),
+                              out.all(), show_progress_on=[out.preview], show_progress="minimal", **PRIVATE,
+                              **state.conc)
+    wire_stop(tab.stop, out.status, [writing])
 
 
 # ---- the Paragraph tab -----------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""Live ink: a line-mode write shown while it is written, and stopped when the user presses Stop.
+
+`live_updates` turns the LiveInk stream of a write (scribe.web.api.write_lines_live) into `Update`s for
+the page: the page so far as SVG whenever there is new ink to draw, a status line in between, and the
+finished result last. No Gradio here; scribe.web.tabs and the /write_live endpoint yield these.
+
+What counts as new ink is the mode:
+- "lines": a line is drawn once it is finished (its ink is then final);
+- "strokes": every stroke is drawn once the pen lifts, at most every `min_interval` seconds.
+benchmarks/live_cost.py measures both against a write without live ink.
+
+Stopping: Gradio closes a cancelled generator (Stop's `cancels=`, or a client's job.cancel()). The
+close lands at this generator's yield and closes the write under it, which ends the sampling loop
+after the chunk of pen steps under way (scribe.sampling.Sampler.sample_live); no file is written. The
+status is sent at least every `status_every` seconds, so a close never waits long for a yield.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from ..render.page import page_to_svg
+from ..render.paragraph import Measure
+from .outputs import WriteResult
+
+log = logging.getLogger("scribe.app")
+
+LIVE_MODES = ("lines", "strokes")
+DEFAULT_LIVE = "strokes"
+MIN_PREVIEW_S = 0.25      # "strokes": a new preview at most this often
+STATUS_EVERY_S = 0.5      # a status update at least this often
+
+
+@dataclass
+class Update:
+    svg: str | None                    # the page so far, when it changed since the last update; else None
+    status: str
+    step: int = 0                      # pen steps run so far
+    result: WriteResult | None = None  # the finished write: the last update only
+
+
+def page_width(live) -> float:
+    """A width for the page so far (px) that the finished page is likely to have, so that the
+    preview does not grow (and scale) as the ink comes: every line's text at the default measure."""
+    layout = live.layout
+    widest = max((Measure().width(s.text) for s in live.specs if s.text), default=0.0)
+    return widest * layout.x_height_px + 2 * layout.margin_px
+
+
+def status_line(live) -> str:
+    n = len(live.rows)
+    s = (f"Writing… pen step {live.step:,} (at most {live.cap:,}) · {live.lines_done} of {n} "
+         f"line{'s' if n != 1 else ''} done")
+    if live.candidates > 1:
+        s += (f" · shown: each line's first of {live.candidates} candidates; the legibility check keeps the "
+              f"best once all are written")
+    return s
+
+
+def live_updates(writing, mode: str = DEFAULT_LIVE, min_interval: float = MIN_PREVIEW_S,
+                 status_every: float = STATUS_EVERY_S, clock=time.monotonic):
+    """Updates from `writing`, a generator of LiveInk that returns a WriteResult (write_lines_live).
+    Closing this generator closes `writing`, which stops its sampling loop."""
+    if mode not in LIVE_MODES:
+        raise ValueError(f"live mode must be one of {', '.join(LIVE_MODES)}, not {mode!r}")
+    shown_key, shown_at, said_at, live, width = None, float("-inf"), clock(), None, 0.0
+    try:
+        while True:
+            try:
+                live = next(writing)
+            except StopIteration as end:
+                result = end.value
+                yield Update(result.svg, result.summary(), live.step if live else 0, result)
+                return
+            if width == 0.0:
+                width = page_width(live)
+            key = live.lines_done if mode == "lines" else (live.lines_done, live.strokes_done())
+            now = clock()
+            if key != shown_key and (mode == "lines" or now - shown_at >= min_interval):
+                page = live.page(partial=mode == "strokes", min_width=width)
+                shown_key, shown_at, said_at = key, now, now
+                yield Update(page_to_svg(page), status_line(live), live.step)
+            elif now - said_at >= status_every:
+                said_at = now
+                yield Update(None, status_line(live), live.step)
+    except GeneratorExit:
+        if live is not None:
+            log.info("write stopped at pen step %d of %d (cancelled)", live.step, live.cap)
+        raise
+    finally:
+        writing.close()
+
+
+def stopped_status(status: str | None) -> str | None:
+    """The status after Stop: what was written when it stopped; None when no write was running."""
+    if not status or not status.startswith("Writing…"):
+        return None
+    return status.replace("Writing…", "Stopped after", 1).split(" · shown:")[0] + \
+        ". Nothing was saved; press Write to start again."

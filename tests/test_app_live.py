@@ -1,0 +1,274 @@
+"""Live ink and Stop through the real app: /write_live and job.cancel() through gradio_client, and the
+Lines and Quick tabs in headless Chromium (the preview shows ink before the write is done; Stop stops
+the sampling loop and the next write is served).
+
+The model is a tiny random one, wide enough (128 units) that a long line takes a few seconds on a CPU:
+tiny models never end a line on their own, so every line runs to its step cap (4 x 12 steps a
+character + 20). A counter on scribe.sampling.LiveBatch records every chunk of pen steps the
+sampling loop runs, in this process (the server runs here), so a test sees when the loop stops.
+
+The README's live-ink and paper screenshots come from `main` here, with the shipped model:
+
+    python tests/test_app_live.py --live docs/img/app-live.png --paper docs/img/app-paper.png
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, SVG_NS, browser_page, free_port, needs_browser, start_app, tiny_checkpoint
+from scribe import sampling
+from scribe.checkpoint import save_training_checkpoint
+from scribe.web import app
+
+LONG = ("abcdefghij " * 8).strip()      # 87 characters
+CAP = 4 * 12 * len(LONG) + 20           # its step cap: 4,196 pen steps
+
+
+class Chunks:
+    """Every LiveBatch made in this process: (time, pen steps run so far)."""
+
+    def __init__(self, monkeypatch):
+        self.seen: list[tuple[float, int]] = []
+        init = sampling.LiveBatch.__init__
+
+        def counted(batch, *args, **kwargs):
+            init(batch, *args, **kwargs)
+            self.seen.append((time.monotonic(), batch.step))
+
+        monkeypatch.setattr(sampling.LiveBatch, "__init__", counted)
+
+    def last_step(self) -> int:
+        return self.seen[-1][1] if self.seen else 0
+
+
+def wide_model(folder: Path) -> Path:
+    path = folder / "checkpoint-7.pt"
+    save_training_checkpoint(tiny_checkpoint(rnn_size=128), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from gradio_client import Client
+    base = tmp_path_factory.mktemp("live")
+    demo = app.build_demo(app.AppSettings(checkpoint=str(wide_model(base)), concurrency=1))
+    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield Client(url, verbose=False)
+    finally:
+        demo.close()
+
+
+def paths_in(svg: str) -> int:
+    return len(ET.fromstring(svg).findall(f".//{SVG_NS}path"))
+
+
+@pytest.mark.slow
+def test_write_live_streams_the_page_then_gives_the_files_of_write(server):
+    lines = [{"text": LONG[:40]}, {"text": LONG[:30]}]
+    job = server.submit(lines, 3, 96, None, None, None, None, None, None, None, 1, "strokes", api_name="/write_live")
+    svg, status, svg_file, png_file, seed, summary, check = job.result()
+    ups = job.outputs()
+    assert len(ups) >= 3 and seed == 3 and summary.startswith("Wrote 2 lines")
+    for page, line, f_svg, f_png, f_seed, f_summary, _ in ups[:-1]:
+        assert line.startswith("Writing… pen step") and (f_svg, f_png, f_seed, f_summary) == (None, None, None, "")
+    pages = [u[0] for u in ups[:-1] if u[0]]
+    counts = [paths_in(p) for p in pages]
+    assert len(pages) >= 2 and counts == sorted(counts) and counts[-1] > counts[0]   # the ink grows
+    assert Path(svg_file).read_text() == svg and paths_in(svg) >= counts[-1]
+    plain, *_ = server.predict(lines=lines, seed=3, png_dpi=96, candidates=1, api_name="/write")
+    assert Path(plain).read_bytes() == Path(svg_file).read_bytes()        # the same ink as /write
+    with pytest.raises(Exception, match="live must be one of lines, strokes"):
+        server.predict(lines, 3, 96, None, None, None, None, None, None, None, 1, "words", api_name="/write_live")
+
+
+@pytest.mark.slow
+def test_cancel_stops_the_sampling_loop_and_frees_the_worker(server, monkeypatch, caplog):
+    chunks = Chunks(monkeypatch)
+    caplog.set_level(logging.INFO, logger="scribe.app")
+    lines = [{"text": LONG}] * 40                   # 40 lines to a cap of 4,196 steps: a long write
+    job = server.submit(lines, 1, None, None, None, None, None, None, None, None, 1, "strokes",
+                        api_name="/write_live")
+    deadline = time.monotonic() + 120
+    while len(job.outputs()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(job.outputs()) >= 2 and not job.done()
+    job.cancel()
+    # The server runs one write at a time here, so this one is served only once the first gave way.
+    svg, _, _, summary, _ = server.predict(lines=[{"text": "ab"}], seed=2, png_dpi=96, candidates=1,
+                                           api_name="/write")
+    assert summary.startswith("Wrote 1 line") and Path(svg).exists()
+    stopped = [r.getMessage() for r in caplog.records if "(cancelled)" in r.getMessage()]
+    assert len(stopped) == 1 and stopped[0].endswith(f"of {CAP} (cancelled)")
+    at = int(stopped[0].split("pen step ")[1].split(" ")[0])
+    # only the long write runs live (/write does not): its loop ended where the log says it stopped
+    assert 0 < at < CAP and max(s for _, s in chunks.seen) == at
+    seen = len(chunks.seen)
+    time.sleep(1.0)
+    assert len(chunks.seen) == seen                          # and nothing runs on in the background
+    assert all(u[2] is None for u in job.outputs())          # no files from the cancelled write
+
+
+@pytest.mark.slow
+def test_readme_live_example_runs(server, capsys):
+    """The README's /write_live example, run as written (the port aside) against the live server."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- live-api-example -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(block.replace("http://127.0.0.1:7860/", server.src), "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out.splitlines()
+    statuses = [line for line in printed if not line.startswith("Loaded as API")]
+    assert statuses[0].startswith("Writing… pen step") and any(line.startswith("Wrote 2 lines") for line in statuses)
+    assert Path(namespace["files"][0]).exists()
+
+
+# ---- the page in headless Chromium ---------------------------------------------------------------------
+@pytest.fixture()
+def live_app(tmp_path):
+    demo, url = start_app(wide_model(tmp_path), None, None)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+def open_app(page, url: str) -> None:
+    page.goto(url)
+    page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
+    number = page.locator("#scribe-candidates input[type=number]")
+    number.fill("1")                              # one candidate a line: the tiny model has no reader
+    number.press("Enter")
+
+
+WRITING_WITH_INK = ("document.querySelector('#scribe-status')?.innerText.startsWith('Writing…') && "
+                    "document.querySelectorAll('#scribe-preview svg path').length > 0")
+
+
+@pytest.mark.slow
+@needs_browser
+def test_browser_lines_tab_shows_the_ink_while_it_is_written(live_app):
+    with browser_page() as page:
+        open_app(page, live_app)
+        page.locator(".scribe-line-text textarea").first.fill(LONG)
+        page.locator("#scribe-write").click()
+        page.wait_for_function(WRITING_WITH_INK, timeout=120_000)
+        early = page.locator("#scribe-preview svg path").count()
+        status = page.locator("#scribe-status").inner_text()
+        page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('Wrote 1 line')",
+                               timeout=300_000)
+        final = page.locator("#scribe-preview svg path").count()
+    assert "of 1 line done" in status and f"(at most {CAP:,})" in status
+    assert 0 < early < final
+
+
+@pytest.mark.slow
+@needs_browser
+def test_browser_stop_ends_the_write_and_the_next_one_runs(live_app, monkeypatch):
+    chunks = Chunks(monkeypatch)
+    with browser_page() as page:
+        open_app(page, live_app)
+        page.get_by_role("tab", name="Quick mode (paragraph)").click()
+        quick_text = page.get_by_placeholder("One line per line of text", exact=False)
+        quick_text.fill(LONG)
+        page.locator("#scribe-write-quick").click()
+        page.wait_for_function(WRITING_WITH_INK, timeout=120_000)
+        page.locator("#scribe-stop-quick").click()
+        page.wait_for_function("document.querySelector('#scribe-status')?.innerText.startsWith('Stopped after')",
+                               timeout=30_000)
+        status = page.locator("#scribe-status").inner_text()
+        ink_left = page.locator("#scribe-preview svg path").count()
+        time.sleep(1.0)
+        stopped_at, seen = chunks.last_step(), len(chunks.seen)
+        time.sleep(1.0)
+        assert len(chunks.seen) == seen and 0 < stopped_at < CAP      # the sampling loop has stopped
+        downloads = page.locator("#scribe-svg").get_attribute("href")
+        quick_text.fill("ab")
+        page.locator("#scribe-write-quick").click()
+        page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('Wrote 1 line')",
+                               timeout=120_000)
+    assert "Nothing was saved" in status and ink_left > 0 and not downloads
+
+
+# ---- the README's screenshots ----------------------------------------------------------------------------
+LIVE_LINES = ["Dear Ada, the engine ran all night", "and the tables are done at last.",
+              "Come and see them on Friday;", "bring the cards and your notes.", "With love, Charles"]
+
+
+def live_screenshot(page, url: str, out: Path) -> str:
+    """The Lines tab caught mid-write, its strokes coming in as the pen lifts."""
+    page.goto(url)
+    page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
+    texts = page.locator(".scribe-line-text textarea")
+    for i, text in enumerate(LIVE_LINES):
+        if i:
+            page.locator("#scribe-add").click()
+            page.wait_for_function(f"document.querySelectorAll('.scribe-line-text textarea').length === {i + 1}")
+        texts.nth(i).fill(text)
+    page.locator("#scribe-seed input, #scribe-seed textarea").first.fill("11")
+    page.locator("#scribe-write").click()
+    page.wait_for_function("document.querySelector('#scribe-status')?.innerText.startsWith('Writing…') && "
+                           "document.querySelectorAll('#scribe-preview svg path').length > 60", timeout=120_000)
+    status = page.locator("#scribe-status").inner_text()
+    page.evaluate("window.scrollTo(0, 0)")
+    box = page.locator("#scribe-preview").bounding_box()
+    stat = page.locator("#scribe-status").bounding_box()
+    page.screenshot(path=str(out), clip={"x": box["x"] - 8, "y": box["y"] - 8, "width": box["width"] + 16,
+                                         "height": stat["y"] + stat["height"] - box["y"] + 16})
+    page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('Wrote')",
+                           timeout=300_000)
+    return status
+
+
+def paper_picture(page, url: str, out: Path, workdir: Path) -> None:
+    """The PNG the app offers for download, on grid paper at a 9 mm pitch."""
+    page.goto(url)
+    page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
+    page.get_by_text("A note in blue ink", exact=False).first.click()
+    page.wait_for_timeout(1500)
+    page.locator("#scribe-paper input").click()
+    page.get_by_role("option", name="Grid", exact=True).click()
+    page.locator("#scribe-rule-pitch input").fill("9")
+    page.locator("#scribe-seed input, #scribe-seed textarea").first.fill("5")
+    page.locator("#scribe-write").click()
+    page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('Wrote')",
+                           timeout=300_000)
+    with page.expect_download() as png:
+        page.locator("#scribe-png").click()
+    got = workdir / "paper.png"
+    png.value.save_as(got)
+    from PIL import Image
+    im = Image.open(got).convert("RGB")
+    im.thumbnail((900, 900))
+    im.quantize(64).save(out, optimize=True)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="The README's live-ink and paper screenshots, from the real app.")
+    p.add_argument("--live", type=Path, help="where to save the mid-write screenshot (PNG)")
+    p.add_argument("--paper", type=Path, help="where to save the grid-paper PNG the app makes")
+    p.add_argument("--checkpoint", default=None, help="default: the shipped model")
+    args = p.parse_args(argv)
+    from scribe.checkpoint import default_checkpoint
+    with tempfile.TemporaryDirectory() as tmp:
+        demo, url = start_app(Path(args.checkpoint) if args.checkpoint else default_checkpoint(), None, None)
+        try:
+            with browser_page(downloads=True) as page:
+                if args.live:
+                    print(live_screenshot(page, url, args.live))
+                if args.paper:
+                    paper_picture(page, url, args.paper, Path(tmp))
+        finally:
+            demo.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Live ink and stopping, without a server: the sampler's chunked loop (Sampler.sample_live), the
+Hand and the app's line-mode files as generators (Hand.write_live, outputs.write_files_live), and the
+page updates the app streams (scribe.web.live). The server and the browser: test_app_live.py."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import tiny_checkpoint
+from scribe import sampling
+from scribe.fast import fast_step
+from scribe.hand import Hand, LineSpec
+from scribe.sampling import LineRequest, Sampler
+from scribe.web import live, outputs
+
+TEXTS = ["ab", "abcdefghijklmnop", "abcdefgh"]
+
+
+def racing(model):
+    """A window that moves about one character per step, so lines end at different steps."""
+    with torch.no_grad():
+        model.window.weight.zero_()
+        model.window.bias[-3:] = 0.0
+    return model
+
+
+def drain(gen):
+    items = []
+    while True:
+        try:
+            items.append(next(gen))
+        except StopIteration as end:
+            return items, end.value
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_sample_live_writes_the_same_ink_in_chunks_and_each_finished_line_as_it_ends(compiled):
+    ck = tiny_checkpoint()
+    model = racing(ck.build_model())
+    s = Sampler(model, ck.stats, step_fn=fast_step(model) if compiled else None)
+    reqs = [LineRequest(ck.alphabet.encode(t), 0.5) for t in TEXTS]
+    whole = s.sample(reqs, seed=3, max_steps=200)
+    chunks = []
+    gen = s.sample_live(reqs, seed=3, max_steps=200, every=3)
+    while True:
+        try:
+            b = next(gen)
+        except StopIteration as end:
+            lines = end.value
+            break
+        chunks.append((b.step, b.done.copy(), [b.line(i, partial=False) for i in range(len(reqs))]))
+    for x, y in zip(whole, lines):
+        np.testing.assert_array_equal(x.offsets, y.offsets)
+        assert (x.steps, x.hit_cap, x.loop_steps) == (y.steps, y.hit_cap, y.loop_steps)
+    assert len(chunks) > 2 and [c[0] for c in chunks] == sorted(c[0] for c in chunks)
+    assert not whole[0].hit_cap and whole[0].steps < whole[1].steps
+    # the short line is finished, with its final ink, while the long one is still being written
+    early = next(c for c in chunks if c[1][0] and not c[1][1])
+    np.testing.assert_array_equal(early[2][0], whole[0].offsets)
+    assert early[2][1] is None
+
+
+def test_closing_write_live_stops_the_sampling_loop(monkeypatch):
+    steps = []
+    init = sampling.LiveBatch.__init__
+
+    def counted(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        steps.append(self.step)
+
+    monkeypatch.setattr(sampling.LiveBatch, "__init__", counted)
+    hand = Hand(tiny_checkpoint())
+    gen = hand.write_live([LineSpec("hello there"), LineSpec("quick fox")], seed=1, max_steps=2000, every=8)
+    first = next(gen)
+    assert first.step == 8 and first.cap == 2000 and first.lines_done == 0
+    gen.close()
+    assert steps == [8]                       # nothing ran after the close: the loop stopped at its chunk
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+def test_write_live_returns_what_write_returns_and_shows_the_page_so_far():
+    hand = Hand(tiny_checkpoint())
+    specs = [LineSpec("hello there", None, 0.5, "#123456"), LineSpec(""), LineSpec("quick fox")]
+    plain = hand.write(specs, seed=4, max_steps=60)
+    seen, doc = drain(hand.write_live(specs, seed=4, max_steps=60, every=10))
+    assert doc.svg() == plain.svg() and doc.seed == 4
+    assert [s.step for s in seen] == [10, 20, 30, 40, 50, 60]
+    # the page so far: three line slots, the blank one empty, ink growing stroke by stroke
+    strokes = [s.strokes_done() for s in seen]
+    assert strokes == sorted(strokes) and strokes[-1] > strokes[0] > 0
+    page = seen[0].page(min_width=900)
+    assert len(page.lines) == 3 and page.lines[1].strokes == [] and page.width == 900
+    assert page.lines[0].color == "#123456" and page.lines[0].strokes
+
+
+def test_write_files_live_writes_the_same_files_and_nothing_when_closed(tiny_ckpt_path, tmp_path):
+    hand = Hand.load(tiny_ckpt_path)
+    specs = [LineSpec("hello"), LineSpec("there")]
+    plain = outputs.write_files(hand, specs, 2, 96, max_steps=40, out_root=tmp_path / "a")
+    seen, streamed = drain(outputs.write_files_live(hand, specs, 2, 96, max_steps=40, out_root=tmp_path / "b",
+                                                    every=16))
+    assert len(seen) == 3                               # steps 16, 32, 40
+    assert streamed.svg_path.read_bytes() == plain.svg_path.read_bytes()
+    assert streamed.png_path.read_bytes() == plain.png_path.read_bytes()
+    gen = outputs.write_files_live(hand, specs, 2, 96, max_steps=40, out_root=tmp_path / "c", every=16)
+    next(gen)
+    gen.close()
+    assert not (tmp_path / "c").exists()                # a stopped write leaves no file behind
+
+
+class Clock:
+    def __init__(self, tick: float):
+        self.t, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.t += self.tick
+        return self.t
+
+
+def updates(hand, specs, mode, **kwargs):
+    writing = outputs.write_files_live(hand, specs, 3, 96, max_steps=80, every=4,
+                                       out_root=kwargs.pop("out_root"))
+    return list(live.live_updates(writing, mode, **kwargs))
+
+
+def test_live_updates_per_line_per_stroke_and_status_between(tmp_path):
+    ck = tiny_checkpoint()
+    hand = Hand(ck)
+    racing(hand.model)
+    hand.sampler.step_fn = fast_step(hand.model)
+    specs = [LineSpec(t) for t in TEXTS]
+    per_line = updates(hand, specs, "lines", min_interval=0.0, status_every=1e9, clock=Clock(0.01),
+                       out_root=tmp_path)
+    per_stroke = updates(hand, specs, "strokes", min_interval=0.0, status_every=1e9, clock=Clock(0.01),
+                         out_root=tmp_path)
+    throttled = updates(hand, specs, "strokes", min_interval=0.05, status_every=0.02, clock=Clock(0.01),
+                        out_root=tmp_path)
+    for ups in (per_line, per_stroke, throttled):
+        assert ups[-1].result is not None and ups[-1].svg == ups[-1].result.svg
+        assert all(u.result is None for u in ups[:-1])
+        assert all(u.status.startswith("Writing… pen step") for u in ups[:-1])
+    assert per_line[-1].result.svg == per_stroke[-1].result.svg
+    drawn = [u for u in per_line[:-1] if u.svg]
+    # per line: a page only when another line is finished (3 lines, ending at different steps)
+    done = [int(u.status.split(" of 3 lines")[0].rsplit(" ", 1)[1]) for u in drawn]
+    assert len(drawn) >= 2 and done == sorted(set(done)) and done[-1] == 3
+    assert len([u for u in per_stroke if u.svg]) > len(drawn)
+    assert any(u.svg is None for u in throttled)           # status-only updates between throttled pages
+    with pytest.raises(ValueError, match="live mode"):
+        next(live.live_updates(iter(()), "words"))
+
+
+def test_closing_live_updates_closes_the_write_and_logs_where(tiny_ckpt_path, tmp_path, caplog):
+    hand = Hand.load(tiny_ckpt_path)
+    writing = outputs.write_files_live(hand, [LineSpec("hello there")], 1, 96, max_steps=5000, every=16,
+                                       out_root=tmp_path)
+    ups = live.live_updates(writing, "strokes")
+    first = next(ups)
+    with caplog.at_level(logging.INFO, logger="scribe.app"):
+        ups.close()
+    assert writing.gi_frame is None                        # the write (and its sampling loop) is closed
+    assert "write stopped at pen step 16 of 5000 (cancelled)" in caplog.text
+    assert live.stopped_status(first.status).startswith("Stopped after pen step 16 (at most 5,000) · 0 of 1 line done.")
+    assert live.stopped_status("Wrote 1 line in 0.2 s") is None and live.stopped_status(None) is None
