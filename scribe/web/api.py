@@ -16,13 +16,24 @@ and paper (`paper`: plain/ruled/grid/dotted, `rule_pitch` mm (0: the line spacin
 paper is drawn in PNG and PDF only.
 
 The endpoints' inputs and outputs are hidden components; the UI's own events are private.
+
+Every input reaches scribe.web.forms as the request sent it (the `as_sent` components): Gradio's own
+type conversion never runs, so a string, a list or NaN in a number field gets the app's message
+naming the field. What Gradio still checks before any handler (a file that was not uploaded, too few
+values) becomes a typed refusal too (`CheckedBlocks`). Every message is HTML-escaped (the page shows
+error text as HTML) and names files without their server folders.
 """
 from __future__ import annotations
 
 import functools
+import html
 import logging
+import os
+import tempfile
+from pathlib import Path
 
 import gradio as gr
+from gradio_client import utils as client_utils
 
 from ..candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
 from ..errors import ScribeError
@@ -37,13 +48,112 @@ log = logging.getLogger("scribe.app")
 
 
 # ---- errors as messages ----------------------------------------------------------------------------
+_PROJECT = Path(__file__).resolve().parent.parent.parent
+
+
+def _server_folders(extra=()) -> list[str]:
+    """Folders whose absolute names a message must not show, longest first."""
+    found = {os.getcwd(), str(_PROJECT), tempfile.gettempdir(), str(Path.home()), *map(str, extra)}
+    for f in list(found):
+        found.add(os.path.realpath(f))
+    return sorted((f.rstrip(os.sep) for f in found if f and len(f.rstrip(os.sep)) > 1), key=len, reverse=True)
+
+
+def hide_server_paths(text: str, extra=()) -> str:
+    """`text` with every server folder it names cut off, so files are named relative to their folder:
+    /home/me/scribe/checkpoints/x.pt -> checkpoints/x.pt, /tmp/gradio/ab12/ink.json -> gradio/ab12/ink.json."""
+    for folder in _server_folders(extra):
+        text = text.replace(folder + os.sep, "")
+    return text
+
+
+def shown_text(text: str, extra=()) -> str:
+    """Text for a message, a toast or a Markdown line: server folders cut, HTML escaped (Gradio renders
+    messages as HTML, and they echo what the user typed)."""
+    return html.escape(hide_server_paths(str(text), extra), quote=False)
+
+
 def as_gr_error(e: Exception) -> gr.Error:
     """A ScribeError shows its own title and message; anything else is a bug: logged, and said plainly."""
     if isinstance(e, ScribeError):
-        return gr.Error(str(e), title=e.title, print_exception=False)
+        return gr.Error(shown_text(e), title=e.title, print_exception=False)
     log.exception("unexpected error")
-    return gr.Error(f"Something went wrong ({type(e).__name__}: {e}). Your input is untouched; the server "
-                    f"log has the details.", title="Unexpected error")
+    return gr.Error(shown_text(f"Something went wrong ({type(e).__name__}: {e}). Your input is untouched; the "
+                               f"server log has the details."), title="Unexpected error")
+
+
+def warn(note: str) -> None:
+    """A note beside a result (step cap, lowered dpi, ...), shown as a toast."""
+    gr.Warning(shown_text(note))
+
+
+# ---- requests Gradio cannot read ------------------------------------------------------------------
+UNREADABLE_TITLE = "Cannot read this request"
+
+
+def _holds_file(value) -> bool:
+    found = []
+    client_utils.traverse(value, lambda d: found.append(d) or d,
+                          lambda d: isinstance(d, dict) and ("path" in d or "url" in d))
+    return bool(found)
+
+
+def unreadable_request(block_fn, inputs: list, error: Exception) -> gr.Error:
+    """The refusal for a request that Gradio's own checks stopped before any handler ran: which field,
+    and what to send instead. Never echoes Gradio's message (it names server folders)."""
+    fields = [getattr(b, "label", None) or type(b).__name__ for b in block_fn.inputs]
+    if len(inputs) < len(fields):
+        msg = (f"this endpoint takes {len(fields)} values ({', '.join(map(str, fields))}); the request sent "
+               f"{len(inputs)}")
+    else:
+        files = [f for f, b, v in zip(fields, block_fn.inputs, inputs)
+                 if v is not None and (isinstance(b, gr.File) or _holds_file(v))]
+        if files:
+            msg = (f"{files[0]}: only files uploaded to this server are accepted (with gradio_client, pass "
+                   f"handle_file(path)); a file named by its server path is never read")
+        else:
+            msg = f"a value in this request cannot be read ({type(error).__name__})"
+    log.warning("refused a request to %s: %s", getattr(block_fn, "api_name", None) or "an event",
+                type(error).__name__)
+    return gr.Error(html.escape(msg, quote=False), title=UNREADABLE_TITLE, print_exception=False)
+
+
+class CheckedBlocks(gr.Blocks):
+    """gr.Blocks whose requests are all answered by the app: what fails in Gradio's preprocessing (a
+    file that was not uploaded here, a malformed file field, too few values) becomes a typed refusal
+    that names the field, with no traceback in the log."""
+
+    async def preprocess_data(self, block_fn, inputs, state, *args, **kwargs):
+        try:
+            return await super().preprocess_data(block_fn, inputs, state, *args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as e:
+            raise unreadable_request(block_fn, list(inputs or []), e) from None
+
+
+def _as_sent(payload):
+    return payload
+
+
+def as_sent(component):
+    """An API input whose value reaches the endpoint exactly as the request sent it (any JSON value):
+    scribe.web.forms then checks it and names the field. Set on the instance, so the page and the API
+    docs still see the component's own class (a subclass would also make Gradio write a .pyi stub)."""
+    component.preprocess = _as_sent
+    return component
+
+
+def Number(*args, **kwargs) -> gr.Number:
+    return as_sent(gr.Number(*args, **kwargs))
+
+
+def Text(*args, **kwargs) -> gr.Textbox:
+    return as_sent(gr.Textbox(*args, **kwargs))
+
+
+def Flag(*args, **kwargs) -> gr.Checkbox:
+    return as_sent(gr.Checkbox(*args, **kwargs))
 
 
 def guarded(fn):
@@ -107,7 +217,7 @@ def write_lines(state: AppState, make_specs, seed, dpi, align, checkpoint, progr
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e) from e
     for note in result.notes:
-        gr.Warning(note)
+        warn(note)
     return result
 
 
@@ -130,37 +240,37 @@ def add_api(state: AppState) -> None:
     conc = state.conc
     with gr.Column(visible=False):
         lines = gr.JSON(value=[{"text": "Hello world", "style": None, "bias": DEFAULT_BIAS}], label="lines")
-        text = gr.Textbox(value="Hello world", label="text")
-        style = gr.Number(value=None, precision=0, label="style")
-        bias = gr.Number(value=DEFAULT_BIAS, label="bias")
-        color = gr.Textbox(value=forms.DEFAULT_COLOR, label="color")
-        width = gr.Number(value=forms.DEFAULT_WIDTH, label="width")
-        wrap = gr.Number(value=forms.DEFAULT_WRAP, precision=0, label="wrap_at")
-        seed = gr.Number(value=None, precision=0, label="seed")
-        dpi = gr.Number(value=forms.DEFAULT_DPI, label="png_dpi")
-        align = gr.Textbox(value="left", label="align")
-        ckpt = gr.Textbox(value="", label="checkpoint")
-        cands = gr.Number(value=DEFAULT_CANDIDATES, precision=0, label="candidates")
-        paper = gr.Textbox(value="a4", label="paper")
-        landscape = gr.Checkbox(False, label="landscape")
-        margin = gr.Number(value=forms.PLOTTER_MARGIN_MM, label="margin_mm")
-        up = gr.Textbox(value=GcodeOptions.pen_up, label="pen_up")
-        down = gr.Textbox(value=GcodeOptions.pen_down, label="pen_down")
-        feed = gr.Number(value=GcodeOptions.draw_feed, label="draw_feed")
-        travel = gr.Number(value=0, label="travel_feed")
-        origin = gr.Textbox(value="bottom-left", label="origin")
-        units = gr.Textbox(value="mm", label="units")
-        speed = gr.Number(value=1.0, label="speed")
-        loop = gr.Checkbox(False, label="loop")
-        gif = gr.Checkbox(False, label="gif")
-        page = gr.Textbox(value="a4", label="page")
-        p_margin = gr.Number(value=forms.PARAGRAPH_MARGIN_MM, label="margin_mm")
-        line_w = gr.Number(value=0, label="width_mm")
-        size = gr.Number(value=DEFAULT_SIZE_MM, label="size_mm")
-        spacing = gr.Number(value=DEFAULT_LINE_SPACING, label="line_spacing")
-        variation = gr.Number(value=0, label="variation")
-        ink = gr.Textbox(value="", label="ink")
-        ink_text = gr.Textbox(value="", label="text")     # blank: the file's own transcription
+        text = Text(value="Hello world", label="text")
+        style = Number(value=None, precision=0, label="style")
+        bias = Number(value=DEFAULT_BIAS, label="bias")
+        color = Text(value=forms.DEFAULT_COLOR, label="color")
+        width = Number(value=forms.DEFAULT_WIDTH, label="width")
+        wrap = Number(value=forms.DEFAULT_WRAP, precision=0, label="wrap_at")
+        seed = Number(value=None, precision=0, label="seed")
+        dpi = Number(value=forms.DEFAULT_DPI, label="png_dpi")
+        align = Text(value="left", label="align")
+        ckpt = Text(value="", label="checkpoint")
+        cands = Number(value=DEFAULT_CANDIDATES, precision=0, label="candidates")
+        paper = Text(value="a4", label="paper")
+        landscape = Flag(False, label="landscape")
+        margin = Number(value=forms.PLOTTER_MARGIN_MM, label="margin_mm")
+        up = Text(value=GcodeOptions.pen_up, label="pen_up")
+        down = Text(value=GcodeOptions.pen_down, label="pen_down")
+        feed = Number(value=GcodeOptions.draw_feed, label="draw_feed")
+        travel = Number(value=0, label="travel_feed")
+        origin = Text(value="bottom-left", label="origin")
+        units = Text(value="mm", label="units")
+        speed = Number(value=1.0, label="speed")
+        loop = Flag(False, label="loop")
+        gif = Flag(False, label="gif")
+        page = Text(value="a4", label="page")
+        p_margin = Number(value=forms.PARAGRAPH_MARGIN_MM, label="margin_mm")
+        line_w = Number(value=0, label="width_mm")
+        size = Number(value=DEFAULT_SIZE_MM, label="size_mm")
+        spacing = Number(value=DEFAULT_LINE_SPACING, label="line_spacing")
+        variation = Number(value=0, label="variation")
+        ink = Text(value="", label="ink")
+        ink_text = Text(value="", label="text")     # blank: the file's own transcription
         ink_file = gr.File(label="file", type="filepath")
         o_svg, o_png = gr.File(label="svg"), gr.File(label="png")
         o_plot, o_gcode = gr.File(label="plotter_svg"), gr.File(label="gcode")
@@ -171,12 +281,12 @@ def add_api(state: AppState) -> None:
         o_sfiles = gr.File(label="style_files", file_count="multiple")
         o_spreview = gr.File(label="preview_svg")
         o_seed, o_summary = gr.Number(label="seed_used", precision=0), gr.Textbox(label="summary")
-        w_size = gr.Textbox(value="", label="size")                 # mm, or "24px"; blank: the default
-        w_spacing = gr.Number(value=None, label="line_spacing")
-        w_paper = gr.Textbox(value="", label="paper")               # plain, ruled, grid, dotted; blank: none
-        w_pitch = gr.Number(value=0, label="rule_pitch")
-        w_rule = gr.Textbox(value="", label="rule_color")
-        document = gr.Textbox(value="", label="document")
+        w_size = Text(value="", label="size")                 # mm, or "24px"; blank: the default
+        w_spacing = Number(value=None, label="line_spacing")
+        w_paper = Text(value="", label="paper")               # plain, ruled, grid, dotted; blank: none
+        w_pitch = Number(value=0, label="rule_pitch")
+        w_rule = Text(value="", label="rule_color")
+        document = Text(value="", label="document")
         o_pdf, o_doc = gr.File(label="pdf"), gr.File(label="document")
         o_check = gr.JSON(label="legibility")
         btns = {n: gr.Button(n) for n in ("write", "write_text", "plotter", "animated", "paragraph", "style",
@@ -206,11 +316,11 @@ def add_api(state: AppState) -> None:
 
     @guarded
     def api_write_document(document, png_dpi=None, checkpoint=None):
-        r = outputs.write_document_files(state.hand(checkpoint), outputs.read_document(document), png_dpi,
+        r = outputs.write_document_files(state.hand(checkpoint), outputs.document_from_text(document), png_dpi,
                                          state.user_dir, state.max_steps)
         state.refresh_styles()
         for note in r.notes:
-            gr.Warning(note)
+            warn(note)
         return str(r.svg_path), str(r.png_path), str(r.pdf_path), r.seed, r.summary()
 
     file_out = [o_svg, o_png, o_seed, o_summary, o_check]
@@ -242,8 +352,9 @@ def add_api(state: AppState) -> None:
 
     def info() -> dict:
         """The checkpoints, style ids and limits this server offers."""
-        return {"checkpoints": [{"label": l, "file": p} for l, p in state.choices()],
-                "default_checkpoint": state.default, "styles": state.bank.ids if state.bank else [],
+        return {"checkpoints": [{"label": l, "file": state.checkpoint_name(p)} for l, p in state.choices()],
+                "default_checkpoint": state.checkpoint_name(state.default) if state.default else None,
+                "styles": state.bank.ids if state.bank else [],
                 "limits": {"max_lines": MAX_LINES, "max_chars_per_line": MAX_CHARS_PER_LINE,
                            "bias_range": list(BIAS_RANGE), "dpi_range": list(forms.DPI_RANGE),
                            "width_range": list(forms.WIDTH_RANGE), "max_steps": state.max_steps,
@@ -274,9 +385,10 @@ def add_api(state: AppState) -> None:
 
     @guarded
     def write_animated(lines, seed=None, align=None, checkpoint=None, speed=None, loop=False, gif=False):
-        options = forms.animation_options(speed, loop)
+        options, _ = forms.animation_options(speed, loop), forms.parse_flag(gif, "gif")
         pages, used, summary = outputs.write_pages(state.hand(checkpoint), lines, seed, align, state.max_steps)
-        files = outputs.animation_files(pages[0], options, gif=bool(gif), stem=f"handwriting-{used}")
+        files = outputs.animation_files(pages[0], options, gif=forms.parse_flag(gif, "gif"),
+                                        stem=f"handwriting-{used}")
         return str(files[0]), (str(files[1]) if len(files) > 1 else None), used, summary
 
     btns["animated"].click(write_animated, [lines, seed, align, ckpt, speed, loop, gif],

@@ -34,15 +34,15 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
         try:
             model_line = views.describe_checkpoint(state.cache.get(state.default))   # load now: first write is fast
         except Exception as e:   # the page still opens, says why, and offers the other checkpoints
-            load_error = f"cannot load the checkpoint {state.default}: {e}"
+            load_error = f"cannot load the checkpoint {state.default_label()}: {e}"
             model_line = f"⚠️ {load_error}"
     first_style = state.style_opts[1][1] if len(state.style_opts) > 1 else FREE_STYLE
     links = tabs.Links()
 
-    with gr.Blocks(title="Scribe: handwriting synthesis", delete_cache=(1800, 3600)) as demo:
+    with api.CheckedBlocks(title="Scribe: handwriting synthesis", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# Scribe\nHandwriting synthesis (Graves 2013): type lines, pick a hand for each, "
                     "press **Write**, then download a plotter-clean SVG or a PNG.")
-        banner = " ".join(html.escape(m) for m in (state.missing, load_error, state.bank_error) if m)
+        banner = " ".join(api.shown_text(m) for m in (state.missing, load_error, state.bank_error) if m)
         gr.HTML(f"<div class='scribe-banner'>{banner}</div>" if banner else "", visible=bool(banner))
 
         with gr.Row(equal_height=False):

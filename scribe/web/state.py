@@ -39,14 +39,11 @@ class AppSettings:
 
 
 # ---- checkpoints -----------------------------------------------------------------------------------
-def _short_folder(path: Path) -> str:
-    parts = path.resolve().parent.parts
-    return "/".join(parts[-2:]) if len(parts) > 2 else str(path.parent)
-
-
 def checkpoint_label(path: str | Path) -> str:
+    """What the menu, /info and messages call a checkpoint: its file and the name of its folder, never
+    the folder's place on the server."""
     path = Path(path)
-    return f"{path.name}  ({_short_folder(path)})"
+    return f"{path.name}  ({Path(os.path.abspath(path)).parent.name or '/'})"
 
 
 def list_checkpoints(*folders: str | Path | None, first: str | Path | None = None,
@@ -182,19 +179,37 @@ class AppState:
     def choices(self) -> list[tuple[str, str]]:
         return list_checkpoints(self.s.checkpoint_dir, first=self.s.checkpoint)
 
-    def resolve(self, value: str | None) -> str:
-        """A checkpoint named by the UI or an API client: blank = the default; else a listed file only."""
-        if not value:
+    def checkpoint_name(self, path: str | Path) -> str:
+        """A listed checkpoint as /info names it: the file's name (its folder is never shown)."""
+        return Path(path).name
+
+    def checkpoint_menu(self) -> list[tuple[str, str]]:
+        """The Checkpoint menu's choices: labels as values too, so the page holds no server path."""
+        return [(label, label) for label, _ in self.choices()]
+
+    def default_label(self) -> str | None:
+        return checkpoint_label(self.default) if self.default else None
+
+    def resolve(self, value) -> str:
+        """A checkpoint named by the UI or an API client: blank = the default; else a listed file only,
+        by its label, its file name (as /info gives it) or its path."""
+        if value is None or (isinstance(value, str) and not value.strip()):
             if not self.default:
                 raise CheckpointError(self.missing or "no checkpoint selected")
             return self.default
-        if not str(value).isprintable():     # a NUL or a lone surrogate would reach os.path as a ValueError
+        if not isinstance(value, str):
+            raise CheckpointError(f"checkpoint must be a name from /info (a string), not {type(value).__name__}")
+        if not value.isprintable():     # a NUL or a lone surrogate would reach os.path as a ValueError
             raise CheckpointError("a checkpoint name cannot hold a NUL or an unprintable character")
-        for label, path in self.choices():
-            if value in (label, path) or os.path.realpath(value) == os.path.realpath(path):
+        choices = self.choices()
+        for label, path in choices:
+            if value in (label, path):
                 return path
-        listed = ", ".join(label for label, _ in self.choices()) or "none"
-        raise CheckpointError(f"unknown checkpoint {value!r}; this server offers: {listed}")
+        for label, path in choices:
+            if value == Path(path).name or os.path.realpath(value) == os.path.realpath(path):
+                return path
+        listed = ", ".join(label for label, _ in choices) or "none"
+        raise CheckpointError(f"unknown checkpoint {value[:60]!r}; this server offers: {listed}")
 
     def hand(self, checkpoint) -> Hand:
         return self.cache.get(self.resolve(checkpoint))

@@ -18,7 +18,7 @@ from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RA
 from ..render.paper import PaperOptions
 from ..render.plotter import ORIGINS, GcodeOptions
 from . import forms, outputs, views
-from .api import guarded, made_style, write_lines
+from .api import guarded, made_style, shown_text, warn, write_lines
 from .assets import (CANVAS_CSS, CANVAS_HTML, CANVAS_JS, CLEAR_CANVAS_JS, LINE_EXAMPLES, QUICK_EXAMPLES,
                      READ_CANVAS_JS)
 from .state import AppState
@@ -209,10 +209,10 @@ def wire_open_document(state: AppState, tab: LinesTab, shared: Shared, paper: Pa
     @guarded
     def open_document(upload, ckpt):
         doc = outputs.read_document(upload)
-        match = [p for _, p in state.choices() if doc.checkpoint and Path(p).name == doc.checkpoint]
+        match = [label for label, p in state.choices() if doc.checkpoint and Path(p).name == doc.checkpoint]
         ckpt = match[0] if match else ckpt
         if doc.checkpoint and not match:
-            gr.Warning(f"This server has no {doc.checkpoint}; the ink will differ from the saved one.")
+            warn(f"This server has no {doc.checkpoint}; the ink will differ from the saved one.")
         specs = doc.resolved_specs(state.hand(ckpt), state.user_dir)
         if doc.embedded:
             state.refresh_styles()
@@ -332,7 +332,7 @@ def wire_paragraph(state: AppState, tab: ParagraphTab, shared: Shared, out: Outp
         r = outputs.write_paragraph_files(hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps,
                                           forms.parse_candidates(candidates), paper=sheet)
         for note in r.notes:
-            gr.Warning(note)
+            warn(note)
         return (views.pages_preview_html(r.pages), str(outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip")),
                 str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, r.summary, r.pages,
                 str(r.pdf_file), None)
@@ -444,7 +444,7 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
                                    info="writes each line this many times at once, reads each back and keeps "
                                         "the one that reads as its text; 1 = off; more is slower")
         with gr.Row(equal_height=False):
-            ckpt = gr.Dropdown(state.choices(), value=state.default, label="Checkpoint", scale=5,
+            ckpt = gr.Dropdown(state.checkpoint_menu(), value=state.default_label(), label="Checkpoint", scale=5,
                                info="checkpoints/ and --checkpoint_dir; switching needs no restart")
             rescan = gr.Button("Rescan", scale=1, min_width=90, size="sm")
         line = gr.Markdown(model_line)
@@ -455,21 +455,21 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
 
 
 def wire_settings(state: AppState, panel: SettingsPanel) -> None:
-    def switch_checkpoint(path):
+    def switch_checkpoint(name):
         try:
-            text = views.describe_checkpoint(state.hand(path))
-            gr.Info(f"Model ready: {Path(path).name}")
+            text = views.describe_checkpoint(state.hand(name))
+            gr.Info(shown_text(f"Model ready: {name}"))
             return text
         except ScribeError as e:
-            gr.Warning(f"Cannot load this checkpoint: {e}", title=e.title)
-            return f"⚠️ cannot load this checkpoint: {e}"
+            gr.Warning(shown_text(f"Cannot load this checkpoint: {e}"), title=e.title)
+            return shown_text(f"⚠️ cannot load this checkpoint: {e}")
         except Exception as e:   # a file that is not a checkpoint at all
-            gr.Warning(f"Cannot load this checkpoint ({type(e).__name__}: {e})")
-            return f"⚠️ cannot load this checkpoint ({type(e).__name__}: {e})"
+            gr.Warning(shown_text(f"Cannot load this checkpoint ({type(e).__name__}: {e})"))
+            return shown_text(f"⚠️ cannot load this checkpoint ({type(e).__name__}: {e})")
 
     def rescan(current):
-        choices = state.choices()
-        keep = current if any(current == p for _, p in choices) else (choices[0][1] if choices else None)
+        choices = state.checkpoint_menu()
+        keep = current if any(current == v for _, v in choices) else (choices[0][1] if choices else None)
         gr.Info(f"{len(choices)} checkpoint{'s' if len(choices) != 1 else ''} found")
         return gr.Dropdown(choices=choices, value=keep)
 
