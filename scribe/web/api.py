@@ -28,9 +28,6 @@ from __future__ import annotations
 import functools
 import html
 import logging
-import os
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 from gradio_client import utils as client_utils
@@ -42,37 +39,13 @@ from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM
 from ..render.plotter import GcodeOptions
 from ..styles import style_ids
 from . import forms, outputs, views
+from .views import shown_text
 from .state import AppState
 
 log = logging.getLogger("scribe.app")
 
 
 # ---- errors as messages ----------------------------------------------------------------------------
-_PROJECT = Path(__file__).resolve().parent.parent.parent
-
-
-def _server_folders(extra=()) -> list[str]:
-    """Folders whose absolute names a message must not show, longest first."""
-    found = {os.getcwd(), str(_PROJECT), tempfile.gettempdir(), str(Path.home()), *map(str, extra)}
-    for f in list(found):
-        found.add(os.path.realpath(f))
-    return sorted((f.rstrip(os.sep) for f in found if f and len(f.rstrip(os.sep)) > 1), key=len, reverse=True)
-
-
-def hide_server_paths(text: str, extra=()) -> str:
-    """`text` with every server folder it names cut off, so files are named relative to their folder:
-    /home/me/scribe/checkpoints/x.pt -> checkpoints/x.pt, /tmp/gradio/ab12/ink.json -> gradio/ab12/ink.json."""
-    for folder in _server_folders(extra):
-        text = text.replace(folder + os.sep, "")
-    return text
-
-
-def shown_text(text: str, extra=()) -> str:
-    """Text for a message, a toast or a Markdown line: server folders cut, HTML escaped (Gradio renders
-    messages as HTML, and they echo what the user typed)."""
-    return html.escape(hide_server_paths(str(text), extra), quote=False)
-
-
 def as_gr_error(e: Exception) -> gr.Error:
     """A ScribeError shows its own title and message; anything else is a bug: logged, and said plainly."""
     if isinstance(e, ScribeError):

@@ -14,6 +14,7 @@ from ..checkpoint import SHIPPED_DIR, CheckpointError, default_checkpoint, find_
 from ..hand import DEFAULT_BIAS, Hand
 from ..styles import LayeredStyleBank, StyleBank, StyleError
 from .forms import DEFAULT_COLOR, DEFAULT_WIDTH, FREE_STYLE
+from . import views
 from .views import style_choices
 
 DEFAULT_USER_STYLE_DIR = "user_styles"
@@ -155,6 +156,10 @@ class AppState:
     def __init__(self, settings: AppSettings):
         self.s = settings
         self.user_dir = Path(settings.user_style_dir or DEFAULT_USER_STYLE_DIR)
+        for folder in (settings.style_dir, settings.checkpoint_dir, self.user_dir,
+                       settings.checkpoint and Path(settings.checkpoint).parent):
+            if folder:     # messages name files in these by their folder's name, never its place
+                views.SERVER_FOLDERS.add(str(Path(os.path.abspath(folder)).parent))
         self.cache = HandCache(settings.style_dir, settings.device, user_style_dir=settings.user_style_dir)
         try:
             self.shipped, self.bank_error = style_bank(settings.style_dir), ""
