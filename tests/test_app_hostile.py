@@ -223,3 +223,256 @@ def test_markup_typed_into_the_seed_box_is_shown_as_text_not_rendered(server):
         ran = page.evaluate("window.__scribe_xss === 1")
     assert elements == 0 and fetched == [] and not ran       # before: the <img> was an element, and fetched
     assert '<img src="x-scribe-probe.png"' in shown          # the user sees what they typed, as text
+
+
+# ---- item 10: the visitors' own styles ------------------------------------------------------------------
+@pytest.mark.parametrize("host, share, env, expected", [
+    ("127.0.0.1", False, None, False), ("localhost", None, None, False), (None, False, None, False),
+    ("127.0.1.1", False, None, False), ("0.0.0.0", False, None, True), ("192.168.1.20", False, None, True),
+    ("127.0.0.1", True, None, True), (None, False, "0.0.0.0", True),
+])
+def test_served_beyond_this_machine(host, share, env, expected, monkeypatch):
+    from scribe.hosting import served_beyond_this_machine
+    if env:
+        monkeypatch.setenv("GRADIO_SERVER_NAME", env)
+    else:
+        monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    assert served_beyond_this_machine(host, share) is expected
+
+
+def private_state(tmp_path, ckpt, styles, **kw):
+    from scribe.web.state import AppSettings, AppState
+    return AppState(AppSettings(checkpoint=str(ckpt), style_dir=str(styles), user_style_dir=str(tmp_path / "user"),
+                                private_styles=True, **kw).resolved())
+
+
+def test_private_styles_stay_in_their_session_and_the_shared_hand_never_sees_them(tmp_path, tiny_ckpt_path,
+                                                                                tiny_style_dir):
+    from scribe.hand import LineSpec
+    from scribe.styles import StyleError
+    st = private_state(tmp_path, tiny_ckpt_path, tiny_style_dir)
+    sid, mine = st.keep_style("my own hand", synthetic_offsets(seed=5))
+    again, same = st.keep_style("my own hand", synthetic_offsets(seed=5), mine)
+    other, theirs = st.keep_style("their hand", synthetic_offsets(seed=6))
+    assert sid == 3 and again == 3 and same is mine and other == 3 and theirs is not mine   # each session numbers its own
+    assert mine.get(3).text == "my own hand" and theirs.get(3).text == "their hand"
+    assert st.session_styles() == 2 and not (tmp_path / "user").exists()           # nothing on the server's disk
+    doc = st.hand(None, mine).write([LineSpec("hi", 3)], seed=1, max_steps=MAX_STEPS)
+    assert doc.specs[0].style == 3
+    with pytest.raises(InputError, match="no style 3"):                            # the shared hand: unchanged
+        st.hand(None).write([LineSpec("hi", 3)], seed=1, max_steps=MAX_STEPS)
+    with pytest.raises(InputError, match="no style 4"):
+        st.hand(None, theirs).write([LineSpec("hi", 4)], seed=1, max_steps=MAX_STEPS)
+    assert [c for c in st.style_menu(mine) if c[1] == "3"] and not [c for c in st.style_opts if c[1] == "3"]
+    del theirs                                                                     # a session that ends
+    import gc
+    gc.collect()
+    assert st.session_styles() == 1
+    with pytest.raises(StyleError):
+        mine.get(99)
+
+
+def test_own_styles_are_capped_per_session_and_per_server(tmp_path, tiny_ckpt_path, tiny_style_dir, monkeypatch):
+    from scribe.styles import StyleError
+    from scribe.web import state as state_mod
+    monkeypatch.setattr(state_mod, "MAX_SESSION_STYLES", 2)
+    st = private_state(tmp_path, tiny_ckpt_path, tiny_style_dir, max_user_styles=3)
+    _, a = st.keep_style("one line a", synthetic_offsets(seed=1))
+    st.keep_style("one line b", synthetic_offsets(seed=2), a)
+    with pytest.raises(StyleError, match="you have 2 styles of your own, the most one visitor keeps"):
+        st.keep_style("one line c", synthetic_offsets(seed=3), a)
+    assert st.keep_style("one line a", synthetic_offsets(seed=1), a)[0] == 3      # the same style again: no new one
+    _, b = st.keep_style("one line d", synthetic_offsets(seed=4))
+    with pytest.raises(StyleError, match="this server already holds 3 styles made by its visitors"):
+        st.keep_style("one line e", synthetic_offsets(seed=5), b)
+    # locally the folder is capped the same way, and the same style is not saved twice
+    from scribe.web.state import AppSettings, AppState
+    local = AppState(AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
+                                 user_style_dir=str(tmp_path / "mine"), max_user_styles=2).resolved())
+    ids = [local.keep_style(t, synthetic_offsets(seed=k))[0] for k, t in [(0, "aaa bbb"), (1, "ccc ddd"), (0, "aaa bbb")]]
+    assert ids == [3, 4, 3] and local.bank.ids == [0, 1, 2, 3, 4]
+    with pytest.raises(StyleError, match=r"mine/ holds 2 styles, the most this server keeps"):
+        local.keep_style("eee fff", synthetic_offsets(seed=9))
+
+
+def test_styles_pack_into_a_zip_and_come_back(tmp_path):
+    from scribe.styles import MemoryStyleBank, pack_styles, unpack_styles
+    bank = MemoryStyleBank(13)
+    bank.add("hello there", synthetic_offsets(seed=1))
+    bank.add("quick fox", synthetic_offsets(seed=2))
+    back = unpack_styles([("your-styles.zip", pack_styles(bank.styles()))])
+    assert [(s.style_id, s.text) for s in back] == [(13, "hello there"), (14, "quick fox")]
+    assert all((a.offsets == b.offsets).all() for a, b in zip(back, bank.styles()))
+
+
+def _npy(arr) -> bytes:
+    import io
+    import numpy as np
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=True)
+    return buf.getvalue()
+
+
+def _zip(files: dict) -> bytes:
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("files, words", [
+    (lambda np: [("notes.txt", b"hi")], "not a style file"),
+    (lambda np: [("style-1-chars.npy", _npy(np.array(b"hello")))], "style-1-strokes.npy is missing"),
+    (lambda np: [("style-1-chars.npy", _npy(np.array(b"hello"))),
+                 ("style-1-strokes.npy", _npy(np.array([{"a": 1}], dtype=object)))], "not a readable numpy array"),
+    (lambda np: [("style-1-chars.npy", _npy(np.array(b"hello"))),
+                 ("style-1-strokes.npy", _npy(np.full((4, 3), np.nan, np.float32)))], "NaN or infinite"),
+    (lambda np: [("style-1-chars.npy", _npy(np.array(b"hello"))),
+                 ("style-1-strokes.npy", _npy(np.zeros((6000, 3), np.float32)))], "at most 5000"),
+    (lambda np: [("s.zip", _zip({f"style-{i}-chars.npy": b"x" for i in range(300)}))], "more than 200 files"),
+    (lambda np: [("s.zip", _zip({"style-1-strokes.npy": b"\0" * 300_000}))], "over the 262144 byte limit"),
+    (lambda np: [("s.zip", b"PK\x03\x04" + b"\0" * 40)], "not"),
+])
+def test_uploaded_style_files_are_untrusted(files, words):
+    import numpy as np
+    from scribe.styles import StyleError, unpack_styles
+    with pytest.raises(StyleError, match=words):
+        unpack_styles(files(np))
+
+
+def test_a_npy_header_claiming_a_huge_array_is_refused_before_allocating():
+    import io
+    import numpy as np
+    from scribe.styles import StyleError, unpack_styles
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, {"descr": "<f4", "fortran_order": False, "shape": (10**12, 3)})
+    evil = np.lib.format.magic(1, 0) + head.getvalue()[0:] + b"\0" * 64
+    with pytest.raises(StyleError, match="strokes.npy: not a readable numpy array"):
+        unpack_styles([("style-1-chars.npy", _npy(np.array(b"hello"))), ("style-1-strokes.npy", evil)])
+
+
+def test_the_command_line_keeps_styles_private_when_served_beyond_this_machine(monkeypatch):
+    from scribe.web import app
+    seen = []
+
+    class FakeDemo:
+        def launch(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(app, "build_demo", lambda settings: seen.append(settings) or FakeDemo())
+    monkeypatch.setattr(app, "use_sampling_threads", lambda: None)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    for argv in (["--port", "7999"], ["--host", "0.0.0.0"], ["--share"], ["--max_user_styles", "5"]):
+        app.main(argv)
+    assert [s.private_styles for s in seen] == [False, True, True, False] and seen[3].max_user_styles == 5
+
+
+def test_launching_a_local_demo_beyond_this_machine_makes_its_styles_private(tmp_path, tiny_ckpt_path,
+                                                                           tiny_style_dir):
+    from scribe.web import app
+    from scribe.web.state import AppSettings, AppState
+    st = AppState(AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
+                              user_style_dir=str(tmp_path / "user")).resolved())
+    st.keep_style("the owner's hand", synthetic_offsets(seed=3))        # a style made locally earlier
+    assert "3" in {v for _, v in st.style_opts}
+
+    class FakeDemo:
+        scribe_state = st
+
+        def launch(self, **kwargs):
+            self.kwargs = kwargs
+
+    demo = FakeDemo()
+    app.launch(demo, host="0.0.0.0")
+    assert st.private and "3" not in {v for _, v in st.style_opts} and st.bank.ids == [0, 1, 2]
+
+
+@pytest.fixture()
+def served(tmp_path_factory):
+    """The app as served beyond this machine (its visitors' styles per session), at most 3 of them."""
+    from scribe.web import app
+    from helpers import free_port
+    base = tmp_path_factory.mktemp("served")
+    save_training_checkpoint(tiny_checkpoint(seed=0), base / "models" / "checkpoint-7.pt")
+    for i, text in enumerate(["hello there", "quick fox", "a line of ink"]):
+        write_style(base / "styles", i, text, synthetic_offsets(seed=i))
+    demo = app.build_demo(app.AppSettings(checkpoint=str(base / "models" / "checkpoint-7.pt"),
+                                          style_dir=str(base / "styles"), user_style_dir=str(base / "user"),
+                                          max_steps=MAX_STEPS, private_styles=True, max_user_styles=3))
+    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield {"url": url, "base": base}
+    finally:
+        demo.close()
+
+
+@pytest.mark.slow
+def test_a_visitors_style_is_theirs_alone_downloadable_and_capped(served, tmp_path):
+    """Before: a style made by one visitor of a public link was in every visitor's menu and wrote for
+    anyone (and was saved in the server's user_styles/)."""
+    from gradio_client import Client, handle_file
+    from test_app_features import canvas_json
+    a, b = Client(served["url"], verbose=False), Client(served["url"], verbose=False)
+    sid, files, _, summary = a.predict(ink=canvas_json("my own hand", as_dict=True), text="my own hand",
+                                       api_name="/make_style")
+    assert sid == 3 and "this session only" in summary
+    assert sorted(Path(f).name for f in files) == ["style-3-chars.npy", "style-3-strokes.npy", "your-styles.zip"]
+    assert a.predict(lines=[{"text": "hello", "style": 3}], seed=1, api_name="/write")[3].startswith("Wrote 1 line")
+    assert 3 in a.predict(api_name="/info")["styles"]
+    info_b = b.predict(api_name="/info")
+    assert info_b["styles"] == [0, 1, 2] and info_b["own_styles"] == "per session"
+    _, message = app_error(b, lines=[{"text": "hello", "style": 3}], api_name="/write")
+    assert "no style 3" in message
+    assert not (served["base"] / "user").exists()                  # nothing of theirs on the server's disk
+    # the same visitor, later, with the zip they downloaded: the style is back, under its id
+    zip_path = next(f for f in files if f.endswith("your-styles.zip"))
+    ids, summary = b.predict(files=[handle_file(zip_path)], api_name="/load_styles")
+    assert ids == [3] and "for this browser session" in summary
+    svg_a = a.predict(lines=[{"text": "hello", "style": 3}], seed=5, api_name="/write")[0]
+    svg_b = b.predict(lines=[{"text": "hello", "style": 3}], seed=5, api_name="/write")[0]
+    assert Path(svg_a).read_bytes() == Path(svg_b).read_bytes()    # the same ink: it is the same style
+    # the server keeps at most 3 visitors' styles: a and b hold 2, c makes the third, d is refused
+    c, d = Client(served["url"], verbose=False), Client(served["url"], verbose=False)
+    c.predict(ink=canvas_json("quick brown fox"), text="quick brown fox", api_name="/make_style")
+    title, message = app_error(d, ink=canvas_json("lazy dog naps"), text="lazy dog naps", api_name="/make_style")
+    assert "this server already holds 3 styles made by its visitors" in message and title == "Style problem"
+    bad = tmp_path / "style-1-strokes.npy"
+    bad.write_bytes(b"\x93NUMPY not really")
+    _, message = app_error(a, files=[handle_file(str(bad))], api_name="/load_styles")
+    assert "style-1" in message and "Traceback" not in message
+
+
+@pytest.mark.slow
+@needs_browser
+def test_browser_a_style_made_in_one_tab_is_not_offered_in_another(served):
+    from test_app_features_browser import draw, make_style, open_tab
+
+    def new_row_choices(page) -> list[str]:
+        open_tab(page, "Lines")
+        n = page.locator(".scribe-line-text textarea").count()
+        page.locator("#scribe-add").click()
+        page.wait_for_function(f"document.querySelectorAll('.scribe-line-text textarea').length === {n + 1}")
+        page.locator(".scribe-line-style input").nth(n).click()
+        page.get_by_role("option").first.wait_for(timeout=30_000)
+        names = page.get_by_role("option").all_inner_texts()
+        page.keyboard.press("Escape")
+        return names
+
+    with browser_page() as page:
+        other = page.context.browser.new_page()              # another tab: another session
+        page.goto(served["url"])
+        page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
+        open_tab(page, "Your own hand")
+        draw(page, "my own hand")
+        msg = make_style(page, "my own hand")
+        mine = new_row_choices(page)
+        other.goto(served["url"])
+        other.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
+        theirs = new_row_choices(other)
+    assert "for this browser session only" in msg
+    assert any("(yours)" in c for c in mine) and not any("(yours)" in c for c in theirs)
+    assert not (served["base"] / "user").exists()

@@ -30,11 +30,13 @@ from ..render.paper import PaperOptions, paper_svg
 from ..render.pdf import svgs_to_pdf
 from ..render.paragraph import PARAGRAPH_MAX_CHARS, ParagraphLayout
 from ..render.plotter import GcodeOptions, PlotterError, PlotterOptions
-from ..user_style import UserStyleError
+from ..styles import MAX_PACKED_STYLES, MAX_STYLE_FILE_BYTES, pack_styles, style_file_bytes, unpack_styles
+from ..user_style import UserStyleError, save_style
 from .forms import DEFAULT_DPI, parse_align, parse_dpi, parse_seed, parse_text, spec, specs_from_rows
 
 MAX_PNG_PIXELS = 40_000_000        # ~160 MB of RGBA while rasterising; beyond this the dpi is lowered
 OUTPUT_MAX_AGE_S = 3600            # result files older than this are removed at the next write
+MAX_STYLE_UPLOAD_BYTES = 2 * MAX_PACKED_STYLES * MAX_STYLE_FILE_BYTES   # one uploaded zip of style files
 
 
 # ---- folders ---------------------------------------------------------------------------------------
@@ -201,10 +203,11 @@ def document_from_text(text) -> Document:
 
 
 def write_document_files(hand: Hand, document: Document, dpi=None, user_dir: Path | None = None,
-                         max_steps: int | None = None) -> WriteResult:
+                         max_steps: int | None = None, specs: list[LineSpec] | None = None) -> WriteResult:
     """Write a saved document again: its own ink styles are saved in `user_dir` (so the app offers them),
-    then the same files as any line-mode write."""
-    specs = document.resolved_specs(hand, user_dir)
+    then the same files as any line-mode write. `specs`: the document's specs with its styles already
+    kept elsewhere (Document.resolved_specs with `keep`), `hand` seeing them."""
+    specs = document.resolved_specs(hand, user_dir) if specs is None else specs
     notes = []
     name = Path(hand.checkpoint.path).name if hand.checkpoint.path else None
     if document.checkpoint and name and document.checkpoint != name:
@@ -289,10 +292,10 @@ def animation_files(page: Page, options: AnimationOptions, gif: bool = False, st
 
 
 # ---- your own hand ----------------------------------------------------------------------------------
-def make_style(hand: Hand, ink, text, upload, user_dir: Path) -> tuple[object, int, list[Path], Path]:
-    """A new style from the canvas JSON (`ink`) or an uploaded file (`upload`, a path; it wins) plus the
-    typed text; saved in `user_dir`. Returns (UserStyle, id, [its two style files, copied for download],
-    preview SVG file). Raises UserStyleError (a StyleError) or InputError with a message for the user."""
+def own_style(hand: Hand, ink, text, upload):
+    """A new style (a UserStyle, not saved anywhere yet) from the canvas JSON (`ink`) or an uploaded
+    file (`upload`, a path; it wins) plus the typed text. Raises UserStyleError (a StyleError) or
+    InputError with a message for the user."""
     ink, text = parse_text(ink, "ink"), parse_text(text, "the text")
     if upload:
         source = _uploaded_ink(upload)
@@ -307,14 +310,55 @@ def make_style(hand: Hand, ink, text, upload, user_dir: Path) -> tuple[object, i
                              "to use a file, upload it")
         source = ink
     text = text if text is not None and text.strip() else None
-    style, style_id = hand.style_from_ink(source, text, save_to=user_dir)
+    style, _ = hand.style_from_ink(source, text)
+    return style
+
+
+def style_files(style_id: int, style, mine: list | None = None) -> tuple[list[Path], Path]:
+    """The downloads of a style just made: its two style files (+ a zip of all of `mine`, the user's own
+    styles, when given), and a preview SVG. Returns (files, preview)."""
     folder = result_folder()
-    files = []
-    for kind in ("chars", "strokes"):
-        name = f"style-{style_id}-{kind}.npy"
-        files.append(atomic_write_bytes(folder / name, (Path(user_dir) / name).read_bytes()))
+    files = [atomic_write_bytes(folder / name, data)
+             for name, data in style_file_bytes(style_id, style.text, style.offsets).items()]
+    if mine:
+        files.append(atomic_write_bytes(folder / "your-styles.zip", pack_styles(mine)))
     preview = atomic_write_bytes(folder / f"style-{style_id}-preview.svg", style.preview_svg().encode("utf-8"))
-    return style, style_id, files, preview
+    return files, preview
+
+
+def make_style(hand: Hand, ink, text, upload, user_dir: Path) -> tuple[object, int, list[Path], Path]:
+    """`own_style`, saved in `user_dir` under the next free id: (UserStyle, id, [its two style files,
+    for download], preview SVG file)."""
+    style = own_style(hand, ink, text, upload)
+    style_id = save_style(style, user_dir, avoid_ids=hand.style_ids)
+    hand.add_user_styles(user_dir)
+    return (style, style_id, *style_files(style_id, style))
+
+
+def your_styles_zip(styles: list) -> Path:
+    """All of the user's own styles in one zip, to download and upload again later."""
+    return atomic_write_bytes(result_folder() / "your-styles.zip", pack_styles(styles))
+
+
+def read_style_uploads(uploads) -> list:
+    """Styles from uploaded files (style-N-*.npy pairs or zips of them; see scribe.styles.unpack_styles).
+    Read here as bytes, so that messages name only the files."""
+    if not uploads:
+        raise InputError("choose your style files first (your-styles.zip, or style-N-chars.npy with "
+                         "style-N-strokes.npy)")
+    uploads = uploads if isinstance(uploads, list) else [uploads]
+    if len(uploads) > 2 * MAX_PACKED_STYLES:
+        raise InputError(f"too many files: at most {2 * MAX_PACKED_STYLES} at once")
+    files = []
+    for up in uploads:
+        path = _upload_path(up, "styles")
+        try:
+            if path.stat().st_size > MAX_STYLE_UPLOAD_BYTES:
+                raise InputError(f"{path.name}: over the {MAX_STYLE_UPLOAD_BYTES} byte limit for style files")
+            files.append((path.name, path.read_bytes()))
+        except OSError:
+            raise InputError(f"{path.name}: the upload could not be read; upload it again") from None
+    return unpack_styles(files)
 
 
 def _uploaded_ink(upload) -> InkData:
