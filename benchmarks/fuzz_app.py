@@ -15,10 +15,13 @@ ink with absurd spans). Every request is classified:
 - unexpected: the app's own "Unexpected error" (an exception its checks did not name);
 - slow: over --slow_s seconds (default 30).
 
+A message that names a server folder (this checkout, the server's working folder, the temp folder) is
+counted apart, as a path leak.
+
 It also counts tracebacks in the server's log and measures the server's RSS before and after the fuzz
 (after one warm-up request per endpoint). Prints one summary line per figure and writes --report JSON.
 Exit status 1 when any figure misses the issue's target (0 crashes, 0 unexpected, 0 tracebacks, 0 slow,
-RSS growth <= 200 MB), so CI can run the bounded mode.
+RSS growth <= 200 MB, 0 path leaks), so CI can run the bounded mode.
 """
 from __future__ import annotations
 
@@ -113,11 +116,20 @@ def make_request(api: dict, rng: random.Random) -> tuple[str, dict, str]:
 
 
 # ---- the two ways in ------------------------------------------------------------------------------------
+SERVER_FOLDERS: list[str] = []     # set once the server runs: folders no message may name
+
+
+def leaks(text: str) -> bool:
+    return any(f in text for f in SERVER_FOLDERS)
+
+
 def via_client(client, endpoint: str, kw: dict, timeout: float) -> tuple[str, str]:
     from gradio_client.exceptions import AppError
     try:
         job = client.submit(**kw, api_name=endpoint)
-        job.result(timeout=timeout)
+        out = job.result(timeout=timeout)
+        if endpoint == "/info" and leaks(json.dumps(out)):
+            return "leak", json.dumps(out)[:200]
         return "ok", ""
     except AppError as e:
         msg = str(getattr(e, "message", e) or "")
@@ -126,6 +138,8 @@ def via_client(client, endpoint: str, kw: dict, timeout: float) -> tuple[str, st
             return "crash", msg[:200]
         if title == "Unexpected error" or "Something went wrong" in msg:
             return "unexpected", msg[:200]
+        if leaks(msg):
+            return "leak", msg[:200]
         return "refused", f"{title}: {msg[:160]}"
     except TimeoutError:
         return "slow", "no answer within the timeout"
@@ -161,7 +175,7 @@ def via_http(base: str, endpoint: str, kw: dict, params: list[str], rng: random.
         return "crash", f"no event in {stream[:100]!r}"
     kind, payload = events[-1]
     if kind == "complete":
-        return "ok", ""
+        return ("leak", payload[:200]) if name == "info" and leaks(payload) else ("ok", "")
     try:
         err = json.loads(payload)
     except ValueError:
@@ -171,6 +185,8 @@ def via_http(base: str, endpoint: str, kw: dict, params: list[str], rng: random.
         return "crash", payload[:200]
     if (err.get("title") == "Unexpected error") or "Something went wrong" in msg:
         return "unexpected", msg[:200]
+    if leaks(msg):
+        return "leak", msg[:200]
     return "refused", f"{err.get('title')}: {msg[:160]}"
 
 
@@ -224,6 +240,7 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=float, default=240.0, help="give up on one request after this long")
     p.add_argument("--report", default=None, help="write the figures and every failure here (JSON)")
     p.add_argument("--show", type=int, default=3, help="examples printed per failure kind")
+    p.add_argument("--log", default=None, help="keep a copy of the server's log here")
     args = p.parse_args(argv)
     from gradio_client import Client
 
@@ -231,6 +248,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="scribe-fuzz-") as tmp:
         workdir = Path(tmp)
         proc, base, log_path = start_server(args, workdir)
+        SERVER_FOLDERS[:] = sorted({str(ROOT) + os.sep, str(workdir) + os.sep, tempfile.gettempdir() + os.sep,
+                                    os.path.realpath(tmp) + os.sep})
         try:
             client = Client(base, verbose=False)
             info = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
@@ -256,7 +275,7 @@ def main(argv=None) -> int:
                     examples.setdefault("slow", []).append((endpoint, way, kind, f"{took:.1f}s", _shown(kw)))
                 outcomes[result] += 1
                 by_endpoint[(endpoint, result)] += 1
-                if result in ("crash", "unexpected", "client"):
+                if result in ("crash", "unexpected", "client", "leak"):
                     examples.setdefault(result, []).append((endpoint, way, kind, detail, _shown(kw)))
                 peak = max(peak, rss_mb(proc.pid))
                 if (i + 1) % 100 == 0:
@@ -264,6 +283,8 @@ def main(argv=None) -> int:
                           f"{dict(outcomes)}", flush=True)
             rss_after = rss_mb(proc.pid)
             log_text = log_path.read_text(errors="replace")[log_offset:]
+            if args.log:
+                Path(args.log).write_text(log_path.read_text(errors="replace"))
         finally:
             proc.terminate()
             try:
@@ -274,6 +295,7 @@ def main(argv=None) -> int:
     figures = {"requests": args.requests, "seed": args.seed, "seconds": round(time.time() - started, 1),
                "ok": outcomes["ok"], "refused": outcomes["refused"], "crashes_in_gradio": outcomes["crash"],
                "unexpected_error": outcomes["unexpected"], "client_could_not_send": outcomes["client"],
+               "messages_naming_server_paths": outcomes["leak"],
                "server_log_tracebacks": tracebacks, "over_slow_s": outcomes["slow"],
                "slowest_s": round(slowest, 1), "rss_before_mb": round(rss_before, 1),
                "rss_after_mb": round(rss_after, 1), "rss_peak_mb": round(peak, 1),
@@ -294,7 +316,7 @@ def main(argv=None) -> int:
         Path(args.report).write_text(json.dumps({"figures": figures, "examples": examples,
                                                  "log_exceptions": dict(tb_kinds)}, indent=1, default=str))
     missed = (figures["crashes_in_gradio"] or figures["unexpected_error"] or tracebacks or figures["over_slow_s"]
-              or figures["rss_growth_mb"] > TARGET_RSS_MB)
+              or figures["rss_growth_mb"] > TARGET_RSS_MB or figures["messages_naming_server_paths"])
     return 1 if missed else 0
 
 

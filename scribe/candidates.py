@@ -32,12 +32,12 @@ def check_candidates(n) -> int:
     """N as an int, or an InputError that names the range."""
     try:
         value = int(n)
-        ok = float(n) == value
-    except (TypeError, ValueError):
+        ok = not isinstance(n, bool) and float(n) == value
+    except (TypeError, ValueError, OverflowError):   # OverflowError: int(inf)
         ok = False
     if not ok or not MIN_CANDIDATES <= value <= MAX_CANDIDATES:
         raise InputError(f"candidates per line must be a whole number from {MIN_CANDIDATES} to "
-                         f"{MAX_CANDIDATES} (1 turns the legibility check off); got {n!r}")
+                         f"{MAX_CANDIDATES} (1 turns the legibility check off); got {repr(n)[:40]}")
     return value
 
 

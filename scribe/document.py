@@ -163,20 +163,31 @@ class Document:
         return cls.from_json(data)
 
     # ---- writing it ----
-    def resolved_specs(self, hand, folder: str | Path | None = None) -> list[LineSpec]:
+    def resolved_specs(self, hand, folder: str | Path | None = None, keep=None) -> list[LineSpec]:
         """The specs, with each embedded style saved (in `folder`, else a temporary one) under an id the
-        hand does not use yet, and added to the hand."""
+        hand does not use yet, and added to the hand. With `keep(text, offsets) -> id` the caller keeps
+        each embedded style itself (an app visitor's session, say): nothing is written or added to
+        `hand`, and the caller writes with a hand that sees the ids `keep` gave."""
         if not self.embedded:
             return list(self.specs)
-        folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="scribe-document-styles-"))
-        taken = set(hand.style_ids) | set(style_ids(folder) if folder.is_dir() else [])
-        ids, next_id = {}, max(taken, default=-1) + 1
-        for i, e in self.embedded.items():
+        saving = keep is None
+        if saving:
+            folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="scribe-document-styles-"))
+            taken = set(hand.style_ids) | set(style_ids(folder) if folder.is_dir() else [])
+            next_id = max(taken, default=-1) + 1
+
+            def keep(text, offsets):
+                nonlocal next_id
+                write_style(folder, next_id, text, offsets)
+                next_id += 1
+                return next_id - 1
+        ids = {}
+        for e in self.embedded.values():
             key = (e.text, e.offsets.tobytes())
             if key not in ids:
-                write_style(folder, next_id, e.text, e.offsets)
-                ids[key], next_id = next_id, next_id + 1
-        hand.add_user_styles(folder)
+                ids[key] = keep(e.text, e.offsets)
+        if saving:
+            hand.add_user_styles(folder)
         return [LineSpec(s.text, ids[(self.embedded[i].text, self.embedded[i].offsets.tobytes())]
                          if i in self.embedded else s.style, s.bias, s.color, s.width)
                 for i, s in enumerate(self.specs)]

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import copy
 import math
 import os
 import random
@@ -461,7 +462,7 @@ class Hand:
             self.styles = user
         else:
             banks = self.styles.banks if hasattr(self.styles, "banks") else [self.styles]
-            banks = [b for b in banks if Path(b.folder).resolve() != Path(folder).resolve()]
+            banks = [b for b in banks if b.folder is None or Path(b.folder).resolve() != Path(folder).resolve()]
             self.styles = LayeredStyleBank(banks + [user])
         self._primed.clear()
 
@@ -480,6 +481,18 @@ class Hand:
             style_id = save_person_style(result, style_dir, avoid_ids=self.style_ids)
             self.add_user_styles(style_dir)
         return result, style_id
+
+    def with_styles(self, extra) -> "Hand":
+        """A Hand that shares this one's model, sampler and reader and also sees the styles in `extra`
+        (a StyleBank or MemoryStyleBank: one app visitor's own, say); this hand is left as it was, so
+        another caller never sees them. Primed states of the styles both share are reused."""
+        from .styles import LayeredStyleBank
+        view = copy.copy(self)
+        base = [] if self.styles is None else list(getattr(self.styles, "banks", [self.styles]))
+        view.styles = LayeredStyleBank(base + [extra])
+        own = set(extra.ids)
+        view._primed = {k: v for k, v in dict(self._primed).items() if k not in own}
+        return view
 
     def style_from_ink(self, source, text: str | None = None, save_to: str | Path | None = None):
         """Build a style from the user's ink (path, bytes, JSON, parsed strokes: see scribe.inkml.read_ink)

@@ -1,4 +1,5 @@
-"""Where Scribe is running, for decisions the front ends make alike (the notebook, the app)."""
+"""Where Scribe is running, for decisions the front ends make alike (the notebook, the app): in
+Colab, and whether the app is served beyond this machine."""
 from __future__ import annotations
 
 import importlib.util
@@ -16,3 +17,14 @@ def on_colab() -> bool:
         return importlib.util.find_spec("google.colab") is not None
     except (ImportError, ValueError):   # no "google" package at all
         return False
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "0:0:0:0:0:0:0:1"}
+
+
+def served_beyond_this_machine(host: str | None, share: bool | None) -> bool:
+    """True when people on other machines can reach the app: a public share link, or a server address
+    other than loopback (0.0.0.0, a LAN address, a Space or a container). host None means Gradio's own
+    choice: GRADIO_SERVER_NAME, else loopback."""
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    return bool(share) or (host.strip().lower() not in LOOPBACK and not host.strip().startswith("127."))

@@ -5,10 +5,17 @@ Layout (shared with other handwriting-synthesis tools): in one folder, for each 
 - `style-N-strokes.npy`: float (T, 3) offsets (dx, dy, end_of_stroke), y pointing up.
 Files from other tools use other units (one popular tool scales offsets so the median step is 1), so
 every style is rescaled to the training data's ink height and resampled like the training data.
+
+A `MemoryStyleBank` holds styles in memory only (one app visitor's own, say); `pack_styles` and
+`unpack_styles` carry styles as a zip of the same two files per style, so they can be downloaded and
+uploaded again. Uploaded style files are untrusted: `unpack_styles` bounds their number and size and
+checks every array before it is used.
 """
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +29,10 @@ from .errors import ScribeError
 
 SHIPPED_STYLE_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "styles"
 _NAME = re.compile(r"style-(\d+)-(chars|strokes)\.npy$")
+MAX_STYLE_POINTS = 5000            # offsets per style from a file (IAM-OnDB lines have at most 741)
+MAX_STYLE_TEXT = 200               # characters of a style's text
+MAX_STYLE_FILE_BYTES = 256 * 1024  # one .npy file: 5000 float32 rows are 60 kB
+MAX_PACKED_STYLES = 100            # styles in one uploaded zip (or set of files)
 
 
 class StyleError(ScribeError, ValueError):
@@ -46,6 +57,11 @@ class Style:
         return Prime(stats.normalise(offsets), self.text)
 
 
+def _shown_id(value) -> str:
+    """A style id as a message shows it: 12 as 12, anything else quoted and cut short."""
+    return str(value) if isinstance(value, int) else repr(str(value)[:40])
+
+
 def read_style(folder: Path, style_id: int) -> Style:
     chars_path = folder / f"style-{style_id}-chars.npy"
     strokes_path = folder / f"style-{style_id}-strokes.npy"
@@ -53,18 +69,26 @@ def read_style(folder: Path, style_id: int) -> Style:
         chars = np.load(chars_path, allow_pickle=False)
         offsets = np.load(strokes_path, allow_pickle=False)
     except FileNotFoundError as e:
-        raise StyleError(f"style {style_id}: missing file {e.filename}") from e
+        raise StyleError(f"style {style_id}: missing file {Path(e.filename).name} in {folder.name}/") from e
     except (ValueError, OSError) as e:
-        raise StyleError(f"style {style_id}: unreadable file in {folder} ({e})") from e
+        raise StyleError(f"style {style_id}: unreadable file in {folder.name}/ ({e})") from e
+    return checked_style(style_id, chars, offsets, chars_path.name, strokes_path.name)
+
+
+def checked_style(style_id: int, chars: np.ndarray, offsets: np.ndarray, chars_name: str = "chars",
+                  strokes_name: str = "strokes", max_points: int | None = None) -> Style:
+    """A Style from the two arrays of its files, or a StyleError naming the file that is wrong."""
     if chars.ndim != 0 or chars.dtype.kind not in "SU":
-        raise StyleError(f"{chars_path.name}: expected a 0-d bytes array of text, got {chars.dtype} {chars.shape}")
+        raise StyleError(f"{chars_name}: expected a 0-d bytes array of text, got {chars.dtype} {chars.shape}")
     text = chars.item().decode("utf-8", "replace") if chars.dtype.kind == "S" else str(chars.item())
     if offsets.ndim != 2 or offsets.shape[1] != 3 or len(offsets) < 2 or offsets.dtype.kind not in "fiu":
-        raise StyleError(f"{strokes_path.name}: expected a (T, 3) array of offsets, got {offsets.dtype} {offsets.shape}")
+        raise StyleError(f"{strokes_name}: expected a (T, 3) array of offsets, got {offsets.dtype} {offsets.shape}")
+    if max_points is not None and len(offsets) > max_points:
+        raise StyleError(f"{strokes_name}: {len(offsets)} offsets; a style holds at most {max_points}")
     if not np.isfinite(offsets).all():
-        raise StyleError(f"{strokes_path.name}: holds NaN or infinite values")
+        raise StyleError(f"{strokes_name}: holds NaN or infinite values")
     if not text.strip():
-        raise StyleError(f"{chars_path.name}: the text is empty")
+        raise StyleError(f"{chars_name}: the text is empty")
     return Style(style_id, text.strip(), offsets.astype(np.float32))
 
 
@@ -105,13 +129,64 @@ class StyleBank:
         if style_id not in self.ids:
             valid = f"{self.ids[0]}-{self.ids[-1]}" if self.ids == list(range(self.ids[0], self.ids[-1] + 1)) \
                 else ", ".join(map(str, self.ids)) if self.ids else "none: the folder holds no styles"
-            raise StyleError(f"no style {given!r} in {self.folder}; valid style ids: {valid}")
+            raise StyleError(f"no style {_shown_id(given)} in {self.folder.name}/; valid style ids: {valid}")
         if style_id not in self._cache:
             self._cache[style_id] = read_style(self.folder, style_id)
         return self._cache[style_id]
 
     def next_free_id(self) -> int:
         return max(self.ids, default=-1) + 1
+
+
+class MemoryStyleBank:
+    """Styles held in memory only, under ids from `first_id` up (one app visitor's own styles, kept in
+    their session and never written to the server's disk). Same reading interface as StyleBank."""
+
+    folder = None
+    name = "your own styles"
+
+    def __init__(self, first_id: int = 0):
+        self.first_id = first_id
+        self._styles: dict[int, Style] = {}
+
+    @property
+    def ids(self) -> list[int]:
+        return sorted(self._styles)
+
+    def __len__(self) -> int:
+        return len(self._styles)
+
+    def get(self, style_id) -> Style:
+        try:
+            return self._styles[int(style_id)]
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise StyleError(f"no style {_shown_id(style_id)} among {self.name}; yours: "
+                             f"{', '.join(map(str, self.ids)) or 'none yet'}") from None
+
+    def find(self, text: str, offsets: np.ndarray) -> int | None:
+        """The id of a style with exactly this text and ink, if there is one."""
+        offsets = np.asarray(offsets, np.float32)
+        for i, st in self._styles.items():
+            if st.text == text and st.offsets.shape == offsets.shape and np.array_equal(st.offsets, offsets):
+                return i
+        return None
+
+    def add(self, text: str, offsets: np.ndarray, avoid_ids=()) -> int:
+        """Keep a style under the next id above every style here, `first_id` and `avoid_ids`; the same
+        text and ink again keeps the id it already has."""
+        offsets = np.asarray(offsets, np.float32)
+        same = self.find(text, offsets)
+        if same is not None:
+            return same
+        style_id = max([self.first_id - 1, *self._styles, *avoid_ids]) + 1
+        self._styles[style_id] = Style(style_id, text, offsets.copy())
+        return style_id
+
+    def styles(self) -> list[Style]:
+        return [self._styles[i] for i in self.ids]
+
+    def next_free_id(self) -> int:
+        return max([self.first_id - 1, *self._styles]) + 1
 
 
 class LayeredStyleBank:
@@ -137,8 +212,98 @@ class LayeredStyleBank:
                                         and int(style_id) in bank.ids):
                 return bank.get(style_id)
         shown = ", ".join(map(str, self.ids)) if self.ids else "none"
-        folders = ", ".join(str(b.folder) for b in self.banks)
-        raise StyleError(f"no style {style_id!r} in {folders}; valid style ids: {shown}")
+        folders = ", ".join(b.name if b.folder is None else f"{Path(b.folder).name}/" for b in self.banks)
+        raise StyleError(f"no style {_shown_id(style_id)} in {folders}; valid style ids: {shown}")
 
     def next_free_id(self) -> int:
         return max(self.ids, default=-1) + 1
+
+
+# ---- styles as files to download and upload again ---------------------------------------------------
+def style_file_bytes(style_id: int, text: str, offsets: np.ndarray) -> dict[str, bytes]:
+    """The two files of one style, as bytes: {"style-N-chars.npy": ..., "style-N-strokes.npy": ...}."""
+    out = {}
+    for name, arr in ((f"style-{style_id}-chars.npy", np.array(text.encode("utf-8"))),
+                      (f"style-{style_id}-strokes.npy", np.asarray(offsets, np.float32))):
+        buf = io.BytesIO()
+        np.save(buf, arr, allow_pickle=False)
+        out[name] = buf.getvalue()
+    return out
+
+
+def pack_styles(styles: list[Style]) -> bytes:
+    """A zip of every style's two files (the bank layout): download it, upload it again later."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for st in styles:
+            for name, data in style_file_bytes(st.style_id, st.text, st.offsets).items():
+                z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _load_npy(data: bytes, name: str) -> np.ndarray:
+    """One untrusted .npy file: its header is read first, so that a header claiming more data than the
+    file holds is refused before numpy allocates the array it describes."""
+    fp = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(fp)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(fp)
+        if dtype.hasobject or int(np.prod(shape, dtype=np.int64)) * dtype.itemsize > len(data):
+            raise ValueError("the header does not match the data")
+        fp.seek(0)
+        return np.load(fp, allow_pickle=False)
+    except (ValueError, OSError, EOFError, TypeError, OverflowError) as e:
+        raise StyleError(f"{name}: not a readable numpy array ({str(e)[:80]})") from None
+
+
+def unpack_styles(files: list[tuple[str, bytes]]) -> list[Style]:
+    """Styles from uploaded files: style-N-chars.npy / style-N-strokes.npy pairs, or zips of them (as
+    `pack_styles` writes). Everything is untrusted: at most MAX_PACKED_STYLES styles, MAX_STYLE_FILE_BYTES
+    a file (checked before a zip member is inflated), arrays read without pickles and checked like a
+    bank's. Raises StyleError naming the file that is wrong."""
+    found: dict[int, dict[str, bytes]] = {}
+
+    def take(name: str, data: bytes) -> None:
+        m = _NAME.search(Path(name).name)
+        if not m:
+            raise StyleError(f"{Path(name).name[:60]}: not a style file (style-N-chars.npy or style-N-strokes.npy)")
+        if len(data) > MAX_STYLE_FILE_BYTES:
+            raise StyleError(f"{Path(name).name}: over the {MAX_STYLE_FILE_BYTES} byte limit for a style file")
+        found.setdefault(int(m.group(1)), {})[m.group(2)] = data
+        if len(found) > MAX_PACKED_STYLES:
+            raise StyleError(f"more than {MAX_PACKED_STYLES} styles in one upload")
+
+    for name, data in files:
+        if zipfile.is_zipfile(io.BytesIO(data)):
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as z:
+                    members = [i for i in z.infolist() if not i.is_dir()]
+                    if len(members) > 2 * MAX_PACKED_STYLES:
+                        raise StyleError(f"{Path(name).name}: more than {2 * MAX_PACKED_STYLES} files in the zip")
+                    for info in members:
+                        if info.file_size > MAX_STYLE_FILE_BYTES:   # before inflating it
+                            raise StyleError(f"{Path(info.filename).name}: over the {MAX_STYLE_FILE_BYTES} byte "
+                                             f"limit for a style file")
+                        take(info.filename, z.read(info))
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as e:
+                raise StyleError(f"{Path(name).name}: not a readable zip ({type(e).__name__})") from None
+        else:
+            take(name, data)
+    styles = []
+    for sid in sorted(found):
+        parts = found[sid]
+        for kind in ("chars", "strokes"):
+            if kind not in parts:
+                raise StyleError(f"style {sid}: style-{sid}-{kind}.npy is missing (a style is two files)")
+        chars = _load_npy(parts["chars"], f"style-{sid}-chars.npy")
+        offsets = _load_npy(parts["strokes"], f"style-{sid}-strokes.npy")
+        style = checked_style(sid, chars, offsets, f"style-{sid}-chars.npy", f"style-{sid}-strokes.npy",
+                              max_points=MAX_STYLE_POINTS)
+        if len(style.text) > MAX_STYLE_TEXT:
+            raise StyleError(f"style-{sid}-chars.npy: {len(style.text)} characters; a style's text has at "
+                             f"most {MAX_STYLE_TEXT}")
+        styles.append(style)
+    if not styles:
+        raise StyleError("no style files in the upload (style-N-chars.npy and style-N-strokes.npy, or a zip of them)")
+    return styles

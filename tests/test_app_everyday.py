@@ -52,7 +52,7 @@ def test_write_files_offers_pdf_and_a_document_that_writes_the_same_ink(tiny_ckp
     assert again.svg_path.read_bytes() == r.svg_path.read_bytes()
     assert again.png_path.read_bytes() == r.png_path.read_bytes()
     with pytest.raises(DocumentError, match="not a Scribe document"):
-        outputs.read_document('{"lines": 3}')
+        outputs.document_from_text('{"lines": 3}')
 
 
 def test_paragraph_files_include_one_pdf_of_every_page(tiny_ckpt_path, tiny_style_dir):

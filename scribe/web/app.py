@@ -10,18 +10,18 @@ API endpoints: see scribe/web/api.py, the README, or the app's "Use via API" pag
 from __future__ import annotations
 
 import argparse
-import html
 import logging
 import os
 
 import gradio as gr
 
-from ..hosting import on_colab
+from ..hosting import on_colab, served_beyond_this_machine
 from ..hand import use_sampling_threads
 from . import api, tabs, views
 from .assets import CSS
 from .forms import FREE_STYLE
-from .state import AppSettings, AppState
+from .state import (DEFAULT_MAX_USER_STYLES, MAX_SESSION_STYLES, SESSION_STYLES_TTL_S, AppSettings,
+                    AppState)
 
 log = logging.getLogger("scribe.app")
 
@@ -34,15 +34,17 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
         try:
             model_line = views.describe_checkpoint(state.cache.get(state.default))   # load now: first write is fast
         except Exception as e:   # the page still opens, says why, and offers the other checkpoints
-            load_error = f"cannot load the checkpoint {state.default}: {e}"
+            load_error = f"cannot load the checkpoint {state.default_label()}: {e}"
             model_line = f"⚠️ {load_error}"
     first_style = state.style_opts[1][1] if len(state.style_opts) > 1 else FREE_STYLE
-    links = tabs.Links()
 
-    with gr.Blocks(title="Scribe: handwriting synthesis", delete_cache=(1800, 3600)) as demo:
+    with api.CheckedBlocks(title="Scribe: handwriting synthesis", delete_cache=(1800, 3600)) as demo:
+        # The session's own styles (a MemoryStyleBank, or None) when they are kept per session.
+        mine = gr.State(None, time_to_live=SESSION_STYLES_TTL_S)
+        links = tabs.Links(mine=mine, load=demo.load)
         gr.Markdown("# Scribe\nHandwriting synthesis (Graves 2013): type lines, pick a hand for each, "
                     "press **Write**, then download a plotter-clean SVG or a PNG.")
-        banner = " ".join(html.escape(m) for m in (state.missing, load_error, state.bank_error) if m)
+        banner = " ".join(api.shown_text(m) for m in (state.missing, load_error, state.bank_error) if m)
         gr.HTML(f"<div class='scribe-banner'>{banner}</div>" if banner else "", visible=bool(banner))
 
         with gr.Row(equal_height=False):
@@ -62,15 +64,17 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
 
         shared, out = settings_panel.shared, result.out
         links.shared, links.out, links.paper = shared, out, settings_panel.paper.all()
-        tabs.wire_open_document(state, lines, shared, settings_panel.paper)
-        tabs.wire_quick(state, quick, shared, out, settings_panel.paper)
-        tabs.wire_paragraph(state, paragraph, shared, out, settings_panel.paper)
-        tabs.wire_own_hand(state, own, shared, out, style_menus=[paragraph.style, quick.style])
+        tabs.wire_open_document(state, lines, shared, settings_panel.paper, mine)
+        tabs.wire_quick(state, quick, shared, out, settings_panel.paper, mine)
+        tabs.wire_paragraph(state, paragraph, shared, out, settings_panel.paper, mine)
+        tabs.wire_own_hand(state, own, shared, out, style_menus=[paragraph.style, quick.style], mine=mine)
         tabs.wire_settings(state, settings_panel)
         tabs.wire_result(result, shared)
-        api.add_api(state)
+        api.add_api(state, mine)
+        state.menus = [paragraph.style, quick.style]
 
     demo.queue(max_size=s.max_queue, default_concurrency_limit=s.concurrency)
+    demo.scribe_state = state          # launch() reads it: served beyond this machine, styles go private
     return demo
 
 
@@ -79,6 +83,11 @@ def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, sh
     """Launch with Scribe's look. share=None: on in Colab, off elsewhere. Decided here, in this
     process: Gradio's own Colab check looks at the IPython shell, which `!python app.py` does not have."""
     share = on_colab() if share is None else share
+    state = getattr(demo, "scribe_state", None)
+    if state is not None and not state.private and served_beyond_this_machine(host, share):
+        log.warning("served beyond this machine: the visitors' own styles are kept per session, not in %s/",
+                    state.user_dir.name)
+        state.make_private()
     return demo.launch(server_name=host, server_port=port, share=share, css=CSS,
                        theme=gr.themes.Soft(primary_hue="indigo"), footer_links=["api", "gradio", "settings"],
                        **kwargs)
@@ -107,8 +116,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=None, help="writes at once (default 2 on CPU, 4 on GPU)")
     p.add_argument("--max_queue", type=int, default=64, help="requests that may wait in the queue")
     p.add_argument("--user_style_dir", default=os.environ.get("SCRIBE_USER_STYLE_DIR") or None,
-                   help="where styles made from your own ink are saved (env SCRIBE_USER_STYLE_DIR; "
-                        "default: user_styles)")
+                   help="where styles made from your own ink are saved when the app runs on this machine only "
+                        "(env SCRIBE_USER_STYLE_DIR; default: user_styles). Served beyond it (--share, or a "
+                        "--host other than loopback) each visitor's styles stay in their browser session.")
+    p.add_argument("--max_user_styles", type=int, default=DEFAULT_MAX_USER_STYLES,
+                   help=f"the most styles of the visitors' own this server keeps (default "
+                        f"{DEFAULT_MAX_USER_STYLES}; {MAX_SESSION_STYLES} per session when kept per session)")
     return p.parse_args(argv)
 
 
@@ -116,7 +129,9 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     use_sampling_threads()   # one thread per request; the queue runs --concurrency requests at once
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    share = on_colab() if args.share is None else args.share
     demo = build_demo(AppSettings(args.checkpoint, args.checkpoint_dir, args.style_dir, args.max_steps,
-                                  args.device, args.concurrency, args.max_queue, args.user_style_dir))
-    launch(demo, args.host, args.port, args.share)
+                                  args.device, args.concurrency, args.max_queue, args.user_style_dir,
+                                  served_beyond_this_machine(args.host, share), args.max_user_styles))
+    launch(demo, args.host, args.port, share)
 

@@ -3,6 +3,10 @@
 naming every problem at once. This is the web front end's one request check; it imports no Gradio, so
 it is tested without a server. (The library checks the request again in Hand: these parsers only turn
 strings and numbers into typed values and name bad ones in the form's own words.)
+
+The API's inputs hand each value over exactly as the request sent it (scribe.web.api), so every parser
+here takes any JSON value: a string, a number, NaN or Infinity, a list, an object, true or false.
+Messages show at most a few dozen characters of what was sent.
 """
 from __future__ import annotations
 
@@ -41,49 +45,103 @@ PLOTTER_MARGIN_MM = PlotterOptions().margin_mm
 PARAGRAPH_MARGIN_MM = ParagraphLayout().margin_mm
 
 
+# ---- single values ---------------------------------------------------------------------------------
+SHOWN_CHARS = 40                   # a value echoed in a message is cut to this many characters
+
+
+def shown(value) -> str:
+    """A value as a message shows it: its repr, cut short (a 300-character text is not echoed whole)."""
+    r = repr(value)
+    return r if len(r) <= SHOWN_CHARS else r[:SHOWN_CHARS - 1] + "…"
+
+
+def _float(value) -> float | None:
+    """A number from a number or a numeric string; None for anything else (bools, lists, objects...)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):   # OverflowError: an integer beyond any float
+        return None
+
+
+def parse_text(value, name: str) -> str | None:
+    """A text field: a string, or None when it was left out."""
+    if value is None or isinstance(value, str):
+        return value
+    raise InputError(f"{name} must be text (a string), not {type(value).__name__} {shown(value)}")
+
+
+def parse_flag(value, name: str) -> bool:
+    """A checkbox: true/false (also 0/1 and the strings "true"/"false"); left out is false."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", ""):
+        return value.strip().lower() == "true"
+    raise InputError(f"{name} must be true or false, not {shown(value)}")
+
+
+def parse_wrap(value) -> int | None:
+    """Quick mode's wrap width in characters; None or 0: no wrapping; a blank string: the default."""
+    if value is None:
+        return None
+    if isinstance(value, str) and not value.strip():
+        return DEFAULT_WRAP
+    f = _float(value)
+    if f is None or not math.isfinite(f) or not f.is_integer():
+        raise InputError(f"wrap width must be a whole number of characters, not {shown(value)}")
+    if f == 0:
+        return None
+    if not 5 <= f <= MAX_CHARS_PER_LINE:
+        raise InputError(f"wrap width must be between 5 and {MAX_CHARS_PER_LINE} characters, not {shown(value)}")
+    return int(f)
+
+
 # ---- form values -> LineSpecs ------------------------------------------------------------------
 def parse_style(value, n: int | None = None) -> int | None:
     """A style choice from the UI or the API: None / "" / "free" -> None, else an integer id."""
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", FREE_STYLE, "none")):
         return None
-    if isinstance(value, bool):
-        raise InputError(f"{_where(n)}style must be a style id (an integer) or \"free\", not {value!r}")
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{_where(n)}style must be a style id (an integer) or \"free\", not {value!r}") from None
+    f = _float(value)
+    if f is None or math.isnan(f):
+        raise InputError(f"{_where(n)}style must be a style id (an integer) or \"free\", not {shown(value)}")
     if not f.is_integer():
-        raise InputError(f"{_where(n)}style must be a whole number, not {value!r}")
+        raise InputError(f"{_where(n)}style must be a whole number, not {shown(value)}")
     return int(f)
 
 
 def parse_color(value, n: int | None = None) -> str:
-    if value in (None, ""):
+    if value is None or (isinstance(value, str) and not value.strip()):
         return DEFAULT_COLOR
-    c = str(value).strip()
-    if _HEX.match(c) or _RGB.match(c.lower()) or c.lower() in NAMED_COLORS:
+    c = value.strip() if isinstance(value, str) else ""
+    if c and (_HEX.match(c) or _RGB.match(c.lower()) or c.lower() in NAMED_COLORS):
         return c
-    raise InputError(f"{_where(n)}ink colour {value!r} is not a colour: use #rrggbb, rgb(r, g, b) or a name "
+    raise InputError(f"{_where(n)}ink colour {shown(value)} is not a colour: use #rrggbb, rgb(r, g, b) or a name "
                      f"such as black, navy or darkblue")
 
 
 def parse_number(value, name: str, lo: float, hi: float, default: float, n: int | None = None) -> float:
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{_where(n)}{name} must be a number, not {value!r}") from None
+    f = _float(value)
+    if f is None:
+        raise InputError(f"{_where(n)}{name} must be a number, not {shown(value)}")
     if not math.isfinite(f) or not lo <= f <= hi:
-        raise InputError(f"{_where(n)}{name} {value} is outside the allowed range {lo:g}-{hi:g}")
+        raise InputError(f"{_where(n)}{name} {shown(value)} is outside the allowed range {lo:g}-{hi:g}")
     return f
 
 
 def parse_candidates(value):
-    """Candidates per line for the legibility check: blank means the default. A value outside 1-16
-    goes through as it is: Hand writes without the check and the summary says why."""
+    """Candidates per line for the legibility check: blank means the default. A number outside 1-16
+    goes through as it is: Hand writes without the check and the summary says why. Anything that is
+    not a number is refused."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return DEFAULT_CANDIDATES
+    f = _float(value)
+    if f is None or math.isnan(f):
+        raise InputError(f"candidates per line must be a whole number from 1 to 16, not {shown(value)}")
     return value
 
 
@@ -91,15 +149,14 @@ def parse_seed(value) -> int | None:
     """Blank means random; otherwise a whole number 0 .. 2**32-1."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"seed must be a whole number (or blank for random), not {value!r}") from None
+    f = _float(value)
+    if f is None:
+        raise InputError(f"seed must be a whole number (or blank for random), not {shown(value)}")
     if math.isnan(f):
         return None
-    if not f.is_integer() or not 0 <= f < SEED_LIMIT:
+    if not math.isfinite(f) or not f.is_integer() or not 0 <= f < SEED_LIMIT:
         raise InputError(f"seed must be a whole number from 0 to {SEED_LIMIT - 1} (or blank for random), "
-                         f"not {value!r}")
+                         f"not {shown(value)}")
     return int(f)
 
 
@@ -108,9 +165,10 @@ def parse_dpi(value) -> float:
 
 
 def parse_align(value) -> str:
-    a = str(value or "left").strip().lower()
+    a = "left" if value is None or (isinstance(value, str) and not value.strip()) else value
+    a = a.strip().lower() if isinstance(a, str) else None
     if a not in ALIGNS:
-        raise InputError(f"align must be one of {', '.join(ALIGNS)}, not {value!r}")
+        raise InputError(f"align must be one of {', '.join(ALIGNS)}, not {shown(value)}")
     return a
 
 
@@ -123,7 +181,7 @@ def spec(text, style=None, bias=DEFAULT_BIAS, color=DEFAULT_COLOR, width=DEFAULT
     """One LineSpec from loosely typed form or API values; InputError names everything wrong with it."""
     problems, values = [], []
     if text is not None and not isinstance(text, str):
-        problems.append(f"{_where(n)}text must be a string, not {type(text).__name__}")
+        problems.append(f"{_where(n)}text must be a string, not {type(text).__name__} {shown(text)}")
     for parse in (lambda: parse_style(style, n),
                   lambda: parse_number(bias, "bias", *BIAS_RANGE, default=DEFAULT_BIAS, n=n),
                   lambda: parse_color(color, n),
@@ -188,11 +246,11 @@ def split_block(text: str, wrap_at: int | None = DEFAULT_WRAP) -> tuple[list[str
     Blank lines inside the block stay as gaps between paragraphs; blank lines at either end are dropped.
     Returns (lines, notes).
     """
-    if text is None or not str(text).strip():
+    text = parse_text(text, "the text")
+    if text is None or not text.strip():
         raise InputError("nothing to write: type some text")
-    if wrap_at and not 5 <= int(wrap_at) <= MAX_CHARS_PER_LINE:
-        raise InputError(f"wrap width must be between 5 and {MAX_CHARS_PER_LINE} characters, not {wrap_at}")
-    raw = str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    wrap_at = parse_wrap(wrap_at)
+    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     while raw and not raw[0].strip():
         raw.pop(0)
     while raw and not raw[-1].strip():
@@ -221,15 +279,16 @@ def specs_from_block(text, style=None, bias=DEFAULT_BIAS, color=DEFAULT_COLOR, w
 
 
 # ---- features' options ----------------------------------------------------------------------------
-def _text_option(value, default: str) -> str:
-    return default if value is None or not str(value).strip() else str(value).strip()
+def _text_option(value, default: str, name: str) -> str:
+    value = parse_text(value, name)
+    return default if value is None or not value.strip() else value.strip()
 
 
 def plotter_options(paper=None, landscape=False, margin_mm=None) -> PlotterOptions:
-    paper = _text_option(paper, "a4").lower()
+    paper = _text_option(paper, "a4", "paper").lower()
     if paper not in {v for _, v in PAPERS}:
-        raise InputError(f"paper {paper!r} must be one of a4, a5, letter")
-    return PlotterOptions(paper=paper, landscape=bool(landscape),
+        raise InputError(f"paper {shown(paper)} must be one of a4, a5, letter")
+    return PlotterOptions(paper=paper, landscape=parse_flag(landscape, "landscape"),
                           margin_mm=parse_number(margin_mm, "margin (mm)", 0, 100, PLOTTER_MARGIN_MM))
 
 
@@ -237,25 +296,27 @@ def gcode_options(pen_up=None, pen_down=None, draw_feed=None, travel_feed=None, 
                   units=None) -> GcodeOptions:
     d = GcodeOptions()
     travel = parse_number(travel_feed, "travel feed (mm/min)", 0, 100_000, 0.0)
-    o = GcodeOptions(pen_up=_text_option(pen_up, d.pen_up), pen_down=_text_option(pen_down, d.pen_down),
+    o = GcodeOptions(pen_up=_text_option(pen_up, d.pen_up, "pen_up"),
+                     pen_down=_text_option(pen_down, d.pen_down, "pen_down"),
                      draw_feed=parse_number(draw_feed, "drawing feed (mm/min)", 1, 100_000, d.draw_feed),
                      travel_feed=travel or None,        # 0 or blank: rapid G0 moves
-                     origin=_text_option(origin, d.origin), units=_text_option(units, d.units))
+                     origin=_text_option(origin, d.origin, "origin"), units=_text_option(units, d.units, "units"))
     o.check()
     return o
 
 
 def animation_options(speed=None, loop=False, method: str = "smil") -> AnimationOptions:
-    o = AnimationOptions(speed=parse_number(speed, "speed", *SPEED_RANGE, 1.0), loop=bool(loop), method=method)
+    o = AnimationOptions(speed=parse_number(speed, "speed", *SPEED_RANGE, 1.0), loop=parse_flag(loop, "loop"),
+                         method=method)
     o.check()
     return o
 
 
 def paragraph_layout(page=None, landscape=False, margin_mm=None, width_mm=None, size_mm=None, line_spacing=None,
                      align=None, variation=None) -> ParagraphLayout:
-    page = _text_option(page, "a4").lower()
+    page = _text_option(page, "a4", "page").lower()
     width = parse_number(width_mm, "line width (mm)", 0, 2000, 0.0)
-    layout = ParagraphLayout(page=None if page == "none" else page, landscape=bool(landscape),
+    layout = ParagraphLayout(page=None if page == "none" else page, landscape=parse_flag(landscape, "landscape"),
                              margin_mm=parse_number(margin_mm, "margin (mm)", 0, 100, PARAGRAPH_MARGIN_MM),
                              width_mm=width or None,     # 0 or blank: the page inside its margins
                              ink_height_mm=parse_size(size_mm),
@@ -283,6 +344,8 @@ def parse_size(value) -> float:
     """Writing size in mm from a number (mm) or "24px"; blank: the default."""
     if isinstance(value, float) and math.isnan(value):
         value = None
+    if not (value is None or isinstance(value, str) or _float(value) is not None):
+        raise InputError(f"writing size must be a number of mm or a text such as \"24px\", not {shown(value)}")
     try:
         return size_mm(value)
     except ValueError as e:
@@ -291,12 +354,13 @@ def parse_size(value) -> float:
 
 def paper_options(paper=None, rule_pitch=None, rule_color=None) -> PaperOptions | None:
     """None for no paper (blank); a rule pitch of 0 or blank follows the writing's line spacing."""
-    kind = _text_option(paper, "").lower()
+    kind = _text_option(paper, "", "paper").lower()
     pitch = parse_number(rule_pitch, "rule pitch (mm)", 0, PITCH_RANGE_MM[1], 0.0)
     if not kind and not pitch:
         return None
     try:
-        return PaperOptions(kind or "ruled", pitch or None, _text_option(rule_color, PaperOptions.color)).check()
+        return PaperOptions(kind or "ruled", pitch or None,
+                            _text_option(rule_color, PaperOptions.color, "rule colour")).check()
     except ValueError as e:
         raise InputError(str(e)) from None
 

@@ -24,17 +24,19 @@ from ..hand import LIVE_EVERY, Hand, LineSpec, run_to_end, step_cap_note
 from ..inkml import MAX_BYTES, InkData, InkFileError, read_ink
 from ..render.animate import AnimationError, AnimationOptions
 from ..render.export import export_pages
-from ..document import Document, DocumentError, document_of
+from ..document import MAX_DOCUMENT_BYTES, Document, DocumentError, document_of
 from ..render.page import CSS_DPI, Layout, Page, page_to_svg, svg_to_png
 from ..render.paper import PaperOptions, paper_svg
 from ..render.pdf import svgs_to_pdf
 from ..render.paragraph import PARAGRAPH_MAX_CHARS, ParagraphLayout
 from ..render.plotter import GcodeOptions, PlotterError, PlotterOptions
-from ..user_style import UserStyleError
-from .forms import DEFAULT_DPI, parse_align, parse_dpi, parse_seed, spec, specs_from_rows
+from ..styles import MAX_PACKED_STYLES, MAX_STYLE_FILE_BYTES, pack_styles, style_file_bytes, unpack_styles
+from ..user_style import UserStyleError, save_style
+from .forms import DEFAULT_DPI, parse_align, parse_dpi, parse_seed, parse_text, spec, specs_from_rows
 
 MAX_PNG_PIXELS = 40_000_000        # ~160 MB of RGBA while rasterising; beyond this the dpi is lowered
 OUTPUT_MAX_AGE_S = 3600            # result files older than this are removed at the next write
+MAX_STYLE_UPLOAD_BYTES = 2 * MAX_PACKED_STYLES * MAX_STYLE_FILE_BYTES   # one uploaded zip of style files
 
 
 # ---- folders ---------------------------------------------------------------------------------------
@@ -177,29 +179,52 @@ def write_pages(hand: Hand, lines, seed=None, align=None, max_steps: int | None 
 
 # ---- saved documents -------------------------------------------------------------------------------
 def read_document(upload) -> Document:
-    """The document in a file uploaded through Gradio (or sent as JSON text to the API). Messages name
-    only the file, never the server folder it sits in."""
-    if isinstance(upload, str) and upload.lstrip()[:1] == "{":
-        try:
-            return Document.from_json(json.loads(upload))
-        except ValueError as e:
-            if isinstance(e, DocumentError):
-                raise
-            raise DocumentError(f"the document is not JSON ({e})") from None
+    """The document in a file uploaded through Gradio. Messages name only the file, never the server
+    folder it sits in."""
     if not upload:
         raise InputError("choose a saved document (.json) first")
-    path = Path(getattr(upload, "path", None) or (upload.get("path") if isinstance(upload, dict) else upload))
+    path = _upload_path(upload, "document")
     try:
         return Document.load(path)
     except DocumentError as e:
         raise DocumentError(str(e).replace(str(path.parent) + "/", "")) from None
+    except RecursionError:
+        raise DocumentError(f"{path.name} is nested too deeply to be a Scribe document") from None
+
+
+def document_from_text(text) -> Document:
+    """A document sent to the API as its JSON text (or as the JSON object itself). The text is never
+    taken as a file name: a request cannot make the server read a path."""
+    if isinstance(text, str):
+        if not text.strip():
+            raise InputError("document: paste the saved document's JSON text (the .scribe.json file's contents)")
+        if len(text) > MAX_DOCUMENT_BYTES:
+            raise DocumentError(f"the document is over the {MAX_DOCUMENT_BYTES} byte limit")
+        if text.lstrip()[:1] != "{":
+            raise DocumentError("document must be the saved document's JSON text (starting with '{'), not a "
+                                "file name; to use a file, send its contents")
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise DocumentError("the document is nested too deeply to be a Scribe document") from None
+        except ValueError as e:
+            raise DocumentError(f"the document is not JSON ({e})") from None
+    elif isinstance(text, dict):
+        data = text
+    else:
+        raise InputError(f"document must be the saved document's JSON text, not {type(text).__name__}")
+    try:
+        return Document.from_json(data)
+    except RecursionError:
+        raise DocumentError("the document is nested too deeply to be a Scribe document") from None
 
 
 def write_document_files(hand: Hand, document: Document, dpi=None, user_dir: Path | None = None,
-                         max_steps: int | None = None) -> WriteResult:
+                         max_steps: int | None = None, specs: list[LineSpec] | None = None) -> WriteResult:
     """Write a saved document again: its own ink styles are saved in `user_dir` (so the app offers them),
-    then the same files as any line-mode write."""
-    specs = document.resolved_specs(hand, user_dir)
+    then the same files as any line-mode write. `specs`: the document's specs with its styles already
+    kept elsewhere (Document.resolved_specs with `keep`), `hand` seeing them."""
+    specs = document.resolved_specs(hand, user_dir) if specs is None else specs
     notes = []
     name = Path(hand.checkpoint.path).name if hand.checkpoint.path else None
     if document.checkpoint and name and document.checkpoint != name:
@@ -284,14 +309,15 @@ def animation_files(page: Page, options: AnimationOptions, gif: bool = False, st
 
 
 # ---- your own hand ----------------------------------------------------------------------------------
-def make_style(hand: Hand, ink, text, upload, user_dir: Path) -> tuple[object, int, list[Path], Path]:
-    """A new style from the canvas JSON (`ink`) or an uploaded file (`upload`, a path; it wins) plus the
-    typed text; saved in `user_dir`. Returns (UserStyle, id, [its two style files, copied for download],
-    preview SVG file). Raises UserStyleError (a StyleError) or InputError with a message for the user."""
+def own_style(hand: Hand, ink, text, upload):
+    """A new style (a UserStyle, not saved anywhere yet) from the canvas JSON (`ink`) or an uploaded
+    file (`upload`, a path; it wins) plus the typed text. Raises UserStyleError (a StyleError) or
+    InputError with a message for the user."""
+    ink, text = parse_text(ink, "ink"), parse_text(text, "the text")
     if upload:
         source = _uploaded_ink(upload)
     else:
-        ink = ink.strip() if isinstance(ink, str) else ""
+        ink = ink.strip() if ink else ""
         if not ink or _no_strokes(ink):
             raise InputError("nothing to make a style from: write on the canvas (or upload an InkML or "
                              "IAM-OnDB XML file) first")
@@ -300,21 +326,62 @@ def make_style(hand: Hand, ink, text, upload, user_dir: Path) -> tuple[object, i
             raise InputError("the ink must be the canvas's JSON strokes or InkML / IAM-OnDB XML text; "
                              "to use a file, upload it")
         source = ink
-    text = text if text is not None and str(text).strip() else None
-    style, style_id = hand.style_from_ink(source, text, save_to=user_dir)
+    text = text if text is not None and text.strip() else None
+    style, _ = hand.style_from_ink(source, text)
+    return style
+
+
+def style_files(style_id: int, style, mine: list | None = None) -> tuple[list[Path], Path]:
+    """The downloads of a style just made: its two style files (+ a zip of all of `mine`, the user's own
+    styles, when given), and a preview SVG. Returns (files, preview)."""
     folder = result_folder()
-    files = []
-    for kind in ("chars", "strokes"):
-        name = f"style-{style_id}-{kind}.npy"
-        files.append(atomic_write_bytes(folder / name, (Path(user_dir) / name).read_bytes()))
+    files = [atomic_write_bytes(folder / name, data)
+             for name, data in style_file_bytes(style_id, style.text, style.offsets).items()]
+    if mine:
+        files.append(atomic_write_bytes(folder / "your-styles.zip", pack_styles(mine)))
     preview = atomic_write_bytes(folder / f"style-{style_id}-preview.svg", style.preview_svg().encode("utf-8"))
-    return style, style_id, files, preview
+    return files, preview
+
+
+def make_style(hand: Hand, ink, text, upload, user_dir: Path) -> tuple[object, int, list[Path], Path]:
+    """`own_style`, saved in `user_dir` under the next free id: (UserStyle, id, [its two style files,
+    for download], preview SVG file)."""
+    style = own_style(hand, ink, text, upload)
+    style_id = save_style(style, user_dir, avoid_ids=hand.style_ids)
+    hand.add_user_styles(user_dir)
+    return (style, style_id, *style_files(style_id, style))
+
+
+def your_styles_zip(styles: list) -> Path:
+    """All of the user's own styles in one zip, to download and upload again later."""
+    return atomic_write_bytes(result_folder() / "your-styles.zip", pack_styles(styles))
+
+
+def read_style_uploads(uploads) -> list:
+    """Styles from uploaded files (style-N-*.npy pairs or zips of them; see scribe.styles.unpack_styles).
+    Read here as bytes, so that messages name only the files."""
+    if not uploads:
+        raise InputError("choose your style files first (your-styles.zip, or style-N-chars.npy with "
+                         "style-N-strokes.npy)")
+    uploads = uploads if isinstance(uploads, list) else [uploads]
+    if len(uploads) > 2 * MAX_PACKED_STYLES:
+        raise InputError(f"too many files: at most {2 * MAX_PACKED_STYLES} at once")
+    files = []
+    for up in uploads:
+        path = _upload_path(up, "styles")
+        try:
+            if path.stat().st_size > MAX_STYLE_UPLOAD_BYTES:
+                raise InputError(f"{path.name}: over the {MAX_STYLE_UPLOAD_BYTES} byte limit for style files")
+            files.append((path.name, path.read_bytes()))
+        except OSError:
+            raise InputError(f"{path.name}: the upload could not be read; upload it again") from None
+    return unpack_styles(files)
 
 
 def _uploaded_ink(upload) -> InkData:
     """The ink of a file uploaded through Gradio (which keeps uploads in its own cache folder). Read
     here as bytes, so that messages name only the file, never the server folder it sits in."""
-    path = Path(getattr(upload, "path", None) or (upload.get("path") if isinstance(upload, dict) else upload))
+    path = _upload_path(upload, "file")
     try:
         if path.stat().st_size > MAX_BYTES:
             raise InputError(f"{path.name}: the file is over the {MAX_BYTES} byte limit")
@@ -325,6 +392,14 @@ def _uploaded_ink(upload) -> InkData:
         return read_ink(data, name=path.name)
     except InkFileError as e:
         raise UserStyleError(f"could not read the ink: {e}") from None
+
+
+def _upload_path(upload, name: str) -> Path:
+    """The server file of an upload as the handlers get it (a path, or Gradio's FileData / its dict)."""
+    path = getattr(upload, "path", None) or (upload.get("path") if isinstance(upload, dict) else upload)
+    if not isinstance(path, (str, Path)) or not str(path).isprintable():
+        raise InputError(f"{name}: expected an uploaded file, not {type(upload).__name__}")
+    return Path(path)
 
 
 def _no_strokes(ink: str) -> bool:

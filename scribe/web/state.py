@@ -1,22 +1,38 @@
 """The server's state, shared by every session: the settings, the checkpoints it offers, the loaded
 models, and the style bank (the shipped styles plus the user's own). No Gradio here.
+
+The visitors' own styles (made from their ink, uploaded, or carried by a saved document) live in one
+of two places:
+- locally (the app served on this machine only): in user_styles/, offered to every menu, as always;
+- private (a share link, or a host other than loopback: scribe.hosting.served_beyond_this_machine):
+  in each visitor's session only, as a MemoryStyleBank in a gr.State. Nothing of one visitor's ink
+  reaches another's menus or the server's disk; they download their styles to keep them.
+Either way the server keeps at most `max_user_styles` of them (and a session MAX_SESSION_STYLES).
 """
 from __future__ import annotations
 
 import itertools
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..checkpoint import SHIPPED_DIR, CheckpointError, default_checkpoint, find_checkpoints
 from ..hand import DEFAULT_BIAS, Hand
-from ..styles import LayeredStyleBank, StyleBank, StyleError
+from ..styles import LayeredStyleBank, MemoryStyleBank, Style, StyleBank, StyleError, style_ids
+from ..user_style import UserStyle, save_style
 from .forms import DEFAULT_COLOR, DEFAULT_WIDTH, FREE_STYLE
+from . import views
 from .views import style_choices
 
 DEFAULT_USER_STYLE_DIR = "user_styles"
+DEFAULT_MAX_USER_STYLES = 200      # the visitors' own styles one server keeps (user_styles/, or all sessions)
+MAX_SESSION_STYLES = 20            # one visitor's own styles, when they are kept per session
+SESSION_STYLES_TTL_S = 6 * 3600    # a session's styles are dropped this long after it last made one
 _ids = itertools.count(1)          # row ids: never reused, so a new row never inherits an old row's values
 
 
@@ -30,23 +46,23 @@ class AppSettings:
     concurrency: int | None = None       # writes at once; default 2 on CPU, 4 on GPU
     max_queue: int = 64                  # requests waiting beyond this are refused ("queue full")
     user_style_dir: str | None = None    # styles made from the user's own ink; default: user_styles/
+    private_styles: bool | None = None   # own styles per session (served beyond this machine); None: no
+    max_user_styles: int = DEFAULT_MAX_USER_STYLES
 
     def resolved(self) -> "AppSettings":
         device = self.device or "cpu"   # sampling on CUDA has not been measured: opt in with --device cuda
         return AppSettings(self.checkpoint, self.checkpoint_dir, self.style_dir, self.max_steps, device,
                            self.concurrency or (4 if device.startswith("cuda") else 2), self.max_queue,
-                           self.user_style_dir or DEFAULT_USER_STYLE_DIR)
+                           self.user_style_dir or DEFAULT_USER_STYLE_DIR, bool(self.private_styles),
+                           max(0, int(self.max_user_styles)))
 
 
 # ---- checkpoints -----------------------------------------------------------------------------------
-def _short_folder(path: Path) -> str:
-    parts = path.resolve().parent.parts
-    return "/".join(parts[-2:]) if len(parts) > 2 else str(path.parent)
-
-
 def checkpoint_label(path: str | Path) -> str:
+    """What the menu, /info and messages call a checkpoint: its file and the name of its folder, never
+    the folder's place on the server."""
     path = Path(path)
-    return f"{path.name}  ({_short_folder(path)})"
+    return f"{path.name}  ({Path(os.path.abspath(path)).parent.name or '/'})"
 
 
 def list_checkpoints(*folders: str | Path | None, first: str | Path | None = None,
@@ -158,16 +174,26 @@ class AppState:
     def __init__(self, settings: AppSettings):
         self.s = settings
         self.user_dir = Path(settings.user_style_dir or DEFAULT_USER_STYLE_DIR)
-        self.cache = HandCache(settings.style_dir, settings.device, user_style_dir=settings.user_style_dir)
+        for folder in (settings.style_dir, settings.checkpoint_dir, self.user_dir,
+                       settings.checkpoint and Path(settings.checkpoint).parent):
+            if folder:     # messages name files in these by their folder's name, never its place
+                views.SERVER_FOLDERS.add(str(Path(os.path.abspath(folder)).parent))
+        self.private = bool(settings.private_styles)
+        self.cache = HandCache(settings.style_dir, settings.device,
+                               user_style_dir=None if self.private else settings.user_style_dir)
         try:
             self.shipped, self.bank_error = style_bank(settings.style_dir), ""
         except StyleError as e:
             self.shipped, self.bank_error = None, str(e)
         self.bank: StyleBank | LayeredStyleBank | None = self.shipped
-        self._layer_user_styles()
+        if not self.private:
+            self._layer_user_styles()
         self.default, self.missing = initial_checkpoint(settings.checkpoint, self.choices())
         # Dropdown choices every style menu offers; made styles are appended, so rows built later offer them.
         self.style_opts: list[tuple[str, str]] = style_choices(self.bank)
+        self.menus: list = []              # the page's fixed style menus (their choices follow make_private)
+        self._sessions: weakref.WeakSet = weakref.WeakSet()    # every live session's own styles (private)
+        self._own_lock = threading.Lock()
 
     @property
     def max_steps(self) -> int | None:
@@ -182,22 +208,42 @@ class AppState:
     def choices(self) -> list[tuple[str, str]]:
         return list_checkpoints(self.s.checkpoint_dir, first=self.s.checkpoint)
 
-    def resolve(self, value: str | None) -> str:
-        """A checkpoint named by the UI or an API client: blank = the default; else a listed file only."""
-        if not value:
+    def checkpoint_name(self, path: str | Path) -> str:
+        """A listed checkpoint as /info names it: the file's name (its folder is never shown)."""
+        return Path(path).name
+
+    def checkpoint_menu(self) -> list[tuple[str, str]]:
+        """The Checkpoint menu's choices: labels as values too, so the page holds no server path."""
+        return [(label, label) for label, _ in self.choices()]
+
+    def default_label(self) -> str | None:
+        return checkpoint_label(self.default) if self.default else None
+
+    def resolve(self, value) -> str:
+        """A checkpoint named by the UI or an API client: blank = the default; else a listed file only,
+        by its label, its file name (as /info gives it) or its path."""
+        if value is None or (isinstance(value, str) and not value.strip()):
             if not self.default:
                 raise CheckpointError(self.missing or "no checkpoint selected")
             return self.default
-        if not str(value).isprintable():     # a NUL or a lone surrogate would reach os.path as a ValueError
+        if not isinstance(value, str):
+            raise CheckpointError(f"checkpoint must be a name from /info (a string), not {type(value).__name__}")
+        if not value.isprintable():     # a NUL or a lone surrogate would reach os.path as a ValueError
             raise CheckpointError("a checkpoint name cannot hold a NUL or an unprintable character")
-        for label, path in self.choices():
-            if value in (label, path) or os.path.realpath(value) == os.path.realpath(path):
+        choices = self.choices()
+        for label, path in choices:
+            if value in (label, path):
                 return path
-        listed = ", ".join(label for label, _ in self.choices()) or "none"
-        raise CheckpointError(f"unknown checkpoint {value!r}; this server offers: {listed}")
+        for label, path in choices:
+            if value == Path(path).name or os.path.realpath(value) == os.path.realpath(path):
+                return path
+        listed = ", ".join(label for label, _ in choices) or "none"
+        raise CheckpointError(f"unknown checkpoint {value[:60]!r}; this server offers: {listed}")
 
-    def hand(self, checkpoint) -> Hand:
-        return self.cache.get(self.resolve(checkpoint))
+    def hand(self, checkpoint, own: MemoryStyleBank | None = None) -> Hand:
+        """The model for `checkpoint`; with a session's own styles, a view of it that also sees them."""
+        hand = self.cache.get(self.resolve(checkpoint))
+        return hand.with_styles(own) if self.private and own is not None and len(own) else hand
 
     # ---- styles ----
     def _user_bank(self) -> StyleBank | None:
@@ -219,18 +265,103 @@ class AppState:
                 hand.add_user_styles(self.user_dir)
 
     def add_style_choice(self, choice: tuple[str, str]) -> None:
-        if choice not in self.style_opts:
+        """Offer a new style in every menu; only where styles are shared (locally)."""
+        if not self.private and choice not in self.style_opts:
             self.style_opts.append(choice)
 
-    def style_value(self, style) -> str:
-        """A dropdown value for a style id; ids missing from the bank fall back to the model's own hand."""
-        ids = self.bank.ids if self.bank else []
+    def style_value(self, style, own: MemoryStyleBank | None = None) -> str:
+        """A dropdown value for a style id; ids missing from the bank (and from the session's own
+        styles) fall back to the model's own hand."""
+        ids = (self.bank.ids if self.bank else []) + (own.ids if own is not None else [])
         try:
             return str(int(style)) if style is not None and int(style) in ids else FREE_STYLE
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return FREE_STYLE
 
     def new_row(self, text: str = "", style=None, bias=DEFAULT_BIAS, color=DEFAULT_COLOR,
-                width=DEFAULT_WIDTH) -> dict:
-        return {"id": next(_ids), "text": text, "style": self.style_value(style), "bias": bias,
+                width=DEFAULT_WIDTH, own: MemoryStyleBank | None = None) -> dict:
+        return {"id": next(_ids), "text": text, "style": self.style_value(style, own), "bias": bias,
                 "color": color or DEFAULT_COLOR, "width": width or DEFAULT_WIDTH}
+
+    # ---- the visitors' own styles ----
+    def bank_for(self, own: MemoryStyleBank | None = None):
+        """The styles one session sees: the shared bank, with its own styles when it has any."""
+        if not self.private or own is None or not len(own):
+            return self.bank
+        return LayeredStyleBank(([self.bank] if self.bank is not None else []) + [own])
+
+    def style_menu(self, own: MemoryStyleBank | None = None) -> list[tuple[str, str]]:
+        """A style menu's choices for one session: the shared ones, then the session's own."""
+        mine = [views.style_choice(st.style_id, st.text) for st in own.styles()] if own is not None else []
+        return list(self.style_opts) + mine
+
+    def own_style_ids(self, own: MemoryStyleBank | None = None) -> list[int]:
+        """The user's own styles (a saved document carries their ink, not just their ids)."""
+        if self.private:
+            return own.ids if own is not None else []
+        return style_ids(self.user_dir) if self.user_dir.is_dir() else []
+
+    def own_styles(self, own: MemoryStyleBank | None = None) -> list[Style]:
+        if self.private:
+            return own.styles() if own is not None else []
+        bank = self._user_bank()
+        return [bank.get(i) for i in bank.ids] if bank is not None else []
+
+    def session_styles(self) -> int:
+        """Own styles held by every live session (private mode)."""
+        return sum(len(b) for b in list(self._sessions))
+
+    def keep_style(self, text: str, offsets, own: MemoryStyleBank | None = None
+                   ) -> tuple[int, MemoryStyleBank | None]:
+        """Keep one of the user's own styles: in the session's bank (private; made when None) or in
+        user_styles/ (locally). Returns (its id, the session's bank). The same text and ink again keep
+        the id they have. Raises StyleError when a cap is reached."""
+        cap = self.s.max_user_styles
+        shared = self.shipped.ids if self.shipped is not None else []
+        offsets = np.asarray(offsets, np.float32)
+        if self.private:
+            with self._own_lock:
+                if own is None:
+                    own = MemoryStyleBank(first_id=max(shared, default=-1) + 1)
+                    self._sessions.add(own)
+                same = own.find(text, offsets)
+                if same is not None:
+                    return same, own
+                if len(own) >= MAX_SESSION_STYLES:
+                    raise StyleError(f"you have {len(own)} styles of your own, the most one visitor keeps; "
+                                     f"download them (Your styles), then reload the page to start afresh")
+                if self.session_styles() >= cap:
+                    raise StyleError(f"this server already holds {cap} styles made by its visitors, its limit; "
+                                     f"try again later, or run Scribe on your own machine")
+                return own.add(text, offsets, avoid_ids=shared), own
+        with self._own_lock:
+            bank = self._user_bank()
+            for i in (bank.ids if bank is not None else []):
+                try:
+                    st = bank.get(i)
+                except StyleError:
+                    continue
+                if st.text == text and np.array_equal(st.offsets, offsets):
+                    return i, None
+            n = len(bank) if bank is not None else 0
+            if n >= cap:
+                raise StyleError(f"{self.user_dir.name}/ holds {n} styles, the most this server keeps "
+                                 f"(--max_user_styles); delete some of its files to make room")
+            sid = save_style(UserStyle(text, offsets), self.user_dir, avoid_ids=shared)
+        self.refresh_styles()
+        self.add_style_choice(views.style_choice(sid, text))
+        return sid, None
+
+    def make_private(self) -> None:
+        """Keep the visitors' own styles per session from now on (the app is about to be served beyond
+        this machine): user_styles/ is no longer offered, and the page's menus hold the shared styles only."""
+        if self.private:
+            return
+        self.private = True
+        self.cache = HandCache(self.s.style_dir, self.s.device, user_style_dir=None)
+        self.bank = self.shipped
+        self.style_opts = style_choices(self.bank)
+        for menu in self.menus:
+            menu.choices = list(self.style_opts)
+            if menu.value not in {v for _, v in self.style_opts}:
+                menu.value = FREE_STYLE

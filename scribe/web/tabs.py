@@ -6,7 +6,6 @@ through api.guarded / api.as_gr_error.
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +18,13 @@ from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RA
 from ..render.paper import PaperOptions
 from ..render.plotter import ORIGINS, GcodeOptions
 from . import forms, live, outputs, views
-from .api import guarded, made_style, write_lines_live
+from .api import document_specs, guarded, loaded_styles, made_style, shown_text, warn, write_lines_live
 from .assets import (CANVAS_CSS, CANVAS_HTML, CANVAS_JS, CLEAR_CANVAS_JS, LINE_EXAMPLES, QUICK_EXAMPLES,
                      READ_CANVAS_JS)
 from .state import AppState
 
 INK_UPLOAD_TYPES = [".inkml", ".xml", ".json"]
+STYLE_UPLOAD_TYPES = [".zip", ".npy"]
 PRIVATE = dict(api_visibility="private")      # the UI's own events; the named API is in api.py
 
 
@@ -65,6 +65,8 @@ class Links:
     shared: Shared | None = None
     out: Outputs | None = None
     paper: list | None = None      # Paper.all()
+    mine: gr.State | None = None   # the session's own styles (scribe.web.state), set before the tabs
+    load: object = None            # the page's load event (demo.load), set before the tabs
 
 
 @dataclass
@@ -132,8 +134,10 @@ class LinesTab:
     stop: gr.Button | None = None
 
 
-def _line_row(state: AppState, n: int, r: dict) -> tuple[list, gr.Button]:
-    """One line's controls, built from the row's stored values: ([text, style, bias, color, width], remove)."""
+def _line_row(state: AppState, n: int, r: dict, own=None) -> tuple[list, gr.Button]:
+    """One line's controls, built from the row's stored values: ([text, style, bias, color, width], remove).
+    `own`: the session's own styles, offered in its menu too."""
+    bank = state.bank_for(own)
     rid = r["id"]
     with gr.Group(key=f"group-{rid}"):
         with gr.Row(key=f"row1-{rid}", equal_height=True):
@@ -144,9 +148,9 @@ def _line_row(state: AppState, n: int, r: dict) -> tuple[list, gr.Button]:
                                elem_classes="scribe-remove")
         # style and its preview get a row of their own, so that the preview is wide enough to read
         with gr.Row(key=f"row2-{rid}", equal_height=True):
-            style = gr.Dropdown(state.style_opts, value=r["style"], key=f"style-{rid}", label="Style",
+            style = gr.Dropdown(state.style_menu(own), value=r["style"], key=f"style-{rid}", label="Style",
                                 interactive=True, min_width=190, scale=2, elem_classes="scribe-line-style")
-            look = gr.HTML(views.style_row_preview(state.bank, r["style"]), key=f"look-{rid}", min_width=220,
+            look = gr.HTML(views.style_row_preview(bank, r["style"]), key=f"look-{rid}", min_width=220,
                            scale=3, elem_classes="scribe-look")
         with gr.Row(key=f"row3-{rid}", equal_height=True):
             bias = gr.Slider(*BIAS_RANGE, value=r["bias"], step=0.05, key=f"bias-{rid}", label="Neatness (bias)",
@@ -155,7 +159,7 @@ def _line_row(state: AppState, n: int, r: dict) -> tuple[list, gr.Button]:
                                    scale=1)
             width = gr.Slider(0.3, 6.0, value=r["width"], step=0.1, key=f"width-{rid}", label="Stroke (px)",
                               interactive=True, min_width=140, scale=2)
-    style.change(lambda choice: views.style_row_preview(state.bank, choice), style, look, show_progress="hidden",
+    style.change(lambda choice: views.style_row_preview(bank, choice), style, look, show_progress="hidden",
                  concurrency_limit=None, **PRIVATE)
     return [text, style, bias, color, width], remove
 
@@ -168,13 +172,13 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
         left = [r for r in rows_now if r["id"] != rid]
         return left or [state.new_row()]
 
-    def add_row(rows_now):
+    def add_row(rows_now, own=None):
         if len(rows_now) >= MAX_LINES:
             gr.Warning(f"A document has at most {MAX_LINES} lines.")
             return gr.skip()
         last = rows_now[-1] if rows_now else {}
         return rows_now + [state.new_row("", last.get("style"), last.get("bias", DEFAULT_BIAS),
-                                         last.get("color"), last.get("width"))]
+                                         last.get("color"), last.get("width"), own)]
 
     def load_example(doc):
         missing = sorted({r["style"] for r in doc if r.get("style") is not None
@@ -187,11 +191,13 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
 
     rows = gr.State([state.new_row("Hello! This line was written by a neural network.", first_style)])
 
-    @gr.render(inputs=[rows])
-    def line_rows(rows_now):
+    # The session's own styles are read when the rows are built, but making one does not rebuild them
+    # (that would lose what is typed): rows added later offer it.
+    @gr.render(inputs=[rows, links.mine], triggers=[rows.change, links.load])
+    def line_rows(rows_now, own):
         ids, values, removes = [r["id"] for r in rows_now], [], []
         for n, r in enumerate(rows_now, start=1):
-            controls, remove = _line_row(state, n, r)
+            controls, remove = _line_row(state, n, r, own)
             values += controls
             removes.append(remove)
 
@@ -199,17 +205,17 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
             return [{"id": rid, **row} for rid, row in zip(ids, _rows_from_values(args))]
 
         edit = dict(inputs=values, outputs=rows, concurrency_limit=None, **PRIVATE)
-        add.click(lambda *a: add_row(on_screen(a)), **edit)
+        add.click(lambda *a: add_row(on_screen(a), own), **edit)
         for rid, remove in zip(ids, removes):
             remove.click(lambda *a, rid=rid: remove_row(rid, on_screen(a)), **edit)
 
-        def write_rows(*args):
+        def write_rows(mine_now, *args):
             # args: the rows' values, then size and spacing, the five shared settings, the three paper ones
             specs = lambda: forms.specs_from_rows(_rows_from_values(list(args[:-10])))
             yield from shown_live(write_lines_live(state, specs, *args[-8:-4], (*args[-10:-8], *args[-3:]),
-                                                   args[-4]))
+                                                   args[-4], own=mine_now))
 
-        writes = [trigger(write_rows, values + [size, spacing] + links.shared.all() + links.paper,
+        writes = [trigger(write_rows, [links.mine] + values + [size, spacing] + links.shared.all() + links.paper,
                           links.out.all(), show_progress_on=[links.out.preview], show_progress="minimal",
                           **PRIVATE, **state.conc)
                   for trigger in [write.click] + [t.submit for t in values[0::5]]]
@@ -229,31 +235,27 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
     return LinesTab(rows, add, write, size, spacing, open_doc, stop)
 
 
-def wire_open_document(state: AppState, tab: LinesTab, shared: Shared, paper: Paper) -> None:
+def wire_open_document(state: AppState, tab: LinesTab, shared: Shared, paper: Paper, mine: gr.State) -> None:
     """A saved document fills the Lines tab: its rows, seed, size, spacing, alignment, paper and (when
     this server has it) its checkpoint; its own ink styles are saved and offered in every menu."""
     @guarded
-    def open_document(upload, ckpt):
+    def open_document(upload, ckpt, own):
         doc = outputs.read_document(upload)
-        match = [p for _, p in state.choices() if doc.checkpoint and Path(p).name == doc.checkpoint]
+        match = [label for label, p in state.choices() if doc.checkpoint and Path(p).name == doc.checkpoint]
         ckpt = match[0] if match else ckpt
         if doc.checkpoint and not match:
-            gr.Warning(f"This server has no {doc.checkpoint}; the ink will differ from the saved one.")
-        specs = doc.resolved_specs(state.hand(ckpt), state.user_dir)
-        if doc.embedded:
-            state.refresh_styles()
-            for i in doc.embedded:
-                state.add_style_choice(views.style_choice(specs[i].style, doc.embedded[i].text))
-        rows = [state.new_row(s.text, s.style, s.bias, s.color, s.width) for s in specs]
+            warn(f"This server has no {doc.checkpoint}; the ink will differ from the saved one.")
+        specs, _, own = document_specs(state, doc, ckpt, own)
+        rows = [state.new_row(s.text, s.style, s.bias, s.color, s.width, own) for s in specs]
         size_mm = doc.layout.x_height_px * MM_PER_PX
         sheet = doc.paper
         return (rows, str(doc.seed), f"{size_mm:g}", doc.layout.line_spacing, doc.layout.align, ckpt,
                 sheet.kind if sheet else "plain", (sheet.pitch_mm or 0) if sheet else 0,
-                sheet.color if sheet else PaperOptions.color)
+                sheet.color if sheet else PaperOptions.color, own)
 
-    tab.open_doc.upload(open_document, [tab.open_doc, shared.checkpoint],
-                        [tab.rows, shared.seed, tab.size, tab.spacing, shared.align, shared.checkpoint] + paper.all(),
-                        **PRIVATE)
+    tab.open_doc.upload(open_document, [tab.open_doc, shared.checkpoint, mine],
+                        [tab.rows, shared.seed, tab.size, tab.spacing, shared.align, shared.checkpoint] + paper.all()
+                        + [mine], **PRIVATE)
 
 
 # ---- the Quick mode tab ----------------------------------------------------------------------------
@@ -292,13 +294,15 @@ def quick_tab(state: AppState, first_style: str) -> QuickTab:
     return QuickTab(text, style, bias, color, width, wrap, write, size, spacing, stop)
 
 
-def wire_quick(state: AppState, tab: QuickTab, shared: Shared, out: Outputs, paper: Paper) -> None:
-    def write_quick(text, style, bias, color, width, wrap, size, spacing, sd, dp, al, ck, cn, kind, pitch, rule):
+def wire_quick(state: AppState, tab: QuickTab, shared: Shared, out: Outputs, paper: Paper, mine: gr.State) -> None:
+    def write_quick(text, style, bias, color, width, wrap, size, spacing, sd, dp, al, ck, cn, kind, pitch, rule,
+                    own=None):
         specs = lambda: forms.specs_from_block(text, style, bias, color, width, wrap)
-        yield from shown_live(write_lines_live(state, specs, sd, dp, al, ck, (size, spacing, kind, pitch, rule), cn))
+        yield from shown_live(write_lines_live(state, specs, sd, dp, al, ck, (size, spacing, kind, pitch, rule), cn,
+                                               own=own))
 
     writing = tab.write.click(write_quick, [tab.text, tab.style, tab.bias, tab.color, tab.width, tab.wrap, tab.size,
-                                            tab.spacing] + shared.all() + paper.all(),
+                                            tab.spacing] + shared.all() + paper.all() + [mine],
                               out.all(), show_progress_on=[out.preview], show_progress="minimal", **PRIVATE,
                               **state.conc)
     wire_stop(tab.stop, out.status, [writing])
@@ -351,23 +355,24 @@ def paragraph_tab(state: AppState, first_style: str) -> ParagraphTab:
     return ParagraphTab(text, style, bias, color, width, page, margin, line_width, size, spacing, variation, write)
 
 
-def wire_paragraph(state: AppState, tab: ParagraphTab, shared: Shared, out: Outputs, paper: Paper) -> None:
+def wire_paragraph(state: AppState, tab: ParagraphTab, shared: Shared, out: Outputs, paper: Paper,
+                   mine: gr.State) -> None:
     @guarded
     def write_paragraph_ui(text, style, bias, color, width, page, margin, line_w, size, spacing, variation,
-                           seed, dpi, align, ckpt, candidates, kind, pitch, rule, progress=gr.Progress()):
+                           seed, dpi, align, ckpt, candidates, kind, pitch, rule, own=None, progress=gr.Progress()):
         progress(0.05, desc="Loading the model")
         layout, sheet = forms.paragraph_look(page, margin, line_w, size, spacing, align, variation, kind, pitch, rule)
-        hand = state.hand(ckpt)
+        hand = state.hand(ckpt, own)
         progress(0.2, desc="Writing the paragraph")
         r = outputs.write_paragraph_files(hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps,
                                           forms.parse_candidates(candidates), paper=sheet)
         for note in r.notes:
-            gr.Warning(note)
+            warn(note)
         return (views.pages_preview_html(r.pages), str(outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip")),
                 str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, r.summary, r.pages,
                 str(r.pdf_file), None)
 
-    tab.write.click(write_paragraph_ui, tab.inputs() + shared.all() + paper.all(), out.all(),
+    tab.write.click(write_paragraph_ui, tab.inputs() + shared.all() + paper.all() + [mine], out.all(),
                     show_progress_on=[out.preview], **PRIVATE, **state.conc)
 
 
@@ -385,12 +390,13 @@ class OwnHandTab:
     style_id: gr.State
     write_text: gr.Textbox
     write: gr.Button
+    load: gr.File | None = None        # your-styles.zip (or style files) uploaded again
 
 
 def own_hand_tab(state: AppState) -> OwnHandTab:
     gr.Markdown("Write a short phrase (15-40 characters, one line) below, type exactly what you wrote, "
-                "and press **Make style**. Or upload InkML or IAM-OnDB XML ink. The new style is saved in "
-                f"`{html.escape(str(state.user_dir))}/` and added to every style menu.")
+                "and press **Make style**. Or upload InkML or IAM-OnDB XML ink. The new style is added to "
+                "your style menus, and its files are offered for download.")
     gr.HTML(CANVAS_HTML, html_template="${value}", css_template=CANVAS_CSS, js_on_load=CANVAS_JS,
             elem_id="scribe-ink", padding=False)
     ink_json = gr.Textbox(visible=False, label="ink")
@@ -403,44 +409,68 @@ def own_hand_tab(state: AppState) -> OwnHandTab:
     make = gr.Button("Make style", variant="primary", elem_id="scribe-make-style")
     message = gr.Markdown("", elem_id="scribe-style-msg")
     preview = gr.HTML("", elem_id="scribe-style-preview")
-    files = gr.File(label="Your style files", file_count="multiple", interactive=False)
+    files = gr.File(label="Your style files", file_count="multiple", interactive=False, elem_id="scribe-style-files")
+    load = gr.File(label="Load your styles again (your-styles.zip, or style-N-chars.npy with style-N-strokes.npy)",
+                   file_count="multiple", file_types=STYLE_UPLOAD_TYPES, type="filepath", height=90,
+                   elem_id="scribe-load-styles")
     style_id = gr.State(None)
     with gr.Row():
         write_text = gr.Textbox("Written in my own hand.", label="Write with your new style", scale=4,
                                 elem_id="scribe-own-write-text")
         write = gr.Button("Write", variant="primary", scale=1, elem_id="scribe-own-write")
-    return OwnHandTab(ink_json, text, clear, upload, make, message, preview, files, style_id, write_text, write)
+    return OwnHandTab(ink_json, text, clear, upload, make, message, preview, files, style_id, write_text, write,
+                      load)
 
 
-def wire_own_hand(state: AppState, tab: OwnHandTab, shared: Shared, out: Outputs, style_menus: list) -> None:
-    """style_menus: the dropdowns that offer a new style as soon as it is made."""
+def _kept_where(state: AppState) -> str:
+    if state.private:
+        return ("for this browser session only: nobody else sees it, and it is gone when you close the page. "
+                "Download **your-styles.zip** below to keep it, and load it again next time.")
+    return f"in `{state.user_dir.name}/` on this machine. It is now in every style menu."
+
+
+def wire_own_hand(state: AppState, tab: OwnHandTab, shared: Shared, out: Outputs, style_menus: list,
+                  mine: gr.State) -> None:
+    """style_menus: the dropdowns that offer a new style as soon as it is made; mine: the session's own
+    styles (scribe.web.state)."""
+    def menus_for(own) -> list:
+        return [gr.Dropdown(choices=state.style_menu(own) or None) for _ in style_menus]
+
     @guarded
-    def make_style_ui(ink, text, upload, ckpt):
-        style, sid, files, _ = made_style(state, state.hand(ckpt), ink, text, upload)
+    def make_style_ui(ink, text, upload, ckpt, own):
+        style, sid, files, _, own = made_style(state, ckpt, ink, text, upload, own)
         m = style.measures
-        msg = (f"Saved as **style {sid}** in `{state.user_dir}` ({m['points']} points, {m['strokes']} strokes, "
-               f"{m['width_per_char']:.2f} ink heights per character). It is now in every style menu.")
+        msg = (f"Saved as **style {sid}** ({m['points']} points, {m['strokes']} strokes, "
+               f"{m['width_per_char']:.2f} ink heights per character), {_kept_where(state)}")
         preview = f"<div class='scribe-preview'>{style.preview_svg()}</div>"
-        menus = [gr.Dropdown(choices=list(state.style_opts) or None) for _ in style_menus]
-        return (preview, [str(f) for f in files], msg, sid, *menus)
+        return (preview, [str(f) for f in files], msg, sid, own, *menus_for(own))
 
-    tab.make.click(make_style_ui, [tab.ink_json, tab.text, tab.upload, shared.checkpoint],
-                   [tab.preview, tab.files, tab.message, tab.style_id] + list(style_menus), js=READ_CANVAS_JS,
+    tab.make.click(make_style_ui, [tab.ink_json, tab.text, tab.upload, shared.checkpoint, mine],
+                   [tab.preview, tab.files, tab.message, tab.style_id, mine] + list(style_menus), js=READ_CANVAS_JS,
                    **PRIVATE)
     tab.clear.click(None, js=CLEAR_CANVAS_JS, **PRIVATE)
 
     @guarded
-    def write_own_ui(text, sid, seed, dpi, align, ckpt, candidates, progress=gr.Progress()):
+    def load_styles_ui(uploads, ckpt, own):
+        ids, summary, own = loaded_styles(state, ckpt, uploads, own)
+        files = [str(outputs.your_styles_zip(state.own_styles(own)))] if state.private else None
+        return shown_text(summary) + ". Use them from any style menu.", files, own, *menus_for(own)
+
+    tab.load.upload(load_styles_ui, [tab.load, shared.checkpoint, mine],
+                    [tab.message, tab.files, mine] + list(style_menus), **PRIVATE)
+
+    @guarded
+    def write_own_ui(text, sid, seed, dpi, align, ckpt, candidates, own, progress=gr.Progress()):
         if sid is None:
             raise InputError("make your style first: write on the canvas and press Make style")
         specs, notes = forms.specs_from_block(text, sid, DEFAULT_BIAS + 0.25)
         progress(0.2, desc="Writing")
-        r = outputs.write_files(state.hand(ckpt), specs, forms.parse_seed(seed), forms.parse_dpi(dpi),
+        r = outputs.write_files(state.hand(ckpt, own), specs, forms.parse_seed(seed), forms.parse_dpi(dpi),
                                 forms.parse_align(align), state.max_steps, notes=notes,
-                                candidates=forms.parse_candidates(candidates))
+                                embed_styles=state.own_style_ids(own), candidates=forms.parse_candidates(candidates))
         return shown(r)
 
-    tab.write.click(write_own_ui, [tab.write_text, tab.style_id] + shared.all(), out.all(),
+    tab.write.click(write_own_ui, [tab.write_text, tab.style_id] + shared.all() + [mine], out.all(),
                     show_progress_on=[out.preview], **PRIVATE, **state.conc)
 
 
@@ -474,7 +504,7 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
                                    info="writes each line this many times at once, reads each back and keeps "
                                         "the one that reads as its text; 1 = off; more is slower")
         with gr.Row(equal_height=False):
-            ckpt = gr.Dropdown(state.choices(), value=state.default, label="Checkpoint", scale=5,
+            ckpt = gr.Dropdown(state.checkpoint_menu(), value=state.default_label(), label="Checkpoint", scale=5,
                                info="checkpoints/ and --checkpoint_dir; switching needs no restart")
             rescan = gr.Button("Rescan", scale=1, min_width=90, size="sm")
         line = gr.Markdown(model_line)
@@ -485,21 +515,21 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
 
 
 def wire_settings(state: AppState, panel: SettingsPanel) -> None:
-    def switch_checkpoint(path):
+    def switch_checkpoint(name):
         try:
-            text = views.describe_checkpoint(state.hand(path))
-            gr.Info(f"Model ready: {Path(path).name}")
+            text = views.describe_checkpoint(state.hand(name))
+            gr.Info(shown_text(f"Model ready: {name}"))
             return text
         except ScribeError as e:
-            gr.Warning(f"Cannot load this checkpoint: {e}", title=e.title)
-            return f"⚠️ cannot load this checkpoint: {e}"
+            gr.Warning(shown_text(f"Cannot load this checkpoint: {e}"), title=e.title)
+            return shown_text(f"⚠️ cannot load this checkpoint: {e}")
         except Exception as e:   # a file that is not a checkpoint at all
-            gr.Warning(f"Cannot load this checkpoint ({type(e).__name__}: {e})")
-            return f"⚠️ cannot load this checkpoint ({type(e).__name__}: {e})"
+            gr.Warning(shown_text(f"Cannot load this checkpoint ({type(e).__name__}: {e})"))
+            return shown_text(f"⚠️ cannot load this checkpoint ({type(e).__name__}: {e})")
 
     def rescan(current):
-        choices = state.choices()
-        keep = current if any(current == p for _, p in choices) else (choices[0][1] if choices else None)
+        choices = state.checkpoint_menu()
+        keep = current if any(current == v for _, v in choices) else (choices[0][1] if choices else None)
         gr.Info(f"{len(choices)} checkpoint{'s' if len(choices) != 1 else ''} found")
         return gr.Dropdown(choices=choices, value=keep)
 

@@ -1,0 +1,478 @@
+"""Hostile and careless requests to the real server (issue 14, items 1, 6, 9 and 10 in the web layer):
+every value reaches the app's own checks or gets a typed refusal, messages are escaped and name no
+server folder, and the visitors' own styles stay private when the app is served beyond this machine.
+
+The request checks run without a server (fast); the rest drive the real server through gradio_client,
+raw HTTP (NaN / Infinity literals, wrong JSON types) and headless chromium (slow).
+"""
+from __future__ import annotations
+
+import json
+import math
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from helpers import MAX_STEPS, browser_page, needs_browser, start_app, synthetic_offsets, tiny_checkpoint
+from scribe.checkpoint import save_training_checkpoint
+from scribe.errors import InputError
+from scribe.styles import write_style
+from scribe.web import forms, outputs, views
+
+GRADIO_CRASH = "has raised an exception"     # gradio_client's words when Gradio failed before the app ran
+
+
+# ---- the request check, without a server ---------------------------------------------------------------
+@pytest.mark.parametrize("parse, value, words", [
+    (lambda v: forms.parse_number(v, "bias", 0, 4, 1), "abc", "bias must be a number, not 'abc'"),
+    (lambda v: forms.parse_number(v, "bias", 0, 4, 1), [1, 2], "bias must be a number, not [1, 2]"),
+    (lambda v: forms.parse_number(v, "bias", 0, 4, 1), True, "bias must be a number, not True"),
+    (lambda v: forms.parse_number(v, "bias", 0, 4, 1), 10**400, "bias must be a number"),
+    (forms.parse_seed, math.inf, "seed must be a whole number from 0"),
+    (forms.parse_seed, {"a": 1}, "seed must be a whole number (or blank for random), not {'a': 1}"),
+    (forms.parse_style, [[[]]], "style must be a style id"),
+    (forms.parse_style, math.nan, "style must be a style id"),
+    (forms.parse_align, {}, "align must be one of left, center, right, not {}"),
+    (forms.parse_wrap, "abc", "wrap width must be a whole number"),
+    (forms.parse_wrap, 1e308, "wrap width must be between 5 and"),
+    (forms.parse_candidates, [1], "candidates per line must be a whole number"),
+    (forms.parse_size, {"mm": 6}, "writing size must be a number of mm"),
+    (forms.parse_color, 5, "ink colour 5 is not a colour"),
+    (lambda v: forms.parse_flag(v, "loop"), "yes please", "loop must be true or false"),
+    (lambda v: forms.parse_text(v, "text"), {"text": 5}, "text must be text (a string), not dict"),
+    (lambda v: forms.plotter_options(paper=v), 3.5, "paper must be text"),
+    (lambda v: forms.specs_from_block(v), ["Hello"], "the text must be text"),
+])
+def test_every_parser_takes_any_json_value_and_names_the_field(parse, value, words):
+    with pytest.raises(InputError) as e:
+        parse(value)
+    assert words in str(e.value)
+
+
+def test_echoed_values_are_cut_short():
+    with pytest.raises(InputError) as e:
+        forms.parse_seed("x" * 300)
+    assert len(str(e.value)) < 120 and "xxxx…" in str(e.value)
+
+
+def test_loose_values_that_mean_something_still_work():
+    assert forms.parse_style("3") == 3 and forms.parse_style(3.0) == 3 and forms.parse_style("free") is None
+    assert forms.parse_seed("7") == 7 and forms.parse_seed(None) is None and forms.parse_seed(math.nan) is None
+    assert forms.parse_flag("true", "gif") is True and forms.parse_flag(0, "gif") is False
+    assert forms.parse_wrap(None) is None and forms.parse_wrap(30.0) == 30 and forms.parse_wrap("") == forms.DEFAULT_WRAP
+
+
+def test_messages_are_escaped_and_name_no_server_folder(tmp_path):
+    views.SERVER_FOLDERS.add(str(tmp_path))
+    text = views.shown_text(f"no style 9 in {tmp_path}/styles; not '<img src=x onerror=alert(1)>'")
+    assert text == "no style 9 in styles; not '&lt;img src=x onerror=alert(1)&gt;'"
+    here = Path(outputs.__file__).resolve().parent
+    assert views.shown_text(f"{here}/x.py") == "scribe/web/x.py"
+
+
+def test_a_document_is_json_text_never_a_server_path(tmp_path):
+    """/write_document's text is the document itself: a planted document file is never read, and an
+    existing path and a missing one get the same answer (no existence oracle)."""
+    planted = tmp_path / "planted.scribe.json"
+    planted.write_text(json.dumps({"scribe_document": 1, "seed": 1, "lines": [{"text": "leaked"}]}))
+    answers = []
+    for text in (str(planted), str(planted) + "X", "/etc/passwd", "/etc/passwdX"):
+        with pytest.raises(InputError) as e:
+            outputs.document_from_text(text)
+        answers.append(str(e.value))
+    assert len(set(answers)) == 1 and "not a file name" in answers[0]
+    with pytest.raises(InputError, match="nested too deeply"):
+        outputs.document_from_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+
+# ---- the real server ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from gradio_client import Client
+    base = tmp_path_factory.mktemp("hostile")
+    save_training_checkpoint(tiny_checkpoint(seed=0), base / "models" / "checkpoint-7.pt")
+    for i, text in enumerate(["hello there", "quick fox", "a line of ink"]):
+        write_style(base / "styles", i, text, synthetic_offsets(seed=i))
+    demo, url = start_app(base / "models" / "checkpoint-7.pt", base / "styles", MAX_STEPS, user_dir=base / "user")
+    try:
+        client = Client(url, verbose=False)
+        api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+        yield {"url": url, "client": client, "base": base,
+               "params": {k: [q["parameter_name"] for q in v["parameters"]] for k, v in api.items()}}
+    finally:
+        demo.close()
+
+
+def call_raw(url: str, name: str, body: str) -> tuple[str, object]:
+    """POST a raw JSON body to /gradio_api/call/<name> and read the result: (event, data)."""
+    req = urllib.request.Request(f"{url}gradio_api/call/{name}", body.encode("utf-8", "surrogatepass"),
+                                 {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        event_id = json.load(r)["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/{name}/{event_id}", timeout=120) as r:
+        stream = r.read().decode("utf-8")
+    event, data = [line.split(": ", 1)[1] for line in stream.strip().split("\n")[-2:]]
+    return event, json.loads(data)
+
+
+def app_error(client, **kwargs):
+    """The AppError a request gets (its title and message), failing if it was written."""
+    from gradio_client.exceptions import AppError
+    with pytest.raises(AppError) as e:
+        client.predict(**kwargs)
+    return e.value.title, e.value.message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kwargs, title, words", [
+    (dict(text="Hello", style="3", api_name="/write_text"), "Cannot write this", "no style 3"),   # the issue's example
+    (dict(text="Hello", bias="abc", api_name="/write_text"), "Cannot write this", "bias must be a number, not 'abc'"),
+    (dict(text="Hello", seed=[1, 2], api_name="/write_text"), "Cannot write this", "seed must be a whole number"),
+    (dict(text={"a": 1}, api_name="/write_text"), "Cannot write this", "the text must be text"),
+    (dict(text="Hello", wrap_at={}, api_name="/write_text"), "Cannot write this", "wrap width"),
+    (dict(lines=[{"text": "hi"}], png_dpi="high", api_name="/write"), "Cannot write this", "PNG resolution"),
+    (dict(lines=[{"text": "hi"}], candidates="many", api_name="/write"), "Cannot write this", "candidates"),
+    (dict(lines=[{"text": "hi"}], checkpoint=[1], api_name="/write"), "Checkpoint problem", "checkpoint must be"),
+    (dict(lines=[{"text": "hi"}], gif="sometimes", api_name="/write_animated"), "Cannot write this", "gif must be"),
+    (dict(lines=[{"text": "hi"}], landscape=[], api_name="/write_plotter"), "Cannot write this", "landscape"),
+    (dict(text="Hi there", page=3.5, api_name="/write_paragraph"), "Cannot write this", "page must be text"),
+    (dict(ink=5, text="hello world", api_name="/make_style"), "Cannot write this", "ink must be text"),
+    (dict(document=[], api_name="/write_document"), "Cannot write this", "document must be"),
+])
+def test_wrong_types_through_the_client_get_the_apps_own_message(server, kwargs, title, words):
+    got_title, message = app_error(server["client"], **kwargs)
+    assert GRADIO_CRASH not in message and got_title == title and words in message, (got_title, message)
+
+
+@pytest.mark.slow
+def test_the_issues_example_with_a_style_the_bank_has_writes(server):
+    svg, png, seed, summary, _ = server["client"].predict(text="Hello", style="2", seed="4", api_name="/write_text")
+    assert Path(svg).is_file() and seed == 4 and "Wrote 1 line" in summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, first, words", [
+    ("write_text", '"Hello", NaN, Infinity, "#000", -Infinity', "bias"),
+    ("write", '[{"text": "hi", "bias": NaN}], Infinity', "bias"),
+    ("write", '[{"text": "hi"}], {"seed": 1}', "seed must be"),
+    ("write", '[{"text": "hi"}], 1, 96, "left", "", "6mm", NaN', "line spacing"),
+    ("write_animated", '[{"text": "hi"}], null, "left", "", NaN', "speed"),
+    ("write_paragraph", '"Hi", null, null, null, null, "a4", NaN', "margin"),
+    ("write_document", '{"scribe_document": 1, "seed": NaN, "lines": []}', "seed must be"),
+    ("make_style", '"[[[0, 0], [1, 1]]]", "hello", {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}',
+     "file: only files uploaded to this server"),
+    ("make_style", '"", "hello", "/etc/passwd"', "file: only files uploaded"),
+    ("make_style", '"", "hello", {"path": 5}', "file: only files uploaded"),
+])
+def test_raw_http_with_nan_and_wrong_types_is_refused_by_the_app(server, name, first, words, capfd):
+    """The first values as JSON text (NaN and Infinity literals included), then nulls for the rest."""
+    n = len(server["params"][f"/{name}"])
+    body = '{"data": [' + first + ", null" * (n - len(json.loads(
+        "[" + first.replace("NaN", "0").replace("-Infinity", "0").replace("Infinity", "0") + "]"))) + "]}"
+    event, data = call_raw(server["url"], name, body)
+    out, err = capfd.readouterr()
+    assert event == "error" and data["error"], data            # a message, never {"error": null}
+    assert data["title"] != "Unexpected error" and words in data["error"], data
+    assert "Traceback" not in out + err
+    assert str(server["base"]) not in data["error"] and "/tmp/" not in data["error"]
+
+
+@pytest.mark.slow
+def test_too_few_values_are_refused_naming_what_the_endpoint_takes(server, capfd):
+    event, data = call_raw(server["url"], "write", '{"data": [[{"text": "hi"}]]}')
+    assert event == "error" and data["title"] == "Cannot read this request"
+    assert "this endpoint takes 11 values (lines, seed, png_dpi" in data["error"] and "sent 1" in data["error"]
+    assert "Traceback" not in "".join(capfd.readouterr())
+
+
+@pytest.mark.slow
+def test_info_and_errors_name_no_server_folder(server):
+    c, base = server["client"], str(server["base"])
+    info = c.predict(api_name="/info")
+    assert base not in json.dumps(info) and "/tmp" not in json.dumps(info)
+    assert info["checkpoints"][0]["file"] == "checkpoint-7.pt" and info["default_checkpoint"] == "checkpoint-7.pt"
+    # the name /info gives is one the API takes
+    svg, *_ = c.predict(lines=[{"text": "hi"}], seed=1, checkpoint="checkpoint-7.pt", api_name="/write")
+    assert Path(svg).is_file()
+    _, message = app_error(c, lines=[{"text": "hi", "style": 9}], api_name="/write")
+    assert "no style 9" in message and base not in message
+    # the checkpoint menu holds labels, not server paths
+    page = urllib.request.urlopen(server["url"] + "config", timeout=60).read().decode()
+    assert base not in page
+
+
+@pytest.mark.slow
+@needs_browser
+def test_markup_typed_into_the_seed_box_is_shown_as_text_not_rendered(server):
+    """Gradio shows error messages as HTML, and the message echoes the seed: an <img onerror> typed
+    there must appear as text, never become an element the browser loads."""
+    evil = '<img src="x-scribe-probe.png" onerror="window.__scribe_xss=1" id="scribe-xss">'
+    fetched = []
+    with browser_page() as page:
+        page.on("request", lambda r: fetched.append(r.url) if "x-scribe-probe" in r.url else None)
+        page.goto(server["url"])
+        page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
+        page.locator("#scribe-seed textarea, #scribe-seed input").first.fill(evil)
+        page.locator("#scribe-write").click()
+        toast = page.get_by_text("seed must be a whole number").first
+        toast.wait_for(timeout=60_000)
+        shown = toast.inner_text()
+        page.wait_for_timeout(500)
+        elements = page.evaluate("document.querySelectorAll('#scribe-xss').length")
+        ran = page.evaluate("window.__scribe_xss === 1")
+    assert elements == 0 and fetched == [] and not ran       # before: the <img> was an element, and fetched
+    assert '<img src="x-scribe-probe.png"' in shown          # the user sees what they typed, as text
+
+
+# ---- item 10: the visitors' own styles ------------------------------------------------------------------
+@pytest.mark.parametrize("host, share, env, expected", [
+    ("127.0.0.1", False, None, False), ("localhost", None, None, False), (None, False, None, False),
+    ("127.0.1.1", False, None, False), ("0.0.0.0", False, None, True), ("192.168.1.20", False, None, True),
+    ("127.0.0.1", True, None, True), (None, False, "0.0.0.0", True),
+])
+def test_served_beyond_this_machine(host, share, env, expected, monkeypatch):
+    from scribe.hosting import served_beyond_this_machine
+    if env:
+        monkeypatch.setenv("GRADIO_SERVER_NAME", env)
+    else:
+        monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    assert served_beyond_this_machine(host, share) is expected
+
+
+def private_state(tmp_path, ckpt, styles, **kw):
+    from scribe.web.state import AppSettings, AppState
+    return AppState(AppSettings(checkpoint=str(ckpt), style_dir=str(styles), user_style_dir=str(tmp_path / "user"),
+                                private_styles=True, **kw).resolved())
+
+
+def test_private_styles_stay_in_their_session_and_the_shared_hand_never_sees_them(tmp_path, tiny_ckpt_path,
+                                                                                tiny_style_dir):
+    from scribe.hand import LineSpec
+    from scribe.styles import StyleError
+    st = private_state(tmp_path, tiny_ckpt_path, tiny_style_dir)
+    sid, mine = st.keep_style("my own hand", synthetic_offsets(seed=5))
+    again, same = st.keep_style("my own hand", synthetic_offsets(seed=5), mine)
+    other, theirs = st.keep_style("their hand", synthetic_offsets(seed=6))
+    assert sid == 3 and again == 3 and same is mine and other == 3 and theirs is not mine   # each session numbers its own
+    assert mine.get(3).text == "my own hand" and theirs.get(3).text == "their hand"
+    assert st.session_styles() == 2 and not (tmp_path / "user").exists()           # nothing on the server's disk
+    doc = st.hand(None, mine).write([LineSpec("hi", 3)], seed=1, max_steps=MAX_STEPS)
+    assert doc.specs[0].style == 3
+    with pytest.raises(InputError, match="no style 3"):                            # the shared hand: unchanged
+        st.hand(None).write([LineSpec("hi", 3)], seed=1, max_steps=MAX_STEPS)
+    with pytest.raises(InputError, match="no style 4"):
+        st.hand(None, theirs).write([LineSpec("hi", 4)], seed=1, max_steps=MAX_STEPS)
+    assert [c for c in st.style_menu(mine) if c[1] == "3"] and not [c for c in st.style_opts if c[1] == "3"]
+    del theirs                                                                     # a session that ends
+    import gc
+    gc.collect()
+    assert st.session_styles() == 1
+    with pytest.raises(StyleError):
+        mine.get(99)
+
+
+def test_own_styles_are_capped_per_session_and_per_server(tmp_path, tiny_ckpt_path, tiny_style_dir, monkeypatch):
+    from scribe.styles import StyleError
+    from scribe.web import state as state_mod
+    monkeypatch.setattr(state_mod, "MAX_SESSION_STYLES", 2)
+    st = private_state(tmp_path, tiny_ckpt_path, tiny_style_dir, max_user_styles=3)
+    _, a = st.keep_style("one line a", synthetic_offsets(seed=1))
+    st.keep_style("one line b", synthetic_offsets(seed=2), a)
+    with pytest.raises(StyleError, match="you have 2 styles of your own, the most one visitor keeps"):
+        st.keep_style("one line c", synthetic_offsets(seed=3), a)
+    assert st.keep_style("one line a", synthetic_offsets(seed=1), a)[0] == 3      # the same style again: no new one
+    _, b = st.keep_style("one line d", synthetic_offsets(seed=4))
+    with pytest.raises(StyleError, match="this server already holds 3 styles made by its visitors"):
+        st.keep_style("one line e", synthetic_offsets(seed=5), b)
+    # locally the folder is capped the same way, and the same style is not saved twice
+    from scribe.web.state import AppSettings, AppState
+    local = AppState(AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
+                                 user_style_dir=str(tmp_path / "mine"), max_user_styles=2).resolved())
+    ids = [local.keep_style(t, synthetic_offsets(seed=k))[0] for k, t in [(0, "aaa bbb"), (1, "ccc ddd"), (0, "aaa bbb")]]
+    assert ids == [3, 4, 3] and local.bank.ids == [0, 1, 2, 3, 4]
+    with pytest.raises(StyleError, match=r"mine/ holds 2 styles, the most this server keeps"):
+        local.keep_style("eee fff", synthetic_offsets(seed=9))
+
+
+def test_styles_pack_into_a_zip_and_come_back(tmp_path):
+    from scribe.styles import MemoryStyleBank, pack_styles, unpack_styles
+    bank = MemoryStyleBank(13)
+    bank.add("hello there", synthetic_offsets(seed=1))
+    bank.add("quick fox", synthetic_offsets(seed=2))
+    back = unpack_styles([("your-styles.zip", pack_styles(bank.styles()))])
+    assert [(s.style_id, s.text) for s in back] == [(13, "hello there"), (14, "quick fox")]
+    assert all((a.offsets == b.offsets).all() for a, b in zip(back, bank.styles()))
+
+
+def _npy(arr) -> bytes:
+    import io
+    import numpy as np
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=True)
+    return buf.getvalue()
+
+
+def _zip(files: dict) -> bytes:
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("files, words", [
+    (lambda np: [("notes.txt", b"hi")], "not a style file"),
+    (lambda np: [("style-1-chars.npy", _npy(np.array(b"hello")))], "style-1-strokes.npy is missing"),
+    (lambda np: [("style-1-chars.npy", _npy(np.array(b"hello"))),
+                 ("style-1-strokes.npy", _npy(np.array([{"a": 1}], dtype=object)))], "not a readable numpy array"),
+    (lambda np: [("style-1-chars.npy", _npy(np.array(b"hello"))),
+                 ("style-1-strokes.npy", _npy(np.full((4, 3), np.nan, np.float32)))], "NaN or infinite"),
+    (lambda np: [("style-1-chars.npy", _npy(np.array(b"hello"))),
+                 ("style-1-strokes.npy", _npy(np.zeros((6000, 3), np.float32)))], "at most 5000"),
+    (lambda np: [("s.zip", _zip({f"style-{i}-chars.npy": b"x" for i in range(300)}))], "more than 200 files"),
+    (lambda np: [("s.zip", _zip({"style-1-strokes.npy": b"\0" * 300_000}))], "over the 262144 byte limit"),
+    (lambda np: [("s.zip", b"PK\x03\x04" + b"\0" * 40)], "not"),
+])
+def test_uploaded_style_files_are_untrusted(files, words):
+    import numpy as np
+    from scribe.styles import StyleError, unpack_styles
+    with pytest.raises(StyleError, match=words):
+        unpack_styles(files(np))
+
+
+def test_a_npy_header_claiming_a_huge_array_is_refused_before_allocating():
+    import io
+    import numpy as np
+    from scribe.styles import StyleError, unpack_styles
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, {"descr": "<f4", "fortran_order": False, "shape": (10**12, 3)})
+    evil = np.lib.format.magic(1, 0) + head.getvalue()[0:] + b"\0" * 64
+    with pytest.raises(StyleError, match="strokes.npy: not a readable numpy array"):
+        unpack_styles([("style-1-chars.npy", _npy(np.array(b"hello"))), ("style-1-strokes.npy", evil)])
+
+
+def test_the_command_line_keeps_styles_private_when_served_beyond_this_machine(monkeypatch):
+    from scribe.web import app
+    seen = []
+
+    class FakeDemo:
+        def launch(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(app, "build_demo", lambda settings: seen.append(settings) or FakeDemo())
+    monkeypatch.setattr(app, "use_sampling_threads", lambda: None)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    for argv in (["--port", "7999"], ["--host", "0.0.0.0"], ["--share"], ["--max_user_styles", "5"]):
+        app.main(argv)
+    assert [s.private_styles for s in seen] == [False, True, True, False] and seen[3].max_user_styles == 5
+
+
+def test_launching_a_local_demo_beyond_this_machine_makes_its_styles_private(tmp_path, tiny_ckpt_path,
+                                                                           tiny_style_dir):
+    from scribe.web import app
+    from scribe.web.state import AppSettings, AppState
+    st = AppState(AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
+                              user_style_dir=str(tmp_path / "user")).resolved())
+    st.keep_style("the owner's hand", synthetic_offsets(seed=3))        # a style made locally earlier
+    assert "3" in {v for _, v in st.style_opts}
+
+    class FakeDemo:
+        scribe_state = st
+
+        def launch(self, **kwargs):
+            self.kwargs = kwargs
+
+    demo = FakeDemo()
+    app.launch(demo, host="0.0.0.0")
+    assert st.private and "3" not in {v for _, v in st.style_opts} and st.bank.ids == [0, 1, 2]
+
+
+@pytest.fixture()
+def served(tmp_path_factory):
+    """The app as served beyond this machine (its visitors' styles per session), at most 3 of them."""
+    from scribe.web import app
+    from helpers import free_port
+    base = tmp_path_factory.mktemp("served")
+    save_training_checkpoint(tiny_checkpoint(seed=0), base / "models" / "checkpoint-7.pt")
+    for i, text in enumerate(["hello there", "quick fox", "a line of ink"]):
+        write_style(base / "styles", i, text, synthetic_offsets(seed=i))
+    demo = app.build_demo(app.AppSettings(checkpoint=str(base / "models" / "checkpoint-7.pt"),
+                                          style_dir=str(base / "styles"), user_style_dir=str(base / "user"),
+                                          max_steps=MAX_STEPS, private_styles=True, max_user_styles=3))
+    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield {"url": url, "base": base}
+    finally:
+        demo.close()
+
+
+@pytest.mark.slow
+def test_a_visitors_style_is_theirs_alone_downloadable_and_capped(served, tmp_path):
+    """Before: a style made by one visitor of a public link was in every visitor's menu and wrote for
+    anyone (and was saved in the server's user_styles/)."""
+    from gradio_client import Client, handle_file
+    from test_app_features import canvas_json
+    a, b = Client(served["url"], verbose=False), Client(served["url"], verbose=False)
+    sid, files, _, summary = a.predict(ink=canvas_json("my own hand", as_dict=True), text="my own hand",
+                                       api_name="/make_style")
+    assert sid == 3 and "this session only" in summary
+    assert sorted(Path(f).name for f in files) == ["style-3-chars.npy", "style-3-strokes.npy", "your-styles.zip"]
+    assert a.predict(lines=[{"text": "hello", "style": 3}], seed=1, api_name="/write")[3].startswith("Wrote 1 line")
+    assert 3 in a.predict(api_name="/info")["styles"]
+    info_b = b.predict(api_name="/info")
+    assert info_b["styles"] == [0, 1, 2] and info_b["own_styles"] == "per session"
+    _, message = app_error(b, lines=[{"text": "hello", "style": 3}], api_name="/write")
+    assert "no style 3" in message
+    assert not (served["base"] / "user").exists()                  # nothing of theirs on the server's disk
+    # the same visitor, later, with the zip they downloaded: the style is back, under its id
+    zip_path = next(f for f in files if f.endswith("your-styles.zip"))
+    ids, summary = b.predict(files=[handle_file(zip_path)], api_name="/load_styles")
+    assert ids == [3] and "for this browser session" in summary
+    svg_a = a.predict(lines=[{"text": "hello", "style": 3}], seed=5, api_name="/write")[0]
+    svg_b = b.predict(lines=[{"text": "hello", "style": 3}], seed=5, api_name="/write")[0]
+    assert Path(svg_a).read_bytes() == Path(svg_b).read_bytes()    # the same ink: it is the same style
+    # the server keeps at most 3 visitors' styles: a and b hold 2, c makes the third, d is refused
+    c, d = Client(served["url"], verbose=False), Client(served["url"], verbose=False)
+    c.predict(ink=canvas_json("quick brown fox"), text="quick brown fox", api_name="/make_style")
+    title, message = app_error(d, ink=canvas_json("lazy dog naps"), text="lazy dog naps", api_name="/make_style")
+    assert "this server already holds 3 styles made by its visitors" in message and title == "Style problem"
+    bad = tmp_path / "style-1-strokes.npy"
+    bad.write_bytes(b"\x93NUMPY not really")
+    _, message = app_error(a, files=[handle_file(str(bad))], api_name="/load_styles")
+    assert "style-1" in message and "Traceback" not in message
+
+
+@pytest.mark.slow
+@needs_browser
+def test_browser_a_style_made_in_one_tab_is_not_offered_in_another(served):
+    from test_app_features_browser import draw, make_style, open_tab
+
+    def new_row_choices(page) -> list[str]:
+        open_tab(page, "Lines")
+        n = page.locator(".scribe-line-text textarea").count()
+        page.locator("#scribe-add").click()
+        page.wait_for_function(f"document.querySelectorAll('.scribe-line-text textarea').length === {n + 1}")
+        page.locator(".scribe-line-style input").nth(n).click()
+        page.get_by_role("option").first.wait_for(timeout=30_000)
+        names = page.get_by_role("option").all_inner_texts()
+        page.keyboard.press("Escape")
+        return names
+
+    with browser_page() as page:
+        other = page.context.browser.new_page()              # another tab: another session
+        page.goto(served["url"])
+        page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
+        open_tab(page, "Your own hand")
+        draw(page, "my own hand")
+        msg = make_style(page, "my own hand")
+        mine = new_row_choices(page)
+        other.goto(served["url"])
+        other.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
+        theirs = new_row_choices(other)
+    assert "for this browser session only" in msg
+    assert any("(yours)" in c for c in mine) and not any("(yours)" in c for c in theirs)
+    assert not (served["base"] / "user").exists()
