@@ -41,6 +41,18 @@ MINUTES_RANGE = (0.05, 60.0)
 POINTS_PER_CHAR = (3.0, 60.0)   # prepared IAM lines: 7.9 (5th percentile) to about 25 points per character
 MAX_LINE_POINTS = 2000
 TRAIN_CHOICES = ("all", "shapes", "bias")
+# What the app's guided session asks a person to write, in order: every letter, capitals, digits and
+# common punctuation within the first six, each short enough for one line of the canvas.
+PROMPT_SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Pack my box with five dozen liquor jugs.",
+    "Meet me at 10:30 on Friday, 4 June 1999.",
+    "How vexingly quick daft zebras jump!",
+    "Call Sam at 555 0199 before 8 pm, please.",
+    "We wrote 27 letters to Uncle Kevin in York.",
+    "Jim quickly realized the beautiful gowns are expensive.",
+    "Big July earthquakes confound zany experimental vow.",
+)
 
 
 class AdaptError(ScribeError, ValueError):

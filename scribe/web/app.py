@@ -17,7 +17,7 @@ import gradio as gr
 
 from ..hosting import on_colab, served_beyond_this_machine
 from ..hand import use_sampling_threads
-from . import api, tabs, views
+from . import api, learn, tabs, views
 from .assets import CSS
 from .forms import FREE_STYLE
 from .state import (DEFAULT_MAX_USER_STYLES, MAX_SESSION_STYLES, SESSION_STYLES_TTL_S, AppSettings,
@@ -58,6 +58,7 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
                         paragraph = tabs.paragraph_tab(state, first_style)
                     with gr.Tab("Your own hand", id="own-hand"):
                         own = tabs.own_hand_tab(state)
+                        learning = learn.learn_panel()
                 settings_panel = tabs.settings_panel(state, model_line)
             with gr.Column(scale=4, min_width=380):
                 result = tabs.result_panel()
@@ -68,6 +69,7 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
         tabs.wire_quick(state, quick, shared, out, settings_panel.paper, mine)
         tabs.wire_paragraph(state, paragraph, shared, out, settings_panel.paper, mine)
         tabs.wire_own_hand(state, own, shared, out, style_menus=[paragraph.style, quick.style], mine=mine)
+        learn.wire_learn(state, learning, own.ink_json, shared.checkpoint, mine)
         tabs.wire_settings(state, settings_panel)
         tabs.wire_result(result, shared)
         api.add_api(state, mine)

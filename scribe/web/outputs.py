@@ -14,6 +14,8 @@ import tempfile
 import time
 import uuid
 import zipfile
+
+import numpy as np
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -409,3 +411,30 @@ def _no_strokes(ink: str) -> bool:
         return False          # not JSON (or nested too deeply): let the ink reader name the problem
     strokes = data.get("strokes") if isinstance(data, dict) else data
     return isinstance(strokes, list) and not any(strokes)
+
+
+# ---- learning a hand (scribe.adapt) ---------------------------------------------------------------
+def learned_line(hand: Hand, ink, text: str) -> dict:
+    """One line of the guided session, checked now so that a bad line is refused before any training:
+    the canvas JSON and the sentence it should say -> {"text", "offsets"} (the normalised-units ink, as
+    a style keeps it). Raises UserStyleError or InputError naming the problem."""
+    style = own_style(hand, ink, text, None)
+    return {"text": style.text, "offsets": style.offsets.tolist()}
+
+
+def learning_lines(drawn, uploads) -> list[tuple[str, object]]:
+    """(text, ink) pairs for scribe.adapt: the session's drawn lines, then uploaded files (each with its
+    own transcription: InkML truth or IAM-OnDB XML)."""
+    pairs = []
+    for line in drawn or []:
+        if not isinstance(line, dict) or "text" not in line or "offsets" not in line:
+            raise InputError("the written lines are damaged: reload the page and write them again")
+        pairs.append((line["text"], np.asarray(line["offsets"], dtype=np.float64)))
+    for upload in uploads or []:
+        data = _uploaded_ink(upload)
+        name = _upload_path(upload, "ink file").name
+        if not data.text:
+            raise InputError(f"{name} has no transcription (an InkML truth annotation or IAM-OnDB XML text): "
+                             f"write that line on the canvas instead")
+        pairs.append((data.text, data.strokes))
+    return pairs

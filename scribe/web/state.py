@@ -30,6 +30,8 @@ from . import views
 from .views import style_choices
 
 DEFAULT_USER_STYLE_DIR = "user_styles"
+DEFAULT_USER_MODEL_DIR = "user_models"   # hands learned in the app (scribe.adapt), when served locally
+MAX_ADAPTED_MODELS = 20                  # learned hands one server keeps (3.4 MB each for the stand-in)
 DEFAULT_MAX_USER_STYLES = 200      # the visitors' own styles one server keeps (user_styles/, or all sessions)
 MAX_SESSION_STYLES = 20            # one visitor's own styles, when they are kept per session
 SESSION_STYLES_TTL_S = 6 * 3600    # a session's styles are dropped this long after it last made one
@@ -174,6 +176,8 @@ class AppState:
     def __init__(self, settings: AppSettings):
         self.s = settings
         self.user_dir = Path(settings.user_style_dir or DEFAULT_USER_STYLE_DIR)
+        # hands learned in the app (see keep_model), beside the user's styles
+        self.models_dir = self.user_dir.parent / DEFAULT_USER_MODEL_DIR
         for folder in (settings.style_dir, settings.checkpoint_dir, self.user_dir,
                        settings.checkpoint and Path(settings.checkpoint).parent):
             if folder:     # messages name files in these by their folder's name, never its place
@@ -194,6 +198,10 @@ class AppState:
         self.menus: list = []              # the page's fixed style menus (their choices follow make_private)
         self._sessions: weakref.WeakSet = weakref.WeakSet()    # every live session's own styles (private)
         self._own_lock = threading.Lock()
+        # Hands learned in the app. Locally: files in user_models/, listed for everyone. Private: files in
+        # a temporary folder under unguessable names, known (by label) only to the session that made them.
+        self._learned: OrderedDict[str, str] = OrderedDict()     # private mode: label -> path, oldest first
+        self._private_models: Path | None = None
 
     @property
     def max_steps(self) -> int | None:
@@ -206,7 +214,47 @@ class AppState:
 
     # ---- checkpoints ----
     def choices(self) -> list[tuple[str, str]]:
-        return list_checkpoints(self.s.checkpoint_dir, first=self.s.checkpoint)
+        return list_checkpoints(self.s.checkpoint_dir, None if self.private else self.models_dir,
+                                first=self.s.checkpoint)
+
+    # ---- hands learned in the app (scribe.adapt) ----
+    def new_model_path(self) -> Path:
+        """Where the next learned hand is saved; CheckpointError when the server keeps its most."""
+        import secrets
+        import tempfile
+        if self.private:
+            with self._own_lock:
+                if self._private_models is None:
+                    self._private_models = Path(tempfile.mkdtemp(prefix="scribe-hands-"))
+            return self._private_models / f"my-hand-{secrets.token_hex(8)}.safetensors"
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        taken = sorted(self.models_dir.glob("my-hand-*.safetensors"))
+        if len(taken) >= MAX_ADAPTED_MODELS:
+            raise CheckpointError(f"{self.models_dir.name}/ holds {len(taken)} learned hands, the most this "
+                                  f"server keeps; delete some of them to make room")
+        n = 1
+        while (self.models_dir / f"my-hand-{n}.safetensors").exists():
+            n += 1
+        return self.models_dir / f"my-hand-{n}.safetensors"
+
+    def keep_model(self, path: str | Path) -> str:
+        """Offer a learned hand saved at `path`; returns its label (the Checkpoint menu's value). Private:
+        only to whoever holds the label; the oldest beyond MAX_ADAPTED_MODELS are deleted."""
+        label = checkpoint_label(path)
+        if self.private:
+            with self._own_lock:
+                self._learned[label] = str(path)
+                while len(self._learned) > MAX_ADAPTED_MODELS:
+                    _, old = self._learned.popitem(last=False)
+                    Path(old).unlink(missing_ok=True)
+        return label
+
+    def menu_with(self, label: str | None) -> list[tuple[str, str]]:
+        """The Checkpoint menu, plus a learned hand of this session's (private mode) when not listed."""
+        menu = self.checkpoint_menu()
+        if label and all(v != label for _, v in menu):
+            menu.append((label, label))
+        return menu
 
     def checkpoint_name(self, path: str | Path) -> str:
         """A listed checkpoint as /info names it: the file's name (its folder is never shown)."""
@@ -230,6 +278,8 @@ class AppState:
             raise CheckpointError(f"checkpoint must be a name from /info (a string), not {type(value).__name__}")
         if not value.isprintable():     # a NUL or a lone surrogate would reach os.path as a ValueError
             raise CheckpointError("a checkpoint name cannot hold a NUL or an unprintable character")
+        if value in self._learned:                     # a learned hand, named by the session that made it
+            return self._learned[value]
         choices = self.choices()
         for label, path in choices:
             if value in (label, path):
