@@ -73,7 +73,7 @@ def paths_in(svg: str) -> int:
 
 @pytest.mark.slow
 def test_write_live_streams_the_page_then_gives_the_files_of_write(server):
-    lines = [{"text": LONG[:40]}, {"text": LONG[:30]}]
+    lines = [{"text": LONG}, {"text": LONG[:30]}]          # some 4,000 pen steps: several seconds here
     job = server.submit(lines, 3, 96, None, None, None, None, None, None, None, 1, "strokes", api_name="/write_live")
     svg, status, svg_file, png_file, seed, summary, check = job.result()
     ups = job.outputs()
@@ -146,25 +146,42 @@ def open_app(page, url: str) -> None:
     number = page.locator("#scribe-candidates input[type=number]")
     number.fill("1")                              # one candidate a line: the tiny model has no reader
     number.press("Enter")
+    page.locator("#scribe-seed input, #scribe-seed textarea").first.fill("1")   # a seed that writes long
 
 
-WRITING_WITH_INK = ("document.querySelector('#scribe-status')?.innerText.startsWith('Writing…') && "
-                    "document.querySelectorAll('#scribe-preview svg path').length > 0")
+WRITING = "document.querySelector('#scribe-status')?.innerText.startsWith('Writing…')"
+WRITING_WITH_INK = WRITING + " && document.querySelectorAll('#scribe-preview svg path').length > 0"
+
+
+def wait_for(page, condition: str, timeout_ms: int) -> None:
+    """page.wait_for_function, and on a timeout the status line it saw, to say why."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    try:
+        page.wait_for_function(condition, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        raise AssertionError(f"waited {timeout_ms / 1000:g} s for {condition}; the status says "
+                             f"{page.locator('#scribe-status').inner_text()!r}") from None
+
+
+STOPPED = "document.querySelector('#scribe-status')?.innerText.startsWith('Stopped after')"
 
 
 @pytest.mark.slow
 @needs_browser
-def test_browser_lines_tab_shows_the_ink_while_it_is_written(live_app):
+def test_browser_lines_tab_shows_the_ink_while_it_is_written_and_stops(live_app):
     with browser_page() as page:
         open_app(page, live_app)
         page.locator(".scribe-line-text textarea").first.fill(LONG)
         page.locator("#scribe-write").click()
-        page.wait_for_function(WRITING_WITH_INK, timeout=120_000)
+        wait_for(page, WRITING_WITH_INK, 120_000)
         early = page.locator("#scribe-preview svg path").count()
         status = page.locator("#scribe-status").inner_text()
-        page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('Wrote 1 line')",
-                               timeout=300_000)
+        wait_for(page, "document.querySelector('#scribe-status')?.innerText.includes('Wrote 1 line')", 300_000)
         final = page.locator("#scribe-preview svg path").count()
+        page.locator("#scribe-write").click()                     # again, and Stop it this time
+        wait_for(page, WRITING, 120_000)
+        page.locator("#scribe-stop").click()
+        wait_for(page, STOPPED, 30_000)
     assert "of 1 line done" in status and f"(at most {CAP:,})" in status
     assert 0 < early < final
 
@@ -179,12 +196,10 @@ def test_browser_stop_ends_the_write_and_the_next_one_runs(live_app, monkeypatch
         quick_text = page.get_by_placeholder("One line per line of text", exact=False)
         quick_text.fill(LONG)
         page.locator("#scribe-write-quick").click()
-        page.wait_for_function(WRITING_WITH_INK, timeout=120_000)
+        wait_for(page, WRITING, 120_000)
         page.locator("#scribe-stop-quick").click()
-        page.wait_for_function("document.querySelector('#scribe-status')?.innerText.startsWith('Stopped after')",
-                               timeout=30_000)
+        wait_for(page, STOPPED, 30_000)
         status = page.locator("#scribe-status").inner_text()
-        ink_left = page.locator("#scribe-preview svg path").count()
         time.sleep(1.0)
         stopped_at, seen = chunks.last_step(), len(chunks.seen)
         time.sleep(1.0)
@@ -192,9 +207,8 @@ def test_browser_stop_ends_the_write_and_the_next_one_runs(live_app, monkeypatch
         downloads = page.locator("#scribe-svg").get_attribute("href")
         quick_text.fill("ab")
         page.locator("#scribe-write-quick").click()
-        page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('Wrote 1 line')",
-                               timeout=120_000)
-    assert "Nothing was saved" in status and ink_left > 0 and not downloads
+        wait_for(page, "document.querySelector('#scribe-status')?.innerText.includes('Wrote 1 line')", 120_000)
+    assert "Nothing was saved" in status and not downloads
 
 
 # ---- the README's screenshots ----------------------------------------------------------------------------

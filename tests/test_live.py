@@ -166,3 +166,16 @@ def test_closing_live_updates_closes_the_write_and_logs_where(tiny_ckpt_path, tm
     assert "write stopped at pen step 16 of 5000 (cancelled)" in caplog.text
     assert live.stopped_status(first.status).startswith("Stopped after pen step 16 (at most 5,000) · 0 of 1 line done.")
     assert live.stopped_status("Wrote 1 line in 0.2 s") is None and live.stopped_status(None) is None
+
+
+def test_stop_waits_for_its_sessions_write_to_end(tiny_ckpt_path, tmp_path):
+    hand = Hand.load(tiny_ckpt_path)
+    running = live.Running()
+    writing = outputs.write_files_live(hand, [LineSpec("hello")], 1, 96, max_steps=5000, every=16,
+                                       out_root=tmp_path)
+    ups = live.live_updates(writing, "strokes", session="tab-1", running=running)
+    next(ups)
+    assert not running.wait("tab-1", 0.05)                 # the write is still running
+    assert running.wait("another tab", 0.0) and running.wait(None, 0.0)
+    ups.close()
+    assert running.wait("tab-1", 0.0)                      # closed: Stop's message may go now

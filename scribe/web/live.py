@@ -16,7 +16,9 @@ status is sent at least every `status_every` seconds, so a close never waits lon
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -58,12 +60,58 @@ def status_line(live) -> str:
     return s
 
 
+class Running:
+    """The live writes running now, by browser session. Stop's message waits until its session's write
+    has ended: Gradio sends the cancelled write's last update and its end before it closes the
+    generator, so a message sent after the close is the last word on the page."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._ends: dict[str, list[threading.Event]] = {}
+
+    @contextlib.contextmanager
+    def write(self, session: str | None):
+        if session is None:
+            yield
+            return
+        ended = threading.Event()
+        with self._lock:
+            self._ends.setdefault(session, []).append(ended)
+        try:
+            yield
+        finally:
+            ended.set()
+            with self._lock:
+                left = [e for e in self._ends.get(session, []) if e is not ended]
+                if left:
+                    self._ends[session] = left
+                else:
+                    self._ends.pop(session, None)
+
+    def wait(self, session: str | None, timeout: float) -> bool:
+        """Wait until every write of `session` running now has ended; False if one is still going."""
+        with self._lock:
+            ends = list(self._ends.get(session, [])) if session is not None else []
+        deadline = time.monotonic() + timeout
+        return all(e.wait(max(0.0, deadline - time.monotonic())) for e in ends)
+
+
+RUNNING = Running()
+
+
 def live_updates(writing, mode: str = DEFAULT_LIVE, min_interval: float = MIN_PREVIEW_S,
-                 status_every: float = STATUS_EVERY_S, clock=time.monotonic):
+                 status_every: float = STATUS_EVERY_S, clock=time.monotonic, session: str | None = None,
+                 running: Running = RUNNING):
     """Updates from `writing`, a generator of LiveInk that returns a WriteResult (write_lines_live).
-    Closing this generator closes `writing`, which stops its sampling loop."""
+    Closing this generator closes `writing`, which stops its sampling loop. `session`: the browser
+    session, so that its Stop can wait for this write's end (`running`)."""
     if mode not in LIVE_MODES:
         raise ValueError(f"live mode must be one of {', '.join(LIVE_MODES)}, not {mode!r}")
+    with running.write(session):
+        yield from _updates(writing, mode, min_interval, status_every, clock)
+
+
+def _updates(writing, mode, min_interval, status_every, clock):
     shown_key, shown_at, said_at, live, width = None, float("-inf"), clock(), None, 0.0
     try:
         while True:

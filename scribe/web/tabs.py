@@ -25,6 +25,7 @@ from .state import AppState
 
 INK_UPLOAD_TYPES = [".inkml", ".xml", ".json"]
 STYLE_UPLOAD_TYPES = [".zip", ".npy"]
+STOP_WAIT_S = 10.0         # Stop's message waits at most this long for the write to end (wire_stop)
 PRIVATE = dict(api_visibility="private")      # the UI's own events; the named API is in api.py
 
 
@@ -86,11 +87,11 @@ def shown(r: outputs.WriteResult) -> tuple:
             str(r.pdf_path) if r.pdf_path else None, str(r.document_path) if r.document_path else None)
 
 
-def shown_live(writing):
+def shown_live(writing, request: gr.Request | None = None):
     """Outputs' values while a line-mode write runs (scribe.web.live): the page so far and the status
-    first, every output once it is done."""
+    first, every output once it is done. `request`: its session's Stop waits for this write's end."""
     keep, first = gr.skip(), True
-    for u in live.live_updates(writing):
+    for u in live.live_updates(writing, session=getattr(request, "session_hash", None)):
         if u.result is not None:
             yield shown(u.result)
         elif first:   # the last write's files and seed go: they no longer match the page on show
@@ -101,9 +102,15 @@ def shown_live(writing):
 
 
 def wire_stop(stop: gr.Button, status: gr.Markdown, writes: list) -> None:
-    """Stop cancels the running write (its sampling loop stops: scribe.web.live) and says where."""
-    stop.click(lambda s: live.stopped_status(s) or gr.skip(), status, status, cancels=writes, queue=False,
-               **PRIVATE)
+    """Stop cancels the running write (its sampling loop stops: scribe.web.live) and says where.
+
+    The message goes through the queue once the session's write has ended (live.Running): the queue
+    sends a session's messages in order, so no update of the stopped write can land after it."""
+    def stopped(s, request: gr.Request):
+        live.RUNNING.wait(getattr(request, "session_hash", None), STOP_WAIT_S)
+        return live.stopped_status(s) or gr.skip()
+
+    stop.click(stopped, status, status, cancels=writes, concurrency_limit=None, **PRIVATE)
 
 
 def size_controls(prefix: str) -> tuple[gr.Textbox, gr.Slider]:
@@ -209,11 +216,11 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
         for rid, remove in zip(ids, removes):
             remove.click(lambda *a, rid=rid: remove_row(rid, on_screen(a)), **edit)
 
-        def write_rows(mine_now, *args):
+        def write_rows(request: gr.Request, mine_now, *args):
             # args: the rows' values, then size and spacing, the five shared settings, the three paper ones
             specs = lambda: forms.specs_from_rows(_rows_from_values(list(args[:-10])))
             yield from shown_live(write_lines_live(state, specs, *args[-8:-4], (*args[-10:-8], *args[-3:]),
-                                                   args[-4], own=mine_now))
+                                                   args[-4], own=mine_now), request)
 
         writes = [trigger(write_rows, [links.mine] + values + [size, spacing] + links.shared.all() + links.paper,
                           links.out.all(), show_progress_on=[links.out.preview], show_progress="minimal",
@@ -296,10 +303,10 @@ def quick_tab(state: AppState, first_style: str) -> QuickTab:
 
 def wire_quick(state: AppState, tab: QuickTab, shared: Shared, out: Outputs, paper: Paper, mine: gr.State) -> None:
     def write_quick(text, style, bias, color, width, wrap, size, spacing, sd, dp, al, ck, cn, kind, pitch, rule,
-                    own=None):
+                    own=None, request: gr.Request = None):
         specs = lambda: forms.specs_from_block(text, style, bias, color, width, wrap)
         yield from shown_live(write_lines_live(state, specs, sd, dp, al, ck, (size, spacing, kind, pitch, rule), cn,
-                                               own=own))
+                                               own=own), request)
 
     writing = tab.write.click(write_quick, [tab.text, tab.style, tab.bias, tab.color, tab.width, tab.wrap, tab.size,
                                             tab.spacing] + shared.all() + paper.all() + [mine],
