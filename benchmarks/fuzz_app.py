@@ -81,7 +81,10 @@ def valid_value(name: str, endpoint: str, rng: random.Random, heavy: bool):
         "png_dpi": lambda: 600 if heavy else rng.choice([96, 192, 24]),
         "align": lambda: rng.choice(["left", "center", "right"]),
         "checkpoint": lambda: "",
-        "paper": lambda: rng.choice(["a4", "a5", "letter"]),
+        "paper": lambda: (rng.choice(["a4", "a5", "letter"]) if endpoint == "/write_plotter"   # the plotter's sheet
+                          else rng.choice(["", "plain", "ruled", "grid", "dotted"])),       # else the paper kind
+        "document": lambda: json.dumps({"scribe_document": 1, "seed": rng.randint(0, 99),
+                                        "lines": [{"text": rng.choice(PHRASES), "style": rng.choice([None, 0, 3])}]}),
         "landscape": lambda: rng.choice([True, False]),
         "margin_mm": lambda: rng.choice([15, 0, 20]),
         "pen_up": lambda: "G0 Z5", "pen_down": lambda: "G0 Z0",
@@ -277,6 +280,8 @@ def main(argv=None) -> int:
                 by_endpoint[(endpoint, result)] += 1
                 if result in ("crash", "unexpected", "client", "leak"):
                     examples.setdefault(result, []).append((endpoint, way, kind, detail, _shown(kw)))
+                elif result == "refused" and kind != "hostile":     # for --report: what plain requests hit
+                    examples.setdefault("refused_plain", []).append((endpoint, way, kind, detail, _shown(kw)))
                 peak = max(peak, rss_mb(proc.pid))
                 if (i + 1) % 100 == 0:
                     print(f"  {i + 1}/{args.requests} requests, {time.time() - started:.0f}s, "
@@ -303,6 +308,8 @@ def main(argv=None) -> int:
     for k, v in figures.items():
         print(f"{k}: {v}")
     for kind, rows in examples.items():
+        if kind == "refused_plain":
+            continue
         print(f"-- {kind}: {len(rows)}")
         for row in rows[:args.show]:
             print("   ", row)

@@ -5,6 +5,7 @@ fixtures); no test file imports another.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -175,6 +176,44 @@ def browser_page(downloads: bool = False):
         finally:
             browser.close()
 
+
+
+# ---- ink as the app's canvas sends it, and drawn on the canvas in the browser ------------------------
+def canvas_json(text: str, height: float = 40.0, as_dict: bool = False) -> str:
+    """What the app's canvas sends: strokes of {x, y, t} points in canvas pixels, y down."""
+    strokes = [[{"x": round(float(x), 1), "y": round(float(y), 1), "t": 16 * i} for i, (x, y) in enumerate(s)]
+               for s in handwriting(text, height)]
+    return json.dumps({"strokes": strokes} if as_dict else strokes)
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def draw(page, text: str, height: float = 60.0) -> int:
+    """Write `text`-like ink on the canvas with mouse moves (press, move, release per stroke)."""
+    canvas = page.locator("#scribe-ink canvas")
+    canvas.wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    sx = box["width"] / 1000.0                       # the canvas has 1000 pixels of its own across
+    strokes = handwriting(text, height=height, x0=60.0, y0=150.0)
+    for st in strokes:
+        (x, y), rest = st[0], st[1:]
+        page.mouse.move(box["x"] + x * sx, box["y"] + y * sx)
+        page.mouse.down()
+        for x, y in rest[::2]:
+            page.mouse.move(box["x"] + x * sx, box["y"] + y * sx)
+        page.mouse.up()
+    return len(strokes)
+
+
+def make_style(page, text: str) -> str:
+    """Type the text and press Make style; the message once the style is saved."""
+    page.locator("#scribe-own-text textarea").fill(text)
+    page.locator("#scribe-make-style").click()
+    page.wait_for_function("document.querySelector('#scribe-style-msg')?.innerText.includes('Saved as')",
+                           timeout=120_000)
+    return page.locator("#scribe-style-msg").inner_text()
 
 # ---- the README screenshots' model ---------------------------------------------------------------------
 def newest_standin_checkpoint() -> Path | None:

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import MAX_STEPS, SVG_NS, check_png, free_port, handwriting, synthetic_offsets, tiny_checkpoint
+from helpers import (MAX_STEPS, SVG_NS, canvas_json, check_png, free_port, handwriting, synthetic_offsets,
+                     tiny_checkpoint)
 from scribe.web import app, forms, outputs, views
 from scribe.checkpoint import save_training_checkpoint
 from scribe.hand import Hand, InputError, LineSpec
@@ -22,13 +23,6 @@ from scribe.styles import StyleBank, write_style
 from scribe.user_style import UserStyleError
 
 NEW_ENDPOINTS = {"/write_plotter", "/write_animated", "/write_paragraph", "/make_style"}
-
-
-def canvas_json(text: str, height: float = 40.0, as_dict: bool = False) -> str:
-    """What the app's canvas sends: strokes of {x, y, t} points in canvas pixels, y down."""
-    strokes = [[{"x": round(float(x), 1), "y": round(float(y), 1), "t": 16 * i} for i, (x, y) in enumerate(s)]
-               for s in handwriting(text, height)]
-    return json.dumps({"strokes": strokes} if as_dict else strokes)
 
 
 def check_plotter_svg(path, paper_mm=(210, 297)) -> ET.Element:

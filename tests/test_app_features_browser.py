@@ -16,42 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from helpers import MAX_STEPS, ROOT, SVG_NS, browser_page, handwriting, needs_browser, screenshot_model, start_app
+from helpers import (MAX_STEPS, ROOT, SVG_NS, browser_page, draw, handwriting, make_style, needs_browser, open_tab,
+                     screenshot_model, start_app)
 
 SAMPLE = "my own hand"
 
 
-def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
-
-
-def draw(page, text: str, height: float = 60.0) -> int:
-    """Write `text`-like ink on the canvas with mouse moves (press, move, release per stroke)."""
-    canvas = page.locator("#scribe-ink canvas")
-    canvas.wait_for(timeout=30_000)
-    box = canvas.bounding_box()
-    sx = box["width"] / 1000.0                       # the canvas has 1000 pixels of its own across
-    strokes = handwriting(text, height=height, x0=60.0, y0=150.0)
-    for st in strokes:
-        (x, y), rest = st[0], st[1:]
-        page.mouse.move(box["x"] + x * sx, box["y"] + y * sx)
-        page.mouse.down()
-        for x, y in rest[::2]:
-            page.mouse.move(box["x"] + x * sx, box["y"] + y * sx)
-        page.mouse.up()
-    return len(strokes)
-
-
 def ink_info(page) -> str:
     return page.locator("#scribe-ink .scribe-ink-info").inner_text()
-
-
-def make_style(page, text: str) -> str:
-    page.locator("#scribe-own-text textarea").fill(text)
-    page.locator("#scribe-make-style").click()
-    page.wait_for_function("document.querySelector('#scribe-style-msg')?.innerText.includes('Saved as')",
-                           timeout=120_000)
-    return page.locator("#scribe-style-msg").inner_text()
 
 
 def wait_status(page, expected: str, timeout_ms: int = 300_000) -> str:

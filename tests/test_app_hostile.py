@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import MAX_STEPS, browser_page, needs_browser, start_app, synthetic_offsets, tiny_checkpoint
+from helpers import (MAX_STEPS, browser_page, canvas_json, draw, make_style, needs_browser, open_tab, start_app,
+                     synthetic_offsets, tiny_checkpoint)
 from scribe.checkpoint import save_training_checkpoint
 from scribe.errors import InputError
 from scribe.styles import write_style
@@ -362,13 +363,27 @@ def test_the_command_line_keeps_styles_private_when_served_beyond_this_machine(m
         def launch(self, **kwargs):
             pass
 
+    trimmed = []
     monkeypatch.setattr(app, "build_demo", lambda settings: seen.append(settings) or FakeDemo())
     monkeypatch.setattr(app, "use_sampling_threads", lambda: None)
+    monkeypatch.setattr(app, "bound_server_memory", lambda: trimmed.append(1))
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
-    for argv in (["--port", "7999"], ["--host", "0.0.0.0"], ["--share"], ["--max_user_styles", "5"]):
+    for argv in (["--port", "7999"], ["--host", "0.0.0.0"], ["--share"], ["--max_user_styles", "5", "--max_sessions", "9"]):
         app.main(argv)
-    assert [s.private_styles for s in seen] == [False, True, True, False] and seen[3].max_user_styles == 5
+    assert [s.private_styles for s in seen] == [False, True, True, False]
+    assert seen[3].max_user_styles == 5 and seen[3].max_sessions == 9 and seen[0].max_sessions == 128
+    assert len(trimmed) == 4                  # every server bounds its native memory first
+
+
+def test_the_server_bounds_its_native_memory(monkeypatch):
+    import os
+    import platform
+    from scribe.web import app
+    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert app.bound_server_memory() is glibc
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == str(app.ONEDNN_CACHE)
 
 
 def test_launching_a_local_demo_beyond_this_machine_makes_its_styles_private(tmp_path, tiny_ckpt_path,
@@ -389,6 +404,27 @@ def test_launching_a_local_demo_beyond_this_machine_makes_its_styles_private(tmp
     demo = FakeDemo()
     app.launch(demo, host="0.0.0.0")
     assert st.private and "3" not in {v for _, v in st.style_opts} and st.bank.ids == [0, 1, 2]
+    assert demo.kwargs["state_session_capacity"] == 128          # the sessions held in memory are bounded
+
+
+@pytest.mark.slow
+def test_calls_without_a_session_do_not_pile_up_in_memory(tmp_path, tiny_ckpt_path, tiny_style_dir):
+    """Every raw HTTP call starts a Gradio session holding ~0.4 MB (its copy of the page's settings);
+    Gradio kept 10,000 of them, so a loop of calls grew the server by gigabytes. The app keeps
+    --max_sessions (here 5), the least recently used dropped first."""
+    from scribe.web import app
+    from helpers import free_port
+    demo = app.build_demo(app.AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
+                                          max_steps=MAX_STEPS, max_sessions=5))
+    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        for _ in range(20):
+            event, data = call_raw(url, "info", '{"data": []}')
+            assert event == "complete"
+        held = len(demo.state_holder.session_data)
+    finally:
+        demo.close()
+    assert held <= 5
 
 
 @pytest.fixture()
@@ -415,7 +451,6 @@ def test_a_visitors_style_is_theirs_alone_downloadable_and_capped(served, tmp_pa
     """Before: a style made by one visitor of a public link was in every visitor's menu and wrote for
     anyone (and was saved in the server's user_styles/)."""
     from gradio_client import Client, handle_file
-    from test_app_features import canvas_json
     a, b = Client(served["url"], verbose=False), Client(served["url"], verbose=False)
     sid, files, _, summary = a.predict(ink=canvas_json("my own hand", as_dict=True), text="my own hand",
                                        api_name="/make_style")
@@ -449,7 +484,6 @@ def test_a_visitors_style_is_theirs_alone_downloadable_and_capped(served, tmp_pa
 @pytest.mark.slow
 @needs_browser
 def test_browser_a_style_made_in_one_tab_is_not_offered_in_another(served):
-    from test_app_features_browser import draw, make_style, open_tab
 
     def new_row_choices(page) -> list[str]:
         open_tab(page, "Lines")

@@ -27,9 +27,8 @@ def test_fuzz_no_request_is_slow_and_memory_stays_bounded(fuzz_figures):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 14 items 6 and 9 in the web layer (Gradio type checks run before "
-                                       "the app's own and log tracebacks): left for the web restructure")
 def test_fuzz_no_crash_no_unexpected_error_no_traceback(fuzz_figures):
     figures, out = fuzz_figures
     assert figures["crashes_in_gradio"] == 0 and figures["unexpected_error"] == 0, out[-3000:]
     assert figures["server_log_tracebacks"] == 0, out[-3000:]
+    assert figures["messages_naming_server_paths"] == 0, out[-3000:]

@@ -10,6 +10,7 @@ API endpoints: see scribe/web/api.py, the README, or the app's "Use via API" pag
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import os
 
@@ -20,8 +21,8 @@ from ..hand import use_sampling_threads
 from . import api, learn, tabs, views
 from .assets import CSS
 from .forms import FREE_STYLE
-from .state import (DEFAULT_MAX_USER_STYLES, MAX_SESSION_STYLES, SESSION_STYLES_TTL_S, AppSettings,
-                    AppState)
+from .state import (DEFAULT_MAX_SESSIONS, DEFAULT_MAX_USER_STYLES, MAX_SESSION_STYLES, SESSION_STYLES_TTL_S,
+                    AppSettings, AppState)
 
 log = logging.getLogger("scribe.app")
 
@@ -80,6 +81,26 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
     return demo
 
 
+MMAP_THRESHOLD = 256 * 1024     # bytes: buffers this large and up are mmapped, and go back to the OS when freed
+ONEDNN_CACHE = 8                 # oneDNN primitives kept (the legibility reader's convolutions, one per shape)
+
+
+def bound_server_memory(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Keep a long-running server's native memory from creeping up with every new request shape:
+    - oneDNN keeps a compiled primitive (with its buffers) for every input shape its convolutions see,
+      up to 1,024 by default; the legibility reader sees a new shape with nearly every document, so
+      the server keeps ONEDNN_CACHE (set before the first one is built; the environment wins);
+    - on glibc, every buffer of `threshold` bytes and up is mmapped, so that freeing it gives the
+      memory back: by default glibc raises that threshold after the first large free, and the PNG,
+      GIF and PDF buffers of later requests then fragment a heap that never shrinks.
+    benchmarks/fuzz_app.py measures the server's RSS growth. Returns False without glibc."""
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(ONEDNN_CACHE))
+    try:
+        return ctypes.CDLL("libc.so.6").mallopt(-3, int(threshold)) == 1     # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
+
+
 def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, share: bool | None = None,
            **kwargs):
     """Launch with Scribe's look. share=None: on in Colab, off elsewhere. Decided here, in this
@@ -90,6 +111,8 @@ def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, sh
         log.warning("served beyond this machine: the visitors' own styles are kept per session, not in %s/",
                     state.user_dir.name)
         state.make_private()
+    if state is not None:
+        kwargs.setdefault("state_session_capacity", state.s.max_sessions)
     return demo.launch(server_name=host, server_port=port, share=share, css=CSS,
                        theme=gr.themes.Soft(primary_hue="indigo"), footer_links=["api", "gradio", "settings"],
                        **kwargs)
@@ -124,16 +147,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max_user_styles", type=int, default=DEFAULT_MAX_USER_STYLES,
                    help=f"the most styles of the visitors' own this server keeps (default "
                         f"{DEFAULT_MAX_USER_STYLES}; {MAX_SESSION_STYLES} per session when kept per session)")
+    p.add_argument("--max_sessions", type=int, default=DEFAULT_MAX_SESSIONS,
+                   help=f"sessions held in memory, 0.38 MB each (default {DEFAULT_MAX_SESSIONS}); beyond it the "
+                        f"least recently used is dropped, with its rows and its own styles")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    bound_server_memory()
     use_sampling_threads()   # one thread per request; the queue runs --concurrency requests at once
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     share = on_colab() if args.share is None else args.share
     demo = build_demo(AppSettings(args.checkpoint, args.checkpoint_dir, args.style_dir, args.max_steps,
                                   args.device, args.concurrency, args.max_queue, args.user_style_dir,
-                                  served_beyond_this_machine(args.host, share), args.max_user_styles))
+                                  served_beyond_this_machine(args.host, share), args.max_user_styles,
+                                  args.max_sessions))
     launch(demo, args.host, args.port, share)
 

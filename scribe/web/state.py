@@ -35,6 +35,11 @@ MAX_ADAPTED_MODELS = 20                  # learned hands one server keeps (3.4 M
 DEFAULT_MAX_USER_STYLES = 200      # the visitors' own styles one server keeps (user_styles/, or all sessions)
 MAX_SESSION_STYLES = 20            # one visitor's own styles, when they are kept per session
 SESSION_STYLES_TTL_S = 6 * 3600    # a session's styles are dropped this long after it last made one
+# Sessions the server holds in memory. Gradio keeps each one's copy of the page's settings (0.38 MB for
+# this page: benchmarks/session_memory.py) until it is one of the least recently used beyond this many, and every API call
+# without a session (raw HTTP) starts one; Gradio's default of 10,000 would let a loop of such calls
+# take ~4 GB. An evicted browser tab loses its rows and its own styles.
+DEFAULT_MAX_SESSIONS = 128
 _ids = itertools.count(1)          # row ids: never reused, so a new row never inherits an old row's values
 
 
@@ -50,13 +55,14 @@ class AppSettings:
     user_style_dir: str | None = None    # styles made from the user's own ink; default: user_styles/
     private_styles: bool | None = None   # own styles per session (served beyond this machine); None: no
     max_user_styles: int = DEFAULT_MAX_USER_STYLES
+    max_sessions: int = DEFAULT_MAX_SESSIONS
 
     def resolved(self) -> "AppSettings":
         device = self.device or "cpu"   # sampling on CUDA has not been measured: opt in with --device cuda
         return AppSettings(self.checkpoint, self.checkpoint_dir, self.style_dir, self.max_steps, device,
                            self.concurrency or (4 if device.startswith("cuda") else 2), self.max_queue,
                            self.user_style_dir or DEFAULT_USER_STYLE_DIR, bool(self.private_styles),
-                           max(0, int(self.max_user_styles)))
+                           max(0, int(self.max_user_styles)), max(1, int(self.max_sessions)))
 
 
 # ---- checkpoints -----------------------------------------------------------------------------------
