@@ -258,6 +258,7 @@ def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layo
     as one PDF (`paper` behind the ink in the PNGs and the PDF)."""
     started = time.perf_counter()
     s = spec("x", style, bias, color, width)        # validates the shared values, names each problem
+    text = parse_text(text, "text")
     if text is not None and len(str(text)) > PARAGRAPH_MAX_CHARS:
         raise InputError(f"the text has {len(str(text))} characters; paragraph mode takes up to "
                          f"{PARAGRAPH_MAX_CHARS}")
