@@ -61,7 +61,8 @@ def test_loose_values_that_mean_something_still_work():
     assert forms.parse_style("3") == 3 and forms.parse_style(3.0) == 3 and forms.parse_style("free") is None
     assert forms.parse_seed("7") == 7 and forms.parse_seed(None) is None and forms.parse_seed(math.nan) is None
     assert forms.parse_flag("true", "gif") is True and forms.parse_flag(0, "gif") is False
-    assert forms.parse_wrap(None) is None and forms.parse_wrap(30.0) == 30 and forms.parse_wrap("") == forms.DEFAULT_WRAP
+    assert forms.parse_wrap(None) is None and forms.parse_wrap(30.0) == 30
+    assert forms.parse_wrap("") == forms.DEFAULT_WRAP
 
 
 def test_messages_are_escaped_and_name_no_server_folder(tmp_path):
@@ -255,7 +256,8 @@ def test_private_styles_stay_in_their_session_and_the_shared_hand_never_sees_the
     sid, mine = st.keep_style("my own hand", synthetic_offsets(seed=5))
     again, same = st.keep_style("my own hand", synthetic_offsets(seed=5), mine)
     other, theirs = st.keep_style("their hand", synthetic_offsets(seed=6))
-    assert sid == 3 and again == 3 and same is mine and other == 3 and theirs is not mine   # each session numbers its own
+    assert sid == 3 and again == 3 and same is mine
+    assert other == 3 and theirs is not mine                       # each session numbers its own
     assert mine.get(3).text == "my own hand" and theirs.get(3).text == "their hand"
     assert st.session_styles() == 2 and not (tmp_path / "user").exists()           # nothing on the server's disk
     doc = st.hand(None, mine).write([LineSpec("hi", 3)], seed=1, max_steps=MAX_STEPS)
@@ -290,7 +292,8 @@ def test_own_styles_are_capped_per_session_and_per_server(tmp_path, tiny_ckpt_pa
     from scribe.web.state import AppSettings, AppState
     local = AppState(AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
                                  user_style_dir=str(tmp_path / "mine"), max_user_styles=2).resolved())
-    ids = [local.keep_style(t, synthetic_offsets(seed=k))[0] for k, t in [(0, "aaa bbb"), (1, "ccc ddd"), (0, "aaa bbb")]]
+    ids = [local.keep_style(t, synthetic_offsets(seed=k))[0]
+           for k, t in [(0, "aaa bbb"), (1, "ccc ddd"), (0, "aaa bbb")]]
     assert ids == [3, 4, 3] and local.bank.ids == [0, 1, 2, 3, 4]
     with pytest.raises(StyleError, match=r"mine/ holds 2 styles, the most this server keeps"):
         local.keep_style("eee fff", synthetic_offsets(seed=9))
@@ -369,7 +372,8 @@ def test_the_command_line_keeps_styles_private_when_served_beyond_this_machine(m
     monkeypatch.setattr(app, "bound_server_memory", lambda: trimmed.append(1))
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
-    for argv in (["--port", "7999"], ["--host", "0.0.0.0"], ["--share"], ["--max_user_styles", "5", "--max_sessions", "9"]):
+    for argv in (["--port", "7999"], ["--host", "0.0.0.0"], ["--share"],
+                 ["--max_user_styles", "5", "--max_sessions", "9"]):
         app.main(argv)
     assert [s.private_styles for s in seen] == [False, True, True, False]
     assert seen[3].max_user_styles == 5 and seen[3].max_sessions == 9 and seen[0].max_sessions == 128

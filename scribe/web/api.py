@@ -505,7 +505,8 @@ def add_api(state: AppState, mine: gr.State) -> None:
         style, sid, files, preview, own = made_style(state, checkpoint, ink, text, file, own)
         where = " (kept for this session only: the last file, your-styles.zip, holds all of yours)" \
             if state.private else ""
-        return sid, [str(f) for f in files], str(preview), f"Saved your style as style {sid}: {style.text!r}{where}", own
+        summary = f"Saved your style as style {sid}: {style.text!r}{where}"
+        return sid, [str(f) for f in files], str(preview), summary, own
 
     btns["style"].click(make_style_api, [ink, ink_text, ink_file, ckpt, mine],
                         [o_sid, o_sfiles, o_spreview, o_summary, mine],

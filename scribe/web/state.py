@@ -36,9 +36,9 @@ DEFAULT_MAX_USER_STYLES = 200      # the visitors' own styles one server keeps (
 MAX_SESSION_STYLES = 20            # one visitor's own styles, when they are kept per session
 SESSION_STYLES_TTL_S = 6 * 3600    # a session's styles are dropped this long after it last made one
 # Sessions the server holds in memory. Gradio keeps each one's copy of the page's settings (0.38 MB for
-# this page: benchmarks/session_memory.py) until it is one of the least recently used beyond this many, and every API call
-# without a session (raw HTTP) starts one; Gradio's default of 10,000 would let a loop of such calls
-# take ~4 GB. An evicted browser tab loses its rows and its own styles.
+# this page: benchmarks/session_memory.py) until it is one of the least recently used beyond this many,
+# and every API call without a session (raw HTTP) starts one; Gradio's default of 10,000 would let a
+# loop of such calls take ~4 GB. An evicted browser tab loses its rows and its own styles.
 DEFAULT_MAX_SESSIONS = 128
 _ids = itertools.count(1)          # row ids: never reused, so a new row never inherits an old row's values
 

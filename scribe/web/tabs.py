@@ -83,7 +83,7 @@ class Paper:
 
 def shown(r: outputs.WriteResult) -> tuple:
     """A line-mode result as Outputs' values."""
-    return (views.preview_html(r.svg), str(r.svg_path), str(r.png_path), r.seed, r.summary(), r.pages,
+    return (views.preview_html(r.svg), str(r.svg_path), str(r.png_path), r.seed, shown_text(r.summary()), r.pages,
             str(r.pdf_path) if r.pdf_path else None, str(r.document_path) if r.document_path else None)
 
 
@@ -376,8 +376,8 @@ def wire_paragraph(state: AppState, tab: ParagraphTab, shared: Shared, out: Outp
         for note in r.notes:
             warn(note)
         return (views.pages_preview_html(r.pages), str(outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip")),
-                str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, r.summary, r.pages,
-                str(r.pdf_file), None)
+                str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, shown_text(r.summary),
+                r.pages, str(r.pdf_file), None)
 
     tab.write.click(write_paragraph_ui, tab.inputs() + shared.all() + paper.all() + [mine], out.all(),
                     show_progress_on=[out.preview], **PRIVATE, **state.conc)
