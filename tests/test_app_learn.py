@@ -16,7 +16,7 @@ from scribe.errors import InputError
 from scribe.web import learn
 from scribe.web.state import AppSettings, AppState
 
-from helpers import MAX_STEPS, browser_page, handwriting, needs_browser, start_app, synthetic_offsets
+from helpers import MAX_STEPS, browser_page, draw, needs_browser, open_tab, start_app, synthetic_offsets
 
 TEXTS = ["hello there", "quick fox", "a line of ink", "more words", "the end", "pen up"]
 
@@ -104,20 +104,6 @@ def test_closing_the_run_stops_the_training(tmp_path, tiny_ckpt_path, tiny_style
     assert not list((tmp_path / "user_models").glob("*.safetensors"))    # nothing half-learned is offered
 
 
-def draw_on_canvas(page, text: str, height: float = 30.0) -> None:
-    """Text-like ink on the pen-capture canvas with mouse moves (press, move, release per stroke)."""
-    canvas = page.locator("#scribe-ink canvas")
-    canvas.wait_for(timeout=30_000)
-    box = canvas.bounding_box()
-    sx = box["width"] / 1000.0                       # the canvas has 1000 pixels of its own across
-    for st in handwriting(text, height=height, x0=60.0, y0=150.0):
-        page.mouse.move(box["x"] + st[0][0] * sx, box["y"] + st[0][1] * sx)
-        page.mouse.down()
-        for x, y in st[1::2]:
-            page.mouse.move(box["x"] + x * sx, box["y"] + y * sx)
-        page.mouse.up()
-
-
 @needs_browser
 def test_browser_learn_panel_adds_a_written_line_and_refuses_too_few(tiny_ckpt_path, tiny_style_dir, tmp_path):
     demo, url = start_app(tiny_ckpt_path, tiny_style_dir, MAX_STEPS, user_dir=tmp_path / "user")
@@ -125,8 +111,8 @@ def test_browser_learn_panel_adds_a_written_line_and_refuses_too_few(tiny_ckpt_p
         with browser_page() as page:
             page.goto(url)
             page.locator("#scribe-preview").wait_for(timeout=60_000)
-            page.get_by_role("tab", name="Your own hand").click()
-            draw_on_canvas(page, PROMPT_SENTENCES[0])
+            open_tab(page, "Your own hand")
+            draw(page, PROMPT_SENTENCES[0], height=30.0)
             page.locator("#scribe-learn").get_by_text("Learn my hand: adapt").click()
             prompt = page.locator("#scribe-learn-prompt")
             assert PROMPT_SENTENCES[0] in prompt.inner_text()

@@ -21,8 +21,9 @@ from . import outputs
 from .api import as_gr_error, guarded
 from .assets import CLEAR_CANVAS_JS, READ_CANVAS_JS
 from .state import AppState
+from .tabs import PRIVATE
 
-PRIVATE = dict(api_visibility="private")
+
 DEFAULT_MINUTES = AdaptOptions.minutes
 MINUTES_RANGE_UI = (0.5, min(10.0, MINUTES_RANGE[1]))   # the slider's; the API-free handler checks AdaptOptions'
 
