@@ -129,6 +129,9 @@ def test_browser_size_paper_pdf_and_a_saved_document(tiny_ckpt_path, tiny_style_
     try:
         with browser_page(downloads=True) as page:
             page.goto(url)
+            # The rows (and Write's handler) come from gr.render after the page loads: wait for them, or
+            # a click on a slow machine lands before Write does anything (CI, stop 20).
+            page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
             page.locator("#scribe-lines-size input, #scribe-lines-size textarea").first.fill("14")
             page.locator("#scribe-seed input, #scribe-seed textarea").first.fill("21")
             page.locator("#scribe-write").click()
@@ -149,6 +152,7 @@ def test_browser_size_paper_pdf_and_a_saved_document(tiny_ckpt_path, tiny_style_
                 str(doc_file))
             page.wait_for_function("[...document.querySelectorAll('#scribe-seed input, #scribe-seed textarea')]"
                                    ".some(e => e.value === '21')", timeout=60_000)
+            page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
             page.locator("#scribe-write").click()
             page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('seed 21')",
                                    timeout=300_000)
