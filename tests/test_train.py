@@ -123,15 +123,29 @@ def test_precision_follows_the_gpu_generation(device, capability, expected):
 
 
 def test_precision_refuses_what_the_device_cannot_do():
-    from train.train import choose_precision
+    from train.train import choose_precision, cpu_runs_bf16
     with pytest.raises(ValueError, match="fp16 needs a CUDA GPU"):
         choose_precision("cpu", "fp16")
     with pytest.raises(ValueError, match="precision must be one of"):
         choose_precision("cpu", "half")
-    assert choose_precision("cpu", "bf16") == "bf16"
+    if cpu_runs_bf16():
+        assert choose_precision("cpu", "bf16") == "bf16"
+    else:
+        with pytest.raises(ValueError, match="bf16 does not run on this CPU"):
+            choose_precision("cpu", "bf16")
+
+
+def test_bf16_on_a_cpu_without_it_is_refused_before_training(monkeypatch):
+    import train.train as train_mod
+    monkeypatch.setattr(train_mod, "cpu_runs_bf16", lambda: False)
+    with pytest.raises(ValueError, match="lacks AVX-512 BF16.*use fp32"):
+        train_mod.choose_precision("cpu", "bf16")
+    assert train_mod.choose_precision("cpu", "auto") == "fp32"
 
 
 def test_warm_start_from_a_checkpoint_with_bf16_on_cpu(synthetic_data, tmp_path):
+    from train.train import cpu_runs_bf16
+    precision = "bf16" if cpu_runs_bf16() else "fp32"     # bf16 needs AVX-512 BF16 on the CPU
     first = tmp_path / "first"
     r = py("train/train.py", "--data", str(synthetic_data), "--out_dir", str(first), *TINY,
            "--max_steps", "4", "--save_every", "4", "--log_every", "2")
@@ -140,11 +154,11 @@ def test_warm_start_from_a_checkpoint_with_bf16_on_cpu(synthetic_data, tmp_path)
     second = tmp_path / "second"
     r = py("train/train.py", "--data", str(synthetic_data), "--out_dir", str(second), *TINY,
            "--max_steps", "2", "--save_every", "2", "--log_every", "1", "--warmup_steps", "1",
-           "--learning_rate", "1e-9", "--precision", "bf16", "--rich_weight", "3",
+           "--learning_rate", "1e-9", "--precision", precision, "--rich_weight", "3",
            "--init_from", str(first / "checkpoint-4.pt"))
     assert r.returncode == 0, r.stderr
     assert "Initialised from checkpoint-4.pt (its step 4); fresh optimiser" in r.stdout
-    assert "Precision: bf16" in r.stdout
+    assert f"Precision: {precision}" in r.stdout
     warm = load_checkpoint(second / "checkpoint-2.pt")
     assert warm.step == 2     # its own steps count from 0: a fresh run, not a resume
     # a learning rate of 1e-9 leaves the weights where the warm start put them

@@ -106,6 +106,19 @@ def pick_device(name: str) -> torch.device:
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
+@functools.lru_cache(maxsize=None)
+def cpu_runs_bf16() -> bool:
+    """Whether this CPU's oneDNN runs a bf16 LSTM under autocast. Without AVX-512 BF16 (this project's
+    AMD machines) it fails on the first batch with "could not create a primitive descriptor"."""
+    lstm = torch.nn.LSTM(4, 4, batch_first=True)
+    try:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            lstm(torch.zeros(1, 2, 4))
+        return True
+    except RuntimeError:
+        return False
+
+
 def choose_precision(device, requested: str = "auto", capability: tuple[int, int] | None = None) -> str:
     """The autocast precision for a device. "auto": bf16 on CUDA GPUs that have it natively (compute
     capability 8.0 and up), fp16 with a gradient scaler below that (Colab's T4 is 7.5), fp32 elsewhere.
@@ -115,6 +128,9 @@ def choose_precision(device, requested: str = "auto", capability: tuple[int, int
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}")
     if requested == "fp16" and device.type != "cuda":
         raise ValueError(f"precision fp16 needs a CUDA GPU; on {device.type} use bf16 or fp32")
+    if requested == "bf16" and device.type == "cpu" and not cpu_runs_bf16():
+        raise ValueError("precision bf16 does not run on this CPU (its oneDNN has no bfloat16 LSTM: the CPU "
+                         "lacks AVX-512 BF16); use fp32")
     if requested != "auto":
         return requested
     if device.type != "cuda":
@@ -218,7 +234,11 @@ def main(argv=None) -> int:
     if cfg.valid_lines:
         valid = BucketBatches(data, "valid", alphabet, 32, seed=cfg.seed, indices=valid.idx[:cfg.valid_lines])
     total = cfg.max_steps or cfg.nepochs * len(train_batches(cfg.batch_size))
-    precision = choose_precision(device, cfg.precision)
+    try:
+        precision = choose_precision(device, cfg.precision)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 2
     autocast = autocast_for(device, precision)
     # fp16 needs loss scaling so that small gradients do not flush to zero; bf16 and fp32 do not.
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
