@@ -453,6 +453,15 @@ class Hand:
         return write_paragraph(self, text, style, bias, color, width, layout, seed, max_steps,
                                candidates=candidates)
 
+    def write_paragraph_live(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,
+                             color: str = "#000000", width: float = 1.5, layout=None, seed: int | None = None,
+                             max_steps: int | None = None, candidates: int = 1, every: int = LIVE_EVERY):
+        """write_paragraph(), as a generator: it yields a LiveInk (the wrapped lines being written, up to
+        MAX_LINES at a time) every `every` pen steps and returns the same ParagraphDocument (same seed,
+        same ink). Closing it stops the sampling loop."""
+        return (yield from paragraph_writing(self, text, style, bias, color, width, layout, seed, max_steps,
+                                             candidates=candidates, every=every))
+
     def add_user_styles(self, folder: str | Path) -> None:
         """Use the styles in `folder` as well as the current bank (ids are shared: see LayeredStyleBank)."""
         from .styles import LayeredStyleBank
@@ -514,6 +523,16 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
                     seed: int | None = None, max_steps: int | None = None,
                     max_rounds: int = paragraph.MAX_ROUNDS, candidates: int = 1) -> paragraph.ParagraphDocument:
     """Write `text` as wrapped paragraphs in one style; see the module docstring. Raises InputError."""
+    return run_to_end(paragraph_writing(hand, text, style, bias, color, width, layout, seed, max_steps,
+                                        max_rounds, candidates, every=None))
+
+
+def paragraph_writing(hand, text: str, style: int | None = None, bias: float | None = None,
+                      color: str = "#000000", width: float = 1.5, layout: paragraph.ParagraphLayout | None = None,
+                      seed: int | None = None, max_steps: int | None = None,
+                      max_rounds: int = paragraph.MAX_ROUNDS, candidates: int = 1, every: int | None = None):
+    """write_paragraph as a generator: with `every`, each chunk of wrapped lines is written live
+    (Hand.write_live) and its LiveInk yielded; it returns the ParagraphDocument."""
     started = time.perf_counter()
     seed, max_steps = check_seed(seed), check_max_steps(max_steps)
     layout = layout or paragraph.ParagraphLayout()
@@ -575,9 +594,13 @@ def write_paragraph(hand, text: str, style: int | None = None, bias: float | Non
         todo = [k for k in keys if k[0] and k not in written]
         for c in range(0, len(todo), MAX_LINES):
             chunk = todo[c:c + MAX_LINES]
-            doc = hand.write([LineSpec(t, style, bias, color, width) for t, _ in chunk],
-                             seed=(seed + 7919 * rounds + c) % SEED_LIMIT, max_steps=max_steps,
-                             candidates=candidates)
+            chunk_specs = [LineSpec(t, style, bias, color, width) for t, _ in chunk]
+            chunk_seed = (seed + 7919 * rounds + c) % SEED_LIMIT
+            if every is None:
+                doc = hand.write(chunk_specs, seed=chunk_seed, max_steps=max_steps, candidates=candidates)
+            else:
+                doc = yield from hand.write_live(chunk_specs, seed=chunk_seed, max_steps=max_steps,
+                                                 candidates=candidates, every=every)
             check.skipped = check.skipped or doc.legibility.skipped
             for k, key in enumerate(chunk):
                 read[key] = (doc.legibility.line_cers[k] if doc.legibility.line_cers else None,

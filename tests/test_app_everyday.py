@@ -55,6 +55,26 @@ def test_write_files_offers_pdf_and_a_document_that_writes_the_same_ink(tiny_ckp
         outputs.document_from_text('{"lines": 3}')
 
 
+def test_the_preview_shows_the_paper_and_the_svg_file_never_has_it(tiny_ckpt_path, tiny_style_dir, tmp_path,
+                                                                  monkeypatch):
+    from scribe.web import tabs
+    hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
+    layout, paper = forms.line_look("8", 2.0, "left", "ruled", "9", "#3366cc")
+    r = outputs.write_files(hand, [LineSpec("hello", 1)], 5, 96, max_steps=MAX_STEPS, out_root=tmp_path,
+                            layout=layout, paper=paper)
+    shown = tabs.shown(r)[0]
+    assert 'id="paper"' in shown and "#3366cc" in shown
+    assert 'id="paper"' not in r.svg and 'id="paper"' not in r.svg_path.read_text()
+    plain = outputs.write_files(hand, [LineSpec("hello", 1)], 5, 96, max_steps=MAX_STEPS, out_root=tmp_path)
+    assert 'id="paper"' not in tabs.shown(plain)[0]
+    monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "para")
+    playout, sheet = forms.paragraph_look("a5", 15, 0, 6, 1.7, "left", 0, "grid", None, None)
+    pr = outputs.write_paragraph_files(hand, "hello there", 1, 1.0, "#000000", 1.5, playout, 3, 96, MAX_STEPS,
+                                       paper=sheet)
+    assert 'id="paper"' in tabs.shown_pages(pr)[0]
+    assert all('id="paper"' not in Path(f).read_text() for f in pr.svg_files)
+
+
 def test_paragraph_files_include_one_pdf_of_every_page(tiny_ckpt_path, tiny_style_dir):
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
     layout, paper = forms.paragraph_look("a5", 15, 0, 20, 1.7, "left", 0, "ruled", None, None)

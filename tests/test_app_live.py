@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, SVG_NS, browser_page, free_port, needs_browser, start_app, tiny_checkpoint
+from helpers import (ROOT, SVG_NS, browser_page, draw, free_port, make_style, needs_browser, open_tab, start_app,
+                     tiny_checkpoint)
 from scribe import sampling
 from scribe.checkpoint import save_training_checkpoint
 from scribe.web import app
@@ -209,6 +210,56 @@ def test_browser_stop_ends_the_write_and_the_next_one_runs(live_app, monkeypatch
         page.locator("#scribe-write-quick").click()
         wait_for(page, "document.querySelector('#scribe-status')?.innerText.includes('Wrote 1 line')", 120_000)
     assert "Nothing was saved" in status and not downloads
+
+
+@pytest.mark.slow
+@needs_browser
+def test_browser_paragraph_tab_shows_the_ink_while_it_is_written_and_stops(live_app, monkeypatch):
+    chunks = Chunks(monkeypatch)
+    with browser_page() as page:
+        open_app(page, live_app)
+        page.get_by_role("tab", name="Paragraph (pages)").click()
+        page.locator("#scribe-para-text textarea").fill(LONG)
+        page.locator("#scribe-write-paragraph").click()
+        wait_for(page, WRITING_WITH_INK, 120_000)
+        status = page.locator("#scribe-status").inner_text()
+        page.locator("#scribe-stop-paragraph").click()
+        wait_for(page, STOPPED, 30_000)
+        time.sleep(1.0)
+        stopped_at, seen = chunks.last_step(), len(chunks.seen)
+        time.sleep(1.0)
+        assert len(chunks.seen) == seen and stopped_at > 0            # the sampling loop has stopped
+        page.locator("#scribe-para-text textarea").fill("ab ab")
+        page.locator("#scribe-write-paragraph").click()              # the worker is free for the next one
+        wait_for(page, "document.querySelector('#scribe-status')?.innerText.includes('on 1 page')", 120_000)
+    assert "lines done" in status and "pen step" in status
+
+
+@pytest.fixture()
+def live_app_with_user_dir(tmp_path):
+    demo, url = start_app(wide_model(tmp_path), None, None, user_dir=tmp_path / "user")
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.mark.slow
+@needs_browser
+def test_browser_own_hand_tab_streams_its_write_and_stops(live_app_with_user_dir):
+    with browser_page() as page:
+        open_app(page, live_app_with_user_dir)
+        open_tab(page, "Your own hand")
+        draw(page, "hello there")
+        assert "Saved as" in make_style(page, "hello there")
+        page.locator("#scribe-own-write-text textarea").fill(LONG)
+        page.locator("#scribe-own-write").click()
+        wait_for(page, WRITING_WITH_INK, 120_000)
+        page.locator("#scribe-own-stop").click()
+        wait_for(page, STOPPED, 30_000)
+        page.locator("#scribe-own-write-text textarea").fill("ab")
+        page.locator("#scribe-own-write").click()
+        wait_for(page, "document.querySelector('#scribe-status')?.innerText.includes('Wrote 1 line')", 120_000)
 
 
 # ---- the README's screenshots ----------------------------------------------------------------------------

@@ -112,6 +112,29 @@ def test_write_files_live_writes_the_same_files_and_nothing_when_closed(tiny_ckp
     assert not (tmp_path / "c").exists()                # a stopped write leaves no file behind
 
 
+def test_paragraph_live_writes_the_same_pages_and_its_updates_end_with_the_result(tmp_path, monkeypatch):
+    from scribe.render.page import page_to_svg
+    from scribe.render.paragraph import ParagraphLayout
+    hand = Hand(tiny_checkpoint())
+    text = "hello there quick fox\n\nabc def"
+    layout = ParagraphLayout(width_mm=40)
+    plain = hand.write_paragraph(text, layout=layout, seed=6, max_steps=40)
+    seen, doc = drain(hand.write_paragraph_live(text, layout=layout, seed=6, max_steps=40, every=16))
+    assert [page_to_svg(p) for p in doc.pages] == [page_to_svg(p) for p in plain.pages] and doc.lines == plain.lines
+    assert seen and all(s.step <= 40 for s in seen) and any(s.lines_done < len(s.rows) for s in seen)
+    monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "out")
+    writing = outputs.write_paragraph_files_live(hand, text, None, 1.0, "#000000", 1.5, layout, 6, 96, 40,
+                                                 every=16)
+    ups = list(live.live_updates(writing, "strokes", min_interval=0.0))
+    assert ups[-1].result is not None and "Wrote" in ups[-1].status and "page" in ups[-1].status
+    assert any(u.svg for u in ups[:-1]) and all(u.result is None for u in ups[:-1])
+    gen = hand.write_paragraph_live(text, layout=layout, seed=6, max_steps=40, every=16)
+    next(gen)
+    gen.close()                                          # a stopped paragraph: the generator ends at once
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
 class Clock:
     def __init__(self, tick: float):
         self.t, self.tick = 0.0, tick

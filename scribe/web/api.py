@@ -207,6 +207,24 @@ def write_lines_live(state: AppState, make_specs, seed, dpi, align, checkpoint, 
     return result
 
 
+def write_paragraph_live(state: AppState, text, style, bias, color, width, look, seed, dpi, checkpoint,
+                         candidates=DEFAULT_CANDIDATES, own=None, every: int | None = LIVE_EVERY):
+    """Paragraph mode for the page, as a generator of the LiveInk of the lines being written (a chunk of
+    wrapped lines at a time); it returns the PagesResult. `look`: forms.paragraph_look's arguments.
+    Closing it stops the sampling loop."""
+    try:
+        layout, sheet = forms.paragraph_look(*look)
+        hand = state.hand(checkpoint, own)
+        result = yield from outputs.write_paragraph_files_live(
+            hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps,
+            forms.parse_candidates(candidates), paper=sheet, every=every)
+    except Exception as e:   # every failure becomes a message; never a stack trace in the page
+        raise as_gr_error(e) from e
+    for note in result.notes:
+        warn(note)
+    return result
+
+
 def legibility_dict(check) -> dict:
     """The check's result for an API caller (the same dict whether or not the check ran)."""
     return check.to_dict() if check is not None else {"candidates": 1, "ran": False, "lines_checked": 0}

@@ -112,18 +112,19 @@ def live_updates(writing, mode: str = DEFAULT_LIVE, min_interval: float = MIN_PR
 
 
 def _updates(writing, mode, min_interval, status_every, clock):
-    shown_key, shown_at, said_at, live, width = None, float("-inf"), clock(), None, 0.0
+    shown_key, shown_at, said_at, live, width, shown_specs = None, float("-inf"), clock(), None, 0.0, None
     try:
         while True:
             try:
                 live = next(writing)
             except StopIteration as end:
-                result = end.value
-                yield Update(result.svg, result.summary(), live.step if live else 0, result)
+                result = end.value    # a WriteResult (line mode) or a PagesResult (paragraphs)
+                summary = result.summary() if callable(result.summary) else result.summary
+                yield Update(getattr(result, "svg", None), summary, live.step if live else 0, result)
                 return
-            if width == 0.0:
-                width = page_width(live)
-            key = live.lines_done if mode == "lines" else (live.lines_done, live.strokes_done())
+            if width == 0.0 or live.specs is not shown_specs:    # paragraphs: a new chunk of lines
+                width, shown_specs = page_width(live), live.specs
+            key = (id(shown_specs), live.lines_done if mode == "lines" else (live.lines_done, live.strokes_done()))
             now = clock()
             if key != shown_key and (mode == "lines" or now - shown_at >= min_interval):
                 page = live.page(partial=mode == "strokes", min_width=width)

@@ -94,6 +94,11 @@ class WriteResult:
     pdf_path: Path | None = None
     document_path: Path | None = None             # the saved document (JSON) that writes this again
     legibility: LegibilityCheck | None = None      # what the candidates check found
+    paper_svg: str | None = None                   # the page with its paper (as PNG/PDF), when paper was chosen
+
+    def shown_svg(self) -> str:
+        """The page as the app shows it: on its paper, as the PNG and PDF have it (never the SVG file)."""
+        return self.paper_svg or self.svg
 
     def summary(self) -> str:
         s = (f"Wrote {self.lines} line{'s' if self.lines != 1 else ''} in {self.seconds:.2f} s · "
@@ -164,7 +169,7 @@ def write_files_live(hand: Hand, specs: list[LineSpec], seed: int | None = None,
     doc_path = atomic_write_bytes(folder / f"{stem}.scribe.json", saved)
     lines = sum(1 for ln in doc.lines if ln is not None)
     return WriteResult(svg, svg_path, png_path, doc.seed, time.perf_counter() - started, used_dpi, lines, notes,
-                       [page], pdf_path, doc_path, doc.legibility)
+                       [page], pdf_path, doc_path, doc.legibility, backed if paper is not None else None)
 
 
 def write_pages(hand: Hand, lines, seed=None, align=None, max_steps: int | None = None
@@ -249,6 +254,7 @@ class PagesResult:
     notes: list[str] = field(default_factory=list)
     pdf_file: Path | None = None       # one PDF, every page
     legibility: LegibilityCheck | None = None
+    paper: PaperOptions | None = None  # the paper behind the PNGs and the PDF (and the preview)
 
 
 def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layout: ParagraphLayout,
@@ -256,6 +262,16 @@ def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layo
                           paper: PaperOptions | None = None) -> PagesResult:
     """Paragraph mode: wrap, write and set `text` on pages; save every page as SVG and PNG, and all of them
     as one PDF (`paper` behind the ink in the PNGs and the PDF)."""
+    return run_to_end(write_paragraph_files_live(hand, text, style, bias, color, width, layout, seed, dpi,
+                                                 max_steps, candidates, paper, every=None))
+
+
+def write_paragraph_files_live(hand: Hand, text: str, style, bias, color, width, layout: ParagraphLayout,
+                               seed=None, dpi=None, max_steps: int | None = None, candidates: int = 1,
+                               paper: PaperOptions | None = None, every: int | None = LIVE_EVERY):
+    """write_paragraph_files, as a generator of the LiveInk of the lines being written
+    (Hand.write_paragraph_live); it returns the PagesResult. Closing it stops the sampling loop; no
+    file is written then."""
     started = time.perf_counter()
     s = spec("x", style, bias, color, width)        # validates the shared values, names each problem
     text = parse_text(text, "text")
@@ -263,8 +279,13 @@ def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layo
         raise InputError(f"the text has {len(str(text))} characters; paragraph mode takes up to "
                          f"{PARAGRAPH_MAX_CHARS}")
     dpi = parse_dpi(dpi)
-    doc = hand.write_paragraph(text, s.style, s.bias, s.color, s.width, layout, parse_seed(seed),
-                               max_steps=max_steps, candidates=candidates)
+    if every is None:
+        doc = hand.write_paragraph(text, s.style, s.bias, s.color, s.width, layout, parse_seed(seed),
+                                   max_steps=max_steps, candidates=candidates)
+    else:
+        doc = yield from hand.write_paragraph_live(text, s.style, s.bias, s.color, s.width, layout,
+                                                   parse_seed(seed), max_steps=max_steps, candidates=candidates,
+                                                   every=every)
     folder = result_folder()
     svgs = doc.save(folder / f"paragraph-{doc.seed}.svg", "svg")
     pngs = doc.save(folder / f"paragraph-{doc.seed}.png", "png", dpi=dpi, paper=paper)
@@ -281,7 +302,7 @@ def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layo
     summary = (f"Wrote {lines} line{'s' if lines != 1 else ''} on {n} page{'s' if n != 1 else ''} in "
                f"{time.perf_counter() - started:.2f} s · seed {doc.seed} · {doc.rounds} wrap round"
                f"{'s' if doc.rounds != 1 else ''}") + "".join(f"\n- {x}" for x in notes)
-    return PagesResult(doc.pages, svgs, pngs, doc.seed, summary, notes, pdf, doc.legibility)
+    return PagesResult(doc.pages, svgs, pngs, doc.seed, summary, notes, pdf, doc.legibility, paper)
 
 
 def plotter_files(pages: list[Page], plotter: PlotterOptions, gcode: GcodeOptions, stem: str = "handwriting",

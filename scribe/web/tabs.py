@@ -18,7 +18,8 @@ from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RA
 from ..render.paper import PaperOptions
 from ..render.plotter import ORIGINS, GcodeOptions
 from . import forms, live, outputs, views
-from .api import document_specs, guarded, loaded_styles, made_style, shown_text, warn, write_lines_live
+from .api import (document_specs, guarded, loaded_styles, made_style, shown_text, warn, write_lines_live,
+                  write_paragraph_live)
 from .assets import (CANVAS_CSS, CANVAS_HTML, CANVAS_JS, CLEAR_CANVAS_JS, LINE_EXAMPLES, QUICK_EXAMPLES,
                      READ_CANVAS_JS)
 from .state import AppState
@@ -83,17 +84,25 @@ class Paper:
 
 def shown(r: outputs.WriteResult) -> tuple:
     """A line-mode result as Outputs' values."""
-    return (views.preview_html(r.svg), str(r.svg_path), str(r.png_path), r.seed, shown_text(r.summary()), r.pages,
+    return (views.preview_html(r.shown_svg()), str(r.svg_path), str(r.png_path), r.seed, shown_text(r.summary()), r.pages,
             str(r.pdf_path) if r.pdf_path else None, str(r.document_path) if r.document_path else None)
 
 
-def shown_live(writing, request: gr.Request | None = None):
-    """Outputs' values while a line-mode write runs (scribe.web.live): the page so far and the status
-    first, every output once it is done. `request`: its session's Stop waits for this write's end."""
+def shown_pages(r: outputs.PagesResult) -> tuple:
+    """A paragraph-mode result as Outputs' values."""
+    return (views.pages_preview_html(r.pages, r.paper), str(outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip")),
+            str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, shown_text(r.summary),
+            r.pages, str(r.pdf_file), None)
+
+
+def shown_live(writing, request: gr.Request | None = None, finish=shown):
+    """Outputs' values while a write runs (scribe.web.live): the page so far and the status first,
+    every output once it is done (`finish`: the result as Outputs' values). `request`: its session's
+    Stop waits for this write's end."""
     keep, first = gr.skip(), True
     for u in live.live_updates(writing, session=getattr(request, "session_hash", None)):
         if u.result is not None:
-            yield shown(u.result)
+            yield finish(u.result)
         elif first:   # the last write's files and seed go: they no longer match the page on show
             first = False
             yield (views.preview_html(u.svg) if u.svg else keep, None, None, "", u.status, None, None, None)
@@ -330,6 +339,7 @@ class ParagraphTab:
     spacing: gr.Slider
     variation: gr.Slider
     write: gr.Button
+    stop: gr.Button
 
     def inputs(self) -> list:
         return [self.text, self.style, self.bias, self.color, self.width, self.page, self.margin,
@@ -358,29 +368,25 @@ def paragraph_tab(state: AppState, first_style: str) -> ParagraphTab:
         spacing = gr.Slider(0.8, 5, value=1.7, step=0.1, label="Line spacing (ink heights)")
         variation = gr.Slider(0, 2, value=0, step=0.1, label="Natural variation",
                               info="0 = none; 1 = natural baseline, tilt and size changes")
-    write = gr.Button("Write paragraph", variant="primary", elem_id="scribe-write-paragraph")
-    return ParagraphTab(text, style, bias, color, width, page, margin, line_width, size, spacing, variation, write)
+    with gr.Row():
+        write = gr.Button("Write paragraph", variant="primary", elem_id="scribe-write-paragraph")
+        stop = gr.Button("Stop", variant="stop", elem_id="scribe-stop-paragraph")
+    return ParagraphTab(text, style, bias, color, width, page, margin, line_width, size, spacing, variation, write,
+                        stop)
 
 
 def wire_paragraph(state: AppState, tab: ParagraphTab, shared: Shared, out: Outputs, paper: Paper,
                    mine: gr.State) -> None:
-    @guarded
     def write_paragraph_ui(text, style, bias, color, width, page, margin, line_w, size, spacing, variation,
-                           seed, dpi, align, ckpt, candidates, kind, pitch, rule, own=None, progress=gr.Progress()):
-        progress(0.05, desc="Loading the model")
-        layout, sheet = forms.paragraph_look(page, margin, line_w, size, spacing, align, variation, kind, pitch, rule)
-        hand = state.hand(ckpt, own)
-        progress(0.2, desc="Writing the paragraph")
-        r = outputs.write_paragraph_files(hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps,
-                                          forms.parse_candidates(candidates), paper=sheet)
-        for note in r.notes:
-            warn(note)
-        return (views.pages_preview_html(r.pages), str(outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip")),
-                str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, shown_text(r.summary),
-                r.pages, str(r.pdf_file), None)
+                           seed, dpi, align, ckpt, candidates, kind, pitch, rule, own=None,
+                           request: gr.Request = None):
+        look = (page, margin, line_w, size, spacing, align, variation, kind, pitch, rule)
+        yield from shown_live(write_paragraph_live(state, text, style, bias, color, width, look, seed, dpi, ckpt,
+                                                   candidates, own), request, finish=shown_pages)
 
-    tab.write.click(write_paragraph_ui, tab.inputs() + shared.all() + paper.all() + [mine], out.all(),
-                    show_progress_on=[out.preview], **PRIVATE, **state.conc)
+    writing = tab.write.click(write_paragraph_ui, tab.inputs() + shared.all() + paper.all() + [mine], out.all(),
+                              show_progress_on=[out.preview], show_progress="minimal", **PRIVATE, **state.conc)
+    wire_stop(tab.stop, out.status, [writing])
 
 
 # ---- the Your own hand tab -------------------------------------------------------------------------
@@ -398,6 +404,7 @@ class OwnHandTab:
     write_text: gr.Textbox
     write: gr.Button
     load: gr.File | None = None        # your-styles.zip (or style files) uploaded again
+    stop: gr.Button | None = None
 
 
 def own_hand_tab(state: AppState) -> OwnHandTab:
@@ -425,8 +432,9 @@ def own_hand_tab(state: AppState) -> OwnHandTab:
         write_text = gr.Textbox("Written in my own hand.", label="Write with your new style", scale=4,
                                 elem_id="scribe-own-write-text")
         write = gr.Button("Write", variant="primary", scale=1, elem_id="scribe-own-write")
+        stop = gr.Button("Stop", variant="stop", scale=0, min_width=90, elem_id="scribe-own-stop")
     return OwnHandTab(ink_json, text, clear, upload, make, message, preview, files, style_id, write_text, write,
-                      load)
+                      load, stop)
 
 
 def _kept_where(state: AppState) -> str:
@@ -466,19 +474,17 @@ def wire_own_hand(state: AppState, tab: OwnHandTab, shared: Shared, out: Outputs
     tab.load.upload(load_styles_ui, [tab.load, shared.checkpoint, mine],
                     [tab.message, tab.files, mine] + list(style_menus), **PRIVATE)
 
-    @guarded
-    def write_own_ui(text, sid, seed, dpi, align, ckpt, candidates, own, progress=gr.Progress()):
-        if sid is None:
-            raise InputError("make your style first: write on the canvas and press Make style")
-        specs, notes = forms.specs_from_block(text, sid, DEFAULT_BIAS + 0.25)
-        progress(0.2, desc="Writing")
-        r = outputs.write_files(state.hand(ckpt, own), specs, forms.parse_seed(seed), forms.parse_dpi(dpi),
-                                forms.parse_align(align), state.max_steps, notes=notes,
-                                embed_styles=state.own_style_ids(own), candidates=forms.parse_candidates(candidates))
-        return shown(r)
+    def write_own_ui(text, sid, seed, dpi, align, ckpt, candidates, own, request: gr.Request = None):
+        def specs():
+            if sid is None:
+                raise InputError("make your style first: write on the canvas and press Make style")
+            return forms.specs_from_block(text, sid, DEFAULT_BIAS + 0.25)
+        yield from shown_live(write_lines_live(state, specs, seed, dpi, align, ckpt, (), candidates, own=own),
+                              request)
 
-    tab.write.click(write_own_ui, [tab.write_text, tab.style_id] + shared.all() + [mine], out.all(),
-                    show_progress_on=[out.preview], **PRIVATE, **state.conc)
+    writing = tab.write.click(write_own_ui, [tab.write_text, tab.style_id] + shared.all() + [mine], out.all(),
+                              show_progress_on=[out.preview], show_progress="minimal", **PRIVATE, **state.conc)
+    wire_stop(tab.stop, out.status, [writing])
 
 
 # ---- settings --------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from .. import ink
 from ..hand import Hand
 from ..render.animate import AnimationOptions, animated_svg
 from ..render.page import InkLine, Layout, Page, layout_page, page_to_svg
+from ..render.paper import PaperOptions, paper_svg
 from ..styles import Style, StyleBank, StyleError
 from .forms import DEFAULT_COLOR, FREE_STYLE
 
@@ -119,12 +120,13 @@ def preview_html(svg: str | None) -> str:
     return f"<div class='scribe-preview'>{svg}</div>"
 
 
-def pages_preview_html(pages: list[Page]) -> str:
-    """Every page inline, one under the other, each on white with a caption when there are several."""
+def pages_preview_html(pages: list[Page], paper: PaperOptions | None = None) -> str:
+    """Every page inline, one under the other, each on white (or its `paper`, as the PNGs and the PDF
+    have it) with a caption when there are several."""
     if len(pages) == 1:
-        return preview_html(page_to_svg(pages[0]))
+        return preview_html(paper_svg(pages[0], paper))
     parts = [f"<figure style='margin:0 0 12px 0'><figcaption style='font-size:12px;color:#666'>page {i} of "
-             f"{len(pages)}</figcaption><div style='border:1px solid #ddd'>{page_to_svg(p)}</div></figure>"
+             f"{len(pages)}</figcaption><div style='border:1px solid #ddd'>{paper_svg(p, paper)}</div></figure>"
              for i, p in enumerate(pages, start=1)]
     return f"<div class='scribe-preview scribe-pages'>{''.join(parts)}</div>"
 
