@@ -1,0 +1,92 @@
+"""The Dockerfile, checked without Docker (no daemon or registry here): what it copies exists, it runs as
+a non-root user on the Spaces port, and the app starts and writes from the copied files alone, with
+GRADIO_SERVER_NAME / GRADIO_SERVER_PORT set as the image sets them."""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, free_port
+
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def instructions() -> list[tuple[str, list[str]]]:
+    """(INSTRUCTION, arguments) per line, continuation lines joined, comments dropped."""
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), shlex.split(rest)))
+    return out
+
+
+def copied() -> list[str]:
+    """Every COPY source (flags such as --chown dropped)."""
+    return [src for word, args in instructions() if word == "COPY"
+            for src in [a for a in args if not a.startswith("--")][:-1]]
+
+
+def test_the_dockerfile_copies_what_exists_runs_as_a_user_and_serves_on_the_spaces_port():
+    sources = copied()
+    assert sources and all((ROOT / s).exists() for s in sources), [s for s in sources if not (ROOT / s).exists()]
+    assert {"app.py", "scribe/", "checkpoints/", "requirements.txt", "pyproject.toml"} <= set(sources)
+    users = [args[0] for word, args in instructions() if word == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    env = " ".join(" ".join(args) for word, args in instructions() if word == "ENV")
+    assert "GRADIO_SERVER_NAME=0.0.0.0" in env and "GRADIO_SERVER_PORT=7860" in env
+    cmd = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD ")]
+    assert cmd and json.loads(cmd[-1][4:]) == ["python", "app.py"]
+    runs = " ".join(" ".join(args) for word, args in instructions() if word == "RUN")
+    assert "download.pytorch.org/whl/cpu" in runs            # CPU torch, not the CUDA build
+
+
+@pytest.mark.slow
+def test_the_app_starts_and_writes_from_the_copied_files_alone(tmp_path):
+    from gradio_client import Client
+    image = tmp_path / "app"
+    image.mkdir()
+    for src in copied():
+        path = ROOT / src
+        if path.is_dir():
+            shutil.copytree(path, image / src, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(path, image / src)
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "PYTHONPATH": str(image)}
+    where = subprocess.run([sys.executable, "-c", "import scribe; print(scribe.__file__)"], cwd=image, env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(where).resolve().is_relative_to(image.resolve()), where    # the copy, not this checkout
+    log = (tmp_path / "app.log").open("w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=image, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, (tmp_path / "app.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "app.log").read_text()[-3000:]
+            time.sleep(1.0)
+        svg, png, *_ = Client(url, verbose=False).predict(lines=["hello"], seed=1, api_name="/write")
+        assert Path(svg).read_text().lstrip().startswith(("<?xml", "<svg")) and Path(png).stat().st_size > 1000
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
