@@ -65,8 +65,10 @@ def test_the_preview_shows_the_paper_and_the_svg_file_never_has_it(tiny_ckpt_pat
     shown = tabs.shown(r)[0]
     assert 'id="paper"' in shown and "#3366cc" in shown
     assert 'id="paper"' not in r.svg and 'id="paper"' not in r.svg_path.read_text()
-    plain = outputs.write_files(hand, [LineSpec("hello", 1)], 5, 96, max_steps=MAX_STEPS, out_root=tmp_path)
-    assert 'id="paper"' not in tabs.shown(plain)[0]
+    _, white = forms.line_look("8", 2.0, "left", "plain", None, None)
+    plain = outputs.write_files(hand, [LineSpec("hello", 1)], 5, 96, max_steps=MAX_STEPS, out_root=tmp_path,
+                                paper=white)
+    assert 'id="paper"' not in tabs.shown(plain)[0]           # plain paper: the preview is the page itself
     monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "para")
     playout, sheet = forms.paragraph_look("a5", 15, 0, 6, 1.7, "left", 0, "grid", None, None)
     pr = outputs.write_paragraph_files(hand, "hello there", 1, 1.0, "#000000", 1.5, playout, 3, 96, MAX_STEPS,

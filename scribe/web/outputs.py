@@ -169,7 +169,7 @@ def write_files_live(hand: Hand, specs: list[LineSpec], seed: int | None = None,
     doc_path = atomic_write_bytes(folder / f"{stem}.scribe.json", saved)
     lines = sum(1 for ln in doc.lines if ln is not None)
     return WriteResult(svg, svg_path, png_path, doc.seed, time.perf_counter() - started, used_dpi, lines, notes,
-                       [page], pdf_path, doc_path, doc.legibility, backed if paper is not None else None)
+                       [page], pdf_path, doc_path, doc.legibility, backed if paper is not None and paper.kind != "plain" else None)
 
 
 def write_pages(hand: Hand, lines, seed=None, align=None, max_steps: int | None = None

@@ -123,6 +123,7 @@ def preview_html(svg: str | None) -> str:
 def pages_preview_html(pages: list[Page], paper: PaperOptions | None = None) -> str:
     """Every page inline, one under the other, each on white (or its `paper`, as the PNGs and the PDF
     have it) with a caption when there are several."""
+    paper = paper if paper is not None and paper.kind != "plain" else None    # plain: the page is white already
     if len(pages) == 1:
         return preview_html(paper_svg(pages[0], paper))
     parts = [f"<figure style='margin:0 0 12px 0'><figcaption style='font-size:12px;color:#666'>page {i} of "
