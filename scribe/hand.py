@@ -173,6 +173,7 @@ class LiveInk:
         self.specs, self.rows, self.batch, self.ink_height = specs, rows, batch, ink_height
         self.layout, self.candidates = layout or Layout(), candidates
         self.step, self.cap = batch.step, batch.cap
+        self.paper = None   # the PaperOptions its PNG and PDF will have, for a preview (scribe.web.outputs sets it)
         self._row = {i: k for k, i in enumerate(rows)}          # spec index -> its first candidate's row
 
     def finished(self, i: int) -> bool:

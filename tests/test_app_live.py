@@ -1,6 +1,7 @@
-"""Live ink and Stop through the real app: /write_live and job.cancel() through gradio_client, and the
-Lines and Quick tabs in headless Chromium (the preview shows ink before the write is done; Stop stops
-the sampling loop and the next write is served).
+"""Live ink and Stop through the real app: /write_live, /write_paragraph_live and job.cancel() through
+gradio_client, and the Lines, Quick, Paragraph and Your own hand tabs in headless Chromium (the preview
+shows ink before the write is done, on the paper chosen; Stop stops the sampling loop and the next
+write is served).
 
 The model is a tiny random one, wide enough (128 units) that a long line takes a few seconds on a CPU:
 tiny models never end a line on their own, so every line runs to its step cap (4 x 12 steps a
@@ -9,7 +10,8 @@ sampling loop runs, in this process (the server runs here), so a test sees when 
 
 The README's live-ink and paper screenshots come from `main` here, with the shipped model:
 
-    python tests/test_app_live.py --live docs/img/app-live.png --paper docs/img/app-paper.png
+    python tests/test_app_live.py --live docs/img/app-live.png --paper docs/img/app-paper.png \
+        --paper-preview docs/img/app-paper-preview.png
 """
 from __future__ import annotations
 
@@ -116,6 +118,50 @@ def test_cancel_stops_the_sampling_loop_and_frees_the_worker(server, monkeypatch
     time.sleep(1.0)
     assert len(chunks.seen) == seen                          # and nothing runs on in the background
     assert all(u[2] is None for u in job.outputs())          # no files from the cancelled write
+
+
+PARAGRAPH = "abcdefghij abcdefghij abcdefghij\n\nabcdefghij abcdefghij"
+
+
+@pytest.mark.slow
+def test_write_paragraph_live_streams_the_lines_then_gives_the_pages_of_write_paragraph(server):
+    ask = dict(text=PARAGRAPH, page="a5", seed=3, png_dpi=96, candidates=1)
+    job = server.submit(**ask, live="strokes", api_name="/write_paragraph_live")
+    page, status, svgs, pngs, seed, summary, check = job.result()
+    ups = job.outputs()
+    assert page is None and seed == 3 and " page" in summary and summary == status and svgs and len(svgs) == len(pngs)
+    assert len(ups) >= 3
+    for shown, line, f_svgs, f_pngs, f_seed, f_summary, _ in ups[:-1]:
+        assert line.startswith("Writing… pen step") and (f_svgs, f_pngs, f_seed, f_summary) == (None, None, None, "")
+    pages = [u[0] for u in ups[:-1] if u[0]]
+    assert pages and max(paths_in(p) for p in pages) > 0 and all('id="paper"' not in p for p in pages)
+    plain_svgs, *_ = server.predict(**ask, api_name="/write_paragraph")
+    assert [Path(f).read_bytes() for f in plain_svgs] == [Path(f).read_bytes() for f in svgs]   # the same ink
+    with pytest.raises(Exception, match="live must be one of lines, strokes"):
+        server.predict(**ask, live="words", api_name="/write_paragraph_live")
+
+
+@pytest.mark.slow
+def test_cancelling_a_paragraph_stops_its_sampling_loop_and_frees_the_worker(server, monkeypatch, caplog):
+    chunks = Chunks(monkeypatch)
+    caplog.set_level(logging.INFO, logger="scribe.app")
+    job = server.submit(text=" ".join([LONG] * 12), seed=1, candidates=1, api_name="/write_paragraph_live")
+    deadline = time.monotonic() + 120
+    while len(job.outputs()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(job.outputs()) >= 2 and not job.done()
+    job.cancel()
+    svg, _, _, summary, _ = server.predict(lines=[{"text": "ab"}], seed=2, png_dpi=96, candidates=1,
+                                           api_name="/write")
+    assert summary.startswith("Wrote 1 line") and Path(svg).exists()
+    stopped = [r.getMessage() for r in caplog.records if "(cancelled)" in r.getMessage()]
+    assert len(stopped) == 1
+    at, cap = (int(x) for x in stopped[0].split("pen step ")[1].split(" (")[0].split(" of "))
+    assert 0 < at < cap and max(s for _, s in chunks.seen) == at
+    seen = len(chunks.seen)
+    time.sleep(1.0)
+    assert len(chunks.seen) == seen                          # nothing runs on in the background
+    assert all(u[2] is None for u in job.outputs())          # no pages from the cancelled write
 
 
 @pytest.mark.slow
@@ -235,6 +281,28 @@ def test_browser_paragraph_tab_shows_the_ink_while_it_is_written_and_stops(live_
     assert "lines done" in status and "pen step" in status
 
 
+HAS_PAPER = "document.querySelector('#scribe-preview svg #paper line')"
+
+
+@pytest.mark.slow
+@needs_browser
+def test_browser_preview_shows_the_paper_live_and_finished_and_the_svg_download_never_has_it(live_app, tmp_path):
+    with browser_page(downloads=True) as page:
+        open_app(page, live_app)
+        page.locator("#scribe-paper input").click()
+        page.get_by_role("option", name="Ruled", exact=True).click()
+        page.locator(".scribe-line-text textarea").first.fill(LONG[:40])
+        page.locator("#scribe-write").click()
+        wait_for(page, f"{WRITING} && {HAS_PAPER}", 120_000)          # the page so far, on its paper
+        wait_for(page, "document.querySelector('#scribe-status')?.innerText.includes('Wrote 1 line')", 300_000)
+        finished = page.locator("#scribe-preview svg #paper line").count()
+        with page.expect_download() as download:
+            page.locator("#scribe-svg").click()
+        download.value.save_as(tmp_path / "page.svg")
+        svg = (tmp_path / "page.svg").read_text()
+    assert finished > 0 and "<svg" in svg and 'id="paper"' not in svg and "<path" in svg
+
+
 @pytest.fixture()
 def live_app_with_user_dir(tmp_path):
     demo, url = start_app(wide_model(tmp_path), None, None, user_dir=tmp_path / "user")
@@ -315,10 +383,36 @@ def paper_picture(page, url: str, out: Path, workdir: Path) -> None:
     im.quantize(64).save(out, optimize=True)
 
 
+def paper_preview_screenshot(page, url: str, out: Path, workdir: Path) -> None:
+    """The on-screen preview of the "note in blue ink" example on ruled paper (the SVG download has none)."""
+    page.goto(url)
+    page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
+    page.get_by_text("A note in blue ink", exact=False).first.click()
+    page.wait_for_timeout(1500)
+    page.locator("#scribe-paper input").click()
+    page.get_by_role("option", name="Ruled", exact=True).click()
+    page.locator("#scribe-rule-pitch input").fill("9")
+    page.locator("#scribe-seed input, #scribe-seed textarea").first.fill("5")
+    page.locator("#scribe-write").click()
+    page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('Wrote')",
+                           timeout=300_000)
+    page.add_style_tag(content=".toast-wrap { display: none !important; }")   # the check's note, over the page
+    page.evaluate("window.scrollTo(0, 0)")
+    box = page.locator("#scribe-preview").bounding_box()
+    got = workdir / "preview.png"
+    page.screenshot(path=str(got), clip={"x": box["x"] - 4, "y": box["y"] - 4, "width": box["width"] + 8,
+                                         "height": box["height"] + 8})
+    from PIL import Image
+    im = Image.open(got).convert("RGB")
+    im.thumbnail((900, 900))
+    im.quantize(64).save(out, optimize=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="The README's live-ink and paper screenshots, from the real app.")
     p.add_argument("--live", type=Path, help="where to save the mid-write screenshot (PNG)")
     p.add_argument("--paper", type=Path, help="where to save the grid-paper PNG the app makes")
+    p.add_argument("--paper-preview", type=Path, help="where to save the preview on ruled paper (PNG)")
     p.add_argument("--checkpoint", default=None, help="default: the shipped model")
     args = p.parse_args(argv)
     from scribe.checkpoint import default_checkpoint
@@ -330,6 +424,8 @@ def main(argv=None) -> int:
                     print(live_screenshot(page, url, args.live))
                 if args.paper:
                     paper_picture(page, url, args.paper, Path(tmp))
+                if args.paper_preview:
+                    paper_preview_screenshot(page, url, args.paper_preview, Path(tmp))
         finally:
             demo.close()
     return 0

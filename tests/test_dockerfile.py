@@ -1,6 +1,7 @@
 """The Dockerfile, checked without Docker (no daemon or registry here): what it copies exists, it runs as
 a non-root user on the Spaces port, and the app starts and writes from the copied files alone, with
-GRADIO_SERVER_NAME / GRADIO_SERVER_PORT set as the image sets them."""
+GRADIO_SERVER_NAME / GRADIO_SERVER_PORT set as the image sets them: every module it imported to start
+and write is found in the copy or in the Python installation, none in this checkout."""
 from __future__ import annotations
 
 import json
@@ -71,7 +72,9 @@ def test_the_app_starts_and_writes_from_the_copied_files_alone(tmp_path):
                            capture_output=True, text=True, check=True).stdout.strip()
     assert Path(where).resolve().is_relative_to(image.resolve()), where    # the copy, not this checkout
     log = (tmp_path / "app.log").open("w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=image, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # -X importtime: the app names every module it imports (on stderr), to be found again below
+    proc = subprocess.Popen([sys.executable, "-X", "importtime", "app.py"], cwd=image, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
     try:
         url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + 180
         while True:
@@ -90,3 +93,32 @@ def test_the_app_starts_and_writes_from_the_copied_files_alone(tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+    imported = sorted({line.rsplit("|", 1)[1].strip().split(".")[0]
+                       for line in (tmp_path / "app.log").read_text().splitlines() if line.startswith("import time:")}
+                      - {"imported package"})
+    assert {"scribe", "gradio", "torch"} <= set(imported)
+    outside = json.loads(subprocess.run([sys.executable, "-c", FIND_OUTSIDE, str(image), json.dumps(imported)],
+                                        cwd=image, env=env, capture_output=True, text=True, check=True).stdout)
+    assert outside == {}, outside       # e.g. a package the image lacks, found in this checkout instead
+
+
+# Where each top-level module the app imported is found with the image's PYTHONPATH: those neither in the
+# image nor in the Python installation (the standard library, site-packages) come from somewhere the
+# image would not have (this checkout, or the editable install's source folder).
+FIND_OUTSIDE = """
+import importlib.util, json, os, sys, sysconfig
+roots = [os.path.realpath(sys.argv[1])] + sorted({os.path.realpath(p) for p in
+         [sys.prefix, sys.base_prefix, *sysconfig.get_paths().values()]})
+out = {}
+for name in json.loads(sys.argv[2]):
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    where = [spec.origin] if spec and spec.origin not in (None, "built-in", "frozen") else []
+    where += list(spec.submodule_search_locations or []) if spec else []
+    bad = [w for w in where if not any(os.path.realpath(w).startswith(r + os.sep) for r in roots)]
+    if bad:
+        out[name] = bad
+print(json.dumps(out))
+"""

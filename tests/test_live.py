@@ -135,6 +135,36 @@ def test_paragraph_live_writes_the_same_pages_and_its_updates_end_with_the_resul
         next(gen)
 
 
+def test_the_live_preview_is_on_the_chosen_paper_and_an_svg_never_is(tmp_path, monkeypatch):
+    from scribe.web import forms
+    hand = Hand(tiny_checkpoint())
+    layout, paper = forms.line_look("8", 2.0, "left", "ruled", "9", "#3366cc")
+
+    def lines(on_paper):
+        writing = outputs.write_files_live(hand, [LineSpec("hello there", None)], 5, 96, max_steps=40,
+                                           out_root=tmp_path, layout=layout, paper=paper, every=16)
+        return list(live.live_updates(writing, "strokes", min_interval=0.0, on_paper=on_paper))
+
+    ups = lines(True)                                   # the app's preview
+    shown = [u.svg for u in ups[:-1] if u.svg]
+    assert shown and all('id="paper"' in s and "#3366cc" in s for s in shown)
+    r = ups[-1].result
+    assert 'id="paper"' not in r.svg and 'id="paper"' not in r.svg_path.read_text()
+    assert 'id="paper"' in r.shown_svg()
+    assert all('id="paper"' not in (u.svg or "") for u in lines(False))     # the API's SVG text
+    plain = outputs.write_files_live(hand, [LineSpec("hello there", None)], 5, 96, max_steps=40,
+                                     out_root=tmp_path, layout=layout, every=16)
+    assert all('id="paper"' not in (u.svg or "")
+               for u in live.live_updates(plain, "strokes", min_interval=0.0, on_paper=True))
+    monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "para")
+    playout, sheet = forms.paragraph_look("a5", 15, 0, 6, 1.7, "left", 0, "grid", None, "#cc3366")
+    writing = outputs.write_paragraph_files_live(hand, "hello there quick fox", None, 1.0, "#000000", 1.5, playout,
+                                                 3, 96, 40, paper=sheet, every=16)
+    ups = list(live.live_updates(writing, "lines", on_paper=True))
+    assert any('id="paper"' in (u.svg or "") and "#cc3366" in u.svg for u in ups[:-1])
+    assert all('id="paper"' not in f.read_text() for f in ups[-1].result.svg_files)
+
+
 class Clock:
     def __init__(self, tick: float):
         self.t, self.tick = 0.0, tick

@@ -11,6 +11,8 @@
     /write_paragraph_pdf  as /write_paragraph -> one PDF of every page, seed, summary
     /write_document  a saved document (JSON text) -> SVG, PNG, PDF, seed, summary (the same ink again)
     /write_live      lines (as /write), streamed: the page so far (SVG text) and a status, then the files
+    /write_paragraph_live  as /write_paragraph, streamed: the lines being written (SVG text) and a
+                     status, then the pages' files
     /load_styles     your-styles.zip (or style-N-*.npy files) uploaded again -> their style ids, summary
 
 /write, /write_text and the PDF endpoints take the writing size (`size`: mm, or "24px"), `line_spacing`,
@@ -333,7 +335,8 @@ def add_api(state: AppState, mine: gr.State) -> None:
         style_uploads = gr.File(label="files", file_count="multiple", type="filepath")
         o_sids, o_info = gr.JSON(label="style_ids"), gr.JSON(label="info")
         btns = {n: gr.Button(n) for n in ("write", "write_text", "plotter", "animated", "paragraph", "style",
-                                          "pdf", "paragraph_pdf", "document", "live", "load_styles", "info")}
+                                          "pdf", "paragraph_pdf", "document", "live", "paragraph_live", "load_styles",
+                                          "info")}
         look_in = [w_size, w_spacing, w_paper, w_pitch, w_rule]
 
     # ---- line mode ----
@@ -395,13 +398,17 @@ def add_api(state: AppState, mine: gr.State) -> None:
                                              "Returns the SVG file, the PNG file, the seed used, a summary and "
                                              "the legibility check's result.", **conc)
 
-    def api_write_live(lines, seed=None, png_dpi=None, align=None, checkpoint=None, size=None, line_spacing=None,
-                       paper=None, rule_pitch=None, rule_color=None, candidates=DEFAULT_CANDIDATES,
-                       live=live_ink.DEFAULT_LIVE, own=None):
+    def live_mode(live) -> str:
         mode = str(live or live_ink.DEFAULT_LIVE).strip().lower()
         if mode not in live_ink.LIVE_MODES:
             raise as_gr_error(InputError(f"live must be one of {', '.join(live_ink.LIVE_MODES)}, not "
                                          f"{str(live)[:20]!r}"))
+        return mode
+
+    def api_write_live(lines, seed=None, png_dpi=None, align=None, checkpoint=None, size=None, line_spacing=None,
+                       paper=None, rule_pitch=None, rule_color=None, candidates=DEFAULT_CANDIDATES,
+                       live=live_ink.DEFAULT_LIVE, own=None):
+        mode = live_mode(live)
         writing = write_lines_live(state, lambda: forms.specs_from_rows(lines), seed, png_dpi, align, checkpoint,
                                    (size, line_spacing, paper, rule_pitch, rule_color), candidates, own=own)
         for u in live_ink.live_updates(writing, mode):
@@ -517,6 +524,34 @@ def add_api(state: AppState, mine: gr.State) -> None:
                                             "align; variation 0-2; candidates as in /write). Returns the SVG "
                                             "pages, the PNG pages, the seed, a summary and the legibility "
                                             "check's result (per wrapped line).", **conc)
+
+    def api_write_paragraph_live(text, style=None, bias=None, color=None, width=None, page=None, margin_mm=None,
+                                 width_mm=None, size_mm=None, line_spacing=None, align=None, variation=None,
+                                 seed=None, png_dpi=None, checkpoint=None, paper=None, rule_pitch=None,
+                                 rule_color=None, candidates=DEFAULT_CANDIDATES, live=live_ink.DEFAULT_LIVE,
+                                 own=None):
+        mode = live_mode(live)
+        look = (page, margin_mm, width_mm, size_mm, line_spacing, align, variation, paper, rule_pitch, rule_color)
+        writing = write_paragraph_live(state, text, style, bias, color, width, look, seed, png_dpi, checkpoint,
+                                       candidates, own)
+        for u in live_ink.live_updates(writing, mode):
+            r = u.result
+            if r is None:
+                yield u.svg, u.status, None, None, None, "", None
+            else:   # the finished pages are the files
+                yield (None, u.status, [str(f) for f in r.svg_files], [str(f) for f in r.png_files], r.seed,
+                       r.summary, legibility_dict(r.legibility))
+
+    btns["paragraph_live"].click(api_write_paragraph_live, para_in + [dpi, ckpt] + paper_in + [cands, w_live, mine],
+                                 [o_page, o_status, o_svgs, o_pngs, o_seed, o_summary, o_check],
+                                 api_name="write_paragraph_live",
+                                 api_description="/write_paragraph, streamed while it is written: every update "
+                                                 "has the lines being written (up to 12 wrapped lines at a time, "
+                                                 "as SVG text; null when no new ink since the last update) and a "
+                                                 "status line; the last one has no page but the SVG pages, the "
+                                                 "PNG pages, the seed, a summary and the legibility check's "
+                                                 "result. `live`: 'strokes' or 'lines', as in /write_live. "
+                                                 "Cancelling the job stops the sampling loop.", **conc)
 
     @guarded
     def make_style_api(ink=None, text=None, file=None, checkpoint=None, own=None):

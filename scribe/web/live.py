@@ -1,8 +1,10 @@
-"""Live ink: a line-mode write shown while it is written, and stopped when the user presses Stop.
+"""Live ink: a write shown while it is written, and stopped when the user presses Stop.
 
-`live_updates` turns the LiveInk stream of a write (scribe.web.api.write_lines_live) into `Update`s for
-the page: the page so far as SVG whenever there is new ink to draw, a status line in between, and the
-finished result last. No Gradio here; scribe.web.tabs and the /write_live endpoint yield these.
+`live_updates` turns the LiveInk stream of a write (scribe.web.api.write_lines_live, or
+write_paragraph_live: a chunk of wrapped lines at a time) into `Update`s for the page: the page so far
+as SVG whenever there is new ink to draw (in the app, on the paper chosen for the PNG and PDF), a
+status line in between, and the finished result last. No Gradio here; scribe.web.tabs and the
+/write_live and /write_paragraph_live endpoints yield these.
 
 What counts as new ink is the mode:
 - "lines": a line is drawn once it is finished (its ink is then final);
@@ -23,6 +25,7 @@ import time
 from dataclasses import dataclass
 
 from ..render.page import page_to_svg
+from ..render.paper import paper_svg
 from ..render.paragraph import Measure
 from .outputs import WriteResult
 
@@ -101,17 +104,19 @@ RUNNING = Running()
 
 def live_updates(writing, mode: str = DEFAULT_LIVE, min_interval: float = MIN_PREVIEW_S,
                  status_every: float = STATUS_EVERY_S, clock=time.monotonic, session: str | None = None,
-                 running: Running = RUNNING):
-    """Updates from `writing`, a generator of LiveInk that returns a WriteResult (write_lines_live).
-    Closing this generator closes `writing`, which stops its sampling loop. `session`: the browser
-    session, so that its Stop can wait for this write's end (`running`)."""
+                 running: Running = RUNNING, on_paper: bool = False):
+    """Updates from `writing`, a generator of LiveInk that returns a WriteResult (write_lines_live) or a
+    PagesResult (write_paragraph_live). Closing this generator closes `writing`, which stops its
+    sampling loop. `session`: the browser session, so that its Stop can wait for this write's end
+    (`running`). `on_paper`: the page so far on the paper its PNG and PDF will have (LiveInk.paper), for
+    the app's preview; off for SVG that a caller may keep (an SVG never has paper)."""
     if mode not in LIVE_MODES:
         raise ValueError(f"live mode must be one of {', '.join(LIVE_MODES)}, not {mode!r}")
     with running.write(session):
-        yield from _updates(writing, mode, min_interval, status_every, clock)
+        yield from _updates(writing, mode, min_interval, status_every, clock, on_paper)
 
 
-def _updates(writing, mode, min_interval, status_every, clock):
+def _updates(writing, mode, min_interval, status_every, clock, on_paper=False):
     shown_key, shown_at, said_at, live, width, shown_specs = None, float("-inf"), clock(), None, 0.0, None
     try:
         while True:
@@ -129,7 +134,8 @@ def _updates(writing, mode, min_interval, status_every, clock):
             if key != shown_key and (mode == "lines" or now - shown_at >= min_interval):
                 page = live.page(partial=mode == "strokes", min_width=width)
                 shown_key, shown_at, said_at = key, now, now
-                yield Update(page_to_svg(page), status_line(live), live.step)
+                svg = paper_svg(page, live.paper) if on_paper else page_to_svg(page)
+                yield Update(svg, status_line(live), live.step)
             elif now - said_at >= status_every:
                 said_at = now
                 yield Update(None, status_line(live), live.step)

@@ -129,6 +129,21 @@ def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi:
                                        embed_styles, candidates, on_step=on_step, every=None))
 
 
+def on_paper(writing, paper: PaperOptions | None):
+    """The LiveInk of `writing`, each marked with the `paper` its PNG and PDF will have, so that a preview
+    can show it (scribe.web.live); the result passes through, and closing this closes `writing`."""
+    try:
+        while True:
+            try:
+                live = next(writing)
+            except StopIteration as end:
+                return end.value
+            live.paper = paper
+            yield live
+    finally:
+        writing.close()
+
+
 def write_files_live(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi: float = DEFAULT_DPI,
                      align: str = "left", max_steps: int | None = None, out_root: Path | None = None,
                      notes: list[str] | None = None, layout: Layout | None = None,
@@ -143,8 +158,8 @@ def write_files_live(hand: Hand, specs: list[LineSpec], seed: int | None = None,
         doc = hand.write(specs, seed=seed, layout=layout, max_steps=max_steps, on_step=on_step,
                          candidates=candidates)
     else:
-        doc = yield from hand.write_live(specs, seed=seed, layout=layout, max_steps=max_steps,
-                                         candidates=candidates, every=every)
+        doc = yield from on_paper(hand.write_live(specs, seed=seed, layout=layout, max_steps=max_steps,
+                                                  candidates=candidates, every=every), paper)
     page = doc.page()
     svg = page_to_svg(page)
     notes = list(notes or [])
@@ -283,9 +298,9 @@ def write_paragraph_files_live(hand: Hand, text: str, style, bias, color, width,
         doc = hand.write_paragraph(text, s.style, s.bias, s.color, s.width, layout, parse_seed(seed),
                                    max_steps=max_steps, candidates=candidates)
     else:
-        doc = yield from hand.write_paragraph_live(text, s.style, s.bias, s.color, s.width, layout,
-                                                   parse_seed(seed), max_steps=max_steps, candidates=candidates,
-                                                   every=every)
+        doc = yield from on_paper(hand.write_paragraph_live(text, s.style, s.bias, s.color, s.width, layout,
+                                                            parse_seed(seed), max_steps=max_steps,
+                                                            candidates=candidates, every=every), paper)
     folder = result_folder()
     svgs = doc.save(folder / f"paragraph-{doc.seed}.svg", "svg")
     pngs = doc.save(folder / f"paragraph-{doc.seed}.png", "png", dpi=dpi, paper=paper)

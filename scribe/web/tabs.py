@@ -100,7 +100,7 @@ def shown_live(writing, request: gr.Request | None = None, finish=shown):
     every output once it is done (`finish`: the result as Outputs' values). `request`: its session's
     Stop waits for this write's end."""
     keep, first = gr.skip(), True
-    for u in live.live_updates(writing, session=getattr(request, "session_hash", None)):
+    for u in live.live_updates(writing, session=getattr(request, "session_hash", None), on_paper=True):
         if u.result is not None:
             yield finish(u.result)
         elif first:   # the last write's files and seed go: they no longer match the page on show
