@@ -131,7 +131,9 @@ def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi:
 
 def on_paper(writing, paper: PaperOptions | None):
     """The LiveInk of `writing`, each marked with the `paper` its PNG and PDF will have, so that a preview
-    can show it (scribe.web.live); the result passes through, and closing this closes `writing`."""
+    can show it (scribe.web.live); the result passes through, and closing this closes `writing`.
+    Plain paper marks nothing: the page is white already."""
+    paper = paper if paper is not None and paper.kind != "plain" else None
     try:
         while True:
             try:
