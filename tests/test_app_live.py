@@ -180,7 +180,7 @@ def test_readme_live_example_runs(server, capsys):
 # ---- the page in headless Chromium ---------------------------------------------------------------------
 @pytest.fixture()
 def live_app(tmp_path):
-    demo, url = start_app(wide_model(tmp_path), None, None)
+    demo, url = start_app(wide_model(tmp_path), None, None, user_dir=tmp_path / "user")
     try:
         yield url
     finally:
@@ -303,20 +303,11 @@ def test_browser_preview_shows_the_paper_live_and_finished_and_the_svg_download_
     assert finished > 0 and "<svg" in svg and 'id="paper"' not in svg and "<path" in svg
 
 
-@pytest.fixture()
-def live_app_with_user_dir(tmp_path):
-    demo, url = start_app(wide_model(tmp_path), None, None, user_dir=tmp_path / "user")
-    try:
-        yield url
-    finally:
-        demo.close()
-
-
 @pytest.mark.slow
 @needs_browser
-def test_browser_own_hand_tab_streams_its_write_and_stops(live_app_with_user_dir):
+def test_browser_own_hand_tab_streams_its_write_and_stops(live_app):
     with browser_page() as page:
-        open_app(page, live_app_with_user_dir)
+        open_app(page, live_app)
         open_tab(page, "Your own hand")
         draw(page, "hello there")
         assert "Saved as" in make_style(page, "hello there")
@@ -360,19 +351,24 @@ def live_screenshot(page, url: str, out: Path) -> str:
     return status
 
 
-def paper_picture(page, url: str, out: Path, workdir: Path) -> None:
-    """The PNG the app offers for download, on grid paper at a 9 mm pitch."""
+def write_example_on_paper(page, url: str, paper: str) -> None:
+    """The "note in blue ink" example written on `paper` ("Grid", "Ruled") at a 9 mm pitch, seed 5."""
     page.goto(url)
     page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
     page.get_by_text("A note in blue ink", exact=False).first.click()
     page.wait_for_timeout(1500)
     page.locator("#scribe-paper input").click()
-    page.get_by_role("option", name="Grid", exact=True).click()
+    page.get_by_role("option", name=paper, exact=True).click()
     page.locator("#scribe-rule-pitch input").fill("9")
     page.locator("#scribe-seed input, #scribe-seed textarea").first.fill("5")
     page.locator("#scribe-write").click()
     page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('Wrote')",
                            timeout=300_000)
+
+
+def paper_picture(page, url: str, out: Path, workdir: Path) -> None:
+    """The PNG the app offers for download, on grid paper at a 9 mm pitch."""
+    write_example_on_paper(page, url, "Grid")
     with page.expect_download() as png:
         page.locator("#scribe-png").click()
     got = workdir / "paper.png"
@@ -385,17 +381,7 @@ def paper_picture(page, url: str, out: Path, workdir: Path) -> None:
 
 def paper_preview_screenshot(page, url: str, out: Path, workdir: Path) -> None:
     """The on-screen preview of the "note in blue ink" example on ruled paper (the SVG download has none)."""
-    page.goto(url)
-    page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
-    page.get_by_text("A note in blue ink", exact=False).first.click()
-    page.wait_for_timeout(1500)
-    page.locator("#scribe-paper input").click()
-    page.get_by_role("option", name="Ruled", exact=True).click()
-    page.locator("#scribe-rule-pitch input").fill("9")
-    page.locator("#scribe-seed input, #scribe-seed textarea").first.fill("5")
-    page.locator("#scribe-write").click()
-    page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('Wrote')",
-                           timeout=300_000)
+    write_example_on_paper(page, url, "Ruled")
     page.add_style_tag(content=".toast-wrap { display: none !important; }")   # the check's note, over the page
     page.evaluate("window.scrollTo(0, 0)")
     box = page.locator("#scribe-preview").bounding_box()
