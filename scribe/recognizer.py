@@ -5,8 +5,13 @@ lines, says how readable the synthesis model's writing is compared with real wri
 
 Input is a line of offsets (T, 3) (dx, dy, end_of_stroke), y up, in the training data's units: the
 processed IAM-OnDB lines and `SampledLine.offsets` alike. Each line is scaled by its own ink height,
-so the recogniser does not care which units or size the ink comes in. Per point it sees
-(dx, dy, pen-up move, end of stroke, height above the line's fitted baseline).
+so the recogniser does not care which units or size the ink comes in. Two feature sets (the config's
+`features` says which a file was trained on):
+- "arc" (the strict reader): every stroke resampled at equal steps along the pen's path, one step a
+  fixed fraction of the ink height, so how fast or slowly the writer moved no longer changes how
+  many points a letter gets. Per point: (dx, dy, direction cos/sin, turn cos/sin, pen-up move, end of
+  stroke, height above the line's fitted baseline);
+- "offsets" (earlier files): the points as they come, (dx, dy, pen-up move, end of stroke, height).
 
 Weights ship as half-precision safetensors with JSON metadata (config, alphabet, metrics), loaded
 the same safe way as synthesis checkpoints: no pickled code can run.
@@ -29,7 +34,8 @@ from .errors import ScribeError
 
 FORMAT = "scribe-recognizer"
 VERSION = 1
-N_FEATURES = 5
+FEATURE_SIZES = {"offsets": 5, "arc": 9}
+ARC_STEP = 0.08         # "arc" features: one resampled point per this many ink heights of pen path (~15 per character)
 SHIPPED_RECOGNIZER = Path(__file__).resolve().parent.parent / "checkpoints" / "recognizer.safetensors"
 MIN_FRAMES = 8          # very short (or empty) generated lines are padded to this many points
 FEATURE_CLIP = 8.0
@@ -48,6 +54,7 @@ class RecognizerConfig:
     layers: int = 2
     stride: int = 3               # points per output frame; IAM lines have >= 4.4 points per char
     cell: str = "gru"             # "lstm" for the strict reader; "gru" reads the first, smaller files
+    features: str = "offsets"     # "arc" for the strict reader; files without the key are "offsets"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,36 +66,121 @@ class RecognizerConfig:
 
 
 # ---- features -------------------------------------------------------------------------------------
-def ink_features(offsets: np.ndarray) -> np.ndarray:
-    """(T, 3) offsets -> (max(T, MIN_FRAMES), 5) float32 features, scale-free."""
-    offsets = np.array(offsets, dtype=np.float64).reshape(-1, 3)
+def _line_scale(offsets: np.ndarray, pts: np.ndarray) -> float:
+    """Ink height (5-95 percentile of y), floored so that a scribble or a flat line cannot blow it up."""
     T = len(offsets)
-    feats = np.zeros((max(T, MIN_FRAMES), N_FEATURES), np.float32)
-    if T == 0:
-        return feats
-    # Where a line starts carries no information (ink.prepare_ink zeroes it on every real line): a
-    # sampled line's first offset is a pen-up move no page shows, but a large one changed what the
-    # reader read of the first letter (capital first words of primed lines: 77% read exactly with
-    # it, 66% without; scripts/page_faults.py).
-    offsets[0, :2] = 0.0
-    pts = np.cumsum(offsets[:, :2], axis=0)
     h = float(np.percentile(pts[:, 1], 95) - np.percentile(pts[:, 1], 5)) if T > 2 else 0.0
-    # Per-line scale: ink height, floored so that a scribble or a flat line cannot blow it up.
     span = float(np.abs(offsets[:, :2]).sum(0).max()) / max(T, 1)
-    h = max(h, 4.0 * span, 1e-6)
+    return max(h, 4.0 * span, 1e-6)
+
+
+def _above_baseline(pts: np.ndarray, h: float) -> np.ndarray:
+    """Height of each point above the line's least-squares baseline, in half ink heights."""
     baseline = 0.0
     if np.ptp(pts[:, 0]) > 0:
         slope, icpt = np.polyfit(pts[:, 0], pts[:, 1], 1)
         baseline = slope * pts[:, 0] + icpt
+    return (pts[:, 1] - baseline) / h * 2.0
+
+
+def _start_at_zero(offsets) -> np.ndarray:
+    offsets = np.array(offsets, dtype=np.float64).reshape(-1, 3)
+    # Where a line starts carries no information (ink.prepare_ink zeroes it on every real line): a
+    # sampled line's first offset is a pen-up move no page shows, but a large one changed what the
+    # reader read of the first letter (capital first words of primed lines: 77% read exactly with
+    # it, 66% without; scripts/page_faults.py).
+    if len(offsets):
+        offsets[0, :2] = 0.0
+    return offsets
+
+
+def offset_features(offsets: np.ndarray) -> np.ndarray:
+    """(T, 3) offsets -> (max(T, MIN_FRAMES), 5) float32 "offsets" features, scale-free."""
+    offsets = _start_at_zero(offsets)
+    T = len(offsets)
+    feats = np.zeros((max(T, MIN_FRAMES), 5), np.float32)
+    if T == 0:
+        return feats
+    pts = np.cumsum(offsets[:, :2], axis=0)
+    h = _line_scale(offsets, pts)
     pen_up = np.ones(T)
     pen_up[1:] = offsets[:-1, 2] > 0.5
     feats[:T, 0] = offsets[:, 0] / h * 4.0
     feats[:T, 1] = offsets[:, 1] / h * 4.0
     feats[:T, 2] = pen_up
     feats[:T, 3] = offsets[:, 2] > 0.5
-    feats[:T, 4] = (pts[:, 1] - baseline) / h * 2.0
+    feats[:T, 4] = _above_baseline(pts, h)
     np.clip(feats, -FEATURE_CLIP, FEATURE_CLIP, out=feats)
     return feats
+
+
+def resample_path(pts: np.ndarray, ends: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each stroke of pts (strokes end after the indices in `ends`) resampled at equal steps of at most
+    `step` along its path, first and last points kept: (points (N, 2), end-of-stroke flags (N,))."""
+    out, eos = [], []
+    first = 0
+    for last in ends:
+        s = pts[first:last + 1]
+        first = last + 1
+        seg = np.hypot(*np.diff(s, axis=0).T)
+        if len(s) > 1 and seg.sum() > 0:
+            keep = np.concatenate([[True], seg > 0])      # np.interp needs a rising path length
+            s, along = s[keep], np.concatenate([[0.0], np.cumsum(seg[seg > 0])])
+            n = int(np.ceil(along[-1] / step))
+            at = np.linspace(0.0, along[-1], n + 1)
+            s = np.column_stack([np.interp(at, along, s[:, 0]), np.interp(at, along, s[:, 1])])
+        else:
+            s = s[:1]
+        out.append(s)
+        flags = np.zeros(len(s))
+        flags[-1] = 1.0
+        eos.append(flags)
+    return np.concatenate(out), np.concatenate(eos)
+
+
+def arc_features(offsets: np.ndarray) -> np.ndarray:
+    """(T, 3) offsets -> (max(N, MIN_FRAMES), 9) float32 "arc" features, scale- and speed-free."""
+    offsets = _start_at_zero(offsets)
+    T = len(offsets)
+    if T == 0:
+        return np.zeros((MIN_FRAMES, 9), np.float32)
+    pts = np.cumsum(offsets[:, :2], axis=0)
+    h = _line_scale(offsets, pts)
+    ends = np.nonzero(offsets[:, 2] > 0.5)[0]
+    if len(ends) == 0 or ends[-1] != T - 1:
+        ends = np.append(ends, T - 1)                     # the end of the array ends a stroke
+    pts, eos = resample_path(pts, ends, ARC_STEP * h)
+    N = len(pts)
+    d = np.diff(pts, axis=0, prepend=pts[:1])
+    pen_up = np.zeros(N)
+    pen_up[0] = 1.0
+    pen_up[1:] = eos[:-1]
+    norm = np.hypot(d[:, 0], d[:, 1])
+    moving = (norm > 0) & (pen_up == 0)                   # a direction only along the ink
+    cos = np.where(moving, d[:, 0] / np.maximum(norm, 1e-12), 0.0)
+    sin = np.where(moving, d[:, 1] / np.maximum(norm, 1e-12), 0.0)
+    turning = moving & np.concatenate([[False], moving[:-1]])
+    cos_prev, sin_prev = np.roll(cos, 1), np.roll(sin, 1)
+    feats = np.zeros((max(N, MIN_FRAMES), 9), np.float32)
+    feats[:N, 0] = d[:, 0] / h * 4.0
+    feats[:N, 1] = d[:, 1] / h * 4.0
+    feats[:N, 2] = cos
+    feats[:N, 3] = sin
+    feats[:N, 4] = np.where(turning, cos * cos_prev + sin * sin_prev, 0.0)
+    feats[:N, 5] = np.where(turning, sin * cos_prev - cos * sin_prev, 0.0)
+    feats[:N, 6] = pen_up
+    feats[:N, 7] = eos
+    feats[:N, 8] = _above_baseline(pts, h)
+    np.clip(feats, -FEATURE_CLIP, FEATURE_CLIP, out=feats)
+    return feats
+
+
+FEATURES = {"offsets": offset_features, "arc": arc_features}
+
+
+def ink_features(offsets: np.ndarray, features: str = "offsets") -> np.ndarray:
+    """A line's features of the named set (FEATURE_SIZES[features] columns)."""
+    return FEATURES[features](offsets)
 
 
 def augment(offsets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -104,11 +196,11 @@ def augment(offsets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def batch_features(lines: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad per-line features into (B, T, 5) and return the true lengths (B,)."""
-    feats = [ink_features(o) for o in lines]
+def batch_features(lines: list[np.ndarray], features: str = "offsets") -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad per-line features into (B, T, F) and return the true lengths (B,)."""
+    feats = [ink_features(o, features) for o in lines]
     lengths = torch.tensor([len(f) for f in feats])
-    out = torch.zeros(len(feats), int(lengths.max()), N_FEATURES)
+    out = torch.zeros(len(feats), int(lengths.max()), FEATURE_SIZES[features])
     for i, f in enumerate(feats):
         out[i, :len(f)] = torch.from_numpy(f)
     return out, lengths
@@ -122,8 +214,10 @@ class RecognizerNet(nn.Module):
         super().__init__()
         self.config = c = config
         C = c.conv_channels
+        if c.features not in FEATURE_SIZES:
+            raise ValueError(f"recogniser features must be one of {sorted(FEATURE_SIZES)}, not {c.features!r}")
         self.conv = nn.Sequential(
-            nn.Conv1d(N_FEATURES, C, 5, padding=2), nn.ReLU(),
+            nn.Conv1d(FEATURE_SIZES[c.features], C, 5, padding=2), nn.ReLU(),
             nn.Conv1d(C, C, 2 * c.stride - 1, stride=c.stride, padding=c.stride - 1), nn.ReLU(),
             nn.Conv1d(C, C, 3, padding=1), nn.ReLU())
         if c.cell not in ("gru", "lstm"):
@@ -138,7 +232,7 @@ class RecognizerNet(nn.Module):
         return (lengths + self.config.stride - 1) // self.config.stride
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, T, 5) features -> (log-probs (B, F, classes), frame counts (B,))."""
+        """(B, T, F) features -> (log-probs (B, F, classes), frame counts (B,))."""
         h = self.conv(feats.transpose(1, 2)).transpose(1, 2)
         n = self.frames(lengths).clamp(max=h.shape[1])
         # No packing: on CPU a packed GRU's backward is several times slower. Callers batch lines of
@@ -310,7 +404,7 @@ class Recognizer:
         out: list[str] = [""] * len(lines)
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            feats, lengths = batch_features([lines[i] for i in idx])
+            feats, lengths = batch_features([lines[i] for i in idx], self.net.config.features)
             logp, n = self.net(feats, lengths)
             for i, seq in zip(idx, greedy_decode(logp, n)):
                 out[i] = self.alphabet.decode(seq)

@@ -9,8 +9,9 @@ from helpers import synthetic_offsets, tiny_checkpoint
 from scribe import ink
 from scribe.alphabet import Alphabet
 from scribe.checkpoint import save_shipped
-from scribe.recognizer import (SHIPPED_RECOGNIZER, Recognizer, RecognizerError, canonical, cer, edit_distance,
-                               greedy_decode, ink_features, load_recognizer, reading_cer)
+from scribe.recognizer import (ARC_STEP, SHIPPED_RECOGNIZER, Recognizer, RecognizerConfig, RecognizerError,
+                               canonical, cer, edit_distance, greedy_decode, ink_features, load_recognizer,
+                               reading_cer, resample_path)
 from train.train_recognizer import train_steps
 
 
@@ -73,7 +74,7 @@ def trained_on_symbols():
     alphabet = Alphabet(" lnovx")
     texts = random_texts(400, rng)
     lines = [synthetic_line(t, rng) for t in texts]
-    rec = Recognizer.new(alphabet, conv_channels=24, hidden=32, layers=1)
+    rec = Recognizer.new(alphabet, conv_channels=24, hidden=32, layers=1, features="arc")
     opt = torch.optim.Adam(rec.net.parameters(), lr=3e-3)
     train_steps(rec, lines, [alphabet.encode(t) for t in texts], opt, steps=400, batch_size=16, lr=3e-3,
                 rng=rng, augment_ink=False)
@@ -114,6 +115,64 @@ def test_features_are_scale_free_and_mark_pen_lifts():
     assert np.isfinite(ink_features(np.zeros((3, 3)))).all()
 
 
+def test_arc_features_are_scale_free_and_mark_pen_lifts():
+    o = synthetic_offsets(n_strokes=3, points=10)
+    f = ink_features(o, "arc")
+    assert f.shape[1] == 9 and np.isfinite(f).all()
+    np.testing.assert_allclose(ink_features(o * np.array([5.0, 5.0, 1.0], np.float32), "arc"), f, atol=1e-4)
+    # one pen-up mark per stroke (the first point of each), one end-of-stroke mark per stroke
+    assert f[0, 6] == 1 and f[:, 6].sum() == 3 and f[:, 7].sum() == 3
+    assert np.all(f[f[:, 6] == 1, 2:6] == 0)                  # a pen-up move has no direction or turn
+    # direction features are unit vectors along the ink
+    along = (f[:, 6] == 0) & (np.abs(f[:, 2]) + np.abs(f[:, 3]) > 0)
+    np.testing.assert_allclose(np.hypot(f[along, 2], f[along, 3]), 1.0, atol=1e-5)
+    assert ink_features(np.zeros((0, 3)), "arc").shape[0] >= 1
+    assert np.isfinite(ink_features(np.zeros((3, 3)), "arc")).all()
+
+
+def test_arc_features_do_not_depend_on_how_fast_the_pen_moved():
+    """The same path written slowly (every segment split in three, as a slower writer's pen sampled at
+    the same rate gives) has the same arc features, to within the resampling's interpolation."""
+    o = synthetic_offsets(n_strokes=3, points=30)
+    slow_rows = []
+    for row in o:
+        if row[2] == 0 and len(slow_rows):                    # split pen-down moves only
+            slow_rows += [[row[0] / 3, row[1] / 3, 0.0]] * 3
+        else:
+            slow_rows.append(list(row))
+    slow = np.array(slow_rows, np.float32)
+    assert len(slow) > 2.5 * len(o)
+    fast_f, slow_f = ink_features(o, "arc"), ink_features(slow, "arc")
+    assert abs(len(fast_f) - len(slow_f)) <= 3
+    n = min(len(fast_f), len(slow_f))
+    assert np.abs(fast_f[:n, 8] - slow_f[:n, 8]).mean() < 0.05     # height above the baseline
+    # whereas the raw offsets the earlier readers saw change length with the pen's speed
+    assert len(ink_features(slow)) > 2.5 * len(ink_features(o))
+
+
+def test_resample_path_keeps_stroke_ends_and_steps_no_longer_than_asked():
+    pts = np.array([[0, 0], [10, 0], [10, 0], [10, 7], [50, 50], [53, 54]], float)   # a repeat, a dot
+    out, eos = resample_path(pts, np.array([3, 4, 5]), step=2.0)
+    strokes = np.split(out, np.nonzero(eos)[0][:-1] + 1)
+    assert len(strokes) == 3 and eos[-1] == 1 and eos.sum() == 3
+    np.testing.assert_allclose(strokes[0][[0, -1]], [[0, 0], [10, 7]])
+    assert np.hypot(*np.diff(strokes[0], axis=0).T).max() <= 2.0 + 1e-9
+    assert len(strokes[0]) == 10                              # 17 units of path in steps of at most 2
+    np.testing.assert_allclose(strokes[1], [[50, 50]])       # a one-point stroke (a dot) stays one point
+    assert len(strokes[2]) == 1
+
+
+def test_a_reader_knows_its_features_and_older_files_read_as_offsets(tmp_path):
+    rec = Recognizer.new(Alphabet("abc "), conv_channels=8, hidden=8, layers=1, features="arc")
+    back = load_recognizer(rec.save(tmp_path / "arc.safetensors"))
+    assert back.net.config.features == "arc" and back.net.conv[0].in_channels == 9
+    older = {k: v for k, v in rec.net.config.to_dict().items() if k != "features"}
+    assert RecognizerConfig.from_dict(older).features == "offsets"
+    with pytest.raises(ValueError, match="features must be one of"):
+        Recognizer.new(Alphabet("abc "), features="speed")
+    assert 0 < ARC_STEP < 0.5
+
+
 def test_features_do_not_see_where_a_line_starts():
     """A sampled line's first offset is a pen-up move to where its ink starts, which no page shows
     (real lines have it zeroed): the reader must read the same features whatever it is."""
@@ -121,6 +180,7 @@ def test_features_do_not_see_where_a_line_starts():
     moved = o.copy()
     moved[0, :2] = [900.0, -450.0]
     np.testing.assert_array_equal(ink_features(moved), ink_features(o))
+    np.testing.assert_array_equal(ink_features(moved, "arc"), ink_features(o, "arc"))
     assert moved[0, 0] == 900.0                                # the caller's ink is left as it was
 
 

@@ -26,7 +26,8 @@ import torch
 from scribe.alphabet import Alphabet
 from scribe.dataset import ProcessedData
 from scribe.files import atomic_write
-from scribe.recognizer import Recognizer, RecognizerError, augment, batch_features, load_recognizer, reading_cer
+from scribe.recognizer import (FEATURE_SIZES, Recognizer, RecognizerError, augment, batch_features, load_recognizer,
+                              reading_cer)
 
 WARMUP_STEPS = 200
 
@@ -44,7 +45,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--conv_channels", type=int, default=96)
     p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--stride", type=int, default=4, help="input points per output frame (arc features give "
+                                                          "about 15 points per character)")
     p.add_argument("--cell", choices=("gru", "lstm"), default="lstm")
+    p.add_argument("--features", choices=sorted(FEATURE_SIZES), default="arc",
+                   help="pen features: 'arc' (resampled along the path; the strict reader) or 'offsets' "
+                        "(the points as they come; earlier readers)")
+    p.add_argument("--watch_lines", type=int, default=200,
+                   help="at each save, print the CER on this many testset_v lines (0: never)")
     p.add_argument("--writers", choices=["all", "half-a", "half-b"], default="all",
                    help="train on all training writers, or on one half of them (split by form: a second, "
                         "independent reader for measuring what the first one selected)")
@@ -85,7 +93,7 @@ def train_steps(rec: Recognizer, lines: list[np.ndarray], targets: list[list[int
             queue = length_batches(lengths, batch_size, rng)
         idx = queue.pop()
         ink = [augment(lines[i], rng) if augment_ink else lines[i] for i in idx]
-        feats, n = batch_features(ink)
+        feats, n = batch_features(ink, rec.net.config.features)
         for g in opt.param_groups:
             g["lr"] = lr_at(lr, step, progress(step))
         loss = net.ctc_loss(feats.to(device), n.to(device), [targets[i] for i in idx])
@@ -137,7 +145,8 @@ def main(argv=None) -> int:
         valid_idx = valid_idx[:args.valid_lines]
 
     rec = Recognizer.new(alphabet, conv_channels=args.conv_channels, hidden=args.hidden, layers=args.layers,
-                         cell=args.cell)
+                         cell=args.cell, features=args.features,
+                         stride=args.stride)
     opt = torch.optim.Adam(rec.net.parameters(), lr=args.lr)
     step, minutes_done, seed = 0, 0.0, args.seed
     state_path = Path(args.state)
@@ -186,7 +195,9 @@ def main(argv=None) -> int:
                            device=args.device, log=log)
         minutes_done, started = spent(), time.time()
         save_state()
-        print(f"Saved {state_path} at step {step} ({minutes_done:.1f} min)", flush=True)
+        watch = f", CER {real_cer(rec, data, valid_idx[:args.watch_lines]):.3f} on {args.watch_lines} testset_v " \
+                f"lines" if args.watch_lines else ""
+        print(f"Saved {state_path} at step {step} ({minutes_done:.1f} min){watch}", flush=True)
 
     rec.net.to("cpu")
     real = real_cer(rec, data, valid_idx)
