@@ -257,24 +257,34 @@ class _FastStep(nn.Module):
         """Product k (0: layer 1, 1..N-1: layers 2..N, N: output) of its input columns, bias added."""
         return torch.addmm(self.b[k], inp, self.w_in[k])
 
-    def _cell(self, k: int, z: Tensor, c: Tensor) -> Tensor:
+    def _views(self, z: Tensor) -> List[Tensor]:
+        """The views of z a step reads and writes, made once per sampling call, not once per step:
+        [input of product 0 .. N (N + 1), h of layer 1 .. N (N), w]."""
+        views = [z.narrow(1, self.starts[k], self.widths[k]) for k in range(self.n_upper + 2)]
+        views += [z.narrow(1, col, self.H) for col in self.h_cols]
+        views.append(z.narrow(1, self.w_col, self.A))
+        return views
+
+    def _cell(self, k: int, views: List[Tensor], c: Tensor) -> Tensor:
         """LSTM layer k + 1 on its columns of z: writes its new h into z, returns its new c."""
         H = self.H
-        gates = self._product(k, z.narrow(1, self.starts[k], self.widths[k]))   # gates i, f, o, g
+        gates = self._product(k, views[k])                           # gates i, f, o, g
         i, f, o = torch.sigmoid(gates.narrow(1, 0, 3 * H)).chunk(3, 1)
         c = torch.addcmul(f * c, i, torch.tanh(gates.narrow(1, 3 * H, H)))
-        torch.mul(o, torch.tanh(c), out=z.narrow(1, self.h_cols[k], H))
+        torch.mul(o, torch.tanh(c), out=views[self.n_upper + 2 + k])
         return c
 
-    def _step(self, z: Tensor, cs: List[Tensor], kappa: Tensor, onehot: Tensor, u: Tensor
+    def _step(self, views: List[Tensor], cs: List[Tensor], kappa: Tensor, onehot: Tensor, u: Tensor
               ) -> Tuple[Tensor, List[Tensor], Tensor, Tensor]:
-        """One step on z (updated in place: h's and w): (outputs, new c's, new kappa, phi)."""
-        new_cs = [self._cell(0, z, cs[0])]
-        w, kappa, phi, _ = _window(z.narrow(1, 0, self.H), kappa, self.ww, self.bw, u, onehot, self.K)
-        z.narrow(1, self.w_col, self.A).copy_(w)
+        """One step on z (through its views; h's and w updated in place): (outputs, new c's, new kappa,
+        phi)."""
+        N = self.n_upper + 1
+        new_cs = [self._cell(0, views, cs[0])]
+        w, kappa, phi, _ = _window(views[N + 1], kappa, self.ww, self.bw, u, onehot, self.K)
+        views[2 * N + 1].copy_(w)
         for n in range(self.n_upper):
-            new_cs.append(self._cell(n + 1, z, cs[n + 1]))
-        return self._product(self.n_upper + 1, z), new_cs, kappa, phi
+            new_cs.append(self._cell(n + 1, views, cs[n + 1]))
+        return self._product(N, views[N]), new_cs, kappa, phi
 
     def _to_z(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
         """The model's (x, state) as (z, [c1..cN]); kappa is state[3]."""
@@ -290,7 +300,7 @@ class _FastStep(nn.Module):
         """Same contract as SynthesisNetwork.step: (outputs (B, 1+6M), new state, phi (B, U))."""
         z, cs = self._to_z(x, state)
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
-        out, cs, kappa, phi = self._step(z, cs, state[3], onehot, u)
+        out, cs, kappa, phi = self._step(self._views(z), cs, state[3], onehot, u)
         H = self.H
         new_state = [z.narrow(1, 0, H), cs[0], z.narrow(1, self.w_col, self.A), kappa]
         for n in range(self.n_upper):
@@ -307,10 +317,11 @@ class _FastStep(nn.Module):
         z, cs = self._to_z(x, state)
         kappa = state[3]
         x_cols = z.narrow(1, self.x_col, 3)
+        views = self._views(z)
         run = SamplingRun(cap, x, bias, self.M, end_pos, real, dots)
         ran = 0
         for t in range(cap):
-            out, cs, kappa, phi = self._step(z, cs, kappa, onehot, u)
+            out, cs, kappa, phi = self._step(views, cs, kappa, onehot, u)
             x = run.advance(out, phi, x, t, gen)
             x_cols.copy_(x)
             ran = t + 1
@@ -337,9 +348,10 @@ class _FastStep(nn.Module):
         run = SamplingRun(1, x, bias, self.M, end_pos, real, dots)
         run.points, run.n_steps, run.past_end_at, run.stroke_from, run.done = (points, n_steps, past_end_at,
                                                                                 stroke_from, done)
+        views = self._views(z)
         ran = t0
         for t in range(t0, t1):
-            out, cs, kappa, phi = self._step(z, cs, kappa, onehot, u)
+            out, cs, kappa, phi = self._step(views, cs, kappa, onehot, u)
             x = run.advance(out, phi, x, t, gen)
             x_cols.copy_(x)
             ran = t + 1
