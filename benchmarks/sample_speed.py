@@ -128,8 +128,9 @@ def fresh_first_writes(args, path: str, threads: int):
 
 def products_alone_ms(step, batch: int, steps: int = 200) -> float:
     """ms per step for the step's five matrix products alone (3 layers, window, output), on scribe.fast's
-    own weights, as its step calls them: oneDNN's packed weights over several lines where it has them."""
-    packed = list(step.w_packed) if hasattr(step, "w_packed") and batch > 1 else []
+    own weights, as its step calls them: oneDNN's packed weights from step.packed_rows lines up (where it
+    has them; measured when the sampler is built), plain matmuls below."""
+    packed = list(step.w_packed) if hasattr(step, "w_packed") and batch >= step.packed_rows else []
     mats = list(step.w_in)
     rows = [torch.randn(batch, m.shape[0]) for m in mats]
     window = torch.randn(batch, step.ww.shape[0])
@@ -228,6 +229,10 @@ def cpu_benchmark(ckpt, styles, args) -> int:
         print(f"  floor (read every float32 weight of the step once, "
               f"{sum(m.numel() for m in step.w_in) * 4 / 1e6:.1f} MB): {floor:.3f} ms cpu; "
               f"the step at 1 line = {batches[1][1] / floor:.2f}x the floor")
+        rows = getattr(step, "packed_rows", None)
+        print("  products over several lines: " + ("plain matmuls (no oneDNN)" if rows is None else
+              "plain matmuls at every batch here (packed weights measured no faster)" if rows >= 1 << 30 else
+              f"oneDNN packed weights from {rows} lines (measured faster here), plain below"))
         print("  the step's matrix products alone, ms cpu: "
               + ", ".join(f"{n} line{'s' if n > 1 else ''} {products_alone_ms(step, n):.3f}" for n in BATCHES))
         sys.stdout.flush()

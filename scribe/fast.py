@@ -17,6 +17,8 @@ per sequence instead of ~25 per time step. Layers 2..N stay fused nn.LSTMs (cuDN
 Everything here is checked against the eager model in tests/test_fast.py.
 """
 
+import os
+import time
 import warnings
 from typing import List, Optional, Tuple
 
@@ -396,35 +398,84 @@ class _FastStep(nn.Module):
 
 
 class _PackedFastStep(_FastStep):
-    """_FastStep whose products over several rows use oneDNN's packed weights (CPU): at 2-12 rows a
-    plain float32 matmul re-reads or re-packs the weights and costs 2-4x the one-row product, the
-    packed product little more (README, Speed). One row keeps the plain product, which is faster."""
+    """_FastStep whose products over `packed_rows` rows or more use oneDNN's packed weights (CPU).
+
+    Which is faster over a few rows depends on the CPU: on one machine of this project a plain float32
+    matmul over 3 rows cost 2.5-3.3x the one-row product and the packed one 1.2-1.6x; on another
+    (Intel, AVX-512) the plain one cost 1.2x and the packed one 1.6x. fast_step() measures the two
+    once (choose_packed_rows) unless told. One row always takes the plain product."""
 
     # (TorchScript reads a class's own annotations only, and needs them for lists that may be empty)
-    __annotations__ = {**_FastStep.__annotations__, "w_packed": List[Tensor]}
+    __annotations__ = {**_FastStep.__annotations__, "w_packed": List[Tensor], "packed_rows": int}
 
-    def __init__(self, model: SynthesisNetwork):
+    def __init__(self, model: SynthesisNetwork, packed_rows: int = 2):
         super().__init__(model)
+        self.packed_rows = max(2, int(packed_rows))
         # oneDNN packs from the (outputs, inputs) layout; 3 rows is the size it tunes the packing for
         self.w_packed = [torch.ops.mkldnn._reorder_linear_weight(w.t().contiguous(), 3) for w in self.w_in]
 
     def _product(self, k: int, inp: Tensor) -> Tensor:
-        if inp.shape[0] == 1:
+        if inp.shape[0] < self.packed_rows:
             return torch.addmm(self.b[k], inp, self.w_in[k])
         return torch.ops.mkldnn._linear_pointwise(inp, self.w_packed[k], self.b[k], "none", [], "")
 
 
-def fast_step(model: SynthesisNetwork):
+NEVER_PACKED = 1 << 30
+PACKED_ROWS_ENV = "SCRIBE_PACKED_ROWS"   # rows from which products use packed weights; unset: measured
+
+
+def choose_packed_rows(step: _PackedFastStep, margin: float = 0.75) -> int:
+    """The fewest rows, of 3 and 12, at which the packed product of the step's largest matrix takes
+    under `margin` of the plain one's time, else NEVER_PACKED. The margin keeps a noisy measurement
+    from flipping the choice (the two give results equal only to rounding, so the same seed could
+    write slightly different ink). About 40 ms, once per sampler; $SCRIBE_PACKED_ROWS overrides it."""
+    forced = os.environ.get(PACKED_ROWS_ENV, "").strip()
+    if forced:
+        try:
+            return max(2, int(forced))
+        except ValueError:
+            warnings.warn(f"{PACKED_ROWS_ENV}={forced!r} is not a whole number; measuring instead")
+    k = max(range(len(step.w_in)), key=lambda i: step.w_in[i].numel())
+    w, packed, b = step.w_in[k], step.w_packed[k], step.b[k]
+
+    def per_call(fns, reps: int = 4, rounds: int = 5) -> List[float]:
+        """Best time per call of each fn; rounds taken in turn so that a busy moment slows both."""
+        for fn in fns:                # warm up: oneDNN builds its primitive on the first call
+            for _ in range(3):
+                fn()
+        best = [float("inf")] * len(fns)
+        for _ in range(rounds):
+            for i, fn in enumerate(fns):
+                t = time.perf_counter()
+                for _ in range(reps):
+                    fn()
+                best[i] = min(best[i], (time.perf_counter() - t) / reps)
+        return best
+
+    with torch.no_grad():
+        for rows in (3, 12):
+            x = torch.randn(rows, w.shape[0])
+            plain, pack = per_call([lambda: torch.addmm(b, x, w),
+                                    lambda: torch.ops.mkldnn._linear_pointwise(x, packed, b, "none", [], "")])
+            if pack < margin * plain:
+                return rows
+    return NEVER_PACKED
+
+
+def fast_step(model: SynthesisNetwork, packed_rows: Optional[int] = None):
     """A compiled drop-in for `model.step` (with `.sample_loop` and `.prime`), for Sampler(step_fn=...).
 
     It holds a packed copy of the weights as they are now: build a new one after changing the model.
-    On a CPU with oneDNN the products over several lines use oneDNN's packed weights; elsewhere, or
-    if that fails, plain matmuls on the same layout.
+    On a CPU with oneDNN, products over `packed_rows` lines or more use oneDNN's packed weights
+    (default: measured here, choose_packed_rows); elsewhere, or if that fails, plain matmuls on the
+    same layout.
     """
     model = model.eval()
     if model.output.weight.device.type == "cpu" and torch.backends.mkldnn.is_available():
         try:
-            return _jit_script(_PackedFastStep(model))
+            step = _PackedFastStep(model)
+            step.packed_rows = max(2, int(packed_rows)) if packed_rows is not None else choose_packed_rows(step)
+            return _jit_script(step)
         except Exception as e:   # an unusual torch build: the plain products still work
             warnings.warn(f"oneDNN packed weights unavailable ({type(e).__name__}: {e}); using plain matmuls")
     return _jit_script(_FastStep(model))

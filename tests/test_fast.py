@@ -5,7 +5,7 @@ import torch
 
 from helpers import synthetic_offsets
 from scribe.dataset import NormStats, collate
-from scribe.fast import fast_forward, fast_loss, fast_step
+from scribe.fast import NEVER_PACKED, PACKED_ROWS_ENV, fast_forward, fast_loss, fast_step
 from scribe.hand import Hand, LineSpec
 from scribe.model import MixtureParams, ModelConfig, SynthesisNetwork
 from scribe.sampling import DrawParams, LineRequest, Prime, Sampler, pick_component, sample_point
@@ -24,12 +24,14 @@ def tiny_model(num_layers=3, seed=0, alphabet=20, rnn=16, K=3, M=4):
 
 # ---- sampling ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("num_layers,B", [(1, 3), (2, 3), (3, 3), (3, 1), (4, 2)])
-def test_fast_step_matches_eager_step_over_many_steps(num_layers, B):
-    """B = 1 takes the plain product, B > 1 oneDNN's packed weights (on CPU); 4 layers reads columns
-    of the step buffer that its third layer ignores (zero weight rows)."""
+@pytest.mark.parametrize("num_layers,B,packed_rows", [(1, 3, 2), (2, 3, 2), (3, 3, 2), (3, 1, 2), (4, 2, 2),
+                                                     (3, 3, NEVER_PACKED), (4, 2, NEVER_PACKED)])
+def test_fast_step_matches_eager_step_over_many_steps(num_layers, B, packed_rows):
+    """B = 1 takes the plain product; B > 1 oneDNN's packed weights (on CPU) from packed_rows rows, the
+    plain product below; 4 layers reads columns of the step buffer that its third layer ignores (zero
+    weight rows)."""
     model = tiny_model(num_layers)
-    fast = fast_step(model)
+    fast = fast_step(model, packed_rows=packed_rows)
     gen = torch.Generator().manual_seed(1)
     text = torch.randint(1, 20, (B, 9), generator=gen)
     text[0, 6:] = 0                                      # padding, as in real batches
@@ -52,6 +54,20 @@ def test_fast_step_matches_eager_step_over_many_steps(num_layers, B):
 def test_fast_step_uses_packed_weights_where_onednn_is_available():
     fast = fast_step(tiny_model())
     assert hasattr(fast, "w_packed") == torch.backends.mkldnn.is_available()
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN in this torch build")
+def test_packed_rows_are_measured_unless_set(monkeypatch):
+    """The rows from which products use packed weights: measured (3, 12 or never), or the variable's."""
+    model = tiny_model()
+    monkeypatch.delenv(PACKED_ROWS_ENV, raising=False)
+    assert fast_step(model).packed_rows in (3, 12, NEVER_PACKED)
+    monkeypatch.setenv(PACKED_ROWS_ENV, "5")
+    assert fast_step(model).packed_rows == 5
+    monkeypatch.setenv(PACKED_ROWS_ENV, "many")
+    with pytest.warns(UserWarning, match="not a whole number"):
+        assert fast_step(model).packed_rows in (3, 12, NEVER_PACKED)
+    assert fast_step(model, packed_rows=1).packed_rows == 2        # one row is always the plain product
 
 
 def _requests(rng):
