@@ -153,7 +153,7 @@ def test_paragraph_files_have_every_page(tiny_hand):
     text = "\n\n".join(["Hello there friend."] * 6)
     r = outputs.write_paragraph_files(tiny_hand, text, 0, 1.0, "#112233", 1.5, layout, seed=5, dpi=48, max_steps=12)
     assert len(r.pages) >= 2 and len(r.svg_files) == len(r.pages) == len(r.png_files)
-    assert f"on {len(r.pages)} pages" in r.summary and "seed 5" in r.summary
+    assert f"on {len(r.pages)} pages" in r.summary() and "seed 5" in r.summary()
     for svg, png in zip(r.svg_files, r.png_files):
         assert ET.parse(svg).getroot().tag == f"{SVG_NS}svg"
         check_png(png)

@@ -497,7 +497,7 @@ def add_api(state: AppState, mine: gr.State) -> None:
         r = paragraph_result(text, style, bias, color, width, page, margin_mm, width_mm, size_mm, line_spacing,
                              align, variation, seed, png_dpi, checkpoint, paper, rule_pitch, rule_color, candidates,
                              own)
-        return ([str(p) for p in r.svg_files], [str(p) for p in r.png_files], r.seed, r.summary,
+        return ([str(p) for p in r.svg_files], [str(p) for p in r.png_files], r.seed, r.summary(),
                 legibility_dict(r.legibility))
 
     @guarded
@@ -540,7 +540,7 @@ def add_api(state: AppState, mine: gr.State) -> None:
                 yield u.svg, u.status, None, None, None, "", None
             else:   # the finished pages are the files
                 yield (None, u.status, [str(f) for f in r.svg_files], [str(f) for f in r.png_files], r.seed,
-                       r.summary, legibility_dict(r.legibility))
+                       r.summary(), legibility_dict(r.legibility))
 
     btns["paragraph_live"].click(api_write_paragraph_live, para_in + [dpi, ckpt] + paper_in + [cands, w_live, mine],
                                  [o_page, o_status, o_svgs, o_pngs, o_seed, o_summary, o_check],

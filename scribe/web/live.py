@@ -124,8 +124,7 @@ def _updates(writing, mode, min_interval, status_every, clock, on_paper=False):
                 live = next(writing)
             except StopIteration as end:
                 result = end.value    # a WriteResult (line mode) or a PagesResult (paragraphs)
-                summary = result.summary() if callable(result.summary) else result.summary
-                yield Update(getattr(result, "svg", None), summary, live.step if live else 0, result)
+                yield Update(getattr(result, "svg", None), result.summary(), live.step if live else 0, result)
                 return
             if width == 0.0 or live.specs is not shown_specs:    # paragraphs: a new chunk of lines
                 width, shown_specs = page_width(live), live.specs

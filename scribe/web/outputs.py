@@ -267,11 +267,15 @@ class PagesResult:
     svg_files: list[Path]
     png_files: list[Path]
     seed: int
-    summary: str
+    summary_text: str
     notes: list[str] = field(default_factory=list)
     pdf_file: Path | None = None       # one PDF, every page
     legibility: LegibilityCheck | None = None
     paper: PaperOptions | None = None  # the paper behind the PNGs and the PDF (and the preview)
+
+    def summary(self) -> str:
+        """The status line, as WriteResult.summary() gives its own."""
+        return self.summary_text
 
 
 def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layout: ParagraphLayout,

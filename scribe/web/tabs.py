@@ -91,7 +91,7 @@ def shown(r: outputs.WriteResult) -> tuple:
 def shown_pages(r: outputs.PagesResult) -> tuple:
     """A paragraph-mode result as Outputs' values."""
     return (views.pages_preview_html(r.pages, r.paper), str(outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip")),
-            str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, shown_text(r.summary),
+            str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, shown_text(r.summary()),
             r.pages, str(r.pdf_file), None)
 
 
