@@ -19,10 +19,11 @@ work on a shared machine disturbs less.
    shares one loop until the last is done), not by the points kept.
    The eager reference is Hand(fast=False): SynthesisNetwork.step in the Python loop. It is not a
    naive loop: it uses the fused LSTM cell ops, the clamped window exp() and nn.Linear-layout weights.
-2. Lines at once: 1, 3 and 12 lines of the same text, styles primed, --max_steps steps each (so
-   every batch runs the same steps), scribe.fast only: ms per step and the ratios; beside them the
-   floor, the time to read every float32 weight of the step once (a sum over each matrix), and the
-   step's five matrix products alone on scribe.fast's own weights.
+2. Lines at once: 1, 3 and 12 lines of the same text, styles primed, --batch_steps steps each (so
+   every batch runs the same steps), scribe.fast only, the sizes taking turns in each of --rounds
+   rounds (best of them): ms per step and the ratios; beside them the floor, the time to read every
+   float32 weight of the step once (a sum over each matrix), timed in the same rounds, and the step's
+   five matrix products alone on scribe.fast's own weights.
 
 CUDA mode samples --batch lines in one batch (the three lines repeated, styles cycling) and prints
 lines per second for both paths. It needs a CUDA machine.
@@ -147,7 +148,7 @@ def products_alone_ms(step, batch: int, steps: int = 200) -> float:
     return min(timed(loop)[1] for _ in range(7)) * 1000 / steps
 
 
-def floor_ms(step, steps: int = 200) -> float:
+def floor_ms(step, steps: int = 200, repeats: int = 7) -> float:
     """ms to read every float32 weight of one step once (a sum over each matrix): no step can stream
     its weights faster on this machine."""
     mats = list(step.w_in) + [step.ww]
@@ -157,7 +158,7 @@ def floor_ms(step, steps: int = 200) -> float:
             for m in mats:
                 m.sum()
     loop()
-    return min(timed(loop)[1] for _ in range(7)) * 1000 / steps
+    return min(timed(loop)[1] for _ in range(repeats)) * 1000 / steps
 
 
 def document_times(hands, args):
@@ -178,17 +179,20 @@ def document_times(hands, args):
 
 
 def batch_times(hand, args):
-    """{lines: (ms per step wall, cpu)} for 1, 3, 12 lines of the same text, --batch_steps steps each."""
-    out = {}
+    """{lines: (ms per step wall, cpu)} for 1, 3, 12 lines of the same text, --batch_steps steps each,
+    best of --rounds. The batch sizes take turns within each round, so a slow spell on the machine
+    (its memory and last-level cache are shared) slows every size alike instead of one."""
+    specs = {n: [LineSpec(LINES[0], STYLES[0], BIASES[0])] * n for n in BATCHES}
     for n in BATCHES:
-        specs = [LineSpec(LINES[0], STYLES[0], BIASES[0])] * n
-        hand.write(specs, seed=args.seed, max_steps=args.batch_steps)   # prime, warm up
-        rounds = []
-        for _ in range(args.rounds):
-            wall, cpu, doc = timed(lambda: hand.write(specs, seed=args.seed, max_steps=args.batch_steps))
-            rounds.append((wall / doc.lines[0].loop_steps, cpu / doc.lines[0].loop_steps))
-        out[n] = (1000 * min(w for w, _ in rounds), 1000 * min(c for _, c in rounds))
-    return out
+        hand.write(specs[n], seed=args.seed, max_steps=args.batch_steps)   # prime, warm up
+    rounds = {n: [] for n in BATCHES}
+    floors = []
+    for _ in range(args.rounds):
+        for n in BATCHES:
+            wall, cpu, doc = timed(lambda: hand.write(specs[n], seed=args.seed, max_steps=args.batch_steps))
+            rounds[n].append((wall / doc.lines[0].loop_steps, cpu / doc.lines[0].loop_steps))
+        floors.append(floor_ms(hand.sampler.step_fn, repeats=1))     # in the same rounds as the steps
+    return {n: (1000 * min(w for w, _ in r), 1000 * min(c for _, c in r)) for n, r in rounds.items()}, min(floors)
 
 
 def cpu_benchmark(ckpt, styles, args) -> int:
@@ -202,7 +206,7 @@ def cpu_benchmark(ckpt, styles, args) -> int:
         fresh = {name: fresh_first_writes(args, name, n_threads) for name in PATHS}
         hands = {name: Hand(ckpt, styles, "cpu", fast=fast) for name, fast in PATHS.items()}
         doc = document_times(hands, args)
-        batches = batch_times(hands["scribe.fast"], args)
+        batches, floor = batch_times(hands["scribe.fast"], args)
         print(f"\n== {n_threads} torch thread{'s' if n_threads > 1 else ''}"
               f"{' (what the app and the CLI use)' if n_threads == 1 else ''}; wall / cpu")
         for name in PATHS:
@@ -219,14 +223,13 @@ def cpu_benchmark(ckpt, styles, args) -> int:
               f"{fresh['eager reference'][3] / fresh['scribe.fast'][3]:.2f}x cpu; later requests "
               f"{e[0] / f[0]:.2f}x wall, {e[1] / f[1]:.2f}x cpu; per step "
               f"{(e[0] / e[2]) / (f[0] / f[2]):.2f}x wall, {(e[1] / e[2]) / (f[1] / f[2]):.2f}x cpu")
-        print(f"  lines at once (scribe.fast, {args.batch_steps} steps each, best of {args.rounds}), "
+        print(f"  lines at once (scribe.fast, {args.batch_steps} steps each, best of {args.rounds} rounds, sizes in turn), "
               f"ms per step wall / cpu: " + ", ".join(f"{n}: {w:.3f} / {c:.3f}" for n, (w, c) in batches.items()))
         print(f"    3 lines / 1 line: {batches[3][0] / batches[1][0]:.2f}x wall, "
               f"{batches[3][1] / batches[1][1]:.2f}x cpu; 12 lines / 3 lines: {batches[12][0] / batches[3][0]:.2f}x "
               f"wall, {batches[12][1] / batches[3][1]:.2f}x cpu")
         step = hands["scribe.fast"].sampler.step_fn
-        floor = floor_ms(step)
-        print(f"  floor (read every float32 weight of the step once, "
+        print(f"  floor (read every float32 weight of the step once, best of the same rounds, "
               f"{sum(m.numel() for m in step.w_in) * 4 / 1e6:.1f} MB): {floor:.3f} ms cpu; "
               f"the step at 1 line = {batches[1][1] / floor:.2f}x the floor")
         rows = getattr(step, "packed_rows", None)
