@@ -424,25 +424,24 @@ NEVER_PACKED = 1 << 30
 PACKED_ROWS_ENV = "SCRIBE_PACKED_ROWS"   # rows from which products use packed weights; unset: measured
 
 
-def choose_packed_rows(step: _PackedFastStep, margin: float = 0.75) -> int:
-    """The fewest rows, of 3 and 12, at which the packed product of the step's largest matrix takes
-    under `margin` of the plain one's time, else NEVER_PACKED. The margin keeps a noisy measurement
+def choose_packed_rows(step: _PackedFastStep, margin: float = 0.9) -> int:
+    """The fewest rows, of 3, 6 and 12, at which the step's products with packed weights take under
+    `margin` of the plain ones' time, else NEVER_PACKED. The margin keeps a noisy measurement
     from flipping the choice (the two give results equal only to rounding, so the same seed could
-    write slightly different ink). About 40 ms, once per sampler; $SCRIBE_PACKED_ROWS overrides it."""
+    write slightly different ink). About 50 ms, once per sampler; $SCRIBE_PACKED_ROWS overrides it."""
     forced = os.environ.get(PACKED_ROWS_ENV, "").strip()
     if forced:
         try:
             return max(2, int(forced))
         except ValueError:
             warnings.warn(f"{PACKED_ROWS_ENV}={forced!r} is not a whole number; measuring instead")
-    k = max(range(len(step.w_in)), key=lambda i: step.w_in[i].numel())
-    w, packed, b = step.w_in[k], step.w_packed[k], step.b[k]
+    mats = list(zip(step.w_in, step.w_packed, step.b))
 
-    def per_call(fns, reps: int = 4, rounds: int = 5) -> List[float]:
+    def per_call(fns, reps: int = 2, rounds: int = 4) -> List[float]:
         """Best time per call of each fn; rounds taken in turn so that a busy moment slows both."""
         for fn in fns:                # warm up: oneDNN builds its primitive on the first call
-            for _ in range(3):
-                fn()
+            fn()
+            fn()
         best = [float("inf")] * len(fns)
         for _ in range(rounds):
             for i, fn in enumerate(fns):
@@ -453,11 +452,21 @@ def choose_packed_rows(step: _PackedFastStep, margin: float = 0.75) -> int:
         return best
 
     with torch.no_grad():
-        for rows in (3, 12):
-            x = torch.randn(rows, w.shape[0])
-            plain, pack = per_call([lambda: torch.addmm(b, x, w),
-                                    lambda: torch.ops.mkldnn._linear_pointwise(x, packed, b, "none", [], "")])
-            if pack < margin * plain:
+        for rows in (3, 6, 12):
+            # every product of a step in turn, as the step runs them (the weights then come from the
+            # same level of cache as in sampling; one matrix timed alone stays in a nearer one)
+            xs = [torch.randn(rows, w.shape[0]) for w, _, _ in mats]
+
+            def plain():
+                for x, (w, _, b) in zip(xs, mats):
+                    torch.addmm(b, x, w)
+
+            def pack():
+                for x, (_, p, b) in zip(xs, mats):
+                    torch.ops.mkldnn._linear_pointwise(x, p, b, "none", [], "")
+
+            t_plain, t_pack = per_call([plain, pack])
+            if t_pack < margin * t_plain:
                 return rows
     return NEVER_PACKED
 

@@ -58,15 +58,15 @@ def test_fast_step_uses_packed_weights_where_onednn_is_available():
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN in this torch build")
 def test_packed_rows_are_measured_unless_set(monkeypatch):
-    """The rows from which products use packed weights: measured (3, 12 or never), or the variable's."""
+    """The rows from which products use packed weights: measured (3, 6, 12 or never), or the variable's."""
     model = tiny_model()
     monkeypatch.delenv(PACKED_ROWS_ENV, raising=False)
-    assert fast_step(model).packed_rows in (3, 12, NEVER_PACKED)
+    assert fast_step(model).packed_rows in (3, 6, 12, NEVER_PACKED)
     monkeypatch.setenv(PACKED_ROWS_ENV, "5")
     assert fast_step(model).packed_rows == 5
     monkeypatch.setenv(PACKED_ROWS_ENV, "many")
     with pytest.warns(UserWarning, match="not a whole number"):
-        assert fast_step(model).packed_rows in (3, 12, NEVER_PACKED)
+        assert fast_step(model).packed_rows in (3, 6, 12, NEVER_PACKED)
     assert fast_step(model, packed_rows=1).packed_rows == 2        # one row is always the plain product
 
 
