@@ -1,8 +1,8 @@
 """Train the legibility recogniser (scribe/recognizer.py) on the training split of the processed data.
 
-    OMP_NUM_THREADS=1 python train/train_recognizer.py --minutes 85   # 1 busy CPU thread: 9 epochs, CER 0.107
-    OMP_NUM_THREADS=1 python train/train_recognizer.py --init_from that.safetensors --lr 1e-3 --minutes 75
-                                                    # trained on from that file: 10.7 more epochs, CER 0.093
+    OMP_NUM_THREADS=1 python train/train_recognizer.py --minutes 95   # the shipped strict reader ("arc" features)
+    OMP_NUM_THREADS=1 python train/train_recognizer.py --features offsets --stride 3 --minutes 85
+                                                    # the earlier design (raw offsets): CER 0.107, 0.093 warm
     python train/train_recognizer.py --minutes 20 --device cuda   # a GPU gets much further
 
 --minutes is the TOTAL training time: the run saves its state every few minutes (to --state, an
