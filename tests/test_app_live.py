@@ -126,7 +126,8 @@ PARAGRAPH = "abcdefghij abcdefghij abcdefghij\n\nabcdefghij abcdefghij"
 @pytest.mark.slow
 def test_write_paragraph_live_streams_the_lines_then_gives_the_pages_of_write_paragraph(server):
     ask = dict(text=PARAGRAPH, page="a5", seed=3, png_dpi=96, candidates=1)
-    job = server.submit(**ask, live="strokes", api_name="/write_paragraph_live")
+    # an update per line: strokes mode shows at most 4 a second, and this write can take under 0.5 s
+    job = server.submit(**ask, live="lines", api_name="/write_paragraph_live")
     page, status, svgs, pngs, seed, summary, check = job.result()
     ups = job.outputs()
     assert page is None and seed == 3 and " page" in summary and summary == status and svgs and len(svgs) == len(pngs)
