@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 import torch
 
 from scribe.checkpoint import load_checkpoint, training_checkpoints
+from scribe.fast import NEVER_PACKED
 from scribe.hand import Hand, LineSpec
 from scribe.model import SynthesisNetwork
 from scribe.sampling import LineRequest, late_dot_ok
@@ -234,7 +235,7 @@ def cpu_benchmark(ckpt, styles, args) -> int:
               f"the step at 1 line = {batches[1][1] / floor:.2f}x the floor")
         rows = getattr(step, "packed_rows", None)
         print("  products over several lines: " + ("plain matmuls (no oneDNN)" if rows is None else
-              "plain matmuls at every batch here (packed weights measured no faster)" if rows >= 1 << 30 else
+              "plain matmuls at every batch here (packed weights measured no faster)" if rows >= NEVER_PACKED else
               f"oneDNN packed weights from {rows} lines (measured faster here), plain below"))
         print("  the step's matrix products alone, ms cpu: "
               + ", ".join(f"{n} line{'s' if n > 1 else ''} {products_alone_ms(step, n):.3f}" for n in BATCHES))

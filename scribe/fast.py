@@ -408,9 +408,9 @@ class _PackedFastStep(_FastStep):
     # (TorchScript reads a class's own annotations only, and needs them for lists that may be empty)
     __annotations__ = {**_FastStep.__annotations__, "w_packed": List[Tensor], "packed_rows": int}
 
-    def __init__(self, model: SynthesisNetwork, packed_rows: int = 2):
+    def __init__(self, model: SynthesisNetwork):
         super().__init__(model)
-        self.packed_rows = max(2, int(packed_rows))
+        self.packed_rows = 2          # fast_step() sets it: given, or choose_packed_rows
         # oneDNN packs from the (outputs, inputs) layout; 3 rows is the size it tunes the packing for
         self.w_packed = [torch.ops.mkldnn._reorder_linear_weight(w.t().contiguous(), 3) for w in self.w_in]
 
