@@ -129,9 +129,10 @@ def fresh_first_writes(args, path: str, threads: int):
 
 
 def products_alone_ms(step, batch: int, steps: int = 200) -> float:
-    """ms per step for the step's five matrix products alone (3 layers, window, output), on scribe.fast's
-    own weights, as its step calls them: oneDNN's packed weights from step.packed_rows lines up (where it
-    has them; measured when the sampler is built), plain matmuls below."""
+    """ms per step for the step's five matrix products alone (3 layers, output, window; each bias is a
+    weight row), on scribe.fast's own weights, as its step calls them: oneDNN's packed weights from
+    step.packed_rows lines up (where it has them; measured when the sampler is built), plain matmuls
+    below, and always for the window."""
     packed = list(step.w_packed) if hasattr(step, "w_packed") and batch >= step.packed_rows else []
     mats = list(step.w_in)
     rows = [torch.randn(batch, m.shape[0]) for m in mats]
@@ -141,10 +142,10 @@ def products_alone_ms(step, batch: int, steps: int = 200) -> float:
         for _ in range(steps):
             for k, r in enumerate(rows):
                 if packed:
-                    torch.ops.mkldnn._linear_pointwise(r, packed[k], step.b[k], "none", [], "")
+                    torch.ops.mkldnn._linear_pointwise(r, packed[k], None, "none", [], "")
                 else:
-                    torch.addmm(step.b[k], r, mats[k])
-            torch.addmm(step.bw, window, step.ww)
+                    torch.mm(r, mats[k])
+            torch.mm(window, step.ww)
     loop()
     return min(timed(loop)[1] for _ in range(7)) * 1000 / steps
 
@@ -231,7 +232,7 @@ def cpu_benchmark(ckpt, styles, args) -> int:
               f"wall, {batches[12][1] / batches[3][1]:.2f}x cpu")
         step = hands["scribe.fast"].sampler.step_fn
         print(f"  floor (read every float32 weight of the step once, best of the same rounds, "
-              f"{sum(m.numel() for m in step.w_in) * 4 / 1e6:.1f} MB): {floor:.3f} ms cpu; "
+              f"{sum(m.numel() for m in list(step.w_in) + [step.ww]) * 4 / 1e6:.1f} MB): {floor:.3f} ms cpu; "
               f"the step at 1 line = {batches[1][1] / floor:.2f}x the floor")
         rows = getattr(step, "packed_rows", None)
         print("  products over several lines: " + ("plain matmuls (no oneDNN)" if rows is None else

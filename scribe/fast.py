@@ -181,20 +181,54 @@ def _script(fn):
 
 # ---- sampling ---------------------------------------------------------------------------------------
 
-class _FastStep(nn.Module):
-    """The model's `step` with packed weights; scripted by fast_step().
+class _StepBuffers:
+    """One sampling call's buffers, and the views of them that a step reads and writes, made once per
+    call (a view made per step is an op per step; the step costs little besides its ops).
 
-    All per-step inputs of the matrix products live in one buffer per sampling call, z (B, Z), whose
-    columns are [h1, x, w, h2, ..., hN]: each layer's input is a contiguous run of columns of z
-    ([h1, x, w] for layer 1, [h1, x, w, h2] for layer 2, [x, w, h2, h3] for layer 3, all of z for
-    the output layer), and the weights' rows are laid out to match (zero rows for a column a layer
-    does not read: none for 3 layers but the output layer's 83). So a step has no concatenations:
-    each cell writes its h straight into z, where the next layer, the output layer and the next step
-    read it.
+    z (B, Z): every product's inputs, columns [h1, 1, x, w, h2, ..., hN]; c (B, N*H): the cell states;
+    kappa (B, K): the window's position. The step updates all three in place.
+    """
+
+    def __init__(self, z: torch.Tensor, c: torch.Tensor, kappa: torch.Tensor, U: int, H: int, K: int, A: int,
+                 starts: List[int], widths: List[int], h_cols: List[int], x_col: int, w_col: int):
+        B = z.shape[0]
+        self.z, self.c, self.kappa = z, c, kappa
+        # inputs of the products: layers 1..N, the output layer, the window
+        self.inputs = [z.narrow(1, s, w) for s, w in zip(starts, widths)]
+        self.h = [z.narrow(1, col, H) for col in h_cols]
+        self.cs = [c.narrow(1, n * H, H) for n in range(len(h_cols))]
+        self.x = z.narrow(1, x_col, 3)
+        self.w = z.narrow(1, w_col, A).unsqueeze(1)                # (B, 1, A): the window vector, bmm's out
+        self.gates = z.new_empty(B, 4 * H)                          # shared by the layers, one after another
+        self.i, self.f = self.gates.narrow(1, 0, H), self.gates.narrow(1, H, H)
+        self.o, self.s = self.gates.narrow(1, 2 * H, H), self.gates.narrow(1, 3 * H, H)
+        self.abk = z.new_empty(B, 3 * K)                            # the window's exp'd alpha, beta, dkappa
+        self.alpha = self.abk.narrow(1, 0, K).unsqueeze(1)          # (B, 1, K)
+        self.beta = self.abk.narrow(1, K, K).unsqueeze(2)           # (B, K, 1)
+        self.dkappa = self.abk.narrow(1, 2 * K, K)
+        self.kappa_col = kappa.unsqueeze(2)                         # (B, K, 1)
+        self.phi = z.new_empty(B, 1, U)
+        self.phi_row = self.phi.squeeze(1)                          # (B, U)
+
+
+class _FastStep(nn.Module):
+    """The model's `step` with its weights laid out for a lean step; scripted by fast_step().
+
+    Every product reads a contiguous run of columns of one step buffer z (B, Z), whose columns are
+    [h1, 1, x, w, h2, ..., hN] (_StepBuffers): [h1, 1, x, w] for layer 1, [h1, 1, x, w, h2] for
+    layer 2, [1, x, w, h2, h3] for layer 3, [h1, 1] for the window, all of z for the output layer. The
+    weights' rows are laid out to match, input-major (fastest for one line), with zero rows for a
+    column a layer does not read (none for 3 layers but the output layer's 84), and each bias is the
+    row of the constant-1 column: a product is one matmul, written into a buffer, with no bias add and
+    no concatenation. Each cell writes its h straight into z, where the next layer, the output layer
+    and the next step read it.
+
+    The gates come out in the order i, f, o, g, with g's rows doubled: one sigmoid over all four then
+    gives s = sigmoid(2 g), and tanh(g) = 2 s - 1, so the cell is c = f c + 2 i s - i (three in-place
+    ops), h = o tanh(c).
     """
 
     w_in: List[Tensor]
-    b: List[Tensor]
     starts: List[int]
     widths: List[int]
     h_cols: List[int]
@@ -205,110 +239,121 @@ class _FastStep(nn.Module):
         cfg = model.config
         H, A = cfg.rnn_size, cfg.alphabet_size
         self.H, self.A, self.K, self.M = H, A, cfg.window_gaussians, cfg.mixtures
-        self.n_upper = cfg.num_layers - 1
-        N = cfg.num_layers
-        ifog = _ifog(H, model.output.weight.device)
-        # columns of z: h1, x, w, h2..hN
-        self.x_col, self.w_col = H, H + 3
-        self.h_cols = [0] + [H + 3 + A + (n - 1) * H for n in range(1, N)]
-        self.Z = N * H + 3 + A
-        cols = {"x": (self.x_col, 3), "w": (self.w_col, A)}
+        N = self.N = cfg.num_layers
+        device = model.output.weight.device
+        ifog = _ifog(H, device)
+        # columns of z: h1, 1, x, w, h2..hN
+        one_col, self.x_col, self.w_col = H, H + 1, H + 4
+        self.h_cols = [0] + [H + 4 + A + (n - 1) * H for n in range(1, N)]
+        self.Z = N * H + 4 + A
+        cols = {"one": (one_col, 1), "x": (self.x_col, 3), "w": (self.w_col, A)}
         for n in range(N):
             cols[f"h{n + 1}"] = (self.h_cols[n], H)
 
         with torch.no_grad():
             c1 = model.cell1
-            # one out-major matrix per product (layer 1, layers 2..N, output), on its run of z's columns
-            parts = [{"x": c1.weight_ih[:, :3], "w": c1.weight_ih[:, 3:], "h1": c1.weight_hh}]
-            biases = [c1.bias_ih + c1.bias_hh]
-            runs = [(0, H + 3 + A)]
+            # one out-major matrix per product on its run of z's columns: layers 1..N, output, window
+            parts = [{"x": c1.weight_ih[:, :3], "w": c1.weight_ih[:, 3:], "h1": c1.weight_hh,
+                      "one": (c1.bias_ih + c1.bias_hh).unsqueeze(1)}]
+            runs = [(0, H + 4 + A)]
             for n, lstm in enumerate(model.upper, start=2):
                 w_ih = lstm.weight_ih_l0
                 parts.append({"x": w_ih[:, :3], f"h{n - 1}": w_ih[:, 3:3 + H], "w": w_ih[:, 3 + H:],
-                              f"h{n}": lstm.weight_hh_l0})
-                biases.append(lstm.bias_ih_l0 + lstm.bias_hh_l0)
-                first = 0 if n == 2 else self.x_col
+                              f"h{n}": lstm.weight_hh_l0, "one": (lstm.bias_ih_l0 + lstm.bias_hh_l0).unsqueeze(1)})
+                first = 0 if n == 2 else one_col
                 runs.append((first, self.h_cols[n - 1] + H - first))
-            parts.append({f"h{n + 1}": model.output.weight[:, n * H:(n + 1) * H] for n in range(N)})
-            biases.append(model.output.bias)
+            out_part = {f"h{n + 1}": model.output.weight[:, n * H:(n + 1) * H] for n in range(N)}
+            parts.append({**out_part, "one": model.output.bias.unsqueeze(1)})
             runs.append((0, self.Z))
+            parts.append({"h1": model.window.weight, "one": model.window.bias.unsqueeze(1)})
+            runs.append((0, H + 1))
             self.starts = [s for s, _ in runs]
             self.widths = [w for _, w in runs]
-            w_out, self.b = [], []
-            for k, (part, bias, (first, width)) in enumerate(zip(parts, biases, runs)):
-                rows = ifog if k < N else torch.arange(bias.shape[0], device=bias.device)
-                mat = bias.new_zeros(bias.shape[0], width)
+            g_double = torch.ones(4 * H, 1, device=device)
+            g_double[3 * H:] = 2.0
+            mats = []
+            for k, (part, (first, width)) in enumerate(zip(parts, runs)):
+                mat = part["one"].new_zeros(part["one"].shape[0], width)
                 for name, block in part.items():
                     col, size = cols[name]
                     mat[:, col - first:col - first + size] = block
-                w_out.append(mat[rows].contiguous())
-                self.b.append(bias[rows].contiguous())
-            self.w_in = [m.t().contiguous() for m in w_out]   # (inputs, outputs): fastest at one row
-            self.ww = model.window.weight.t().contiguous()                                  # (H, 3K)
-            self.bw = model.window.bias.detach().clone()
-            # priming's whole-sequence recurrence: the offsets' part, then [w, h]; layers 2..N in
-            # nn.LSTM layout
+                if k < N:
+                    mat = mat[ifog] * g_double
+                mats.append(mat.t().contiguous())                   # (inputs, outputs): fastest at one row
+            self.w_in = mats[:N + 1]                                # layers 1..N, output
+            self.ww = mats[N + 1]                                   # window (H + 1, 3K)
+            # priming's whole-sequence recurrence (plain gates): the offsets' part, then [w, h]; layers
+            # 2..N in nn.LSTM layout
             w1 = torch.cat([c1.weight_ih, c1.weight_hh], 1)[ifog]
             self.w1_x = w1[:, :3].contiguous()                                               # (4H, 3)
             self.w1_rec = w1[:, 3:].t().contiguous()                                          # (A+H, 4H)
-            self.b1 = self.b[0]
+            self.b1 = (c1.bias_ih + c1.bias_hh)[ifog].contiguous()
+            self.ww_prime = model.window.weight.t().contiguous()                              # (H, 3K)
+            self.bw_prime = model.window.bias.detach().clone()
             self.lstm_params = [[p.detach().clone() for p in (
                 lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)] for lstm in model.upper]
+            self.zero = torch.zeros((), device=device)             # addcmul's input in the window
 
-    def _product(self, k: int, inp: Tensor) -> Tensor:
-        """Product k (0: layer 1, 1..N-1: layers 2..N, N: output) of its input columns, bias added."""
-        return torch.addmm(self.b[k], inp, self.w_in[k])
+    def _packed(self, rows: int) -> bool:
+        """Whether products over `rows` lines take oneDNN's packed weights (_PackedFastStep)."""
+        return False
 
-    def _views(self, z: Tensor) -> List[Tensor]:
-        """The views of z a step reads and writes, made once per sampling call, not once per step:
-        [input of product 0 .. N (N + 1), h of layer 1 .. N (N), w]."""
-        views = [z.narrow(1, self.starts[k], self.widths[k]) for k in range(self.n_upper + 2)]
-        views += [z.narrow(1, col, self.H) for col in self.h_cols]
-        views.append(z.narrow(1, self.w_col, self.A))
-        return views
+    def _gates(self, k: int, b: _StepBuffers, packed: bool):
+        """sigmoid of layer k + 1's gate products, into b.gates."""
+        torch.mm(b.inputs[k], self.w_in[k], out=b.gates)
+        b.gates.sigmoid_()
 
-    def _cell(self, k: int, views: List[Tensor], c: Tensor) -> Tensor:
-        """LSTM layer k + 1 on its columns of z: writes its new h into z, returns its new c."""
-        H = self.H
-        gates = self._product(k, views[k])                           # gates i, f, o, g
-        i, f, o = torch.sigmoid(gates.narrow(1, 0, 3 * H)).chunk(3, 1)
-        c = torch.addcmul(f * c, i, torch.tanh(gates.narrow(1, 3 * H, H)))
-        torch.mul(o, torch.tanh(c), out=views[self.n_upper + 2 + k])
-        return c
+    def _output(self, b: _StepBuffers, packed: bool) -> Tensor:
+        return torch.mm(b.z, self.w_in[self.N])
 
-    def _step(self, views: List[Tensor], cs: List[Tensor], kappa: Tensor, onehot: Tensor, u: Tensor
-              ) -> Tuple[Tensor, List[Tensor], Tensor, Tensor]:
-        """One step on z (through its views; h's and w updated in place): (outputs, new c's, new kappa,
-        phi)."""
-        N = self.n_upper + 1
-        new_cs = [self._cell(0, views, cs[0])]
-        w, kappa, phi, _ = _window(views[N + 1], kappa, self.ww, self.bw, u, onehot, self.K)
-        views[2 * N + 1].copy_(w)
-        for n in range(self.n_upper):
-            new_cs.append(self._cell(n + 1, views, cs[n + 1]))
-        return self._product(N, views[N]), new_cs, kappa, phi
+    def _cell(self, k: int, b: _StepBuffers, packed: bool):
+        """LSTM layer k + 1 on its columns of z: its new c in place, its new h into z."""
+        self._gates(k, b, packed)
+        c = b.cs[k]
+        c.mul_(b.f).addcmul_(b.i, b.s, value=2.0).sub_(b.i)       # f c + i (2 s - 1) = f c + i tanh(g)
+        torch.mul(b.o, torch.tanh(c), out=b.h[k])
 
-    def _to_z(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
-        """The model's (x, state) as (z, [c1..cN]); kappa is state[3]."""
-        hs = [state[0], x, state[2]]
+    def _step(self, b: _StepBuffers, onehot: Tensor, u: Tensor, packed: bool) -> Tensor:
+        """One step on the buffers (h's, c's, w, kappa and phi updated in place): the outputs (B, 1+6M)."""
+        self._cell(0, b, packed)
+        # the window (see _window): exp(-min(beta (kappa - u)^2, 87)), as max(-beta d d, -87)
+        torch.mm(b.inputs[self.N + 1], self.ww, out=b.abk)
+        b.abk.exp_()
+        b.kappa.add_(b.dkappa)
+        d = b.kappa_col - u                                          # (B, K, U)
+        e = torch.addcmul(self.zero, b.beta * d, d, value=-1.0).clamp_min_(-87.0).exp_()
+        torch.bmm(b.alpha, e, out=b.phi)                             # sum over the K gaussians
+        torch.bmm(b.phi, onehot, out=b.w)
+        for k in range(1, self.N):
+            self._cell(k, b, packed)
+        return self._output(b, packed)
+
+    def _buffers(self, loop: List[Tensor], U: int) -> _StepBuffers:
+        return _StepBuffers(loop[0], loop[1], loop[2], U, self.H, self.K, self.A, self.starts, self.widths,
+                            self.h_cols, self.x_col, self.w_col)
+
+    @torch.jit.export
+    def loop_state(self, x: Tensor, state: List[Tensor]) -> List[Tensor]:
+        """The model's (x, state) as the loop's own tensors [z, c, kappa] (new ones: the step updates
+        them in place)."""
+        hs = [state[0], torch.ones_like(x.narrow(1, 0, 1)), x, state[2]]
         cs = [state[1]]
-        for n in range(self.n_upper):
+        for n in range(self.N - 1):
             hs.append(state[4 + 2 * n])
             cs.append(state[5 + 2 * n])
-        return torch.cat(hs, 1), cs
+        return [torch.cat(hs, 1), torch.cat(cs, 1), state[3].clone()]
 
     def forward(self, x: Tensor, state: List[Tensor], onehot: Tensor
                 ) -> Tuple[Tensor, List[Tensor], Tensor]:
         """Same contract as SynthesisNetwork.step: (outputs (B, 1+6M), new state, phi (B, U))."""
-        z, cs = self._to_z(x, state)
+        b = self._buffers(self.loop_state(x, state), onehot.shape[1])
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
-        out, cs, kappa, phi = self._step(self._views(z), cs, state[3], onehot, u)
-        H = self.H
-        new_state = [z.narrow(1, 0, H), cs[0], z.narrow(1, self.w_col, self.A), kappa]
-        for n in range(self.n_upper):
-            new_state.append(z.narrow(1, self.h_cols[n + 1], H))
-            new_state.append(cs[n + 1])
-        return out, new_state, phi
+        out = self._step(b, onehot, u, self._packed(x.shape[0]))
+        new_state = [b.h[0], b.cs[0], b.w.squeeze(1), b.kappa]
+        for n in range(1, self.N):
+            new_state.append(b.h[n])
+            new_state.append(b.cs[n])
+        return out, new_state, b.phi_row
 
     @torch.jit.export
     def sample_loop(self, x: Tensor, state: List[Tensor], onehot: Tensor, bias: Tensor, end_pos: Tensor,
@@ -316,50 +361,42 @@ class _FastStep(nn.Module):
                     ) -> Tuple[Tensor, Tensor, Tensor, int]:
         """Sampler._sample_loop, compiled: (points (cap, B, 3), steps per line, done per line, steps run)."""
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
-        z, cs = self._to_z(x, state)
-        kappa = state[3]
-        x_cols = z.narrow(1, self.x_col, 3)
-        views = self._views(z)
+        b = self._buffers(self.loop_state(x, state), onehot.shape[1])
+        packed = self._packed(x.shape[0])
         run = SamplingRun(cap, x, bias, self.M, end_pos, real, dots)
         ran = 0
         for t in range(cap):
-            out, cs, kappa, phi = self._step(views, cs, kappa, onehot, u)
-            x = run.advance(out, phi, x, t, gen)
-            x_cols.copy_(x)
+            out = self._step(b, onehot, u, packed)
+            x = run.advance(out, b.phi_row, x, t, gen)
+            b.x.copy_(x)
             ran = t + 1
             if run.finished():
                 break
         return run.points, run.n_steps, run.done, ran
 
     @torch.jit.export
-    def loop_state(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
-        """The model's (x, state) as sample_steps' step buffer z and cell states [c1..cN]."""
-        return self._to_z(x, state)
-
-    @torch.jit.export
-    def sample_steps(self, z: Tensor, cs: List[Tensor], kappa: Tensor, x: Tensor, onehot: Tensor, bias: Tensor,
-                     end_pos: Tensor, real: Tensor, dots: Tensor, gen: Optional[torch.Generator], points: Tensor,
+    def sample_steps(self, loop: List[Tensor], x: Tensor, onehot: Tensor, bias: Tensor, end_pos: Tensor,
+                     real: Tensor, dots: Tensor, gen: Optional[torch.Generator], points: Tensor,
                      n_steps: Tensor, past_end_at: Tensor, stroke_from: Tensor, done: Tensor, t0: int, t1: int
-                     ) -> Tuple[List[Tensor], Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int]:
+                     ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, int]:
         """Steps t0 .. t1-1 of sample_loop (fewer if every line ends), resumable: the loop's state comes
-        in and goes out (z and points are updated in place), so chunks run back to back write the same
-        ink as one sample_loop call. Returns (cs, kappa, x, past_end_at, stroke_from, n_steps, done,
-        steps run so far)."""
+        in and goes out (loop_state()'s tensors and points are updated in place), so chunks run back to
+        back write the same ink as one sample_loop call. Returns (x, past_end_at, stroke_from, n_steps,
+        done, steps run so far)."""
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
-        x_cols = z.narrow(1, self.x_col, 3)
+        b = self._buffers(loop, onehot.shape[1])
+        packed = self._packed(x.shape[0])
         run = SamplingRun(1, x, bias, self.M, end_pos, real, dots)
-        run.points, run.n_steps, run.past_end_at, run.stroke_from, run.done = (points, n_steps, past_end_at,
-                                                                                stroke_from, done)
-        views = self._views(z)
+        run.resume(points, n_steps, past_end_at, stroke_from, done)
         ran = t0
         for t in range(t0, t1):
-            out, cs, kappa, phi = self._step(views, cs, kappa, onehot, u)
-            x = run.advance(out, phi, x, t, gen)
-            x_cols.copy_(x)
+            out = self._step(b, onehot, u, packed)
+            x = run.advance(out, b.phi_row, x, t, gen)
+            b.x.copy_(x)
             ran = t + 1
             if run.finished():
                 break
-        return cs, kappa, x, run.past_end_at, run.stroke_from, run.n_steps, run.done, ran
+        return x, run.past_end_at, run.stroke_from, run.n_steps, run.done, ran
 
     @torch.jit.export
     def prime(self, ink: Tensor, lengths: Tensor, onehot: Tensor) -> List[Tensor]:
@@ -369,13 +406,13 @@ class _FastStep(nn.Module):
         ink = ink[:, :T]
         state = [ink.new_zeros(B, self.H), ink.new_zeros(B, self.H), ink.new_zeros(B, self.A),
                  ink.new_zeros(B, self.K)]
-        for _ in range(self.n_upper):
+        for _ in range(self.N - 1):
             state.append(ink.new_zeros(B, self.H))
             state.append(ink.new_zeros(B, self.H))
         if T == 0:
             return state
         xproj = F.linear(ink, self.w1_x, self.b1)
-        seq = _layer1_forward(xproj, self.w1_rec, self.ww, self.bw, onehot, False)
+        seq = _layer1_forward(xproj, self.w1_rec, self.ww_prime, self.bw_prime, onehot, False)
         hs, ws, cs, kappas = seq[0], seq[1], seq[2], seq[3]
         for b in range(B):
             L = int(lengths[b])
@@ -387,7 +424,7 @@ class _FastStep(nn.Module):
             state[2][b] = ws[b, last]
             state[3][b] = kappas[b, last]
             below = hs[b:b + 1, :L]
-            for n in range(self.n_upper):
+            for n in range(self.N - 1):
                 inp = torch.cat([ink[b:b + 1, :L], below, ws[b:b + 1, :L]], 2)
                 below, hn, cn = torch.lstm(inp, [state[4 + 2 * n][b:b + 1].unsqueeze(0),
                                                  state[5 + 2 * n][b:b + 1].unsqueeze(0)],
@@ -403,7 +440,8 @@ class _PackedFastStep(_FastStep):
     Which is faster over a few rows depends on the CPU: on one machine of this project a plain float32
     matmul over 3 rows cost 2.5-3.3x the one-row product and the packed one 1.2-1.6x; on another
     (Intel, AVX-512) the plain one cost 1.2x and the packed one 1.6x. fast_step() measures the two
-    once (choose_packed_rows) unless told. One row always takes the plain product."""
+    once (choose_packed_rows) unless told. One row always takes the plain product; so does the window's
+    small product."""
 
     # (TorchScript reads a class's own annotations only, and needs them for lists that may be empty)
     __annotations__ = {**_FastStep.__annotations__, "w_packed": List[Tensor], "packed_rows": int}
@@ -414,10 +452,24 @@ class _PackedFastStep(_FastStep):
         # oneDNN packs from the (outputs, inputs) layout; 3 rows is the size it tunes the packing for
         self.w_packed = [torch.ops.mkldnn._reorder_linear_weight(w.t().contiguous(), 3) for w in self.w_in]
 
-    def _product(self, k: int, inp: Tensor) -> Tensor:
-        if inp.shape[0] < self.packed_rows:
-            return torch.addmm(self.b[k], inp, self.w_in[k])
-        return torch.ops.mkldnn._linear_pointwise(inp, self.w_packed[k], self.b[k], "none", [], "")
+    def _packed(self, rows: int) -> bool:
+        return rows >= self.packed_rows
+
+    def _gates(self, k: int, b: _StepBuffers, packed: bool):
+        if packed:
+            torch.sigmoid(_packed_product(b.inputs[k], self.w_packed[k]), out=b.gates)
+        else:
+            torch.mm(b.inputs[k], self.w_in[k], out=b.gates)
+            b.gates.sigmoid_()
+
+    def _output(self, b: _StepBuffers, packed: bool) -> Tensor:
+        if packed:
+            return _packed_product(b.z, self.w_packed[self.N])
+        return torch.mm(b.z, self.w_in[self.N])
+
+
+def _packed_product(inp: Tensor, w_packed: Tensor) -> Tensor:
+    return torch.ops.mkldnn._linear_pointwise(inp, w_packed, None, "none", [], "")
 
 
 NEVER_PACKED = 1 << 30
@@ -435,7 +487,7 @@ def choose_packed_rows(step: _PackedFastStep, margin: float = 0.9) -> int:
             return max(2, int(forced))
         except ValueError:
             warnings.warn(f"{PACKED_ROWS_ENV}={forced!r} is not a whole number; measuring instead")
-    mats = list(zip(step.w_in, step.w_packed, step.b))
+    mats = list(zip(step.w_in, step.w_packed))
 
     def per_call(fns, reps: int = 2, rounds: int = 4) -> List[float]:
         """Best time per call of each fn; rounds taken in turn so that a busy moment slows both."""
@@ -455,15 +507,15 @@ def choose_packed_rows(step: _PackedFastStep, margin: float = 0.9) -> int:
         for rows in (3, 6, 12):
             # every product of a step in turn, as the step runs them (the weights then come from the
             # same level of cache as in sampling; one matrix timed alone stays in a nearer one)
-            xs = [torch.randn(rows, w.shape[0]) for w, _, _ in mats]
+            xs = [torch.randn(rows, w.shape[0]) for w, _ in mats]
 
             def plain():
-                for x, (w, _, b) in zip(xs, mats):
-                    torch.addmm(b, x, w)
+                for x, (w, _) in zip(xs, mats):
+                    torch.mm(x, w)
 
             def pack():
-                for x, (_, p, b) in zip(xs, mats):
-                    torch.ops.mkldnn._linear_pointwise(x, p, b, "none", [], "")
+                for x, (_, p) in zip(xs, mats):
+                    _packed_product(x, p)
 
             t_plain, t_pack = per_call([plain, pack])
             if t_pack < margin * t_plain:

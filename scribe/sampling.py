@@ -164,12 +164,12 @@ class Sampler:
         chunk = getattr(self.step_fn, "sample_steps", None)
         ran = 0
         if chunk is not None:
-            z, cs = self.step_fn.loop_state(x, state)
-            kappa = state[3]
+            loop = self.step_fn.loop_state(x, state)       # the compiled loop's own state, updated in place
             while ran < cap and not run.finished():
-                cs, kappa, x, run.past_end_at, run.stroke_from, run.n_steps, run.done, ran = chunk(
-                    z, cs, kappa, x, onehot, bias, end_pos, real, dots, gen, run.points, run.n_steps,
+                x, past_end_at, stroke_from, n_steps, done, ran = chunk(
+                    loop, x, onehot, bias, end_pos, real, dots, gen, run.points, run.n_steps,
                     run.past_end_at, run.stroke_from, run.done, ran, min(cap, ran + every))
+                run.resume(run.points, n_steps, past_end_at, stroke_from, done)
                 yield LiveBatch(self, setup, run.points, run.n_steps, run.done, ran)
         else:
             for t in range(cap):
@@ -362,20 +362,37 @@ class SamplingRun:
         self.points, self.n_steps, self.past_end_at, self.stroke_from, self.done = loop_start(cap, x)
         self.draw = DrawParams(mixtures, bias)
         self.stop = StopTest(end_pos, real, dots, finish_steps, dot_steps)
+        # Until some line's window has passed its end no line can finish, and the end test can skip
+        # most of a line (some 25 small ops a step; the step's cost is mostly ops). Only a stroke that
+        # begins at or after that step is late, so the start of a stroke begun before it (stroke_from,
+        # left at 0 while skipping) changes nothing (tests/test_sampling.py checks the two ways agree).
+        self.any_past = False
+
+    def resume(self, points: torch.Tensor, n_steps: torch.Tensor, past_end_at: torch.Tensor,
+               stroke_from: torch.Tensor, done: torch.Tensor):
+        """Carry on from an earlier run's state (a chunk of a loop run in chunks)."""
+        self.points, self.n_steps, self.past_end_at, self.stroke_from, self.done = (points, n_steps, past_end_at,
+                                                                                    stroke_from, done)
+        self.any_past = bool((past_end_at >= 0).any())
 
     def advance(self, out: torch.Tensor, phi: torch.Tensor, x: torch.Tensor, t: int,
                 gen: Optional[Generator]) -> torch.Tensor:
         """Step t's outputs and attention, and the previous point x -> step t's point, recorded."""
-        pen_was_up = x.select(1, 2) > 0.5
-        x = sample_point(out, self.draw, gen)
-        # the point and the window's position, written into row t in one op
-        torch.cat([x, phi.argmax(1, keepdim=True).to(x.dtype)], 1, out=self.points[t])
+        new_x = sample_point(out, self.draw, gen)
+        at = window_position(phi, self.stop)
+        torch.cat([new_x, at], 1, out=self.points[t])             # the point and the window's position
+        past = at == self.stop.end_column
+        if not self.any_past:
+            if not bool(past.any()):
+                return new_x
+            self.any_past = True
         self.past_end_at, self.stroke_from, self.n_steps, self.done = stop_update(
-            phi, x, pen_was_up, t, self.stop, self.past_end_at, self.stroke_from, self.n_steps, self.done)
-        return x
+            past.squeeze(1), new_x, x.select(1, 2) > 0.5, t, self.stop, self.past_end_at, self.stroke_from,
+            self.n_steps, self.done)
+        return new_x
 
     def finished(self) -> bool:
-        return bool(self.done.all())
+        return self.any_past and bool(self.done.all())
 
 
 class DrawParams:
@@ -388,12 +405,14 @@ class DrawParams:
         self.sharpen = 1 + bias       # mixture logits are scaled by 1 + bias
         # output columns of component 0's mu_x, mu_y, log_sigma_x, log_sigma_y, rho (see MixtureParams)
         self.columns = torch.tensor([[1 + M, 1 + 2 * M, 1 + 3 * M, 1 + 4 * M, 1 + 5 * M]], device=bias.device)
+        self.one = torch.ones((), device=bias.device)
 
 
 def sample_point(out: torch.Tensor, draw: DrawParams, gen: Optional[torch.Generator]) -> torch.Tensor:
     """Draw one (dx, dy, eos) per line from the biased mixture of the step outputs (B, 1 + 6M).
 
-    The output layout is MixtureParams'; only the chosen component's parameters are read out.
+    The output layout is MixtureParams'; only the chosen component's parameters are read out. Each
+    op here runs every step, so the maths is written in few ops (columns, not one tensor per number).
     """
     M = draw.mixtures
     out = out.float()
@@ -401,15 +420,17 @@ def sample_point(out: torch.Tensor, draw: DrawParams, gen: Optional[torch.Genera
     weights = torch.softmax(out.narrow(1, 1, M) * draw.sharpen, -1)
     k = pick_component(weights, gen)                                                # (B, 1)
     # the chosen component's five parameters in one gather (elementwise maths after a gather gives the
-    # same numbers as before it, on far fewer elements)
+    # same numbers as before it, on far fewer elements): mu_x, mu_y, log sigma_x, log sigma_y, rho
     chosen = out.gather(1, k + draw.columns)
-    mu_x, mu_y, rho = chosen.select(1, 0), chosen.select(1, 1), torch.tanh(chosen.select(1, 4)) * (1 - 1e-5)
-    sigma_x, sigma_y = (chosen.narrow(1, 2, 2) - draw.bias).exp().unbind(1)
-    z0, z1 = torch.randn([B, 2], generator=gen, device=out.device).unbind(1)
-    dx = mu_x + sigma_x * z0
-    dy = mu_y + sigma_y * (rho * z0 + torch.sqrt(1 - rho * rho) * z1)
-    eos = (torch.rand([B], generator=gen, device=out.device) < torch.sigmoid(out.select(1, 0))).float()
-    return torch.stack([dx, dy, eos], 1)
+    sigma = (chosen.narrow(1, 2, 2) - draw.bias).exp_()
+    rho = torch.tanh(chosen.narrow(1, 4, 1)).mul_(1 - 1e-5)
+    z = torch.randn([B, 2], generator=gen, device=out.device)
+    z0 = z.narrow(1, 0, 1)
+    # (z0, rho z0 + sqrt(1 - rho^2) z1): a standard normal pair with correlation rho
+    z_y = torch.addcmul(rho * z0, torch.addcmul(draw.one, rho, rho, value=-1.0).sqrt_(), z.narrow(1, 1, 1))
+    dxy = torch.addcmul(chosen.narrow(1, 0, 2), sigma, torch.cat([z0, z_y], 1))
+    eos = torch.rand([B, 1], generator=gen, device=out.device) < torch.sigmoid(out.narrow(1, 0, 1))
+    return torch.cat([dxy, eos], 1)
 
 
 def pick_component(weights: torch.Tensor, gen: Optional[torch.Generator]) -> torch.Tensor:
@@ -428,32 +449,40 @@ class StopTest:
     def __init__(self, end_pos: torch.Tensor, real: torch.Tensor, dots: torch.Tensor, finish_steps: int,
                  dot_steps: int):
         self.end_column = end_pos.unsqueeze(1)   # (B, 1): the padding slot just after each text
-        self.not_real = ~real                    # (B, U+1): slots that are not characters of the text
+        # (B, U+1): slots that are neither a character of the text nor its end slot (a shorter text's
+        # padding in a batch); whether there are any (there are none for one line, or for lines of one
+        # length), so the window's position need not mask them
+        self.outside = (~real).scatter(1, self.end_column, False)
+        self.padded = bool(self.outside.any())
         self.dots = dots                         # (B,) bool: LineRequest.late_dot_ok
         self.finish_steps = finish_steps         # FINISH_STROKE_STEPS
         self.dot_steps = dot_steps               # LATE_DOT_STEPS
 
 
-def stop_update(phi: torch.Tensor, x: torch.Tensor, pen_was_up: torch.Tensor, t: int, stop: StopTest,
+def window_position(phi: torch.Tensor, stop: StopTest) -> torch.Tensor:
+    """(B, 1): the slot the attention phi (B, U+1) is most on, of the line's characters and its end slot.
+
+    It is the end slot exactly when Graves' test says the window is past the end (the attention on the
+    slot after the text exceeds every real character; a tie goes to the character, as argmax takes the
+    first largest)."""
+    if stop.padded:
+        phi = phi.masked_fill(stop.outside, float("-inf"))
+    return phi.argmax(1, keepdim=True)
+
+
+def stop_update(past: torch.Tensor, x: torch.Tensor, pen_was_up: torch.Tensor, t: int, stop: StopTest,
                 past_end_at: torch.Tensor, stroke_from: torch.Tensor, n_steps: torch.Tensor, done: torch.Tensor
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Graves' stopping test after step t, then end the line cleanly.
 
-    The window is past the end once the attention on the slot after the text exceeds every real
-    character. Then a stroke already under way ends at its pen-up, or `finish_steps` later at most; a
-    stroke that starts after that point is kept only if it lifts within `dot_steps` points (a late
-    dot) and the line allows late dots, else the line ends before it. pen_was_up (B,): the point x
-    starts a stroke.
+    past (B,): the window is past the end (window_position is the end slot). Then a stroke already
+    under way ends at its pen-up, or `finish_steps` later at most; a stroke that starts after that
+    point is kept only if it lifts within `dot_steps` points (a late dot) and the line allows late
+    dots, else the line ends before it. pen_was_up (B,): the point x starts a stroke.
     Returns (past_end_at, stroke_from, n_steps, done), updated.
     """
     stroke_from = torch.where(pen_was_up, t, stroke_from)
-    after = phi.gather(1, stop.end_column).squeeze(1)
-    past = after > phi.masked_fill(stop.not_real, float("-inf")).max(1).values
     past_end_at = torch.where(past & (past_end_at < 0), t, past_end_at)
-    # Until some line's window has passed its end no line can finish, and nothing below would change:
-    # skipping it saves about 25 small ops per step for most of a line (the step's cost is mostly ops).
-    if not bool((past_end_at >= 0).any()):
-        return past_end_at, stroke_from, n_steps, done
     live = (past_end_at >= 0) & ~done
     lifts = x.select(1, 2) > 0.5
     late = stroke_from >= past_end_at                  # this stroke began once the text was done

@@ -25,13 +25,16 @@ def tiny_model(num_layers=3, seed=0, alphabet=20, rnn=16, K=3, M=4):
 # ---- sampling ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("num_layers,B,packed_rows", [(1, 3, 2), (2, 3, 2), (3, 3, 2), (3, 1, 2), (4, 2, 2),
-                                                     (3, 3, NEVER_PACKED), (4, 2, NEVER_PACKED)])
-def test_fast_step_matches_eager_step_over_many_steps(num_layers, B, packed_rows):
+                                                     (3, 3, NEVER_PACKED), (4, 2, NEVER_PACKED), (3, 3, None)])
+def test_fast_step_matches_eager_step_over_many_steps(num_layers, B, packed_rows, monkeypatch):
     """B = 1 takes the plain product; B > 1 oneDNN's packed weights (on CPU) from packed_rows rows, the
-    plain product below; 4 layers reads columns of the step buffer that its third layer ignores (zero
-    weight rows)."""
+    plain product below; None: a torch without oneDNN (the plain step class, as on a GPU); 4 layers
+    reads columns of the step buffer that its third layer ignores (zero weight rows)."""
     model = tiny_model(num_layers)
+    if packed_rows is None:
+        monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
     fast = fast_step(model, packed_rows=packed_rows)
+    assert hasattr(fast, "w_packed") == (packed_rows is not None and torch.backends.mkldnn.is_available())
     gen = torch.Generator().manual_seed(1)
     text = torch.randint(1, 20, (B, 9), generator=gen)
     text[0, 6:] = 0                                      # padding, as in real batches

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from scribe.hand import Hand, LineSpec
-from scribe.sampling import LineRequest, Sampler
+from scribe.sampling import LineRequest, Sampler, sample_point
 from helpers import tiny_checkpoint
 
 
@@ -131,7 +131,7 @@ def _run_stop(lifts: str, past_from: int, dots_ok: bool = True) -> tuple[int, bo
     """Drive stop_update over one line, a character per point: "|" is a point after which the pen
     lifts, "." one after which it stays down. The window is past the end from step past_from on.
     Returns (steps kept, done)."""
-    from scribe.sampling import FINISH_STROKE_STEPS, LATE_DOT_STEPS, StopTest, loop_start, stop_update
+    from scribe.sampling import FINISH_STROKE_STEPS, LATE_DOT_STEPS, StopTest, loop_start, stop_update, window_position
     x = torch.tensor([[0.0, 0.0, 1.0]])
     _, n_steps, past_end_at, stroke_from, done = loop_start(len(lifts), x)
     stop = StopTest(torch.tensor([2]), torch.tensor([[True, True, False]]), torch.tensor([dots_ok]),
@@ -140,7 +140,8 @@ def _run_stop(lifts: str, past_from: int, dots_ok: bool = True) -> tuple[int, bo
         phi = torch.tensor([[0.1, 0.9, 0.0]]) if t < past_from else torch.tensor([[0.1, 0.2, 0.7]])
         pen_was_up = x[:, 2] > 0.5
         x = torch.tensor([[1.0, 0.0, float(c == "|")]])
-        past_end_at, stroke_from, n_steps, done = stop_update(phi, x, pen_was_up, t, stop, past_end_at,
+        past = (window_position(phi, stop) == stop.end_column).squeeze(1)
+        past_end_at, stroke_from, n_steps, done = stop_update(past, x, pen_was_up, t, stop, past_end_at,
                                                               stroke_from, n_steps, done)
         if bool(done.all()):
             break
@@ -162,6 +163,78 @@ def test_a_line_ends_cleanly_after_its_text():
     assert _run_stop("...|.....|" + "." * 10, past_from=4) == (4, True)
     # before the window passes the end nothing stops the line
     assert _run_stop("...|...|...|", past_from=99) == (12, False)
+
+
+def test_window_position_is_the_end_slot_exactly_when_graves_test_says_past_the_end():
+    """window_position masks a shorter text's padding and ties go to the character: so 'the position is
+    the end slot' is Graves' test (attention on the slot after the text above every real character)."""
+    from scribe.sampling import FINISH_STROKE_STEPS, LATE_DOT_STEPS, StopTest, window_position
+    g = torch.Generator().manual_seed(0)
+    end_pos = torch.tensor([3, 6, 1, 6])
+    real = torch.arange(8).unsqueeze(0) < end_pos.unsqueeze(1)                  # (4, 8): padding after 3 and 1
+    stop = StopTest(end_pos, real, torch.ones(4, dtype=torch.bool), FINISH_STROKE_STEPS, LATE_DOT_STEPS)
+    assert stop.padded
+    seen_past = 0
+    for _ in range(500):
+        phi = torch.rand(4, 8, generator=g) ** 4
+        phi[0, 5] = 5.0                                                        # the most attention on padding
+        at = window_position(phi, stop).squeeze(1)
+        graves = phi.gather(1, end_pos.unsqueeze(1)).squeeze(1) > phi.masked_fill(~real, float("-inf")).amax(1)
+        assert torch.equal(at == end_pos, graves)
+        assert bool((at <= end_pos).all())                                     # never a padding slot
+        seen_past += int(graves.sum())
+    assert seen_past > 50
+    tie = torch.tensor([[0.5, 0.2, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0]] * 4)       # line 2: its character vs its end
+    assert int(window_position(tie, stop)[2]) == 0
+    one = StopTest(torch.tensor([4]), torch.arange(5).unsqueeze(0) < 4, torch.ones(1, dtype=torch.bool), 6, 3)
+    assert not one.padded                                                     # one line: nothing to mask
+
+
+def test_sampling_run_ends_lines_where_the_end_test_run_at_every_step_does():
+    """SamplingRun skips the end test until some window passes its end: the same points, steps kept and
+    ends as running the whole test at every step (a stroke begun before the window passed is never late,
+    so where it began does not matter)."""
+    from scribe.sampling import FINISH_STROKE_STEPS, LATE_DOT_STEPS, SamplingRun, StopTest, loop_start, stop_update
+    M, B, U, cap = 3, 4, 6, 120
+    for seed in range(6):
+        g = torch.Generator().manual_seed(seed)
+        end_pos = torch.tensor([5, 3, 5, 2])
+        real = torch.arange(U).unsqueeze(0) < end_pos.unsqueeze(1)
+        dots = torch.tensor([True, False, True, True])
+        x0 = torch.zeros(B, 3)
+        x0[:, 2] = 1.0
+        bias = torch.full((B, 1), 0.5)
+        outs = torch.randn(cap, B, 1 + 6 * M, generator=g)
+        phis = torch.rand(cap, B, U, generator=g)
+        for t in range(cap):                          # the attention walks along: line b passes its end late
+            phis[t, :, :] *= torch.exp(-(torch.arange(U) - t / (8 + 4 * torch.arange(B).unsqueeze(1))) ** 2)
+        run = SamplingRun(cap, x0, bias, M, end_pos, real, dots)
+        gen = torch.Generator().manual_seed(seed)
+        x = x0
+        for t in range(cap):
+            x = run.advance(outs[t], phis[t], x, t, gen)
+            if run.finished():
+                break
+        # reference: Graves' test on phi itself and the whole end test at every step
+        stop = StopTest(end_pos, real, dots, FINISH_STROKE_STEPS, LATE_DOT_STEPS)
+        ref = SamplingRun(cap, x0, bias, M, end_pos, real, dots)
+        points, n_steps, past_end_at, stroke_from, done = loop_start(cap, x0)
+        gen = torch.Generator().manual_seed(seed)
+        x = x0
+        for t in range(cap):
+            new_x = sample_point(outs[t], ref.draw, gen)
+            points[t, :, :3] = new_x
+            after = phis[t].gather(1, end_pos.unsqueeze(1)).squeeze(1)
+            past = after > phis[t].masked_fill(~real, float("-inf")).amax(1)
+            past_end_at, stroke_from, n_steps, done = stop_update(past, new_x, x[:, 2] > 0.5, t, stop, past_end_at,
+                                                                  stroke_from, n_steps, done)
+            x = new_x
+            if bool(done.all()):
+                break
+        assert torch.equal(run.points[:, :, :3], points[:, :, :3])
+        assert torch.equal(run.n_steps, n_steps) and torch.equal(run.done, done)
+        assert torch.equal(run.past_end_at, past_end_at)
+        assert bool(done.any())
 
 
 def test_late_dots_are_wanted_except_after_a_full_stop_or_comma():
