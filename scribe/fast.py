@@ -1,10 +1,10 @@
 """Fast paths: the same maths as scribe.model, with the per-step overhead taken out.
 
 Sampling (`fast_step(model)`): a TorchScript module whose forward is a drop-in `step_fn` for
-`scribe.sampling.Sampler`. Its weights are packed once: each layer is one product on a run of columns
-of one step buffer [h1, x, w, h2..hN], input-major for one line, oneDNN's packed layout for several
-(see _FastStep). It also carries the two loops that dominate sampling, compiled so no Python runs per
-step:
+`scribe.sampling.Sampler`. Its weights are laid out once: each product (biases included) is one
+matmul on a run of columns of one step buffer [h1, 1, x, w, h2..hN], input-major for one line, oneDNN's
+packed layout for several where that is faster (see _FastStep); the step updates its buffers in place.
+It also carries the two loops that dominate sampling, compiled so no Python runs per step:
 - `sample_loop`: the whole sampling loop (step, biased draw, Graves' stop test), using the very
   same functions as the Python loop in scribe.sampling, so a seed gives the same ink;
 - `prime`: teacher-forced priming, which knows every input up front, so layers 2..N run as whole
@@ -218,7 +218,7 @@ class _FastStep(nn.Module):
     [h1, 1, x, w, h2, ..., hN] (_StepBuffers): [h1, 1, x, w] for layer 1, [h1, 1, x, w, h2] for
     layer 2, [1, x, w, h2, h3] for layer 3, [h1, 1] for the window, all of z for the output layer. The
     weights' rows are laid out to match, input-major (fastest for one line), with zero rows for a
-    column a layer does not read (none for 3 layers but the output layer's 84), and each bias is the
+    column a layer does not read (none for 3 layers but the output layer's 83), and each bias is the
     row of the constant-1 column: a product is one matmul, written into a buffer, with no bias add and
     no concatenation. Each cell writes its h straight into z, where the next layer, the output layer
     and the next step read it.
@@ -359,7 +359,7 @@ class _FastStep(nn.Module):
     def sample_loop(self, x: Tensor, state: List[Tensor], onehot: Tensor, bias: Tensor, end_pos: Tensor,
                     real: Tensor, dots: Tensor, cap: int, gen: Optional[torch.Generator]
                     ) -> Tuple[Tensor, Tensor, Tensor, int]:
-        """Sampler._sample_loop, compiled: (points (cap, B, 3), steps per line, done per line, steps run)."""
+        """Sampler._sample_loop, compiled: (points (cap, B, 4), steps per line, done per line, steps run)."""
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
         b = self._buffers(self.loop_state(x, state), onehot.shape[1])
         packed = self._packed(x.shape[0])
