@@ -192,8 +192,8 @@ class _StepBuffers:
     def __init__(self, z: torch.Tensor, c: torch.Tensor, kappa: torch.Tensor, U: int, H: int, K: int, A: int,
                  starts: List[int], widths: List[int], h_cols: List[int], x_col: int, w_col: int):
         B = z.shape[0]
-        self.z, self.c, self.kappa = z, c, kappa
-        # inputs of the products: layers 1..N, the output layer, the window
+        self.kappa = kappa
+        # inputs of the products: layers 1..N, the output layer (all of z), the window
         self.inputs = [z.narrow(1, s, w) for s, w in zip(starts, widths)]
         self.h = [z.narrow(1, col, H) for col in h_cols]
         self.cs = [c.narrow(1, n * H, H) for n in range(len(h_cols))]
@@ -304,7 +304,7 @@ class _FastStep(nn.Module):
         b.gates.sigmoid_()
 
     def _output(self, b: _StepBuffers, packed: bool) -> Tensor:
-        return torch.mm(b.z, self.w_in[self.N])
+        return torch.mm(b.inputs[self.N], self.w_in[self.N])
 
     def _cell(self, k: int, b: _StepBuffers, packed: bool):
         """LSTM layer k + 1 on its columns of z: its new c in place, its new h into z."""
@@ -464,8 +464,8 @@ class _PackedFastStep(_FastStep):
 
     def _output(self, b: _StepBuffers, packed: bool) -> Tensor:
         if packed:
-            return _packed_product(b.z, self.w_packed[self.N])
-        return torch.mm(b.z, self.w_in[self.N])
+            return _packed_product(b.inputs[self.N], self.w_packed[self.N])
+        return torch.mm(b.inputs[self.N], self.w_in[self.N])
 
 
 def _packed_product(inp: Tensor, w_packed: Tensor) -> Tensor:
