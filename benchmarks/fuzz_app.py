@@ -13,7 +13,10 @@ ink with absurd spans). Every request is classified:
 - crash: an error raised inside Gradio before the app's checks ran (no message: `{"error": null}`, or
   gradio_client's generic "has raised an exception");
 - unexpected: the app's own "Unexpected error" (an exception its checks did not name);
-- slow: over --slow_s seconds (default 30).
+- slow: over --slow_ratio times the reference write (default 100), or over --slow_s seconds when
+  given. The reference is a plain one-line /write timed on the same server before the fuzz (median of
+  3), so the limit scales with the machine: a slow CPU makes every request slower, not more of them
+  "slow".
 
 A message that names a server folder (this checkout, the server's working folder, the temp folder) is
 counted apart, as a path leak.
@@ -207,6 +210,20 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+REFERENCE_LINES = [{"text": "The quick brown fox"}]
+
+
+def reference_seconds(client, timeout: float, rounds: int = 3) -> float:
+    """The median time of a plain one-line /write (the default legibility check) on this server: the
+    unit in which a request counts as slow."""
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        client.submit(lines=REFERENCE_LINES, seed=1, api_name="/write").result(timeout=timeout)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
 def start_server(args, workdir: Path) -> tuple[subprocess.Popen, str, Path]:
     port = args.port or free_port()
     log_path = workdir / "server.log"
@@ -239,7 +256,9 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoint", default=None, help="model for the server (default: the shipped one)")
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--max_steps", type=int, default=200, help="the server's step cap per line")
-    p.add_argument("--slow_s", type=float, default=30.0)
+    p.add_argument("--slow_ratio", type=float, default=100.0,
+                   help="a request is slow over this many times the reference write's time")
+    p.add_argument("--slow_s", type=float, default=None, help="an absolute limit in seconds instead")
     p.add_argument("--timeout", type=float, default=240.0, help="give up on one request after this long")
     p.add_argument("--report", default=None, help="write the figures and every failure here (JSON)")
     p.add_argument("--show", type=int, default=3, help="examples printed per failure kind")
@@ -259,6 +278,8 @@ def main(argv=None) -> int:
             api = {name: [q["parameter_name"] for q in ep["parameters"]] for name, ep in info.items()}
             for endpoint, params in sorted(api.items()):          # warm-up: one plain request each
                 via_client(client, endpoint, {q: valid_value(q, endpoint, rng, False) for q in params}, args.timeout)
+            reference = reference_seconds(client, args.timeout)
+            slow_limit = args.slow_s if args.slow_s is not None else args.slow_ratio * reference
             rss_before = rss_mb(proc.pid)
             log_offset = log_path.stat().st_size
             outcomes, examples, by_endpoint = Counter(), {}, Counter()
@@ -273,7 +294,7 @@ def main(argv=None) -> int:
                     result, detail = via_http(base, endpoint, kw, api[endpoint], rng, args.timeout)
                 took = time.perf_counter() - t0
                 slowest = max(slowest, took)
-                if took > args.slow_s:
+                if took > slow_limit:
                     outcomes["slow"] += 1
                     examples.setdefault("slow", []).append((endpoint, way, kind, f"{took:.1f}s", _shown(kw)))
                 outcomes[result] += 1
@@ -302,7 +323,9 @@ def main(argv=None) -> int:
                "unexpected_error": outcomes["unexpected"], "client_could_not_send": outcomes["client"],
                "messages_naming_server_paths": outcomes["leak"],
                "server_log_tracebacks": tracebacks, "over_slow_s": outcomes["slow"],
-               "slowest_s": round(slowest, 1), "rss_before_mb": round(rss_before, 1),
+               "slowest_s": round(slowest, 1), "reference_s": round(reference, 3),
+               "slow_limit_s": round(slow_limit, 1), "slowest_vs_reference": round(slowest / reference, 1),
+               "rss_before_mb": round(rss_before, 1),
                "rss_after_mb": round(rss_after, 1), "rss_peak_mb": round(peak, 1),
                "rss_growth_mb": round(rss_after - rss_before, 1)}
     for k, v in figures.items():

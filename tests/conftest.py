@@ -13,7 +13,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from helpers import IAM_DIR, synthetic_offsets, tiny_checkpoint  # noqa: E402
+from helpers import IAM_DIR, LivePace, synthetic_offsets, tiny_checkpoint  # noqa: E402
 from scribe.checkpoint import save_training_checkpoint  # noqa: E402
 from scribe.styles import write_style  # noqa: E402
 
@@ -44,3 +44,10 @@ def tiny_style_dir(tmp_path) -> Path:
     for i in range(3):
         write_style(folder, i, ["hello there", "quick fox", "a line of ink"][i], synthetic_offsets(seed=i))
     return folder
+
+
+@pytest.fixture(autouse=True)
+def live_pace(monkeypatch) -> LivePace:
+    """The pace of live sampling in this test: none unless the test sets one (`live_pace.set(s)`), and
+    each chunk's compute scaled by SCRIBE_TEST_SAMPLER_SPEED (helpers.LivePace)."""
+    return LivePace().install(monkeypatch)

@@ -9,6 +9,8 @@ import json
 import os
 import shutil
 import socket
+import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from scribe import evaluate
+from scribe import evaluate, sampling
 from scribe.alphabet import Alphabet
 from scribe.checkpoint import (Checkpoint, CheckpointError, default_checkpoint, save_training_checkpoint,
                                training_checkpoints)
@@ -31,6 +33,59 @@ TINY_ALPHABET = " !',-.?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 SVG_NS = "{http://www.w3.org/2000/svg}"
 MAX_STEPS = 40      # tiny random models never finish a line on their own; keep every write short
 WORDS = ["hello there", "quick fox", "a line of ink", "more words", "the end", "pen up"]
+
+
+# ---- the pace of live sampling ---------------------------------------------------------------------
+# Tests of live ink, Stop and cancel must not depend on how fast this machine samples. A test that needs
+# a write still under way when it acts (a cancel, a Stop, a preview caught mid-write) sets a pace: every
+# chunk of pen steps that Sampler.sample_live hands back then takes at least `seconds_per_chunk`, so a
+# long line lasts seconds whatever the CPU. SCRIBE_TEST_SAMPLER_SPEED (a factor, default 1) checks that:
+# each chunk's own compute time c is scaled to c / factor (0.2: five times slower, by sleeping 4c more;
+# 20: twenty times faster, by sleeping 0.95c less, which a pace of at least c leaves room for).
+SAMPLER_SPEED = float(os.environ.get("SCRIBE_TEST_SAMPLER_SPEED", "1") or 1)
+
+
+class LivePace:
+    """The pace of Sampler.sample_live in this process (conftest.py installs it for every test)."""
+
+    def __init__(self, speed: float = SAMPLER_SPEED):
+        if not speed > 0:
+            raise ValueError(f"SCRIBE_TEST_SAMPLER_SPEED must be a positive factor, not {speed!r}")
+        self.speed, self.seconds_per_chunk = speed, 0.0
+        self.chunks = 0
+        self._lock = threading.Lock()
+
+    def set(self, seconds_per_chunk: float) -> "LivePace":
+        self.seconds_per_chunk = float(seconds_per_chunk)
+        return self
+
+    def wait_after(self, compute_s: float) -> None:
+        with self._lock:
+            self.chunks += 1
+        wait = self.seconds_per_chunk + compute_s * (1.0 / self.speed - 1.0)
+        if wait > 0:
+            time.sleep(wait)
+
+    def install(self, monkeypatch) -> "LivePace":
+        original = sampling.Sampler.sample_live
+        pace = self
+
+        def paced(sampler, *args, **kwargs):
+            live = original(sampler, *args, **kwargs)
+            try:
+                while True:
+                    started = time.perf_counter()
+                    try:
+                        batch = next(live)
+                    except StopIteration as end:
+                        return end.value
+                    pace.wait_after(time.perf_counter() - started)
+                    yield batch
+            finally:
+                live.close()          # a closed write closes the loop under it, as without a pace
+
+        monkeypatch.setattr(sampling.Sampler, "sample_live", paced)
+        return self
 
 
 # ---- tiny models, ink and data -----------------------------------------------------------------------

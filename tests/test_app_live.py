@@ -3,10 +3,13 @@ gradio_client, and the Lines, Quick, Paragraph and Your own hand tabs in headles
 shows ink before the write is done, on the paper chosen; Stop stops the sampling loop and the next
 write is served).
 
-The model is a tiny random one, wide enough (128 units) that a long line takes a few seconds on a CPU:
-tiny models never end a line on their own, so every line runs to its step cap (4 x 12 steps a
-character + 20). A counter on scribe.sampling.LiveBatch records every chunk of pen steps the
-sampling loop runs, in this process (the server runs here), so a test sees when the loop stops.
+The model is a tiny random one (128 units): tiny models never end a line on their own, so every line
+runs to its step cap (4 x 12 steps a character + 20). Nothing here depends on how fast this machine
+samples (that long line takes anything from 0.1 s to seconds): a test that must act while a write is
+under way sets the pace of live sampling (conftest's `live_pace`: each chunk of 16 pen steps takes at
+least so long, so the long line lasts seconds on any CPU), and the stream test steps the throttle's
+clock itself. A counter on scribe.sampling.LiveBatch records every chunk of pen steps the sampling
+loop runs, in this process (the server runs here), so a test sees when the loop stops.
 
 The README's live-ink and paper screenshots come from `main` here, with the shipped model:
 
@@ -29,10 +32,28 @@ from helpers import (ROOT, SVG_NS, browser_page, draw, free_port, make_style, ne
                      tiny_checkpoint)
 from scribe import sampling
 from scribe.checkpoint import save_training_checkpoint
-from scribe.web import app
+from scribe.web import app, live
 
 LONG = ("abcdefghij " * 8).strip()      # 87 characters
 CAP = 4 * 12 * len(LONG) + 20           # its step cap: 4,196 pen steps
+CHUNKS = -(-CAP // sampling.LIVE_EVERY)  # 263 chunks of pen steps to write it
+# The pace of a write that a test stops or cancels: the long line then lasts at least 13 s, over 10x
+# the time a cancel or a Stop takes to land, on any CPU.
+CANCEL_PACE_S = 0.05
+# The pace of a browser test that must see the page mid-write: the long line lasts at least 5 s.
+BROWSER_PACE_S = 0.02
+
+
+class SteppedClock:
+    """The live throttle's clock: each reading is `step` seconds after the last, so every chunk with
+    new ink is shown, however fast or slow the machine samples."""
+
+    def __init__(self, step: float):
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
 
 
 class Chunks:
@@ -75,8 +96,11 @@ def paths_in(svg: str) -> int:
 
 
 @pytest.mark.slow
-def test_write_live_streams_the_page_then_gives_the_files_of_write(server):
-    lines = [{"text": LONG}, {"text": LONG[:30]}]          # some 4,000 pen steps: several seconds here
+def test_write_live_streams_the_page_then_gives_the_files_of_write(server, monkeypatch):
+    # The throttle (a new page at most every MIN_PREVIEW_S) reads a clock that moves past it at every
+    # chunk: the updates are the chunks with new strokes, whether the write takes 0.1 s or a minute.
+    monkeypatch.setattr(live, "CLOCK", SteppedClock(live.MIN_PREVIEW_S))
+    lines = [{"text": LONG}, {"text": LONG[:30]}]          # 263 chunks of 16 pen steps
     job = server.submit(lines, 3, 96, None, None, None, None, None, None, None, 1, "strokes", api_name="/write_live")
     svg, status, svg_file, png_file, seed, summary, check = job.result()
     ups = job.outputs()
@@ -94,10 +118,11 @@ def test_write_live_streams_the_page_then_gives_the_files_of_write(server):
 
 
 @pytest.mark.slow
-def test_cancel_stops_the_sampling_loop_and_frees_the_worker(server, monkeypatch, caplog):
+def test_cancel_stops_the_sampling_loop_and_frees_the_worker(server, monkeypatch, caplog, live_pace):
     chunks = Chunks(monkeypatch)
+    live_pace.set(CANCEL_PACE_S)
     caplog.set_level(logging.INFO, logger="scribe.app")
-    lines = [{"text": LONG}] * 40                   # 40 lines to a cap of 4,196 steps: a long write
+    lines = [{"text": LONG}] * 40                   # 40 lines to a cap of 4,196 steps: 13 s at the pace
     job = server.submit(lines, 1, None, None, None, None, None, None, None, None, 1, "strokes",
                         api_name="/write_live")
     deadline = time.monotonic() + 120
@@ -126,7 +151,7 @@ PARAGRAPH = "abcdefghij abcdefghij abcdefghij\n\nabcdefghij abcdefghij"
 @pytest.mark.slow
 def test_write_paragraph_live_streams_the_lines_then_gives_the_pages_of_write_paragraph(server):
     ask = dict(text=PARAGRAPH, page="a5", seed=3, png_dpi=96, candidates=1)
-    # an update per line: strokes mode shows at most 4 a second, and this write can take under 0.5 s
+    # lines mode: an update for every line as it is finished, however fast (the throttle is for strokes)
     job = server.submit(**ask, live="lines", api_name="/write_paragraph_live")
     page, status, svgs, pngs, seed, summary, check = job.result()
     ups = job.outputs()
@@ -143,8 +168,10 @@ def test_write_paragraph_live_streams_the_lines_then_gives_the_pages_of_write_pa
 
 
 @pytest.mark.slow
-def test_cancelling_a_paragraph_stops_its_sampling_loop_and_frees_the_worker(server, monkeypatch, caplog):
+def test_cancelling_a_paragraph_stops_its_sampling_loop_and_frees_the_worker(server, monkeypatch, caplog,
+                                                                            live_pace):
     chunks = Chunks(monkeypatch)
+    live_pace.set(CANCEL_PACE_S)
     caplog.set_level(logging.INFO, logger="scribe.app")
     job = server.submit(text=" ".join([LONG] * 12), seed=1, candidates=1, api_name="/write_paragraph_live")
     deadline = time.monotonic() + 120
@@ -180,7 +207,8 @@ def test_readme_live_example_runs(server, capsys):
 
 # ---- the page in headless Chromium ---------------------------------------------------------------------
 @pytest.fixture()
-def live_app(tmp_path):
+def live_app(tmp_path, live_pace):
+    live_pace.set(BROWSER_PACE_S)          # the long line lasts at least 5 s: the page is seen mid-write
     demo, url = start_app(wide_model(tmp_path), None, None, user_dir=tmp_path / "user")
     try:
         yield url

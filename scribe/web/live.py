@@ -35,6 +35,7 @@ LIVE_MODES = ("lines", "strokes")
 DEFAULT_LIVE = "strokes"
 MIN_PREVIEW_S = 0.25      # "strokes": a new preview at most this often
 STATUS_EVERY_S = 0.5      # a status update at least this often
+CLOCK = time.monotonic    # what the throttle reads when a caller gives no clock (tests step a fake one)
 
 
 @dataclass
@@ -103,17 +104,18 @@ RUNNING = Running()
 
 
 def live_updates(writing, mode: str = DEFAULT_LIVE, min_interval: float = MIN_PREVIEW_S,
-                 status_every: float = STATUS_EVERY_S, clock=time.monotonic, session: str | None = None,
+                 status_every: float = STATUS_EVERY_S, clock=None, session: str | None = None,
                  running: Running = RUNNING, on_paper: bool = False):
     """Updates from `writing`, a generator of LiveInk that returns a WriteResult (write_lines_live) or a
     PagesResult (write_paragraph_live). Closing this generator closes `writing`, which stops its
     sampling loop. `session`: the browser session, so that its Stop can wait for this write's end
     (`running`). `on_paper`: the page so far on the paper its PNG and PDF will have (LiveInk.paper), for
-    the app's preview; off for SVG that a caller may keep (an SVG never has paper)."""
+    the app's preview; off for SVG that a caller may keep (an SVG never has paper). `clock`: seconds
+    for the throttle, `CLOCK` (the monotonic clock) unless given."""
     if mode not in LIVE_MODES:
         raise ValueError(f"live mode must be one of {', '.join(LIVE_MODES)}, not {mode!r}")
     with running.write(session):
-        yield from _updates(writing, mode, min_interval, status_every, clock, on_paper)
+        yield from _updates(writing, mode, min_interval, status_every, clock or CLOCK, on_paper)
 
 
 def _updates(writing, mode, min_interval, status_every, clock, on_paper=False):
