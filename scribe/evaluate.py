@@ -10,6 +10,9 @@ writes DIR/report.md, DIR/report.json, DIR/sample_sheet.png and DIR/examples.png
   step cap, lines with extra ink after the last character. The attention is replayed over each
   generated line (layer 1 and the window only), so the detectors see where the window actually was;
   the same detectors run on real lines to show their false-alarm rate;
+- style fidelity (scribe/style_fidelity.py): the generated lines of each style identified among the
+  style bank's writers by a writer-identification scorer (scribe/writer_id.py), beside the same scorer
+  on the writers' real held-out lines (the ceiling) and on unprimed lines (the floor);
 - a sample sheet: every style at three biases, one fixed sentence.
 """
 from __future__ import annotations
@@ -35,6 +38,9 @@ from .recognizer import (CHAR_CLASSES, Recognizer, RecognizerError, class_cer, l
 from .render.sheet import sheet_svg
 from .sampling import LineRequest, SampledLine, Sampler, ends_in_full_stop, late_dot_ok
 from .errors import ScribeError
+from .iam import DataError, derive_writers, read_form_clocks, writer_of_form
+from .style_fidelity import bank_writers, measure, summary_lines
+from .writer_id import WriterIdError, load_writer_id
 
 GRAVES_NLL = {"Graves (2013), no regularisation": -1096.9, "Graves (2013), adaptive weight noise": -1128.2}
 # Fixed sentences, written in every style at every bias. The first one is the sample sheet's.
@@ -418,6 +424,7 @@ def write_markdown(r: dict) -> str:
             f"{pct(leg['real_reads_short_rate'])} | read under {READS_SHORT:.0%} of the text's length |", "",
             f"Mean pen steps per character: {comp['mean_steps_per_char']:.1f} (training data median "
             f"{ck['config']['steps_per_char']:.1f}).", "",
+            *_style_markdown(r.get("style")),
             "## Sample sheet", "", f"{r['settings']['sheet_sentence']!r}, every style at three biases:", "",
             "![sample sheet](sample_sheet.png)", "",
             "## Examples: most and least legible generated lines", "", "![examples](examples.png)", ""]
@@ -430,7 +437,8 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
              recognizer_path: str | Path | None = None, style_dir: str | Path | None = None,
              biases=DEFAULT_BIASES, n_sentences: int = 0, valid_lines: int = 0, real_lines: int = 0,
              baseline_lines: int = 256, seed: int = 0, batch_size: int = 128, log=print,
-             command: str = "") -> dict:
+             command: str = "", writer_id_path: str | Path | None = None,
+             iam_dir: str | Path | None = "../shared/data/iam-ondb") -> dict:
     """Compute everything, write the report files into out_dir, and return the report dict."""
     started = time.time()
     ckpt_path = Path(checkpoint)
@@ -475,6 +483,11 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
     legibility.update(real_lines=len(real_idx), real_reads_short_rate=real_short,
                       real_word_accuracy=word_accuracy(real_read, real_texts),
                       real_class_cer=class_cer(real_read, real_texts))
+    style = None
+    if bank and len(style_ids) > 1:
+        log("Style fidelity: identifying each line's writer...")
+        style = style_section(lines, data, bank, [s for s in style_ids if s is not None], writer_id_path,
+                               iam_dir, notes)
     log("Completeness detectors on real ink...")
     baseline = real_baseline(model, ckpt.alphabet, data, baseline_lines)
 
@@ -505,6 +518,7 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
                        "parameters": sum(p.numel() for p in recognizer.net.parameters())},
         "legibility": legibility,
         "completeness": completeness,
+        "style": style,
         "real_baseline": baseline,
         "settings": {"seed": seed, "biases": [float(b) for b in biases], "sentences": sentences,
                      "styles": ["none" if s is None else s for s in style_ids], "sheet_sentence": sheet,
@@ -522,6 +536,23 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
     atomic_write_bytes(out_dir / "report.json", json.dumps(report, indent=1).encode("utf-8"))
     atomic_write_bytes(out_dir / "report.md", write_markdown(report).encode("utf-8"))
     return report
+
+
+def style_section(lines: list[GenLine], data: ProcessedData, bank, style_ids: list[int], writer_id_path,
+                   iam_dir, notes: list[str]) -> dict | None:
+    """The report's style section, or None with a note saying what it lacked."""
+    try:
+        scorer = load_writer_id(writer_id_path)
+        writers = writer_of_form(derive_writers(read_form_clocks(iam_dir)))
+    except (WriterIdError, DataError) as e:
+        notes.append(f"no style-fidelity measure: {e}")
+        return None
+    found = bank_writers(bank, data, writers, style_ids)
+    if len(found.references) < 2:
+        notes.append("no style-fidelity measure: fewer than two of the bank's styles were found among the "
+                     "testset_v lines of known writers")
+        return None
+    return measure(scorer, data, found, [(ln.style, ln.bias, ln.sampled.offsets) for ln in lines])
 
 
 def _shown(path) -> str:
@@ -542,6 +573,21 @@ def _style_bank(style_dir):
         return None, ["no style bank (checkpoints/styles/ is missing): only the unprimed hand was evaluated"]
 
 
+def _style_markdown(style: dict | None) -> list[str]:
+    if not style:
+        return []
+    sc = style.get("scorer", {})
+    tv = sc.get("testset_v_writers", {})
+    return ["## Style fidelity", "",
+            f"A writer-identification scorer (`scribe/writer_id.py`, trained on {sc.get('trained_writers', '?')} "
+            f"writers of the training splits, never on these) finds real testset_v lines of their own writer "
+            f"{tv.get('rate', 0):.1%} of the time among {tv.get('writers', '?')} writers.", "",
+            *summary_lines(style), "",
+            "Per style, primed lines found as their writer: " + "; ".join(
+                f"bias {b}: " + ", ".join(f"{s}: {v:.0%}" for s, v in e["primed"]["per_style"].items())
+                for b, e in style["by_bias"].items() if "primed" in e), ""]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m scribe.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -557,6 +603,10 @@ def main(argv=None) -> int:
     p.add_argument("--baseline_lines", type=int, default=256, help="real lines for the detectors' baseline")
     p.add_argument("--batch_size", type=int, default=128, help="lines sampled at once")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--writer_id", default=None,
+                   help="writer-identification weights (default: checkpoints/writer_id.safetensors)")
+    p.add_argument("--iam_dir", default="../shared/data/iam-ondb",
+                   help="the IAM-OnDB archives: the recording clock says which writer wrote which form")
     args = p.parse_args(argv)
     from .styles import StyleError
     try:
@@ -564,7 +614,8 @@ def main(argv=None) -> int:
         report = evaluate(checkpoint, args.out, args.data, args.recognizer, args.style_dir, args.biases,
                           args.sentences, args.valid_lines, args.real_lines, args.baseline_lines, args.seed,
                           args.batch_size, command="python -m scribe.evaluate " + " ".join(
-                              argv if argv is not None else sys.argv[1:]))
+                              argv if argv is not None else sys.argv[1:]),
+                          writer_id_path=args.writer_id, iam_dir=args.iam_dir)
     except (EvaluationError, CheckpointError, RecognizerError, StyleError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

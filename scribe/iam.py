@@ -49,6 +49,8 @@ class ReadReport:
 
 
 _POINT = re.compile(rb"<Point\b([^>]*)>")
+_START_TIME = re.compile(rb'<Stroke\b[^>]*\bstart_time="(\d+(?:\.\d*)?)"')
+_END_TIME = re.compile(rb'<Stroke\b[^>]*\bend_time="(\d+(?:\.\d*)?)"')
 _ATTR_X = re.compile(rb'\bx="(-?\d+(?:\.\d*)?)"')
 _ATTR_Y = re.compile(rb'\by="(-?\d+(?:\.\d*)?)"')
 
@@ -155,3 +157,68 @@ def read_split_lists(split_dir: str | Path) -> dict[str, set[str]]:
 
 def default_split_dir(data_dir: str | Path) -> Path:
     return Path(data_dir) / "splits"
+
+
+# ---- writers, from the recording clock ------------------------------------------------------------------
+# IAM-OnDB's line files name forms, not writers, and a writer filled in about 8 forms in one sitting at
+# the whiteboard. Each stroke carries `start_time`/`end_time` on the recording clock, which runs on from
+# form to form within a sitting: sorted by that clock, a writer's forms follow one another with short
+# pauses. A new writer begins where the clock goes back, after an idle gap, or where a form's text
+# category (the letter its id starts with: a01-..., b02-...) comes again, since one sitting covers each
+# category once and the next writer may step up within a minute. Some forms carry a clock that restarts
+# near zero: they cannot be placed and each stays a writer of its own ("unplaced").
+SITTING_GAP_S = 400.0         # an idle gap longer than this ends a sitting (pauses within one: under 3 min)
+CLOCK_RESTART_S = 86_400.0    # a form whose clock starts before this restarted near zero: unplaced
+
+
+@dataclass
+class Writer:
+    writer_id: str            # the writer's first form in clock order, e.g. "a01-001w"
+    forms: list[str]          # in the order written
+    placed: bool              # False: one form whose clock cannot be placed among the others
+
+
+def parse_stroke_times(data: bytes) -> tuple[float, float] | None:
+    """(first start_time, last end_time) of the strokes of one line file; None if it has no times."""
+    starts = [float(m) for m in _START_TIME.findall(data)]
+    ends = [float(m) for m in _END_TIME.findall(data)]
+    if not starts or not ends:
+        return None
+    return min(starts), max(ends)
+
+
+def read_form_clocks(data_dir: str | Path) -> dict[str, tuple[float, float]]:
+    """{form id: (start, end)} on the recording clock, over all the form's line files."""
+    source = _find_source(Path(data_dir), STROKES_ARCHIVE, "lineStrokes")
+    clocks: dict[str, tuple[float, float]] = {}
+    for name, raw in _iter_files(source, ".xml"):
+        times = parse_stroke_times(raw)
+        if times is None:
+            continue
+        form_id = name.rpartition("-")[0]
+        start, end = clocks.get(form_id, times)
+        clocks[form_id] = (min(start, times[0]), max(end, times[1]))
+    return clocks
+
+
+def derive_writers(clocks: dict[str, tuple[float, float]], gap_s: float = SITTING_GAP_S) -> list[Writer]:
+    """The writers behind the forms of `clocks` ({form id: (start, end)}), by the rules above."""
+    placed = sorted((start, end, form) for form, (start, end) in clocks.items() if start >= CLOCK_RESTART_S)
+    writers = [Writer(form, [form], False) for form, (start, _) in sorted(clocks.items()) if start < CLOCK_RESTART_S]
+    current: list[str] = []
+    last_end = None
+    for start, end, form in placed:
+        categories = {f[0] for f in current}
+        if current and (start < last_end or start - last_end > gap_s or form[0] in categories):
+            writers.append(Writer(current[0], current, True))
+            current = []
+        current.append(form)
+        last_end = end
+    if current:
+        writers.append(Writer(current[0], current, True))
+    return sorted(writers, key=lambda w: w.writer_id)
+
+
+def writer_of_form(writers: list[Writer]) -> dict[str, str]:
+    """{form id: writer id}."""
+    return {form: w.writer_id for w in writers for form in w.forms}
