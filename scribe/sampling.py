@@ -88,11 +88,17 @@ class SampledLine:
     # marks too), and the marks drawn (accents.PlacedMark)
     unmarked: np.ndarray | None = None
     marks: list = field(default_factory=list)
+    unmarked_window: np.ndarray | None = None
 
     @property
     def model_offsets(self) -> np.ndarray:
         """The ink the model wrote, without accent marks: what the legibility check reads and scores."""
         return self.offsets if self.unmarked is None else self.unmarked
+
+    @property
+    def model_window(self) -> np.ndarray | None:
+        """The window's position per point of model_offsets."""
+        return self.window if self.unmarked is None else self.unmarked_window
 
 
 def _pad(seqs: list[list[int]], extra: int = 0) -> torch.Tensor:
@@ -230,22 +236,23 @@ class Sampler:
         results = []
         for b in range(len(setup.requests)):
             n = int(n_steps[b])
-            offs, window, unmarked, marks = self._finish(setup, b, pts[:n, b])
+            offs, window, unmarked, marks, own = self._finish(setup, b, pts[:n, b])
             results.append(SampledLine(offs, n, not bool(done[b]), n / max(1.0, float(setup.new_chars[b])),
-                                       int(ran), window.astype(np.int64), unmarked, marks))
+                                       int(ran), window.astype(np.int64), unmarked, marks,
+                                       None if own is None else own.astype(np.int64)))
         return results
 
     def _finish(self, setup: "_Setup", b: int, pts: np.ndarray):
         """Line b's kept points (n, 4) -> its final ink: (offsets in data units, window, the model's own
-        ink or None when no mark was added, the marks). Where a line's ink is finished, for sample()
+        ink or None when no mark was added, the marks, the model's own ink's window or None). Where a line's ink is finished, for sample()
         and live ink alike: the end rules (_tidy), then the accent marks (scribe.accents)."""
         offs, window = self._tidy(setup, b, pts)
         offs = self.stats.denormalise(offs)
         r = setup.requests[b]
         if not r.marks:
-            return offs, window, None, []
-        marked, window, placed = accents.add_marks(offs, window, r.written, r.marks, self.stats.ink_height)
-        return marked, window, offs, placed
+            return offs, window, None, [], None
+        marked, marked_window, placed = accents.add_marks(offs, window, r.written, r.marks, self.stats.ink_height)
+        return marked, marked_window, offs, placed, window
 
     def _tidy(self, setup: "_Setup", b: int, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Line b's kept points (n, 4) -> (model-space offsets, window): the full-stop rule."""
