@@ -116,7 +116,16 @@ def clean(alphabet: Alphabet, text: str) -> str:
 # Letters by the part of the line they fill, to find the x-height band and a letter's top.
 SMALL = set("acemnorsuvwxz")
 TALL = set("bdfhklt")
-NARROW = set("ijlt")
+NARROW = set("ijltIJ1")
+
+
+def widest(c: str) -> float:
+    """The widest a written letter c is, joining stroke included, in x-heights."""
+    if c in NARROW:
+        return 0.7
+    if c in "mwMW":
+        return 1.8
+    return 1.5 if c.isupper() else 1.1
 # Shapes in x-heights, y up; above marks sit on (0, 0), below marks hang from it. Each mark is a list of
 # strokes, each a list of control points in the order a writer draws them; "dot" points are tiny ticks.
 _SHAPES = {
@@ -127,8 +136,8 @@ _SHAPES = {
     "breve": [[(-0.20, 0.26), (-0.13, 0.08), (0.0, 0.02), (0.13, 0.08), (0.20, 0.26)]],
     "macron": [[(-0.22, 0.10), (0.0, 0.12), (0.22, 0.11)]],
     "tilde": [[(-0.24, 0.05), (-0.14, 0.17), (-0.04, 0.15), (0.05, 0.08), (0.14, 0.06), (0.24, 0.18)]],
-    "diaeresis": [[(-0.17, 0.10), (-0.15, 0.06)], [(0.15, 0.10), (0.17, 0.06)]],
-    "dot": [[(0.0, 0.10), (0.02, 0.06)]],
+    "diaeresis": [[(-0.18, 0.12), (-0.14, 0.06)], [(0.14, 0.12), (0.18, 0.06)]],
+    "dot": [[(-0.01, 0.12), (0.03, 0.06)]],
     "ring": [[(0.02, 0.32), (-0.10, 0.27), (-0.12, 0.14), (-0.02, 0.05), (0.10, 0.10), (0.12, 0.23),
               (0.04, 0.32), (-0.04, 0.30)]],
     "double_acute": [[(0.03, 0.38), (-0.12, 0.02)], [(0.22, 0.38), (0.07, 0.02)]],
@@ -160,10 +169,15 @@ class Line:
         """(left, right, bottom, top) of character k's ink by the window's alignment, x deslanted
         (deslant). The window moves on to the next character once a letter is written, so a letter
         ends where the points on it end and begins where the previous letter's end (an i's own dot,
-        the writer's mark of where the i is, sits at the right end: tests/test_accents.py). A
-        character the window skipped gets the room between its neighbours."""
+        the writer's mark of where the i is, sits at the right end: tests/test_accents.py); the
+        window stays on a space until the next word's first letter is well under way, so a word's
+        first letter begins where the previous word ends. A character the window skipped gets the
+        room between its neighbours."""
         right = self._right(k)
-        left = self._right(k - 1) if k > 0 else None
+        j = k - 1
+        while j >= 0 and text[j].isspace():
+            j -= 1
+        left = self._right(j) if j >= 0 else None
         if right is None:
             after = [self._left(j) for j in range(k + 1, len(text)) if self._left(j) is not None]
             right = after[0] if after else float(self.xd.max())
@@ -171,6 +185,8 @@ class Line:
         elif left is None or left > right - 0.2 * self.x_height:
             own = self._left(k)
             left = own if own is not None and own < right - 0.2 * self.x_height else right - 0.6 * self.x_height
+        # no wider than such a letter can be (a word's first letter would take in the gap before it)
+        left = max(left, right - widest(text[k]) * self.x_height)
         near = (self.xd >= left) & (self.xd <= right) & (np.abs(self.window - k) <= 1)
         ys = self.points[near, 1] if near.sum() >= 2 else self.points[self.window == k, 1]
         if len(ys) < 2:
@@ -268,7 +284,7 @@ def place(line: Line, k: int, text: str, kind: str, rng: np.random.Generator) ->
     bottom = min(bottom, line.baseline + 0.1 * xh)
     mid_y = (line.baseline + line.baseline + xh) / 2
     centre = line.centre(k, text)                  # on the band's middle line
-    width = max(0.8 * (hi - lo), 0.3 * xh)         # the span less its joining stroke
+    width = 0.3 * xh if c in NARROW else max(0.8 * (hi - lo), 0.3 * xh)   # the span less its joining stroke
     size = xh * float(np.exp(rng.normal(0, 0.08))) * (0.9 if capital else 1.0)
     angle = float(rng.normal(0, 0.08))
     jitter = rng.normal(0, 0.04, 2) * xh
@@ -280,8 +296,8 @@ def place(line: Line, k: int, text: str, kind: str, rng: np.random.Generator) ->
     if kind in _SHAPES:
         if kind == "caron_right":   # beside the top of the ascender, to its right
             ox, oy = at(0.3 * width + 0.15 * xh, top + 0.05 * xh)
-        elif kind == "ogonek":      # from the bottom of the letter's right side
-            ox, oy = at(0.32 * width, line.baseline)
+        elif kind == "ogonek":      # from the bottom of the letter's right side (of an i's stem)
+            ox, oy = at(0.05 * xh if c in NARROW else 0.32 * width, line.baseline)
         elif kind in BELOW:
             ox, oy = at(0.0, line.baseline - (0.0 if kind == "cedilla" else 0.02 * xh))
         else:

@@ -72,12 +72,16 @@ def boxes_line(text: str, width: float = 60.0, xh: float = 100.0, slant: float =
     return offsets, np.concatenate(window)
 
 
-def letter_span(window: np.ndarray, xd: np.ndarray, k: int) -> tuple[float, float]:
-    """Character k's span by the alignment: from where the window left the previous character's ink
-    (its last points) to the end of its own (deslanted x)."""
+def letter_span(window: np.ndarray, xd: np.ndarray, k: int, text: str) -> tuple[float, float]:
+    """Character k's span by the alignment: from where the window left the previous letter's ink (its
+    last points; a space has no ink of its own, and the window stays on it while the pen starts the
+    next word) to the end of its own (deslanted x)."""
     right = xd[window == k].max()
-    before = xd[window == k - 1]
-    left = before.max() if k > 0 and len(before) and before.max() < right else xd[window == k].min()
+    j = k - 1
+    while j >= 0 and text[j].isspace():
+        j -= 1
+    before = xd[window == j] if j >= 0 else xd[:0]
+    left = before.max() if len(before) and before.max() < right else xd[window == k].min()
     return float(left), float(right)
 
 
@@ -90,15 +94,16 @@ def placed_right(line: accents.Line, mark: accents.PlacedMark, text: str) -> tup
     cx, cy = pts.mean(0)
     x = line.deslant(cx, cy)
     xd = line.xd
-    left, right = letter_span(line.window, xd, k)
+    left, right = letter_span(line.window, xd, k, text)
     pad = 0.2 * xh
-    if not left - pad <= x <= right + pad:
+    beside = 0.6 * xh if mark.kind == "caron_right" else 0.0     # ď ť ľ: an apostrophe right of the stem
+    if not left - pad <= x <= right + pad + beside:
         return False, f"centre {x:.0f} outside its letter {left:.0f}-{right:.0f}"
     for j in (k - 1, k + 1):
-        if 0 <= j < len(text) and (line.window == j).any() and text[j] != " ":
-            lo, hi = letter_span(line.window, xd, j)
-            if abs(x - (lo + hi) / 2) < abs(x - (left + right) / 2) - pad:
-                return False, f"nearer letter {j} than its own"
+        if 0 <= j < len(text) and (line.window == j).any() and not text[j].isspace() and not beside:
+            lo, hi = letter_span(line.window, xd, j, text)
+            if lo + pad < x < hi - pad:
+                return False, f"over letter {j}, not its own"
     size = float(np.ptp(pts, 0).max())
     bottom, top = pts[:, 1].min(), pts[:, 1].max()
     base = line.baseline
@@ -106,7 +111,7 @@ def placed_right(line: accents.Line, mark: accents.PlacedMark, text: str) -> tup
         if not (top <= base + 0.4 * xh and bottom >= base - 1.3 * xh):
             return False, "not under the letter"
     elif mark.kind in accents.THROUGH:
-        if not (bottom < base + 1.6 * xh and top > base):
+        if not (bottom < max(base + xh, line.letter(k, text)[3], line.ascender) and top > base):
             return False, "not across the letter"
     elif mark.kind == "ascender":
         if not top > base + 1.2 * xh:
