@@ -143,8 +143,8 @@ _SHAPES = {
     "double_acute": [[(0.03, 0.38), (-0.12, 0.02)], [(0.22, 0.38), (0.07, 0.02)]],
     "comma_above": [[(0.03, 0.36), (0.01, 0.30), (0.03, 0.18), (0.08, 0.08)]],
     "caron_right": [[(0.05, 0.0), (0.04, -0.06), (0.0, -0.26)]],
-    "cedilla": [[(0.0, 0.04), (0.02, -0.10), (0.13, -0.17), (0.12, -0.28), (0.0, -0.34), (-0.12, -0.32)]],
-    "ogonek": [[(0.0, 0.04), (-0.10, -0.12), (-0.10, -0.26), (0.0, -0.33), (0.12, -0.31)]],
+    "cedilla": [[(0.0, 0.08), (0.01, -0.08), (0.12, -0.16), (0.11, -0.28), (0.0, -0.34), (-0.12, -0.31)]],
+    "ogonek": [[(0.02, 0.08), (-0.08, -0.08), (-0.13, -0.24), (-0.05, -0.36), (0.10, -0.38), (0.16, -0.33)]],
     "comma_below": [[(0.02, -0.10), (0.04, -0.14), (0.01, -0.24), (-0.07, -0.34)]],
 }
 GAP = 0.30            # x-heights between a letter's top and the bottom of its mark
@@ -192,7 +192,7 @@ class Line:
         if len(ys) < 2:
             tall = text[k] in TALL or text[k].isupper()
             return left, right, self.baseline, self.ascender if tall else self.baseline + self.x_height
-        return left, right, float(ys.min()), float(np.percentile(ys, 95))
+        return left, right, float(np.percentile(ys, 8)), float(np.percentile(ys, 95))
 
     def _right(self, k: int) -> float | None:
         x = self.xd[self.window == k]
@@ -277,17 +277,22 @@ def place(line: Line, k: int, text: str, kind: str, rng: np.random.Generator) ->
     lo, hi, bottom, top = line.letter(k, text)
     c, xh = text[k], line.x_height
     capital, tall = c.isupper(), c in TALL or c.isupper() or c.isdigit()
+    # the letter's own baseline: a hand drifts up and down along a line, and a letter with it
+    # (less so under it: the bottom of a letter the window only half covers can read high)
+    raised = 0.3 if kind in BELOW else 0.9
+    base = float(np.clip(bottom, line.baseline - 0.4 * xh, line.baseline + raised * xh))
     if not tall:   # a small letter's top is the x-height, whatever its connecting strokes reach
-        top = float(np.clip(top, line.baseline + 0.85 * xh, line.baseline + 1.35 * xh))
+        top = float(np.clip(top, base + 0.85 * xh, base + 1.35 * xh))
     else:
-        top = float(np.clip(top, line.baseline + 1.2 * xh, line.baseline + 3.4 * xh))
-    bottom = min(bottom, line.baseline + 0.1 * xh)
-    mid_y = (line.baseline + line.baseline + xh) / 2
+        top = float(np.clip(top, base + 1.2 * xh, base + 3.4 * xh))
+    mid_y = line.baseline + xh / 2                  # the height centre() and deslant() refer to
     centre = line.centre(k, text)                  # on the band's middle line
     width = 0.3 * xh if c in NARROW else max(0.8 * (hi - lo), 0.3 * xh)   # the span less its joining stroke
     size = xh * float(np.exp(rng.normal(0, 0.08))) * (0.9 if capital else 1.0)
     angle = float(rng.normal(0, 0.08))
     jitter = rng.normal(0, 0.04, 2) * xh
+    if kind in BELOW + THROUGH:   # these start on the letter's own ink: they vary along it, not off it
+        jitter[1] = 0.0
 
     def at(x: float, y: float) -> tuple[float, float]:
         """A point of the letter's own frame: x across the letter's centre at height y (slanted)."""
@@ -297,9 +302,9 @@ def place(line: Line, k: int, text: str, kind: str, rng: np.random.Generator) ->
         if kind == "caron_right":   # beside the top of the ascender, to its right
             ox, oy = at(0.3 * width + 0.15 * xh, top + 0.05 * xh)
         elif kind == "ogonek":      # from the bottom of the letter's right side (of an i's stem)
-            ox, oy = at(0.05 * xh if c in NARROW else 0.32 * width, line.baseline)
+            ox, oy = at(0.05 * xh if c in NARROW else (hi - centre) - 0.08 * xh, base)
         elif kind in BELOW:
-            ox, oy = at(0.0, line.baseline - (0.0 if kind == "cedilla" else 0.02 * xh))
+            ox, oy = at(0.0, base - (0.0 if kind == "cedilla" else 0.02 * xh))
         else:
             y0 = top + (CAPITAL_GAP if tall else GAP) * xh
             ox, oy = at(0.0, y0)
@@ -311,36 +316,51 @@ def place(line: Line, k: int, text: str, kind: str, rng: np.random.Generator) ->
             p = p @ np.array([[cos, sin], [-sin, cos]])
             strokes.append(p * size + (ox, oy))
     elif kind == "slash":           # through the letter, from above its top right to below its base left
-        a, b = at(0.5 * width, top + 0.15 * xh), at(-0.5 * width, line.baseline - 0.2 * xh)
+        a, b = at(0.5 * width, top + 0.15 * xh), at(-0.5 * width, base - 0.2 * xh)
         strokes = [np.array([a, b])]
     elif kind == "bar_slant":       # ł Ł: a short rising bar across the stem
-        h = line.baseline + (0.9 if not capital else 0.55) * xh
+        h = base + (0.9 if not capital else 0.55) * xh
         sx = -0.25 * width if capital else 0.0
         strokes = [np.array([at(sx - 0.28 * xh, h - 0.12 * xh), at(sx + 0.28 * xh, h + 0.14 * xh)])]
     elif kind == "bar":             # đ ð ħ ŧ Đ Ħ Ŧ: a level bar across the stem
         if c in "dh":
-            h = (line.baseline + xh + top) / 2 + 0.1 * xh
+            h = (base + xh + top) / 2 + 0.1 * xh
             sx = 0.3 * width if c == "d" else -0.3 * width
             strokes = [np.array([at(sx - 0.25 * xh, h), at(sx + 0.25 * xh, h + 0.02 * xh)])]
         elif c == "t":
-            h = line.baseline + 0.45 * xh
+            h = base + 0.45 * xh
             strokes = [np.array([at(-0.28 * xh, h), at(0.28 * xh, h + 0.02 * xh)])]
         elif c == "H":
-            h = line.baseline + 0.72 * (top - line.baseline)
+            h = base + 0.72 * (top - base)
             strokes = [np.array([at(-0.6 * width, h), at(0.6 * width, h + 0.02 * xh)])]
         else:                       # D, T: across the stem at mid-height
-            h = line.baseline + 0.48 * (top - line.baseline)
+            h = base + 0.48 * (top - base)
             sx = -0.3 * width if c == "D" else 0.0
             strokes = [np.array([at(sx - 0.3 * xh, h), at(sx + 0.25 * xh, h + 0.02 * xh)])]
     elif kind == "ascender":        # þ: the p's stem carried up to the ascender line
         x0 = -0.3 * width
-        strokes = [np.array([at(x0, line.ascender), at(x0, line.baseline + 0.8 * xh)])]
+        strokes = [np.array([at(x0, line.ascender), at(x0, base + 0.8 * xh)])]
     elif kind == "descender":       # Þ: the P's stem carried down below the baseline
         x0 = -0.3 * width
-        strokes = [np.array([at(x0, line.baseline + 0.1 * xh), at(x0, line.baseline - 0.9 * xh)])]
+        strokes = [np.array([at(x0, base + 0.1 * xh), at(x0, base - 0.9 * xh)])]
     else:
         raise ValueError(f"unknown mark {kind!r}")
+    if kind not in BELOW + THROUGH + ("ascender", "caron_right"):
+        strokes = _clear_of(line, k, strokes)
     return [_pen(s, line.step, xh, rng) for s in strokes]
+
+
+def _clear_of(line: Line, k: int, strokes: list[np.ndarray]) -> list[np.ndarray]:
+    """A mark above a letter moved up until it clears the letter's own ink under it (a letter taller
+    than its x-height, a loop written high), by an x-height at most."""
+    pts = np.vstack(strokes)
+    xh = line.x_height
+    own = line.points[line.window == k]
+    under = own[(own[:, 0] >= pts[:, 0].min() - 0.1 * xh) & (own[:, 0] <= pts[:, 0].max() + 0.1 * xh)]
+    if not len(under):
+        return strokes
+    lift = float(np.clip(under[:, 1].max() + 0.15 * xh - pts[:, 1].min(), 0.0, xh))
+    return [s + (0.0, lift) for s in strokes]
 
 
 def _pen(ctrl: np.ndarray, step: float, xh: float, rng: np.random.Generator) -> np.ndarray:
