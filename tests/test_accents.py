@@ -189,6 +189,21 @@ def test_hand_writes_accents_with_the_same_ink_for_the_same_seed(tiny_ckpt_path,
     assert doc.lines[-1] == "Łódź" and all(p.lines for p in doc.pages)
 
 
+def test_a_csv_batch_and_a_saved_document_write_the_same_accented_ink(tiny_ckpt_path, tmp_path):
+    from scribe.batch import run_batch
+    from scribe.document import Document, document_of
+    hand = Hand.load(tiny_ckpt_path)
+    csv = tmp_path / "rows.csv"
+    csv.write_text("text,out\n\"Chère Zoë,\\nmerci\",zoe\nCrème Ω,bad\n", encoding="utf-8")
+    report = run_batch(hand, csv, tmp_path / "out", max_steps=MAX_STEPS)
+    assert [p.name for p in report.written] == ["zoe.svg"] and len(report.failed) == 1
+    assert "'Ω'" in report.failed[0][1] and "'è'" not in report.failed[0][1].split("it knows")[0]
+    doc = hand.write([LineSpec("Zoë und Jürgen")], seed=9, max_steps=MAX_STEPS)
+    again = Document.load(document_of(doc, hand).save(tmp_path / "doc.json")).write(hand, max_steps=MAX_STEPS)
+    assert again.specs[0].text == "Zoë und Jürgen" and np.array_equal(again.lines[0].offsets, doc.lines[0].offsets)
+    assert len(doc.lines[0].marks) == 2
+
+
 def test_the_error_lists_only_what_cannot_be_written(tiny_ckpt_path):
     hand = Hand.load(tiny_ckpt_path)
     with pytest.raises(InputError) as e:
