@@ -126,6 +126,8 @@ def widest(c: str) -> float:
     if c in "mwMW":
         return 1.8
     return 1.5 if c.isupper() else 1.1
+
+
 # Shapes in x-heights, y up; above marks sit on (0, 0), below marks hang from it. Each mark is a list of
 # strokes, each a list of control points in the order a writer draws them; "dot" points are tiny ticks.
 _SHAPES = {
@@ -465,6 +467,8 @@ def add_marks(offsets: np.ndarray, window: np.ndarray, text: str, marks: list[tu
             for st in m.strokes:
                 pieces.append(st)
                 wins.append(np.full(len(st), m.position, dtype=window.dtype))
+    if not pieces:       # nothing but the dot that was taken away: keep the ink as it was
+        return offsets, window, []
     pts = np.vstack(pieces)
     out = np.zeros((len(pts), 3), np.float32)
     out[:, :2] = np.diff(pts, axis=0, prepend=np.zeros((1, 2)))

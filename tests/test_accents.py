@@ -162,6 +162,23 @@ def test_an_i_loses_its_dot_when_a_mark_replaces_it():
         assert int((out[:, 2] > 0.5).sum()) == strokes_after, letter
 
 
+def test_marks_never_fail_on_odd_ink():
+    """Whatever a model writes (one point, no pen-down move, the window on one character, a line cut
+    short), the marks go on or are left off; the line is never lost."""
+    rng = np.random.default_rng(0)
+    text = "".join(sorted(accents.LETTERS))[:60]
+    written, marks = accents.base_text(text), accents.marks_of(text)
+    cases = [np.array([[0, 0, 1]], np.float32), np.zeros((5, 3), np.float32),
+             np.column_stack([rng.normal(0, 30, (200, 2)), rng.random(200) < 0.2]).astype(np.float32)]
+    for offsets in cases:
+        for window in (np.zeros(len(offsets), int), rng.integers(0, len(written) + 1, len(offsets))):
+            out, win, placed = accents.add_marks(offsets, window, written, marks, 345.0)
+            assert len(out) == len(win) >= 1 and np.isfinite(out).all()
+    out, _, placed = accents.add_marks(np.array([[0, 400, 0], [3, 2, 1]], np.float32), np.zeros(2, int), "i",
+                                       accents.marks_of("ı"), 345.0)
+    assert len(out) == 2 and placed == []          # an i that is only its dot keeps it
+
+
 # ---- through Hand, with a tiny model ------------------------------------------------------------------
 def test_hand_writes_accents_with_the_same_ink_for_the_same_seed(tiny_ckpt_path, tiny_style_dir, tmp_path):
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
