@@ -244,8 +244,9 @@ class Sampler:
 
     def _finish(self, setup: "_Setup", b: int, pts: np.ndarray):
         """Line b's kept points (n, 4) -> its final ink: (offsets in data units, window, the model's own
-        ink or None when no mark was added, the marks, the model's own ink's window or None). Where a line's ink is finished, for sample()
-        and live ink alike: the end rules (_tidy), then the accent marks (scribe.accents)."""
+        ink or None when no mark was added, the marks, the model's own ink's window or None). The one
+        place a line's ink is finished, for sample() and live ink alike: the end rules (_tidy), then
+        the accent marks (scribe.accents)."""
         offs, window = self._tidy(setup, b, pts)
         offs = self.stats.denormalise(offs)
         r = setup.requests[b]
