@@ -200,7 +200,7 @@ def test_hand_writes_accents_with_the_same_ink_for_the_same_seed(tiny_ckpt_path,
         live = end.value
     assert np.array_equal(live.lines[0].offsets, a.lines[0].offsets)
     check_svg(a.save(tmp_path / "a.svg"), 2)
-    for fmt in ("plotter-svg", "gcode"):
+    for fmt in ("plotter-svg", "gcode", "animated-svg", "pdf"):
         assert a.export(tmp_path / f"a.{fmt}", fmt=fmt).stat().st_size > 0
     doc = hand.write_paragraph("Ærø, Kraków and Zürich.\nŁódź", style=0, max_steps=MAX_STEPS, seed=1)
     assert doc.lines[-1] == "Łódź" and all(p.lines for p in doc.pages)
