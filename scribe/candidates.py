@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .accents import base_text
 from .errors import InputError
 from .model import MixtureParams, mixture_nll
 from .recognizer import Recognizer, RecognizerError, canonical, edit_distance, load_recognizer
@@ -58,6 +59,7 @@ class LegibilityCheck:
     skipped: str = ""                        # why the check did not run ("" when it ran or N = 1)
     tied_lines: int = 0                      # lines still tied after CER and wholeness (likelihood decided)
     tied_rows: int = 0                       # candidates the likelihood pass read for them
+    accents_stripped: bool = False           # some line had accented letters, read as their base letters
 
     @property
     def ran(self) -> bool:
@@ -90,6 +92,8 @@ class LegibilityCheck:
         if poor:
             text += (f"; line{'s' * (len(poor) > 1)} {', '.join(str(i + 1) for i in poor)} still read"
                      f"{'s' * (len(poor) == 1)} poorly (reader's CER above {POOR_CER:g})")
+        if self.accents_stripped:
+            text += "; accented letters were compared as their base letters (the reader knows no accents)"
         return text
 
     def to_dict(self) -> dict:
@@ -97,7 +101,7 @@ class LegibilityCheck:
                 "cer": None if self.cer is None else round(self.cer, 4),
                 "poor_lines": [i + 1 for i in self.poor_lines],
                 "line_cers": [None if c is None else round(c, 4) for c in self.line_cers],
-                "skipped": self.skipped, "summary": self.summary()}
+                "skipped": self.skipped, "accents_stripped": self.accents_stripped, "summary": self.summary()}
 
 
 def reader_or_reason(path=None, cache: dict | None = None) -> tuple[Recognizer | None, str]:
@@ -214,8 +218,13 @@ def choose(texts: list[str], candidates: list[list], reader: Recognizer, likelih
            ) -> tuple[list[int], list[float], list[str]]:
     """For each line (its text and its sampled candidates), (index of the chosen candidate, the
     reader's CER of it, what the reader read). `likelihood(pairs)` -> NLL per (line, candidate) pair:
-    called once, for the lines still tied after CER and wholeness (None: ties go to the first)."""
-    flat = [c.offsets for cs in candidates for c in cs]
+    called once, for the lines still tied after CER and wholeness (None: ties go to the first).
+
+    The reader knows only IAM-OnDB's letters: each reading is compared with the text as the model
+    wrote it (accents.base_text: "Café" as "Cafe", "ß" as "B"), from the model's own ink (without the
+    accent marks, which it would read as stray ticks)."""
+    texts = [base_text(t) for t in texts]
+    flat = [getattr(c, "model_offsets", c.offsets) for cs in candidates for c in cs]
     readings = reader.read(flat) if flat else []
     scores, k = [], 0
     for text, cs in zip(texts, candidates):

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import accents
 from .alphabet import Alphabet
 from . import candidates as legibility
 from .candidates import LegibilityCheck
@@ -54,6 +55,12 @@ def step_cap_note(capped: list[int]) -> str:
     which = ", ".join(str(i + 1) for i in capped)
     return (f"line{'s' if len(capped) > 1 else ''} {which} hit the step cap before the text ended, so the ink "
             f"may be incomplete (a higher bias usually helps)")
+
+
+def unknown_note(unknown, alphabet: Alphabet) -> str:
+    """The one wording of the unknown-character problem: only what cannot be written is listed."""
+    return (f"this model cannot write {', '.join(repr(c) for c in sorted(unknown))}; it knows: {alphabet.chars} "
+            f"and the accented Latin letters (docs/accents.md)")
 
 
 def check_seed(seed) -> int | None:
@@ -280,7 +287,7 @@ class Hand:
                 cleaned.append(s)
                 continue
             try:
-                text = self.alphabet.clean(s.text or "")
+                text = accents.clean(self.alphabet, s.text or "")
             except ValueError as e:
                 unknown.update(e.unknown)
                 text = s.text
@@ -307,8 +314,7 @@ class Hand:
             cleaned.append(LineSpec(text, s.style, bias, s.color,
                                     s.width if isinstance(s.width, (int, float)) else width))
         if unknown:
-            problems.insert(0, f"this model cannot write {', '.join(repr(c) for c in sorted(unknown))}; "
-                               f"it knows: {self.alphabet.chars}")
+            problems.insert(0, unknown_note(unknown, self.alphabet))
         if not any(s.text for s in cleaned) and not problems:
             problems.append("every line is empty: type some text to write")
         if problems:
@@ -387,8 +393,9 @@ class Hand:
         for i, s in enumerate(specs):
             if not s.text:
                 continue   # a blank line stays a blank line on the page
-            req = LineRequest(self.alphabet.encode(s.text), s.bias, late_dot_ok=late_dot_ok(s.text),
-                              final_stop=ends_in_full_stop(s.text))
+            written = accents.base_text(s.text)    # accented letters: the model writes the base letter
+            req = LineRequest(self.alphabet.encode(written), s.bias, late_dot_ok=late_dot_ok(s.text),
+                              final_stop=ends_in_full_stop(s.text), marks=accents.marks_of(s.text), written=written)
             if s.style is not None:
                 state, req.prime, req.prime_encoded = self._prime(int(s.style))
                 primed_parts.append(state)
@@ -433,11 +440,12 @@ class Hand:
                 keep = [at[r] for r in picked if r in at]
                 sub = ([p[keep] for p in batch.primed[0]], batch.primed[1][keep])
             return legibility.mean_nll(self.sampler, [batch.requests[r] for r in picked],
-                                       [batch.sampled[r].offsets for r in picked], sub)
+                                       [batch.sampled[r].model_offsets for r in picked], sub)
 
         chosen, cers, readings = legibility.choose([specs[r].text for r in batch.rows], per_line, reader,
                                                    likelihood)
         check.line_cers, check.readings = [None] * len(specs), [None] * len(specs)
+        check.accents_stripped = any(accents.has_accents(specs[r].text) for r in batch.rows)
         lines: list[SampledLine | None] = [None] * len(specs)
         for i, r in enumerate(batch.rows):
             check.line_cers[r], check.readings[r] = cers[i], readings[i]
@@ -552,12 +560,11 @@ def paragraph_writing(hand, text: str, style: int | None = None, bias: float | N
     unknown = set()
     for raw in text.split("\n"):
         try:
-            hand.alphabet.clean(raw)
+            accents.clean(hand.alphabet, raw)
         except ValueError as e:
             unknown.update(getattr(e, "unknown", []))
     if unknown:
-        problems.insert(0, f"this model cannot write {', '.join(repr(c) for c in sorted(unknown))}; "
-                           f"it knows: {hand.alphabet.chars}")
+        problems.insert(0, unknown_note(unknown, hand.alphabet))
     long_words = [w for w in text.split() if len(w) > MAX_CHARS_PER_LINE]
     if long_words:
         problems.append(f"a word of {len(long_words[0])} characters cannot fit one line "
@@ -574,7 +581,7 @@ def paragraph_writing(hand, text: str, style: int | None = None, bias: float | N
             problems.append(str(e))
     if problems:
         raise InputError("; ".join(problems))
-    text = "\n".join(hand.alphabet.clean(raw) if raw.strip() else "" for raw in text.split("\n"))
+    text = "\n".join(accents.clean(hand.alphabet, raw) if raw.strip() else "" for raw in text.split("\n"))
     seed = random.randrange(2**31) if seed is None else seed
 
     target = layout.line_width_mm() / layout.ink_height_mm       # line width in ink heights
@@ -603,6 +610,7 @@ def paragraph_writing(hand, text: str, style: int | None = None, bias: float | N
                 doc = yield from hand.write_live(chunk_specs, seed=chunk_seed, max_steps=max_steps,
                                                  candidates=candidates, every=every)
             check.skipped = check.skipped or doc.legibility.skipped
+            check.accents_stripped = check.accents_stripped or doc.legibility.accents_stripped
             for k, key in enumerate(chunk):
                 read[key] = (doc.legibility.line_cers[k] if doc.legibility.line_cers else None,
                              doc.legibility.readings[k] if doc.legibility.readings else None)

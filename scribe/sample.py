@@ -28,6 +28,7 @@ import re
 import sys
 from pathlib import Path
 
+from .accents import base_text
 from .errors import InputError, ScribeError
 from .candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
 from .hand import DEFAULT_BIAS, WIDTH_RANGE, Hand, LineSpec, step_cap_note, use_sampling_threads
@@ -149,7 +150,7 @@ def specs_from_args(args) -> list[LineSpec]:
 
 
 def default_out(texts: list[str], seed: int, fmt: str) -> Path:
-    slug = re.sub(r"[^a-z0-9]+", "-", " ".join(texts).lower()).strip("-")[:40] or "handwriting"
+    slug = re.sub(r"[^a-z0-9]+", "-", base_text(" ".join(texts)).lower()).strip("-")[:40] or "handwriting"
     return Path("samples") / f"{slug}-{seed}.{fmt}"
 
 

@@ -17,13 +17,14 @@ Per line:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 import numpy as np
 import torch
 from torch import Generator   # (a plain name: TorchScript resolves class annotations by name)
 
+from . import accents
 from .dataset import NormStats
 from .model import SynthesisNetwork
 
@@ -68,6 +69,10 @@ class LineRequest:
     prime_encoded: list[int] | None = None   # prime text + " ", as alphabet indices (read while priming)
     late_dot_ok: bool = True      # late_dot_ok(text): a dot after the end of the text may be kept
     final_stop: bool = False      # ends_in_full_stop(text): the line is done once that dot is drawn
+    # accents.marks_of(the line's text): the marks drawn on the finished ink, and the written text
+    # (accents.base_text) they are placed by
+    marks: list = field(default_factory=list)
+    written: str = ""
 
 
 @dataclass
@@ -79,6 +84,21 @@ class SampledLine:
     loop_steps: int = 0   # steps the batch's loop ran (one loop for every line of a batch): the time cost
     # the window's position (index into the line's text) at each kept point
     window: np.ndarray | None = None
+    # a line with accents: the model's own ink before its marks were added (offsets then holds the
+    # marks too), and the marks drawn (accents.PlacedMark)
+    unmarked: np.ndarray | None = None
+    marks: list = field(default_factory=list)
+    unmarked_window: np.ndarray | None = None
+
+    @property
+    def model_offsets(self) -> np.ndarray:
+        """The ink the model wrote, without accent marks: what the legibility check reads and scores."""
+        return self.offsets if self.unmarked is None else self.unmarked
+
+    @property
+    def model_window(self) -> np.ndarray | None:
+        """The window's position per point of model_offsets."""
+        return self.window if self.unmarked is None else self.unmarked_window
 
 
 def _pad(seqs: list[list[int]], extra: int = 0) -> torch.Tensor:
@@ -216,10 +236,24 @@ class Sampler:
         results = []
         for b in range(len(setup.requests)):
             n = int(n_steps[b])
-            offs, window = self._tidy(setup, b, pts[:n, b])
-            results.append(SampledLine(self.stats.denormalise(offs), n, not bool(done[b]),
-                                       n / max(1.0, float(setup.new_chars[b])), int(ran), window.astype(np.int64)))
+            offs, window, unmarked, marks, own = self._finish(setup, b, pts[:n, b])
+            results.append(SampledLine(offs, n, not bool(done[b]), n / max(1.0, float(setup.new_chars[b])),
+                                       int(ran), window.astype(np.int64), unmarked, marks,
+                                       None if own is None else own.astype(np.int64)))
         return results
+
+    def _finish(self, setup: "_Setup", b: int, pts: np.ndarray):
+        """Line b's kept points (n, 4) -> its final ink: (offsets in data units, window, the model's own
+        ink or None when no mark was added, the marks, the model's own ink's window or None). The one
+        place a line's ink is finished, for sample() and live ink alike: the end rules (_tidy), then
+        the accent marks (scribe.accents)."""
+        offs, window = self._tidy(setup, b, pts)
+        offs = self.stats.denormalise(offs)
+        r = setup.requests[b]
+        if not r.marks:
+            return offs, window, None, [], None
+        marked, marked_window, placed = accents.add_marks(offs, window, r.written, r.marks, self.stats.ink_height)
+        return marked, marked_window, offs, placed, window
 
     def _tidy(self, setup: "_Setup", b: int, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Line b's kept points (n, 4) -> (model-space offsets, window): the full-stop rule."""
@@ -294,8 +328,7 @@ class LiveBatch:
         without `partial`, None."""
         if self.done[b]:
             n = int(self._n_steps[b])
-            offs, _ = self.sampler._tidy(self.setup, b, self._points[:n, b].cpu().numpy())
-            return self.sampler.stats.denormalise(offs)
+            return self.sampler._finish(self.setup, b, self._points[:n, b].cpu().numpy())[0]
         if not partial:
             return None
         pts = self._points[:self.step, b].cpu().numpy()

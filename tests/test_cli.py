@@ -40,7 +40,7 @@ def test_guide_examples_write_svg_and_png(tiny_style_dir, tmp_path):
 
 def test_errors_are_one_clear_line_and_exit_2(tiny_ckpt_path, tiny_style_dir, tmp_path):
     common = ["--checkpoint", str(tiny_ckpt_path), "--style_dir", str(tiny_style_dir)]
-    cases = [(["--text", "caf\u00e9"], "cannot write '\u00e9'"),
+    cases = [(["--text", "caf\u00e9 \u03a9"], "cannot write '\u03a9';"),
              (["--text", "abc", "--style", "42"], "valid style ids: 0-2"),
              (["--lines", "a", "b", "--biases", "1", "2", "3"], "--biases has 3 values for 2 lines")]
     for args, message in cases:

@@ -22,7 +22,7 @@ def test_write_svg_and_png_and_blank_lines_kept(tiny_ckpt_path, tiny_style_dir, 
 @pytest.mark.parametrize("specs, message", [
     ([], "nothing to write"),
     ([LineSpec("   ")], "every line is empty"),
-    ([LineSpec("h\u00e9llo \u00fc")], "cannot write '\u00e9', '\u00fc'"),
+    ([LineSpec("h\u00e9llo \u00fc \u03a9")], "cannot write '\u03a9'; it knows"),   # accents are written
     ([LineSpec("a" * (MAX_CHARS_PER_LINE + 1))], f"limit is {MAX_CHARS_PER_LINE}"),
     ([LineSpec("a")] * (MAX_LINES + 1), f"limit is {MAX_LINES}"),
     ([LineSpec("a", bias=9)], "bias 9"),

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from .. import ink
+from ..accents import base_text
 from ..errors import InputError
 from .page import (DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, MM_PER_PX, SIZE_RANGE_MM, InkLine,
                    Page, page_to_svg, paper_size_mm, svg_to_png)
@@ -50,7 +51,7 @@ def char_units(c: str) -> float:
 
 
 def text_units(text: str) -> float:
-    return sum(char_units(c) for c in text)
+    return sum(char_units(c) for c in base_text(text))     # what the model writes: æ is "ae"
 
 
 def ink_width(strokes: list[np.ndarray]) -> float:
