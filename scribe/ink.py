@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -126,3 +127,51 @@ def bounding_box(strokes: list[np.ndarray]) -> tuple[float, float, float, float]
     """(min_x, min_y, max_x, max_y) of all points."""
     pts = np.concatenate(strokes)
     return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
+
+
+# ---- what a hand looks like ----------------------------------------------------------------------------
+@dataclass
+class HandTraits:
+    """A few measurable traits of a hand, from lines of its ink (offsets, y up), for describing a style."""
+    slant_deg: float            # lean of the downstrokes from vertical; positive: to the right
+    width: float                # ink width per character, in ink heights
+    strokes_per_char: float     # pen lifts per character: low for joined (cursive) writing
+
+    def describe(self) -> str:
+        """A short description a person recognises: "upright, narrow, joined"."""
+        s = self.slant_deg
+        lean = ("upright" if abs(s) < 6 else f"slanted {'right' if s > 0 else 'left'}" if abs(s) < 18
+                else f"strongly slanted {'right' if s > 0 else 'left'}")
+        size = "narrow" if self.width < 0.55 else "wide" if self.width > 0.8 else "medium width"
+        join = ("joined (cursive)" if self.strokes_per_char < 0.45 else "printed letters"
+                if self.strokes_per_char > 0.85 else "partly joined")
+        return f"{lean}, {size}, {join}"
+
+    def to_dict(self) -> dict:
+        return {"slant_deg": round(self.slant_deg, 1), "width": round(self.width, 3),
+                "strokes_per_char": round(self.strokes_per_char, 3), "description": self.describe()}
+
+
+def hand_traits(lines: list[tuple[np.ndarray, str]]) -> HandTraits:
+    """The traits of a hand from (offsets, text) pairs of its lines (offsets (T, 3), y up, any units)."""
+    down_dx = down_dy = 0.0
+    widths, lifts, chars = [], 0, 0
+    for offsets, text in lines:
+        strokes = offsets_to_strokes(np.asarray(offsets, dtype=np.float64))     # y down from here
+        if not strokes:
+            continue
+        h = max(ink_height(strokes), 1e-9)
+        for s in strokes:
+            d = np.diff(s, axis=0)
+            # downstrokes: moving down (dy > 0) more than sideways; their mean lean is the slant
+            down = d[(d[:, 1] > 0) & (np.abs(d[:, 1]) > np.abs(d[:, 0]))]
+            down_dx += float(down[:, 0].sum())
+            down_dy += float(down[:, 1].sum())
+        x0, _, x1, _ = bounding_box(strokes)
+        n = max(len(text.replace(" ", "")), 1)
+        widths.append((x1 - x0) / h / max(len(text), 1))
+        lifts += len(strokes)
+        chars += n
+    # a downstroke leaning right runs down and to the left: its dx is negative
+    slant = float(np.degrees(np.arctan2(-down_dx, max(down_dy, 1e-9))))
+    return HandTraits(slant, float(np.median(widths)) if widths else 0.0, lifts / max(chars, 1))
