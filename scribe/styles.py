@@ -2,7 +2,9 @@
 
 Layout (shared with other handwriting-synthesis tools): in one folder, for each style id N,
 - `style-N-chars.npy`: a 0-d numpy bytes (or str) array holding the line's text;
-- `style-N-strokes.npy`: float (T, 3) offsets (dx, dy, end_of_stroke), y pointing up.
+- `style-N-strokes.npy`: float (T, 3) offsets (dx, dy, end_of_stroke), y pointing up;
+and optionally `bank.json`, Scribe's index of the bank ({"N": {"description": ..., "writer": ...,
+"line": ...}}, written by train/build_styles.py): a short description of each hand, shown beside it.
 Files from other tools use other units (one popular tool scales offsets so the median step is 1), so
 every style is rescaled to the training data's ink height and resampled like the training data.
 
@@ -14,6 +16,7 @@ checks every array before it is used.
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from dataclasses import dataclass
@@ -45,6 +48,7 @@ class Style:
     style_id: int
     text: str
     offsets: np.ndarray   # (T, 3) as stored in the file
+    description: str = ""  # the hand in a few words ("upright, narrow, joined"), from the bank's index
 
     def strokes(self) -> list[np.ndarray]:
         return ink.offsets_to_strokes(self.offsets)
@@ -109,6 +113,26 @@ def style_ids(folder: str | Path) -> list[int]:
     return sorted(i for i, kinds in found.items() if kinds == {"chars", "strokes"})
 
 
+BANK_INDEX = "bank.json"
+MAX_INDEX_BYTES = 256 * 1024
+
+
+def read_bank_index(folder: Path) -> dict[str, dict]:
+    """The bank's index ({style id: {"description": str, ...}}), or {} when there is none or it is not
+    one (a folder of another tool's styles, a damaged file): the styles work without it."""
+    path = folder / BANK_INDEX
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_INDEX_BYTES:
+            return {}
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): {**v, "description": v["description"][:80] if isinstance(v.get("description"), str) else ""}
+            for k, v in raw.items() if isinstance(v, dict)}
+
+
 class StyleBank:
     def __init__(self, folder: str | Path | None = None):
         self.folder = Path(folder) if folder else SHIPPED_STYLE_DIR
@@ -116,6 +140,7 @@ class StyleBank:
             raise StyleError(f"style folder {self.folder} does not exist")
         self.ids = style_ids(self.folder)
         self._cache: dict[int, Style] = {}
+        self.index = read_bank_index(self.folder)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -131,7 +156,9 @@ class StyleBank:
                 else ", ".join(map(str, self.ids)) if self.ids else "none: the folder holds no styles"
             raise StyleError(f"no style {_shown_id(given)} in {self.folder.name}/; valid style ids: {valid}")
         if style_id not in self._cache:
-            self._cache[style_id] = read_style(self.folder, style_id)
+            style = read_style(self.folder, style_id)
+            style.description = self.index.get(str(style_id), {}).get("description", "")
+            self._cache[style_id] = style
         return self._cache[style_id]
 
     def next_free_id(self) -> int:

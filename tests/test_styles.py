@@ -47,3 +47,18 @@ def test_malformed_style_files_are_reported(tmp_path):
         read_style(tmp_path, 2)
     with pytest.raises(StyleError, match="unreadable"):
         read_style(tmp_path, 3)
+
+
+def test_the_bank_index_gives_each_style_its_description_and_a_bad_index_is_ignored(tiny_style_dir):
+    import json
+    from scribe.web.views import style_chart_html, style_choices
+    (tiny_style_dir / "bank.json").write_text(json.dumps({"1": {"description": "upright, narrow, joined",
+                                                                 "writer": "a01-001w"}, "2": "not a record"}))
+    bank = StyleBank(tiny_style_dir)
+    assert bank.get(1).description == "upright, narrow, joined" and bank.get(0).description == ""
+    assert ("1: upright, narrow, joined", "1") in style_choices(bank)
+    assert "upright, narrow, joined" in style_chart_html(bank)
+    for bad in ("{", "[1, 2]", '{"1": {"description": 7}}', "[" * 5000):
+        (tiny_style_dir / "bank.json").write_text(bad)
+        again = StyleBank(tiny_style_dir)
+        assert again.get(1).description == "" and again.get(1).text == "quick fox"

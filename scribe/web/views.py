@@ -62,10 +62,12 @@ def style_choices(bank: StyleBank | None) -> list[tuple[str, str]]:
     out = [("free (no style)", FREE_STYLE)]
     for i in (bank.ids if bank else []):
         try:
-            text = bank.get(i).text
+            style = bank.get(i)
         except StyleError:
             continue
-        out.append((f"{i}: {text[:28]}{'…' if len(text) > 28 else ''}", str(i)))
+        text = style.text
+        label = style.description or f"{text[:28]}{'…' if len(text) > 28 else ''}"
+        out.append((f"{i}: {label}", str(i)))
     return out
 
 
@@ -92,8 +94,9 @@ def style_chart_html(bank: StyleBank | None) -> str:
             cards.append(f"<figure class='scribe-style'><figcaption>style {i}: unreadable "
                          f"({html.escape(str(e))})</figcaption></figure>")
             continue
+        about = f" {html.escape(style.description)}" if style.description else ""
         cards.append(f"<figure class='scribe-style' title='{html.escape(style.text, quote=True)}'>"
-                     f"<div class='scribe-style-ink'>{svg}</div><figcaption><b>{i}</b></figcaption></figure>")
+                     f"<div class='scribe-style-ink'>{svg}</div><figcaption><b>{i}</b>{about}</figcaption></figure>")
     return f"<div class='scribe-style-grid'>{''.join(cards)}</div>"
 
 
