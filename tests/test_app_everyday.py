@@ -132,9 +132,11 @@ def test_size_spacing_paper_pdf_and_documents_through_the_api(server):
     assert saved["lines"][0]["style"] == 1 and saved["lines"][1]["style"]["text"] == "my own hand"
     svg, png2, pdf2, seed2, _ = c.predict(document=json.dumps(saved), png_dpi=96, api_name="/write_document")
     assert Path(svg).read_bytes() == Path(big).read_bytes() and pdf_pages(pdf2) == 1
-    pages_pdf, _, _ = c.predict(text=" ".join(["alpha beta gamma delta"] * 14), style=1, page="a5", size_mm=20,
-                                paper="grid", api_name="/write_paragraph_pdf")
+    pages_pdf, _, pages_summary = c.predict(text=" ".join(["alpha beta gamma delta"] * 14), style=1, page="a5",
+                                            size_mm=20, paper="grid", api_name="/write_paragraph_pdf")
     assert pdf_pages(pages_pdf) >= 2
+    # the summary text itself (it once was the method's repr, with server paths in it)
+    assert " page" in pages_summary and "bound method" not in pages_summary and "/tmp" not in pages_summary
     with pytest.raises(Exception, match="writing size 'huge'"):
         c.predict(lines=lines, size="huge", api_name="/write")
     with pytest.raises(Exception, match="not a Scribe document"):

@@ -506,7 +506,7 @@ def add_api(state: AppState, mine: gr.State) -> None:
                             checkpoint=None, paper=None, rule_pitch=None, rule_color=None, own=None):
         r = paragraph_result(text, style, bias, color, width, page, margin_mm, width_mm, size_mm, line_spacing,
                              align, variation, seed, None, checkpoint, paper, rule_pitch, rule_color, own=own)
-        return str(r.pdf_file), r.seed, r.summary
+        return str(r.pdf_file), r.seed, r.summary()
 
     para_in = [text, style, bias, color, width, page, p_margin, line_w, size, spacing, align, variation, seed]
     paper_in = [w_paper, w_pitch, w_rule]
