@@ -8,7 +8,9 @@
 The app itself lives in scribe/web/ (the only package that imports Gradio); `scribe-app` after
 `pip install -e .` is the same command.
 """
+import sys
+
 from scribe.web.app import AppSettings, build_demo, launch, main, parse_args  # noqa: F401  (the app's API)
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -123,9 +123,12 @@ def whole(lo: int | None = None, hi: int | None = None) -> Callable[[object], in
 
 def number(lo: float | None = None, hi: float | None = None, *, above: float | None = None) -> Callable[[object], float]:
     """A finite number from lo to hi (either end open when None); `above`: strictly greater than it."""
-    parts = ([f"above {above:g}"] if above is not None else [f"at least {lo:g}"] if lo is not None else []) + \
-        ([f"at most {hi:g}"] if hi is not None else [])
-    span = " and ".join(parts)
+    if above is not None:
+        span = f"above {above:g}" + (f" and at most {hi:g}" if hi is not None else "")
+    elif lo is not None and hi is not None:
+        span = f"from {lo:g} to {hi:g}"
+    else:
+        span = f"of {lo:g} or more" if lo is not None else f"of {hi:g} or less" if hi is not None else ""
 
     def check(value) -> float:
         f = None
