@@ -80,7 +80,7 @@ def read_style(folder: Path, style_id: int) -> Style:
         try:
             arrays.append(_load_npy(data, path.name))   # the header first: no allocation it claims
         except StyleError as e:
-            raise StyleError(f"style {style_id} in {folder.name}/: {e}") from None
+            raise StyleError(f"style {style_id}: unreadable file in {folder.name}/ ({e})") from None
     chars, offsets = arrays
     return checked_style(style_id, chars, offsets, chars_path.name, strokes_path.name)
 

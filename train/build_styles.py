@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scribe import cli
 from scribe import iam, ink
 from scribe.styles import write_style
 
@@ -117,13 +118,14 @@ def pick(cands, n: int, use_nll: bool, rank=None):
     return picks
 
 
+@cli.command
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data_dir", default="../shared/data/iam-ondb")
     p.add_argument("--split_dir", default=None)
     p.add_argument("--out", default="checkpoints/styles")
     p.add_argument("--checkpoint", default=None, help="rank candidates by this model's NLL per point")
-    p.add_argument("--min_step", type=float, default=25.0, help="resampling distance, as in prepare_data")
+    p.add_argument("--min_step", type=cli.number(above=0), default=25.0, help="resampling distance, as in prepare_data")
     p.add_argument("--recognizer", default=None,
                    help="with --checkpoint: rank the neat lines by how well this recogniser reads the "
                         "model's writing primed with each")
