@@ -78,10 +78,9 @@ def main(argv=None) -> int:
     try:
         data = ProcessedData.load(args.data)
     except DatasetError as e:
-        print(f"error: {e}\nThe raw data: download lineStrokes-all.tar.gz and ascii-all.tar.gz from the "
-              f"IAM On-Line Handwriting Database (fki.inf.unibe.ch) into one folder, then run "
-              f"`python train/prepare_data.py --data_dir FOLDER`.", file=sys.stderr)
-        return 2
+        raise cli.UsageError(f"{e} (the raw data: download lineStrokes-all.tar.gz and ascii-all.tar.gz from "
+                             f"the IAM On-Line Handwriting Database, fki.inf.unibe.ch, into one folder, then "
+                             f"run `python train/prepare_data.py --data_dir FOLDER`)") from None
     problems = verify(data)
     if problems:
         print("\nDATA PROBLEMS:\n  " + "\n  ".join(problems), file=sys.stderr)
