@@ -31,7 +31,7 @@ from pathlib import Path
 from . import cli
 from .errors import InputError
 from .candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
-from .hand import DEFAULT_BIAS, WIDTH_RANGE, Hand, LineSpec, step_cap_note, use_sampling_threads
+from .hand import BIAS_RANGE, DEFAULT_BIAS, WIDTH_RANGE, Hand, LineSpec, step_cap_note, use_sampling_threads
 from .render.animate import AnimationOptions
 from .render.export import OUTPUT_FORMATS, format_suffix
 from .render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, Layout, check_dpi, size_mm
@@ -215,6 +215,8 @@ def check_args(args) -> None:
     for b in (args.biases or []) + ([args.bias] if args.bias is not None else []):
         if not math.isfinite(b):
             problems.append(f"bias {b:g} is not a number")
+        elif not BIAS_RANGE[0] <= b <= BIAS_RANGE[1]:
+            problems.append(f"bias {b:g} is outside {BIAS_RANGE[0]:g}-{BIAS_RANGE[1]:g}")
     if problems:
         raise InputError("; ".join(problems))
 
@@ -231,7 +233,7 @@ def check_plan(args, fmt: str, paragraph: bool) -> None:
     if args.margin is not None and not paragraph:
         if not math.isfinite(args.margin) or args.margin < 0:
             raise InputError(f"--margin {args.margin:g} mm must be a finite number of mm, 0 or more")
-        if fmt not in PLOTTER_FORMATS or args.page is None:
+        if fmt not in PLOTTER_FORMATS or args.page is None or args.batch:
             raise InputError("--margin places the writing on a page: in line mode only for plotter output "
                              "(--format plotter-svg or gcode) with --page; here it would be ignored")
     if fmt in PLOTTER_FORMATS:
@@ -355,8 +357,7 @@ def main(argv=None) -> int:
         raise InputError("--save_document saves a line-mode document (--text or --lines)")
     check_plan(args, fmt, paragraph)
     size, spacing, paper = look(args)
-    if paragraph:
-        layout = paragraph_layout(args, size, spacing)
+    layout = paragraph_layout(args, size, spacing) if paragraph else line_layout(size, spacing, args.align)
     if paper is not None and fmt not in ("png", "pdf"):
         print(f"note: paper is drawn in PNG and PDF only, not in {fmt} (a plotter would draw it)",
               file=sys.stderr)
@@ -408,7 +409,7 @@ def main(argv=None) -> int:
         if style_from_id is not None:
             specs = [LineSpec(s.text, style_from_id, s.bias, s.color, s.width) for s in specs]
         doc = write_with_progress(hand, specs, args.progress, seed=args.seed, max_steps=args.max_steps,
-                                  candidates=args.candidates, layout=line_layout(size, spacing, args.align))
+                                  candidates=args.candidates, layout=layout)
     out = output_path(args, fmt, [s.text for s in specs], doc.seed)
     if fmt in ("svg", "png") and paper is None:
         doc.save(out, dpi=args.dpi)     # the suffix picks svg or png, as it always has
