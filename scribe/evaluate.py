@@ -548,8 +548,7 @@ def main(argv=None) -> int:
     from .hand import BIAS_RANGE, SEED_LIMIT
     p = cli.ArgumentParser(prog="python -m scribe.evaluate", description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default=None, type=cli.file_to_read,
-                   help="model file (default: the shipped checkpoint)")
+    p.add_argument("--checkpoint", default=None, help="model file (default: the shipped checkpoint)")
     p.add_argument("--out", required=True, type=cli.folder_to_write,
                    help="folder for report.md, report.json and the images")
     p.add_argument("--data", default="data/iam_ondb.npz", help="processed data (train/prepare_data.py)")

@@ -39,7 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default="checkpoints/recognizer.safetensors", type=cli.file_to_write)
     p.add_argument("--state", default="data/recognizer-state.pt", type=cli.file_to_write,
                    help="resumable training state (full precision + optimizer; keep it out of git)")
-    p.add_argument("--minutes", type=cli.number(above=0), default=38.0, help="total training time, across resumes")
+    p.add_argument("--minutes", type=cli.number(0), default=38.0, help="total training time, across resumes")
     p.add_argument("--max_steps", type=cli.whole(0), default=0, help="stop after this many updates (0: no limit)")
     p.add_argument("--batch_size", type=cli.whole(1, 100_000), default=32)
     p.add_argument("--lr", type=cli.number(above=0), default=2e-3)
