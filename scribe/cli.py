@@ -215,9 +215,14 @@ def check_writable(path: Path) -> None:
             first = first.parent
         try:
             first.mkdir()
+        except FileExistsError:   # made meanwhile by another process (another rank of the same run)
+            return
         except OSError as e:
             raise argparse.ArgumentTypeError(f"cannot make the folder {path}: {e.strerror or e}") from None
-        first.rmdir()
+        try:
+            first.rmdir()
+        except OSError:           # something was put into it meanwhile: it is in use, and can be written
+            pass
 
 
 def checked(value, check: Callable, name: str):

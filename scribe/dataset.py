@@ -176,7 +176,8 @@ class BucketBatches:
             keep.append(int(i))
         self.idx = np.asarray(keep, dtype=np.int64)
         if len(self.idx) == 0:
-            raise ValueError(f"split {split!r} has no usable lines")
+            raise DatasetError(f"split {split!r} has no usable lines (a line is left out when its text has a "
+                               f"character outside the alphabet, or it is longer than max_len points)")
         self.draw_p = None         # oversampling: each line's chance per draw, fixed for the run
         if self.rich_weight != 1.0:
             rich = np.array([rich_share(str(data.texts[i])) for i in self.idx])

@@ -24,7 +24,7 @@ import torch
 import torch.distributed as dist
 
 from scribe import cli
-from scribe.alphabet import Alphabet
+from scribe.alphabet import Alphabet, AlphabetError
 from scribe.checkpoint import (Checkpoint, load_checkpoint, remove_partial_saves, resume_point,
                                rotate_checkpoints, save_training_checkpoint, training_checkpoints)
 from scribe.dataset import BucketBatches, ProcessedData, summed_nll
@@ -275,7 +275,12 @@ def main(argv=None) -> int:
         alphabet, model_cfg = init.alphabet, init.config
     else:
         train_texts = [str(data.texts[i]) for i in data.indices("train")]
-        alphabet = Alphabet(cfg.alphabet) if cfg.alphabet else Alphabet.from_texts(train_texts, cfg.min_char_count)
+        try:
+            alphabet = Alphabet(cfg.alphabet) if cfg.alphabet else Alphabet.from_texts(train_texts, cfg.min_char_count)
+        except AlphabetError as e:
+            why = (f"--alphabet {cfg.alphabet[:40]!r}" if cfg.alphabet else f"no character of the training text "
+                   f"appears --min_char_count {cfg.min_char_count} times")
+            raise cli.UsageError(f"{e} ({why})") from None
         per_char = np.median(data.lengths()[data.indices("train")] / [max(1, len(t)) for t in train_texts])
         model_cfg = ModelConfig(alphabet.size, cfg.rnn_size, cfg.num_layers, cfg.nwindow, cfg.nmixtures,
                                 float(per_char))
