@@ -23,6 +23,7 @@ import functools
 import math
 import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Callable
@@ -183,7 +184,7 @@ def file_to_read(value) -> str:
 
 def folder_to_write(value) -> str:
     """A folder that exists and can be written, or one that can be made: checked without leaving
-    anything behind (the first missing folder is made and removed again)."""
+    anything behind (a probe folder is made where the first missing one would go, and removed)."""
     check_writable(Path(str(value)))
     return str(value)
 
@@ -206,23 +207,20 @@ def check_writable(path: Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder: cannot write in {path}")
-    read_only = bool(getattr(os, "statvfs", None)) and bool(os.statvfs(existing).f_flag & getattr(os, "ST_RDONLY", 1))
+    try:
+        read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):   # no statvfs (Windows): the access check and the probe still run
+        read_only = False
     if read_only or not os.access(existing, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"cannot write in {existing} (read-only or no permission)")
-    if existing != path:    # make the first missing folder, to learn whether it can be made, and remove it
-        first = path
-        while first.parent != existing:
-            first = first.parent
+    if existing != path:
+        # make (and remove) a uniquely named folder where the first missing one would go: whether folders
+        # can be made there, without racing another process that checks or makes the same path
         try:
-            first.mkdir()
-        except FileExistsError:   # made meanwhile by another process (another rank of the same run)
-            return
+            probe = tempfile.mkdtemp(prefix=".scribe-check-", dir=existing)
         except OSError as e:
             raise argparse.ArgumentTypeError(f"cannot make the folder {path}: {e.strerror or e}") from None
-        try:
-            first.rmdir()
-        except OSError:           # something was put into it meanwhile: it is in use, and can be written
-            pass
+        os.rmdir(probe)
 
 
 def checked(value, check: Callable, name: str):
