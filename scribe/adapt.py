@@ -333,14 +333,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="what each --ink file says, in order (repeat once per file); a file's own "
                         "transcription is used where this is left out")
     p.add_argument("--out", required=True, type=cli.file_to_write, help="the adapted model, a .safetensors file")
-    p.add_argument("--checkpoint", default=None, type=cli.file_to_read, help="the base model (default: the shipped one)")
+    p.add_argument("--checkpoint", default=None, type=cli.file_to_read,
+                   help="the base model (default: the shipped one)")
     p.add_argument("--style_dir", default="user_styles", type=lambda v: cli.folder_to_write(v) if v else v,
                    help="where the person's first line is saved as a style (empty: do not save one)")
     p.add_argument("--minutes", type=float, default=AdaptOptions.minutes)
     p.add_argument("--max_steps", type=int, default=AdaptOptions.max_steps)
     p.add_argument("--lr", type=float, default=AdaptOptions.lr)
     p.add_argument("--train", choices=TRAIN_CHOICES, default=AdaptOptions.train)
-    p.add_argument("--replay", default="", type=lambda v: cli.file_to_read(v) if v else v, help="processed IAM data (data/iam_ondb.npz) to replay lines from")
+    p.add_argument("--replay", default="", type=lambda v: cli.file_to_read(v) if v else v,
+                   help="processed IAM data (data/iam_ondb.npz) to replay lines from")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 

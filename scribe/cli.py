@@ -116,13 +116,15 @@ def whole(lo: int | None = None, hi: int | None = None) -> Callable[[object], in
         elif isinstance(value, float) and value.is_integer():
             n = int(value)
         if n is None or (lo is not None and n < lo) or (hi is not None and n > hi):
-            raise argparse.ArgumentTypeError(f"must be a whole number{' ' + span if span else ''}, not {_shown(value)}")
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number{' ' + span if span else ''}, not {_shown(value)}")
         return n
     check.__name__ = "whole number"
     return check
 
 
-def number(lo: float | None = None, hi: float | None = None, *, above: float | None = None) -> Callable[[object], float]:
+def number(lo: float | None = None, hi: float | None = None, *,
+           above: float | None = None) -> Callable[[object], float]:
     """A finite number from lo to hi (either end open when None); `above`: strictly greater than it."""
     if above is not None:
         span = f"above {above:g}" + (f" and at most {hi:g}" if hi is not None else "")
@@ -142,7 +144,8 @@ def number(lo: float | None = None, hi: float | None = None, *, above: float | N
             f = float(value)
         if f is None or not math.isfinite(f) or (lo is not None and f < lo) or (hi is not None and f > hi) \
                 or (above is not None and not f > above):
-            raise argparse.ArgumentTypeError(f"must be a finite number{' ' + span if span else ''}, not {_shown(value)}")
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number{' ' + span if span else ''}, not {_shown(value)}")
         return f
     check.__name__ = "number"
     return check

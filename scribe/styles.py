@@ -139,8 +139,9 @@ class StyleBank:
         except (TypeError, ValueError):
             style_id = None
         if style_id not in self.ids:
-            valid = f"{self.ids[0]}-{self.ids[-1]}" if self.ids and self.ids == list(range(self.ids[0], self.ids[-1] + 1)) \
-                else ", ".join(map(str, self.ids)) if self.ids else "none: the folder holds no styles"
+            ids = self.ids
+            valid = ("none: the folder holds no styles" if not ids else f"{ids[0]}-{ids[-1]}"
+                     if ids == list(range(ids[0], ids[-1] + 1)) else ", ".join(map(str, ids)))
             raise StyleError(f"no style {_shown_id(given)} in {self.folder.name}/; valid style ids: {valid}")
         if style_id not in self._cache:
             self._cache[style_id] = read_style(self.folder, style_id)

@@ -231,4 +231,5 @@ def test_every_entry_point_goes_through_the_helper():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                     node.func.attr == "ArgumentParser" and getattr(node.func.value, "id", "") == "argparse":
-                pytest.fail(f"{path.relative_to(ROOT)}:{node.lineno} builds argparse.ArgumentParser; use cli.ArgumentParser")
+                pytest.fail(f"{path.relative_to(ROOT)}:{node.lineno} builds argparse.ArgumentParser; "
+                            f"use cli.ArgumentParser")
