@@ -71,7 +71,8 @@ def curve_svg(history: list[dict], width: int = 720, height: int = 560) -> str:
 @cli.command
 def main(argv=None) -> int:
     p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="a checkpoint-N.pt file, or a run folder (its newest readable one)")
+    p.add_argument("--checkpoint", required=True,
+                   help="a checkpoint-N.pt file, or a run folder (its newest readable one)")
     p.add_argument("--out", default="checkpoints/scribe-standin.safetensors", type=cli.file_to_write)
     p.add_argument("--curve", default="checkpoints/training-curve.png",
                    type=lambda v: cli.file_to_write(v) if v else v, help="training curve PNG (empty: none)")

@@ -46,8 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--conv_channels", type=cli.whole(1, 4096), default=96)
     p.add_argument("--hidden", type=cli.whole(1, 8192), default=192)
     p.add_argument("--layers", type=cli.whole(1, 16), default=2)
-    p.add_argument("--stride", type=cli.whole(1, 64), default=4, help="input points per output frame (arc features give "
-                                                          "about 15 points per character)")
+    p.add_argument("--stride", type=cli.whole(1, 64), default=4,
+                   help="input points per output frame (arc features give about 15 points per character)")
     p.add_argument("--cell", choices=("gru", "lstm"), default="lstm")
     p.add_argument("--features", choices=sorted(FEATURE_SIZES), default="arc",
                    help="pen features: 'arc' (resampled along the path; the strict reader) or 'offsets' "
