@@ -236,6 +236,8 @@ def check_plan(args, fmt: str, paragraph: bool) -> None:
         if fmt not in PLOTTER_FORMATS or args.page is None or args.batch:
             raise InputError("--margin places the writing on a page: in line mode only for plotter output "
                              "(--format plotter-svg or gcode) with --page; here it would be ignored")
+    if args.variation and not paragraph:
+        raise InputError("--variation changes lines in paragraph mode (--paragraph); here it would be ignored")
     if fmt in PLOTTER_FORMATS:
         plotter, gcode = plot_options(args)
         if plotter.paper is not None and not paragraph:
