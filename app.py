@@ -8,7 +8,12 @@
 The app itself lives in scribe/web/ (the only package that imports Gradio); `scribe-app` after
 `pip install -e .` is the same command.
 """
-from scribe.web.app import AppSettings, build_demo, launch, main, parse_args  # noqa: F401  (the app's API)
+import sys
+
+from scribe.web.command import main  # no Gradio yet: a bad flag is refused at once
+from scribe.web.flags import parse_args  # noqa: F401
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
+
+from scribe.web.app import AppSettings, build_demo, launch  # noqa: E402, F401  (the app's API)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import ink
+from . import cli, ink
 from .alphabet import Alphabet, UnknownCharactersError
 from .checkpoint import Checkpoint, save_shipped
 from .dataset import NormStats, collate
@@ -299,11 +299,16 @@ def adapt(base: Checkpoint, lines, options: AdaptOptions | None = None, replay=N
     return AdaptResult(ckpt, record, history, writer[0].offsets)
 
 
-def save_adapted(result: AdaptResult, path: str | Path) -> Path:
-    """Write the adapted model as a shipped-format (safe, half precision) checkpoint, atomically."""
+def check_adapted_path(path: str | Path) -> Path:
     path = Path(path)
     if path.suffix != ".safetensors":
         raise AdaptError(f"an adapted model is saved as .safetensors, not {path.suffix or 'no suffix'!r}")
+    return path
+
+
+def save_adapted(result: AdaptResult, path: str | Path) -> Path:
+    """Write the adapted model as a shipped-format (safe, half precision) checkpoint, atomically."""
+    path = check_adapted_path(path)
     save_shipped(result.checkpoint, path)
     result.checkpoint.path = path
     return path
@@ -320,72 +325,72 @@ def save_person_style(result: AdaptResult, folder: str | Path, avoid_ids=()) -> 
 
 # ---- command line ----------------------------------------------------------------------------------
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m scribe.adapt", description=__doc__,
+    p = cli.ArgumentParser(prog="python -m scribe.adapt", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ink", nargs="+", required=True,
+    p.add_argument("--ink", nargs="+", required=True, type=cli.file_to_read,
                    help="one file per line: InkML, IAM-OnDB XML or JSON strokes (scribe.inkml.read_ink)")
     p.add_argument("--text", action="append", default=None,
                    help="what each --ink file says, in order (repeat once per file); a file's own "
                         "transcription is used where this is left out")
-    p.add_argument("--out", required=True, help="the adapted model, a .safetensors file")
-    p.add_argument("--checkpoint", default=None, help="the base model (default: the shipped one)")
-    p.add_argument("--style_dir", default="user_styles",
+    p.add_argument("--out", required=True, type=cli.file_to_write, help="the adapted model, a .safetensors file")
+    p.add_argument("--checkpoint", default=None, type=cli.file_to_read,
+                   help="the base model (default: the shipped one)")
+    p.add_argument("--style_dir", default="user_styles", type=lambda v: cli.folder_to_write(v) if v else v,
                    help="where the person's first line is saved as a style (empty: do not save one)")
     p.add_argument("--minutes", type=float, default=AdaptOptions.minutes)
     p.add_argument("--max_steps", type=int, default=AdaptOptions.max_steps)
     p.add_argument("--lr", type=float, default=AdaptOptions.lr)
     p.add_argument("--train", choices=TRAIN_CHOICES, default=AdaptOptions.train)
-    p.add_argument("--replay", default="", help="processed IAM data (data/iam_ondb.npz) to replay lines from")
+    p.add_argument("--replay", default="", type=lambda v: cli.file_to_read(v) if v else v,
+                   help="processed IAM data (data/iam_ondb.npz) to replay lines from")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
 
+@cli.command
 def main(argv=None) -> int:
     args = parse_args(argv)
     # `python -m scribe.adapt` runs this file as __main__: take the classes Hand.adapt checks from
     # the package's own module, not from this copy of it
-    from .adapt import AdaptError, AdaptOptions, adapt, save_adapted, save_person_style
+    from .adapt import AdaptError, AdaptOptions, adapt, check_adapted_path, save_adapted, save_person_style
     from .checkpoint import default_checkpoint, load_checkpoint
     from .inkml import InkFileError, read_ink
     from .progress import duration
     from .styles import StyleBank, StyleError
-    try:
-        texts = args.text or []
-        if texts and len(texts) != len(args.ink):
-            raise AdaptError(f"{len(args.ink)} ink files but {len(texts)} --text values: give one per file, "
-                             f"or none to use the files' own transcriptions")
-        lines = []
-        for n, path in enumerate(args.ink):
-            try:
-                data = read_ink(Path(path))
-            except InkFileError as e:
-                raise AdaptError(f"line {n + 1} ({Path(path).name}): {e}") from None
-            text = texts[n] if texts else data.text
-            lines.append((text or "", data.strokes))
-        options = AdaptOptions(minutes=args.minutes, max_steps=args.max_steps, lr=args.lr, train=args.train,
-                               seed=args.seed)
-        base = load_checkpoint(args.checkpoint or default_checkpoint())
-        replay = None
-        if args.replay:
-            from .dataset import ProcessedData
-            data = ProcessedData.load(args.replay)
-            replay = (data, data.indices("train"))
+    options = AdaptOptions(minutes=args.minutes, max_steps=args.max_steps, lr=args.lr, train=args.train,
+                           seed=args.seed)     # every number checked before anything is read
+    check_adapted_path(args.out)
+    texts = args.text or []
+    if texts and len(texts) != len(args.ink):
+        raise AdaptError(f"{len(args.ink)} ink files but {len(texts)} --text values: give one per file, "
+                         f"or none to use the files' own transcriptions")
+    lines = []
+    for n, path in enumerate(args.ink):
+        try:
+            data = read_ink(Path(path))
+        except InkFileError as e:
+            raise AdaptError(f"line {n + 1} ({Path(path).name}): {e}") from None
+        text = texts[n] if texts else data.text
+        lines.append((text or "", data.strokes))
+    base = load_checkpoint(args.checkpoint or default_checkpoint())
+    replay = None
+    if args.replay:
+        from .dataset import ProcessedData
+        data = ProcessedData.load(args.replay)
+        replay = (data, data.indices("train"))
 
-        def show(step, total, nll, seconds):
-            print(f"step {step}/{total}: held-out NLL {nll:.3f} nats/point, {duration(seconds)}", flush=True)
+    def show(step, total, nll, seconds):
+        print(f"step {step}/{total}: held-out NLL {nll:.3f} nats/point, {duration(seconds)}", flush=True)
 
-        result = adapt(base, lines, options, replay=replay, on_progress=show)
-        save_adapted(result, args.out)
-        style_id = None
-        if args.style_dir:
-            try:
-                shipped = StyleBank().ids
-            except StyleError:
-                shipped = []
-            style_id = save_person_style(result, args.style_dir, avoid_ids=shipped)
-    except (ScribeError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    result = adapt(base, lines, options, replay=replay, on_progress=show)
+    save_adapted(result, args.out)
+    style_id = None
+    if args.style_dir:
+        try:
+            shipped = StyleBank().ids
+        except StyleError:
+            shipped = []
+        style_id = save_person_style(result, args.style_dir, avoid_ids=shipped)
     r = result.record
     print(f"Adapted on {r['lines'] - 1} lines (held out: {r['held_out']!r}) in {r['steps']} steps, "
           f"{duration(r['seconds'])}: held-out NLL {r['held_out_nll']['base']:.3f} -> "

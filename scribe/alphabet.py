@@ -30,12 +30,17 @@ class UnknownCharactersError(ScribeError, ValueError):
             f"this model cannot write {shown}. It knows these characters: {alphabet.chars!r}")
 
 
+class AlphabetError(ScribeError, ValueError):
+    """An alphabet that cannot be used (empty, or a character twice)."""
+    title = "Alphabet problem"
+
+
 class Alphabet:
     def __init__(self, chars: str):
         if len(set(chars)) != len(chars):
-            raise ValueError(f"alphabet has repeated characters: {chars!r}")
+            raise AlphabetError(f"alphabet has repeated characters: {chars[:200]!r}")
         if not chars:
-            raise ValueError("alphabet is empty")
+            raise AlphabetError("alphabet is empty")
         self.chars = "".join(sorted(chars))
         self._index = {c: i + 1 for i, c in enumerate(self.chars)}
 

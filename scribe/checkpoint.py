@@ -13,6 +13,7 @@ import json
 import math
 import pickle
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,7 +209,9 @@ def load_checkpoint(path: str | Path, with_optimizer: bool = False) -> Checkpoin
             raise CheckpointError(f"{name} is not a readable safetensors file ({_first_line(e)})") from None
         return _from_meta(meta, tensors, path)
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():   # torch warns about a foreign pickle's protocol before refusing it
+            warnings.simplefilter("ignore", UserWarning)
+            blob = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         # The safe unpickler names a refused global; anything else it trips on is damage.
         if "Unsupported global" not in str(e) and "GLOBAL" not in str(e):

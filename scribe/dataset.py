@@ -16,9 +16,20 @@ import numpy as np
 import torch
 
 from .alphabet import Alphabet
+from .errors import ScribeError
 from .files import atomic_write
 
 FORMAT_VERSION = 1
+
+
+class DatasetError(ScribeError, ValueError):
+    """A processed dataset file that cannot be read; the message says how to make it again."""
+    title = "Dataset problem"
+
+
+class MissingDatasetError(DatasetError, FileNotFoundError):
+    """No processed dataset at the path given."""
+    title = "No dataset"
 
 
 @dataclass
@@ -84,9 +95,12 @@ class ProcessedData:
     def load(cls, path: str | Path) -> "ProcessedData":
         path = Path(path)
         if not path.exists():
-            raise FileNotFoundError(
+            raise MissingDatasetError(
                 f"no processed dataset at {path}. Run `python train/prepare_data.py --data_dir "
                 f"<folder with the IAM-OnDB archives>` first.")
+        if path.is_file() and not zipfile.is_zipfile(path):
+            raise DatasetError(f"{path} is not a processed dataset (not an .npz file); "
+                               f"re-run train/prepare_data.py to make one")
         try:
             with np.load(path, allow_pickle=False) as z:
                 if int(z["version"]) != FORMAT_VERSION:
@@ -96,8 +110,8 @@ class ProcessedData:
                                   float(s[5]))
                 return cls(z["offsets"], z["starts"], z["texts"], z["line_ids"], z["splits"], stats)
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
-            raise ValueError(f"{path} is not a readable processed dataset ({e}); "
-                             f"re-run train/prepare_data.py to rebuild it") from e
+            raise DatasetError(f"{path} is not a readable processed dataset ({str(e)[:200]}); "
+                               f"re-run train/prepare_data.py to rebuild it") from e
 
 
 @dataclass
@@ -162,7 +176,8 @@ class BucketBatches:
             keep.append(int(i))
         self.idx = np.asarray(keep, dtype=np.int64)
         if len(self.idx) == 0:
-            raise ValueError(f"split {split!r} has no usable lines")
+            raise DatasetError(f"split {split!r} has no usable lines (a line is left out when its text has a "
+                               f"character outside the alphabet, or it is longer than max_len points)")
         self.draw_p = None         # oversampling: each line's chance per draw, fixed for the run
         if self.rich_weight != 1.0:
             rich = np.array([rich_share(str(data.texts[i])) for i in self.idx])

@@ -158,6 +158,8 @@ class Document:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as e:
             raise DocumentError(f"cannot read {path.name}: {e.strerror or e}") from None
+        except RecursionError:
+            raise DocumentError(f"{path.name} is nested too deeply to be a Scribe document") from None
         except (UnicodeDecodeError, ValueError) as e:
             raise DocumentError(f"{path.name} is not JSON ({e})") from None
         return cls.from_json(data)

@@ -29,14 +29,15 @@ import numpy as np
 import torch
 
 from .alphabet import Alphabet
-from .checkpoint import CheckpointError, default_checkpoint, load_checkpoint
+from .checkpoint import default_checkpoint, load_checkpoint
 from .dataset import BucketBatches, NormStats, ProcessedData, summed_nll
 from .files import atomic_write_bytes
 from .model import SynthesisNetwork
-from .recognizer import (CHAR_CLASSES, Recognizer, RecognizerError, class_cer, load_recognizer, reading_cer,
+from .recognizer import (CHAR_CLASSES, Recognizer, class_cer, load_recognizer, reading_cer,
                          word_accuracy, word_matches)
 from .render.sheet import sheet_svg
 from .sampling import LineRequest, SampledLine, Sampler, ends_in_full_stop, late_dot_ok
+from . import cli
 from .errors import ScribeError
 from .iam import DataError, derive_writers, read_form_clocks, writer_of_form
 from .style_fidelity import bank_writers, measure, summary_lines
@@ -588,37 +589,37 @@ def _style_markdown(style: dict | None) -> list[str]:
                 for b, e in style["by_bias"].items() if "primed" in e), ""]
 
 
+@cli.command
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m scribe.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    from .hand import BIAS_RANGE, SEED_LIMIT
+    p = cli.ArgumentParser(prog="python -m scribe.evaluate", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default=None, help="model file (default: the shipped checkpoint)")
-    p.add_argument("--out", required=True, help="folder for report.md, report.json and the images")
+    p.add_argument("--out", required=True, type=cli.folder_to_write,
+                   help="folder for report.md, report.json and the images")
     p.add_argument("--data", default="data/iam_ondb.npz", help="processed data (train/prepare_data.py)")
     p.add_argument("--recognizer", default=None, help="recogniser weights (default: checkpoints/recognizer.safetensors)")
     p.add_argument("--style_dir", default=None, help="style bank folder (default: checkpoints/styles)")
-    p.add_argument("--biases", type=float, nargs="+", default=list(DEFAULT_BIASES))
-    p.add_argument("--sentences", type=int, default=0, help="use the first N fixed sentences (0: all 10)")
-    p.add_argument("--valid_lines", type=int, default=0, help="testset_v lines for the NLL (0: all)")
-    p.add_argument("--real_lines", type=int, default=0, help="testset_v lines the recogniser reads (0: all)")
-    p.add_argument("--baseline_lines", type=int, default=256, help="real lines for the detectors' baseline")
-    p.add_argument("--batch_size", type=int, default=128, help="lines sampled at once")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--biases", type=cli.number(*BIAS_RANGE), nargs="+", default=list(DEFAULT_BIASES),
+                   help=f"biases to sample at ({BIAS_RANGE[0]:g}-{BIAS_RANGE[1]:g})")
+    p.add_argument("--sentences", type=cli.whole(0, len(SENTENCES)), default=0,
+                   help=f"use the first N fixed sentences (0: all {len(SENTENCES)})")
+    p.add_argument("--valid_lines", type=cli.whole(0), default=0, help="testset_v lines for the NLL (0: all)")
+    p.add_argument("--real_lines", type=cli.whole(0), default=0, help="testset_v lines the recogniser reads (0: all)")
+    p.add_argument("--baseline_lines", type=cli.whole(1), default=256, help="real lines for the detectors' baseline")
+    p.add_argument("--batch_size", type=cli.whole(1), default=128, help="lines sampled at once")
+    p.add_argument("--seed", type=cli.whole(0, SEED_LIMIT - 1), default=0)
     p.add_argument("--writer_id", default=None,
                    help="writer-identification weights (default: checkpoints/writer_id.safetensors)")
     p.add_argument("--iam_dir", default="../shared/data/iam-ondb",
                    help="the IAM-OnDB archives: the recording clock says which writer wrote which form")
     args = p.parse_args(argv)
-    from .styles import StyleError
-    try:
-        checkpoint = args.checkpoint or default_checkpoint()
-        report = evaluate(checkpoint, args.out, args.data, args.recognizer, args.style_dir, args.biases,
-                          args.sentences, args.valid_lines, args.real_lines, args.baseline_lines, args.seed,
-                          args.batch_size, command="python -m scribe.evaluate " + " ".join(
-                              argv if argv is not None else sys.argv[1:]),
-                          writer_id_path=args.writer_id, iam_dir=args.iam_dir)
-    except (EvaluationError, CheckpointError, RecognizerError, StyleError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    checkpoint = args.checkpoint or default_checkpoint()
+    report = evaluate(checkpoint, args.out, args.data, args.recognizer, args.style_dir, args.biases,
+                      args.sentences, args.valid_lines, args.real_lines, args.baseline_lines, args.seed,
+                      args.batch_size, command="python -m scribe.evaluate " + " ".join(
+                          argv if argv is not None else sys.argv[1:]),
+                      writer_id_path=args.writer_id, iam_dir=args.iam_dir)
     leg, nll = report["legibility"], report["nll"]
     print(f"Validation NLL {nll['nats_per_line']:.1f} nats/line; CER real {leg['real_cer']:.3f}, generated "
           f"{leg['generated_cer']:.3f}, ratio {_fmt(leg['ratio'], 2)}. Wrote {Path(args.out) / 'report.md'}")

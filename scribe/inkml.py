@@ -261,6 +261,16 @@ def read_json_strokes(data, name: str = "<json>") -> InkData:
 
 
 # ---- any of them ---------------------------------------------------------------------------------------
+def _refuse_plainly_too_many_points(data: bytes, name: str) -> None:
+    """Refuse XML that plainly holds more than MAX_POINTS points before it is parsed: InkML separates a
+    trace's points with commas and IAM-OnDB XML has a <Point> element for each, so counting those bytes
+    bounds the points from below (one pass, no memory), where parsing a million points takes hundreds of
+    MB. The exact count after parsing (`_checked`) still applies."""
+    found = data.count(b",") + data.count(b"<Point")
+    if found > MAX_POINTS:
+        raise InkFileError(f"{name}: more than {MAX_POINTS} points; give one line of writing")
+
+
 def read_ink(source, name: str | None = None) -> InkData:
     """Read ink from a file path, bytes, a JSON/XML string or a parsed JSON list/dict; the format is
     recognised from the content (JSON, InkML <ink>, or IAM-OnDB <WhiteboardCaptureSession>/<StrokeSet>)."""
@@ -270,6 +280,8 @@ def read_ink(source, name: str | None = None) -> InkData:
         return read_json_strokes(source, name or "<strokes>")
     if isinstance(source, str) and source.lstrip()[:1] in ("[", "{", "<"):
         name = name or "<text>"
+        if len(source) > MAX_BYTES:      # before it is encoded: a character is at least a byte
+            raise InkFileError(f"{name}: {len(source)} characters is over the {MAX_BYTES} byte limit")
         data = _utf8(source, name)
     elif isinstance(source, (bytes, bytearray)):
         data, name = bytes(source), name or "<upload>"
@@ -296,6 +308,7 @@ def read_ink(source, name: str | None = None) -> InkData:
     if head in (b"[", b"{"):
         return read_json_strokes(data, name)
     if head == b"<" or data[:2] in _UTF16_32:
+        _refuse_plainly_too_many_points(data, name)
         root = _parse_xml(data, name)       # once, safely; then the root says which format it is
         tag = _local(root.tag)
         if tag == "ink":

@@ -28,10 +28,11 @@ import re
 import sys
 from pathlib import Path
 
+from . import cli
 from .accents import base_text
-from .errors import InputError, ScribeError
+from .errors import InputError
 from .candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
-from .hand import DEFAULT_BIAS, WIDTH_RANGE, Hand, LineSpec, step_cap_note, use_sampling_threads
+from .hand import BIAS_RANGE, DEFAULT_BIAS, WIDTH_RANGE, Hand, LineSpec, step_cap_note, use_sampling_threads
 from .render.animate import AnimationOptions
 from .render.export import OUTPUT_FORMATS, format_suffix
 from .render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, Layout, check_dpi, size_mm
@@ -44,7 +45,7 @@ DEFAULT_USER_STYLE_DIR = "user_styles"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m scribe.sample", description=__doc__,
+    p = cli.ArgumentParser(prog="python -m scribe.sample", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--text", help="one line of text (in paragraph mode: the whole text; \\n breaks a line)")
@@ -215,8 +216,54 @@ def check_args(args) -> None:
     for b in (args.biases or []) + ([args.bias] if args.bias is not None else []):
         if not math.isfinite(b):
             problems.append(f"bias {b:g} is not a number")
+        elif not BIAS_RANGE[0] <= b <= BIAS_RANGE[1]:
+            problems.append(f"bias {b:g} is outside {BIAS_RANGE[0]:g}-{BIAS_RANGE[1]:g}")
     if problems:
         raise InputError("; ".join(problems))
+
+
+PLOTTER_FORMATS = ("plotter-svg", "gcode")
+
+
+def check_plan(args, fmt: str, paragraph: bool) -> None:
+    """Refuse, before the model is loaded, what the flags ask for that cannot be written: options of the
+    output format (G-code commands, plotter margins, animation), and output paths that cannot be written
+    (a folder given as --out, a folder that cannot be made)."""
+    from .candidates import check_candidates
+    check_candidates(args.candidates)
+    if args.margin is not None and not paragraph:
+        if not math.isfinite(args.margin) or args.margin < 0:
+            raise InputError(f"--margin {args.margin:g} mm must be a finite number of mm, 0 or more")
+        if fmt not in PLOTTER_FORMATS or args.page is None or args.batch:
+            raise InputError("--margin places the writing on a page: in line mode only for plotter output "
+                             "(--format plotter-svg or gcode) with --page; here it would be ignored")
+    if args.variation and not paragraph:
+        raise InputError("--variation changes lines in paragraph mode (--paragraph); here it would be ignored")
+    if fmt in PLOTTER_FORMATS:
+        plotter, gcode = plot_options(args)
+        if plotter.paper is not None and not paragraph:
+            from .render.page import paper_size_mm
+            paper = paper_size_mm(plotter.paper, plotter.landscape)
+            if 2 * plotter.margin_mm >= min(paper):
+                raise InputError(f"--margin {plotter.margin_mm:g} mm leaves no room on {paper[0]:g} x "
+                                 f"{paper[1]:g} mm paper")
+        if fmt == "gcode":
+            gcode.check()
+    if fmt in ("animated-svg", "gif"):
+        AnimationOptions(speed=args.speed, method=args.anim_method, loop=args.loop).check()
+    if args.batch:
+        cli.checked(args.out or "samples", cli.folder_to_write, "--out")
+    elif args.out:
+        if Path(args.out).is_dir():
+            raise InputError(f"--out {args.out} is a folder; give a file name (e.g. {Path(args.out) / 'note'}"
+                             f"{format_suffix(fmt)})")
+        cli.checked(output_path(args, fmt, [], 0), cli.file_to_write, "--out")
+    else:
+        cli.checked("samples", cli.folder_to_write, "output folder")
+    if args.save_document:
+        cli.checked(args.save_document, cli.file_to_write, "--save_document")
+    if args.style_from:
+        cli.checked(args.user_style_dir, cli.folder_to_write, "--user_style_dir")
 
 
 def look(args) -> tuple[float, float, PaperOptions | None]:
@@ -233,6 +280,17 @@ def look(args) -> tuple[float, float, PaperOptions | None]:
             raise InputError("--rule_pitch sets the line spacing (one line on every rule); leave out --line_spacing")
         return size, line_spacing_for(paper.pitch_mm, size), paper
     return size, DEFAULT_LINE_SPACING if args.line_spacing is None else args.line_spacing, paper
+
+
+def paragraph_layout(args, size: float, spacing: float) -> ParagraphLayout:
+    layout = ParagraphLayout(page=args.page or "a4", landscape=args.landscape,
+                             margin_mm=20.0 if args.margin is None else args.margin, width_mm=args.wrap,
+                             ink_height_mm=size, line_spacing=spacing, align=args.align, variation=args.variation)
+    try:
+        layout.check()
+    except (TypeError, ValueError) as e:
+        raise InputError(str(e)) from None
+    return layout
 
 
 def run_batch(args, hand, fmt: str, size: float, spacing: float, paper) -> int:
@@ -287,94 +345,86 @@ def report_legibility(check) -> None:
               file=sys.stderr if check.skipped else sys.stdout)
 
 
+@cli.command
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     use_sampling_threads()
     paragraph = args.paragraph or args.wrap is not None or args.text_file is not None
-    try:
-        check_args(args)
-        fmt = output_format(args)
-        if args.style_from and (args.style is not None or args.styles):
-            raise InputError("--style_from makes the style for every line; leave out --style/--styles")
-        if paragraph and ((args.biases and len(args.biases) > 1) or (args.styles and len(args.styles) > 1)):
-            raise InputError("paragraph mode writes in one style and one bias: use --style and --bias")
-        if (paragraph or args.batch) and args.save_document:
-            raise InputError("--save_document saves a line-mode document (--text or --lines)")
-        size, spacing, paper = look(args)
-        if paper is not None and fmt not in ("png", "pdf"):
-            print(f"note: paper is drawn in PNG and PDF only, not in {fmt} (a plotter would draw it)",
-                  file=sys.stderr)
-        document = None
-        if args.document:
-            from .document import Document
-            document = Document.load(args.document)
-        hand = Hand.load(args.checkpoint, args.style_dir, user_style_dir=args.user_style_dir)
-        if document is not None and document.checkpoint and hand.checkpoint.path is not None \
-                and Path(hand.checkpoint.path).name != document.checkpoint:
-            print(f"warning: the document was written with {document.checkpoint}; this is "
-                  f"{Path(hand.checkpoint.path).name}, so the ink will differ (use --checkpoint)", file=sys.stderr)
-        if args.batch:
-            return run_batch(args, hand, fmt, size, spacing, paper)
-        style_from_id = None
-        if args.style_from:
-            style, style_from_id = hand.style_from_ink(args.style_from, args.style_text, save_to=args.user_style_dir)
-            print(f"Saved your style as style {style_from_id} in {args.user_style_dir} ({style.text!r}); "
-                  f"reuse it with --style {style_from_id} --user_style_dir {args.user_style_dir}")
-        plotter, gcode = plot_options(args)
-        animation = AnimationOptions(speed=args.speed, method=args.anim_method, loop=args.loop)
-        if paragraph:
-            layout = ParagraphLayout(page=args.page or "a4", landscape=args.landscape,
-                                     margin_mm=20.0 if args.margin is None else args.margin, width_mm=args.wrap,
-                                     ink_height_mm=size, line_spacing=spacing, align=args.align,
-                                     variation=args.variation)
-            text = paragraph_text(args)
-            style_id = style_from_id if style_from_id is not None else (
-                args.style if args.style is not None else (args.styles[0] if args.styles else None))
-            bias = args.bias if args.bias is not None else (args.biases[0] if args.biases else DEFAULT_BIAS)
-            doc = hand.write_paragraph(text, style_id, bias, (args.colors or ["#000000"])[0],
-                                       (args.widths or [1.5])[0], layout, args.seed, args.max_steps,
-                                       candidates=args.candidates)
-            out = output_path(args, fmt, text.split(), doc.seed)
-            written = doc.save(out, fmt, args.dpi, plotter, gcode, animation, paper)
-            if doc.capped_lines:
-                print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
-            if doc.shrunk_lines:
-                print(f"note: {len(doc.shrunk_lines)} line(s) came out wider than the line width and were "
-                      f"narrowed to fit", file=sys.stderr)
-            print(f"Wrote {', '.join(map(str, written))} ({len(doc.pages)} page{'s' * (len(doc.pages) > 1)}, "
-                  f"{sum(1 for t in doc.lines if t)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")
-            report_legibility(doc.legibility)    # after the guide's "Wrote" line, which stays first
-            return 0
-        if document is not None:
-            if paper is None:
-                paper = document.paper
-            specs = document.resolved_specs(hand)
-            doc = hand.write(specs, seed=document.seed, max_steps=args.max_steps, layout=document.layout,
-                             candidates=document.candidates)     # the N it was written with: the same ink
-        else:
-            specs = specs_from_args(args)
-            if style_from_id is not None:
-                specs = [LineSpec(s.text, style_from_id, s.bias, s.color, s.width) for s in specs]
-            doc = write_with_progress(hand, specs, args.progress, seed=args.seed, max_steps=args.max_steps,
-                                      candidates=args.candidates, layout=line_layout(size, spacing, args.align))
-        out = output_path(args, fmt, [s.text for s in specs], doc.seed)
-        if fmt in ("svg", "png") and paper is None:
-            doc.save(out, dpi=args.dpi)     # the suffix picks svg or png, as it always has
-        else:
-            out = doc.export(out, fmt, args.dpi, plotter=plotter, gcode=gcode, animation=animation, paper=paper)
-        if args.save_document:
-            from .document import document_of
-            from .styles import style_ids
-            user = Path(args.user_style_dir)
-            saved = document_of(doc, hand, hand.checkpoint.path, paper,
-                                embed_styles=style_ids(user) if user.is_dir() else ())
-            print(f"Saved the document as {saved.save(args.save_document)}")
-    except ScribeError as e:      # every error a user can cause: its message, no traceback
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"error: cannot write the output: {e}", file=sys.stderr)
-        return 2
+    check_args(args)
+    fmt = output_format(args)
+    if args.style_from and (args.style is not None or args.styles):
+        raise InputError("--style_from makes the style for every line; leave out --style/--styles")
+    if paragraph and ((args.biases and len(args.biases) > 1) or (args.styles and len(args.styles) > 1)):
+        raise InputError("paragraph mode writes in one style and one bias: use --style and --bias")
+    if (paragraph or args.batch) and args.save_document:
+        raise InputError("--save_document saves a line-mode document (--text or --lines)")
+    check_plan(args, fmt, paragraph)
+    size, spacing, paper = look(args)
+    layout = paragraph_layout(args, size, spacing) if paragraph else line_layout(size, spacing, args.align)
+    if paper is not None and fmt not in ("png", "pdf"):
+        print(f"note: paper is drawn in PNG and PDF only, not in {fmt} (a plotter would draw it)",
+              file=sys.stderr)
+    document = None
+    if args.document:
+        from .document import Document
+        document = Document.load(args.document)
+    hand = Hand.load(args.checkpoint, args.style_dir, user_style_dir=args.user_style_dir)
+    if document is not None and document.checkpoint and hand.checkpoint.path is not None \
+            and Path(hand.checkpoint.path).name != document.checkpoint:
+        print(f"warning: the document was written with {document.checkpoint}; this is "
+              f"{Path(hand.checkpoint.path).name}, so the ink will differ (use --checkpoint)", file=sys.stderr)
+    if args.batch:
+        return run_batch(args, hand, fmt, size, spacing, paper)
+    style_from_id = None
+    if args.style_from:
+        style, style_from_id = hand.style_from_ink(args.style_from, args.style_text, save_to=args.user_style_dir)
+        print(f"Saved your style as style {style_from_id} in {args.user_style_dir} ({style.text!r}); "
+              f"reuse it with --style {style_from_id} --user_style_dir {args.user_style_dir}")
+    plotter, gcode = plot_options(args)
+    animation = AnimationOptions(speed=args.speed, method=args.anim_method, loop=args.loop)
+    if paragraph:
+        text = paragraph_text(args)
+        style_id = style_from_id if style_from_id is not None else (
+            args.style if args.style is not None else (args.styles[0] if args.styles else None))
+        bias = args.bias if args.bias is not None else (args.biases[0] if args.biases else DEFAULT_BIAS)
+        doc = hand.write_paragraph(text, style_id, bias, (args.colors or ["#000000"])[0],
+                                   (args.widths or [1.5])[0], layout, args.seed, args.max_steps,
+                                   candidates=args.candidates)
+        out = output_path(args, fmt, text.split(), doc.seed)
+        written = doc.save(out, fmt, args.dpi, plotter, gcode, animation, paper)
+        if doc.capped_lines:
+            print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
+        if doc.shrunk_lines:
+            print(f"note: {len(doc.shrunk_lines)} line(s) came out wider than the line width and were "
+                  f"narrowed to fit", file=sys.stderr)
+        print(f"Wrote {', '.join(map(str, written))} ({len(doc.pages)} page{'s' * (len(doc.pages) > 1)}, "
+              f"{sum(1 for t in doc.lines if t)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")
+        report_legibility(doc.legibility)    # after the guide's "Wrote" line, which stays first
+        return 0
+    if document is not None:
+        if paper is None:
+            paper = document.paper
+        specs = document.resolved_specs(hand)
+        doc = hand.write(specs, seed=document.seed, max_steps=args.max_steps, layout=document.layout,
+                         candidates=document.candidates)     # the N it was written with: the same ink
+    else:
+        specs = specs_from_args(args)
+        if style_from_id is not None:
+            specs = [LineSpec(s.text, style_from_id, s.bias, s.color, s.width) for s in specs]
+        doc = write_with_progress(hand, specs, args.progress, seed=args.seed, max_steps=args.max_steps,
+                                  candidates=args.candidates, layout=layout)
+    out = output_path(args, fmt, [s.text for s in specs], doc.seed)
+    if fmt in ("svg", "png") and paper is None:
+        doc.save(out, dpi=args.dpi)     # the suffix picks svg or png, as it always has
+    else:
+        out = doc.export(out, fmt, args.dpi, plotter=plotter, gcode=gcode, animation=animation, paper=paper)
+    if args.save_document:
+        from .document import document_of
+        from .styles import style_ids
+        user = Path(args.user_style_dir)
+        saved = document_of(doc, hand, hand.checkpoint.path, paper,
+                            embed_styles=style_ids(user) if user.is_dir() else ())
+        print(f"Saved the document as {saved.save(args.save_document)}")
     if doc.capped_lines:
         print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
     print(f"Wrote {out} ({len(specs)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")

@@ -36,6 +36,7 @@ MAX_STYLE_POINTS = 5000            # offsets per style from a file (IAM-OnDB lin
 MAX_STYLE_TEXT = 200               # characters of a style's text
 MAX_STYLE_FILE_BYTES = 256 * 1024  # one .npy file: 5000 float32 rows are 60 kB
 MAX_PACKED_STYLES = 100            # styles in one uploaded zip (or set of files)
+MAX_BANK_FILE_BYTES = 16 * 1024 * 1024   # one .npy file in a style folder on disk (other tools' lines too)
 
 
 class StyleError(ScribeError, ValueError):
@@ -69,13 +70,22 @@ def _shown_id(value) -> str:
 def read_style(folder: Path, style_id: int) -> Style:
     chars_path = folder / f"style-{style_id}-chars.npy"
     strokes_path = folder / f"style-{style_id}-strokes.npy"
-    try:
-        chars = np.load(chars_path, allow_pickle=False)
-        offsets = np.load(strokes_path, allow_pickle=False)
-    except FileNotFoundError as e:
-        raise StyleError(f"style {style_id}: missing file {Path(e.filename).name} in {folder.name}/") from e
-    except (ValueError, OSError) as e:
-        raise StyleError(f"style {style_id}: unreadable file in {folder.name}/ ({e})") from e
+    arrays = []
+    for path in (chars_path, strokes_path):
+        try:
+            if path.stat().st_size > MAX_BANK_FILE_BYTES:
+                raise StyleError(f"style {style_id}: {path.name} in {folder.name}/ is over the "
+                                 f"{MAX_BANK_FILE_BYTES // 2**20} MB limit for a style file")
+            data = path.read_bytes()
+        except FileNotFoundError as e:
+            raise StyleError(f"style {style_id}: missing file {path.name} in {folder.name}/") from e
+        except OSError as e:
+            raise StyleError(f"style {style_id}: unreadable file in {folder.name}/ ({e})") from e
+        try:
+            arrays.append(_load_npy(data, path.name))   # the header first: no allocation it claims
+        except StyleError as e:
+            raise StyleError(f"style {style_id}: unreadable file in {folder.name}/ ({e})") from None
+    chars, offsets = arrays
     return checked_style(style_id, chars, offsets, chars_path.name, strokes_path.name)
 
 
@@ -91,6 +101,8 @@ def checked_style(style_id: int, chars: np.ndarray, offsets: np.ndarray, chars_n
         raise StyleError(f"{strokes_name}: {len(offsets)} offsets; a style holds at most {max_points}")
     if not np.isfinite(offsets).all():
         raise StyleError(f"{strokes_name}: holds NaN or infinite values")
+    if not np.ptp(np.cumsum(offsets[:, :2], axis=0, dtype=np.float64), axis=0).any():
+        raise StyleError(f"{strokes_name}: the pen never moves (every offset is zero), so there is no hand to copy")
     if not text.strip():
         raise StyleError(f"{chars_name}: the text is empty")
     return Style(style_id, text.strip(), offsets.astype(np.float32))
@@ -152,8 +164,9 @@ class StyleBank:
         except (TypeError, ValueError):
             style_id = None
         if style_id not in self.ids:
-            valid = f"{self.ids[0]}-{self.ids[-1]}" if self.ids == list(range(self.ids[0], self.ids[-1] + 1)) \
-                else ", ".join(map(str, self.ids)) if self.ids else "none: the folder holds no styles"
+            ids = self.ids
+            valid = ("none: the folder holds no styles" if not ids else f"{ids[0]}-{ids[-1]}"
+                     if ids == list(range(ids[0], ids[-1] + 1)) else ", ".join(map(str, ids)))
             raise StyleError(f"no style {_shown_id(given)} in {self.folder.name}/; valid style ids: {valid}")
         if style_id not in self._cache:
             style = read_style(self.folder, style_id)

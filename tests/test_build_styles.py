@@ -19,7 +19,7 @@ def test_spread_writers_takes_the_most_unusual_first_and_never_a_near_twin():
     picked = spread_writers({w: {} for w in centres}, centres, 3)
     assert set(picked) == {"slanted", "round"} | {picked[-1]} and picked[-1].startswith("plain")
     assert sum(w.startswith("plain") for w in picked) == 1        # the three plain hands are near-twins
-    with pytest.raises(SystemExit, match="only 5 writers"):
+    with pytest.raises(iam.DataError, match="only 5 writers"):
         spread_writers({w: {} for w in centres}, centres, 6)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from scribe import inkml
+from scribe.errors import InputError
 from scribe.iam import parse_stroke_xml
 from scribe.inkml import InkFileError, read_iam_xml, read_ink, read_inkml, read_json_strokes
 
@@ -207,3 +208,28 @@ def test_lone_surrogates_and_nuls_are_refused_clearly():
         read_ink('<ink><trace>0 0, 1 1</trace></ink>\udcff')
     with pytest.raises(InkFileError):
         read_ink(b'[[[0, 0], [1, 1]]]\x00')
+
+
+def test_plainly_oversized_ink_is_refused_before_it_is_parsed(monkeypatch):
+    """Issue 28, item 4: a 6 MB InkML of 1.15 M points was parsed in full (+248 MB) before the point
+    limit, and 50 MB of ink text decoded before the byte limit; now neither reaches a parser."""
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed before it was refused")
+    monkeypatch.setattr(inkml, "_parse_xml", no_parsing)
+    monkeypatch.setattr(inkml, "read_json_strokes", no_parsing)
+    trace = ", ".join(["1 2"] * (2 * inkml.MAX_POINTS))
+    doc = f'<ink xmlns="http://www.w3.org/2003/InkML"><trace>{trace}</trace></ink>'
+    with pytest.raises(InkFileError, match=f"more than {inkml.MAX_POINTS} points"):
+        read_ink(doc.encode(), "big.inkml")
+    iam = "<StrokeSet><Stroke>" + '<Point x="1" y="2"/>' * (inkml.MAX_POINTS + 1) + "</Stroke></StrokeSet>"
+    with pytest.raises(InkFileError, match="more than"):
+        read_ink(iam.encode(), "big.xml")
+    with pytest.raises(InkFileError, match="byte limit"):
+        read_ink("[" + " " * inkml.MAX_BYTES + "]")
+
+
+def test_the_apps_ink_box_is_refused_by_size_before_it_is_parsed(monkeypatch):
+    from scribe.web import outputs
+    monkeypatch.setattr(outputs, "_no_strokes", lambda ink: pytest.fail("parsed before it was refused"))
+    with pytest.raises(InputError, match="byte limit"):
+        outputs.own_style(None, "[" + " " * inkml.MAX_BYTES + "]", "hello", None)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scribe import cli
 from scribe import iam, ink
 from scribe.files import atomic_write_bytes
 from scribe.styles import write_style
@@ -110,7 +111,8 @@ def spread_writers(best: dict[str, dict], centres: dict[str, np.ndarray], n: int
     time the one whose nearest chosen writer is farthest (cosine distance)."""
     names = sorted(best)
     if len(names) < n:
-        raise SystemExit(f"only {len(names)} writers have a prime that reads well enough; need {n}")
+        raise iam.DataError(f"only {len(names)} writers have a prime that reads well enough; need {n} "
+                            f"(lower --min_words)")
     vecs = np.stack([centres[w] for w in names])
     mean = vecs.mean(0)
     chosen = [int(np.argmin(vecs @ mean))]
@@ -132,26 +134,25 @@ def choose(by_writer: dict[str, list[dict]], centres: dict[str, np.ndarray], n: 
     return sorted(picks, key=lambda c: c["width_per_char"] / c["height"])
 
 
+@cli.command
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data_dir", default="../shared/data/iam-ondb")
     p.add_argument("--split_dir", default=None)
     p.add_argument("--out", default="checkpoints/styles")
-    p.add_argument("--checkpoint", required=True, help="the model whose primed writing is read")
-    p.add_argument("--recognizer", default="checkpoints/recognizer.safetensors")
-    p.add_argument("--writer_id", default="checkpoints/writer_id.safetensors")
-    p.add_argument("--min_step", type=float, default=25.0, help="resampling distance, as in prepare_data")
-    p.add_argument("--per_writer", type=int, default=3, help="most typical lines tried as each writer's prime")
-    p.add_argument("--min_words", type=float, default=0.6,
+    p.add_argument("--checkpoint", required=True, type=cli.file_to_read,
+                   help="the model whose primed writing is read")
+    p.add_argument("--recognizer", default="checkpoints/recognizer.safetensors", type=cli.file_to_read)
+    p.add_argument("--writer_id", default="checkpoints/writer_id.safetensors", type=cli.file_to_read)
+    p.add_argument("--min_step", type=cli.number(above=0), default=25.0, help="resampling distance, as in prepare_data")
+    p.add_argument("--per_writer", type=cli.whole(1, 20), default=3,
+                   help="most typical lines tried as each writer's prime")
+    p.add_argument("--min_words", type=cli.number(0, 1), default=0.6,
                    help="a writer's best prime must get at least this share of words read exactly")
     args = p.parse_args(argv)
-    from scribe.writer_id import WriterIdError, load_writer_id
-    try:
-        scorer = load_writer_id(args.writer_id)
-        cands, every = candidates(args.data_dir, args.split_dir or iam.default_split_dir(args.data_dir), args.min_step)
-    except (iam.DataError, WriterIdError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    from scribe.writer_id import load_writer_id
+    scorer = load_writer_id(args.writer_id)
+    cands, every = candidates(args.data_dir, args.split_dir or iam.default_split_dir(args.data_dir), args.min_step)
     by_writer, centres = typical_lines(cands, every, scorer, args.per_writer)
     print(f"{len(cands)} candidate lines from {len(by_writer)} writers; reading their primed writing ...", flush=True)
     primed_legibility([c for cs in by_writer.values() for c in cs], args.checkpoint, args.recognizer)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 
+from scribe import cli
 from scribe.checkpoint import CheckpointError, latest_readable, load_checkpoint, save_shipped
 from scribe.render.page import save_png
 
@@ -67,20 +68,19 @@ def curve_svg(history: list[dict], width: int = 720, height: int = 560) -> str:
     return d.tostring()
 
 
+@cli.command
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", help="a checkpoint-N.pt file, or a run folder (its newest readable one)")
-    p.add_argument("--out", default="checkpoints/scribe-standin.safetensors")
-    p.add_argument("--curve", default="checkpoints/training-curve.png")
+    p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True,
+                   help="a checkpoint-N.pt file, or a run folder (its newest readable one)")
+    p.add_argument("--out", default="checkpoints/scribe-standin.safetensors", type=cli.file_to_write)
+    p.add_argument("--curve", default="checkpoints/training-curve.png",
+                   type=lambda v: cli.file_to_write(v) if v else v, help="training curve PNG (empty: none)")
     args = p.parse_args(argv)
-    try:
-        src = Path(args.checkpoint)
-        ckpt = latest_readable(src, with_optimizer=False) if src.is_dir() else load_checkpoint(src)
-        if ckpt is None:
-            raise CheckpointError(f"no readable checkpoint in {src}")
-    except CheckpointError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    src = Path(args.checkpoint)
+    ckpt = latest_readable(src, with_optimizer=False) if src.is_dir() else load_checkpoint(src)
+    if ckpt is None:
+        raise CheckpointError(f"no readable checkpoint in {src}")
     save_shipped(ckpt, args.out)
     print(f"Wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.1f} MB) from step {ckpt.step}")
     history = ckpt.metrics.get("history", [])

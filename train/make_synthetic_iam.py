@@ -13,6 +13,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+from scribe import cli
 import numpy as np
 
 WORDS = "the quick brown fox jumps over a lazy dog and writes some lines of text".split()
@@ -75,11 +76,12 @@ def write_fake_iam(out: Path, forms: int = 12, lines_per_form: int = 4, seed: in
     return out
 
 
+@cli.command
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True)
-    p.add_argument("--forms", type=int, default=12)
-    p.add_argument("--seed", type=int, default=0)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, type=cli.folder_to_write)
+    p.add_argument("--forms", type=cli.whole(1, 10_000), default=12)
+    p.add_argument("--seed", type=cli.whole(0, 2**32 - 1), default=0)
     args = p.parse_args(argv)
     print(f"Wrote a synthetic IAM-OnDB to {write_fake_iam(Path(args.out), args.forms, seed=args.seed)}")
     return 0

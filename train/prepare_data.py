@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scribe import cli
 from scribe import iam, ink
 from scribe.dataset import ProcessedData, compute_stats
 
@@ -27,7 +28,7 @@ DEFAULT_MIN_STEP = 25.0
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data_dir", default="../shared/data/iam-ondb",
                    help="folder with lineStrokes-all.tar.gz and ascii-all.tar.gz (or unpacked lineStrokes/, ascii/)")
     p.add_argument("--split_dir", default=None, help="folder of form lists (*.txt); default DATA_DIR/splits")
@@ -35,10 +36,10 @@ def parse_args(argv=None):
                    help="comma-separated list names that make the training split")
     p.add_argument("--valid_lists", default=",".join(iam.DEFAULT_SPLITS["valid"]),
                    help="comma-separated list names that make the validation split")
-    p.add_argument("--out", default=str(DEFAULT_OUT), help="processed file to write")
-    p.add_argument("--min_step", type=float, default=DEFAULT_MIN_STEP,
+    p.add_argument("--out", default=str(DEFAULT_OUT), type=cli.file_to_write, help="processed file to write")
+    p.add_argument("--min_step", type=cli.number(0), default=DEFAULT_MIN_STEP,
                    help="resampling distance in whiteboard units; 0 keeps every raw point")
-    p.add_argument("--max_forms", type=int, default=0,
+    p.add_argument("--max_forms", type=cli.whole(0), default=0,
                    help="use only the first N forms of each split (quick experiments and tests)")
     return p.parse_args(argv)
 
@@ -87,14 +88,11 @@ def prepare(args) -> ProcessedData:
     return ProcessedData(np.concatenate(offsets), starts, np.array(texts), np.array(ids), splits, stats)
 
 
+@cli.command
 def main(argv=None) -> int:
     args = parse_args(argv)
     t0 = time.time()
-    try:
-        data = prepare(args)
-    except iam.DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    data = prepare(args)      # iam.DataError: one line, exit 2
     data.save(args.out)
     counts = {s: int((data.splits == s).sum()) for s in ("train", "valid")}
     size_mb = Path(args.out).stat().st_size / 1e6

@@ -23,9 +23,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from scribe.alphabet import Alphabet
-from scribe.checkpoint import (Checkpoint, NoReadableCheckpointError, load_checkpoint, remove_partial_saves,
-                               resume_point, rotate_checkpoints, save_training_checkpoint)
+from scribe import cli
+from scribe.alphabet import Alphabet, AlphabetError
+from scribe.checkpoint import (Checkpoint, load_checkpoint, remove_partial_saves, resume_point,
+                               rotate_checkpoints, save_training_checkpoint, training_checkpoints)
 from scribe.dataset import BucketBatches, ProcessedData, summed_nll
 from scribe.files import sync_saved
 from scribe.model import ModelConfig, SynthesisNetwork, line_nll
@@ -68,28 +69,99 @@ class TrainConfig:
     stages: list = field(default_factory=list)   # from --config: [{"until_step", "learning_rate", "batch_size"}]
 
 
+def _device(value) -> str:
+    return "auto" if str(value).strip() == "auto" else cli.device(value)
+
+
+def _precision(value) -> str:
+    if value not in PRECISIONS:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(PRECISIONS)}, not {str(value)[:30]!r}")
+    return value
+
+
+def _flag(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"must be true or false, not {str(value)[:30]!r}")
+
+
+def _text(value) -> str:
+    if not isinstance(value, str):
+        raise argparse.ArgumentTypeError(f"must be text, not {str(value)[:30]}")
+    return value
+
+
+def _optional_file(value) -> str:
+    return cli.file_to_read(value) if _text(value) else value
+
+
+# Each field's check, for its flag and for its value in a --config file alike.
+FIELD_CHECKS = {
+    "data": _text, "out_dir": _text, "alphabet": _text, "recognizer": _text, "init_from": _optional_file,
+    "rnn_size": cli.whole(1, 8192), "num_layers": cli.whole(1, 16), "nmixtures": cli.whole(1, 1000),
+    "nwindow": cli.whole(1, 1000), "nepochs": cli.whole(1), "max_steps": cli.whole(0),
+    "batch_size": cli.whole(1, 100_000), "learning_rate": cli.number(above=0), "lr_decay": cli.number(0, 1),
+    "warmup_steps": cli.whole(0), "grad_clip": cli.number(above=0), "weight_decay": cli.number(0),
+    "save_every": cli.whole(1), "log_every": cli.whole(1), "keep": cli.whole(1), "valid_lines": cli.whole(0),
+    "seed": cli.whole(0, 2**32 - 1), "min_char_count": cli.whole(1), "max_len": cli.whole(0),
+    "time_budget": cli.number(0), "compile": _flag, "device": _device, "precision": _precision,
+    "rich_weight": cli.number(0, 100), "legibility_every": cli.whole(0),
+}
+STAGE_CHECKS = {"until_step": cli.whole(0), "learning_rate": FIELD_CHECKS["learning_rate"],
+                "batch_size": FIELD_CHECKS["batch_size"]}
+
+
+def read_config(path: str) -> dict:
+    """A --config file's fields, each checked like its flag; UsageError names what is wrong."""
+    try:
+        overrides = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise cli.UsageError(f"--config {path}: {e.strerror or e}") from None
+    except RecursionError:
+        raise cli.UsageError(f"--config {path}: nested too deeply to be a config") from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise cli.UsageError(f"--config {path} is not a JSON file ({str(e)[:80]})") from None
+    if not isinstance(overrides, dict):
+        raise cli.UsageError(f"--config {path} must hold a JSON object of TrainConfig fields")
+    unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
+    if unknown:
+        raise cli.UsageError(f"unknown fields in {path}: {sorted(unknown)}")
+    for name, value in overrides.items():
+        if name != "stages":
+            overrides[name] = cli.checked(value, FIELD_CHECKS[name], f"{path}: {name}")
+    stages = overrides.get("stages", [])
+    if not isinstance(stages, list) or not all(isinstance(st, dict) for st in stages):
+        raise cli.UsageError(f"{path}: stages must be a list of objects with until_step, learning_rate, batch_size")
+    for n, stage in enumerate(stages, start=1):
+        for name, value in stage.items():
+            if name not in STAGE_CHECKS:
+                raise cli.UsageError(f"{path}: stage {n}: unknown field {str(name)[:30]!r}")
+            stage[name] = cli.checked(value, STAGE_CHECKS[name], f"{path}: stage {n}: {name}")
+    return overrides
+
+
 def parse_args(argv=None) -> TrainConfig:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The run's TrainConfig: every flag and every --config value checked here, before anything is
+    loaded; the output folder checked to be writable (or makeable) without making it."""
+    p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="JSON file of TrainConfig fields, e.g. staged schedules under 'stages'")
     for f in fields(TrainConfig):
-        if f.name == "stages":
-            continue
-        if f.type == "bool":
-            p.add_argument(f"--{f.name}", type=lambda s: s.lower() in ("1", "true", "yes", "on"), default=None)
-        else:
-            p.add_argument(f"--{f.name}", type={"int": int, "float": float}.get(f.type, str), default=None)
+        if f.name != "stages":
+            p.add_argument(f"--{f.name}", type=FIELD_CHECKS[f.name], default=None)
     args = p.parse_args(argv)
     cfg = TrainConfig()
     if args.config:
-        overrides = json.loads(Path(args.config).read_text())
-        unknown = set(overrides) - {f.name for f in fields(TrainConfig)}
-        if unknown:
-            p.error(f"unknown fields in {args.config}: {sorted(unknown)}")
-        cfg = TrainConfig(**{**asdict(cfg), **overrides})
+        cfg = TrainConfig(**{**asdict(cfg), **read_config(args.config)})
     for f in fields(TrainConfig):   # command-line flags win over the config file
         v = getattr(args, f.name, None)
         if v is not None:
             setattr(cfg, f.name, v)
+    cli.checked(cfg.out_dir, cli.folder_to_write, "--out_dir")
     return cfg
 
 
@@ -169,10 +241,15 @@ def validate(loss_fn, batches: BucketBatches, device, autocast) -> float:
     return total / lines
 
 
+@cli.command
 def main(argv=None) -> int:
     cfg = parse_args(argv)
     distributed = "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
     device = pick_device(cfg.device)
+    try:
+        precision = choose_precision(device, cfg.precision)
+    except ValueError as e:
+        raise cli.UsageError(str(e)) from None
     if distributed:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         if device.type == "cuda":
@@ -184,22 +261,26 @@ def main(argv=None) -> int:
     out_dir = Path(cfg.out_dir)
 
     data = ProcessedData.load(cfg.data)
+    # a warm start's file is read before the run folder is touched: a bad one changes nothing there
+    init = load_checkpoint(cfg.init_from) if cfg.init_from and not training_checkpoints(out_dir) else None
     if main_proc:
         remove_partial_saves(out_dir, log=log)
-    try:
-        found = resume_point(out_dir, log=log, set_aside=main_proc)
-    except NoReadableCheckpointError as e:
-        print(f"error: {e}", file=sys.stderr, flush=True)
-        return 2
+    found = resume_point(out_dir, log=log, set_aside=main_proc)   # NoReadableCheckpointError: one line, exit 2
     resumed = found[1] if found else None
-    init = load_checkpoint(cfg.init_from) if resumed is None and cfg.init_from else None
+    if resumed is not None:
+        init = None
     if resumed is not None:
         alphabet, model_cfg = resumed.alphabet, resumed.config
     elif init is not None:
         alphabet, model_cfg = init.alphabet, init.config
     else:
         train_texts = [str(data.texts[i]) for i in data.indices("train")]
-        alphabet = Alphabet(cfg.alphabet) if cfg.alphabet else Alphabet.from_texts(train_texts, cfg.min_char_count)
+        try:
+            alphabet = Alphabet(cfg.alphabet) if cfg.alphabet else Alphabet.from_texts(train_texts, cfg.min_char_count)
+        except AlphabetError as e:
+            why = (f"--alphabet {cfg.alphabet[:40]!r}" if cfg.alphabet else f"no character of the training text "
+                   f"appears --min_char_count {cfg.min_char_count} times")
+            raise cli.UsageError(f"{e} ({why})") from None
         per_char = np.median(data.lengths()[data.indices("train")] / [max(1, len(t)) for t in train_texts])
         model_cfg = ModelConfig(alphabet.size, cfg.rnn_size, cfg.num_layers, cfg.nwindow, cfg.nmixtures,
                                 float(per_char))
@@ -234,11 +315,6 @@ def main(argv=None) -> int:
     if cfg.valid_lines:
         valid = BucketBatches(data, "valid", alphabet, 32, seed=cfg.seed, indices=valid.idx[:cfg.valid_lines])
     total = cfg.max_steps or cfg.nepochs * len(train_batches(cfg.batch_size))
-    try:
-        precision = choose_precision(device, cfg.precision)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr, flush=True)
-        return 2
     autocast = autocast_for(device, precision)
     # fp16 needs loss scaling so that small gradients do not flush to zero; bf16 and fp32 do not.
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")

@@ -23,47 +23,48 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from scribe import cli
 from scribe.alphabet import Alphabet
 from scribe.dataset import ProcessedData
 from scribe.files import atomic_write
-from scribe.recognizer import (FEATURE_SIZES, Recognizer, RecognizerError, augment, batch_features, load_recognizer,
+from scribe.recognizer import (FEATURE_SIZES, Recognizer, augment, batch_features, load_recognizer,
                               reading_cer)
 
 WARMUP_STEPS = 200
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="data/iam_ondb.npz", help="processed data from train/prepare_data.py")
-    p.add_argument("--out", default="checkpoints/recognizer.safetensors")
-    p.add_argument("--state", default="data/recognizer-state.pt",
+    p.add_argument("--out", default="checkpoints/recognizer.safetensors", type=cli.file_to_write)
+    p.add_argument("--state", default="data/recognizer-state.pt", type=cli.file_to_write,
                    help="resumable training state (full precision + optimizer; keep it out of git)")
-    p.add_argument("--minutes", type=float, default=38.0, help="total training time, across resumes")
-    p.add_argument("--max_steps", type=int, default=0, help="stop after this many updates (0: no limit)")
-    p.add_argument("--batch_size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--conv_channels", type=int, default=96)
-    p.add_argument("--hidden", type=int, default=192)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--stride", type=int, default=4, help="input points per output frame (arc features give "
-                                                          "about 15 points per character)")
+    p.add_argument("--minutes", type=cli.number(0), default=38.0, help="total training time, across resumes")
+    p.add_argument("--max_steps", type=cli.whole(0), default=0, help="stop after this many updates (0: no limit)")
+    p.add_argument("--batch_size", type=cli.whole(1, 100_000), default=32)
+    p.add_argument("--lr", type=cli.number(above=0), default=2e-3)
+    p.add_argument("--conv_channels", type=cli.whole(1, 4096), default=96)
+    p.add_argument("--hidden", type=cli.whole(1, 8192), default=192)
+    p.add_argument("--layers", type=cli.whole(1, 16), default=2)
+    p.add_argument("--stride", type=cli.whole(1, 64), default=4,
+                   help="input points per output frame (arc features give about 15 points per character)")
     p.add_argument("--cell", choices=("gru", "lstm"), default="lstm")
     p.add_argument("--features", choices=sorted(FEATURE_SIZES), default="arc",
                    help="pen features: 'arc' (resampled along the path; the strict reader) or 'offsets' "
                         "(the points as they come; earlier readers)")
-    p.add_argument("--watch_lines", type=int, default=200,
+    p.add_argument("--watch_lines", type=cli.whole(0), default=200,
                    help="at each save, print the CER on this many testset_v lines (0: never)")
     p.add_argument("--writers", choices=["all", "half-a", "half-b"], default="all",
                    help="train on all training writers, or on one half of them (split by form: a second, "
                         "independent reader for measuring what the first one selected)")
-    p.add_argument("--train_lines", type=int, default=0, help="use only this many training lines (0: all)")
-    p.add_argument("--valid_lines", type=int, default=0, help="testset_v lines for the final CER (0: all)")
-    p.add_argument("--save_minutes", type=float, default=5.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--init_from", default="",
+    p.add_argument("--train_lines", type=cli.whole(0), default=0, help="use only this many training lines (0: all)")
+    p.add_argument("--valid_lines", type=cli.whole(0), default=0, help="testset_v lines for the final CER (0: all)")
+    p.add_argument("--save_minutes", type=cli.number(above=0), default=5.0)
+    p.add_argument("--seed", type=cli.whole(0, 2**32 - 1), default=0)
+    p.add_argument("--init_from", default="", type=lambda v: cli.file_to_read(v) if v else v,
                    help="start from this recogniser's weights (a .safetensors from this script, same size and "
                         "alphabet) with a fresh optimiser and learning-rate schedule")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", type=cli.device)
     return p.parse_args(argv)
 
 
@@ -124,14 +125,11 @@ def real_cer(rec: Recognizer, data: ProcessedData, indices) -> float:
     return reading_cer(rec.read([data.line(i) for i in indices]), texts)
 
 
+@cli.command
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
-    try:
-        data = ProcessedData.load(args.data)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    data = ProcessedData.load(args.data)     # DatasetError: one line, exit 2
     train_idx = data.indices("train")
     alphabet = Alphabet.from_texts(str(data.texts[i]) for i in train_idx)
     if args.writers != "all":
@@ -151,11 +149,7 @@ def main(argv=None) -> int:
     step, minutes_done, seed = 0, 0.0, args.seed
     state_path = Path(args.state)
     if args.init_from and not state_path.is_file():
-        try:
-            base = load_recognizer(args.init_from)
-        except RecognizerError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        base = load_recognizer(args.init_from)   # RecognizerError: one line, exit 2
         if base.alphabet.chars != alphabet.chars or base.net.config != rec.net.config:
             print(f"error: {Path(args.init_from).name} has another alphabet or size than this run "
                   f"({base.net.config} vs {rec.net.config})", file=sys.stderr)
@@ -163,7 +157,11 @@ def main(argv=None) -> int:
         rec.net.load_state_dict(base.net.state_dict())
         print(f"Warm start from {Path(args.init_from).name} (its CER {base.metrics.get('real_cer', '?')})")
     if state_path.is_file():
-        blob = torch.load(state_path, map_location="cpu", weights_only=True)
+        try:
+            blob = torch.load(state_path, map_location="cpu", weights_only=True)
+        except Exception as e:   # torch raises many kinds on a damaged file
+            raise cli.UsageError(f"{state_path} is not a readable training state ({cli.one_line(str(e))[:120]}); "
+                                 f"delete it to start over") from None
         if blob["alphabet"] != alphabet.chars or blob["config"] != rec.net.config.to_dict():
             print(f"error: {state_path} was trained with another alphabet or size; delete it to start over",
                   file=sys.stderr)

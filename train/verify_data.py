@@ -13,7 +13,8 @@ from collections import Counter
 
 import numpy as np
 
-from scribe.dataset import ProcessedData
+from scribe import cli
+from scribe.dataset import DatasetError, ProcessedData
 
 RARE = 25   # a character seen fewer times than this in training is too rare to learn to write well
 
@@ -69,17 +70,17 @@ def verify(data: ProcessedData) -> list[str]:
     return problems
 
 
+@cli.command
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="data/iam_ondb.npz", help="processed file from prepare_data.py")
     args = p.parse_args(argv)
     try:
         data = ProcessedData.load(args.data)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}\nThe raw data: download lineStrokes-all.tar.gz and ascii-all.tar.gz from the "
-              f"IAM On-Line Handwriting Database (fki.inf.unibe.ch) into one folder, then run "
-              f"`python train/prepare_data.py --data_dir FOLDER`.", file=sys.stderr)
-        return 2
+    except DatasetError as e:
+        raise cli.UsageError(f"{e} (the raw data: download lineStrokes-all.tar.gz and ascii-all.tar.gz from "
+                             f"the IAM On-Line Handwriting Database, fki.inf.unibe.ch, into one folder, then "
+                             f"run `python train/prepare_data.py --data_dir FOLDER`)") from None
     problems = verify(data)
     if problems:
         print("\nDATA PROBLEMS:\n  " + "\n  ".join(problems), file=sys.stderr)

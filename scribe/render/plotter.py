@@ -247,8 +247,9 @@ class GcodeOptions:
             problems.append("pen-up and pen-down commands must not be empty")
         elif self.pen_markers() is None:
             problems.append("pen-up and pen-down commands must differ (within the length of the shorter)")
-        if not (self.draw_feed > 0) or (self.travel_feed is not None and not self.travel_feed > 0):
-            problems.append("feed rates must be positive")
+        if not (0 < self.draw_feed < float("inf")) or \
+                (self.travel_feed is not None and not 0 < self.travel_feed < float("inf")):
+            problems.append("feed rates must be positive (and finite)")
         if self.origin not in ORIGINS:
             problems.append(f"origin {self.origin!r} is not one of {', '.join(ORIGINS)}")
         if self.y_axis not in ("up", "down"):
@@ -262,6 +263,9 @@ class GcodeOptions:
         for name in ("pen_up", "pen_down", "layer_change", "header", "footer"):
             if "(" in getattr(self, name) or ";" in getattr(self, name):
                 problems.append(f"{name} holds a comment; give only commands")
+            elif not str(getattr(self, name)).isascii():
+                odd = next(c for c in str(getattr(self, name)) if not c.isascii())
+                problems.append(f"{name} holds {odd!r}: G-code is plain ASCII text")
         if problems:
             raise PlotterError("; ".join(problems))
 

@@ -7,5 +7,7 @@
     assets   CSS, examples, the pen-capture canvas
     api      every named endpoint, and the one error mapper
     tabs     one builder (and one wiring function) per part of the page
-    app      build_demo, launch, the command line (`python app.py`, `scribe-app`)
+    app      build_demo, launch, main (serves with the command line's flags)
+    flags    the command line's flags, checked without Gradio
+    command  `python app.py`, `scribe-app`: the flags checked before Gradio loads, then app.main
 """

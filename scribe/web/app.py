@@ -1,5 +1,6 @@
-"""The web app: `build_demo` puts the parts of scribe.web together; `main` is `python app.py` and
-`scribe-app`.
+"""The web app: `build_demo` puts the parts of scribe.web together; `main` serves it with the command
+line's flags (scribe.web.flags); `python app.py` and `scribe-app` are scribe.web.command, which checks
+those flags before Gradio loads and then calls `main`.
 
     python app.py                                  # the shipped checkpoint, on http://127.0.0.1:7860
     python app.py --checkpoint runs/x/checkpoint-3200.pt --checkpoint_dir /content/drive/MyDrive/scribe
@@ -9,20 +10,20 @@ API endpoints: see scribe/web/api.py, the README, or the app's "Use via API" pag
 """
 from __future__ import annotations
 
-import argparse
 import ctypes
 import logging
 import os
 
 import gradio as gr
 
+from .. import cli
 from ..hosting import on_colab, served_beyond_this_machine
 from ..hand import use_sampling_threads
 from . import api, learn, tabs, views
 from .assets import CSS
+from .flags import parse_args
 from .forms import FREE_STYLE
-from .state import (DEFAULT_MAX_SESSIONS, DEFAULT_MAX_USER_STYLES, MAX_SESSION_STYLES, SESSION_STYLES_TTL_S,
-                    AppSettings, AppState)
+from .state import SESSION_STYLES_TTL_S, AppSettings, AppState
 
 log = logging.getLogger("scribe.app")
 
@@ -118,41 +119,7 @@ def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, sh
                        **kwargs)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    env_steps = os.environ.get("SCRIBE_MAX_STEPS")
-    p = argparse.ArgumentParser(description="Scribe's web app: multi-line, multi-style handwriting.")
-    p.add_argument("--checkpoint", default=os.environ.get("SCRIBE_CHECKPOINT") or None,
-                   help="model file to start with (env SCRIBE_CHECKPOINT; default: the shipped checkpoint)")
-    p.add_argument("--checkpoint_dir", default=os.environ.get("SCRIBE_CHECKPOINT_DIR") or None,
-                   help="an extra folder whose checkpoints the dropdown lists (e.g. your Drive run folder)")
-    p.add_argument("--style_dir", default=None, help="style bank folder (default: checkpoints/styles)")
-    # Hugging Face Spaces and Docker set these; an explicit flag still wins.
-    env_port = os.environ.get("GRADIO_SERVER_PORT")
-    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
-                   help="address to serve on (0.0.0.0 for every interface; env GRADIO_SERVER_NAME)")
-    p.add_argument("--port", type=int, default=int(env_port) if env_port else None,
-                   help="port (env GRADIO_SERVER_PORT; default 7860, or the next free one)")
-    p.add_argument("--share", action=argparse.BooleanOptionalAction, default=None,
-                   help="make a public gradio.live link (default: on in Colab, off elsewhere)")
-    p.add_argument("--max_steps", type=int, default=int(env_steps) if env_steps else None,
-                   help="hard cap on pen steps per line (env SCRIBE_MAX_STEPS; default: the sampler's cap)")
-    p.add_argument("--device", default=None,
-                   help="cpu or cuda (default: cpu, the measured path; sampling on cuda is not measured yet)")
-    p.add_argument("--concurrency", type=int, default=None, help="writes at once (default 2 on CPU, 4 on GPU)")
-    p.add_argument("--max_queue", type=int, default=64, help="requests that may wait in the queue")
-    p.add_argument("--user_style_dir", default=os.environ.get("SCRIBE_USER_STYLE_DIR") or None,
-                   help="where styles made from your own ink are saved when the app runs on this machine only "
-                        "(env SCRIBE_USER_STYLE_DIR; default: user_styles). Served beyond it (--share, or a "
-                        "--host other than loopback) each visitor's styles stay in their browser session.")
-    p.add_argument("--max_user_styles", type=int, default=DEFAULT_MAX_USER_STYLES,
-                   help=f"the most styles of the visitors' own this server keeps (default "
-                        f"{DEFAULT_MAX_USER_STYLES}; {MAX_SESSION_STYLES} per session when kept per session)")
-    p.add_argument("--max_sessions", type=int, default=DEFAULT_MAX_SESSIONS,
-                   help=f"sessions held in memory, 0.38 MB each (default {DEFAULT_MAX_SESSIONS}); beyond it the "
-                        f"least recently used is dropped, with its rows and its own styles")
-    return p.parse_args(argv)
-
-
+@cli.command
 def main(argv=None) -> None:
     args = parse_args(argv)
     bound_server_memory()

@@ -363,6 +363,9 @@ def own_style(hand: Hand, ink, text, upload):
         source = _uploaded_ink(upload)
     else:
         ink = ink.strip() if ink else ""
+        if len(ink) > MAX_BYTES:     # before it is parsed: JSON strokes take ~10x their text in memory
+            raise InputError(f"the ink is {len(ink)} characters, over the {MAX_BYTES} byte limit; "
+                             f"write one line")
         if not ink or _no_strokes(ink):
             raise InputError("nothing to make a style from: write on the canvas (or upload an InkML or "
                              "IAM-OnDB XML file) first")

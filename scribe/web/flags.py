@@ -1,0 +1,52 @@
+"""The app's flags, without Gradio: scribe.web.command checks them before Gradio and the model load, so
+a mistake is refused at once in one line (scribe.cli); scribe.web.app.main reads them to serve.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from .. import cli
+from ..sampling import MAX_STEP_CAP
+from .state import DEFAULT_MAX_SESSIONS, DEFAULT_MAX_USER_STYLES, MAX_SESSION_STYLES
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The app's flags, each checked here (UsageError names a bad one), before anything is loaded; a
+    flag left out takes its environment variable, checked the same way."""
+    p = cli.ArgumentParser(description="Scribe's web app: multi-line, multi-style handwriting.")
+    p.add_argument("--checkpoint", default=os.environ.get("SCRIBE_CHECKPOINT") or None,
+                   help="model file to start with (env SCRIBE_CHECKPOINT; default: the shipped checkpoint)")
+    p.add_argument("--checkpoint_dir", default=os.environ.get("SCRIBE_CHECKPOINT_DIR") or None,
+                   help="an extra folder whose checkpoints the dropdown lists (e.g. your Drive run folder)")
+    p.add_argument("--style_dir", default=None, help="style bank folder (default: checkpoints/styles)")
+    # Hugging Face Spaces and Docker set these; an explicit flag still wins.
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+                   help="address to serve on (0.0.0.0 for every interface; env GRADIO_SERVER_NAME)")
+    p.add_argument("--port", type=cli.port, default=None,
+                   help="port (env GRADIO_SERVER_PORT; default 7860, or the next free one)")
+    p.add_argument("--share", action=argparse.BooleanOptionalAction, default=None,
+                   help="make a public gradio.live link (default: on in Colab, off elsewhere)")
+    p.add_argument("--max_steps", type=cli.whole(1, MAX_STEP_CAP), default=None,
+                   help="hard cap on pen steps per line (env SCRIBE_MAX_STEPS; default: the sampler's cap)")
+    p.add_argument("--device", type=cli.device, default=None,
+                   help="cpu or cuda (default: cpu, the measured path; sampling on cuda is not measured yet)")
+    p.add_argument("--concurrency", type=cli.whole(1, 64), default=None,
+                   help="writes at once (default 2 on CPU, 4 on GPU)")
+    p.add_argument("--max_queue", type=cli.whole(1, 100_000), default=64, help="requests that may wait in the queue")
+    p.add_argument("--user_style_dir", default=os.environ.get("SCRIBE_USER_STYLE_DIR") or None,
+                   help="where styles made from your own ink are saved when the app runs on this machine only "
+                        "(env SCRIBE_USER_STYLE_DIR; default: user_styles). Served beyond it (--share, or a "
+                        "--host other than loopback) each visitor's styles stay in their browser session.")
+    p.add_argument("--max_user_styles", type=cli.whole(0, 1_000_000), default=DEFAULT_MAX_USER_STYLES,
+                   help=f"the most styles of the visitors' own this server keeps (default "
+                        f"{DEFAULT_MAX_USER_STYLES}; {MAX_SESSION_STYLES} per session when kept per session)")
+    p.add_argument("--max_sessions", type=cli.whole(1, 1_000_000), default=DEFAULT_MAX_SESSIONS,
+                   help=f"sessions held in memory, 0.38 MB each (default {DEFAULT_MAX_SESSIONS}); beyond it the "
+                        f"least recently used is dropped, with its rows and its own styles")
+    args = p.parse_args(argv)
+    if args.port is None:
+        args.port = cli.env_value("GRADIO_SERVER_PORT", cli.port)
+    if args.max_steps is None:
+        args.max_steps = cli.env_value("SCRIBE_MAX_STEPS", cli.whole(1, MAX_STEP_CAP))
+    return args
