@@ -23,8 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from scribe import cli
 from scribe.dataset import ProcessedData
-from scribe.iam import DataError, derive_writers, read_form_clocks, writer_of_form
+from scribe.iam import derive_writers, read_form_clocks, writer_of_form
 from scribe.recognizer import FEATURE_SIZES, ink_features
 from scribe.writer_id import WriterId, centroids, identification, identify
 
@@ -32,25 +33,21 @@ SCALE, MARGIN = 16.0, 0.2      # cosine-softmax with an additive margin: tight, 
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default="data/iam_ondb.npz", help="processed data from train/prepare_data.py")
+    p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="data/iam_ondb.npz", type=cli.file_to_read,
+                   help="processed data from train/prepare_data.py")
     p.add_argument("--iam_dir", default="../shared/data/iam-ondb", help="the IAM-OnDB archives (for the clock)")
-    p.add_argument("--out", default="checkpoints/writer_id.safetensors")
-    p.add_argument("--minutes", type=float, default=25.0)
-    p.add_argument("--writers_per_batch", type=int, default=16)
-    p.add_argument("--lines_per_writer", type=int, default=4)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--watch_writers", type=int, default=20, help="training writers held out, only watched")
-    p.add_argument("--crop", type=float, default=0.6, help="train on a random stretch of at least this "
-                                                           "fraction of each line (text does not matter)")
-    p.add_argument("--seed", type=int, default=2404)
-    args = p.parse_args(argv)
-    for name in ("minutes", "lr"):
-        if not getattr(args, name) > 0:
-            p.error(f"--{name} must be positive")
-    if args.writers_per_batch < 2 or args.lines_per_writer < 2 or not 0 < args.crop <= 1:
-        p.error("--writers_per_batch and --lines_per_writer must be at least 2, --crop in (0, 1]")
-    return args
+    p.add_argument("--out", default="checkpoints/writer_id.safetensors", type=cli.file_to_write)
+    p.add_argument("--minutes", type=cli.number(above=0), default=25.0)
+    p.add_argument("--writers_per_batch", type=cli.whole(2, 1000), default=16)
+    p.add_argument("--lines_per_writer", type=cli.whole(2, 100), default=4)
+    p.add_argument("--lr", type=cli.number(above=0), default=2e-3)
+    p.add_argument("--watch_writers", type=cli.whole(2, 100), default=20,
+                   help="training writers held out, only watched")
+    p.add_argument("--crop", type=cli.number(0.05, 1), default=0.6,
+                   help="train on a random stretch of at least this fraction of each line (text does not matter)")
+    p.add_argument("--seed", type=cli.whole(0, 2**32 - 1), default=2404)
+    return p.parse_args(argv)
 
 
 def writer_lines(data: ProcessedData, writers: dict[str, str], split: str) -> dict[str, list[int]]:
@@ -93,16 +90,13 @@ def crop(f: np.ndarray, rng: np.random.Generator, least: float) -> np.ndarray:
     return f[start:start + keep]
 
 
+@cli.command
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    try:
-        data = ProcessedData.load(args.data)
-        writers = writer_of_form(derive_writers(read_form_clocks(args.iam_dir)))
-    except (FileNotFoundError, ValueError, DataError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    data = ProcessedData.load(args.data)
+    writers = writer_of_form(derive_writers(read_form_clocks(args.iam_dir)))
     train = writer_lines(data, writers, "train")
     names = sorted(train)
     order = rng.permutation(len(names))
