@@ -24,21 +24,28 @@ def _build_command():
     import vpype as vp
     import vpype_cli as vpc
 
-    from .candidates import DEFAULT_CANDIDATES
     from .errors import ScribeError
     from .render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, MM_PER_PX
 
     class TextFirstCommand(click.Command):
         """vpype chains commands, and click stops reading a chained command's options at its first
-        argument, so `vpype scribe "Dear Ada" --style 3` would hand `--style` to the next command.
-        This command reads its own options on both sides of the text: `options_first` moves them before
-        it, and stops at the first word that is neither (the next command of the pipeline)."""
+        argument, so `vpype scribe "Dear Ada" --style 3` would hand `--style` to the next command, and an
+        optional argument would take the next command's name as the text. So the text is an option
+        (`--text`), and this command reads a first plain word as that option, with its own options on
+        either side of it (`options_first`), up to the next command of the pipeline."""
 
         def parse_args(self, ctx, args):
-            return super().parse_args(ctx, options_first(self, args))
+            group = ctx.parent.command if ctx.parent is not None else None
+            commands = set(getattr(group, "commands", {}))
+            return super().parse_args(ctx, options_first(self, args, commands))
+
+        def collect_usage_pieces(self, ctx):
+            return ["[TEXT]", *super().collect_usage_pieces(ctx)]
 
     @click.command("scribe", cls=TextFirstCommand)
-    @click.argument("text", type=vpc.TextType(), required=False)
+    @click.option("-t", "--text", type=vpc.TextType(), default=None,
+                  help="The text to write (or give it as the first word after `scribe`; --text for a text that is "
+                       "the name of a vpype command).")
     @click.option("--file", "text_file", type=vpc.PathType(exists=True, dir_okay=False),
                   help="Read the text from this file (UTF-8): each line of the file is a line of writing.")
     @click.option("-s", "--style", type=vpc.IntegerType(), default=None,
@@ -54,9 +61,9 @@ def _build_command():
     @click.option("-p", "--position", nargs=2, type=vpc.LengthType(), default=[0, 0],
                   help="Top-left corner of the writing (default: 0, 0).")
     @click.option("--seed", type=vpc.IntegerType(), default=None, help="Same seed, same ink.")
-    @click.option("-c", "--candidates", type=vpc.IntegerType(), default=DEFAULT_CANDIDATES,
-                  help=f"Legibility check: write each line N times, read each back, keep the one that reads "
-                       f"as its text (1-16; 1 = off; default {DEFAULT_CANDIDATES}).")
+    @click.option("-c", "--candidates", type=vpc.IntegerType(), default=None,
+                  help="Legibility check: write each line N times, read each back, keep the one that reads "
+                       "as its text (1-16; 1 = off; default 4, as scribe-write).")
     @click.option("-L", "--layer-per-line", is_flag=True,
                   help="One layer per line of writing (from --layer on, or new layers); default: one layer.")
     @click.option("-l", "--layer", type=vpc.LayerType(accept_new=True), default=None,
@@ -71,9 +78,9 @@ def _build_command():
                candidates, layer_per_line, layer, checkpoint, style_dir, max_steps) -> vp.Document:
         """Write TEXT in handwriting (Scribe: Graves 2013 handwriting synthesis).
 
-        Each line of TEXT (a literal \\n breaks a line) or of --file becomes a line of handwriting, at
-        most 90 characters and 40 lines. The writing's top-left corner is at --position; lengths take
-        vpype's units (mm, cm, in, pt; plain numbers are CSS px).
+        Each line of TEXT (the first word after `scribe`, or --text; a literal \\n breaks a line) or of
+        --file becomes a line of handwriting, at most 90 characters and 40 lines. The writing's top-left
+        corner is at --position; lengths take vpype's units (mm, cm, in, pt; plain numbers are CSS px).
 
         The shipped weights and style lines come from IAM-OnDB: non-commercial research only
         (LICENSE-WEIGHTS.md).
@@ -104,35 +111,40 @@ def _build_command():
     return scribe
 
 
-def options_first(command, args: list[str]) -> list[str]:
-    """`args` with this command's own options (and their values) moved before its one argument, up to
-    the first word that is neither: that word and everything after it stay as they are, in order."""
+def options_first(command, args: list[str], commands=frozenset()) -> list[str]:
+    """`args` with a first plain word turned into `--text WORD` (unless --text or --file is given, or the
+    word is the name of a vpype command, in `commands`: then the text is missing, and saying so beats
+    writing "write"), read together with this command's own options on either side of it; everything
+    from the first word that is neither (the next command of the pipeline) on stays as it is, in order."""
     import click
     takes = {"--help": 0}
     for param in command.params:
         if isinstance(param, click.Option):
             for name in (*param.opts, *param.secondary_opts):
                 takes[name] = 0 if param.is_flag else param.nargs
-    options, text, i = [], [], 0
+    own, i, has_text = [], 0, False
     while i < len(args):
         word = args[i]
         name = word.split("=", 1)[0] if word.startswith("--") else word
         if name in takes:
-            n = 0 if "=" in word and word.startswith("--") else takes[name]
-            options += args[i:i + 1 + n]
+            n = 0 if word.startswith("--") and "=" in word else takes[name]
+            has_text |= name in ("-t", "--text", "--file")
+            own += args[i:i + 1 + n]
             i += 1 + n
-        elif not text and not word.startswith("-"):
-            text.append(word)
+        elif not has_text and not word.startswith("-") and word not in commands:
+            own += ["--text", word]
+            has_text = True
             i += 1
         else:
             break
-    return options + text + list(args[i:])
+    return own + list(args[i:])
 
 
 def _lines(text: str | None, text_file: str | None) -> list[str]:
     import click
     if (text is None) == (text_file is None):
-        raise click.UsageError("give the text to write, or --file FILE (one of them)")
+        raise click.UsageError("scribe: give the text to write (`vpype scribe \"Dear Ada\" ...`) or --file FILE, "
+                               "one of them")
     if text_file is not None:
         try:
             content = open(text_file, encoding="utf-8").read()
@@ -146,7 +158,7 @@ def _lines(text: str | None, text_file: str | None) -> list[str]:
 def _write(lines, style, bias, size_px, spacing_px, align, seed, candidates, checkpoint, style_dir, max_steps,
            mm_per_px):
     """The page of handwriting (margin 0: the ink's top-left corner at 0, 0), in CSS px."""
-    from .candidates import check_candidates
+    from .candidates import DEFAULT_CANDIDATES, check_candidates
     from .hand import DEFAULT_BIAS, Hand, LineSpec, use_sampling_threads
     from .errors import InputError
     from .render.page import DEFAULT_LINE_SPACING, LINE_SPACING_RANGE, Layout, size_mm as check_size
@@ -158,7 +170,7 @@ def _write(lines, style, bias, size_px, spacing_px, align, seed, candidates, che
                          f"{hi * size_mm:.1f}mm for a size of {size_mm:g}mm")
     layout = Layout.sized(size_mm, factor, align)      # RenderError (a ScribeError) names the range
     layout.margin_px = 0.0
-    check_candidates(candidates)
+    candidates = check_candidates(DEFAULT_CANDIDATES if candidates is None else candidates)
     use_sampling_threads()
     hand = Hand.load(checkpoint, style_dir)
     specs = [LineSpec(t, style, DEFAULT_BIAS if bias is None else bias) for t in lines]
