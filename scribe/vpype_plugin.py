@@ -81,6 +81,8 @@ def _build_command():
         Each line of TEXT (the first word after `scribe`, or --text; a literal \\n breaks a line) or of
         --file becomes a line of handwriting, at most 90 characters and 40 lines. The writing's top-left
         corner is at --position; lengths take vpype's units (mm, cm, in, pt; plain numbers are CSS px).
+        The page grows to hold the writing, with --position's margin on the far sides too (G-code
+        profiles that flip the y axis need a page size); `layout` or `pagesize` set a paper size.
 
         The shipped weights and style lines come from IAM-OnDB: non-commercial research only
         (LICENSE-WEIGHTS.md).
@@ -105,6 +107,9 @@ def _build_command():
             paths = [p for line in by_line for p in line]
             lid = vpc.single_to_layer_id(layer, document)
             document.add(_collection(vp, paths, dx, dy, None), lid, with_metadata=False)
+        bounds = document.bounds()
+        if bounds is not None:        # a page that holds the writing, with --position's margin on every side
+            document.extend_page_size((bounds[2] + max(dx, 0.0), bounds[3] + max(dy, 0.0)))
         return document
 
     scribe.help_group = "Plug-ins"

@@ -105,3 +105,10 @@ def test_a_missing_text_is_not_taken_from_the_next_command():
         ["--seed", "1", "write", "o.svg"]
     doc = run('scribe --text write --seed 1 --candidates 1')      # the word itself, on purpose
     assert len(doc.layers[1]) > 0
+
+
+def test_the_page_holds_the_writing_with_the_positions_margin_on_every_side():
+    doc = run('scribe "Dear Ada" --seed 5 --candidates 1 -p 10mm 10mm')
+    x0, y0, x1, y1 = doc.bounds()
+    w, h = doc.page_size
+    assert w == pytest.approx(x1 + 10 * MM) and h == pytest.approx(y1 + 10 * MM)
