@@ -61,3 +61,9 @@ def test_the_licence_and_the_weights_terms_are_stated_everywhere_a_user_looks():
         text = " ".join((ROOT / doc).read_text(encoding="utf-8").split())
         assert "non-commercial research only" in text, doc
         assert "register" in text, doc
+
+
+def test_the_installed_copy_is_labelled_as_in_a_checkout():
+    from scribe.web.state import checkpoint_label
+    assert checkpoint_label(shipped.INSTALLED_DIR / "scribe-standin.safetensors") == \
+        "scribe-standin.safetensors  (checkpoints)"
