@@ -14,7 +14,8 @@ Training (`fast_loss(model, device)`): the layer-1 + window recurrence as one au
 whose forward and backward (hand-written BPTT) are TorchScript loops, so autograd records one node
 per sequence instead of ~25 per time step. Layers 2..N stay fused nn.LSTMs (cuDNN on GPU).
 
-Everything here is checked against the eager model in tests/test_fast.py.
+Everything here is checked against the eager model in tests/test_fast.py (the prime-and-continue
+loss in tests/test_pairs.py).
 """
 
 import os
@@ -27,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .model import MixtureParams, SynthesisNetwork, line_nll, mixture_nll, primed_line_nll
+from .model import SynthesisNetwork, line_nll, primed_line_nll
 from .sampling import SamplingRun
 
 

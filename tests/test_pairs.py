@@ -209,3 +209,10 @@ def test_single_line_batches_are_the_same_with_or_without_pairs(monkeypatch, syn
     for a, b in zip(alone, singles):
         torch.testing.assert_close(a.inputs, b.inputs)
         torch.testing.assert_close(a.text, b.text)
+
+
+def test_the_pairs_recipe_config_loads_and_warm_starts_from_the_shipped_model():
+    from train.train import parse_args
+    cfg = parse_args(["--config", str(ROOT / "train/configs/cpu_pairs.json")])
+    assert cfg.pair_fraction == 0.5 and cfg.precision == "fp32"
+    assert (ROOT / cfg.init_from).exists() and cfg.max_len == 520
