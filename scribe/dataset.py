@@ -144,6 +144,38 @@ def collate(offsets: list[np.ndarray], texts: list[list[int]]) -> Batch:
                  torch.from_numpy(text), torch.from_numpy((text > 0).astype(np.float32)))
 
 
+def form_of(line_id) -> str:
+    """The IAM-OnDB form a line belongs to (one writer, one sitting): "a01-000u-01" -> "a01-000u"."""
+    return str(line_id).rsplit("-", 1)[0]
+
+
+def form_partners(line_ids, indices) -> dict[int, np.ndarray]:
+    """For each line of `indices` (one split), the other lines of `indices` from its form: the primes
+    a line can be written after. Lines alone in their form get none and are left out."""
+    by_form: dict[str, list[int]] = {}
+    for i in indices:
+        by_form.setdefault(form_of(line_ids[i]), []).append(int(i))
+    return {i: np.array([j for j in lines if j != i], dtype=np.int64)
+            for lines in by_form.values() if len(lines) > 1 for i in lines}
+
+
+@dataclass
+class PairBatch:
+    """Lines written after a prime from the same form (the same writer), as sampling primes them:
+    `prime` is the first line (its text + the separator space, what a prime's window reads), `line`
+    the line written after it; only `line` is scored."""
+    prime: Batch
+    prime_lengths: torch.Tensor   # (B,) int64 real steps of each prime
+    line: Batch
+
+    @property
+    def mask(self) -> torch.Tensor:   # the points scored: the second lines'
+        return self.line.mask
+
+    def to(self, device) -> "PairBatch":
+        return PairBatch(self.prime.to(device), self.prime_lengths, self.line.to(device))
+
+
 def rich_share(text: str) -> float:
     """The share of a line's characters that are digits, capitals or punctuation: what the model
     writes worst, because IAM-OnDB has few of them."""
@@ -178,9 +210,12 @@ class BucketBatches:
         if len(self.idx) == 0:
             raise DatasetError(f"split {split!r} has no usable lines (a line is left out when its text has a "
                                f"character outside the alphabet, or it is longer than max_len points)")
+        self._set_draw_p()
+
+    def _set_draw_p(self) -> None:
         self.draw_p = None         # oversampling: each line's chance per draw, fixed for the run
         if self.rich_weight != 1.0:
-            rich = np.array([rich_share(str(data.texts[i])) for i in self.idx])
+            rich = np.array([rich_share(str(self.data.texts[i])) for i in self.idx])
             weight = 1.0 + (self.rich_weight - 1.0) * np.minimum(1.0, rich / 0.1)
             self.draw_p = weight / weight.sum()
 
@@ -206,6 +241,45 @@ class BucketBatches:
         while True:
             for b in self.epoch():
                 yield self.make(b)
+
+
+class PairBatches(BucketBatches):
+    """PairBatch batches for prime-and-continue training: every line that has another line of its
+    form in the same split (and both pass the same filters), each epoch after a prime drawn afresh
+    from those. A group is an (n, 2) array of (prime, line) indices; batches are cut by the two
+    lengths together, so that neither sequence pads much."""
+
+    def __init__(self, data: ProcessedData, split: str, alphabet: Alphabet, batch_size: int,
+                 seed: int = 0, max_len: int | None = None, indices: np.ndarray | None = None,
+                 rich_weight: float = 1.0):
+        super().__init__(data, split, alphabet, batch_size, seed, max_len, indices, rich_weight)
+        self.separator = alphabet.encode_separator()
+        self.partners = form_partners(data.line_ids, self.idx)
+        self.idx = np.array([i for i in self.idx if int(i) in self.partners], dtype=np.int64)
+        if len(self.idx) == 0:
+            raise ValueError(f"split {split!r} has no two usable lines of one form to pair")
+        self._set_draw_p()
+
+    def epoch(self) -> list[np.ndarray]:
+        lines = self.idx
+        if self.draw_p is not None:
+            lines = self.rng.choice(lines, size=len(lines), p=self.draw_p)
+        primes = np.array([self.rng.choice(self.partners[int(i)]) for i in lines], dtype=np.int64)
+        lengths = self.data.lengths()
+        size = (lengths[primes] + lengths[lines]).astype(np.float64)
+        order = np.argsort(size * self.rng.uniform(0.9, 1.1, len(size)))
+        pairs = np.stack([primes[order], lines[order]], 1)
+        batches = [pairs[i:i + self.batch_size] for i in range(0, len(pairs), self.batch_size)]
+        self.rng.shuffle(batches)
+        return batches
+
+    def make(self, pairs) -> PairBatch:
+        pairs = np.asarray(pairs).reshape(-1, 2)
+        stats = self.data.stats
+        prime = collate([stats.normalise(self.data.line(i)) for i in pairs[:, 0]],
+                        [self.encoded[int(i)] + self.separator for i in pairs[:, 0]])
+        lengths = torch.from_numpy(self.data.lengths()[pairs[:, 0]].astype(np.int64))
+        return PairBatch(prime, lengths, super().make(pairs[:, 1]))
 
 
 @torch.no_grad()

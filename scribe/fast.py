@@ -14,20 +14,21 @@ Training (`fast_loss(model, device)`): the layer-1 + window recurrence as one au
 whose forward and backward (hand-written BPTT) are TorchScript loops, so autograd records one node
 per sequence instead of ~25 per time step. Layers 2..N stay fused nn.LSTMs (cuDNN on GPU).
 
-Everything here is checked against the eager model in tests/test_fast.py.
+Everything here is checked against the eager model in tests/test_fast.py (the prime-and-continue
+loss in tests/test_pairs.py).
 """
 
 import os
 import time
 import warnings
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .model import MixtureParams, SynthesisNetwork, mixture_nll
+from .model import SynthesisNetwork, line_nll, primed_line_nll
 from .sampling import SamplingRun
 
 
@@ -544,17 +545,34 @@ def fast_step(model: SynthesisNetwork, packed_rows: Optional[int] = None):
 
 # ---- training ---------------------------------------------------------------------------------------
 
+class _LineParts(NamedTuple):
+    """What line_nll and primed_line_nll read of a batch (scribe.dataset.Batch / PairBatch)."""
+    inputs: Tensor
+    targets: Tensor
+    mask: Tensor
+    text: Tensor
+
+
+class _PrimeParts(NamedTuple):
+    inputs: Tensor
+    text: Tensor
+    lengths: Tensor
+
+
 class _Layer1Recurrence(torch.autograd.Function):
-    """(xproj, w_rec, ww, bw, onehot) -> (h (B,T,H), w (B,T,A)) with a compiled forward and BPTT."""
+    """(xproj, w_rec, ww, bw, onehot) -> (h (B,T,H), w (B,T,A), c (B,T,H), kappa (B,T,K)) with a
+    compiled forward and BPTT. c and kappa are handed out for a prime's end state only (which
+    carried_after_prime drops): they carry no gradient."""
 
     @staticmethod
     def forward(ctx, xproj, w_rec, ww, bw, onehot):
         hs, ws, cs, kappas, acts, abks = _script(_layer1_forward)(xproj, w_rec, ww, bw, onehot, True)
         ctx.save_for_backward(hs, ws, cs, kappas, acts, abks, w_rec, ww, onehot)
-        return hs, ws
+        ctx.mark_non_differentiable(cs, kappas)
+        return hs, ws, cs, kappas
 
     @staticmethod
-    def backward(ctx, gh, gw):
+    def backward(ctx, gh, gw, gc, gkappa):
         hs, ws, cs, kappas, acts, abks, w_rec, ww, onehot = ctx.saved_tensors
         gh = torch.zeros_like(hs) if gh is None else gh.contiguous()
         gw = torch.zeros_like(ws) if gw is None else gw.contiguous()
@@ -563,12 +581,9 @@ class _Layer1Recurrence(torch.autograd.Function):
         return dx, dw_rec, dww, dbw, None
 
 
-def fast_forward(model: SynthesisNetwork, inputs: Tensor, text: Tensor) -> Tensor:
-    """model(inputs, text) with the compiled layer-1 recurrence; same outputs, same gradients.
-
-    The recurrence always runs in the weights' precision (float32), under autocast too; layers 2..N
-    and the output layer follow the surrounding autocast, as in the eager model.
-    """
+def fast_layer1(model: SynthesisNetwork, inputs: Tensor, text: Tensor):
+    """model.layer1(inputs, text) with the compiled recurrence: (h, w, c, kappa), in the weights'
+    precision (float32) under autocast too; h and w carry the same gradients as eager's."""
     c1 = model.cell1
     with torch.autocast(inputs.device.type, enabled=False):
         x = inputs.to(c1.weight_ih.dtype)
@@ -577,23 +592,39 @@ def fast_forward(model: SynthesisNetwork, inputs: Tensor, text: Tensor) -> Tenso
         w_ih = c1.weight_ih[ifog]
         xproj = F.linear(x, w_ih[:, :3], (c1.bias_ih + c1.bias_hh)[ifog])
         w_rec = torch.cat([w_ih[:, 3:], c1.weight_hh[ifog]], 1).t()
-        hs, ws = _Layer1Recurrence.apply(xproj.contiguous(), w_rec.contiguous(), model.window.weight.t(),
-                                         model.window.bias, onehot)
-    return model._upper_and_output(inputs, hs.to(inputs.dtype), ws.to(inputs.dtype), None)
+        return _Layer1Recurrence.apply(xproj.contiguous(), w_rec.contiguous(), model.window.weight.t(),
+                                       model.window.bias, onehot)
+
+
+def fast_forward(model: SynthesisNetwork, inputs: Tensor, text: Tensor, carried: Optional[List[Tensor]] = None
+                 ) -> Tensor:
+    """model(inputs, text, carried=carried) with the compiled layer-1 recurrence; same outputs, same
+    gradients.
+
+    The recurrence always runs in the weights' precision (float32), under autocast too; layers 2..N
+    and the output layer follow the surrounding autocast, as in the eager model.
+    """
+    hs, ws, _, _ = fast_layer1(model, inputs, text)
+    return model._upper_and_output(inputs, hs.to(inputs.dtype), ws.to(inputs.dtype), None, carried)
 
 
 class FastLoss(nn.Module):
-    """The training loss of `model` through fast_forward; a module so that DDP can wrap it."""
+    """The training loss of `model` through fast_forward; a module so that DDP can wrap it. Given a
+    prime (inputs, text, lengths), the prime-and-continue loss (model.primed_line_nll)."""
 
     def __init__(self, model: SynthesisNetwork):
         super().__init__()
         self.model = model
 
-    def forward(self, inputs: Tensor, targets: Tensor, mask: Tensor, text: Tensor):
-        out = fast_forward(self.model, inputs, text)
-        nll = mixture_nll(MixtureParams(out, self.model.config.mixtures), targets) * mask
-        per_line = nll.sum(1)
-        return per_line.mean(), per_line
+    def forward(self, inputs: Tensor, targets: Tensor, mask: Tensor, text: Tensor,
+                prime: Optional[_PrimeParts] = None):
+        model = self.model
+        if prime is not None:
+            return primed_line_nll(model, prime, prime.lengths, _LineParts(inputs, targets, mask, text),
+                                   lambda i, t: fast_layer1(model, i, t),
+                                   lambda i, t, carried: fast_forward(model, i, t, carried))
+        out = fast_forward(model, inputs, text)
+        return line_nll(out, _LineParts(inputs, targets, mask, text), model.config.mixtures)
 
 
 def fast_loss(loss_model: nn.Module, device=None):
@@ -616,6 +647,9 @@ def fast_loss(loss_model: nn.Module, device=None):
                                                      process_group=loss_model.process_group)
 
     def loss(batch):
-        return module(batch.inputs, batch.targets, batch.mask, batch.text)
+        pair = getattr(batch, "prime", None) is not None   # a PairBatch (scribe.dataset)
+        line = batch.line if pair else batch
+        prime = _PrimeParts(batch.prime.inputs, batch.prime.text, batch.prime_lengths) if pair else None
+        return module(line.inputs, line.targets, line.mask, line.text, prime)
 
     return loss

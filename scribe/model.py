@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 @dataclass
@@ -68,6 +69,34 @@ def line_nll(out: torch.Tensor, batch, mixtures: int) -> tuple[torch.Tensor, tor
     return per_line.mean(), per_line
 
 
+# A step state (initial_state, step) is [h1, c1, window, kappa, h2, c2, ..., hN, cN]; the first
+# LAYER1_STATE entries belong to layer 1 and the window.
+LAYER1_STATE = 4
+
+
+def carried_after_prime(state: list) -> list:
+    """What a line written after a prime keeps of the prime's end state: layers 2..N (h, c each), the
+    writer's hand. Layer 1 and the window start afresh on the new text, as every training line starts.
+    Sampling (Sampler._setup) and prime-and-continue training (primed_line_nll) both take it from
+    here, so the two cannot drift apart."""
+    return list(state[LAYER1_STATE:])
+
+
+def primed_line_nll(model: "SynthesisNetwork", prime, prime_lengths: torch.Tensor, line, layer1=None,
+                    forward=None):
+    """Prime-and-continue loss, as sampling uses a prime: teacher-force `prime` (.inputs, .text: its
+    ink and its text + " ", prime_lengths real steps per line) from zero state, keep
+    carried_after_prime() of the end state, and write `line` (a Batch) from there. Returns line_nll
+    of `line` alone; gradients flow back through the prime, so the network learns to put the hand
+    into the state it carries. (scribe.dataset.PairBatch holds both.)
+
+    layer1 / forward: the layer-1 recurrence and the whole-line forward (scribe.fast passes its
+    compiled ones); default the eager model's."""
+    state = model.prime_state(prime.inputs, prime.text, prime_lengths, layer1)
+    out = (forward or model)(line.inputs, line.text, carried=carried_after_prime(state))
+    return line_nll(out, line, model.config.mixtures)
+
+
 class SynthesisNetwork(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -102,11 +131,21 @@ class SynthesisNetwork(nn.Module):
         return F.one_hot(text, self.config.alphabet_size).to(dtype) * (text > 0).unsqueeze(-1).to(dtype)
 
     # ---- training: whole sequences ----------------------------------------------------------------
-    def forward(self, inputs: torch.Tensor, text: torch.Tensor, return_phi: bool = False):
-        """inputs (B, T, 3) normalised offsets, text (B, U) indices -> (B, T, 1 + 6M) outputs."""
+    def forward(self, inputs: torch.Tensor, text: torch.Tensor, return_phi: bool = False,
+                carried: list | None = None):
+        """inputs (B, T, 3) normalised offsets, text (B, U) indices -> (B, T, 1 + 6M) outputs.
+        carried: layers 2..N's start state (carried_after_prime of a prime); default zero."""
+        hs, ws, _, _, phis = self._layer1(inputs, self.text_onehot(text, inputs.dtype), return_phi)
+        return self._upper_and_output(inputs, hs, ws, phis, carried)
+
+    def layer1(self, inputs: torch.Tensor, text: torch.Tensor):
+        """Layer 1 + window over whole lines from zero state: (h, w, c, kappa), each (B, T, .)."""
+        hs, ws, cs, kappas, _ = self._layer1(inputs, self.text_onehot(text, inputs.dtype), False, True)
+        return hs, ws, cs, kappas
+
+    def _layer1(self, inputs, onehot, return_phi=False, return_state=False):
         B, T, _ = inputs.shape
         H = self.config.rnn_size
-        onehot = self.text_onehot(text, inputs.dtype)
         w_ih = self.cell1.weight_ih
         # The offset part of layer 1's input is known up front: project it for all steps at once.
         x_proj = F.linear(inputs, w_ih[:, :3], self.cell1.bias_ih + self.cell1.bias_hh)
@@ -115,7 +154,7 @@ class SynthesisNetwork(nn.Module):
         c = inputs.new_zeros(B, H)
         w = inputs.new_zeros(B, self.config.alphabet_size)
         kappa = inputs.new_zeros(B, self.config.window_gaussians, dtype=torch.float32)
-        hs, ws, phis = [], [], []
+        hs, ws, phis, cs, kappas = [], [], [], [], []
         # unbind, not x_proj[:, t]: indexing's backward would build a full-size gradient every step.
         for x_t in x_proj.unbind(1):
             gates = x_t + torch.cat([w, h], 1) @ w_rec.t()
@@ -128,19 +167,45 @@ class SynthesisNetwork(nn.Module):
             ws.append(w)
             if return_phi:
                 phis.append(phi)
-        return self._upper_and_output(inputs, torch.stack(hs, 1), torch.stack(ws, 1),
-                                      torch.stack(phis, 1) if return_phi else None)
+            if return_state:
+                cs.append(c)
+                kappas.append(kappa)
+        stack = lambda xs: torch.stack(xs, 1) if xs else None
+        return stack(hs), stack(ws), stack(cs), stack(kappas), stack(phis)
 
-    def _upper_and_output(self, inputs, h1s, ws, phis):
-        outs, below = [h1s], h1s
+    def prime_state(self, inputs: torch.Tensor, text: torch.Tensor, lengths: torch.Tensor, layer1=None):
+        """The step state after teacher-forcing line b over inputs[b, :lengths[b]] (lengths >= 1) with
+        its text, from zero state: what Sampler.prime_states computes step by step, here over whole
+        sequences and differentiable. layer1(inputs, text) -> (h, w, c, kappa); default self.layer1."""
+        hs, ws, cs, kappas = (layer1 or self.layer1)(inputs, text)
+        last = (torch.arange(len(lengths), device=inputs.device), lengths.to(inputs.device) - 1)
+        state = [hs[last], cs[last], ws[last], kappas[last]]
+        below = hs
         for lstm in self.upper:
-            below, _ = lstm(torch.cat([inputs, below, ws], -1))
+            # packed, so that each line's (h, c) is taken at its own end, not after the padding
+            seq = pack_padded_sequence(torch.cat([inputs, below, ws], -1), lengths.cpu(), batch_first=True,
+                                       enforce_sorted=False)
+            out, (h, c) = lstm(seq)
+            below, _ = pad_packed_sequence(out, batch_first=True, total_length=inputs.shape[1])
+            state += [h[0], c[0]]
+        return state
+
+    def _upper_and_output(self, inputs, h1s, ws, phis, carried=None):
+        if carried is not None and len(carried) != 2 * len(self.upper):
+            raise ValueError(f"carried state has {len(carried)} entries; layers 2..N need {2 * len(self.upper)}")
+        outs, below = [h1s], h1s
+        for n, lstm in enumerate(self.upper):
+            start = None if carried is None else (carried[2 * n].unsqueeze(0), carried[2 * n + 1].unsqueeze(0))
+            below, _ = lstm(torch.cat([inputs, below, ws], -1), start)
             outs.append(below)
         out = self.output(torch.cat(outs, -1))
         return (out, phis) if phis is not None else out
 
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mean NLL per line, summed NLL per line (B,)) in nats, padding excluded."""
+        """(mean NLL per line, summed NLL per line (B,)) in nats, padding excluded. A PairBatch
+        (scribe.dataset) gives the prime-and-continue loss of its second lines (primed_line_nll)."""
+        if getattr(batch, "prime", None) is not None:
+            return primed_line_nll(self, batch.prime, batch.prime_lengths, batch.line)
         return line_nll(self(batch.inputs, batch.text), batch, self.config.mixtures)
 
     # ---- sampling: one step -----------------------------------------------------------------------
@@ -158,7 +223,7 @@ class SynthesisNetwork(nn.Module):
         Returns (outputs (B, 1 + 6M), new state, phi (B, U)). Plain eager maths: the reference that
         faster samplers are checked against.
         """
-        h, c, w, kappa = state[:4]
+        h, c, w, kappa = state[:LAYER1_STATE]
         gates = self.cell1(torch.cat([x, w], 1), (h, c))
         h, c = gates
         w, kappa, phi = self.window_from(h, kappa, onehot)

@@ -26,7 +26,7 @@ from torch import Generator   # (a plain name: TorchScript resolves class annota
 
 from . import accents
 from .dataset import NormStats
-from .model import SynthesisNetwork
+from .model import LAYER1_STATE, SynthesisNetwork, carried_after_prime   # LAYER1_STATE: re-exported
 
 # A line may take at most this many times the model's typical steps per character before it is cut.
 STEP_CAP_FACTOR = 4.0
@@ -108,12 +108,6 @@ def _pad(seqs: list[list[int]], extra: int = 0) -> torch.Tensor:
     return out
 
 
-# The first entries of a sampling state (SynthesisNetwork.initial_state) belong to layer 1 and the
-# window: h1, c1, the window vector and kappa. A primed line starts them afresh; the rest (layers
-# 2..N, two entries each) carry the prime's hand.
-LAYER1_STATE = 4
-
-
 class Sampler:
     # End full-stop lines at their dot. False gives the raw draw, to measure what the rule changes
     # (scripts/page_faults.py sets it per sampler).
@@ -132,8 +126,8 @@ class Sampler:
     def prime_states(self, primes: list[Prime], encoded: list[list[int]]) -> tuple[list, torch.Tensor]:
         """Run the network over each prime (teacher forcing). Returns (state, last input row).
 
-        sample() takes only layers 2..N of the state (state[LAYER1_STATE:]) and starts layer 1 and the
-        window afresh; the last row (what a continuation of the prime would read next) goes unused."""
+        sample() takes only carried_after_prime(state) (layers 2..N; training takes the same) and starts
+        layer 1 and the window afresh; the last row (what a continuation of the prime would read next) goes unused."""
         n = len(primes)
         lengths = torch.tensor([len(p.offsets) for p in primes])
         T = int(lengths.max())
@@ -220,7 +214,8 @@ class Sampler:
             p_state, _ = primed if primed is not None else self.prime_states(
                 [requests[i].prime for i in primed_rows], [requests[i].prime_encoded for i in primed_rows])
             rows = torch.tensor(primed_rows, device=device)
-            for s, ps in zip(state[LAYER1_STATE:], p_state[LAYER1_STATE:]):
+            # the same entries on both sides: carried_after_prime hands back the state's own tensors
+            for s, ps in zip(carried_after_prime(state), carried_after_prime(p_state)):
                 s[rows] = ps
         new_chars = torch.tensor([len(r.encoded) for r in requests], dtype=torch.float32)
         cap = max_steps or int(STEP_CAP_FACTOR * model.config.steps_per_char * int(new_chars.max()) + 20)

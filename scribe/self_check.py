@@ -30,7 +30,7 @@ def fast_disagreement(model, fast_fn, eager_fn, batch, autocast=None) -> tuple[s
     Loss and every gradient are compared in float32. With `autocast` (the training precision), the
     compiled loss is also run once under it and must give a finite loss and gradients. The weights
     are left as they were and the gradients cleared."""
-    fp32 = lambda: torch.autocast(batch.inputs.device.type, enabled=False)   # noqa: E731
+    fp32 = lambda: torch.autocast(batch.mask.device.type, enabled=False)   # noqa: E731
     try:
         fast_loss, fast_grads = _loss_and_grads(model, fast_fn, batch, fp32)
     except Exception as e:   # any failure of the compiled path means: train without it

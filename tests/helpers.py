@@ -116,9 +116,10 @@ def tiny_checkpoint(alphabet: Alphabet | None = None, seed: int = 0, rnn_size: i
 
 
 def write_tiny_data(path, n_train=10, n_valid=6, words=None, min_strokes=3, points=12,
-                    poison: int | None = None) -> ProcessedData:
+                    poison: int | None = None, line_ids: list[str] | None = None) -> ProcessedData:
     """Tiny synthetic processed dataset; `poison`: index of a training line whose offsets overflow the loss.
-    `words` default: WORDS plus the first evaluation sentence (what the quality report writes)."""
+    `words` default: WORDS plus the first evaluation sentence (what the quality report writes).
+    `line_ids` default: "line-0", "line-1", ... (all one form)."""
     words = words or WORDS + [evaluate.SENTENCES[0]]
     offs, texts, splits = [], [], []
     for i in range(n_train + n_valid):
@@ -129,7 +130,7 @@ def write_tiny_data(path, n_train=10, n_valid=6, words=None, min_strokes=3, poin
         splits.append("train" if i < n_train else "valid")
     starts = np.concatenate([[0], np.cumsum([len(o) for o in offs])]).astype(np.int64)
     data = ProcessedData(np.concatenate(offs).astype(np.float32), starts, np.array(texts),
-                         np.array([f"line-{i}" for i in range(len(texts))]), np.array(splits),
+                         np.array(line_ids or [f"line-{i}" for i in range(len(texts))]), np.array(splits),
                          NormStats((10.0, 0.0), (40.0, 40.0), 300.0, 25.0))
     data.save(path)
     return data

@@ -27,7 +27,7 @@ from scribe import cli
 from scribe.alphabet import Alphabet, AlphabetError
 from scribe.checkpoint import (Checkpoint, load_checkpoint, remove_partial_saves, resume_point,
                                rotate_checkpoints, save_training_checkpoint, training_checkpoints)
-from scribe.dataset import BucketBatches, ProcessedData, summed_nll
+from scribe.dataset import BucketBatches, PairBatches, ProcessedData, summed_nll
 from scribe.files import sync_saved
 from scribe.model import ModelConfig, SynthesisNetwork, line_nll
 from scribe.progress import progress
@@ -64,6 +64,7 @@ class TrainConfig:
     precision: str = "auto"         # auto | fp32 | bf16 | fp16 (see choose_precision)
     init_from: str = ""             # warm start: weights (not optimiser) of this checkpoint, if no run to resume
     rich_weight: float = 1.0        # draw lines rich in digits, capitals and punctuation this much more often
+    pair_fraction: float = 0.0      # share of steps on prime-and-continue pairs (docs/prime-and-continue.md)
     legibility_every: int = 0       # every N checkpoints, read a few generated lines with --recognizer
     recognizer: str = "checkpoints/recognizer.safetensors"
     stages: list = field(default_factory=list)   # from --config: [{"until_step", "learning_rate", "batch_size"}]
@@ -110,7 +111,7 @@ FIELD_CHECKS = {
     "save_every": cli.whole(1), "log_every": cli.whole(1), "keep": cli.whole(1), "valid_lines": cli.whole(0),
     "seed": cli.whole(0, 2**32 - 1), "min_char_count": cli.whole(1), "max_len": cli.whole(0),
     "time_budget": cli.number(0), "compile": _flag, "device": _device, "precision": _precision,
-    "rich_weight": cli.number(0, 100), "legibility_every": cli.whole(0),
+    "rich_weight": cli.number(0, 100), "legibility_every": cli.whole(0), "pair_fraction": cli.number(0, 1),
 }
 STAGE_CHECKS = {"until_step": cli.whole(0), "learning_rate": FIELD_CHECKS["learning_rate"],
                 "batch_size": FIELD_CHECKS["batch_size"]}
@@ -231,13 +232,14 @@ def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
     return base * (cfg.lr_decay + (1 - cfg.lr_decay) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def validate(loss_fn, batches: BucketBatches, device, autocast) -> float:
+def validate(loss_fn, batches: BucketBatches, device, autocast, groups=None) -> float:
     """Mean NLL per validation line, in nats: Graves' units (summed over each line's points).
 
     Always in full precision, whatever the training precision: the figure is the model's, and
     checkpoints trained in bf16, fp16 and fp32 stay comparable."""
     full_precision = lambda: torch.autocast(torch.device(device).type, enabled=False)
-    total, lines, _ = summed_nll(loss_fn, batches, sorted(batches.epoch(), key=len), device, full_precision)
+    groups = sorted(batches.epoch(), key=len) if groups is None else groups
+    total, lines, _ = summed_nll(loss_fn, batches, groups, device, full_precision)
     return total / lines
 
 
@@ -311,9 +313,27 @@ def main(argv=None) -> int:
                                            max_len=cfg.max_len or None, rich_weight=cfg.rich_weight)
         return train_sets[bs]
 
+    pair_sets: dict[int, PairBatches] = {}
+
+    def pair_batches(bs: int) -> PairBatches:
+        if bs not in pair_sets:
+            pair_sets[bs] = PairBatches(data, "train", alphabet, bs, seed=cfg.seed + 7919 * step + 1,
+                                        max_len=cfg.max_len or None, rich_weight=cfg.rich_weight)
+        return pair_sets[bs]
+
     valid = BucketBatches(data, "valid", alphabet, 32, seed=cfg.seed)
     if cfg.valid_lines:
         valid = BucketBatches(data, "valid", alphabet, 32, seed=cfg.seed, indices=valid.idx[:cfg.valid_lines])
+    # With pairs: the same validation lines written after a fixed prime of their form, and alone.
+    valid_pairs = valid_pair_groups = None
+    if cfg.pair_fraction > 0:
+        if distributed and not cfg.compile:
+            raise cli.UsageError("--pair_fraction under DDP needs the compiled path (--compile true)")
+        try:
+            valid_pairs = PairBatches(data, "valid", alphabet, 32, seed=cfg.seed, indices=valid.idx)
+            valid_pair_groups = sorted(valid_pairs.epoch(), key=len)
+        except ValueError as e:
+            log(f"(no primed validation: {e})")
     total = cfg.max_steps or cfg.nepochs * len(train_batches(cfg.batch_size))
     autocast = autocast_for(device, precision)
     # fp16 needs loss scaling so that small gradients do not flush to zero; bf16 and fp32 do not.
@@ -350,14 +370,18 @@ def main(argv=None) -> int:
     started, regloss, skipped, first_step = time.time(), None, 0, step
     # On CUDA the compiled path has only been proven on the CPU: check it on the first batch.
     self_check = cfg.compile and device.type == "cuda" and not distributed
-    stream, stream_bs = None, None
+    stream, stream_bs, pairs = None, None, None
+    # Whether each step trains on pairs; the same draws on every rank (same seed).
+    pair_draw = np.random.default_rng(cfg.seed + 7919 * step + 2)
     t_last = time.time()
     while step < total:
         bs = stage_at(cfg, step)["batch_size"]
         if bs != stream_bs:
             stream, stream_bs = iter(train_batches(bs)), bs
+            pairs = iter(pair_batches(bs)) if cfg.pair_fraction > 0 else None
+        source = pairs if cfg.pair_fraction > 0 and pair_draw.random() < cfg.pair_fraction else stream
         # DDP: every rank draws the same stream (same seed) and keeps batches rank, rank + world, ...
-        batch = [next(stream) for _ in range(world)][rank]
+        batch = [next(source) for _ in range(world)][rank]
         batch = batch.to(device)
         if self_check:
             loss_fn, self_check = checked_loss(model, loss_fn, batch, log, autocast), False
@@ -418,6 +442,15 @@ def main(argv=None) -> int:
                 writer.add_scalar("valid/nll_per_line", valid_nll, step)
             if history:
                 history[-1]["valid_nll"] = valid_nll
+            if main_proc and valid_pairs is not None:
+                primed, alone = primed_validation(loss_fn, valid_pairs, valid, valid_pair_groups, device, autocast)
+                log(f"Valid NLL of {sum(map(len, valid_pair_groups))} lines after a prime of their form: "
+                    f"{primed:.1f} nats/line (the same lines unprimed: {alone:.1f})")
+                if writer:
+                    writer.add_scalar("valid/primed_nll_per_line", primed, step)
+                    writer.add_scalar("valid/unprimed_nll_same_lines", alone, step)
+                if history:
+                    history[-1].update(valid_primed_nll=primed, valid_unprimed_nll_same_lines=alone)
             save(valid_nll)
             if main_proc and cfg.legibility_every and step % (cfg.save_every * cfg.legibility_every) == 0:
                 check_legibility(cfg, model, model_cfg, alphabet, data.stats, writer, step, log)
@@ -442,6 +475,15 @@ def main(argv=None) -> int:
             sys.stderr.flush()
             os._exit(0)
     return 0
+
+
+def primed_validation(loss_fn, pairs: PairBatches, singles: BucketBatches, groups, device, autocast
+                      ) -> tuple[float, float]:
+    """(mean NLL per line of the pairs' second lines after their primes, the same lines unprimed):
+    what a prime adds, in nats per line. Lower primed than unprimed: the prime carries the hand."""
+    primed = validate(loss_fn, pairs, device, autocast, groups)
+    alone = validate(loss_fn, singles, device, autocast, [np.asarray(g)[:, 1] for g in groups])
+    return primed, alone
 
 
 def check_legibility(cfg: TrainConfig, model, model_cfg, alphabet, stats, writer, step: int, log) -> None:
