@@ -157,7 +157,7 @@ def _lines(text: str | None, text_file: str | None) -> list[str]:
             raise click.ClickException(f"cannot read --file {text_file}: {e}") from None
     else:
         content = text.replace("\\n", "\n")
-    return content.rstrip("\n").split("\n")
+    return content.rstrip("\r\n").splitlines() or [""]      # nothing to write: Hand.check says so
 
 
 def _write(lines, style, bias, size_px, spacing_px, align, seed, candidates, checkpoint, style_dir, max_steps,

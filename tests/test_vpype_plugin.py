@@ -112,3 +112,12 @@ def test_the_page_holds_the_writing_with_the_positions_margin_on_every_side():
     x0, y0, x1, y1 = doc.bounds()
     w, h = doc.page_size
     assert w == pytest.approx(x1 + 10 * MM) and h == pytest.approx(y1 + 10 * MM)
+
+
+def test_the_help_states_scribes_own_defaults():
+    from scribe.candidates import DEFAULT_CANDIDATES
+    from scribe.hand import DEFAULT_BIAS
+    ctx = click.Context(vpype_plugin.scribe, info_name="scribe")
+    text = " ".join(vpype_plugin.scribe.get_help(ctx).split())
+    assert f"default {DEFAULT_CANDIDATES}, as scribe-write" in text and f"(default {DEFAULT_BIAS:g})" in text
+    assert "Usage: scribe [TEXT] [OPTIONS]" in text and "non-commercial research only" in text
