@@ -59,7 +59,9 @@ def test_echoed_values_are_cut_short():
 
 def test_loose_values_that_mean_something_still_work():
     assert forms.parse_style("3") == 3 and forms.parse_style(3.0) == 3 and forms.parse_style("free") is None
-    assert forms.parse_seed("7") == 7 and forms.parse_seed(None) is None and forms.parse_seed(math.nan) is None
+    assert forms.parse_seed("7") == 7 and forms.parse_seed(None) is None
+    with pytest.raises(InputError, match="seed must be a whole number"):     # JSON NaN: refused, as "nan" is
+        forms.parse_seed(math.nan)
     assert forms.parse_flag("true", "gif") is True and forms.parse_flag(0, "gif") is False
     assert forms.parse_wrap(None) is None and forms.parse_wrap(30.0) == 30
     assert forms.parse_wrap("") == forms.DEFAULT_WRAP
@@ -158,6 +160,7 @@ def test_the_issues_example_with_a_style_the_bank_has_writes(server):
     ("write_text", '"Hello", NaN, Infinity, "#000", -Infinity', "bias"),
     ("write", '[{"text": "hi", "bias": NaN}], Infinity', "bias"),
     ("write", '[{"text": "hi"}], {"seed": 1}', "seed must be"),
+    ("write", '[{"text": "hi"}], NaN', "seed must be"),                  # a raw NaN seed: refused, not "random"
     ("write", '[{"text": "hi"}], 1, 96, "left", "", "6mm", NaN', "line spacing"),
     ("write_animated", '[{"text": "hi"}], null, "left", "", NaN', "speed"),
     ("write_paragraph", '"Hi", null, null, null, null, "a4", NaN', "margin"),
@@ -275,7 +278,10 @@ def test_private_styles_stay_in_their_session_and_the_shared_hand_never_sees_the
         mine.get(99)
 
 
-def test_own_styles_are_capped_per_session_and_per_server(tmp_path, tiny_ckpt_path, tiny_style_dir, monkeypatch):
+def test_own_styles_are_capped_per_session_and_shared_fairly_per_server(tmp_path, tiny_ckpt_path, tiny_style_dir,
+                                                                       monkeypatch):
+    """Before: once the server held max_user_styles, every visitor was refused, so a few sessions could
+    lock everyone out. Now a new style takes the place of the oldest of whoever holds the most."""
     from scribe.styles import StyleError
     from scribe.web import state as state_mod
     monkeypatch.setattr(state_mod, "MAX_SESSION_STYLES", 2)
@@ -286,17 +292,48 @@ def test_own_styles_are_capped_per_session_and_per_server(tmp_path, tiny_ckpt_pa
         st.keep_style("one line c", synthetic_offsets(seed=3), a)
     assert st.keep_style("one line a", synthetic_offsets(seed=1), a)[0] == 3      # the same style again: no new one
     _, b = st.keep_style("one line d", synthetic_offsets(seed=4))
-    with pytest.raises(StyleError, match="this server already holds 3 styles made by its visitors"):
-        st.keep_style("one line e", synthetic_offsets(seed=5), b)
-    # locally the folder is capped the same way, and the same style is not saved twice
+    assert st.session_styles() == 3                                               # the server is full
+    sid, b = st.keep_style("one line e", synthetic_offsets(seed=5), b)           # b holds fewer than a: not refused
+    assert sid == 4 and [x.text for x in b.styles()] == ["one line d", "one line e"]
+    assert [x.text for x in a.styles()] == ["one line b"]                        # a's oldest made room
+    assert st.session_styles() == 3
+    _, c = st.keep_style("one line f", synthetic_offsets(seed=6))                # a newcomer takes from b
+    assert len(b) == 1 and len(a) == 1 and len(c) == 1
+    with pytest.raises(StyleError, match="this server already holds 3 styles made by its visitors, its limit, "
+                                         "and nobody holds more than you"):
+        st.keep_style("one line g", synthetic_offsets(seed=7), c)
+    # a batch (a document's styles, an uploaded zip) is kept whole or not at all
+    with pytest.raises(StyleError, match="you have 1 styles of your own and this adds 2"):
+        st.keep_styles([("one line h", synthetic_offsets(seed=8)), ("one line i", synthetic_offsets(seed=9))], c)
+    assert len(c) == 1 and st.session_styles() == 3
+
+
+def test_a_full_local_folder_keeps_new_styles_in_their_session(tmp_path, tiny_ckpt_path, tiny_style_dir):
+    """Before: once user_styles/ held max_user_styles, every visitor's style (made, uploaded, or in a
+    document) was refused. Now one client filling it stops nobody: what does not fit stays in the
+    session of whoever made it, under an id no shared style has."""
+    from scribe.hand import LineSpec
+    from scribe.styles import StyleError
     from scribe.web.state import AppSettings, AppState
     local = AppState(AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
                                  user_style_dir=str(tmp_path / "mine"), max_user_styles=2).resolved())
     ids = [local.keep_style(t, synthetic_offsets(seed=k))[0]
            for k, t in [(0, "aaa bbb"), (1, "ccc ddd"), (0, "aaa bbb")]]
-    assert ids == [3, 4, 3] and local.bank.ids == [0, 1, 2, 3, 4]
-    with pytest.raises(StyleError, match=r"mine/ holds 2 styles, the most this server keeps"):
-        local.keep_style("eee fff", synthetic_offsets(seed=9))
+    assert ids == [3, 4, 3] and local.bank.ids == [0, 1, 2, 3, 4]                # shared, and the same style once
+    assert not local.in_session(3, None) and "4" in {v for _, v in local.style_opts}
+    sid, own = local.keep_style("eee fff", synthetic_offsets(seed=9))           # another client, folder full
+    assert sid == 5 and own.ids == [5] and local.in_session(5, own)
+    assert local.bank.ids == [0, 1, 2, 3, 4] and "5" not in {v for _, v in local.style_opts}
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == [
+        "style-3-chars.npy", "style-3-strokes.npy", "style-4-chars.npy", "style-4-strokes.npy"]
+    assert local.hand(None, own).write([LineSpec("hi", 5)], seed=1, max_steps=MAX_STEPS).specs[0].style == 5
+    assert local.own_style_ids(own) == [3, 4, 5]              # a saved document carries them all
+    assert local.keep_style("aaa bbb", synthetic_offsets(seed=0), own)[0] == 3    # a shared one is found
+    # a batch that fits neither the folder nor the session adds none of its styles
+    with pytest.raises(StyleError, match="mine/ holds 2 of its 2 styles"):
+        local.keep_styles([(f"line {c}{c}", synthetic_offsets(seed=20 + k))
+                           for k, c in enumerate("ghijklmnopqrstuvwxyza")], own)
+    assert own.ids == [5] and local.bank.ids == [0, 1, 2, 3, 4]
 
 
 def test_styles_pack_into_a_zip_and_come_back(tmp_path):
