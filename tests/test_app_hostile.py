@@ -245,6 +245,53 @@ def test_served_beyond_this_machine(host, share, env, expected, monkeypatch):
     assert served_beyond_this_machine(host, share) is expected
 
 
+@pytest.mark.parametrize("headers, why", [
+    ([("host", "127.0.0.1:7860")], None), ([(b"Host", b"localhost:7860")], None), ([("host", "[::1]:7860")], None),
+    ([("host", "127.0.0.1:7860"), ("X-Forwarded-For", "203.0.113.7")], "x-forwarded-for"),
+    ([("host", "127.0.0.1:7860"), (b"forwarded", b"for=203.0.113.7")], "forwarded"),
+    ([("host", "127.0.0.1:7860"), ("X-Real-IP", "203.0.113.7")], "x-real-ip"),
+    ([("host", "127.0.0.1:7860"), ("Via", "1.1 proxy")], "via"),
+    ([("host", "scribe.example.org")], "scribe.example.org"),          # a tunnel service, a proxy passing it on
+])
+def test_a_request_through_a_proxy_is_recognised(headers, why):
+    from scribe.hosting import came_through_proxy
+    found = came_through_proxy(headers)
+    assert (found is None) if why is None else (why in found)
+
+
+@pytest.mark.slow
+def test_a_loopback_server_goes_private_on_the_first_request_through_a_proxy(tmp_path, tiny_ckpt_path,
+                                                                           tiny_style_dir):
+    """Before: privacy was decided from the bind address alone, so a server on 127.0.0.1 behind a reverse
+    proxy or tunnel was public but offered every local style to everyone, and saved theirs for all."""
+    from gradio_client import Client
+    from scribe.web import app
+    from scribe.web.state import AppSettings
+    from helpers import free_port
+    user = tmp_path / "user"
+    write_style(user, 3, "the owner's hand", synthetic_offsets(seed=3))         # made locally earlier, shared
+    demo = app.build_demo(AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
+                                      user_style_dir=str(user), max_steps=MAX_STEPS))
+    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+
+    def page_config(headers=None) -> str:
+        with urllib.request.urlopen(urllib.request.Request(f"{url}config", headers=headers or {}), timeout=60) as r:
+            return r.read().decode("utf-8")
+
+    try:
+        assert "the owner" in page_config()                         # locally, the menus offer it
+        assert Client(url, verbose=False).predict(api_name="/info")["own_styles"].startswith("shared")
+        assert "the owner" not in page_config({"X-Forwarded-For": "203.0.113.7"})   # that very request: private
+        assert "the owner" not in page_config()                     # and every later one
+        c = Client(url, verbose=False)
+        assert c.predict(api_name="/info")["own_styles"] == "per session"
+        sid, _, _, summary = c.predict(ink=canvas_json("my own hand"), text="my own hand", api_name="/make_style")
+        assert "this session only" in summary
+        assert sorted(p.name for p in user.iterdir()) == ["style-3-chars.npy", "style-3-strokes.npy"]
+    finally:
+        demo.close()
+
+
 def private_state(tmp_path, ckpt, styles, **kw):
     from scribe.web.state import AppSettings, AppState
     return AppState(AppSettings(checkpoint=str(ckpt), style_dir=str(styles), user_style_dir=str(tmp_path / "user"),
@@ -410,11 +457,11 @@ def test_the_command_line_keeps_styles_private_when_served_beyond_this_machine(m
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     for argv in (["--port", "7999"], ["--host", "0.0.0.0"], ["--share"],
-                 ["--max_user_styles", "5", "--max_sessions", "9"]):
+                 ["--max_user_styles", "5", "--max_sessions", "9"], ["--private_styles"]):
         app.main(argv)
-    assert [s.private_styles for s in seen] == [False, True, True, False]
+    assert [s.private_styles for s in seen] == [False, True, True, False, True]
     assert seen[3].max_user_styles == 5 and seen[3].max_sessions == 9 and seen[0].max_sessions == 128
-    assert len(trimmed) == 4                  # every server bounds its native memory first
+    assert len(trimmed) == 5                  # every server bounds its native memory first
 
 
 def test_the_server_bounds_its_native_memory(monkeypatch):
@@ -511,10 +558,12 @@ def test_a_visitors_style_is_theirs_alone_downloadable_and_capped(served, tmp_pa
     svg_a = a.predict(lines=[{"text": "hello", "style": 3}], seed=5, api_name="/write")[0]
     svg_b = b.predict(lines=[{"text": "hello", "style": 3}], seed=5, api_name="/write")[0]
     assert Path(svg_a).read_bytes() == Path(svg_b).read_bytes()    # the same ink: it is the same style
-    # the server keeps at most 3 visitors' styles: a and b hold 2, c makes the third, d is refused
+    # the server keeps at most 3 visitors' styles: a and b hold 2, c makes the third; d, holding none, is
+    # not refused (the oldest style of someone holding more makes room); d's second one is
     c, d = Client(served["url"], verbose=False), Client(served["url"], verbose=False)
     c.predict(ink=canvas_json("quick brown fox"), text="quick brown fox", api_name="/make_style")
-    title, message = app_error(d, ink=canvas_json("lazy dog naps"), text="lazy dog naps", api_name="/make_style")
+    assert d.predict(ink=canvas_json("lazy dog naps"), text="lazy dog naps", api_name="/make_style")[0] == 3
+    title, message = app_error(d, ink=canvas_json("lazy cat naps"), text="lazy cat naps", api_name="/make_style")
     assert "this server already holds 3 styles made by its visitors" in message and title == "Style problem"
     bad = tmp_path / "style-1-strokes.npy"
     bad.write_bytes(b"\x93NUMPY not really")

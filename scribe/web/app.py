@@ -102,13 +102,37 @@ def bound_server_memory(threshold: int = MMAP_THRESHOLD) -> bool:
         return False
 
 
+def _choice_value(choice):
+    return choice[1] if isinstance(choice, (tuple, list)) and len(choice) > 1 else choice
+
+
 def go_private(demo: gr.Blocks, why: str) -> None:
     """Keep the visitors' own styles per session from now on, and serve the page without the shared
     ones (the page's settings are built again: Gradio serves the copy it made at launch)."""
     state = getattr(demo, "scribe_state", None)
     if state is None or state.private:
         return
+    offered = lambda: {v for _, v in state.style_opts} | {v for _, v in state.checkpoint_menu()}   # noqa: E731
+    before = offered()
     state.make_private()
+    gone = before - offered()          # user_styles/ and the hands learned here (user_models/)
+
+    def without_gone(choices):
+        return [c for c in choices if _choice_value(c) not in gone]
+
+    chart = views.style_chart_html(state.bank)
+    for block in list(getattr(demo, "blocks", {}).values()):     # every style menu, the rows' included
+        if isinstance(block, gr.Dropdown) and any(_choice_value(c) in gone for c in block.choices or []):
+            block.choices = without_gone(block.choices)
+            if block.value in gone:    # a style menu falls back to the free hand, the Checkpoint menu to the default
+                block.value = FREE_STYLE if FREE_STYLE in map(_choice_value, block.choices) else state.default_label()
+        elif isinstance(block, gr.Dataset):                       # examples keep a copy of their inputs' menus
+            for props in block.component_props or []:
+                if isinstance(props, dict) and isinstance(props.get("choices"), list):
+                    props["choices"] = without_gone(props["choices"])
+        elif isinstance(block, gr.HTML) and getattr(block, "elem_classes", None) and \
+                "scribe-style-chart" in block.elem_classes:       # the chart of styles
+            block.value = chart
     if getattr(demo, "config", None) is not None:
         demo.config = demo.get_config_file()
     log.warning("served beyond this machine (%s): the visitors' own styles are kept per session from now "

@@ -525,7 +525,7 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
         line = gr.Markdown(model_line)
         gr.Markdown(f"<span class='scribe-note'>{forms.limits_text()}</span>")
     with gr.Accordion("The styles (each hand's own ink)", open=False):
-        gr.HTML(views.style_chart_html(state.bank))
+        gr.HTML(views.style_chart_html(state.bank), elem_classes=["scribe-style-chart"])   # app.go_private redraws it
     return SettingsPanel(Shared(seed, dpi, align, ckpt, candidates), rescan, line, Paper(kind, pitch, rule))
 
 
