@@ -612,3 +612,36 @@ def test_paragraph_text_that_is_not_text_is_refused_by_name():
     for bad in (-1180591620717411303424, 3.5, ["a"], {"t": 1}):
         with pytest.raises(InputError, match="text must be text"):
             outputs.write_paragraph_files(Hand(tiny_checkpoint()), bad, None, 0.75, "navy", 1.5, ParagraphLayout())
+
+
+def test_result_folders_are_bounded_by_size_as_well_as_age(tmp_path):
+    """Before: result folders were removed by age only, so an hour of 600-dpi writes could fill the disk.
+    Real folders of real files, with their times set: the clock is `now`, never the machine's pace."""
+    import os
+    from scribe.web import outputs
+    root, now, mb = tmp_path / "scribe-app", 1_000_000.0, 1024 * 1024
+    ages = {"a": 7200, "b": 3000, "c": 2000, "d": 1000, "e": 60}          # seconds old; "a" is over the hour
+    for name, age in ages.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "handwriting-1.png").write_bytes(b"\0" * mb)
+        (root / name / "handwriting-1.svg").write_bytes(b"<svg/>")
+        os.utime(root / name, (now - age, now - age))
+    (root / "stray.txt").write_bytes(b"x")                                # not a result folder: left alone
+    left = outputs.prune_outputs(root, max_age_s=3600, max_bytes=int(2.5 * mb), now=now)
+    assert sorted(p.name for p in root.iterdir()) == ["d", "e", "stray.txt"]   # "a" by age, then b, c: oldest first
+    assert left == 2 * (mb + 6)
+    # a folder younger than the grace period is kept whatever the bound: its request may still be answering
+    left = outputs.prune_outputs(root, max_age_s=3600, max_bytes=1, now=now)
+    assert sorted(p.name for p in root.iterdir()) == ["e", "stray.txt"] and left == mb + 6
+    assert outputs.prune_outputs(tmp_path / "none") == 0
+
+
+def test_the_servers_output_bound_comes_from_its_flag(tmp_path, tiny_ckpt_path, tiny_style_dir, monkeypatch):
+    from scribe.web import app, outputs
+    from scribe.web.flags import parse_args
+    monkeypatch.setattr(outputs.OutputLimits, "max_bytes", outputs.OutputLimits.max_bytes)
+    assert parse_args([]).max_output_mb == outputs.DEFAULT_OUTPUT_MAX_MB
+    flag = parse_args(["--max_output_mb", "7"]).max_output_mb
+    app.build_demo(app.AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
+                                   user_style_dir=str(tmp_path / "u"), max_output_mb=flag))
+    assert outputs.OutputLimits.max_bytes == 7 * 1024 * 1024

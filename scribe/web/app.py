@@ -19,7 +19,7 @@ import gradio as gr
 from .. import cli
 from ..hosting import came_through_proxy, on_colab, served_beyond_this_machine
 from ..hand import use_sampling_threads
-from . import api, learn, tabs, views
+from . import api, learn, outputs, tabs, views
 from .assets import CSS
 from .flags import parse_args
 from .forms import FREE_STYLE
@@ -31,6 +31,7 @@ log = logging.getLogger("scribe.app")
 def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
     s = (settings or AppSettings()).resolved()
     state = AppState(s)
+    outputs.OutputLimits.max_bytes = s.max_output_mb * 1024 * 1024     # the process's result folders
     model_line, load_error = "", ""
     if state.default:
         try:
@@ -191,6 +192,6 @@ def main(argv=None) -> None:
                                   args.device, args.concurrency, args.max_queue, args.user_style_dir,
                                   args.private_styles or served_beyond_this_machine(args.host, share),
                                   args.max_user_styles,
-                                  args.max_sessions))
+                                  args.max_sessions, args.max_output_mb))
     launch(demo, args.host, args.port, share)
 

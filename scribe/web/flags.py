@@ -8,6 +8,7 @@ import os
 
 from .. import cli
 from ..sampling import MAX_STEP_CAP
+from .outputs import DEFAULT_OUTPUT_MAX_MB
 from .state import DEFAULT_MAX_SESSIONS, DEFAULT_MAX_USER_STYLES, MAX_SESSION_STYLES
 
 
@@ -50,6 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max_sessions", type=cli.whole(1, 1_000_000), default=DEFAULT_MAX_SESSIONS,
                    help=f"sessions held in memory, 0.38 MB each (default {DEFAULT_MAX_SESSIONS}); beyond it the "
                         f"least recently used is dropped, with its rows and its own styles")
+    p.add_argument("--max_output_mb", type=cli.whole(1, 10_000_000), default=DEFAULT_OUTPUT_MAX_MB,
+                   help=f"result files kept in the temp folder in all, in MB (default {DEFAULT_OUTPUT_MAX_MB}); "
+                        f"beyond it the oldest go first, and any older than an hour anyway")
     args = p.parse_args(argv)
     if args.port is None:
         args.port = cli.env_value("GRADIO_SERVER_PORT", cli.port)

@@ -32,6 +32,7 @@ from ..hand import DEFAULT_BIAS, Hand
 from ..styles import LayeredStyleBank, MemoryStyleBank, Style, StyleBank, StyleError, style_ids
 from ..user_style import UserStyle, save_style
 from .forms import DEFAULT_COLOR, DEFAULT_WIDTH, FREE_STYLE
+from .outputs import DEFAULT_OUTPUT_MAX_MB
 from . import views
 from .views import style_choices
 
@@ -62,13 +63,15 @@ class AppSettings:
     private_styles: bool | None = None   # own styles per session (served beyond this machine); None: no
     max_user_styles: int = DEFAULT_MAX_USER_STYLES
     max_sessions: int = DEFAULT_MAX_SESSIONS
+    max_output_mb: int = DEFAULT_OUTPUT_MAX_MB   # result files kept in all (the oldest go first)
 
     def resolved(self) -> "AppSettings":
         device = self.device or "cpu"   # sampling on CUDA has not been measured: opt in with --device cuda
         return AppSettings(self.checkpoint, self.checkpoint_dir, self.style_dir, self.max_steps, device,
                            self.concurrency or (4 if device.startswith("cuda") else 2), self.max_queue,
                            self.user_style_dir or DEFAULT_USER_STYLE_DIR, bool(self.private_styles),
-                           max(0, int(self.max_user_styles)), max(1, int(self.max_sessions)))
+                           max(0, int(self.max_user_styles)), max(1, int(self.max_sessions)),
+                           max(1, int(self.max_output_mb)))
 
 
 # ---- checkpoints -----------------------------------------------------------------------------------
