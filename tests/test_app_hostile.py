@@ -645,3 +645,24 @@ def test_the_servers_output_bound_comes_from_its_flag(tmp_path, tiny_ckpt_path, 
     app.build_demo(app.AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
                                    user_style_dir=str(tmp_path / "u"), max_output_mb=flag))
     assert outputs.OutputLimits.max_bytes == 7 * 1024 * 1024
+
+
+@pytest.mark.slow
+def test_a_document_refused_at_the_session_cap_adds_none_of_its_styles(served):
+    """Before: a document with 25 embedded styles was refused at the per-session cap of 20, but the
+    first ones had been kept already."""
+    from gradio_client import Client
+    from scribe.document import Document, EmbeddedStyle
+    from scribe.hand import LineSpec
+
+    def document(n: int) -> str:
+        specs = [LineSpec(f"line {k}", None) for k in range(n)]
+        embedded = {k: EmbeddedStyle(f"my hand {k}", synthetic_offsets(seed=100 + k)) for k in range(n)}
+        return Document(specs, seed=3, embedded=embedded).dumps()
+
+    c = Client(served["url"], verbose=False)
+    title, message = app_error(c, document=document(25), api_name="/write_document")
+    assert "the most one visitor keeps is 20" in message and "this adds 25" in message
+    assert c.predict(api_name="/info")["styles"] == [0, 1, 2]                    # none of the 25
+    c.predict(document=document(2), api_name="/write_document")
+    assert c.predict(api_name="/info")["styles"] == [0, 1, 2, 3, 4]              # a document that fits: all
