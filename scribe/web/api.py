@@ -20,8 +20,9 @@ and paper (`paper`: plain/ruled/grid/dotted, `rule_pitch` mm (0: the line spacin
 paper is drawn in PNG and PDF only.
 
 Your own styles (/make_style, /load_styles, a document's embedded ink) are kept in user_styles/ and
-offered to everyone when the app runs on this machine only, and per session (one gradio_client Client,
-one browser tab) when it is served beyond it; scribe.web.state says where, and caps them.
+offered to everyone when the app runs on this machine only (per session once that folder is full), and
+per session (one gradio_client Client, one browser tab) when it is served beyond it or reached through a
+proxy; scribe.web.state says where, and caps them (docs/security.md).
 
 The endpoints' inputs and outputs are hidden components; the UI's own events are private.
 
@@ -570,7 +571,8 @@ def add_api(state: AppState, mine: gr.State) -> None:
                         api_description="Make a style from your own ink: `ink` is canvas JSON "
                                         "([[{x,y,t}...]...], [[[x,y]...]...] or {strokes, text}) or `file` an "
                                         "InkML / IAM-OnDB XML upload; `text` is what it says. Saves it in the "
-                                        "server's user style folder and returns its id (use it as `style` in "
+                                        "server's user style folder (or for this session: see /info's "
+                                        "own_styles) and returns its id (use it as `style` in "
                                         "/write), its two style files, a preview SVG and a summary.", **conc)
 
     @guarded
