@@ -21,10 +21,21 @@ ink with absurd spans). Every request is classified:
 A message that names a server folder (this checkout, the server's working folder, the temp folder) is
 counted apart, as a path leak.
 
+After the random requests come three scenarios of issue 28 (their requests are classified the same
+way, and counted apart as `scenario_requests`):
+
+- NaN seeds: every endpoint with a seed, sent a raw JSON NaN seed, must refuse it naming the seed
+  (`nan_seeds_accepted`, target 0);
+- a full style bank: one client makes styles until user_styles/ (--max_user_styles, 8 here) is full
+  and then some; another client must still make a style and write with it (`lockouts`, target 0);
+- a proxy: one request with X-Forwarded-For to this loopback server; from then on the server must keep
+  styles per session: /info says so, a new client sees none of the shared styles, and its new style is
+  for its session only (`proxy_not_private`, target 0).
+
 It also counts tracebacks in the server's log and measures the server's RSS before and after the fuzz
 (after one warm-up request per endpoint). Prints one summary line per figure and writes --report JSON.
 Exit status 1 when any figure misses the issue's target (0 crashes, 0 unexpected, 0 tracebacks, 0 slow,
-RSS growth <= 200 MB, 0 path leaks), so CI can run the bounded mode.
+RSS growth <= 200 MB, 0 path leaks, and the three scenarios' zeros), so CI can run the bounded mode.
 """
 from __future__ import annotations
 
@@ -153,17 +164,18 @@ def via_client(client, endpoint: str, kw: dict, timeout: float) -> tuple[str, st
         return "client", f"{type(e).__name__}: {str(e)[:160]}"
 
 
-def via_http(base: str, endpoint: str, kw: dict, params: list[str], rng: random.Random,
-             timeout: float) -> tuple[str, str]:
+def via_http(base: str, endpoint: str, kw: dict, params: list[str], rng: random.Random | None,
+             timeout: float, headers: dict | None = None) -> tuple[str, str]:
+    """One raw call; rng None sends `kw` as it is (the scenarios)."""
     name = endpoint.lstrip("/")
     data = [kw[p] for p in params]
-    if "file" in params and rng.random() < 0.3:  # a client naming a server path as the upload
+    if rng is not None and "file" in params and rng.random() < 0.3:  # a client naming a server path as the upload
         data[params.index("file")] = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
-    if rng.random() < 0.1:                       # wrong arity or a wrong body shape
+    if rng is not None and rng.random() < 0.1:                       # wrong arity or a wrong body shape
         data = rng.choice([data[:-1] if data else [1], data + [1, 2], {"lines": 1}, "text", None])
     body = json.dumps({"data": data}, allow_nan=True)   # NaN / Infinity / -Infinity literals
     req = urllib.request.Request(f"{base}gradio_api/call/{name}", body.encode("utf-8", "surrogatepass"),
-                                 {"Content-Type": "application/json"})
+                                 {"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             event_id = json.load(r)["event_id"]
@@ -228,7 +240,8 @@ def start_server(args, workdir: Path) -> tuple[subprocess.Popen, str, Path]:
     port = args.port or free_port()
     log_path = workdir / "server.log"
     cmd = [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--host", "127.0.0.1",
-           "--user_style_dir", str(workdir / "user_styles"), "--max_steps", str(args.max_steps)]
+           "--user_style_dir", str(workdir / "user_styles"), "--max_steps", str(args.max_steps),
+           "--max_user_styles", str(args.max_user_styles)]
     if args.checkpoint:
         cmd += ["--checkpoint", args.checkpoint]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False",
@@ -249,6 +262,96 @@ def start_server(args, workdir: Path) -> tuple[subprocess.Popen, str, Path]:
     raise SystemExit("the server did not come up within 300 s")
 
 
+# ---- the scenarios of issue 28 ---------------------------------------------------------------------------
+class Scenarios:
+    """Deterministic checks after the random requests; every request is timed and classified like theirs
+    (`record`), and each scenario counts its own misses."""
+
+    def __init__(self, base: str, api: dict, rng: random.Random, timeout: float, record):
+        self.base, self.api, self.rng, self.timeout, self.record = base, api, rng, timeout, record
+        self.figures = Counter()
+        self.notes: list[str] = []
+
+    def client(self):
+        from gradio_client import Client
+        return Client(self.base, verbose=False)
+
+    def call(self, client, endpoint: str, kw: dict):
+        """(result, detail, output): as via_client, with the output of an answered request."""
+        from gradio_client.exceptions import AppError
+        t0 = time.perf_counter()
+        out = None
+        try:
+            out = client.submit(**kw, api_name=endpoint).result(timeout=self.timeout)
+            result, detail = "ok", ""
+        except AppError as e:
+            msg, title = str(getattr(e, "message", e) or ""), getattr(e, "title", "") or ""
+            result = ("crash" if "has raised an exception" in msg or not msg else
+                      "unexpected" if title == "Unexpected error" else "leak" if leaks(msg) else "refused")
+            detail = f"{title}: {msg[:160]}"
+        except TimeoutError:
+            result, detail = "slow", "no answer within the timeout"
+        self.record(endpoint, "client", "scenario", result, detail, kw, time.perf_counter() - t0)
+        return result, detail, out
+
+    def http(self, endpoint: str, kw: dict, headers: dict | None = None):
+        t0 = time.perf_counter()
+        result, detail = via_http(self.base, endpoint, kw, self.api[endpoint], None, self.timeout, headers)
+        self.record(endpoint, "http", "scenario", result, detail, kw, time.perf_counter() - t0)
+        return result, detail
+
+    def nan_seeds(self) -> None:
+        for endpoint, params in sorted(self.api.items()):
+            if "seed" not in params:
+                continue
+            kw = {q: valid_value(q, endpoint, self.rng, False) for q in params}
+            kw.update({q: v for q, v in (("page", "a4"), ("width_mm", 0)) if q in kw})   # a layout that fits
+            kw["seed"] = NAN                                   # a raw JSON NaN literal
+            result, detail = self.http(endpoint, kw)
+            if result != "refused" or "seed" not in detail:
+                self.figures["nan_seeds_accepted"] += 1
+                self.notes.append(f"NaN seed to {endpoint}: {result} {detail[:100]}")
+        self.figures["nan_seeds_accepted"] += 0
+
+    def style(self, client, k: int, text: str | None = None):
+        text = text or f"filling style {k}"
+        return self.call(client, "/make_style", {"ink": valid_ink(random.Random(k)), "text": text})
+
+    def full_bank(self, cap: int) -> None:
+        filler = self.client()
+        kept_in_session = 0
+        for k in range(cap + 3):                   # fill user_styles/ and go past it
+            result, detail, out = self.style(filler, 1000 + k)
+            if result == "ok" and "this session only" in out[3]:
+                kept_in_session += 1
+        other = self.client()
+        result, detail, out = self.style(other, 5000, "another visitor")
+        wrote = None
+        if result == "ok":
+            wrote, _, _ = self.call(other, "/write", {"lines": [{"text": "mine", "style": out[0]}], "seed": 1})
+        if result != "ok" or wrote != "ok" or not kept_in_session:
+            self.figures["lockouts"] += 1
+            self.notes.append(f"full bank: another client's style {result} {detail[:100]}, its write {wrote}, "
+                              f"{kept_in_session} of the filler's styles kept in its session")
+        self.figures["lockouts"] += 0
+        self.shared_ids = set(self.call(self.client(), "/info", {})[2]["styles"])
+
+    def proxy(self) -> None:
+        info_kw = {}
+        self.http("/info", info_kw, {"X-Forwarded-For": "203.0.113.7"})
+        c = self.client()
+        _, _, info = self.call(c, "/info", {})
+        result, detail, out = self.style(c, 7000, "behind a proxy")
+        seen = set(info["styles"]) if info else set()
+        own_before = getattr(self, "shared_ids", set()) - seen
+        if not info or info["own_styles"] != "per session" or result != "ok" or "this session only" not in out[3] \
+                or not own_before:
+            self.figures["proxy_not_private"] += 1
+            self.notes.append(f"after a forwarded request: {info and info['own_styles']}, styles {sorted(seen)} "
+                              f"(shared before: {sorted(getattr(self, 'shared_ids', []))}), new style {result}")
+        self.figures["proxy_not_private"] += 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--requests", type=int, default=1200)
@@ -263,6 +366,8 @@ def main(argv=None) -> int:
     p.add_argument("--report", default=None, help="write the figures and every failure here (JSON)")
     p.add_argument("--show", type=int, default=3, help="examples printed per failure kind")
     p.add_argument("--log", default=None, help="keep a copy of the server's log here")
+    p.add_argument("--max_user_styles", type=int, default=8,
+                   help="the server's cap on shared styles (small, so that the full-bank scenario is quick)")
     args = p.parse_args(argv)
     from gradio_client import Client
 
@@ -284,15 +389,9 @@ def main(argv=None) -> int:
             log_offset = log_path.stat().st_size
             outcomes, examples, by_endpoint = Counter(), {}, Counter()
             peak, slowest, started = rss_before, 0.0, time.time()
-            for i in range(args.requests):
-                endpoint, kw, kind = make_request(api, rng)
-                way = "client" if rng.random() < 0.5 else "http"
-                t0 = time.perf_counter()
-                if way == "client":
-                    result, detail = via_client(client, endpoint, kw, args.timeout)
-                else:
-                    result, detail = via_http(base, endpoint, kw, api[endpoint], rng, args.timeout)
-                took = time.perf_counter() - t0
+
+            def record(endpoint, way, kind, result, detail, kw, took):
+                nonlocal slowest, peak
                 slowest = max(slowest, took)
                 if took > slow_limit:
                     outcomes["slow"] += 1
@@ -301,12 +400,28 @@ def main(argv=None) -> int:
                 by_endpoint[(endpoint, result)] += 1
                 if result in ("crash", "unexpected", "client", "leak"):
                     examples.setdefault(result, []).append((endpoint, way, kind, detail, _shown(kw)))
-                elif result == "refused" and kind != "hostile":     # for --report: what plain requests hit
+                elif result == "refused" and kind not in ("hostile", "scenario"):   # for --report
                     examples.setdefault("refused_plain", []).append((endpoint, way, kind, detail, _shown(kw)))
                 peak = max(peak, rss_mb(proc.pid))
+
+            for i in range(args.requests):
+                endpoint, kw, kind = make_request(api, rng)
+                way = "client" if rng.random() < 0.5 else "http"
+                t0 = time.perf_counter()
+                if way == "client":
+                    result, detail = via_client(client, endpoint, kw, args.timeout)
+                else:
+                    result, detail = via_http(base, endpoint, kw, api[endpoint], rng, args.timeout)
+                record(endpoint, way, kind, result, detail, kw, time.perf_counter() - t0)
                 if (i + 1) % 100 == 0:
                     print(f"  {i + 1}/{args.requests} requests, {time.time() - started:.0f}s, "
                           f"{dict(outcomes)}", flush=True)
+            random_outcomes = sum(outcomes.values()) - outcomes["slow"]
+            scenarios = Scenarios(base, api, rng, args.timeout, record)
+            scenarios.nan_seeds()
+            scenarios.full_bank(args.max_user_styles)
+            scenarios.proxy()                   # last: from here on the server keeps styles per session
+            scenario_requests = sum(outcomes.values()) - outcomes["slow"] - random_outcomes
             rss_after = rss_mb(proc.pid)
             log_text = log_path.read_text(errors="replace")[log_offset:]
             if args.log:
@@ -327,9 +442,12 @@ def main(argv=None) -> int:
                "slow_limit_s": round(slow_limit, 1), "slowest_vs_reference": round(slowest / reference, 1),
                "rss_before_mb": round(rss_before, 1),
                "rss_after_mb": round(rss_after, 1), "rss_peak_mb": round(peak, 1),
-               "rss_growth_mb": round(rss_after - rss_before, 1)}
+               "rss_growth_mb": round(rss_after - rss_before, 1),
+               "scenario_requests": scenario_requests, **dict(sorted(scenarios.figures.items()))}
     for k, v in figures.items():
         print(f"{k}: {v}")
+    for note in scenarios.notes:
+        print("   scenario:", note)
     for kind, rows in examples.items():
         if kind == "refused_plain":
             continue
@@ -346,7 +464,8 @@ def main(argv=None) -> int:
         Path(args.report).write_text(json.dumps({"figures": figures, "examples": examples,
                                                  "log_exceptions": dict(tb_kinds)}, indent=1, default=str))
     missed = (figures["crashes_in_gradio"] or figures["unexpected_error"] or tracebacks or figures["over_slow_s"]
-              or figures["rss_growth_mb"] > TARGET_RSS_MB or figures["messages_naming_server_paths"])
+              or figures["rss_growth_mb"] > TARGET_RSS_MB or figures["messages_naming_server_paths"]
+              or any(scenarios.figures.values()))
     return 1 if missed else 0
 
 

@@ -28,3 +28,36 @@ def served_beyond_this_machine(host: str | None, share: bool | None) -> bool:
     choice: GRADIO_SERVER_NAME, else loopback."""
     host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
     return bool(share) or (host.strip().lower() not in LOOPBACK and not host.strip().startswith("127."))
+
+
+# Headers a reverse proxy, a load balancer or a tunnel service adds to what it passes on. A request that
+# reaches a loopback server with one of these came from somewhere else, whatever its socket says.
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-server",
+                 "x-real-ip", "via", "cf-connecting-ip", "true-client-ip", "x-client-ip", "fly-client-ip")
+
+
+def _loopback_name(host: str) -> bool:
+    name = host.strip().lower()
+    if name.startswith("["):                          # [::1]:7860
+        name = name[1:name.find("]")] if "]" in name else name[1:]
+    elif name.count(":") == 1:                        # localhost:7860
+        name = name.split(":")[0]
+    return name in LOOPBACK or name.startswith("127.") or name == ""
+
+
+def came_through_proxy(headers) -> str | None:
+    """Why a request to this server came from another machine although it was sent to a loopback
+    address, or None: a header a proxy or tunnel adds (X-Forwarded-For, Forwarded, X-Real-IP, Via, ...),
+    or a Host header naming something other than this machine (a tunnel service, a proxy passing the
+    public name on). `headers`: (name, value) pairs, str or bytes, names in any case. A plain TCP
+    forward that changes neither (ssh -L, a proxy told to send Host: localhost) cannot be told apart:
+    start the app with --private_styles behind one."""
+    for name, value in headers:
+        name = (name.decode("latin-1") if isinstance(name, bytes) else str(name)).lower()
+        if name in PROXY_HEADERS:
+            return f"a {name} header"
+        if name == "host":
+            value = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+            if not _loopback_name(value):
+                return f"the Host header {value[:80]!r}"
+    return None

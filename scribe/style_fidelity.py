@@ -50,17 +50,25 @@ def bank_writers(bank, data: ProcessedData, writer_of_form: dict[str, str],
     """Map each style of `bank` to its writer; split each writer's other lines between references and
     held-out lines (alternately, in the data's order, so both sets cover every form)."""
     style_ids = list(bank.ids) if style_ids is None else style_ids
-    writer_of_style, style_line = {}, {}
+    index = getattr(bank, "index", None) or {}          # bank.json: each style's source line(s), if known
+    at = {str(line_id): i for i, line_id in enumerate(data.line_ids)}
+    writer_of_style, style_line, taken = {}, {}, set()
     for sid in style_ids:
-        style = bank.get(sid)
-        i = find_style_line(data, style.text, len(style.offsets))
-        if i is None:
+        record = index.get(str(sid), {})
+        sources = [at.get(str(x)) for x in [record.get("line"), *record.get("extra_lines", [])] if x]
+        sources = [i for i in sources if i is not None]
+        if not sources:
+            style = bank.get(sid)
+            found = find_style_line(data, style.text, len(style.offsets))
+            sources = [found] if found is not None else []
+        if not sources:
             continue
+        i = sources[0]
         form = str(data.line_ids[i]).rpartition("-")[0]
         if form in writer_of_form:
             writer_of_style[sid], style_line[sid] = writer_of_form[form], i
+            taken.update(sources)        # no line of a prime is a reference or a held-out line
     mine = set(writer_of_style.values())
-    taken = set(style_line.values())
     lines: dict[str, list[int]] = {w: [] for w in mine}
     for i in data.indices("valid"):
         w = writer_of_form.get(str(data.line_ids[i]).rpartition("-")[0])

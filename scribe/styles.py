@@ -229,6 +229,14 @@ class MemoryStyleBank:
     def next_free_id(self) -> int:
         return max([self.first_id - 1, *self._styles]) + 1
 
+    def drop_oldest(self) -> int | None:
+        """Forget the style kept first (to make room on a full server); returns its id."""
+        if not self._styles:
+            return None
+        oldest = next(iter(self._styles))
+        del self._styles[oldest]
+        return oldest
+
 
 class LayeredStyleBank:
     """Several style folders seen as one bank (the shipped bank plus a user's folder, say).

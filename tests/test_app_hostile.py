@@ -59,7 +59,9 @@ def test_echoed_values_are_cut_short():
 
 def test_loose_values_that_mean_something_still_work():
     assert forms.parse_style("3") == 3 and forms.parse_style(3.0) == 3 and forms.parse_style("free") is None
-    assert forms.parse_seed("7") == 7 and forms.parse_seed(None) is None and forms.parse_seed(math.nan) is None
+    assert forms.parse_seed("7") == 7 and forms.parse_seed(None) is None
+    with pytest.raises(InputError, match="seed must be a whole number"):     # JSON NaN: refused, as "nan" is
+        forms.parse_seed(math.nan)
     assert forms.parse_flag("true", "gif") is True and forms.parse_flag(0, "gif") is False
     assert forms.parse_wrap(None) is None and forms.parse_wrap(30.0) == 30
     assert forms.parse_wrap("") == forms.DEFAULT_WRAP
@@ -158,6 +160,7 @@ def test_the_issues_example_with_a_style_the_bank_has_writes(server):
     ("write_text", '"Hello", NaN, Infinity, "#000", -Infinity', "bias"),
     ("write", '[{"text": "hi", "bias": NaN}], Infinity', "bias"),
     ("write", '[{"text": "hi"}], {"seed": 1}', "seed must be"),
+    ("write", '[{"text": "hi"}], NaN', "seed must be"),                  # a raw NaN seed: refused, not "random"
     ("write", '[{"text": "hi"}], 1, 96, "left", "", "6mm", NaN', "line spacing"),
     ("write_animated", '[{"text": "hi"}], null, "left", "", NaN', "speed"),
     ("write_paragraph", '"Hi", null, null, null, null, "a4", NaN', "margin"),
@@ -242,6 +245,53 @@ def test_served_beyond_this_machine(host, share, env, expected, monkeypatch):
     assert served_beyond_this_machine(host, share) is expected
 
 
+@pytest.mark.parametrize("headers, why", [
+    ([("host", "127.0.0.1:7860")], None), ([(b"Host", b"localhost:7860")], None), ([("host", "[::1]:7860")], None),
+    ([("host", "127.0.0.1:7860"), ("X-Forwarded-For", "203.0.113.7")], "x-forwarded-for"),
+    ([("host", "127.0.0.1:7860"), (b"forwarded", b"for=203.0.113.7")], "forwarded"),
+    ([("host", "127.0.0.1:7860"), ("X-Real-IP", "203.0.113.7")], "x-real-ip"),
+    ([("host", "127.0.0.1:7860"), ("Via", "1.1 proxy")], "via"),
+    ([("host", "scribe.example.org")], "scribe.example.org"),          # a tunnel service, a proxy passing it on
+])
+def test_a_request_through_a_proxy_is_recognised(headers, why):
+    from scribe.hosting import came_through_proxy
+    found = came_through_proxy(headers)
+    assert (found is None) if why is None else (why in found)
+
+
+@pytest.mark.slow
+def test_a_loopback_server_goes_private_on_the_first_request_through_a_proxy(tmp_path, tiny_ckpt_path,
+                                                                           tiny_style_dir):
+    """Before: privacy was decided from the bind address alone, so a server on 127.0.0.1 behind a reverse
+    proxy or tunnel was public but offered every local style to everyone, and saved theirs for all."""
+    from gradio_client import Client
+    from scribe.web import app
+    from scribe.web.state import AppSettings
+    from helpers import free_port
+    user = tmp_path / "user"
+    write_style(user, 3, "the owner's hand", synthetic_offsets(seed=3))         # made locally earlier, shared
+    demo = app.build_demo(AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
+                                      user_style_dir=str(user), max_steps=MAX_STEPS))
+    _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True, quiet=True)
+
+    def page_config(headers=None) -> str:
+        with urllib.request.urlopen(urllib.request.Request(f"{url}config", headers=headers or {}), timeout=60) as r:
+            return r.read().decode("utf-8")
+
+    try:
+        assert "the owner" in page_config()                         # locally, the menus offer it
+        assert Client(url, verbose=False).predict(api_name="/info")["own_styles"].startswith("shared")
+        assert "the owner" not in page_config({"X-Forwarded-For": "203.0.113.7"})   # that very request: private
+        assert "the owner" not in page_config()                     # and every later one
+        c = Client(url, verbose=False)
+        assert c.predict(api_name="/info")["own_styles"] == "per session"
+        sid, _, _, summary = c.predict(ink=canvas_json("my own hand"), text="my own hand", api_name="/make_style")
+        assert "this session only" in summary
+        assert sorted(p.name for p in user.iterdir()) == ["style-3-chars.npy", "style-3-strokes.npy"]
+    finally:
+        demo.close()
+
+
 def private_state(tmp_path, ckpt, styles, **kw):
     from scribe.web.state import AppSettings, AppState
     return AppState(AppSettings(checkpoint=str(ckpt), style_dir=str(styles), user_style_dir=str(tmp_path / "user"),
@@ -275,7 +325,10 @@ def test_private_styles_stay_in_their_session_and_the_shared_hand_never_sees_the
         mine.get(99)
 
 
-def test_own_styles_are_capped_per_session_and_per_server(tmp_path, tiny_ckpt_path, tiny_style_dir, monkeypatch):
+def test_own_styles_are_capped_per_session_and_shared_fairly_per_server(tmp_path, tiny_ckpt_path, tiny_style_dir,
+                                                                       monkeypatch):
+    """Before: once the server held max_user_styles, every visitor was refused, so a few sessions could
+    lock everyone out. Now a new style takes the place of the oldest of whoever holds the most."""
     from scribe.styles import StyleError
     from scribe.web import state as state_mod
     monkeypatch.setattr(state_mod, "MAX_SESSION_STYLES", 2)
@@ -286,17 +339,48 @@ def test_own_styles_are_capped_per_session_and_per_server(tmp_path, tiny_ckpt_pa
         st.keep_style("one line c", synthetic_offsets(seed=3), a)
     assert st.keep_style("one line a", synthetic_offsets(seed=1), a)[0] == 3      # the same style again: no new one
     _, b = st.keep_style("one line d", synthetic_offsets(seed=4))
-    with pytest.raises(StyleError, match="this server already holds 3 styles made by its visitors"):
-        st.keep_style("one line e", synthetic_offsets(seed=5), b)
-    # locally the folder is capped the same way, and the same style is not saved twice
+    assert st.session_styles() == 3                                               # the server is full
+    sid, b = st.keep_style("one line e", synthetic_offsets(seed=5), b)           # b holds fewer than a: not refused
+    assert sid == 4 and [x.text for x in b.styles()] == ["one line d", "one line e"]
+    assert [x.text for x in a.styles()] == ["one line b"]                        # a's oldest made room
+    assert st.session_styles() == 3
+    _, c = st.keep_style("one line f", synthetic_offsets(seed=6))                # a newcomer takes from b
+    assert len(b) == 1 and len(a) == 1 and len(c) == 1
+    with pytest.raises(StyleError, match="this server already holds 3 styles made by its visitors, its limit, "
+                                         "and nobody holds more than you"):
+        st.keep_style("one line g", synthetic_offsets(seed=7), c)
+    # a batch (a document's styles, an uploaded zip) is kept whole or not at all
+    with pytest.raises(StyleError, match="you have 1 styles of your own and this adds 2"):
+        st.keep_styles([("one line h", synthetic_offsets(seed=8)), ("one line i", synthetic_offsets(seed=9))], c)
+    assert len(c) == 1 and st.session_styles() == 3
+
+
+def test_a_full_local_folder_keeps_new_styles_in_their_session(tmp_path, tiny_ckpt_path, tiny_style_dir):
+    """Before: once user_styles/ held max_user_styles, every visitor's style (made, uploaded, or in a
+    document) was refused. Now one client filling it stops nobody: what does not fit stays in the
+    session of whoever made it, under an id no shared style has."""
+    from scribe.hand import LineSpec
+    from scribe.styles import StyleError
     from scribe.web.state import AppSettings, AppState
     local = AppState(AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
                                  user_style_dir=str(tmp_path / "mine"), max_user_styles=2).resolved())
     ids = [local.keep_style(t, synthetic_offsets(seed=k))[0]
            for k, t in [(0, "aaa bbb"), (1, "ccc ddd"), (0, "aaa bbb")]]
-    assert ids == [3, 4, 3] and local.bank.ids == [0, 1, 2, 3, 4]
-    with pytest.raises(StyleError, match=r"mine/ holds 2 styles, the most this server keeps"):
-        local.keep_style("eee fff", synthetic_offsets(seed=9))
+    assert ids == [3, 4, 3] and local.bank.ids == [0, 1, 2, 3, 4]                # shared, and the same style once
+    assert not local.in_session(3, None) and "4" in {v for _, v in local.style_opts}
+    sid, own = local.keep_style("eee fff", synthetic_offsets(seed=9))           # another client, folder full
+    assert sid == 5 and own.ids == [5] and local.in_session(5, own)
+    assert local.bank.ids == [0, 1, 2, 3, 4] and "5" not in {v for _, v in local.style_opts}
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == [
+        "style-3-chars.npy", "style-3-strokes.npy", "style-4-chars.npy", "style-4-strokes.npy"]
+    assert local.hand(None, own).write([LineSpec("hi", 5)], seed=1, max_steps=MAX_STEPS).specs[0].style == 5
+    assert local.own_style_ids(own) == [3, 4, 5]              # a saved document carries them all
+    assert local.keep_style("aaa bbb", synthetic_offsets(seed=0), own)[0] == 3    # a shared one is found
+    # a batch that fits neither the folder nor the session adds none of its styles
+    with pytest.raises(StyleError, match="mine/ holds 2 of its 2 styles"):
+        local.keep_styles([(f"line {c}{c}", synthetic_offsets(seed=20 + k))
+                           for k, c in enumerate("ghijklmnopqrstuvwxyza")], own)
+    assert own.ids == [5] and local.bank.ids == [0, 1, 2, 3, 4]
 
 
 def test_styles_pack_into_a_zip_and_come_back(tmp_path):
@@ -373,11 +457,11 @@ def test_the_command_line_keeps_styles_private_when_served_beyond_this_machine(m
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     for argv in (["--port", "7999"], ["--host", "0.0.0.0"], ["--share"],
-                 ["--max_user_styles", "5", "--max_sessions", "9"]):
+                 ["--max_user_styles", "5", "--max_sessions", "9"], ["--private_styles"]):
         app.main(argv)
-    assert [s.private_styles for s in seen] == [False, True, True, False]
+    assert [s.private_styles for s in seen] == [False, True, True, False, True]
     assert seen[3].max_user_styles == 5 and seen[3].max_sessions == 9 and seen[0].max_sessions == 128
-    assert len(trimmed) == 4                  # every server bounds its native memory first
+    assert len(trimmed) == 5                  # every server bounds its native memory first
 
 
 def test_the_server_bounds_its_native_memory(monkeypatch):
@@ -474,10 +558,12 @@ def test_a_visitors_style_is_theirs_alone_downloadable_and_capped(served, tmp_pa
     svg_a = a.predict(lines=[{"text": "hello", "style": 3}], seed=5, api_name="/write")[0]
     svg_b = b.predict(lines=[{"text": "hello", "style": 3}], seed=5, api_name="/write")[0]
     assert Path(svg_a).read_bytes() == Path(svg_b).read_bytes()    # the same ink: it is the same style
-    # the server keeps at most 3 visitors' styles: a and b hold 2, c makes the third, d is refused
+    # the server keeps at most 3 visitors' styles: a and b hold 2, c makes the third; d, holding none, is
+    # not refused (the oldest style of someone holding more makes room); d's second one is
     c, d = Client(served["url"], verbose=False), Client(served["url"], verbose=False)
     c.predict(ink=canvas_json("quick brown fox"), text="quick brown fox", api_name="/make_style")
-    title, message = app_error(d, ink=canvas_json("lazy dog naps"), text="lazy dog naps", api_name="/make_style")
+    assert d.predict(ink=canvas_json("lazy dog naps"), text="lazy dog naps", api_name="/make_style")[0] == 3
+    title, message = app_error(d, ink=canvas_json("lazy cat naps"), text="lazy cat naps", api_name="/make_style")
     assert "this server already holds 3 styles made by its visitors" in message and title == "Style problem"
     bad = tmp_path / "style-1-strokes.npy"
     bad.write_bytes(b"\x93NUMPY not really")
@@ -526,3 +612,57 @@ def test_paragraph_text_that_is_not_text_is_refused_by_name():
     for bad in (-1180591620717411303424, 3.5, ["a"], {"t": 1}):
         with pytest.raises(InputError, match="text must be text"):
             outputs.write_paragraph_files(Hand(tiny_checkpoint()), bad, None, 0.75, "navy", 1.5, ParagraphLayout())
+
+
+def test_result_folders_are_bounded_by_size_as_well_as_age(tmp_path):
+    """Before: result folders were removed by age only, so an hour of 600-dpi writes could fill the disk.
+    Real folders of real files, with their times set: the clock is `now`, never the machine's pace."""
+    import os
+    from scribe.web import outputs
+    root, now, mb = tmp_path / "scribe-app", 1_000_000.0, 1024 * 1024
+    ages = {"a": 7200, "b": 3000, "c": 2000, "d": 1000, "e": 60}          # seconds old; "a" is over the hour
+    for name, age in ages.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "handwriting-1.png").write_bytes(b"\0" * mb)
+        (root / name / "handwriting-1.svg").write_bytes(b"<svg/>")
+        os.utime(root / name, (now - age, now - age))
+    (root / "stray.txt").write_bytes(b"x")                                # not a result folder: left alone
+    left = outputs.prune_outputs(root, max_age_s=3600, max_bytes=int(2.5 * mb), now=now)
+    assert sorted(p.name for p in root.iterdir()) == ["d", "e", "stray.txt"]   # "a" by age, then b, c: oldest first
+    assert left == 2 * (mb + 6)
+    # a folder younger than the grace period is kept whatever the bound: its request may still be answering
+    left = outputs.prune_outputs(root, max_age_s=3600, max_bytes=1, now=now)
+    assert sorted(p.name for p in root.iterdir()) == ["e", "stray.txt"] and left == mb + 6
+    assert outputs.prune_outputs(tmp_path / "none") == 0
+
+
+def test_the_servers_output_bound_comes_from_its_flag(tmp_path, tiny_ckpt_path, tiny_style_dir, monkeypatch):
+    from scribe.web import app, outputs
+    from scribe.web.flags import parse_args
+    monkeypatch.setattr(outputs.OutputLimits, "max_bytes", outputs.OutputLimits.max_bytes)
+    assert parse_args([]).max_output_mb == outputs.DEFAULT_OUTPUT_MAX_MB
+    flag = parse_args(["--max_output_mb", "7"]).max_output_mb
+    app.build_demo(app.AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
+                                   user_style_dir=str(tmp_path / "u"), max_output_mb=flag))
+    assert outputs.OutputLimits.max_bytes == 7 * 1024 * 1024
+
+
+@pytest.mark.slow
+def test_a_document_refused_at_the_session_cap_adds_none_of_its_styles(served):
+    """Before: a document with 25 embedded styles was refused at the per-session cap of 20, but the
+    first ones had been kept already."""
+    from gradio_client import Client
+    from scribe.document import Document, EmbeddedStyle
+    from scribe.hand import LineSpec
+
+    def document(n: int) -> str:
+        specs = [LineSpec(f"line {k}", None) for k in range(n)]
+        embedded = {k: EmbeddedStyle(f"my hand {k}", synthetic_offsets(seed=100 + k)) for k in range(n)}
+        return Document(specs, seed=3, embedded=embedded).dumps()
+
+    c = Client(served["url"], verbose=False)
+    title, message = app_error(c, document=document(25), api_name="/write_document")
+    assert "the most one visitor keeps is 20" in message and "this adds 25" in message
+    assert c.predict(api_name="/info")["styles"] == [0, 1, 2]                    # none of the 25
+    c.predict(document=document(2), api_name="/write_document")
+    assert c.predict(api_name="/info")["styles"] == [0, 1, 2, 3, 4]              # a document that fits: all

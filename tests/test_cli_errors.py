@@ -138,6 +138,7 @@ CASES = [
     ("app-concurrency--3", APP, ["--concurrency", "-3"], {}, "argument --concurrency"),
     ("app-max-queue--1", APP, ["--max_queue", "-1"], {}, "argument --max_queue"),
     ("app-max-sessions--1", APP, ["--max_sessions", "-1"], {}, "argument --max_sessions"),
+    ("app-max-output-mb-0", APP, ["--max_output_mb", "0"], {}, "argument --max_output_mb"),
     ("app-env-max-steps", APP, [], {"SCRIBE_MAX_STEPS": "-4"}, "environment variable SCRIBE_MAX_STEPS"),
     ("app-env-port", APP, [], {"GRADIO_SERVER_PORT": "abc"}, "environment variable GRADIO_SERVER_PORT"),
 ]

@@ -32,3 +32,12 @@ def test_fuzz_no_crash_no_unexpected_error_no_traceback(fuzz_figures):
     assert figures["crashes_in_gradio"] == 0 and figures["unexpected_error"] == 0, out[-3000:]
     assert figures["server_log_tracebacks"] == 0, out[-3000:]
     assert figures["messages_naming_server_paths"] == 0, out[-3000:]
+
+
+@pytest.mark.slow
+def test_fuzz_issue_28_scenarios_hold(fuzz_figures):
+    """NaN seeds refused, a full style bank locks nobody out, a forwarded request makes styles private."""
+    figures, out = fuzz_figures
+    assert figures["scenario_requests"] > 0, out[-3000:]
+    assert figures["nan_seeds_accepted"] == 0 and figures["lockouts"] == 0, out[-3000:]
+    assert figures["proxy_not_private"] == 0, out[-3000:]

@@ -20,8 +20,9 @@ and paper (`paper`: plain/ruled/grid/dotted, `rule_pitch` mm (0: the line spacin
 paper is drawn in PNG and PDF only.
 
 Your own styles (/make_style, /load_styles, a document's embedded ink) are kept in user_styles/ and
-offered to everyone when the app runs on this machine only, and per session (one gradio_client Client,
-one browser tab) when it is served beyond it; scribe.web.state says where, and caps them.
+offered to everyone when the app runs on this machine only (per session once that folder is full), and
+per session (one gradio_client Client, one browser tab) when it is served beyond it or reached through a
+proxy; scribe.web.state says where, and caps them (docs/security.md).
 
 The endpoints' inputs and outputs are hidden components; the UI's own events are private.
 
@@ -237,39 +238,41 @@ def made_style(state: AppState, checkpoint, ink, text, upload, own=None):
     user_styles/ and every menu): (UserStyle, id, files to download, preview file, the session's styles)."""
     style = outputs.own_style(state.hand(checkpoint), ink, text, upload)
     sid, own = state.keep_style(style.text, style.offsets, own)
-    files, preview = outputs.style_files(sid, style, state.own_styles(own) if state.private else None)
+    files, preview = outputs.style_files(sid, style, state.own_styles(own) if state.in_session(sid, own) else None)
     return style, sid, files, preview, own
 
 
 def loaded_styles(state: AppState, checkpoint, uploads, own=None) -> tuple[list[int], str, object]:
-    """Styles uploaded again (your-styles.zip, or style files): kept as the user's own, checked against
-    the model's alphabet. Returns (their ids, a summary, the session's styles)."""
+    """Styles uploaded again (your-styles.zip, or style files): kept as the user's own, all or none,
+    checked against the model's alphabet. Returns (their ids, a summary, the session's styles)."""
     hand = state.hand(checkpoint)
-    ids = []
-    for st in outputs.read_style_uploads(uploads):
+    styles = outputs.read_style_uploads(uploads)
+    for st in styles:
         try:
             hand.alphabet.clean(st.text)
         except ValueError as e:
             raise StyleError(f"style {st.style_id}'s text uses characters this model cannot write: "
                              f"{', '.join(repr(c) for c in sorted(getattr(e, 'unknown', [])))}") from None
-        sid, own = state.keep_style(st.text, st.offsets, own)
-        ids.append(sid)
-    where = "for this browser session" if state.private else f"in {state.user_dir.name}/"
+    ids, own = state.keep_styles([(st.text, st.offsets) for st in styles], own)
+    session = [i for i in ids if state.in_session(i, own)]
+    if len(session) == len(ids):
+        where = "for this browser session"
+    elif not session:
+        where = f"in {state.user_dir.name}/"
+    else:
+        where = f"in {state.user_dir.name}/ ({', '.join(map(str, session))} for this browser session only)"
     return ids, (f"Loaded {len(ids)} style{'s' if len(ids) != 1 else ''} {where}: "
                  f"{', '.join(map(str, ids))}"), own
 
 
 def document_specs(state: AppState, document, checkpoint, own=None):
-    """A saved document's specs, its own ink styles kept as the user's (capped), and the hand that sees
-    them: (specs, hand, the session's styles)."""
-    kept = [own]
-
-    def keep(text, offsets):
-        sid, kept[0] = state.keep_style(text, offsets, kept[0])
-        return sid
-
-    specs = document.resolved_specs(None, keep=keep)
-    return specs, state.hand(checkpoint, kept[0]), kept[0]
+    """A saved document's specs, its own ink styles kept as the user's (capped: all or none), and the
+    hand that sees them: (specs, hand, the session's styles)."""
+    embedded = list(document.embedded.values())
+    ids, own = state.keep_styles([(e.text, e.offsets) for e in embedded], own) if embedded else ([], own)
+    given = {(e.text, e.offsets.tobytes()): i for e, i in zip(embedded, ids)}
+    specs = document.resolved_specs(None, keep=lambda text, offsets: given[(text, offsets.tobytes())])
+    return specs, state.hand(checkpoint, own), own
 
 
 # ---- the endpoints ---------------------------------------------------------------------------------
@@ -439,7 +442,8 @@ def add_api(state: AppState, mine: gr.State) -> None:
                            "candidates_range": [MIN_CANDIDATES, MAX_CANDIDATES],
                            "default_candidates": DEFAULT_CANDIDATES,
                            "max_user_styles": state.s.max_user_styles},
-                "own_styles": "per session" if state.private else f"shared, in {state.user_dir.name}/"}
+                "own_styles": "per session" if state.private else
+                (f"shared, in {state.user_dir.name}/ (when it is full: per session)")}
 
     btns["info"].click(info, [mine], o_info, api_name="info", queue=False,
                        api_description="The checkpoints (by file name: pass one as `checkpoint`), the style ids "
@@ -557,7 +561,7 @@ def add_api(state: AppState, mine: gr.State) -> None:
     def make_style_api(ink=None, text=None, file=None, checkpoint=None, own=None):
         style, sid, files, preview, own = made_style(state, checkpoint, ink, text, file, own)
         where = " (kept for this session only: the last file, your-styles.zip, holds all of yours)" \
-            if state.private else ""
+            if state.in_session(sid, own) else ""
         summary = f"Saved your style as style {sid}: {style.text!r}{where}"
         return sid, [str(f) for f in files], str(preview), summary, own
 
@@ -567,7 +571,8 @@ def add_api(state: AppState, mine: gr.State) -> None:
                         api_description="Make a style from your own ink: `ink` is canvas JSON "
                                         "([[{x,y,t}...]...], [[[x,y]...]...] or {strokes, text}) or `file` an "
                                         "InkML / IAM-OnDB XML upload; `text` is what it says. Saves it in the "
-                                        "server's user style folder and returns its id (use it as `style` in "
+                                        "server's user style folder (or for this session: see /info's "
+                                        "own_styles) and returns its id (use it as `style` in "
                                         "/write), its two style files, a preview SVG and a summary.", **conc)
 
     @guarded

@@ -17,9 +17,9 @@ import os
 import gradio as gr
 
 from .. import cli
-from ..hosting import on_colab, served_beyond_this_machine
+from ..hosting import came_through_proxy, on_colab, served_beyond_this_machine
 from ..hand import use_sampling_threads
-from . import api, learn, tabs, views
+from . import api, learn, outputs, tabs, views
 from .assets import CSS
 from .flags import parse_args
 from .forms import FREE_STYLE
@@ -31,6 +31,7 @@ log = logging.getLogger("scribe.app")
 def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
     s = (settings or AppSettings()).resolved()
     state = AppState(s)
+    outputs.OutputLimits.max_bytes = s.max_output_mb * 1024 * 1024     # the process's result folders
     model_line, load_error = "", ""
     if state.default:
         try:
@@ -102,18 +103,79 @@ def bound_server_memory(threshold: int = MMAP_THRESHOLD) -> bool:
         return False
 
 
+def _choice_value(choice):
+    return choice[1] if isinstance(choice, (tuple, list)) and len(choice) > 1 else choice
+
+
+def go_private(demo: gr.Blocks, why: str) -> None:
+    """Keep the visitors' own styles per session from now on, and serve the page without the shared
+    ones (the page's settings are built again: Gradio serves the copy it made at launch)."""
+    state = getattr(demo, "scribe_state", None)
+    if state is None or state.private:
+        return
+    offered = lambda: {v for _, v in state.style_opts} | {v for _, v in state.checkpoint_menu()}   # noqa: E731
+    before = offered()
+    state.make_private()
+    gone = before - offered()          # user_styles/ and the hands learned here (user_models/)
+
+    def without_gone(choices):
+        return [c for c in choices if _choice_value(c) not in gone]
+
+    chart = views.style_chart_html(state.bank)
+    for block in list(getattr(demo, "blocks", {}).values()):     # every style menu, the rows' included
+        if isinstance(block, gr.Dropdown) and any(_choice_value(c) in gone for c in block.choices or []):
+            block.choices = without_gone(block.choices)
+            if block.value in gone:    # a style menu falls back to the free hand, the Checkpoint menu to the default
+                block.value = FREE_STYLE if FREE_STYLE in map(_choice_value, block.choices) else state.default_label()
+        elif isinstance(block, gr.Dataset):                       # examples keep a copy of their inputs' menus
+            for props in block.component_props or []:
+                if isinstance(props, dict) and isinstance(props.get("choices"), list):
+                    props["choices"] = without_gone(props["choices"])
+        elif isinstance(block, gr.HTML) and getattr(block, "elem_classes", None) and \
+                "scribe-style-chart" in block.elem_classes:       # the chart of styles
+            block.value = chart
+    if getattr(demo, "config", None) is not None:
+        demo.config = demo.get_config_file()
+    log.warning("served beyond this machine (%s): the visitors' own styles are kept per session from now "
+                "on, not in %s/", why, state.user_dir.name)
+
+
+class PrivateWhenProxied:
+    """ASGI middleware of a server that runs with shared styles (bound to loopback, no share link): the
+    first request that came through a proxy or tunnel (scribe.hosting.came_through_proxy) makes the
+    styles private for good, before that request is answered. For good, not per request: once one
+    request came from elsewhere, any later one may have too (a proxy need not mark every request), and
+    the shared menus would already show every local style to whoever is behind it."""
+
+    def __init__(self, app, demo: gr.Blocks):
+        self.app, self.demo = app, demo
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") in ("http", "websocket"):
+            state = getattr(self.demo, "scribe_state", None)
+            if state is not None and not state.private:
+                why = came_through_proxy(scope.get("headers") or [])
+                if why:
+                    go_private(self.demo, why)
+        await self.app(scope, receive, send)
+
+
 def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, share: bool | None = None,
            **kwargs):
     """Launch with Scribe's look. share=None: on in Colab, off elsewhere. Decided here, in this
-    process: Gradio's own Colab check looks at the IPython shell, which `!python app.py` does not have."""
+    process: Gradio's own Colab check looks at the IPython shell, which `!python app.py` does not have.
+    Served beyond this machine, the visitors' styles go private now; served on loopback, they do as soon
+    as a request comes through a proxy or tunnel (PrivateWhenProxied)."""
+    from starlette.middleware import Middleware
     share = on_colab() if share is None else share
     state = getattr(demo, "scribe_state", None)
     if state is not None and not state.private and served_beyond_this_machine(host, share):
-        log.warning("served beyond this machine: the visitors' own styles are kept per session, not in %s/",
-                    state.user_dir.name)
-        state.make_private()
+        go_private(demo, "a share link" if share else f"host {host or os.environ.get('GRADIO_SERVER_NAME')}")
     if state is not None:
         kwargs.setdefault("state_session_capacity", state.s.max_sessions)
+        app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
+        app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(PrivateWhenProxied, demo=demo)]
+        kwargs["app_kwargs"] = app_kwargs
     return demo.launch(server_name=host, server_port=port, share=share, css=CSS,
                        theme=gr.themes.Soft(primary_hue="indigo"), footer_links=["api", "gradio", "settings"],
                        **kwargs)
@@ -128,7 +190,8 @@ def main(argv=None) -> None:
     share = on_colab() if args.share is None else args.share
     demo = build_demo(AppSettings(args.checkpoint, args.checkpoint_dir, args.style_dir, args.max_steps,
                                   args.device, args.concurrency, args.max_queue, args.user_style_dir,
-                                  served_beyond_this_machine(args.host, share), args.max_user_styles,
-                                  args.max_sessions))
+                                  args.private_styles or served_beyond_this_machine(args.host, share),
+                                  args.max_user_styles,
+                                  args.max_sessions, args.max_output_mb))
     launch(demo, args.host, args.port, share)
 

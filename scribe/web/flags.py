@@ -8,6 +8,7 @@ import os
 
 from .. import cli
 from ..sampling import MAX_STEP_CAP
+from .outputs import DEFAULT_OUTPUT_MAX_MB
 from .state import DEFAULT_MAX_SESSIONS, DEFAULT_MAX_USER_STYLES, MAX_SESSION_STYLES
 
 
@@ -36,14 +37,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max_queue", type=cli.whole(1, 100_000), default=64, help="requests that may wait in the queue")
     p.add_argument("--user_style_dir", default=os.environ.get("SCRIBE_USER_STYLE_DIR") or None,
                    help="where styles made from your own ink are saved when the app runs on this machine only "
-                        "(env SCRIBE_USER_STYLE_DIR; default: user_styles). Served beyond it (--share, or a "
-                        "--host other than loopback) each visitor's styles stay in their browser session.")
+                        "(env SCRIBE_USER_STYLE_DIR; default: user_styles), up to --max_user_styles; beyond that a new "
+                        "one stays in its maker's browser session. Served beyond this machine (--share, a --host "
+                        "other than loopback, a request through a proxy or tunnel, --private_styles) each "
+                        "visitor's styles stay in their browser session.")
+    p.add_argument("--private_styles", action="store_true",
+                   help="keep each visitor's own styles in their browser session even on loopback (automatic "
+                        "with --share, a --host other than loopback, or a request through a proxy or tunnel; "
+                        "use it behind a forward that adds no headers, such as ssh -L)")
     p.add_argument("--max_user_styles", type=cli.whole(0, 1_000_000), default=DEFAULT_MAX_USER_STYLES,
-                   help=f"the most styles of the visitors' own this server keeps (default "
-                        f"{DEFAULT_MAX_USER_STYLES}; {MAX_SESSION_STYLES} per session when kept per session)")
+                   help=f"the most styles of the visitors' own kept in user_styles/, and the most held in "
+                        f"browser sessions (default {DEFAULT_MAX_USER_STYLES}; {MAX_SESSION_STYLES} per session)")
     p.add_argument("--max_sessions", type=cli.whole(1, 1_000_000), default=DEFAULT_MAX_SESSIONS,
                    help=f"sessions held in memory, 0.38 MB each (default {DEFAULT_MAX_SESSIONS}); beyond it the "
                         f"least recently used is dropped, with its rows and its own styles")
+    p.add_argument("--max_output_mb", type=cli.whole(1, 10_000_000), default=DEFAULT_OUTPUT_MAX_MB,
+                   help=f"result files kept in the temp folder in all, in MB (default {DEFAULT_OUTPUT_MAX_MB}); "
+                        f"beyond it the oldest go first, and any older than an hour anyway")
     args = p.parse_args(argv)
     if args.port is None:
         args.port = cli.env_value("GRADIO_SERVER_PORT", cli.port)

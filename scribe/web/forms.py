@@ -146,14 +146,13 @@ def parse_candidates(value):
 
 
 def parse_seed(value) -> int | None:
-    """Blank means random; otherwise a whole number 0 .. 2**32-1."""
+    """Blank means random; otherwise a whole number 0 .. 2**32-1 (NaN is refused, like "nan": it is
+    not blank, and a client that sends it meant a number)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     f = _float(value)
     if f is None:
         raise InputError(f"seed must be a whole number (or blank for random), not {shown(value)}")
-    if math.isnan(f):
-        return None
     if not math.isfinite(f) or not f.is_integer() or not 0 <= f < SEED_LIMIT:
         raise InputError(f"seed must be a whole number from 0 to {SEED_LIMIT - 1} (or blank for random), "
                          f"not {shown(value)}")

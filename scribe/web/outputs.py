@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -38,6 +39,8 @@ from .forms import DEFAULT_DPI, parse_align, parse_dpi, parse_seed, parse_text, 
 
 MAX_PNG_PIXELS = 40_000_000        # ~160 MB of RGBA while rasterising; beyond this the dpi is lowered
 OUTPUT_MAX_AGE_S = 3600            # result files older than this are removed at the next write
+DEFAULT_OUTPUT_MAX_MB = 1024       # and the oldest beyond this many MB in all (--max_output_mb)
+OUTPUT_GRACE_S = 120               # a folder this young is never removed: its request may still be answering
 MAX_STYLE_UPLOAD_BYTES = 2 * MAX_PACKED_STYLES * MAX_STYLE_FILE_BYTES   # one uploaded zip of style files
 
 
@@ -46,17 +49,55 @@ def output_root() -> Path:
     return Path(tempfile.gettempdir()) / "scribe-app"
 
 
-def prune_outputs(root: Path, max_age_s: float = OUTPUT_MAX_AGE_S) -> None:
-    """Remove result folders older than `max_age_s` (the server copies results into its own cache)."""
+class OutputLimits:
+    """How much the app's result folders may hold: the server sets `max_bytes` from --max_output_mb."""
+    max_age_s: float = OUTPUT_MAX_AGE_S
+    max_bytes: int = DEFAULT_OUTPUT_MAX_MB * 1024 * 1024
+
+
+def _folder_bytes(d: Path) -> int:
+    total = 0
+    for dirpath, _, names in os.walk(d):
+        for n in names:
+            try:
+                total += os.lstat(os.path.join(dirpath, n)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def prune_outputs(root: Path, max_age_s: float | None = None, max_bytes: int | None = None,
+                  now: float | None = None) -> int:
+    """Remove result folders older than `max_age_s`, then the oldest others while all of them hold more
+    than `max_bytes` (the server copies results into its own cache, so a folder is only needed while its
+    request is answered); a folder younger than OUTPUT_GRACE_S is always kept. Defaults: OutputLimits.
+    Returns the bytes left."""
+    max_age_s = OutputLimits.max_age_s if max_age_s is None else max_age_s
+    max_bytes = OutputLimits.max_bytes if max_bytes is None else max_bytes
     if not root.is_dir():
-        return
-    cutoff = time.time() - max_age_s
+        return 0
+    now = time.time() if now is None else now
+    kept = []
     for d in root.iterdir():
         try:
-            if d.is_dir() and d.stat().st_mtime < cutoff:
-                shutil.rmtree(d, ignore_errors=True)
+            if not d.is_dir() or d.is_symlink():
+                continue
+            mtime = d.stat().st_mtime
         except OSError:
-            pass
+            continue
+        if mtime < now - max_age_s:
+            shutil.rmtree(d, ignore_errors=True)
+        else:
+            kept.append((mtime, d))
+    kept.sort()
+    sizes = [_folder_bytes(d) for _, d in kept]
+    total = sum(sizes)
+    for (mtime, d), size in zip(kept, sizes):          # oldest first
+        if total <= max_bytes or mtime >= now - OUTPUT_GRACE_S:
+            break
+        shutil.rmtree(d, ignore_errors=True)
+        total -= size
+    return total
 
 
 def result_folder() -> Path:

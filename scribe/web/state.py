@@ -3,11 +3,17 @@ models, and the style bank (the shipped styles plus the user's own). No Gradio h
 
 The visitors' own styles (made from their ink, uploaded, or carried by a saved document) live in one
 of two places:
-- locally (the app served on this machine only): in user_styles/, offered to every menu, as always;
-- private (a share link, or a host other than loopback: scribe.hosting.served_beyond_this_machine):
-  in each visitor's session only, as a MemoryStyleBank in a gr.State. Nothing of one visitor's ink
-  reaches another's menus or the server's disk; they download their styles to keep them.
-Either way the server keeps at most `max_user_styles` of them (and a session MAX_SESSION_STYLES).
+- locally (the app served on this machine only): in user_styles/, offered to every menu, as always,
+  while it holds fewer than `max_user_styles`; a style that does not fit is kept in the session of the
+  visitor who made it (below), so one client filling the folder never stops another making styles;
+- private (a share link, a host other than loopback, --private_styles, or a request that came through a
+  proxy or tunnel: scribe.hosting): in each visitor's session only, as a MemoryStyleBank in a gr.State.
+  Nothing of one visitor's ink reaches another's menus or the server's disk; they download their
+  styles to keep them.
+A session holds at most MAX_SESSION_STYLES; all sessions together at most `max_user_styles`, and when
+that is reached a new style takes the place of the oldest style of the session holding the most (if
+it holds more than the one asking), so nobody is refused while someone else holds more.
+A batch (a document's embedded styles, an uploaded zip) is kept whole or not at all.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from ..hand import DEFAULT_BIAS, Hand
 from ..styles import LayeredStyleBank, MemoryStyleBank, Style, StyleBank, StyleError, style_ids
 from ..user_style import UserStyle, save_style
 from .forms import DEFAULT_COLOR, DEFAULT_WIDTH, FREE_STYLE
+from .outputs import DEFAULT_OUTPUT_MAX_MB
 from . import views
 from .views import style_choices
 
@@ -57,13 +64,15 @@ class AppSettings:
     private_styles: bool | None = None   # own styles per session (served beyond this machine); None: no
     max_user_styles: int = DEFAULT_MAX_USER_STYLES
     max_sessions: int = DEFAULT_MAX_SESSIONS
+    max_output_mb: int = DEFAULT_OUTPUT_MAX_MB   # result files kept in all (the oldest go first)
 
     def resolved(self) -> "AppSettings":
         device = self.device or "cpu"   # sampling on CUDA has not been measured: opt in with --device cuda
         return AppSettings(self.checkpoint, self.checkpoint_dir, self.style_dir, self.max_steps, device,
                            self.concurrency or (4 if device.startswith("cuda") else 2), self.max_queue,
                            self.user_style_dir or DEFAULT_USER_STYLE_DIR, bool(self.private_styles),
-                           max(0, int(self.max_user_styles)), max(1, int(self.max_sessions)))
+                           max(0, int(self.max_user_styles)), max(1, int(self.max_sessions)),
+                           max(1, int(self.max_output_mb)))
 
 
 # ---- checkpoints -----------------------------------------------------------------------------------
@@ -303,7 +312,7 @@ class AppState:
     def hand(self, checkpoint, own: MemoryStyleBank | None = None) -> Hand:
         """The model for `checkpoint`; with a session's own styles, a view of it that also sees them."""
         hand = self.cache.get(self.resolve(checkpoint))
-        return hand.with_styles(own) if self.private and own is not None and len(own) else hand
+        return hand.with_styles(own) if own is not None and len(own) else hand
 
     # ---- styles ----
     def _user_bank(self) -> StyleBank | None:
@@ -346,7 +355,7 @@ class AppState:
     # ---- the visitors' own styles ----
     def bank_for(self, own: MemoryStyleBank | None = None):
         """The styles one session sees: the shared bank, with its own styles when it has any."""
-        if not self.private or own is None or not len(own):
+        if own is None or not len(own):
             return self.bank
         return LayeredStyleBank(([self.bank] if self.bank is not None else []) + [own])
 
@@ -356,68 +365,117 @@ class AppState:
         return list(self.style_opts) + mine
 
     def own_style_ids(self, own: MemoryStyleBank | None = None) -> list[int]:
-        """The user's own styles (a saved document carries their ink, not just their ids)."""
+        """The user's own styles (a saved document carries their ink, not just their ids): the session's,
+        and locally those in user_styles/ too."""
+        mine = own.ids if own is not None else []
         if self.private:
-            return own.ids if own is not None else []
-        return style_ids(self.user_dir) if self.user_dir.is_dir() else []
+            return mine
+        return sorted(set(style_ids(self.user_dir) if self.user_dir.is_dir() else []) | set(mine))
 
     def own_styles(self, own: MemoryStyleBank | None = None) -> list[Style]:
-        if self.private:
-            return own.styles() if own is not None else []
-        bank = self._user_bank()
-        return [bank.get(i) for i in bank.ids] if bank is not None else []
+        """The styles of this session's own that only it holds (its your-styles.zip)."""
+        return own.styles() if own is not None else []
+
+    def in_session(self, style_id: int, own: MemoryStyleBank | None) -> bool:
+        """Whether a style the user kept is held by their session only (private mode, or user_styles/
+        was full), rather than in user_styles/ for everyone on this machine."""
+        return self.private or (own is not None and style_id in own.ids)
 
     def session_styles(self) -> int:
-        """Own styles held by every live session (private mode)."""
+        """Own styles held by every live session."""
         return sum(len(b) for b in list(self._sessions))
 
     def keep_style(self, text: str, offsets, own: MemoryStyleBank | None = None
                    ) -> tuple[int, MemoryStyleBank | None]:
-        """Keep one of the user's own styles: in the session's bank (private; made when None) or in
-        user_styles/ (locally). Returns (its id, the session's bank). The same text and ink again keep
-        the id they have. Raises StyleError when a cap is reached."""
-        cap = self.s.max_user_styles
-        shared = self.shipped.ids if self.shipped is not None else []
-        offsets = np.asarray(offsets, np.float32)
-        if self.private:
-            with self._own_lock:
-                if own is None:
-                    own = MemoryStyleBank(first_id=max(shared, default=-1) + 1)
-                    self._sessions.add(own)
-                same = own.find(text, offsets)
-                if same is not None:
-                    return same, own
-                if len(own) >= MAX_SESSION_STYLES:
-                    raise StyleError(f"you have {len(own)} styles of your own, the most one visitor keeps; "
-                                     f"download them (Your styles), then reload the page to start afresh")
-                if self.session_styles() >= cap:
-                    raise StyleError(f"this server already holds {cap} styles made by its visitors, its limit; "
-                                     f"try again later, or run Scribe on your own machine")
-                return own.add(text, offsets, avoid_ids=shared), own
+        """Keep one of the user's own styles (see keep_styles). Returns (its id, the session's bank)."""
+        ids, own = self.keep_styles([(text, offsets)], own)
+        return ids[0], own
+
+    def keep_styles(self, items, own: MemoryStyleBank | None = None) -> tuple[list[int], MemoryStyleBank | None]:
+        """Keep the user's own styles, all or none: [(text, offsets), ...] -> (their ids, the session's
+        bank, made when None and needed). The same text and ink again keep the id they have.
+
+        Locally they go to user_styles/ (every menu on this machine) while it holds fewer than
+        max_user_styles; when they would not all fit, they are kept for this session only, as when the
+        app is served beyond this machine (private). So nobody filling the folder locks others out.
+        In a session: at most MAX_SESSION_STYLES each; all sessions together at most max_user_styles,
+        and when that is reached a new style takes the place of the oldest style of the session that
+        holds the most, if it holds more than this one. Raises StyleError, keeping none, otherwise."""
+        items = [(str(t), np.asarray(o, np.float32)) for t, o in items]
+        key = lambda t, o: (t, o.shape, o.tobytes())                      # noqa: E731
+        shipped = self.shipped.ids if self.shipped is not None else []
         with self._own_lock:
-            bank = self._user_bank()
+            known: dict = {key(st.text, st.offsets): st.style_id for st in (own.styles() if own is not None else [])}
+            bank = None if self.private else self._user_bank()
+            n = len(bank) if bank is not None else 0
             for i in (bank.ids if bank is not None else []):
                 try:
                     st = bank.get(i)
                 except StyleError:
                     continue
-                if st.text == text and np.array_equal(st.offsets, offsets):
-                    return i, None
-            n = len(bank) if bank is not None else 0
-            if n >= cap:
-                raise StyleError(f"{self.user_dir.name}/ holds {n} styles, the most this server keeps "
-                                 f"(--max_user_styles); delete some of its files to make room")
-            sid = save_style(UserStyle(text, offsets), self.user_dir, avoid_ids=shared)
-        self.refresh_styles()
-        self.add_style_choice(views.style_choice(sid, text))
-        return sid, None
+                known.setdefault(key(st.text, st.offsets), i)
+            new = {}
+            for t, o in items:
+                if key(t, o) not in known:
+                    new.setdefault(key(t, o), (t, o))
+            in_folder = bool(new) and not self.private and n + len(new) <= self.s.max_user_styles
+            if in_folder:
+                taken = set(shipped) | {i for b in list(self._sessions) for i in b.ids}
+                for k, (t, o) in new.items():
+                    known[k] = save_style(UserStyle(t, o), self.user_dir, avoid_ids=taken)
+                    taken.add(known[k])
+            elif new:
+                own = self._keep_in_session(list(new.values()), own, shipped, full=None if self.private else n)
+                for k, (t, o) in new.items():
+                    known[k] = own.find(t, o)
+        if in_folder:
+            self.refresh_styles()
+            for k, (t, _) in new.items():
+                self.add_style_choice(views.style_choice(known[k], t))
+        return [known[key(t, o)] for t, o in items], own
+
+    def _keep_in_session(self, new, own, shipped, full: int | None):
+        """Add `new` styles to the session's own bank (see keep_styles); called under _own_lock.
+        `full`: locally, how many styles user_styles/ holds (it had no room for them)."""
+        cap = self.s.max_user_styles
+        held = len(own) if own is not None else 0
+        where = "" if full is None else (f"{self.user_dir.name}/ holds {full} of its {cap} styles, so new ones "
+                                         f"are kept for your session only, but ")
+        if held + len(new) > MAX_SESSION_STYLES:
+            adds = f" and this adds {len(new)}" if len(new) > 1 else ""
+            raise StyleError(f"{where}you have {held} styles of your own{adds}, the most one visitor keeps is "
+                             f"{MAX_SESSION_STYLES}; download them (Your styles), then reload the page to start "
+                             f"afresh")
+        # Fair share of the server's room: take a style from whoever holds the most, never from one
+        # holding no more than this session.
+        others = {id(b): [b, len(b)] for b in list(self._sessions) if b is not own and len(b)}
+        victims, need = [], self.session_styles() + len(new) - cap
+        while need > 0:
+            top = max(others.values(), key=lambda e: e[1], default=None)
+            if top is None or top[1] <= held:
+                raise StyleError(f"this server already holds {cap} styles made by its visitors, its limit, and "
+                                 f"nobody holds more than you; try again later, or run Scribe on your own machine")
+            top[1] -= 1
+            victims.append(top[0])
+            need -= 1
+        for b in victims:
+            b.drop_oldest()
+        if own is None:
+            taken = shipped + (style_ids(self.user_dir) if not self.private and self.user_dir.is_dir() else [])
+            own = MemoryStyleBank(first_id=max(taken, default=-1) + 1)
+            self._sessions.add(own)
+        avoid = shipped + (style_ids(self.user_dir) if not self.private and self.user_dir.is_dir() else [])
+        for t, o in new:
+            own.add(t, o, avoid_ids=avoid)
+        return own
 
     def make_private(self) -> None:
         """Keep the visitors' own styles per session from now on (the app is about to be served beyond
         this machine): user_styles/ is no longer offered, and the page's menus hold the shared styles only."""
-        if self.private:
-            return
-        self.private = True
+        with self._own_lock:
+            if self.private:
+                return
+            self.private = True
         self.cache = HandCache(self.s.style_dir, self.s.device, user_style_dir=None)
         self.bank = self.shipped
         self.style_opts = style_choices(self.bank)

@@ -437,10 +437,11 @@ def own_hand_tab(state: AppState) -> OwnHandTab:
                       load, stop)
 
 
-def _kept_where(state: AppState) -> str:
-    if state.private:
-        return ("for this browser session only: nobody else sees it, and it is gone when you close the page. "
-                "Download **your-styles.zip** below to keep it, and load it again next time.")
+def _kept_where(state: AppState, sid=None, own=None) -> str:
+    if state.in_session(sid, own):
+        full = "" if state.private else f"`{state.user_dir.name}/` is full, so it is kept "
+        return (f"{full}for this browser session only: nobody else sees it, and it is gone when you close the "
+                f"page. Download **your-styles.zip** below to keep it, and load it again next time.")
     return f"in `{state.user_dir.name}/` on this machine. It is now in every style menu."
 
 
@@ -456,7 +457,7 @@ def wire_own_hand(state: AppState, tab: OwnHandTab, shared: Shared, out: Outputs
         style, sid, files, _, own = made_style(state, ckpt, ink, text, upload, own)
         m = style.measures
         msg = (f"Saved as **style {sid}** ({m['points']} points, {m['strokes']} strokes, "
-               f"{m['width_per_char']:.2f} ink heights per character), {_kept_where(state)}")
+               f"{m['width_per_char']:.2f} ink heights per character), {_kept_where(state, sid, own)}")
         preview = f"<div class='scribe-preview'>{style.preview_svg()}</div>"
         return (preview, [str(f) for f in files], msg, sid, own, *menus_for(own))
 
@@ -468,7 +469,8 @@ def wire_own_hand(state: AppState, tab: OwnHandTab, shared: Shared, out: Outputs
     @guarded
     def load_styles_ui(uploads, ckpt, own):
         ids, summary, own = loaded_styles(state, ckpt, uploads, own)
-        files = [str(outputs.your_styles_zip(state.own_styles(own)))] if state.private else None
+        files = [str(outputs.your_styles_zip(state.own_styles(own)))] \
+            if any(state.in_session(i, own) for i in ids) else None
         return shown_text(summary) + ". Use them from any style menu.", files, own, *menus_for(own)
 
     tab.load.upload(load_styles_ui, [tab.load, shared.checkpoint, mine],
@@ -523,7 +525,7 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
         line = gr.Markdown(model_line)
         gr.Markdown(f"<span class='scribe-note'>{forms.limits_text()}</span>")
     with gr.Accordion("The styles (each hand's own ink)", open=False):
-        gr.HTML(views.style_chart_html(state.bank))
+        gr.HTML(views.style_chart_html(state.bank), elem_classes=["scribe-style-chart"])   # app.go_private redraws it
     return SettingsPanel(Shared(seed, dpi, align, ckpt, candidates), rescan, line, Paper(kind, pitch, rule))
 
 
