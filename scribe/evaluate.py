@@ -112,10 +112,10 @@ class _Styles:
             return None
         if style_id not in self.cache:
             style = self.bank.get(style_id)
-            encoded = self.alphabet.encode(style.text) + self.alphabet.encode_separator()
-            prime = style.prime(self.stats)
-            state, last = self.sampler.prime_states([prime], [encoded])
-            self.cache[style_id] = (prime, encoded, state, last)
+            encoded = [self.alphabet.encode(text) + self.alphabet.encode_separator() for text, _ in style.lines()]
+            primes = style.primes(self.stats)
+            state, last = self.sampler.style_state(primes, encoded)
+            self.cache[style_id] = (primes[0], encoded[0], state, last)
         return self.cache[style_id]
 
 

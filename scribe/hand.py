@@ -337,11 +337,11 @@ class Hand:
         if style_id not in self._primed:
             style = self._style(style_id)
             try:
-                encoded = self.alphabet.encode(style.text) + self.alphabet.encode_separator()
+                encoded = [self.alphabet.encode(text) + self.alphabet.encode_separator() for text, _ in style.lines()]
             except ValueError as e:
                 raise StyleError(f"style {style_id}'s text uses characters this model lacks ({e})") from e
-            prime = style.prime(self.stats)
-            self._primed[style_id] = (self.sampler.prime_states([prime], [encoded]), prime, encoded)
+            primes = style.primes(self.stats)
+            self._primed[style_id] = (self.sampler.style_state(primes, encoded), primes[0], encoded[0])
         return self._primed[style_id]
 
     def write(self, specs: list[LineSpec], seed: int | None = None, layout: Layout | None = None,

@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "seed and checkpoint give the same ink")
     what.add_argument("--batch", metavar="CSV", help="one file per row of a CSV with a text column and optional "
                                                      "style, bias, color, out columns; --out is the folder")
+    what.add_argument("--list_styles", action="store_true",
+                      help="list the style bank (id, the hand in a few words, the writer's line) and exit")
     p.add_argument("--bias", type=float, default=None, help=f"neatness for every line (default {DEFAULT_BIAS})")
     p.add_argument("--biases", type=float, nargs="+", help="one bias per line")
     p.add_argument("--style", type=int, default=None, help="one style id for every line")
@@ -345,9 +347,22 @@ def report_legibility(check) -> None:
               file=sys.stderr if check.skipped else sys.stdout)
 
 
+def list_styles(style_dir) -> int:
+    from .styles import StyleBank
+    bank = StyleBank(style_dir)
+    for i in bank.ids:
+        style = bank.get(i)
+        lines = f" (+{len(style.more)} more line{'s' * (len(style.more) != 1)} of the writer)" if style.more else ""
+        print(f"{i:3d}  {style.description or '(no description)':42s}  {style.text!r}{lines}")
+    print(f"{len(bank.ids)} styles in {bank.folder.name}/; write in one with --style N")
+    return 0
+
+
 @cli.command
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.list_styles:
+        return list_styles(args.style_dir)
     use_sampling_threads()
     paragraph = args.paragraph or args.wrap is not None or args.text_file is not None
     check_args(args)

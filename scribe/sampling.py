@@ -148,6 +148,15 @@ class Sampler:
             state = [torch.where(live, new, old) for new, old in zip(new_state, state)]
         return state, last
 
+    def style_state(self, primes: list[Prime], encoded: list[list[int]]) -> tuple[list, torch.Tensor]:
+        """The primed state of one style given by one or more lines of its writer, as one row: each line
+        is primed (prime_states) and the states are averaged. Several lines carry the hand better than
+        one and read better too (docs/style-fidelity.md); one line gives exactly prime_states."""
+        state, last = self.prime_states(primes, encoded)
+        if len(primes) == 1:
+            return state, last
+        return [s.mean(0, keepdim=True) for s in state], last[:1]
+
     @torch.inference_mode()
     def sample(self, requests: list[LineRequest], seed: int | None = None,
                max_steps: int | None = None, primed: tuple[list, torch.Tensor] | None = None,

@@ -3,7 +3,9 @@
 Layout (shared with other handwriting-synthesis tools): in one folder, for each style id N,
 - `style-N-chars.npy`: a 0-d numpy bytes (or str) array holding the line's text;
 - `style-N-strokes.npy`: float (T, 3) offsets (dx, dy, end_of_stroke), y pointing up;
-and optionally `bank.json`, Scribe's index of the bank ({"N": {"description": ..., "writer": ...,
+optionally `style-N-extra-K-chars.npy` / `style-N-extra-K-strokes.npy` (K = 1, 2, ...): more lines of
+the same writer (Scribe primes with every line of a style and averages the states; other tools see the
+first line only); and optionally `bank.json`, Scribe's index of the bank ({"N": {"description": ..., "writer": ...,
 "line": ...}}, written by train/build_styles.py): a short description of each hand, shown beside it.
 Files from other tools use other units (one popular tool scales offsets so the median step is 1), so
 every style is rescaled to the training data's ink height and resampled like the training data.
@@ -19,7 +21,7 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -51,16 +53,29 @@ class Style:
     text: str
     offsets: np.ndarray   # (T, 3) as stored in the file
     description: str = ""  # the hand in a few words ("upright, narrow, joined"), from the bank's index
+    more: list = field(default_factory=list)    # more lines of the writer: [(text, offsets)], same layout
+
+    def lines(self) -> list[tuple[str, np.ndarray]]:
+        """Every line of the style: its own, then the writer's other lines."""
+        return [(self.text, self.offsets)] + list(self.more)
 
     def strokes(self) -> list[np.ndarray]:
         return ink.offsets_to_strokes(self.offsets)
 
     def prime(self, stats: NormStats) -> Prime:
-        """This style in the model's space: scaled to the training ink height, resampled, normalised."""
-        strokes = self.strokes()
-        scale = stats.ink_height / ink.ink_height(strokes)
-        offsets = ink.prepare_ink(strokes, stats.min_step, scale=scale)
-        return Prime(stats.normalise(offsets), self.text)
+        """This style's own line in the model's space: scaled to the training ink height, resampled,
+        normalised."""
+        return _prime_of(self.text, self.offsets, stats)
+
+    def primes(self, stats: NormStats) -> list[Prime]:
+        """Every line of the style in the model's space (Sampler.style_state averages their states)."""
+        return [_prime_of(text, offsets, stats) for text, offsets in self.lines()]
+
+
+def _prime_of(text: str, offsets: np.ndarray, stats: NormStats) -> Prime:
+    strokes = ink.offsets_to_strokes(offsets)
+    scale = stats.ink_height / ink.ink_height(strokes)
+    return Prime(stats.normalise(ink.prepare_ink(strokes, stats.min_step, scale=scale)), text)
 
 
 def _shown_id(value) -> str:
@@ -68,9 +83,23 @@ def _shown_id(value) -> str:
     return str(value) if isinstance(value, int) else repr(str(value)[:40])
 
 
+MAX_EXTRA_LINES = 8      # more lines of a style's writer read from a folder
+
+
 def read_style(folder: Path, style_id: int) -> Style:
-    chars_path = folder / f"style-{style_id}-chars.npy"
-    strokes_path = folder / f"style-{style_id}-strokes.npy"
+    style = _read_line(folder, style_id, f"style-{style_id}")
+    for k in range(1, MAX_EXTRA_LINES + 1):
+        stem = f"style-{style_id}-extra-{k}"
+        if not (folder / f"{stem}-chars.npy").exists():
+            break
+        extra = _read_line(folder, style_id, stem)
+        style.more.append((extra.text, extra.offsets))
+    return style
+
+
+def _read_line(folder: Path, style_id: int, stem: str) -> Style:
+    chars_path = folder / f"{stem}-chars.npy"
+    strokes_path = folder / f"{stem}-strokes.npy"
     arrays = []
     for path in (chars_path, strokes_path):
         try:
@@ -109,13 +138,17 @@ def checked_style(style_id: int, chars: np.ndarray, offsets: np.ndarray, chars_n
     return Style(style_id, text.strip(), offsets.astype(np.float32))
 
 
-def write_style(folder: str | Path, style_id: int, text: str, offsets: np.ndarray) -> None:
-    """Write one style in the shared layout, each file atomically."""
+def write_style(folder: str | Path, style_id: int, text: str, offsets: np.ndarray, more=()) -> None:
+    """Write one style in the shared layout, each file atomically; `more`: the writer's other lines,
+    [(text, offsets)], as style-N-extra-K files."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, arr in ((f"style-{style_id}-strokes.npy", np.asarray(offsets, np.float32)),
-                      (f"style-{style_id}-chars.npy", np.array(text.encode("utf-8")))):
-        atomic_write(folder / name, lambda f, arr=arr: np.save(f, arr, allow_pickle=False))
+    stems = [(f"style-{style_id}", text, offsets)] + [(f"style-{style_id}-extra-{k}", t, o)
+                                                       for k, (t, o) in enumerate(more, start=1)]
+    for stem, t, o in stems:
+        for name, arr in ((f"{stem}-strokes.npy", np.asarray(o, np.float32)),
+                          (f"{stem}-chars.npy", np.array(t.encode("utf-8")))):
+            atomic_write(folder / name, lambda f, arr=arr: np.save(f, arr, allow_pickle=False))
 
 
 def style_ids(folder: str | Path) -> list[int]:

@@ -93,7 +93,7 @@ The model here is a small CPU-trained stand-in (see `scribe/_data/README.md`, it
 ## Terms
 
 - The code is MIT (`LICENSE`).
-- The weights and the 13 style lines (`scribe/_data/`) come from the IAM On-Line Handwriting Database
+- The weights and the 39 style lines (`scribe/_data/`) come from the IAM On-Line Handwriting Database
   (IAM-OnDB), which is free for **non-commercial research only**, and whose owners ask every user to
   register with them. Use them, and what you write with them, for non-commercial research only, and
   register for IAM-OnDB yourself (`LICENSE-WEIGHTS.md`). This is not legal advice.

@@ -91,3 +91,16 @@ def test_the_cli_refuses_a_png_over_the_pixel_cap(tmp_path, tiny_style_dir, caps
                  "--out", str(tmp_path / "p.png"), *common]) == 2
     assert "use at most 643 dpi" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_list_styles_names_every_style_with_its_hand(tiny_style_dir):
+    import json
+    (tiny_style_dir / "bank.json").write_text(json.dumps({"2": {"description": "slanted right, narrow, printed letters"}}))
+    r = run_cli("--list_styles", "--style_dir", str(tiny_style_dir))
+    assert r.returncode == 0, r.stderr
+    rows = r.stdout.splitlines()
+    assert len(rows) == 4 and rows[-1].startswith("3 styles in")
+    assert "slanted right, narrow, printed letters" in rows[2] and "'a line of ink'" in rows[2]
+    shipped = run_cli("--list_styles")
+    assert shipped.returncode == 0 and shipped.stdout.splitlines()[-1].startswith("13 styles")
+    assert all("(no description)" not in row for row in shipped.stdout.splitlines())

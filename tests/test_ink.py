@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from scribe import ink
 
@@ -36,3 +37,29 @@ def test_prepare_ink_is_scale_aware_and_clamps_wild_jumps():
     assert np.linalg.norm(off[:, :2], axis=1).max() <= 3 * ink.ink_height(strokes) + 1e-6
     half = ink.prepare_ink(strokes, 0.0, scale=0.5)
     np.testing.assert_allclose(half[:3, :2], off[:3, :2] * 0.5, atol=1e-5)
+
+
+def test_hand_traits_see_slant_width_and_joins():
+    """Traits from the ink itself: shearing a hand to the right reads as slanted right, stretching it as
+    wider, more pen lifts per letter as printed letters."""
+    import numpy as np
+    from helpers import synthetic_offsets
+    from scribe.ink import hand_traits
+    base = synthetic_offsets(n_strokes=6, points=40, seed=3)
+
+    def sheared(offsets, k):
+        out = offsets.copy()
+        out[:, 0] += k * out[:, 1]          # y up: moving up also moves right, so downstrokes lean right
+        return out
+
+    upright = hand_traits([(base, "abcdef")])
+    right = hand_traits([(sheared(base, 0.5), "abcdef")])
+    left = hand_traits([(sheared(base, -0.5), "abcdef")])
+    assert right.slant_deg > upright.slant_deg + 15 and left.slant_deg < upright.slant_deg - 15
+    assert "slanted right" in right.describe() and "slanted left" in left.describe()
+    wide = base.copy()
+    wide[:, 0] *= 2
+    assert hand_traits([(wide, "abcdef")]).width == pytest.approx(2 * upright.width, rel=0.05)
+    assert upright.strokes_per_char == 1.0
+    assert "printed letters" in hand_traits([(base, "abc")]).describe()               # two lifts a letter
+    assert "mostly joined" in hand_traits([(base, "abcdefghijkl")]).describe()        # one per two letters

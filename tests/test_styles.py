@@ -62,3 +62,30 @@ def test_the_bank_index_gives_each_style_its_description_and_a_bad_index_is_igno
         (tiny_style_dir / "bank.json").write_text(bad)
         again = StyleBank(tiny_style_dir)
         assert again.get(1).description == "" and again.get(1).text == "quick fox"
+
+
+def test_a_style_with_more_lines_of_its_writer_round_trips_and_primes_as_the_average(tmp_path):
+    import torch
+    from helpers import tiny_checkpoint
+    from scribe.sampling import Sampler
+    lines = [("hello there", synthetic_offsets(seed=1)), ("quick fox", synthetic_offsets(seed=2)),
+             ("a line of ink", synthetic_offsets(seed=3))]
+    write_style(tmp_path, 4, *lines[0], more=lines[1:])
+    write_style(tmp_path, 5, *lines[0])
+    bank = StyleBank(tmp_path)
+    assert bank.ids == [4, 5]                                    # extra files are not styles of their own
+    style = bank.get(4)
+    assert [t for t, _ in style.lines()] == ["hello there", "quick fox", "a line of ink"]
+    assert all(np.array_equal(o, want) for (_, o), (_, want) in zip(style.lines(), lines))
+    assert bank.get(5).more == []
+    ck = tiny_checkpoint()
+    sampler = Sampler(ck.build_model(), ck.stats)
+    primes = style.primes(ck.stats)
+    encoded = [ck.alphabet.encode(t) + ck.alphabet.encode_separator() for t, _ in style.lines()]
+    with torch.no_grad():
+        each, _ = sampler.prime_states(primes, encoded)
+        avg, last = sampler.style_state(primes, encoded)
+        one, _ = sampler.style_state(primes[:1], encoded[:1])
+        single, _ = sampler.prime_states(primes[:1], encoded[:1])
+    assert all(a.shape[0] == 1 and torch.allclose(a[0], e.mean(0)) for a, e in zip(avg, each))
+    assert all(torch.equal(o, s) for o, s in zip(one, single)) and last.shape[0] == 1

@@ -13,7 +13,10 @@ about 8 forms in one sitting, so distinct forms are not distinct writers.
 2. Each writer's prime: of the writer's candidate lines, the few most typical of the hand (nearest the
    writer's mean embedding in the writer-identification scorer, over all the writer's lines) are tried
    as primes; the one whose primed writing the recogniser reads best wins.
-3. The 13 writers: only writers whose primed writing reads well enough (--min_words), then spread
+3. Each style also stores the writer's next most typical lines (--extra_lines, default 2): Scribe
+   primes with all of them and averages the states, which carries the hand better than one line
+   (docs/style-fidelity.md).
+4. The 13 writers: only writers whose primed writing reads well enough (--min_words), then spread
    across the space of hands: the most unusual writer first, then each time the writer farthest from
    those already chosen (in the scorer's embedding), so no two styles are near-twins.
 
@@ -66,8 +69,8 @@ def candidates(data_dir, split_dir, min_step: float) -> tuple[list[dict], dict[s
     return [c for c in out if lo <= c["per_char"] <= hi], every
 
 
-def typical_lines(cands: list[dict], every: dict[str, list], scorer, per_writer: int):
-    """({writer: its `per_writer` candidate lines nearest its hand's mean embedding}, {writer: that unit
+def typical_lines(cands: list[dict], every: dict[str, list], scorer):
+    """({writer: its candidate lines, the nearest its hand's mean embedding first}, {writer: that unit
     mean embedding}); sets each candidate's c["typical"] (cosine to its writer's mean)."""
     centres = {}
     for w, lines in every.items():
@@ -78,7 +81,7 @@ def typical_lines(cands: list[dict], every: dict[str, list], scorer, per_writer:
     for c, e in zip(cands, emb):
         c["typical"] = float(e @ centres[c["writer"]])
         by_writer.setdefault(c["writer"], []).append(c)
-    return {w: sorted(cs, key=lambda c: -c["typical"])[:per_writer] for w, cs in by_writer.items()}, centres
+    return {w: sorted(cs, key=lambda c: -c["typical"]) for w, cs in by_writer.items()}, centres
 
 
 def primed_legibility(pool: list[dict], checkpoint: str, recognizer_path: str, bias: float = 0.75,
@@ -145,15 +148,18 @@ def main(argv=None) -> int:
     p.add_argument("--recognizer", default="checkpoints/recognizer.safetensors", type=cli.file_to_read)
     p.add_argument("--writer_id", default="checkpoints/writer_id.safetensors", type=cli.file_to_read)
     p.add_argument("--min_step", type=cli.number(above=0), default=25.0, help="resampling distance, as in prepare_data")
-    p.add_argument("--per_writer", type=cli.whole(1, 20), default=3,
+    p.add_argument("--per_writer", type=cli.whole(1, 20), default=6,
                    help="most typical lines tried as each writer's prime")
-    p.add_argument("--min_words", type=cli.number(0, 1), default=0.6,
+    p.add_argument("--extra_lines", type=cli.whole(0, 8), default=2,
+                   help="more lines of each writer stored with its style (primed together, states averaged)")
+    p.add_argument("--min_words", type=cli.number(0, 1), default=0.7,
                    help="a writer's best prime must get at least this share of words read exactly")
     args = p.parse_args(argv)
     from scribe.writer_id import load_writer_id
     scorer = load_writer_id(args.writer_id)
     cands, every = candidates(args.data_dir, args.split_dir or iam.default_split_dir(args.data_dir), args.min_step)
-    by_writer, centres = typical_lines(cands, every, scorer, args.per_writer)
+    ranked, centres = typical_lines(cands, every, scorer)
+    by_writer = {w: cs[:args.per_writer] for w, cs in ranked.items()}
     print(f"{len(cands)} candidate lines from {len(by_writer)} writers; reading their primed writing ...", flush=True)
     primed_legibility([c for cs in by_writer.values() for c in cs], args.checkpoint, args.recognizer)
     picks = choose(by_writer, centres, N_STYLES, args.min_words)
@@ -162,10 +168,13 @@ def main(argv=None) -> int:
         shutil.rmtree(out)
     index = {}
     for i, c in enumerate(picks):
-        write_style(out, i, c["text"], c["offsets"])
+        # the writer's next most typical lines go with it: the style's state is the average over all
+        more = [m for m in ranked[c["writer"]] if m is not c][:args.extra_lines]
+        write_style(out, i, c["text"], c["offsets"], [(m["text"], m["offsets"]) for m in more])
         traits = ink.hand_traits(every[c["writer"]])
-        index[str(i)] = {"line": c["line"].line_id, "writer": c["writer"], "text": c["text"],
-                         "primed_words": round(c["words"], 3), **traits.to_dict()}
+        index[str(i)] = {"line": c["line"].line_id, "extra_lines": [m["line"].line_id for m in more],
+                         "writer": c["writer"], "text": c["text"], "primed_words": round(c["words"], 3),
+                         **traits.to_dict()}
         print(f"style {i:2d}: {c['line'].line_id} (writer {c['writer']})  {len(c['offsets']):4d} points  "
               f"{c['text']!r}: {traits.describe()}")
     atomic_write_bytes(out / "bank.json", json.dumps(index, indent=1).encode("utf-8"))
