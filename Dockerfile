@@ -7,7 +7,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libcairo2 && rm
 RUN useradd --create-home --uid 1000 scribe
 WORKDIR /home/scribe/app
 
-COPY --chown=scribe:scribe pyproject.toml requirements.txt README.md app.py ./
+COPY --chown=scribe:scribe pyproject.toml requirements.txt README.md LICENSE LICENSE-WEIGHTS.md app.py ./
 COPY --chown=scribe:scribe scribe/ scribe/
 COPY --chown=scribe:scribe train/ train/
 COPY --chown=scribe:scribe checkpoints/ checkpoints/

@@ -25,7 +25,7 @@ from scribe.dataset import BucketBatches, ProcessedData
 from scribe.fast import fast_loss
 from scribe.model import ModelConfig, SynthesisNetwork
 
-from train.train import autocast_for, cpu_runs_bf16
+from scribe.train.train import autocast_for, cpu_runs_bf16
 
 
 def band_of_lines(data: ProcessedData, n: int, max_len: int) -> np.ndarray:

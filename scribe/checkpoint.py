@@ -24,10 +24,10 @@ from .dataset import NormStats
 from .files import atomic_write
 from .model import ModelConfig, SynthesisNetwork
 from .errors import ScribeError
+from .shipped import SHIPPED_DIR
 
 FORMAT = "scribe-checkpoint"
 VERSION = 1
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 _STEP = re.compile(r"checkpoint-(\d+)\.pt$")
 # Config fields and the ranges a real model sits in, far wider than anything trained here (400x3,
 # K=10, M=20, about 12-25 steps per character). The metadata is checked against them before any

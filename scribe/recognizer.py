@@ -31,12 +31,13 @@ import torch.nn.functional as F
 from .alphabet import Alphabet
 from .files import atomic_write
 from .errors import ScribeError
+from .shipped import SHIPPED_DIR
 
 FORMAT = "scribe-recognizer"
 VERSION = 1
 FEATURE_SIZES = {"offsets": 5, "arc": 9}
 ARC_STEP = 0.08         # "arc" features: one resampled point per this many ink heights of pen path (~15 per character)
-SHIPPED_RECOGNIZER = Path(__file__).resolve().parent.parent / "checkpoints" / "recognizer.safetensors"
+SHIPPED_RECOGNIZER = SHIPPED_DIR / "recognizer.safetensors"
 MIN_FRAMES = 8          # very short (or empty) generated lines are padded to this many points
 FEATURE_CLIP = 8.0
 

@@ -31,8 +31,9 @@ from .dataset import NormStats
 from .files import atomic_write
 from .sampling import Prime
 from .errors import ScribeError
+from .shipped import SHIPPED_DIR
 
-SHIPPED_STYLE_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "styles"
+SHIPPED_STYLE_DIR = SHIPPED_DIR / "styles"
 _NAME = re.compile(r"style-(\d+)-(chars|strokes)\.npy$")
 MAX_STYLE_POINTS = 5000            # offsets per style from a file (IAM-OnDB lines have at most 741)
 MAX_STYLE_TEXT = 200               # characters of a style's text

@@ -27,11 +27,12 @@ import torch.nn.functional as F
 
 from .errors import ScribeError
 from .files import atomic_write
+from .shipped import SHIPPED_DIR
 from .recognizer import FEATURE_SIZES, batch_features
 
 FORMAT = "scribe-writer-id"
 VERSION = 1
-SHIPPED_WRITER_ID = Path(__file__).resolve().parent.parent / "checkpoints" / "writer_id.safetensors"
+SHIPPED_WRITER_ID = SHIPPED_DIR / "writer_id.safetensors"
 
 
 class WriterIdError(ScribeError, ValueError):

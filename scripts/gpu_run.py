@@ -98,7 +98,7 @@ def environment(device: torch.device) -> dict:
                    capability=list(torch.cuda.get_device_capability(device)))
     # The precision train.py trains in: bf16 autocast on CUDA today (TrainConfig.precision once merged).
     try:
-        from train.train import choose_precision
+        from scribe.train.train import choose_precision
         env["precision"] = choose_precision(device)
     except ImportError:
         env["precision"] = "bf16" if device.type == "cuda" else "fp32"

@@ -206,6 +206,60 @@ def start_app(checkpoint: Path, style_dir: Path | None, max_steps: int | None, c
     return demo, url
 
 
+# ---- fresh virtual environments (the wheel, the Space) --------------------------------------------------
+def fresh_venv(folder: Path) -> Path:
+    """A new virtual environment without this Python's packages (so neither this checkout's editable
+    install nor anything else leaks in); returns its bin folder. pip there uses pip's own cache and
+    configuration, so installs reuse what this machine already downloaded."""
+    import subprocess
+    import sys
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, timeout=300)
+    return folder / "bin"
+
+
+def torch_requirement() -> str:
+    """The torch this Python runs (the tests' own build: the local CPU wheel here, pip's cache in CI)."""
+    return f"torch=={torch.__version__}"
+
+
+def outside_env(**extra) -> dict:
+    """The environment for a command run in a fresh venv, pip included: no PYTHONPATH into a checkout (pip
+    would take a checkout's scribe_handwriting.egg-info for an installed copy), one thread."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env.update({"OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+                "PYTHONDONTWRITEBYTECODE": "1"}, **extra)
+    return env
+
+
+def serve_and_write(cmd: list, cwd: Path, env: dict, port: int, log: Path, timeout_s: float = 240.0) -> tuple:
+    """Start a server command (the app on `port`), wait until its page answers, write one line through
+    `/write` with gradio_client, stop it; returns (svg path, png path, log text). The wait only bounds a
+    server that never comes up (its log is shown); it does not time the machine."""
+    import subprocess
+    import urllib.request
+    from gradio_client import Client
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + timeout_s
+            while True:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                try:
+                    with urllib.request.urlopen(url, timeout=5) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(1.0)
+            svg, png, *_ = Client(url, verbose=False).predict(lines=["hello"], seed=1, candidates=1,
+                                                             api_name="/write")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return Path(svg), Path(png), log.read_text()
+
+
 # ---- the browser -----------------------------------------------------------------------------------
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

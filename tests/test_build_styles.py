@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from scribe import iam
-from train.build_styles import candidates, choose, spread_writers
+from scribe.train.build_styles import candidates, choose, spread_writers
 
 
 def _unit(v):

@@ -218,14 +218,14 @@ def test_the_checks_refuse_and_accept(tmp_path):
 
 
 def test_every_entry_point_goes_through_the_helper():
-    """Each console script and each train/*.py main is wrapped by cli.command, and no command builds a
+    """Each console script and each scribe/train/*.py main is wrapped by cli.command, and no command builds a
     plain argparse parser (whose mistakes would print the usage text instead of one line)."""
     import importlib
     section = (ROOT / "pyproject.toml").read_text().split("[project.scripts]")[1].split("\n[")[0]
     scripts = re.findall(r'^\S+ = "([\w.]+:\w+)"', section, re.M)
     assert "scribe.sample:main" in scripts
-    targets = set(scripts) | {f"train.{p.stem}:main" for p in (ROOT / "train").glob("*.py")
-                                       if "def main(" in p.read_text()}
+    targets = set(scripts) | {f"scribe.train.{p.stem}:main" for p in (ROOT / "scribe" / "train").glob("*.py")
+                              if "def main(" in p.read_text()}
     wrapper = cli.command(lambda argv=None: 0).__code__
     assert len(targets) >= 11
     for target in sorted(targets):

@@ -180,7 +180,7 @@ def test_legibility_check_for_training(tmp_path):
 
 def test_training_logs_legibility_to_tensorboard(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    from train import train as train_script
+    from scribe.train import train as train_script
     data = tmp_path / "data.npz"
     write_tiny_data(data)
     rec_path = tmp_path / "rec.safetensors"

@@ -5,7 +5,7 @@ import torch
 
 from helpers import check_png, tiny_checkpoint
 from scribe.checkpoint import load_checkpoint, save_training_checkpoint
-from train import export
+from scribe.train import export
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 

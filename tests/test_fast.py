@@ -202,7 +202,7 @@ def test_fast_loss_equals_model_loss_with_the_same_gradients():
 
 
 def test_fast_forward_runs_under_autocast():
-    from train.train import cpu_runs_bf16
+    from scribe.train.train import cpu_runs_bf16
     if not cpu_runs_bf16():     # oneDNN has no bfloat16 LSTM without AVX-512 BF16 (this project's AMD CPUs)
         pytest.skip("this CPU cannot run a bfloat16 LSTM (no AVX-512 BF16); train.py refuses bf16 here")
     model = tiny_model().train()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from scribe import iam
-from train.make_synthetic_iam import write_fake_iam
+from scribe.train.make_synthetic_iam import write_fake_iam
 
 
 def test_transcription_lines_after_csr():

@@ -148,7 +148,7 @@ def py(*args):
 
 @pytest.fixture(scope="module")
 def synthetic_data(tmp_path_factory):
-    from train.make_synthetic_iam import write_fake_iam
+    from scribe.train.make_synthetic_iam import write_fake_iam
     tmp = tmp_path_factory.mktemp("synth")
     write_fake_iam(tmp / "iam", forms=8)
     r = py("train/prepare_data.py", "--data_dir", str(tmp / "iam"), "--out", str(tmp / "data.npz"))
@@ -181,7 +181,7 @@ def test_pair_fraction_out_of_range_is_refused_in_one_line(tmp_path):
 
 def _batches_seen(monkeypatch, synthetic_data, tmp_path, fraction: float) -> list:
     """Every batch train.main feeds the loss, in order (compiled path off: the eager model.loss)."""
-    import train.train as train
+    import scribe.train.train as train
     seen = []
     real = SynthesisNetwork.loss
 
@@ -212,7 +212,7 @@ def test_single_line_batches_are_the_same_with_or_without_pairs(monkeypatch, syn
 
 
 def test_the_pairs_recipe_config_loads_and_warm_starts_from_the_shipped_model():
-    from train.train import parse_args
+    from scribe.train.train import parse_args
     cfg = parse_args(["--config", str(ROOT / "train/configs/cpu_pairs.json")])
     assert cfg.pair_fraction == 0.5 and cfg.precision == "fp32"
     assert (ROOT / cfg.init_from).exists() and cfg.max_len == 520

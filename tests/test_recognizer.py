@@ -12,7 +12,7 @@ from scribe.checkpoint import save_shipped
 from scribe.recognizer import (ARC_STEP, SHIPPED_RECOGNIZER, Recognizer, RecognizerConfig, RecognizerError,
                                canonical, cer, edit_distance, greedy_decode, ink_features, load_recognizer,
                                reading_cer, resample_path)
-from train.train_recognizer import train_steps
+from scribe.train.train_recognizer import train_steps
 
 
 
@@ -237,7 +237,7 @@ def test_load_errors_are_clear(tmp_path):
 # ---- the committed recogniser on real lines ------------------------------------------------------
 @pytest.mark.slow
 def test_committed_recogniser_reads_real_lines(iam_dir):
-    from train.prepare_data import parse_args, prepare
+    from scribe.train.prepare_data import parse_args, prepare
     # The first validation forms, prepared from the archives exactly as prepare_data.py prepares them.
     data = prepare(parse_args(["--data_dir", str(iam_dir), "--max_forms", "4"]))
     rec = load_recognizer(SHIPPED_RECOGNIZER)
@@ -256,7 +256,7 @@ def test_committed_recogniser_reads_real_lines(iam_dir):
 
 def test_training_script_resumes_and_writes_a_loadable_file(tmp_path, capsys):
     from helpers import write_tiny_data
-    from train import train_recognizer
+    from scribe.train import train_recognizer
     write_tiny_data(tmp_path / "data.npz")
     args = ["--data", str(tmp_path / "data.npz"), "--out", str(tmp_path / "rec.safetensors"),
             "--state", str(tmp_path / "state.pt"), "--conv_channels", "8", "--hidden", "8", "--layers", "1",
@@ -274,13 +274,13 @@ def test_training_script_resumes_and_writes_a_loadable_file(tmp_path, capsys):
 
 
 def test_training_script_without_data_says_what_to_run(tmp_path, capsys):
-    from train import train_recognizer
+    from scribe.train import train_recognizer
     assert train_recognizer.main(["--data", str(tmp_path / "none.npz"), "--state", str(tmp_path / "s.pt")]) == 2
     assert "prepare_data.py" in capsys.readouterr().err
 
 
 def test_writer_halves_split_by_form_and_cover_every_line():
-    from train.train_recognizer import writer_half
+    from scribe.train.train_recognizer import writer_half
     ids = np.array([f"{f}-{n:02d}" for f in ("a01-000u", "a01-001w", "b02-010x", "c03-020z", "d04-030u",
                                              "e05-040w", "f06-050x", "g07-060z") for n in (1, 2, 3)])
     a, b = writer_half(ids, "half-a"), writer_half(ids, "half-b")
@@ -301,7 +301,7 @@ def test_recogniser_config_knows_the_lstm_cell_and_defaults_to_gru():
 
 def test_training_script_warm_starts_from_a_recogniser_file(tmp_path, capsys):
     from helpers import write_tiny_data
-    from train import train_recognizer
+    from scribe.train import train_recognizer
     write_tiny_data(tmp_path / "data.npz")
     size = ["--conv_channels", "8", "--hidden", "8", "--layers", "1", "--batch_size", "4"]
     base = ["--data", str(tmp_path / "data.npz"), *size]

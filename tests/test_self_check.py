@@ -91,7 +91,7 @@ def test_a_non_finite_loss_under_the_training_precision_falls_back():
 def test_precision_by_gpu_capability(monkeypatch):
     """bf16 from compute capability 8.0 (A100, L4, H100), fp16 + a gradient scaler below it (T4 is 7.5),
     fp32 on the CPU. Faked capabilities: this machine has no GPU."""
-    train = pytest.importorskip("train.train")
+    train = pytest.importorskip("scribe.train.train")
     if not hasattr(train, "choose_precision"):
         pytest.skip("train.train.choose_precision is added on main (issue 12 assumes its signature)")
     cuda = torch.device("cuda", 0)

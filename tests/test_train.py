@@ -26,7 +26,7 @@ def py(*args, **kw):
 
 @pytest.fixture(scope="module")
 def synthetic_data(tmp_path_factory):
-    from train.make_synthetic_iam import write_fake_iam
+    from scribe.train.make_synthetic_iam import write_fake_iam
     tmp = tmp_path_factory.mktemp("synth")
     write_fake_iam(tmp / "iam", forms=8)
     r = py("train/prepare_data.py", "--data_dir", str(tmp / "iam"), "--out", str(tmp / "data.npz"))
@@ -117,13 +117,13 @@ def test_smoke_script_runs_the_whole_pipeline():
     ("cpu", None, "fp32"), ("cuda", (7, 5), "fp16"), ("cuda", (8, 0), "bf16"), ("cuda", (9, 0), "bf16"),
     ("cuda", (6, 1), "fp16")])
 def test_precision_follows_the_gpu_generation(device, capability, expected):
-    from train.train import choose_precision
+    from scribe.train.train import choose_precision
     assert choose_precision(device, capability=capability) == expected
     assert choose_precision(device, "fp32", capability=capability) == "fp32"
 
 
 def test_precision_refuses_what_the_device_cannot_do():
-    from train.train import choose_precision, cpu_runs_bf16
+    from scribe.train.train import choose_precision, cpu_runs_bf16
     with pytest.raises(ValueError, match="fp16 needs a CUDA GPU"):
         choose_precision("cpu", "fp16")
     with pytest.raises(ValueError, match="precision must be one of"):
@@ -136,7 +136,7 @@ def test_precision_refuses_what_the_device_cannot_do():
 
 
 def test_bf16_on_a_cpu_without_it_is_refused_before_training(monkeypatch):
-    import train.train as train_mod
+    import scribe.train.train as train_mod
     monkeypatch.setattr(train_mod, "cpu_runs_bf16", lambda: False)
     with pytest.raises(ValueError, match="lacks AVX-512 BF16.*use fp32"):
         train_mod.choose_precision("cpu", "bf16")
@@ -144,7 +144,7 @@ def test_bf16_on_a_cpu_without_it_is_refused_before_training(monkeypatch):
 
 
 def test_warm_start_from_a_checkpoint_with_bf16_on_cpu(synthetic_data, tmp_path):
-    from train.train import cpu_runs_bf16
+    from scribe.train.train import cpu_runs_bf16
     precision = "bf16" if cpu_runs_bf16() else "fp32"     # bf16 needs AVX-512 BF16 on the CPU
     first = tmp_path / "first"
     r = py("train/train.py", "--data", str(synthetic_data), "--out_dir", str(first), *TINY,

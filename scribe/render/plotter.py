@@ -193,6 +193,22 @@ def _plot_path(stroke: np.ndarray, precision: int) -> str:
     return stroke_path(stroke, precision)
 
 
+def pen_path(stroke: np.ndarray, per_curve: int = 4, dot: float = DOT_MM / MM_PER_PX) -> np.ndarray:
+    """The polyline a pen draws for one stroke: the very curve of the SVG (`flatten_stroke`); a one-point
+    stroke (a dot) becomes a dash of length `dot` (0.1 mm in page px by default), since vpype and plotters
+    drop zero-length paths. Same units as `stroke`."""
+    p = np.asarray(stroke, dtype=np.float64)
+    if len(p) == 1:
+        return np.array([p[0], p[0] + (dot, 0.0)])
+    return flatten_stroke(p, per_curve)
+
+
+def pen_paths_by_line(page: Page, per_curve: int = 4) -> list[list[np.ndarray]]:
+    """Every line's pen paths (`pen_path`) in writing order, in the page's px (CSS px, 96 per inch, which
+    is vpype's own unit); a blank line has none. The vpype plugin (scribe/vpype_plugin.py) draws these."""
+    return [[pen_path(st, per_curve) for st in ln.strokes if len(st)] for ln in page.lines]
+
+
 def plotter_svg(page: Page, options: PlotterOptions | None = None) -> str:
     """An SVG sized in mm (width/height in mm, viewBox in mm), one Inkscape layer per colour, strokes only."""
     o = options or PlotterOptions()

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import SHIPPED_DIR, CheckpointError, default_checkpoint, find_checkpoints
+from ..shipped import INSTALLED_DIR
 from ..hand import DEFAULT_BIAS, Hand
 from ..styles import LayeredStyleBank, MemoryStyleBank, Style, StyleBank, StyleError, style_ids
 from ..user_style import UserStyle, save_style
@@ -79,7 +80,10 @@ def checkpoint_label(path: str | Path) -> str:
     """What the menu, /info and messages call a checkpoint: its file and the name of its folder, never
     the folder's place on the server."""
     path = Path(path)
-    return f"{path.name}  ({Path(os.path.abspath(path)).parent.name or '/'})"
+    folder = Path(os.path.abspath(path)).parent
+    # the installed copy of checkpoints/ (scribe/_data) is named as in a checkout
+    name = "checkpoints" if folder == Path(os.path.abspath(INSTALLED_DIR)) else folder.name
+    return f"{path.name}  ({name or '/'})"
 
 
 def list_checkpoints(*folders: str | Path | None, first: str | Path | None = None,
