@@ -314,11 +314,13 @@ def training_legibility(model: SynthesisNetwork, config, alphabet: Alphabet, sta
 
 
 def writable_styles(bank, alphabet: Alphabet) -> list[int]:
-    """Ids of the bank's styles whose text this model's alphabet can encode (it is fed to the window)."""
+    """Ids of the bank's styles whose text, every line of it, this model's alphabet can encode (it is
+    fed to the window)."""
     out = []
     for sid in bank.ids:
         try:
-            alphabet.encode(bank.get(sid).text)
+            for text, _ in bank.get(sid).lines():
+                alphabet.encode(text)
             out.append(sid)
         except ValueError:
             continue

@@ -3,6 +3,8 @@ Plain helpers live in helpers.py."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 # One thread each for torch and OpenMP, before torch starts its pools: the machine is shared, and a
 # busy machine made the default thread count up to 15x slower (the recogniser fixture: 297 s, not 20 s).
@@ -51,3 +53,17 @@ def live_pace(monkeypatch) -> LivePace:
     """The pace of live sampling in this test: none unless the test sets one (`live_pace.set(s)`), and
     each chunk's compute scaled by SCRIBE_TEST_SAMPLER_SPEED (helpers.LivePace)."""
     return LivePace().install(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory) -> Path:
+    """A processed dataset made the real way: fake IAM-OnDB archives (8 forms) through
+    train/prepare_data.py."""
+    from helpers import ROOT
+    from scribe.train.make_synthetic_iam import write_fake_iam
+    tmp = tmp_path_factory.mktemp("synth")
+    write_fake_iam(tmp / "iam", forms=8)
+    r = subprocess.run([sys.executable, "train/prepare_data.py", "--data_dir", str(tmp / "iam"), "--out",
+                        str(tmp / "data.npz")], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return tmp / "data.npz"

@@ -239,8 +239,10 @@ def test_cli_candidates_flag(tiny_ckpt_path, tiny_style_dir, tmp_path):
     r = cli("--text", "hello", "--candidates", "1", "--out", str(tmp_path / "b.svg"))
     assert r.returncode == 0 and "legibility" not in r.stdout + r.stderr
     r = cli("--text", "hello", "--candidates", "20", "--out", str(tmp_path / "c.svg"))
-    assert r.returncode == 0 and (tmp_path / "c.svg").exists()      # written, without the check, and said
-    assert "warning: legibility check not run: candidates per line must be a whole number from 1 to 16" in r.stderr
+    # a flag out of its range is refused before any work, in one line (it was written without the check)
+    assert r.returncode == 2 and not (tmp_path / "c.svg").exists()
+    assert r.stderr.strip() == ("error: candidates per line must be a whole number from 1 to 16 (1 turns the "
+                                "legibility check off); got 20")
 
 
 def test_the_app_offers_the_legibility_check_in_settings(tmp_path):

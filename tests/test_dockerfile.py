@@ -10,13 +10,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, free_port
+from helpers import ROOT, free_port, serve_and_write
 
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -71,30 +69,12 @@ def test_the_app_starts_and_writes_from_the_copied_files_alone(tmp_path):
     where = subprocess.run([sys.executable, "-c", "import scribe; print(scribe.__file__)"], cwd=image, env=env,
                            capture_output=True, text=True, check=True).stdout.strip()
     assert Path(where).resolve().is_relative_to(image.resolve()), where    # the copy, not this checkout
-    log = (tmp_path / "app.log").open("w")
     # -X importtime: the app names every module it imports (on stderr), to be found again below
-    proc = subprocess.Popen([sys.executable, "-X", "importtime", "app.py"], cwd=image, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        url, deadline = f"http://127.0.0.1:{port}/", time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, (tmp_path / "app.log").read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "app.log").read_text()[-3000:]
-            time.sleep(1.0)
-        svg, png, *_ = Client(url, verbose=False).predict(lines=["hello"], seed=1, api_name="/write")
-        assert Path(svg).read_text().lstrip().startswith(("<?xml", "<svg")) and Path(png).stat().st_size > 1000
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    svg, png, log_text = serve_and_write([sys.executable, "-X", "importtime", "app.py"], image, env, port,
+                                         tmp_path / "app.log", timeout_s=180)
+    assert Path(svg).read_text().lstrip().startswith(("<?xml", "<svg")) and Path(png).stat().st_size > 1000
     imported = sorted({line.rsplit("|", 1)[1].strip().split(".")[0]
-                       for line in (tmp_path / "app.log").read_text().splitlines() if line.startswith("import time:")}
+                       for line in log_text.splitlines() if line.startswith("import time:")}
                       - {"imported package"})
     assert {"scribe", "gradio", "torch"} <= set(imported)
     outside = json.loads(subprocess.run([sys.executable, "-c", FIND_OUTSIDE, str(image), json.dumps(imported)],

@@ -146,16 +146,6 @@ def py(*args):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def synthetic_data(tmp_path_factory):
-    from scribe.train.make_synthetic_iam import write_fake_iam
-    tmp = tmp_path_factory.mktemp("synth")
-    write_fake_iam(tmp / "iam", forms=8)
-    r = py("train/prepare_data.py", "--data_dir", str(tmp / "iam"), "--out", str(tmp / "data.npz"))
-    assert r.returncode == 0, r.stderr
-    return tmp / "data.npz"
-
-
 def test_a_run_with_pairs_trains_saves_the_recipe_and_resumes(synthetic_data, tmp_path):
     out = tmp_path / "run"
     args = ["train/train.py", "--data", str(synthetic_data), "--out_dir", str(out), *TINY,

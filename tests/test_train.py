@@ -24,16 +24,6 @@ def py(*args, **kw):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, timeout=600, **kw)
 
 
-@pytest.fixture(scope="module")
-def synthetic_data(tmp_path_factory):
-    from scribe.train.make_synthetic_iam import write_fake_iam
-    tmp = tmp_path_factory.mktemp("synth")
-    write_fake_iam(tmp / "iam", forms=8)
-    r = py("train/prepare_data.py", "--data_dir", str(tmp / "iam"), "--out", str(tmp / "data.npz"))
-    assert r.returncode == 0, r.stderr
-    return tmp / "data.npz"
-
-
 def test_resume_keeps_last_five_and_skips_a_corrupt_newest(synthetic_data, tmp_path):
     out = tmp_path / "run"
     r = py("train/train.py", "--data", str(synthetic_data), "--out_dir", str(out), *TINY,
