@@ -51,3 +51,37 @@ def sync_saved(path: str | Path) -> None:
             pass
         finally:
             os.close(fd)
+
+
+# ---- small tagged weight files (the recogniser, the writer scorer) ------------------------------------
+def save_tagged(path: str | Path, state_dict: dict, tag: str, meta: dict, dtype=None) -> Path:
+    """A module's weights as safetensors (cast to `dtype`, e.g. half precision) with `meta` as JSON
+    under the metadata key `tag`, written atomically."""
+    import json
+    from safetensors.torch import save
+    tensors = {k: (v.detach().cpu().to(dtype) if dtype is not None else v.detach().cpu()).contiguous()
+               for k, v in state_dict.items()}
+    data = save(tensors, metadata={tag: json.dumps(meta)})
+    return atomic_write(Path(path), lambda f: f.write(data))
+
+
+def load_tagged(path: str | Path, tag: str) -> tuple[dict, dict]:
+    """(tensors as float32, metadata dict) of a file saved by save_tagged with this `tag` (tensors and
+    JSON only: no pickled code can run). ValueError with the reason, naming the file, otherwise."""
+    import json
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
+    path = Path(path)
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta_text = (f.metadata() or {}).get(tag)
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ValueError(f"{path.name} is not a readable safetensors file ({e})") from None
+    try:
+        meta = json.loads(meta_text) if meta_text else {}
+    except (ValueError, RecursionError) as e:
+        raise ValueError(f"{path.name}: metadata is not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != tag:
+        raise ValueError(f"{path.name} has no '{tag}' metadata")
+    return {k: v.float() for k, v in tensors.items()}, meta

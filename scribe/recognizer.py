@@ -18,7 +18,6 @@ the same safe way as synthesis checkpoints: no pickled code can run.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .alphabet import Alphabet
-from .files import atomic_write
+from .files import load_tagged, save_tagged
 from .errors import ScribeError
 from .shipped import SHIPPED_DIR
 
@@ -412,10 +411,7 @@ class Recognizer:
         return out
 
     def save(self, path: str | Path, dtype=torch.float16) -> Path:
-        from safetensors.torch import save
-        tensors = {k: v.detach().cpu().to(dtype).contiguous() for k, v in self.net.state_dict().items()}
-        data = save(tensors, metadata={FORMAT: json.dumps(self.meta())})
-        return atomic_write(Path(path), lambda f: f.write(data))
+        return save_tagged(path, self.net.state_dict(), FORMAT, self.meta(), dtype)
 
 
 def load_recognizer(path: str | Path | None = None) -> Recognizer:
@@ -424,23 +420,16 @@ def load_recognizer(path: str | Path | None = None) -> Recognizer:
     if not path.is_file():
         raise RecognizerError(f"no recogniser at {path}. Train one with `python train/train_recognizer.py` "
                               f"(needs data/iam_ondb.npz from train/prepare_data.py).")
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
     try:
-        with safe_open(str(path), "pt") as f:
-            meta_text = (f.metadata() or {}).get(FORMAT)
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise RecognizerError(f"{path} is not a readable safetensors file ({e})") from e
-    try:
-        meta = json.loads(meta_text) if meta_text else {}
+        tensors, meta = load_tagged(path, FORMAT)
     except ValueError as e:
-        raise RecognizerError(f"{path}: metadata is not valid JSON ({e})") from e
-    if meta.get("format") != FORMAT:
-        raise RecognizerError(f"{path} is not a Scribe recogniser (no '{FORMAT}' metadata)")
+        reason = str(e)
+        if reason.endswith(f"has no '{FORMAT}' metadata"):
+            reason = f"{path} is not a Scribe recogniser (no '{FORMAT}' metadata)"
+        raise RecognizerError(reason) from None
     try:
         net = RecognizerNet(RecognizerConfig.from_dict(meta["config"]))
-        net.load_state_dict({k: v.float() for k, v in tensors.items()})
+        net.load_state_dict(tensors)
         return Recognizer(net.eval(), Alphabet(meta["alphabet"]), meta.get("metrics", {}), path)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise RecognizerError(f"{path}: metadata or weights are malformed ({e})") from e

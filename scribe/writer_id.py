@@ -16,7 +16,6 @@ no pickled code can run.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import ScribeError
-from .files import atomic_write
+from .files import load_tagged, save_tagged
 from .shipped import SHIPPED_DIR
 from .recognizer import FEATURE_SIZES, batch_features
 
@@ -109,10 +108,7 @@ class WriterId:
         return out
 
     def save(self, path: str | Path, dtype=torch.float16) -> Path:
-        from safetensors.torch import save
-        tensors = {k: v.detach().cpu().to(dtype).contiguous() for k, v in self.net.state_dict().items()}
-        data = save(tensors, metadata={FORMAT: json.dumps(self.meta())})
-        return atomic_write(Path(path), lambda f: f.write(data))
+        return save_tagged(path, self.net.state_dict(), FORMAT, self.meta(), dtype)
 
 
 def load_writer_id(path: str | Path | None = None) -> WriterId:
@@ -121,20 +117,16 @@ def load_writer_id(path: str | Path | None = None) -> WriterId:
     if not path.is_file():
         raise WriterIdError(f"no writer-identification file at {path}. Train one with "
                             f"`python train/train_writer_id.py` (needs data/iam_ondb.npz and the IAM-OnDB archives).")
-    from safetensors import SafetensorError, safe_open
-    from safetensors.torch import load_file
     try:
-        with safe_open(str(path), "pt") as f:
-            meta_text = (f.metadata() or {}).get(FORMAT)
-        tensors = load_file(str(path))
-        meta = json.loads(meta_text) if meta_text else {}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise WriterIdError(f"{path.name} is not a readable safetensors file ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise WriterIdError(f"{path.name} is not a Scribe writer-identification file (no '{FORMAT}' metadata)")
+        tensors, meta = load_tagged(path, FORMAT)
+    except ValueError as e:
+        reason = str(e)
+        if reason.endswith(f"has no '{FORMAT}' metadata"):
+            reason = f"{path.name} is not a Scribe writer-identification file (no '{FORMAT}' metadata)"
+        raise WriterIdError(reason) from None
     try:
         net = WriterIdNet(WriterIdConfig.from_dict(meta["config"]))
-        net.load_state_dict({k: v.float() for k, v in tensors.items()})
+        net.load_state_dict(tensors)
         return WriterId(net.eval(), meta.get("metrics", {}), path)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise WriterIdError(f"{path.name}: metadata or weights are malformed ({e})") from None
