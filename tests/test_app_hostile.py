@@ -636,6 +636,28 @@ def test_result_folders_are_bounded_by_size_as_well_as_age(tmp_path):
     assert outputs.prune_outputs(tmp_path / "none") == 0
 
 
+def test_the_servers_copies_of_results_are_bounded_with_the_result_folders(tmp_path, monkeypatch):
+    """The server keeps its own copy of every file it hands out (one folder per file, in its cache):
+    a new result prunes those by the same size bound, oldest first, never a fresh one."""
+    import os
+    import tempfile
+    import time
+    from scribe.web import outputs
+    cache, mb = tmp_path / "gradio-cache", 1024 * 1024
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))           # result folders under tmp_path too
+    monkeypatch.setattr(outputs.OutputLimits, "max_bytes", int(1.5 * mb))
+    now = time.time()
+    for name, age in {"old": 1800, "older": 2400, "fresh": 10}.items():   # all younger than the hour
+        (cache / name).mkdir(parents=True)
+        (cache / name / "page.png").write_bytes(b"\0" * mb)
+        os.utime(cache / name, (now - age, now - age))
+    assert outputs.server_cache_root() == cache
+    folder = outputs.result_folder()
+    assert folder.parent == tmp_path / "scribe-app"
+    assert sorted(p.name for p in cache.iterdir()) == ["fresh"]           # 3 MB over a 1.5 MB bound
+
+
 def test_the_servers_output_bound_comes_from_its_flag(tmp_path, tiny_ckpt_path, tiny_style_dir, monkeypatch):
     from scribe.web import app, outputs
     from scribe.web.flags import parse_args

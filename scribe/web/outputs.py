@@ -49,6 +49,13 @@ def output_root() -> Path:
     return Path(tempfile.gettempdir()) / "scribe-app"
 
 
+def server_cache_root() -> Path:
+    """Where the server keeps a copy of every file it hands out (Gradio's cache: GRADIO_TEMP_DIR, else
+    <temp>/gradio; one folder per file). The server removes them after an hour; result_folder() bounds
+    them by size too, with the same limit and grace as the result folders."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+
+
 class OutputLimits:
     """How much the app's result folders may hold: the server sets `max_bytes` from --max_output_mb."""
     max_age_s: float = OUTPUT_MAX_AGE_S
@@ -104,6 +111,7 @@ def result_folder() -> Path:
     """A fresh folder for one request's files, under the app's output root (pruned after an hour)."""
     root = output_root()
     prune_outputs(root)
+    prune_outputs(server_cache_root())        # the server's copies of earlier results: the same bound
     return root / uuid.uuid4().hex
 
 
