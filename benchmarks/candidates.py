@@ -11,7 +11,7 @@ bias, 8 candidates per line in one batch per style. For N = 1, 2, 4, 8 the shipp
 Hand.write does (N = 1: the first candidate, no check); the first N of 8 independent draws are
 distributed as N draws, so one batch serves every N. A SECOND reader, never used for selecting
 (another size, seed and half of the training writers: train/train_recognizer.py --writers half-b,
-see README), then reads the chosen ink: its CER and the share of words it reads exactly are the
+see docs/legibility-check.md), then reads the chosen ink: its CER and the share of words it reads exactly are the
 figures. Scoring with the selecting reader is printed too, to show how much it flatters.
 
 Timing. The guide's three-line document (styles 0 3 7, biases 1.8 0.6 1.2) is written with
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     p.add_argument("--style_dir", default=None)
     p.add_argument("--reader", default=None, help="the selecting reader (default: the shipped one)")
     p.add_argument("--second_reader", default="runs/second-reader.safetensors",
-                   help="the scoring reader (train/train_recognizer.py --writers half-b ...; README)")
+                   help="the scoring reader (train/train_recognizer.py --writers half-b ...; docs/legibility-check.md)")
     p.add_argument("--iam_dir", default=str(ROOT.parent / "shared" / "data" / "iam-ondb"))
     p.add_argument("--per_style", type=int, default=8, help="held-out lines per style (13 styles)")
     p.add_argument("--biases", type=float, nargs="+", default=[0.75, 1.0])

@@ -24,7 +24,7 @@ from .model import MixtureParams, mixture_nll
 from .recognizer import Recognizer, RecognizerError, canonical, edit_distance, load_recognizer
 
 MIN_CANDIDATES, MAX_CANDIDATES = 1, 16
-DEFAULT_CANDIDATES = 4        # the CLI's and the API's default (README, "Legibility check")
+DEFAULT_CANDIDATES = 4        # the CLI's and the API's default (benchmarks/candidates.py; docs/legibility-check.md)
 APP_CANDIDATES = 4            # the app's starting value
 POOR_CER = 0.25               # a chosen line the reader gets this wrong is named in the summary
 

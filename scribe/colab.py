@@ -122,7 +122,7 @@ def torch_version() -> str:
         return importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:
         raise ColabError("torch is not installed. On Colab it always is; elsewhere install it first "
-                         "(see the README's first command), then re-run this cell.") from None
+                         "(see the README's install command), then re-run this cell.") from None
 
 
 def install_command(requirements: Path, constraints: Path) -> list[str]:
@@ -357,7 +357,7 @@ def expected_time(choice: str, gpu: str | None, cfg: dict | None = None, measure
             return (f"about {seconds / 60:.0f} min of training steps on {family} ({', '.join(used)}; "
                     f"measured: {entry.get('source', path.name)}), plus the validation at each checkpoint")
     on = f"on {gpu}" if gpu else "on CPU (no GPU: expect hours)"
-    return (f"not measured yet for '{choice}' {on}; the README's Training section will give measured "
+    return (f"not measured yet for '{choice}' {on}; docs/performance.md will give measured "
             f"figures. Meanwhile each log line of the training cell prints seconds per step, steps per "
             f"second and the time left ('ETA').")
 

@@ -45,7 +45,8 @@ def use_sampling_threads(n: int | None = None) -> None:
 
     A sampling step multiplies a few rows by each weight matrix, too little work to share, and on a
     busy machine OpenMP threads wait for each other: two threads measured up to 10x slower than one
-    while another process was running (README, Speed). Front ends call this; the library does not.
+    while another process was running (benchmarks/sample_speed.py --threads 1,2). Front ends call this;
+    the library does not.
     """
     torch.set_num_threads(max(1, n or int(os.environ.get("SCRIBE_THREADS", "1"))))
 

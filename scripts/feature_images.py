@@ -1,4 +1,4 @@
-"""Render the README's feature images: a paragraph-mode page, the plotter SVG, an animated SVG.
+"""Render the feature images of docs/features.md: a paragraph-mode page, the plotter SVG, an animated SVG.
 
     python scripts/feature_images.py --checkpoint runs/cpu_standin/checkpoint-3200.pt [--style 3]
 

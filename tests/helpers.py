@@ -325,14 +325,14 @@ def make_style(page, text: str) -> str:
                            timeout=120_000)
     return page.locator("#scribe-style-msg").inner_text()
 
-# ---- the README screenshots' model ---------------------------------------------------------------------
+# ---- the docs screenshots' model ---------------------------------------------------------------------
 def newest_standin_checkpoint() -> Path | None:
     found = training_checkpoints(ROOT / "runs" / "cpu_standin")
     return found[-1] if found else None
 
 
 def screenshot_model(checkpoint: str | None, workdir: Path) -> tuple[Path, Path | None, int | None]:
-    """(checkpoint, style dir, step cap) for the README screenshots: --checkpoint, else the newest
+    """(checkpoint, style dir, step cap) for the docs' screenshots: --checkpoint, else the newest
     stand-in training checkpoint, else the shipped model, else a tiny random model (gibberish ink)."""
     ckpt = Path(checkpoint) if checkpoint else newest_standin_checkpoint()
     if ckpt is not None:

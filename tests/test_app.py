@@ -393,15 +393,15 @@ def test_app_starts_without_any_checkpoint_and_says_so(tmp_path, monkeypatch, ti
 
 
 @pytest.mark.slow
-def test_readme_client_example_runs(server, tmp_path, monkeypatch):
-    """The README's gradio_client example, run as written against a live server."""
-    readme = (ROOT / "README.md").read_text()
-    assert "<!-- app-api-example -->" in readme, "the README's app section lost its API example"
-    block = readme.split("<!-- app-api-example -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+def test_docs_client_example_runs(server, tmp_path, monkeypatch):
+    """docs/api.md's gradio_client example, run as written against a live server."""
+    doc = (ROOT / "docs" / "api.md").read_text()
+    assert "<!-- app-api-example -->" in doc, "docs/api.md lost its API example"
+    block = doc.split("<!-- app-api-example -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     assert 'api_name="/write"' in block and 'api_name="/write_text"' in block
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    exec(compile(block.replace("http://127.0.0.1:7860/", server["url"]), "README.md", "exec"), namespace)
+    exec(compile(block.replace("http://127.0.0.1:7860/", server["url"]), "docs/api.md", "exec"), namespace)
     check_svg(tmp_path / "letter.svg", n_lines=2)
     check_png(tmp_path / "letter.png")
     check_svg(namespace["svg"], n_lines=2)      # the /write_text call: two lines of text

@@ -159,7 +159,7 @@ def test_browser_rows_keep_their_values_when_lines_come_and_go(browser_app):
 
 # ---- the committed screenshot ------------------------------------------------------------------------
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="Screenshot the app after a real write, for the README.")
+    ap = argparse.ArgumentParser(description="Screenshot the app after a real write, for the docs.")
     ap.add_argument("--screenshot", default=str(ROOT / "docs" / "img" / "app.png"))
     ap.add_argument("--checkpoint", default=None, help="default: newest runs/cpu_standin/checkpoint-N.pt, "
                                                        "else the shipped checkpoint")

@@ -1,7 +1,7 @@
 """A real headless browser on the real app: write on the pen-capture canvas with the mouse, type the
 text, make a style, write with it, make plotter files, play the animation, write a paragraph.
 
-The README screenshots (docs/img/app-*.png) come from the same flow with a trained checkpoint:
+The screenshots in docs/app.md (docs/img/app-*.png) come from the same flow with a trained checkpoint:
 
     python tests/test_app_features_browser.py          # newest runs/cpu_standin checkpoint, else shipped
 """
@@ -128,7 +128,7 @@ def test_browser_own_hand_plotter_animation_and_paragraph(tiny_ckpt_path, tiny_s
 
 # ---- the committed screenshots ---------------------------------------------------------------------------
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="Screenshots of the feature tabs after real writes, for the README.")
+    ap = argparse.ArgumentParser(description="Screenshots of the feature tabs after real writes, for docs/app.md.")
     ap.add_argument("--out_dir", default=str(ROOT / "docs" / "img"))
     ap.add_argument("--checkpoint", default=None, help="default: newest runs/cpu_standin/checkpoint-N.pt, "
                                                        "else the shipped checkpoint")

@@ -11,7 +11,7 @@ least so long, so the long line lasts seconds on any CPU), and the stream test s
 clock itself. A counter on scribe.sampling.LiveBatch records every chunk of pen steps the sampling
 loop runs, in this process (the server runs here), so a test sees when the loop stops.
 
-The README's live-ink and paper screenshots come from `main` here, with the shipped model:
+The live-ink and paper screenshots in docs/everyday.md come from `main` here, with the shipped model:
 
     python tests/test_app_live.py --live docs/img/app-live.png --paper docs/img/app-paper.png \
         --paper-preview docs/img/app-paper-preview.png
@@ -193,12 +193,13 @@ def test_cancelling_a_paragraph_stops_its_sampling_loop_and_frees_the_worker(ser
 
 
 @pytest.mark.slow
-def test_readme_live_example_runs(server, capsys):
-    """The README's /write_live example, run as written (the port aside) against the live server."""
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("<!-- live-api-example -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+def test_docs_live_example_runs(server, capsys):
+    """docs/api.md's /write_live example, run as written (the port aside) against the live server."""
+    doc = (ROOT / "docs" / "api.md").read_text()
+    assert "<!-- live-api-example -->" in doc, "docs/api.md lost its /write_live example"
+    block = doc.split("<!-- live-api-example -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     namespace = {}
-    exec(compile(block.replace("http://127.0.0.1:7860/", server.src), "README.md", "exec"), namespace)
+    exec(compile(block.replace("http://127.0.0.1:7860/", server.src), "docs/api.md", "exec"), namespace)
     printed = capsys.readouterr().out.splitlines()
     statuses = [line for line in printed if not line.startswith("Loaded as API")]
     assert statuses[0].startswith("Writing… pen step") and any(line.startswith("Wrote 2 lines") for line in statuses)
@@ -350,7 +351,7 @@ def test_browser_own_hand_tab_streams_its_write_and_stops(live_app):
         wait_for(page, "document.querySelector('#scribe-status')?.innerText.includes('Wrote 1 line')", 120_000)
 
 
-# ---- the README's screenshots ----------------------------------------------------------------------------
+# ---- the docs' screenshots --------------------------------------------------------------------------------
 LIVE_LINES = ["Dear Ada, the engine ran all night", "and the tables are done at last.",
               "Come and see them on Friday;", "bring the cards and your notes.", "With love, Charles"]
 
@@ -424,7 +425,7 @@ def paper_preview_screenshot(page, url: str, out: Path, workdir: Path) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="The README's live-ink and paper screenshots, from the real app.")
+    p = argparse.ArgumentParser(description="The live-ink and paper screenshots of docs/everyday.md, from the app.")
     p.add_argument("--live", type=Path, help="where to save the mid-write screenshot (PNG)")
     p.add_argument("--paper", type=Path, help="where to save the grid-paper PNG the app makes")
     p.add_argument("--paper-preview", type=Path, help="where to save the preview on ruled paper (PNG)")

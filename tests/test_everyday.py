@@ -300,12 +300,12 @@ def test_the_space_and_docker_files():
     docker = (ROOT / "Dockerfile").read_text()
     assert "download.pytorch.org/whl/cpu" in docker and re.search(r"^USER (?!root)", docker, re.M)
     assert 'CMD ["python", "app.py"]' in docker and "GRADIO_SERVER_NAME=0.0.0.0" in docker
-    readme = (ROOT / "README.md").read_text()
-    assert "## Deploy as a Space" in readme
+    deploy = (ROOT / "docs" / "deploy.md").read_text()
+    assert "# Deploy as a Space" in deploy and "[deploy.md](docs/deploy.md)" in (ROOT / "README.md").read_text()
     req = (ROOT / "requirements.txt").read_text()
-    # the CPU index is the Space's own line (README), never the default install's: an unreachable
+    # the CPU index is the Space's own line (docs/deploy.md), never the default install's: an unreachable
     # index costs pip retries on every package
-    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in readme
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in deploy
     assert not any(l.strip().startswith(("--extra-index-url", "--index-url")) for l in req.splitlines())
 
 

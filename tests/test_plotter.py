@@ -222,7 +222,7 @@ def test_vpype_reads_the_plotter_svg(tmp_path):
 
 @pytest.mark.slow
 def test_path_order_cuts_travel_on_a_page_of_real_handwriting(iam_dir):
-    """Prints the figures quoted in the README (run with -s)."""
+    """Prints the figures quoted in docs/features.md (run with -s)."""
     from scribe import iam
     forms = sorted(iam.read_split_lists(iam.default_split_dir(iam_dir))["testset_v"])[:3]
     lines = iam.read_lines(iam_dir, forms=set(forms))
