@@ -95,7 +95,10 @@ def _build_command():
             raise click.ClickException(str(e)) from None
         from .render.plotter import pen_paths_by_line
         by_line = pen_paths_by_line(page)
-        dx, dy = position
+        # The page's line boxes leave a model-dependent gap above the ink; a plotter user places the ink
+        # itself, so its top-left corner goes exactly to --position (all lines move together).
+        corner = _ink_corner(by_line)
+        dx, dy = position[0] - corner[0], position[1] - corner[1]
         if layer_per_line:
             first = None if layer is None or layer == "new" else int(layer)
             for n, paths in enumerate(by_line):
@@ -109,7 +112,7 @@ def _build_command():
             document.add(_collection(vp, paths, dx, dy, None), lid, with_metadata=False)
         bounds = document.bounds()
         if bounds is not None:        # a page that holds the writing, with --position's margin on every side
-            document.extend_page_size((bounds[2] + max(dx, 0.0), bounds[3] + max(dy, 0.0)))
+            document.extend_page_size((bounds[2] + max(position[0], 0.0), bounds[3] + max(position[1], 0.0)))
         return document
 
     scribe.help_group = "Plug-ins"
@@ -162,7 +165,7 @@ def _lines(text: str | None, text_file: str | None) -> list[str]:
 
 def _write(lines, style, bias, size_px, spacing_px, align, seed, candidates, checkpoint, style_dir, max_steps,
            mm_per_px):
-    """The page of handwriting (margin 0: the ink's top-left corner at 0, 0), in CSS px."""
+    """The page of handwriting (margin 0: the first line box at 0, 0; the caller places the ink), in CSS px."""
     from .candidates import DEFAULT_CANDIDATES, check_candidates
     from .hand import DEFAULT_BIAS, Hand, LineSpec, use_sampling_threads
     from .errors import InputError
@@ -194,6 +197,16 @@ def _report(writing) -> None:
     check = writing.legibility
     if check is not None and check.summary():
         print(f"scribe: {check.summary()}", file=sys.stderr)
+
+
+def _ink_corner(by_line) -> tuple[float, float]:
+    """The top-left corner of all the ink (0, 0 for a page with none)."""
+    import numpy as np
+    points = [p for line in by_line for p in line]
+    if not points:
+        return 0.0, 0.0
+    low = np.min(np.concatenate(points), axis=0)
+    return float(low[0]), float(low[1])
 
 
 def _collection(vp, paths, dx: float, dy: float, name: str | None):
