@@ -31,7 +31,7 @@ import torch
 from . import cli, ink
 from .alphabet import Alphabet, UnknownCharactersError
 from .checkpoint import Checkpoint, save_shipped
-from .dataset import NormStats, collate
+from .dataset import NormStats, PairBatch, collate
 from .errors import ScribeError
 from .model import SynthesisNetwork
 
@@ -165,15 +165,13 @@ def _strokes_of(source, n: int) -> list[np.ndarray]:
     return ink.clean_strokes([s[:, :2] for s in strokes])
 
 
-def primed_batch(pairs: list[tuple[WriterLine, WriterLine]], separator: list[int]):
-    """Teacher-forcing batch for (prime, target) pairs: the prime's ink then the target's, under the
-    window text prime + separator + target, as the sampler writes a primed line. The mask covers
-    the target's points only, so the NLL is that of the target given the prime."""
-    offsets = [np.concatenate([p.offsets, t.offsets]) for p, t in pairs]
-    batch = collate(offsets, [p.encoded + separator + t.encoded for p, t in pairs])
-    for b, (p, _) in enumerate(pairs):
-        batch.mask[b, :len(p.offsets)] = 0.0
-    return batch
+def primed_batch(pairs: list[tuple[WriterLine, WriterLine]], separator: list[int]) -> PairBatch:
+    """(prime, target) pairs as sampling writes a primed line (scribe.model.primed_line_nll): the prime
+    teacher-forced under its text + separator, then the target from what the prime carries (layers 2..N;
+    layer 1 and the window restart on the target's text). Only the targets are scored."""
+    prime = collate([p.offsets for p, _ in pairs], [p.encoded + separator for p, _ in pairs])
+    lengths = torch.tensor([len(p.offsets) for p, _ in pairs], dtype=torch.int64)
+    return PairBatch(prime, lengths, collate([t.offsets for _, t in pairs], [t.encoded for _, t in pairs]))
 
 
 def loss_function(model: SynthesisNetwork):

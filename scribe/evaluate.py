@@ -40,7 +40,7 @@ from .sampling import LineRequest, SampledLine, Sampler, ends_in_full_stop, late
 from . import cli
 from .errors import ScribeError
 from .iam import DataError, derive_writers, read_form_clocks, writer_of_form
-from .style_fidelity import bank_writers, measure, summary_lines
+from .style_fidelity import adapted_lines, bank_writers, measure, set_aside, summary_lines
 from .writer_id import WriterIdError, load_writer_id
 
 GRAVES_NLL = {"Graves (2013), no regularisation": -1096.9, "Graves (2013), adaptive weight noise": -1128.2}
@@ -441,7 +441,8 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
              biases=DEFAULT_BIASES, n_sentences: int = 0, valid_lines: int = 0, real_lines: int = 0,
              baseline_lines: int = 256, seed: int = 0, batch_size: int = 128, log=print,
              command: str = "", writer_id_path: str | Path | None = None,
-             iam_dir: str | Path | None = "../shared/data/iam-ondb") -> dict:
+             iam_dir: str | Path | None = "../shared/data/iam-ondb", adapt_writers: int = 0,
+             adapt_lines: int = 6, adapt_minutes: float = 3.0) -> dict:
     """Compute everything, write the report files into out_dir, and return the report dict."""
     started = time.time()
     ckpt_path = Path(checkpoint)
@@ -491,6 +492,11 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
         log("Style fidelity: identifying each line's writer...")
         style = style_section(lines, data, bank, [s for s in style_ids if s is not None], writer_id_path,
                                iam_dir, notes)
+    if style and adapt_writers:
+        log(f"Learn my hand against priming, {adapt_writers} writers...")
+        style["adapted"] = adaptation_section(
+            ckpt, model, data, bank, [s for s in style_ids if s is not None], sentences, float(biases[len(biases) // 2]),
+            seed, recognizer, writer_id_path, iam_dir, adapt_writers, adapt_lines, adapt_minutes, log)
     log("Completeness detectors on real ink...")
     baseline = real_baseline(model, ckpt.alphabet, data, baseline_lines)
 
@@ -558,6 +564,44 @@ def style_section(lines: list[GenLine], data: ProcessedData, bank, style_ids: li
     return measure(scorer, data, found, [(ln.style, ln.bias, ln.sampled.offsets) for ln in lines])
 
 
+def adaptation_section(ckpt, model, data: ProcessedData, bank, style_ids: list[int], sentences: list[str],
+                       bias: float, seed: int, recognizer: Recognizer, writer_id_path, iam_dir, n_writers: int,
+                       n_lines: int, minutes: float, log=print) -> dict | None:
+    """Learn my hand (scribe.adapt) against priming, for `n_writers` of the bank's writers, spread over
+    the bank: each writer's model is adapted on `n_lines` of their other real lines, set aside from the
+    scorer's references and queries (style_fidelity.set_aside); the fixed sentences are written primed
+    by the writer's style with the base model and with the adapted one, and each line's writer is found
+    among all the bank's writers."""
+    from .adapt import AdaptOptions, adapt
+    scorer = load_writer_id(writer_id_path)
+    found = bank_writers(bank, data, writer_of_form(derive_writers(read_form_clocks(iam_dir))), style_ids)
+    known = [s for s in style_ids if s in found.writer_of_style]
+    step = max(1, len(known) // max(1, n_writers))
+    trimmed, aside = set_aside(found, known[::step][:n_writers], n_lines)
+    if not aside:
+        return None
+    base_lines, adapted_lines_, seconds = [], [], []
+    replay = (data, data.indices("train"))
+    for sid, ix in aside.items():
+        lines = [(str(data.texts[i]), data.line(i)) for i in ix]
+        result = adapt(ckpt, lines, AdaptOptions(minutes=minutes, seed=seed), replay=replay)
+        seconds.append(result.record["seconds"])
+        log(f"  style {sid}: adapted in {result.record['seconds']:.0f} s, held-out NLL per point "
+            f"{result.record['held_out_nll']['base']:.3f} -> {result.record['held_out_nll']['adapted']:.3f}")
+        jobs = [(t, sid, bias) for t in sentences]
+        base_lines += generate(model, ckpt.alphabet, ckpt.stats, jobs, bank, seed)
+        adapted_lines_ += generate(result.checkpoint.build_model(), ckpt.alphabet, ckpt.stats, jobs, bank, seed)
+    out = {"styles": list(aside), "lines_per_writer": n_lines, "minutes": minutes, "bias": bias,
+           "lines_per_arm": len(base_lines), "adapt_seconds": [round(x, 1) for x in seconds]}
+    for name, gen in (("primed", base_lines), ("adapted", adapted_lines_)):
+        m = measure(scorer, data, trimmed, [(ln.style, ln.bias, ln.sampled.offsets) for ln in gen])
+        e = m["by_bias"][f"{bias:g}"]["primed"]
+        cer = reading_cer(recognizer.read([ln.sampled.offsets for ln in gen]), [ln.text for ln in gen])
+        out[name] = {"rate": e["rate"], "lines": e["lines"], "per_style": e["per_style"],
+                     "distance": e["distance"], "cer": round(float(cer), 4)}
+    return out
+
+
 def _shown(path) -> str:
     """A path as the report shows it: relative to the working directory when it is inside it."""
     try:
@@ -588,7 +632,8 @@ def _style_markdown(style: dict | None) -> list[str]:
             *summary_lines(style), "",
             "Per style, primed lines found as their writer: " + "; ".join(
                 f"bias {b}: " + ", ".join(f"{s}: {v:.0%}" for s, v in e["primed"]["per_style"].items())
-                for b, e in style["by_bias"].items() if "primed" in e), ""]
+                for b, e in style["by_bias"].items() if "primed" in e), "",
+            *(adapted_lines(style["adapted"]) + [""] if style.get("adapted") else [])]
 
 
 @cli.command
@@ -615,13 +660,19 @@ def main(argv=None) -> int:
                    help="writer-identification weights (default: checkpoints/writer_id.safetensors)")
     p.add_argument("--iam_dir", default="../shared/data/iam-ondb",
                    help="the IAM-OnDB archives: the recording clock says which writer wrote which form")
+    p.add_argument("--adapt_writers", type=cli.whole(0, 13), default=0,
+                   help="also compare learn-my-hand with priming for this many of the bank's writers (slow: "
+                        "one adaptation each)")
+    p.add_argument("--adapt_lines", type=cli.whole(5, 20), default=6, help="real lines each writer's model learns from")
+    p.add_argument("--adapt_minutes", type=cli.number(0.05, 60), default=3.0, help="time budget of each adaptation")
     args = p.parse_args(argv)
     checkpoint = args.checkpoint or default_checkpoint()
     report = evaluate(checkpoint, args.out, args.data, args.recognizer, args.style_dir, args.biases,
                       args.sentences, args.valid_lines, args.real_lines, args.baseline_lines, args.seed,
                       args.batch_size, command="python -m scribe.evaluate " + " ".join(
                           argv if argv is not None else sys.argv[1:]),
-                      writer_id_path=args.writer_id, iam_dir=args.iam_dir)
+                      writer_id_path=args.writer_id, iam_dir=args.iam_dir, adapt_writers=args.adapt_writers,
+                      adapt_lines=args.adapt_lines, adapt_minutes=args.adapt_minutes)
     leg, nll = report["legibility"], report["nll"]
     print(f"Validation NLL {nll['nats_per_line']:.1f} nats/line; CER real {leg['real_cer']:.3f}, generated "
           f"{leg['generated_cer']:.3f}, ratio {_fmt(leg['ratio'], 2)}. Wrote {Path(args.out) / 'report.md'}")

@@ -80,6 +80,26 @@ def bank_writers(bank, data: ProcessedData, writer_of_form: dict[str, str],
     return BankWriters(writer_of_style, {s: style_line[s] for s in writer_of_style}, references, held_out)
 
 
+def set_aside(writers: BankWriters, style_ids: list[int], n_lines: int) -> tuple[BankWriters, dict[int, list[int]]]:
+    """For learn-my-hand against priming: take `n_lines` real lines of each given style's writer out of
+    both its references and its held-out lines (half from each), for a model to be adapted on, so the
+    scorer never judges a line by the ink it was trained on. Returns the smaller BankWriters and, per
+    style, the lines set aside (a writer with too few lines left is skipped)."""
+    refs = {w: list(ix) for w, ix in writers.references.items()}
+    held = {w: list(ix) for w, ix in writers.held_out.items()}
+    aside = {}
+    for sid in style_ids:
+        w = writers.writer_of_style.get(sid)
+        if w is None or w in {writers.writer_of_style[s] for s in aside}:
+            continue
+        from_refs, from_held = n_lines - n_lines // 2, n_lines // 2
+        if len(refs[w]) < from_refs + 2 or len(held[w]) < from_held + 2:
+            continue
+        aside[sid] = refs[w][:from_refs] + held[w][:from_held]
+        refs[w], held[w] = refs[w][from_refs:], held[w][from_held:]
+    return BankWriters(dict(writers.writer_of_style), dict(writers.style_line), refs, held), aside
+
+
 def measure(scorer: WriterId, data: ProcessedData, writers: BankWriters,
             generated: list[tuple[int | None, float, np.ndarray]]) -> dict:
     """The style section of the report. `generated`: (style id or None, bias, offsets) per line."""
@@ -142,4 +162,19 @@ def summary_lines(style: dict) -> list[str]:
             u = e["unprimed"]
             out.append(f"| unprimed, bias {bias} | (chance {style['chance']:.1%}) | | {u['max_share_over_fair']:.2f} | "
                        f"{u['distance']:.2f} |")
+    return out
+
+
+def adapted_lines(section: dict) -> list[str]:
+    """Markdown lines for learn-my-hand against priming (evaluate's adaptation section)."""
+    out = [f"Learn my hand against priming, for {len(section['styles'])} of the bank's writers (styles "
+           f"{', '.join(str(s) for s in section['styles'])}): the model adapted to {section['lines_per_writer']} "
+           f"other real lines of each writer (`scribe.adapt`, {section['minutes']:g} minutes each, those lines "
+           f"kept out of the scorer's references and queries), against the same model primed by the style; "
+           f"{section['lines_per_arm']} lines each, bias {section['bias']:g}.", "",
+           "| lines | found as their writer | distance to the writer | reader's CER |", "|---|---|---|---|"]
+    for name, label in (("primed", "primed by the style (base model)"),
+                        ("adapted", "adapted to the writer, primed by the style")):
+        e = section[name]
+        out.append(f"| {label} | {e['rate']:.1%} | {e['distance']:.2f} | {e['cer']:.3f} |")
     return out

@@ -11,7 +11,7 @@ from scribe.dataset import NormStats, ProcessedData
 from scribe.styles import MemoryStyleBank
 from scribe.writer_id import (WriterId, WriterIdError, centroids, distance_ratio, identification, identify,
                               load_writer_id)
-from scribe.style_fidelity import bank_writers, find_style_line, measure
+from scribe.style_fidelity import bank_writers, find_style_line, measure, set_aside
 
 CATEGORIES = "abdfhjkm"
 
@@ -142,6 +142,24 @@ def test_bank_writers_map_styles_and_keep_the_style_line_out_of_both_sets():
         ref, held = set(found.references[w]), set(found.held_out[w])
         assert not ref & held and 6 not in ref | held and 20 not in ref | held
         assert len(ref | held) == 11
+
+
+def test_lines_set_aside_for_learning_a_hand_leave_the_scorers_references_and_queries():
+    data, writer_of_form = writer_data()
+    bank = MemoryStyleBank()
+    bank.add("line 0 1 2", data.line(6))
+    bank.add("line 1 2 0", data.line(20))
+    found = bank_writers(bank, data, writer_of_form)
+    trimmed, aside = set_aside(found, [0, 1], 5)
+    assert sorted(aside) == [0, 1] and all(len(ix) == 5 for ix in aside.values())
+    for sid, w in ((0, "w0"), (1, "w1")):
+        kept = set(trimmed.references[w]) | set(trimmed.held_out[w])
+        assert not kept & set(aside[sid]), "a line learnt from is never scored against"
+        assert kept | set(aside[sid]) == set(found.references[w]) | set(found.held_out[w])
+        assert len(trimmed.references[w]) >= 2 and len(trimmed.held_out[w]) >= 2
+    # the original is untouched, and a writer with too few lines is skipped rather than emptied
+    assert len(found.references["w0"]) + len(found.held_out["w0"]) == 11
+    assert set_aside(found, [0], 9)[1] == {}
 
 
 def test_the_measure_finds_each_writers_own_lines_and_spreads_a_plain_hand():
