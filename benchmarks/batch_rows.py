@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from scribe.batch import run_batch
-from scribe.hand import Hand, LineSpec, use_sampling_threads
+from scribe.hand import Hand, use_sampling_threads
+from scribe.request import LineSpec
 
 CARDS = [("Dear Ada", "Thank you for the tables."), ("Happy birthday", "from all of us"),
          ("Meet me at noon", "Bring the map."), ("Dr. Grace Hopper", "Room 12, second floor"),

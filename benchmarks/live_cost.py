@@ -25,7 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from scribe.hand import Hand, LineSpec, run_to_end, use_sampling_threads
+from scribe.hand import Hand, run_to_end, use_sampling_threads
+
+from scribe.request import LineSpec
 from scribe.web import live, outputs
 
 LINES = ["Report due by 09:00 on March 15th, 1985.", "Can't believe it - met him at 3:00pm!",

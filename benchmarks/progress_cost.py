@@ -12,7 +12,9 @@ import statistics
 import sys
 import time
 
-from scribe.hand import Hand, LineSpec, use_sampling_threads
+from scribe.hand import Hand, use_sampling_threads
+
+from scribe.request import LineSpec
 
 LINES = ["Report due by 09:00 on March 15th, 1985.", "Can't believe it - met him at 3:00pm!",
          "Got your message (thanks!) - call me."]

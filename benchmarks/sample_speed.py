@@ -43,7 +43,8 @@ import torch
 
 from scribe.checkpoint import load_checkpoint, training_checkpoints
 from scribe.fast import NEVER_PACKED
-from scribe.hand import Hand, LineSpec
+from scribe.hand import Hand
+from scribe.request import LineSpec
 from scribe.model import SynthesisNetwork
 from scribe.sampling import LineRequest, late_dot_ok
 from scribe.styles import StyleBank

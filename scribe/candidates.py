@@ -23,9 +23,8 @@ from .errors import InputError
 from .model import MixtureParams, mixture_nll
 from .recognizer import Recognizer, RecognizerError, canonical, edit_distance, load_recognizer
 
-MIN_CANDIDATES, MAX_CANDIDATES = 1, 16
-DEFAULT_CANDIDATES = 4        # the CLI's and the API's default (README, "Legibility check")
-APP_CANDIDATES = 4            # the app's starting value
+from .request import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES   # the one default N, and its range
+APP_CANDIDATES = DEFAULT_CANDIDATES   # the app's starting value
 POOR_CER = 0.25               # a chosen line the reader gets this wrong is named in the summary
 
 

@@ -15,7 +15,7 @@ import re
 
 from ..candidates import DEFAULT_CANDIDATES
 from ..errors import InputError
-from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, LineSpec
+from ..request import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, LineSpec
 from ..render.animate import SPEED_RANGE, AnimationOptions
 from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, Layout, size_mm
 from ..render.paper import PAPER_KINDS, PITCH_RANGE_MM, PaperOptions, line_spacing_for
