@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     styles = (hand.style_ids[:3] + [None] * 3)[:3] if hand.style_ids else [None] * 3
     specs = [LineSpec(t, s, b) for t, s, b in zip(LINES, styles, (1.8, 0.6, 1.2))]
     out = Path(tempfile.mkdtemp(prefix="scribe-live-cost-"))
-    hand.write(specs, seed=0)                       # prime the styles, warm up
+    hand.write(specs, seed=0, candidates=1)         # prime the styles, warm up
 
     def plain(seed):
         return outputs.write_files(hand, specs, seed, out_root=out, candidates=args.candidates), 1

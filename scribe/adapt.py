@@ -6,7 +6,7 @@
 Priming alone copies a writer's slant and size but not their letter shapes: the network's weights
 still hold the average IAM hand. Here the weights move, a little, toward the person's ink:
 - every weight trains (scripts/adapt_writers.py measured it against training only the biases and the
-  output layer, per minute of CPU: README, "Write in your own hand");
+  output layer, per minute of CPU; benchmarks/adapt_speed.py times a run);
 - a penalty on the distance from the base weights (L2-SP) and, where the IAM data is at hand, a few
   replayed IAM lines per step keep what the base model knows: five lines are far too few to learn
   handwriting from, only enough to bend it;
@@ -65,7 +65,7 @@ class AdaptOptions:
     """How an adaptation runs. Checked on creation: AdaptError names a bad field."""
     minutes: float = 3.0            # wall-clock budget; the run stops at the first of minutes and max_steps
     max_steps: int = 300
-    lr: float = 3e-5                # measured best of 1e-5, 3e-5, 1e-4 (README, "Write in your own hand")
+    lr: float = 3e-5                # measured best of 1e-5, 3e-5, 1e-4 (scripts/adapt_writers.py)
     anchor: float = 1e-3            # L2-SP: weight of sum((w - w_base)^2) in the loss, per line
     train: str = "all"              # "all" weights; "shapes": layers 2-N and the output layer (layer 1 and
                                     # the attention window, which keep the writing on the text, stay as they

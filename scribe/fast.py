@@ -167,7 +167,7 @@ _scripted: dict = {}
 def _jit_script(obj):
     # TorchScript is deprecated in recent torch releases but still works, compiles in well under a
     # second, and is what takes Python out of these loops on CPU (torch.compile took 25 s to compile
-    # the step here and made it no faster; see README "Speed"). Callers fall back to eager if it fails.
+    # the step here and made it no faster: benchmarks/sample_speed.py). Callers fall back to eager if it fails.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*torch.jit.*deprecated", category=DeprecationWarning)
         return torch.jit.script(obj)

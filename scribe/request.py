@@ -11,6 +11,7 @@ given the model's alphabet and a way to look a style up.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -108,7 +109,7 @@ def check_pen(style, bias, color, width, text: str, style_of: Callable | None, w
         problems.append(f"{where}stroke width {str(width)[:20]} is not a number of px in "
                         f"{WIDTH_RANGE[0]:g}-{WIDTH_RANGE[1]:g}")
     _tries(problems, check_color, color, where)
-    if style is not None and (isinstance(style, bool) or not isinstance(style, int)):
+    if style is not None and (isinstance(style, bool) or not isinstance(style, numbers.Integral)):
         problems.append(f"{where}style must be a style id (a whole number) or None, not {str(style)[:20]!r}")
     elif style is not None and text and style_of is not None:
         _tries(problems, style_of, style, where)

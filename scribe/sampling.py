@@ -7,8 +7,8 @@ Per line:
   start-of-line input, as every training line starts. Carrying layer 1 and the window on from the
   end of the prime (the window reading prime text + " " + new text) left the model at the end of a
   finished line, a place it never continued from in training; the fresh start reads better (the
-  README's Quality section has the figures: lowercase first words and the lines' CER improve on
-  average, capital first words do not);
+  quality report, python -m scribe.evaluate, has the figures: lowercase first words and the lines'
+  CER improve on average, capital first words do not);
 - bias b sharpens the output: mixture weights softmax(logits * (1 + b)), deviations exp(log_sigma - b);
 - the line stops once the window has moved past its last character (Graves' test: the attention on
   the position after the text beats every real character), after the pen lifts from the stroke in

@@ -23,7 +23,7 @@ from scribe.dataset import ProcessedData, compute_stats
 DEFAULT_OUT = Path("data") / "iam_ondb.npz"
 # Resampling distance in whiteboard units (median raw step is about 20, median ink height 350):
 # 25 keeps about 12 points per character and makes lines 1.75x shorter than raw, which makes
-# training and sampling that much faster; letters keep their shape (see README, "Data").
+# training and sampling that much faster; letters keep their shape.
 DEFAULT_MIN_STEP = 25.0
 
 

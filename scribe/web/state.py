@@ -58,7 +58,7 @@ class AppSettings:
     checkpoint_dir: str | None = None    # an extra folder listed in the dropdown (e.g. Drive)
     style_dir: str | None = None         # default: checkpoints/styles
     max_steps: int | None = None         # per-line step cap (SCRIBE_MAX_STEPS); None: the sampler's own
-    device: str | None = None            # default: cpu, the measured sampling path (README, Speed)
+    device: str | None = None            # default: cpu, the measured sampling path (benchmarks/sample_speed.py)
     concurrency: int | None = None       # writes at once; default 2 on CPU, 4 on GPU
     max_queue: int = 64                  # requests waiting beyond this are refused ("queue full")
     user_style_dir: str | None = None    # styles made from the user's own ink; default: user_styles/
