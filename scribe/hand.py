@@ -24,7 +24,6 @@ from .alphabet import Alphabet
 from . import candidates as legibility
 from .candidates import LegibilityCheck
 from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
-from .errors import InputError
 from .priming import PrimingCache, fast_step_or_none
 from .render.page import InkLine, Layout, Page, layout_page
 from .render.paragraph import ParagraphLayout

@@ -326,7 +326,7 @@ from scribe import colab
 colab.plain_errors()
 result = shell.run_cell("from scribe.colab import ColabError\\nraise ColabError('put both archives in /x/iam-ondb')")
 print("failed:", type(result.error_in_exec).__name__)
-result = shell.run_cell("from scribe.hand import InputError\\nraise InputError('unknown character')")
+result = shell.run_cell("from scribe.errors import InputError\\nraise InputError('unknown character')")
 print("failed:", type(result.error_in_exec).__name__)
 """
 

@@ -16,7 +16,6 @@ ParagraphRequest), and its result a scribe.result.Result.
 """
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Callable
 
