@@ -31,11 +31,10 @@ from pathlib import Path
 
 from . import cli
 from .accents import base_text
-from .errors import InputError
+from .errors import InputError, ScribeError
 from .hand import Hand, use_sampling_threads
-from .request import (BIAS_RANGE, DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, DEFAULT_WIDTH, MAX_CANDIDATES,
-                      MIN_CANDIDATES, WIDTH_RANGE, LineSpec, ParagraphRequest, WriteRequest, check_max_steps,
-                      check_seed)
+from .request import (DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, DEFAULT_WIDTH, MAX_CANDIDATES, MIN_CANDIDATES,
+                      LineSpec, ParagraphRequest, WriteRequest, check_max_steps, check_pen, check_seed)
 from .result import INFO
 from .render.animate import AnimationOptions
 from .render.export import OUTPUT_FORMATS, format_suffix
@@ -205,26 +204,17 @@ def paragraph_text(args) -> str:
 def check_args(args) -> None:
     """Refuse bad numbers and colours before the model is loaded or a line is sampled. The checks are
     the library's own (scribe.request, scribe.render), which every front end shares."""
-    from .render.page import RenderError, check_color
     problems = []
     for check, value in ((check_seed, args.seed), (check_max_steps, args.max_steps), (check_dpi, args.dpi)):
         try:
             check(value)
-        except (InputError, RenderError) as e:
+        except ScribeError as e:      # InputError, or RenderError from check_dpi
             problems.append(str(e))
-    for c in args.colors or []:
-        try:
-            check_color(c)
-        except RenderError as e:
-            problems.append(str(e))
-    for w in args.widths or []:
-        if not math.isfinite(w) or not WIDTH_RANGE[0] <= w <= WIDTH_RANGE[1]:
-            problems.append(f"stroke width {w:g} is outside {WIDTH_RANGE[0]:g}-{WIDTH_RANGE[1]:g} px")
-    for b in (args.biases or []) + ([args.bias] if args.bias is not None else []):
-        if not math.isfinite(b):
-            problems.append(f"bias {b:g} is not a number")
-        elif not BIAS_RANGE[0] <= b <= BIAS_RANGE[1]:
-            problems.append(f"bias {b:g} is outside {BIAS_RANGE[0]:g}-{BIAS_RANGE[1]:g}")
+    pens = [(DEFAULT_BIAS, c, DEFAULT_WIDTH) for c in args.colors or []] + \
+        [(DEFAULT_BIAS, DEFAULT_COLOR, w) for w in args.widths or []] + \
+        [(b, DEFAULT_COLOR, DEFAULT_WIDTH) for b in (args.biases or []) + ([args.bias] if args.bias is not None else [])]
+    for bias, color, width in pens:
+        problems += check_pen(None, bias, color, width, "", None)[0]
     if problems:
         raise InputError("; ".join(problems))
 
