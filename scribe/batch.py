@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .errors import InputError
 from .hand import Hand
-from .request import DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, MAX_LINES, LineSpec, WriteRequest
+from .request import (DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, MAX_LINES, LineSpec, WriteRequest,
+                      line_from_json)
 from .render.page import Layout
 from .result import Result, line_page
 
@@ -109,7 +110,8 @@ def _row(n: int, rec: dict) -> Row:
     except ValueError:
         raise InputError(f"bias must be a number, not {bias!r}") from None
     name = _NAME.sub("-", Path((rec.get("out") or "").strip()).stem).strip("-.") or f"row-{n}"
-    return Row(n, [LineSpec(t, style_id, b, color) for t in lines], name)
+    pen = {"style": style_id, "bias": b, "color": color}        # the cells as the request's JSON form
+    return Row(n, [line_from_json({"text": t, **pen}) for t in lines], name)
 
 
 def write_rows(hand: Hand, rows: list[Row], seed: int = 0, layout=None, max_steps: int | None = None,

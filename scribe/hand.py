@@ -51,6 +51,8 @@ def as_request(request, **changes) -> WriteRequest | ParagraphRequest:
     """`request` with `changes` (seed=..., candidates=...); a list of LineSpecs is a WriteRequest."""
     if not isinstance(request, (WriteRequest, ParagraphRequest)):
         request = WriteRequest(list(request) if isinstance(request, (list, tuple)) else request)
+    if "layout" in changes and changes["layout"] is None:       # layout=None: the request type's default look
+        changes["layout"] = ParagraphLayout() if isinstance(request, ParagraphRequest) else Layout()
     return replace(request, **changes) if changes else request
 
 

@@ -141,9 +141,11 @@ class WriteRequest:
         problems, cleaned, unknown = [], [], set()
         seed = _tries(problems, check_seed, self.seed)
         max_steps = _tries(problems, check_max_steps, self.max_steps)
-        _tries(problems, Layout.check, self.layout)
-        if self.paper is not None:
-            _tries(problems, PaperOptions.check, self.paper)
+        if isinstance(self.layout, Layout):
+            _tries(problems, Layout.check, self.layout)
+        else:
+            problems.append(f"layout must be a Layout, not {type(self.layout).__name__}")
+        _check_paper(self.paper, problems)
         for n, s in enumerate(specs, start=1):
             if not isinstance(s, LineSpec):
                 problems.append(f"line {n}: expected a LineSpec, not {type(s).__name__}")
@@ -233,8 +235,7 @@ class ParagraphRequest:
             problems.append(f"layout must be a ParagraphLayout, not {type(self.layout).__name__}")
         else:
             _tries(problems, ParagraphLayout.check, layout)
-        if self.paper is not None:
-            _tries(problems, PaperOptions.check, self.paper)
+        _check_paper(self.paper, problems)
         if not isinstance(self.text, (str, type(None))):
             raise InputError(f"the text must be a string, not {type(self.text).__name__}")
         text = (self.text or "").replace("\r\n", "\n").replace("\r", "\n")
@@ -288,6 +289,13 @@ class ParagraphRequest:
         if problems:
             raise InputError("; ".join(problems))
         return cls(pen.text, pen.style, pen.bias, pen.color, pen.width, layout, paper, seed, candidates, max_steps)
+
+
+def _check_paper(paper, problems: list[str]) -> None:
+    if isinstance(paper, PaperOptions):
+        _tries(problems, PaperOptions.check, paper)
+    elif paper is not None:
+        problems.append(f"paper must be PaperOptions or None, not {type(paper).__name__}")
 
 
 # ---- JSON pieces (shared with scribe.document and scribe.batch) ------------------------------------------
