@@ -39,7 +39,7 @@ from .errors import InputError
 from .files import atomic_write_bytes
 from .request import MAX_LINES, LineSpec, WriteRequest, json_number
 from .render.paper import PaperOptions
-from .result import Result, line_page
+from .result import Note, Result, line_page
 from .sampling import MAX_STEP_CAP
 from .styles import style_ids, write_style
 
@@ -192,11 +192,17 @@ class Document(WriteRequest):
                 for i, s in enumerate(self.lines)]
 
     def write_again(self, hand, folder: str | Path | None = None, max_steps: int | None = None) -> Result:
-        """The request written again with `hand` from the document's seed and N: the same ink only with
-        the same checkpoint on a machine that samples alike (see the module docstring)."""
+        """The request written again with `hand` from the document's seed, N and step cap (`max_steps`
+        overrides it): the same ink only with the same checkpoint on a machine that samples alike (see
+        the module docstring); another checkpoint is a warning in the result's notes."""
         request = WriteRequest(self.resolved_specs(hand, folder), self.seed, self.layout, self.paper, self.candidates,
-                               max_steps)
-        return hand.write(request)
+                               self.max_steps if max_steps is None else max_steps)
+        result = hand.write(request)
+        name = Path(hand.checkpoint.path).name if getattr(hand.checkpoint, "path", None) else None
+        if self.checkpoint and name and name != self.checkpoint:
+            result.extra_notes.append(Note(f"the document was written with {self.checkpoint}; this is {name}, so "
+                                           f"the ink differs (open the document to see the ink it saved)"))
+        return result
 
 
 def document_of(result: Result, hand, checkpoint: str | Path | None = None, paper: PaperOptions | None = None,
@@ -215,7 +221,7 @@ def document_of(result: Result, hand, checkpoint: str | Path | None = None, pape
     check = result.legibility
     candidates = check.candidates if check is not None and check.ran else 1
     request = replace(result.request, paper=paper if paper is not None else result.request.paper,
-                      candidates=candidates, max_steps=None)
+                      candidates=candidates)
     ink = [None if ln is None else SavedLine(np.asarray(ln.offsets, np.float32), bool(ln.hit_cap))
            for ln in result.lines]
     return Document(**vars(request), checkpoint=name, embedded=embedded, ink=ink, ink_height=result.ink_height)

@@ -381,10 +381,6 @@ def main(argv=None) -> int:
         from .document import Document
         document = Document.load(args.document)
     hand = Hand.load(args.checkpoint, args.style_dir, user_style_dir=args.user_style_dir)
-    if document is not None and document.checkpoint and hand.checkpoint.path is not None \
-            and Path(hand.checkpoint.path).name != document.checkpoint:
-        print(f"warning: the document was written with {document.checkpoint}; this is "
-              f"{Path(hand.checkpoint.path).name}, so the ink will differ (use --checkpoint)", file=sys.stderr)
     if args.batch:
         return run_batch(args, hand, fmt, size, spacing, paper)
     style_from_id = None
