@@ -42,12 +42,11 @@ from .request import MAX_LINES, LineSpec, WriteRequest, json_number
 from .render.paper import PaperOptions
 from .result import Note, Result, line_page
 from .sampling import MAX_STEP_CAP
-from .styles import style_ids, write_style
+from .styles import MAX_STYLE_POINTS, style_ids, write_style
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)            # 1: the request only, written again from its seed
 MAX_DOCUMENT_BYTES = 8_000_000        # 40 lines of ink at a few hundred points each are well under this
-MAX_STYLE_POINTS = 5000
 MAX_INK_POINTS = MAX_STEP_CAP         # points of one line: at most one per pen step
 
 
