@@ -22,8 +22,8 @@ from .accents import base_text
 from .errors import InputError
 from .model import MixtureParams, mixture_nll
 from .recognizer import Recognizer, RecognizerError, canonical, edit_distance, load_recognizer
-
 from .request import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES   # the one default N, and its range
+
 APP_CANDIDATES = DEFAULT_CANDIDATES   # the app's starting value
 POOR_CER = 0.25               # a chosen line the reader gets this wrong is named in the summary
 
