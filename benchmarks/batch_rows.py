@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from scribe.batch import run_batch
-from scribe.hand import Hand, LineSpec, use_sampling_threads
+from scribe.hand import Hand, use_sampling_threads
+from scribe.request import LineSpec
 
 CARDS = [("Dear Ada", "Thank you for the tables."), ("Happy birthday", "from all of us"),
          ("Meet me at noon", "Bring the map."), ("Dr. Grace Hopper", "Room 12, second floor"),
@@ -39,12 +40,13 @@ def main(argv=None) -> int:
         body = "".join(f'"{a}\\n{b}",{"" if styles[i % len(styles)] is None else styles[i % len(styles)]},1.0,,'
                        f'card-{i}\n' for i, (a, b) in ((i, CARDS[i % len(CARDS)]) for i in range(args.rows)))
         csv.write_text("text,style,bias,color,out\n" + body)
-        hand.write([LineSpec("warm up", s) for s in styles], seed=0)      # prime every style, warm the step
+        hand.write([LineSpec("warm up", s) for s in styles], seed=0, candidates=1)      # prime every style, warm the step
         times = {"row by row": [], "grouped": []}
         for r in range(args.rounds):
             for name, group in (("row by row", False), ("grouped", True)):
                 started = time.perf_counter()
-                report = run_batch(hand, csv, Path(tmp) / f"{name}-{r}", args.format, seed=r, group=group)
+                report = run_batch(hand, csv, Path(tmp) / f"{name}-{r}", args.format, seed=r, group=group,
+                                   candidates=1)
                 times[name].append(time.perf_counter() - started)
                 assert len(report.written) == args.rows and not report.failed, report.failed
                 print(f"round {r + 1}: {name:10s} {times[name][-1]:6.1f} s", file=sys.stderr)

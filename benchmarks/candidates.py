@@ -37,7 +37,8 @@ import numpy as np
 import torch
 
 from scribe.candidates import LegibilityCheck, mean_nll
-from scribe.hand import Hand, LineSpec, use_sampling_threads
+from scribe.hand import Hand, use_sampling_threads
+from scribe.request import LineSpec
 from scribe.recognizer import canonical, load_recognizer, reading_cer
 
 GUIDE = [("Report due by 09:00 on March 15th, 1985.", 0, 1.8),

@@ -25,7 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from scribe.hand import Hand, LineSpec, run_to_end, use_sampling_threads
+from scribe.hand import Hand, run_to_end, use_sampling_threads
+
+from scribe.request import LineSpec
 from scribe.web import live, outputs
 
 LINES = ["Report due by 09:00 on March 15th, 1985.", "Can't believe it - met him at 3:00pm!",
@@ -43,7 +45,7 @@ def main(argv=None) -> int:
     styles = (hand.style_ids[:3] + [None] * 3)[:3] if hand.style_ids else [None] * 3
     specs = [LineSpec(t, s, b) for t, s, b in zip(LINES, styles, (1.8, 0.6, 1.2))]
     out = Path(tempfile.mkdtemp(prefix="scribe-live-cost-"))
-    hand.write(specs, seed=0)                       # prime the styles, warm up
+    hand.write(specs, seed=0, candidates=1)         # prime the styles, warm up
 
     def plain(seed):
         return outputs.write_files(hand, specs, seed, out_root=out, candidates=args.candidates), 1

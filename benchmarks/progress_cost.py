@@ -12,7 +12,9 @@ import statistics
 import sys
 import time
 
-from scribe.hand import Hand, LineSpec, use_sampling_threads
+from scribe.hand import Hand, use_sampling_threads
+
+from scribe.request import LineSpec
 
 LINES = ["Report due by 09:00 on March 15th, 1985.", "Can't believe it - met him at 3:00pm!",
          "Got your message (thanks!) - call me."]
@@ -27,7 +29,7 @@ def main(argv=None) -> int:
     hand = Hand.load(args.checkpoint)
     styles = (hand.style_ids[:3] + [None] * 3)[:3] if hand.style_ids else [None] * 3
     specs = [LineSpec(t, s, b) for t, s, b in zip(LINES, styles, (1.8, 0.6, 1.2))]
-    hand.write(specs, seed=0)                       # prime the styles, warm up
+    hand.write(specs, seed=0, candidates=1)         # prime the styles, warm up
     steps = []
     times = {"compiled loop": [], "per-step callback": []}
     for r in range(args.rounds):
@@ -35,7 +37,7 @@ def main(argv=None) -> int:
         for name in times:
             cb = (lambda t, cap, done: steps.append(t)) if name == "per-step callback" else None
             started = time.perf_counter()
-            doc = hand.write(specs, seed=r + 1, on_step=cb)
+            doc = hand.write(specs, seed=r + 1, on_step=cb, candidates=1)
             times[name].append(time.perf_counter() - started)
             if plain is None:
                 plain = doc.svg()

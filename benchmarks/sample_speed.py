@@ -43,7 +43,8 @@ import torch
 
 from scribe.checkpoint import load_checkpoint, training_checkpoints
 from scribe.fast import NEVER_PACKED
-from scribe.hand import Hand, LineSpec
+from scribe.hand import Hand
+from scribe.request import LineSpec
 from scribe.model import SynthesisNetwork
 from scribe.sampling import LineRequest, late_dot_ok
 from scribe.styles import StyleBank
@@ -107,7 +108,8 @@ def first_write(args) -> int:
     torch.set_num_threads(args.threads_now)
     t_start, c_start, hand = timed(lambda: Hand(load_model(args), StyleBank(pick_styles(args.style_dir)), "cpu",
                                                 fast=PATHS[args.first_write]))
-    wall, cpu, doc = timed(lambda: hand.write(document(), seed=args.seed, max_steps=args.max_steps))
+    wall, cpu, doc = timed(lambda: hand.write(document(), seed=args.seed, max_steps=args.max_steps,
+                                                 candidates=1))
     print(json.dumps({"start": [t_start, c_start], "first": [wall, cpu],
                       "loop": doc.lines[0].loop_steps}))
     return 0
@@ -170,10 +172,10 @@ def document_times(hands, args):
     loops = {}
     specs = document()
     for hand in hands.values():
-        hand.write(specs, seed=args.seed, max_steps=args.max_steps)    # prime the styles
+        hand.write(specs, seed=args.seed, max_steps=args.max_steps, candidates=1)    # prime the styles
     for _ in range(args.rounds):
         for name, hand in hands.items():
-            wall, cpu, doc = timed(lambda: hand.write(specs, seed=args.seed, max_steps=args.max_steps))
+            wall, cpu, doc = timed(lambda: hand.write(specs, seed=args.seed, max_steps=args.max_steps, candidates=1))
             runs[name].append((wall, cpu))
             loops[name] = doc.lines[0].loop_steps
     return {name: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v), loops[name])
@@ -186,12 +188,13 @@ def batch_times(hand, args):
     (its memory and last-level cache are shared) slows every size alike instead of one."""
     specs = {n: [LineSpec(LINES[0], STYLES[0], BIASES[0])] * n for n in BATCHES}
     for n in BATCHES:
-        hand.write(specs[n], seed=args.seed, max_steps=args.batch_steps)   # prime, warm up
+        hand.write(specs[n], seed=args.seed, max_steps=args.batch_steps, candidates=1)   # prime, warm up
     rounds = {n: [] for n in BATCHES}
     floors = []
     for _ in range(args.rounds):
         for n in BATCHES:
-            wall, cpu, doc = timed(lambda: hand.write(specs[n], seed=args.seed, max_steps=args.batch_steps))
+            wall, cpu, doc = timed(lambda: hand.write(specs[n], seed=args.seed, max_steps=args.batch_steps,
+                                                      candidates=1))
             rounds[n].append((wall / doc.lines[0].loop_steps, cpu / doc.lines[0].loop_steps))
         floors.append(floor_ms(hand.sampler.step_fn, repeats=1))     # in the same rounds as the steps
     return {n: (1000 * min(w for w, _ in r), 1000 * min(c for _, c in r)) for n, r in rounds.items()}, min(floors)

@@ -15,11 +15,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import InputError
-from .hand import DEFAULT_BIAS, MAX_LINES, Hand, Handwriting, LineSpec
+from .hand import Hand
+from .request import (DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, MAX_LINES, LineSpec, WriteRequest,
+                      line_from_json)
+from .render.page import Layout
+from .result import Result, line_page
 
 COLUMNS = ("text", "style", "bias", "color", "out")
 MAX_ROWS = 10_000
@@ -94,7 +98,7 @@ def _row(n: int, rec: dict) -> Row:
         raise InputError("the text is empty")
     style = (rec.get("style") or "").strip()
     bias = (rec.get("bias") or "").strip()
-    color = (rec.get("color") or "").strip() or "#000000"
+    color = (rec.get("color") or "").strip() or DEFAULT_COLOR
     if not _COLOR.match(color):
         raise InputError(f"colour {color!r} is not a colour: use #rrggbb or a name such as navy")
     try:
@@ -106,12 +110,13 @@ def _row(n: int, rec: dict) -> Row:
     except ValueError:
         raise InputError(f"bias must be a number, not {bias!r}") from None
     name = _NAME.sub("-", Path((rec.get("out") or "").strip()).stem).strip("-.") or f"row-{n}"
-    return Row(n, [LineSpec(t, style_id, b, color) for t in lines], name)
+    pen = {"style": style_id, "bias": b, "color": color}        # the cells as the request's JSON form
+    return Row(n, [line_from_json({"text": t, **pen}) for t in lines], name)
 
 
 def write_rows(hand: Hand, rows: list[Row], seed: int = 0, layout=None, max_steps: int | None = None,
-               group: bool = True, progress=None):
-    """Yield (row, Handwriting or the InputError) for each row, in order. With `group`, the lines of
+               group: bool = True, progress=None, candidates: int = DEFAULT_CANDIDATES):
+    """Yield (row, its Result or the InputError) for each row, in order. With `group`, the lines of
     consecutive good rows are sampled in one batch of up to MAX_LINES lines; each batch gets the seed
     `seed` + its first row's number, so one batch file always writes the same ink."""
     checked = []
@@ -137,12 +142,12 @@ def write_rows(hand: Hand, rows: list[Row], seed: int = 0, layout=None, max_step
                 break
             chunk.append((nxt_row, nxt_specs))
             total += len(nxt_specs)
-        doc = hand.write([s for _, ss in chunk for s in ss], seed=seed + row.number, layout=layout,
-                         max_steps=max_steps)
+        request = WriteRequest([s for _, ss in chunk for s in ss], seed + row.number, layout or Layout(),
+                               candidates=candidates, max_steps=max_steps)
+        doc = hand.write(request)
         at = 0
         for r, ss in chunk:
-            part = Handwriting(ss, doc.lines[at:at + len(ss)], doc.ink_height, doc.seed, doc.seconds / len(chunk),
-                               doc.layout)
+            part = _part(doc, ss, at, len(chunk))
             at += len(ss)
             yield r, part
             if progress:
@@ -150,20 +155,31 @@ def write_rows(hand: Hand, rows: list[Row], seed: int = 0, layout=None, max_step
         i += len(chunk)
 
 
+def _part(doc: Result, specs: list[LineSpec], at: int, rows: int) -> Result:
+    """One row's share of a batch's Result: its lines, its page, its lines' legibility."""
+    lines = doc.lines[at:at + len(specs)]
+    check = doc.legibility
+    if check is not None and check.line_cers:
+        check = replace(check, line_cers=check.line_cers[at:at + len(specs)],
+                        readings=check.readings[at:at + len(specs)])
+    return Result(replace(doc.request, lines=specs), [line_page(specs, lines, doc.ink_height, doc.layout)],
+                  [s.text for s in specs], lines, doc.ink_height, doc.seed, doc.seconds / rows, check)
+
+
 def run_batch(hand: Hand, source: str | Path, out_dir: str | Path, fmt: str = "svg", seed: int = 0, layout=None,
               dpi: float = 192.0, paper=None, max_steps: int | None = None, group: bool = True,
-              progress=None) -> BatchReport:
+              progress=None, candidates: int = DEFAULT_CANDIDATES) -> BatchReport:
     """Write one file per good row of the CSV into `out_dir`; report the bad rows by number."""
     from .render.export import format_suffix
     rows, bad = read_rows(source)
     report = BatchReport(failed=list(bad))
-    for row, result in write_rows(hand, rows, seed, layout, max_steps, group, progress):
+    for row, result in write_rows(hand, rows, seed, layout, max_steps, group, progress, candidates):
         if isinstance(result, Exception):
             report.failed.append((row.number, str(result)))
             continue
         try:
-            report.written.append(result.export(Path(out_dir) / f"{row.name}{format_suffix(fmt)}", fmt, dpi,
-                                                paper=paper))
+            report.written.append(result.save(Path(out_dir) / f"{row.name}{format_suffix(fmt)}", fmt, dpi,
+                                              paper=paper))
         except InputError as e:
             report.failed.append((row.number, str(e)))
     report.failed.sort()

@@ -22,10 +22,9 @@ from .accents import base_text
 from .errors import InputError
 from .model import MixtureParams, mixture_nll
 from .recognizer import Recognizer, RecognizerError, canonical, edit_distance, load_recognizer
+from .request import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES   # the one default N, and its range
 
-MIN_CANDIDATES, MAX_CANDIDATES = 1, 16
-DEFAULT_CANDIDATES = 4        # the CLI's and the API's default (benchmarks/candidates.py; docs/legibility-check.md)
-APP_CANDIDATES = 4            # the app's starting value
+APP_CANDIDATES = DEFAULT_CANDIDATES   # the app's starting value
 POOR_CER = 0.25               # a chosen line the reader gets this wrong is named in the summary
 
 

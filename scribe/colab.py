@@ -59,7 +59,7 @@ def plain_errors() -> None:
     plain = [ColabError, iam.DataError]
     try:   # runs before the install step: only what needs nothing beyond torch and numpy
         from .checkpoint import CheckpointError
-        from .hand import InputError
+        from .errors import InputError
         from .styles import StyleError
         plain += [CheckpointError, InputError, StyleError]
     except ImportError:
@@ -457,15 +457,15 @@ def writable_styles(hand) -> tuple[list[int], list[int]]:
 
 def sample_sheet_specs(style_ids: list[int], biases: list[float], text: str):
     """One line per (style, bias), style by style; unprimed lines when there are no styles.
-    As many styles as fit in one request (hand.MAX_LINES lines)."""
-    from .hand import MAX_LINES, LineSpec
+    As many styles as fit in one request (request.MAX_LINES lines)."""
+    from .request import MAX_LINES, LineSpec
     styles = style_ids[:max(1, MAX_LINES // max(1, len(biases)))] or [None]
     return [LineSpec(text, style=s, bias=b) for s in styles for b in biases]
 
 
 def line_specs(lines: list[str], styles: list, biases: list[float]):
     """LineSpecs from per-line lists; a single style or bias applies to every line (as in the CLI)."""
-    from .hand import DEFAULT_BIAS, LineSpec
+    from .request import DEFAULT_BIAS, LineSpec
     from .sample import per_line
     n = len(lines)
     return [LineSpec(t, s, b) for t, s, b in zip(lines, per_line(styles, n, "styles", None),

@@ -36,6 +36,7 @@ from .model import SynthesisNetwork
 from .recognizer import (CHAR_CLASSES, Recognizer, class_cer, load_recognizer, reading_cer,
                          word_accuracy, word_matches)
 from .render.sheet import sheet_svg
+from .priming import PrimingCache, fast_step_or_none
 from .sampling import LineRequest, SampledLine, Sampler, ends_in_full_stop, late_dot_ok
 from . import cli
 from .errors import ScribeError
@@ -100,25 +101,6 @@ class GenLine:
     extra_ink: bool = False
 
 
-class _Styles:
-    """Primes per style id (None: unprimed), computed once."""
-
-    def __init__(self, sampler: Sampler, alphabet: Alphabet, stats: NormStats, bank=None):
-        self.sampler, self.alphabet, self.stats, self.bank = sampler, alphabet, stats, bank
-        self.cache: dict = {}
-
-    def get(self, style_id):
-        if style_id is None:
-            return None
-        if style_id not in self.cache:
-            style = self.bank.get(style_id)
-            encoded = [self.alphabet.encode(text) + self.alphabet.encode_separator() for text, _ in style.lines()]
-            primes = style.primes(self.stats)
-            state, last = self.sampler.style_state(primes, encoded)
-            self.cache[style_id] = (primes[0], encoded[0], state, last)
-        return self.cache[style_id]
-
-
 def generate(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, jobs: list[tuple[str, int | None, float]],
              bank=None, seed: int = 0, batch_size: int = 128, max_steps: int | None = None,
              fast: bool = True) -> list[GenLine]:
@@ -126,8 +108,8 @@ def generate(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, jobs
 
     fast: sample with scribe.fast's compiled step, as the app does (same ink as the eager step).
     """
-    sampler = Sampler(model, stats, _fast_step(model) if fast else None)
-    styles = _Styles(sampler, alphabet, stats, bank)
+    sampler = Sampler(model, stats, fast_step_or_none(model) if fast else None)
+    priming = PrimingCache(sampler, alphabet, stats)     # the one priming cache, as Hand's
     out: list[GenLine] = []
     for start in range(0, len(jobs), batch_size):
         chunk = jobs[start:start + batch_size]
@@ -135,11 +117,11 @@ def generate(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, jobs
         for text, style_id, bias in chunk:
             req = LineRequest(alphabet.encode(text), bias, late_dot_ok=late_dot_ok(text),
                               final_stop=ends_in_full_stop(text))
-            style = styles.get(style_id)
-            if style:
-                req.prime, req.prime_encoded = style[0], style[1]
-                states.append(style[2])
-                lasts.append(style[3])
+            if style_id is not None:
+                style = priming.get(bank.get(style_id))
+                req.prime, req.prime_encoded = style.prime, style.encoded
+                states.append(style.state[0])
+                lasts.append(style.state[1])
             requests.append(req)
         primed = None
         if states:
@@ -152,14 +134,6 @@ def generate(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, jobs
             judge_line(ln, ln.sampled.window, 0, r.encoded, alphabet, model.config.steps_per_char)
         out += lines
     return out
-
-
-def _fast_step(model: SynthesisNetwork):
-    try:
-        from .fast import fast_step
-        return fast_step(model)
-    except Exception:   # no TorchScript on this build: the eager step gives the same ink, slower
-        return None
 
 
 @torch.no_grad()
@@ -638,7 +612,7 @@ def _style_markdown(style: dict | None) -> list[str]:
 
 @cli.command
 def main(argv=None) -> int:
-    from .hand import BIAS_RANGE, SEED_LIMIT
+    from .request import BIAS_RANGE, SEED_LIMIT
     p = cli.ArgumentParser(prog="python -m scribe.evaluate", description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default=None, help="model file (default: the shipped checkpoint)")

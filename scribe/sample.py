@@ -17,7 +17,8 @@ PDF and paper, size and spacing, saved documents, batches:
     python -m scribe.sample --text_file letter.txt --paragraph --format pdf --paper ruled
     python -m scribe.sample --lines "Small" "and tight" --size 4 --line_spacing 1.4 --format png --paper grid
     python -m scribe.sample --lines "Keep this" "exactly" --seed 7 --save_document note.json
-    python -m scribe.sample --document note.json --format pdf
+    python -m scribe.sample --document note.json --format pdf                 # the saved ink, as it was
+    python -m scribe.sample --document note.json --write_again --format pdf   # sampled anew from its seed
     python -m scribe.sample --batch rows.csv --out cards/ --format png
 """
 from __future__ import annotations
@@ -30,9 +31,11 @@ from pathlib import Path
 
 from . import cli
 from .accents import base_text
-from .errors import InputError
-from .candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
-from .hand import BIAS_RANGE, DEFAULT_BIAS, WIDTH_RANGE, Hand, LineSpec, step_cap_note, use_sampling_threads
+from .errors import InputError, ScribeError
+from .hand import Hand, use_sampling_threads
+from .request import (DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, DEFAULT_WIDTH, MAX_CANDIDATES, MIN_CANDIDATES,
+                      LineSpec, ParagraphRequest, WriteRequest, check_max_steps, check_pen, check_seed)
+from .result import INFO
 from .render.animate import AnimationOptions
 from .render.export import OUTPUT_FORMATS, format_suffix
 from .render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, Layout, check_dpi, size_mm
@@ -51,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--text", help="one line of text (in paragraph mode: the whole text; \\n breaks a line)")
     what.add_argument("--lines", nargs="+", help="several lines, one argument each")
     what.add_argument("--text_file", help="read the text from this file (implies --paragraph)")
-    what.add_argument("--document", metavar="FILE", help="write a saved document (JSON) again: the same "
-                                                         "seed and checkpoint give the same ink")
+    what.add_argument("--document", metavar="FILE", help="a saved document (JSON): its saved ink, exactly as it "
+                                                         "was written (--write_again: sampled anew from its seed)")
     what.add_argument("--batch", metavar="CSV", help="one file per row of a CSV with a text column and optional "
                                                      "style, bias, color, out columns; --out is the folder")
     what.add_argument("--list_styles", action="store_true",
@@ -65,8 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--widths", type=float, nargs="+", help="stroke width per line in px (one applies to all)")
     p.add_argument("--format", choices=OUTPUT_FORMATS, default="svg",
                    help="svg, png, pdf (one file for every page), plotter-svg (mm, layers), gcode, animated-svg or gif")
-    p.add_argument("--save_document", metavar="FILE", help="also save the document as JSON (line mode), to "
-                                                           "write it again with --document")
+    p.add_argument("--save_document", metavar="FILE", help="also save the document as JSON (line mode): the "
+                                                           "request and its ink, to open again with --document")
+    p.add_argument("--write_again", action="store_true", help="with --document: write its request again from its "
+                                                              "seed instead of showing the saved ink")
     p.add_argument("--dpi", type=float, default=192.0, help="PNG resolution (GIF: at most 96)")
     p.add_argument("--out", help="output file (default samples/<text>-<seed>.<format>); several pages "
                                  "become <name>-1, <name>-2, ...")
@@ -147,8 +152,8 @@ def specs_from_args(args) -> list[LineSpec]:
     n = len(texts)
     biases = per_line(args.biases or ([args.bias] if args.bias is not None else None), n, "biases", DEFAULT_BIAS)
     styles = per_line(args.styles or ([args.style] if args.style is not None else None), n, "styles", None)
-    colors = per_line(args.colors, n, "colors", "#000000")
-    widths = per_line(args.widths, n, "widths", 1.5)
+    colors = per_line(args.colors, n, "colors", DEFAULT_COLOR)
+    widths = per_line(args.widths, n, "widths", DEFAULT_WIDTH)
     return [LineSpec(t, s, b, c, w) for t, s, b, c, w in zip(texts, styles, biases, colors, widths)]
 
 
@@ -198,28 +203,18 @@ def paragraph_text(args) -> str:
 
 def check_args(args) -> None:
     """Refuse bad numbers and colours before the model is loaded or a line is sampled. The checks are
-    the library's own (scribe.hand, scribe.render), which every front end shares."""
-    from .hand import check_max_steps, check_seed
-    from .render.page import RenderError, check_color
+    the library's own (scribe.request, scribe.render), which every front end shares."""
     problems = []
     for check, value in ((check_seed, args.seed), (check_max_steps, args.max_steps), (check_dpi, args.dpi)):
         try:
             check(value)
-        except (InputError, RenderError) as e:
+        except ScribeError as e:      # InputError, or RenderError from check_dpi
             problems.append(str(e))
-    for c in args.colors or []:
-        try:
-            check_color(c)
-        except RenderError as e:
-            problems.append(str(e))
-    for w in args.widths or []:
-        if not math.isfinite(w) or not WIDTH_RANGE[0] <= w <= WIDTH_RANGE[1]:
-            problems.append(f"stroke width {w:g} is outside {WIDTH_RANGE[0]:g}-{WIDTH_RANGE[1]:g} px")
-    for b in (args.biases or []) + ([args.bias] if args.bias is not None else []):
-        if not math.isfinite(b):
-            problems.append(f"bias {b:g} is not a number")
-        elif not BIAS_RANGE[0] <= b <= BIAS_RANGE[1]:
-            problems.append(f"bias {b:g} is outside {BIAS_RANGE[0]:g}-{BIAS_RANGE[1]:g}")
+    pens = [(DEFAULT_BIAS, c, DEFAULT_WIDTH) for c in args.colors or []] + \
+        [(DEFAULT_BIAS, DEFAULT_COLOR, w) for w in args.widths or []] + \
+        [(b, DEFAULT_COLOR, DEFAULT_WIDTH) for b in (args.biases or []) + ([args.bias] if args.bias is not None else [])]
+    for bias, color, width in pens:
+        problems += check_pen(None, bias, color, width, "", None)[0]
     if problems:
         raise InputError("; ".join(problems))
 
@@ -305,7 +300,7 @@ def run_batch(args, hand, fmt: str, size: float, spacing: float, paper) -> int:
     seed = 0 if args.seed is None else args.seed
     with tqdm(total=n_rows, initial=len(bad), unit="row", desc="Writing", file=sys.stderr) as bar:
         report = write_batch(hand, args.batch, out_dir, fmt, seed, layout, args.dpi, paper, args.max_steps,
-                             progress=bar.update)
+                             progress=bar.update, candidates=args.candidates)
     for line in report.lines():
         print(f"error: {line}", file=sys.stderr)
     print(f"Wrote {len(report.written)} file{'s' * (len(report.written) != 1)} in {out_dir} "
@@ -313,14 +308,14 @@ def run_batch(args, hand, fmt: str, size: float, spacing: float, paper) -> int:
     return 0 if report.written or not report.failed else 2
 
 
-def write_with_progress(hand: Hand, specs, show: bool, **kwargs):
-    """hand.write(specs, **kwargs), with a tqdm bar over the pen steps when `show` (its total is the step
+def write_with_progress(hand: Hand, request: WriteRequest, show: bool):
+    """hand.write(request), with a tqdm bar over the pen steps when `show` (its total is the step
     cap, reached only if a line never ends). The bar follows Hand.write_live, whose loop runs in compiled
     chunks of pen steps: the same ink, at about the cost of no bar (benchmarks/live_cost.py)."""
     if not show:
-        return hand.write(specs, **kwargs)
+        return hand.write(request)
     from tqdm import tqdm
-    writing = hand.write_live(specs, **kwargs)
+    writing = hand.write_live(request)
     with tqdm(unit="step", desc="Writing", file=sys.stderr) as bar:
         while True:
             try:
@@ -340,11 +335,13 @@ def line_layout(size: float, spacing: float, align: str) -> Layout:
         raise InputError(str(e)) from None
 
 
-def report_legibility(check) -> None:
-    """The check's one-line summary; a check that could not run is a warning on stderr."""
-    if check is not None and check.summary():
-        print(f"{'warning: ' if check.skipped else ''}{check.summary()}",
-              file=sys.stderr if check.skipped else sys.stdout)
+def report_notes(result, first: bool) -> None:
+    """The result's notes: warnings on stderr (`first`: those before the "Wrote" line), information
+    on stdout after it."""
+    for note in result.notes():
+        if (note.level == INFO) != first:
+            print(note.text if note.level == INFO else f"warning: {note.text}",
+                  file=sys.stdout if note.level == INFO else sys.stderr)
 
 
 def list_styles(style_dir) -> int:
@@ -384,10 +381,6 @@ def main(argv=None) -> int:
         from .document import Document
         document = Document.load(args.document)
     hand = Hand.load(args.checkpoint, args.style_dir, user_style_dir=args.user_style_dir)
-    if document is not None and document.checkpoint and hand.checkpoint.path is not None \
-            and Path(hand.checkpoint.path).name != document.checkpoint:
-        print(f"warning: the document was written with {document.checkpoint}; this is "
-              f"{Path(hand.checkpoint.path).name}, so the ink will differ (use --checkpoint)", file=sys.stderr)
     if args.batch:
         return run_batch(args, hand, fmt, size, spacing, paper)
     style_from_id = None
@@ -398,52 +391,50 @@ def main(argv=None) -> int:
     plotter, gcode = plot_options(args)
     animation = AnimationOptions(speed=args.speed, method=args.anim_method, loop=args.loop)
     if paragraph:
-        text = paragraph_text(args)
         style_id = style_from_id if style_from_id is not None else (
             args.style if args.style is not None else (args.styles[0] if args.styles else None))
         bias = args.bias if args.bias is not None else (args.biases[0] if args.biases else DEFAULT_BIAS)
-        doc = hand.write_paragraph(text, style_id, bias, (args.colors or ["#000000"])[0],
-                                   (args.widths or [1.5])[0], layout, args.seed, args.max_steps,
-                                   candidates=args.candidates)
-        out = output_path(args, fmt, text.split(), doc.seed)
-        written = doc.save(out, fmt, args.dpi, plotter, gcode, animation, paper)
-        if doc.capped_lines:
-            print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
-        if doc.shrunk_lines:
-            print(f"note: {len(doc.shrunk_lines)} line(s) came out wider than the line width and were "
-                  f"narrowed to fit", file=sys.stderr)
-        print(f"Wrote {', '.join(map(str, written))} ({len(doc.pages)} page{'s' * (len(doc.pages) > 1)}, "
-              f"{sum(1 for t in doc.lines if t)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")
-        report_legibility(doc.legibility)    # after the guide's "Wrote" line, which stays first
+        request = ParagraphRequest(paragraph_text(args), style_id, bias, (args.colors or [DEFAULT_COLOR])[0],
+                                   (args.widths or [DEFAULT_WIDTH])[0], layout, paper, args.seed, args.candidates,
+                                   args.max_steps)
+        result = hand.write(request)
+        out = output_path(args, fmt, request.text.split(), result.seed)
+        written = result.export(out, fmt, args.dpi, plotter, gcode, animation)
+        report_notes(result, first=True)
+        print(f"Wrote {', '.join(map(str, written))} ({len(result.pages)} page{'s' * (len(result.pages) > 1)}, "
+              f"{sum(1 for t in result.texts if t)} lines, seed {result.seed}, {result.seconds:.2f}s)")
+        report_notes(result, first=False)    # after the guide's "Wrote" line, which stays first
         return 0
-    if document is not None:
-        if paper is None:
-            paper = document.paper
-        specs = document.resolved_specs(hand)
-        doc = hand.write(specs, seed=document.seed, max_steps=args.max_steps, layout=document.layout,
-                         candidates=document.candidates)     # the N it was written with: the same ink
+    if document is not None and not args.write_again and document.has_ink:
+        result = document.open()             # the saved ink: exactly the page that was written
+        if paper is not None:
+            result.request.paper = paper
+    elif document is not None:
+        if not document.has_ink:
+            print("note: this document keeps no ink (an older format), so it is written again from its seed",
+                  file=sys.stderr)
+        if paper is not None:
+            document.paper = paper
+        result = document.write_again(hand, max_steps=args.max_steps)   # its seed and N: new ink
     else:
         specs = specs_from_args(args)
         if style_from_id is not None:
             specs = [LineSpec(s.text, style_from_id, s.bias, s.color, s.width) for s in specs]
-        doc = write_with_progress(hand, specs, args.progress, seed=args.seed, max_steps=args.max_steps,
-                                  candidates=args.candidates, layout=layout)
-    out = output_path(args, fmt, [s.text for s in specs], doc.seed)
-    if fmt in ("svg", "png") and paper is None:
-        doc.save(out, dpi=args.dpi)     # the suffix picks svg or png, as it always has
-    else:
-        out = doc.export(out, fmt, args.dpi, plotter=plotter, gcode=gcode, animation=animation, paper=paper)
+        request = WriteRequest(specs, args.seed, layout, paper, args.candidates, args.max_steps)
+        result = write_with_progress(hand, request, args.progress)
+    out = output_path(args, fmt, [s.text for s in result.specs], result.seed)
+    by_suffix = fmt in ("svg", "png") and result.paper is None    # the suffix picks svg or png, as it always has
+    out = result.save(out, None if by_suffix else fmt, args.dpi, plotter=plotter, gcode=gcode, animation=animation)
     if args.save_document:
         from .document import document_of
         from .styles import style_ids
         user = Path(args.user_style_dir)
-        saved = document_of(doc, hand, hand.checkpoint.path, paper,
+        saved = document_of(result, hand, hand.checkpoint.path, paper,
                             embed_styles=style_ids(user) if user.is_dir() else ())
         print(f"Saved the document as {saved.save(args.save_document)}")
-    if doc.capped_lines:
-        print(f"warning: {step_cap_note(doc.capped_lines)}", file=sys.stderr)
-    print(f"Wrote {out} ({len(specs)} lines, seed {doc.seed}, {doc.seconds:.2f}s)")
-    report_legibility(doc.legibility)
+    report_notes(result, first=True)
+    print(f"Wrote {out} ({len(result.specs)} lines, seed {result.seed}, {result.seconds:.2f}s)")
+    report_notes(result, first=False)
     return 0
 
 

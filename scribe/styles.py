@@ -23,6 +23,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -179,7 +180,28 @@ def read_bank_index(folder: Path) -> dict[str, dict]:
             for k, v in raw.items() if isinstance(v, dict)}
 
 
+class StyleSource(Protocol):
+    """What every style bank offers (StyleBank: a folder; MemoryStyleBank: one visitor's, in memory;
+    LayeredStyleBank: several seen as one). Code that holds a bank uses only this, never its class."""
+    ids: list[int]
+    folder: Path | None          # where the bank's styles are files (None: in memory)
+    name: str                    # how a message names the bank
+
+    @property
+    def banks(self) -> list["StyleSource"]:
+        """The single banks this one is made of, first first (a single bank: itself)."""
+
+    def __len__(self) -> int: ...
+
+    def get(self, style_id) -> Style:
+        """The style, or StyleError naming the valid ids."""
+
+    def next_free_id(self) -> int: ...
+
+
 class StyleBank:
+    """The styles in one folder (style-N-chars.npy and style-N-strokes.npy pairs, and bank.json)."""
+
     def __init__(self, folder: str | Path | None = None):
         self.folder = Path(folder) if folder else SHIPPED_STYLE_DIR
         if not self.folder.is_dir():
@@ -187,6 +209,11 @@ class StyleBank:
         self.ids = style_ids(self.folder)
         self._cache: dict[int, Style] = {}
         self.index = read_bank_index(self.folder)
+        self.name = f"{self.folder.name}/"
+
+    @property
+    def banks(self) -> list["StyleBank"]:
+        return [self]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -222,6 +249,10 @@ class MemoryStyleBank:
     def __init__(self, first_id: int = 0):
         self.first_id = first_id
         self._styles: dict[int, Style] = {}
+
+    @property
+    def banks(self) -> list["MemoryStyleBank"]:
+        return [self]
 
     @property
     def ids(self) -> list[int]:
@@ -278,24 +309,28 @@ class LayeredStyleBank:
     every bank's, so that never happens to them.
     """
 
-    def __init__(self, banks: list[StyleBank]):
+    def __init__(self, banks: list[StyleSource]):
         if not banks:
             raise StyleError("no style folders given")
-        self.banks = list(banks)
-        self.folder = self.banks[-1].folder       # where new (user) styles go
-        self.ids = sorted({i for b in self.banks for i in b.ids})
+        self._banks = [single for bank in banks for single in bank.banks]     # layers of layers: flat
+        self.name = ", ".join(b.name for b in self._banks)
+        self.folder = self._banks[-1].folder       # where new (user) styles go
+        self.ids = sorted({i for b in self._banks for i in b.ids})
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def get(self, style_id: int) -> Style:
-        for bank in self.banks:
+        for bank in self._banks:
             if style_id in bank.ids or (isinstance(style_id, str) and style_id.strip().isdigit()
                                         and int(style_id) in bank.ids):
                 return bank.get(style_id)
         shown = ", ".join(map(str, self.ids)) if self.ids else "none"
-        folders = ", ".join(b.name if b.folder is None else f"{Path(b.folder).name}/" for b in self.banks)
-        raise StyleError(f"no style {_shown_id(style_id)} in {folders}; valid style ids: {shown}")
+        raise StyleError(f"no style {_shown_id(style_id)} in {self.name}; valid style ids: {shown}")
+
+    @property
+    def banks(self) -> list[StyleSource]:
+        return list(self._banks)
 
     def next_free_id(self) -> int:
         return max(self.ids, default=-1) + 1

@@ -26,6 +26,7 @@ from . import ink
 from .alphabet import Alphabet
 from .dataset import NormStats
 from .inkml import InkData, InkFileError, read_ink
+from .request import DEFAULT_COLOR, DEFAULT_WIDTH
 from .styles import StyleError, style_ids, write_style
 
 MIN_CHARS, MAX_CHARS = 5, 80
@@ -52,12 +53,12 @@ class UserStyle:
     def strokes(self) -> list[np.ndarray]:
         return ink.offsets_to_strokes(self.offsets)
 
-    def page(self, color: str = "#000000", width: float = 1.5, x_height_px: float = 36.0):
+    def page(self, color: str = DEFAULT_COLOR, width: float = DEFAULT_WIDTH, x_height_px: float = 36.0):
         from .render.page import InkLine, Layout, layout_page
         return layout_page([InkLine(self.strokes(), color, width)], float(self.measures.get("ink_height", 1.0)),
                            Layout(x_height_px=x_height_px))
 
-    def preview_svg(self, color: str = "#000000", width: float = 1.5) -> str:
+    def preview_svg(self, color: str = DEFAULT_COLOR, width: float = DEFAULT_WIDTH) -> str:
         """The normalised ink, as the model will read it when priming."""
         from .render.page import page_to_svg
         return page_to_svg(self.page(color, width))

@@ -166,8 +166,9 @@ def _lines(text: str | None, text_file: str | None) -> list[str]:
 def _write(lines, style, bias, size_px, spacing_px, align, seed, candidates, checkpoint, style_dir, max_steps,
            mm_per_px):
     """The page of handwriting (margin 0: the first line box at 0, 0; the caller places the ink), in CSS px."""
-    from .candidates import DEFAULT_CANDIDATES, check_candidates
-    from .hand import DEFAULT_BIAS, Hand, LineSpec, use_sampling_threads
+    from .candidates import check_candidates
+    from .hand import Hand, use_sampling_threads
+    from .request import DEFAULT_BIAS, DEFAULT_CANDIDATES, LineSpec, WriteRequest
     from .errors import InputError
     from .render.page import DEFAULT_LINE_SPACING, LINE_SPACING_RANGE, Layout, size_mm as check_size
     size_mm = check_size(float(size_px) * mm_per_px)
@@ -182,21 +183,18 @@ def _write(lines, style, bias, size_px, spacing_px, align, seed, candidates, che
     use_sampling_threads()
     hand = Hand.load(checkpoint, style_dir)
     specs = [LineSpec(t, style, DEFAULT_BIAS if bias is None else bias) for t in lines]
-    writing = hand.write(specs, seed=seed, layout=layout, max_steps=max_steps, candidates=candidates)
+    writing = hand.write(WriteRequest(specs, seed, layout, candidates=candidates, max_steps=max_steps))
     _report(writing)
     return writing.page()
 
 
 def _report(writing) -> None:
-    """What scribe-write says on the terminal: the step cap and the legibility check's summary (stderr,
-    since vpype pipelines may write to stdout)."""
+    """What scribe-write says on the terminal: the result's notes, warnings marked (stderr, since vpype
+    pipelines may write to stdout)."""
     import sys
-    from .hand import step_cap_note
-    if writing.capped_lines:
-        print(f"scribe: warning: {step_cap_note(writing.capped_lines)}", file=sys.stderr)
-    check = writing.legibility
-    if check is not None and check.summary():
-        print(f"scribe: {check.summary()}", file=sys.stderr)
+    from .result import WARNING
+    for note in writing.notes():
+        print(f"scribe: {'warning: ' if note.level == WARNING else ''}{note.text}", file=sys.stderr)
 
 
 def _ink_corner(by_line) -> tuple[float, float]:

@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     layout = ParagraphLayout(page="a5", margin_mm=14, ink_height_mm=6.5, align="left", variation=1.0)
     doc = hand.write_paragraph(TEXT, args.style, args.bias, layout=layout, seed=args.seed)
     atomic_write_bytes(out / "paragraph.png", doc.png(0, dpi=110))
-    print(f"paragraph: {len(doc.pages)} page(s), {sum(1 for t in doc.lines if t)} lines, {doc.rounds} round(s), "
+    print(f"paragraph: {len(doc.pages)} page(s), {sum(1 for t in doc.texts if t)} lines, {doc.rounds} round(s), "
           f"{len(doc.shrunk_lines)} narrowed, {doc.seconds:.1f}s")
 
     specs = [LineSpec("Plotters change pens per layer:", args.style, args.bias, "#1a1a1a"),

@@ -54,7 +54,7 @@ def measure(hand: Hand, reader, specs: list[LineSpec], seeds: list[int], skip: i
     lines = []
     for seed in seeds:
         for i in range(0, len(specs), 40):        # a request holds at most 40 lines
-            lines += hand.write(specs[i:i + 40], seed=seed + i).lines
+            lines += hand.write(specs[i:i + 40], seed=seed + i, candidates=1).lines
     all_specs = specs * len(seeds)
     reads = reader.read([ln.offsets for ln in lines])
     out = {"first": {"capital": [], "lowercase": []}, "rest": {"capital": [], "lowercase": []},

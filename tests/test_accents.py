@@ -15,7 +15,8 @@ from helpers import MAX_STEPS, ROOT, TINY_ALPHABET, check_svg
 from scribe import accents, candidates
 from scribe.alphabet import Alphabet, UnknownCharactersError
 from scribe.errors import InputError
-from scribe.hand import Hand, LineSpec
+from scribe.hand import Hand
+from scribe.request import LineSpec
 from scribe.sampling import SampledLine
 
 REQUIRED = ("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿŒœ"
@@ -201,9 +202,9 @@ def test_hand_writes_accents_with_the_same_ink_for_the_same_seed(tiny_ckpt_path,
     assert np.array_equal(live.lines[0].offsets, a.lines[0].offsets)
     check_svg(a.save(tmp_path / "a.svg"), 2)
     for fmt in ("plotter-svg", "gcode", "animated-svg", "pdf"):
-        assert a.export(tmp_path / f"a.{fmt}", fmt=fmt).stat().st_size > 0
+        assert a.save(tmp_path / f"a.{fmt}", fmt=fmt).stat().st_size > 0
     doc = hand.write_paragraph("Ærø, Kraków and Zürich.\nŁódź", style=0, max_steps=MAX_STEPS, seed=1)
-    assert doc.lines[-1] == "Łódź" and all(p.lines for p in doc.pages)
+    assert doc.texts[-1] == "Łódź" and all(p.lines for p in doc.pages)
 
 
 def test_a_csv_batch_and_a_saved_document_write_the_same_accented_ink(tiny_ckpt_path, tmp_path):
@@ -216,7 +217,7 @@ def test_a_csv_batch_and_a_saved_document_write_the_same_accented_ink(tiny_ckpt_
     assert [p.name for p in report.written] == ["zoe.svg"] and len(report.failed) == 1
     assert "'Ω'" in report.failed[0][1] and "'è'" not in report.failed[0][1].split("it knows")[0]
     doc = hand.write([LineSpec("Zoë und Jürgen")], seed=9, max_steps=MAX_STEPS)
-    again = Document.load(document_of(doc, hand).save(tmp_path / "doc.json")).write(hand, max_steps=MAX_STEPS)
+    again = Document.load(document_of(doc, hand).save(tmp_path / "doc.json")).write_again(hand, max_steps=MAX_STEPS)
     assert again.specs[0].text == "Zoë und Jürgen" and np.array_equal(again.lines[0].offsets, doc.lines[0].offsets)
     assert len(doc.lines[0].marks) == 2
 

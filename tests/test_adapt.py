@@ -9,7 +9,8 @@ import torch
 
 from scribe.adapt import (AdaptError, AdaptOptions, adapt, prepare_lines, primed_nll_per_point, save_adapted)
 from scribe.checkpoint import load_checkpoint, save_shipped
-from scribe.hand import Hand, LineSpec
+from scribe.hand import Hand
+from scribe.request import LineSpec
 
 from helpers import MAX_STEPS, ROOT, synthetic_offsets, tiny_checkpoint
 

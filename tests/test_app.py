@@ -18,7 +18,9 @@ import pytest
 from helpers import MAX_STEPS, ROOT, SVG_NS, check_png, check_svg, free_port, parse_svg, tiny_checkpoint
 from scribe.web import app, forms, outputs, state, views
 from scribe.checkpoint import CheckpointError, save_shipped, save_training_checkpoint
-from scribe.hand import MAX_CHARS_PER_LINE, MAX_LINES, Hand, InputError, LineSpec
+from scribe.hand import Hand
+from scribe.errors import InputError
+from scribe.request import LineSpec, MAX_CHARS_PER_LINE, MAX_LINES
 
 
 

@@ -16,7 +16,9 @@ from PIL import Image
 from helpers import MAX_STEPS, browser_page, free_port, needs_browser, start_app, synthetic_offsets, tiny_checkpoint
 from scribe.checkpoint import save_training_checkpoint
 from scribe.document import Document, DocumentError
-from scribe.hand import Hand, InputError, LineSpec
+from scribe.hand import Hand
+from scribe.errors import InputError
+from scribe.request import LineSpec
 from scribe.render.page import MM_PER_PX
 from scribe.styles import write_style
 from scribe.web import app, forms, outputs

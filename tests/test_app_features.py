@@ -17,7 +17,9 @@ from helpers import (MAX_STEPS, SVG_NS, canvas_json, check_png, free_port, handw
                      tiny_checkpoint)
 from scribe.web import app, forms, outputs, views
 from scribe.checkpoint import save_training_checkpoint
-from scribe.hand import Hand, InputError, LineSpec
+from scribe.hand import Hand
+from scribe.errors import InputError
+from scribe.request import LineSpec
 from scribe.render.plotter import GcodeOptions, INKSCAPE_NS, machine_to_paper, parse_gcode, plan_page
 from scribe.styles import StyleBank, write_style
 from scribe.user_style import UserStyleError

@@ -300,7 +300,7 @@ def private_state(tmp_path, ckpt, styles, **kw):
 
 def test_private_styles_stay_in_their_session_and_the_shared_hand_never_sees_them(tmp_path, tiny_ckpt_path,
                                                                                 tiny_style_dir):
-    from scribe.hand import LineSpec
+    from scribe.request import LineSpec
     from scribe.styles import StyleError
     st = private_state(tmp_path, tiny_ckpt_path, tiny_style_dir)
     sid, mine = st.keep_style("my own hand", synthetic_offsets(seed=5))
@@ -359,7 +359,7 @@ def test_a_full_local_folder_keeps_new_styles_in_their_session(tmp_path, tiny_ck
     """Before: once user_styles/ held max_user_styles, every visitor's style (made, uploaded, or in a
     document) was refused. Now one client filling it stops nobody: what does not fit stays in the
     session of whoever made it, under an id no shared style has."""
-    from scribe.hand import LineSpec
+    from scribe.request import LineSpec
     from scribe.styles import StyleError
     from scribe.web.state import AppSettings, AppState
     local = AppState(AppSettings(checkpoint=str(tiny_ckpt_path), style_dir=str(tiny_style_dir),
@@ -675,7 +675,7 @@ def test_a_document_refused_at_the_session_cap_adds_none_of_its_styles(served):
     first ones had been kept already."""
     from gradio_client import Client
     from scribe.document import Document, EmbeddedStyle
-    from scribe.hand import LineSpec
+    from scribe.request import LineSpec
 
     def document(n: int) -> str:
         specs = [LineSpec(f"line {k}", None) for k in range(n)]

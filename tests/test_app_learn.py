@@ -56,7 +56,7 @@ def test_local_learning_saves_a_listed_model_and_a_style(tmp_path, tiny_ckpt_pat
     run(state, drawn())
     assert (tmp_path / "user_models" / "my-hand-2.safetensors").is_file()
     hand = state.hand(label)
-    from scribe.hand import LineSpec
+    from scribe.request import LineSpec
     assert hand.write([LineSpec("hello", style=3)], seed=1, max_steps=MAX_STEPS).lines[0] is not None
 
 

@@ -5,7 +5,9 @@ import torch
 
 from helpers import MAX_STEPS, tiny_checkpoint
 from scribe import candidates as cand
-from scribe.hand import Hand, InputError, LineSpec
+from scribe.hand import Hand
+from scribe.errors import InputError
+from scribe.request import LineSpec
 from scribe.model import MixtureParams, mixture_nll
 from scribe.recognizer import Recognizer
 from scribe.sampling import LineRequest, SampledLine
@@ -212,11 +214,11 @@ def test_paragraph_writer_checks_every_wrapped_line(tiny_ckpt_path, tiny_style_d
     doc = hand.write_paragraph(text, 0, 1.0, layout=ParagraphLayout(page=None), seed=4, max_steps=MAX_STEPS,
                                candidates=3)
     check = doc.legibility
-    assert check.ran and check.lines_checked == sum(1 for t in doc.lines if t)
-    assert [c is None for c in check.line_cers] == [not t for t in doc.lines]
-    cers = {t: c for t, c in zip(doc.lines, check.line_cers) if t}
+    assert check.ran and check.lines_checked == sum(1 for t in doc.texts if t)
+    assert [c is None for c in check.line_cers] == [not t for t in doc.texts]
+    cers = {t: c for t, c in zip(doc.texts, check.line_cers) if t}
     assert cers["hello there"] == 0.0 and cers["quick fox"] > cand.POOR_CER
-    assert f"line {doc.lines.index('quick fox') + 1} still reads poorly" in check.summary()
+    assert f"line {doc.texts.index('quick fox') + 1} still reads poorly" in check.summary()
     bad = hand.write_paragraph(text, 0, layout=ParagraphLayout(page=None), seed=4, max_steps=MAX_STEPS,
                                candidates=0)
     assert not bad.legibility.ran and "from 1 to 16" in bad.legibility.summary()

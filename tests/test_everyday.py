@@ -18,7 +18,8 @@ from PIL import Image
 from scribe.batch import read_rows, run_batch
 from scribe.document import Document, DocumentError, document_of
 from scribe.errors import InputError
-from scribe.hand import Hand, LineSpec
+from scribe.hand import Hand
+from scribe.request import LineSpec
 from scribe.render.export import export_pages
 from scribe.render.page import (DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, MM_PER_PX, InkLine, Layout, layout_page,
                                 size_mm)
@@ -71,7 +72,7 @@ def test_a_multi_page_document_is_one_pdf_with_a_page_per_page(hand, tmp_path):
     doc = hand.write_paragraph(text, 1, layout=ParagraphLayout(page="a5", ink_height_mm=20, margin_mm=15),
                                seed=2, max_steps=12)
     assert len(doc.pages) >= 2
-    files = doc.save(tmp_path / "letter.pdf")
+    files = doc.export(tmp_path / "letter.pdf")
     assert files == [tmp_path / "letter.pdf"] and not list(tmp_path.glob("letter-*"))
     pages = pdf_pages(files[0].read_bytes())
     assert len(pages) == len(doc.pages)
@@ -81,7 +82,7 @@ def test_a_multi_page_document_is_one_pdf_with_a_page_per_page(hand, tmp_path):
 
 def test_line_mode_pdf_and_the_cli_format(hand, tmp_path, tiny_ckpt_path, tiny_style_dir):
     doc = hand.write([LineSpec("hello"), LineSpec("there")], seed=1, max_steps=12)
-    out = doc.export(tmp_path / "two.pdf")
+    out = doc.save(tmp_path / "two.pdf")
     page = doc.page()
     assert pdf_pages(out.read_bytes()) == [pytest.approx((page.width * 0.75, page.height * 0.75), abs=0.02)]
     r = cli(["--lines", "hello", "there", "--format", "pdf", "--seed", "3", "--out", "cli.pdf"], tmp_path,
@@ -173,7 +174,7 @@ def test_a_saved_document_writes_the_same_ink_byte_for_byte(hand, tmp_path):
     assert data["seed"] == 11 and data["checkpoint"] == hand.checkpoint.path.name
     assert data["layout"] == {"size_mm": 8.0, "line_spacing": 2.0, "align": "center"}
     assert [l["style"] for l in data["lines"]] == [1, None, None] and data["paper"]["kind"] == "dotted"
-    again = Document.load(saved).write(hand, max_steps=12)
+    again = Document.load(saved).write_again(hand, max_steps=12)
     assert again.svg() == doc.svg() and again.png(dpi=96) == doc.png(dpi=96)
 
 
@@ -184,9 +185,9 @@ def test_a_document_written_with_the_legibility_check_writes_the_same_ink_again(
     assert doc.legibility.ran, doc.legibility.skipped
     saved = document_of(doc, hand, hand.checkpoint.path).save(tmp_path / "d.json")
     assert json.loads(saved.read_text())["candidates"] == 3
-    again = Document.load(saved).write(hand, max_steps=12)
+    again = Document.load(saved).write_again(hand, max_steps=12)
     assert again.svg() == doc.svg()
-    plain = hand.write(specs, seed=5, max_steps=12)
+    plain = hand.write(specs, seed=5, max_steps=12, candidates=1)
     assert document_of(plain, hand).candidates == 1
 
 
@@ -199,7 +200,7 @@ def test_a_document_carries_the_users_own_ink(tiny_ckpt_path, tiny_style_dir, tm
     data = json.loads(saved.read_text())
     assert data["lines"][0]["style"]["text"] == "my own hand" and data["lines"][1]["style"] == 0
     elsewhere = Hand.load(tiny_ckpt_path, tiny_style_dir)          # a machine without style 5
-    again = Document.load(saved).write(elsewhere, folder=tmp_path / "loaded", max_steps=12)
+    again = Document.load(saved).write_again(elsewhere, folder=tmp_path / "loaded", max_steps=12)
     assert again.svg() == doc.svg()
 
 
@@ -312,9 +313,10 @@ def test_the_space_and_docker_files():
 # ---- progress per pen step --------------------------------------------------------------------------------
 def test_pen_step_progress_is_real_changes_no_ink_and_can_stop_the_loop(hand):
     specs = [LineSpec("hello", 1), LineSpec("quick fox")]
-    plain = hand.write(specs, seed=6, max_steps=30)
+    plain = hand.write(specs, seed=6, max_steps=30, candidates=1)     # one row per line: the check off
     seen = []
-    tracked = hand.write(specs, seed=6, max_steps=30, on_step=lambda t, cap, done: seen.append((t, cap, len(done))))
+    tracked = hand.write(specs, seed=6, max_steps=30, candidates=1,
+                         on_step=lambda t, cap, done: seen.append((t, cap, len(done))))
     assert tracked.svg() == plain.svg()
     assert [t for t, _, _ in seen] == list(range(1, len(seen) + 1)) and seen[-1][1] == 30
     assert len(seen) == max(ln.steps for ln in tracked.lines) and all(n == 2 for *_, n in seen)
@@ -329,9 +331,9 @@ def test_pen_step_progress_is_real_changes_no_ink_and_can_stop_the_loop(hand):
         if t == 5:
             raise Stop
     with pytest.raises(Stop):
-        hand.write(specs, seed=6, max_steps=30, on_step=stop_at_5)
+        hand.write(specs, seed=6, max_steps=30, candidates=1, on_step=stop_at_5)
     assert stopped == [1, 2, 3, 4, 5]                                        # no step after the stop
-    assert hand.write(specs, seed=6, max_steps=30).svg() == plain.svg()      # the hand is free and unchanged
+    assert hand.write(specs, seed=6, max_steps=30, candidates=1).svg() == plain.svg()      # the hand is free and unchanged
 
 
 def test_app_step_progress_moves_the_bar_for_long_documents(hand, tmp_path):

@@ -6,7 +6,8 @@ import torch
 from helpers import synthetic_offsets
 from scribe.dataset import NormStats, collate
 from scribe.fast import NEVER_PACKED, PACKED_ROWS_ENV, fast_forward, fast_loss, fast_step
-from scribe.hand import Hand, LineSpec
+from scribe.hand import Hand
+from scribe.request import LineSpec
 from scribe.model import MixtureParams, ModelConfig, SynthesisNetwork
 from scribe.sampling import DrawParams, LineRequest, Prime, Sampler, pick_component, sample_point
 

@@ -3,7 +3,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from scribe.checkpoint import CheckpointError
-from scribe.hand import MAX_CHARS_PER_LINE, MAX_LINES, Hand, InputError, LineSpec
+from scribe.hand import Hand
+from scribe.errors import InputError
+from scribe.request import LineSpec, MAX_CHARS_PER_LINE, MAX_LINES
 
 
 def test_write_svg_and_png_and_blank_lines_kept(tiny_ckpt_path, tiny_style_dir, tmp_path):
@@ -15,7 +17,7 @@ def test_write_svg_and_png_and_blank_lines_kept(tiny_ckpt_path, tiny_style_dir, 
     groups = root.findall("{http://www.w3.org/2000/svg}g")
     assert groups[2].get("stroke") == "blue" and groups[2].get("stroke-width") == "3"
     assert doc.save(tmp_path / "x.png").read_bytes()[:4] == b"\x89PNG"
-    with pytest.raises(InputError, match="unknown output format"):
+    with pytest.raises(InputError, match="cannot tell the output format"):
         doc.save(tmp_path / "x.jpg")
 
 
@@ -90,4 +92,4 @@ def test_paragraph_pngs_obey_the_pixel_cap(tiny_ckpt_path, tmp_path):
     with pytest.raises(InputError, match="megapixels"):
         hand.write([LineSpec("abc")], seed=1, max_steps=30).png(dpi=9000)
     assert not list(tmp_path.glob("*.png"))
-    assert doc.save(tmp_path / "p.png", "png", dpi=48)[0].read_bytes()[:4] == b"\x89PNG"
+    assert doc.export(tmp_path / "p.png", "png", dpi=48)[0].read_bytes()[:4] == b"\x89PNG"

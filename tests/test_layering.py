@@ -81,6 +81,10 @@ def test_render_and_the_library_never_import_upward():
                 or m == "scribe.colab", m
         if m.startswith("train."):      # the train/ scripts: thin, each runs its own scribe.train module
             assert deps == {f"scribe.{m}"}, (m, deps)
+        if m in ("scribe.request", "scribe.result", "scribe.priming"):   # below every writer and front end
+            assert not {d for d in deps if d.startswith(("scribe.hand", "scribe.paragraph", "scribe.document",
+                                                         "scribe.batch", "scribe.sample", "scribe.candidates"))}, m
+    assert {"scribe.request", "scribe.result", "scribe.priming", "scribe.paragraph"} <= set(MODULES)
 
 
 def test_gradio_is_imported_only_under_scribe_web_and_in_app_py():

@@ -10,16 +10,23 @@ import pytest
 from scribe import ink
 from scribe.alphabet import Alphabet
 from scribe.dataset import NormStats
-from scribe.hand import Hand, InputError, LineSpec
+from scribe.hand import Hand
+from scribe.errors import InputError
 from scribe.render.paragraph import (Measure, ParagraphLayout, WrittenLine, char_units, set_pages, text_units,
                                      wrap_lines, wrap_text)
-from scribe.hand import write_paragraph
+from scribe.paragraph import write_paragraph as write_request
+from scribe.request import LineSpec, ParagraphRequest
 from scribe.render.plotter import GcodeOptions, PlotterOptions, parse_gcode
 from scribe.render.page import MM_PER_PX, PAPER_SIZES_MM
 from scribe.render.export import page_paths
 from scribe.styles import StyleError
 
 from helpers import TINY_ALPHABET
+
+
+def write_paragraph(hand, text, **kwargs):
+    """The paragraph loop with any hand (a FakeHand here): a ParagraphRequest of `text` and `kwargs`."""
+    return write_request(hand, ParagraphRequest(text, **kwargs))
 
 WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards quietly judge an exotic boxing "
          "match near my old house in the valley").split()
@@ -54,9 +61,10 @@ class FakeHand:
             x += w
         return ink.strokes_to_offsets(strokes)
 
-    def write(self, specs, seed=None, max_steps=None, layout=None, candidates=1):
+    def write(self, request):
         from scribe.candidates import LegibilityCheck
-        rng = np.random.default_rng(seed)
+        specs, candidates = request.lines, request.candidates
+        rng = np.random.default_rng(request.seed)
         self.calls.append([s.text for s in specs])
         return type("Doc", (), {"lines": [FakeLine(self.ink_for(s.text, rng)) for s in specs],
                                 "legibility": LegibilityCheck(candidates)})()
@@ -103,14 +111,14 @@ def test_lines_fit_the_width_after_re_wrapping_in_the_measured_hand():
     layout = ParagraphLayout(page="a4", margin_mm=20, ink_height_mm=6)
     doc = write_paragraph(hand, text_of(120), layout=layout, seed=1)
     assert doc.rounds >= 2 and not doc.shrunk_lines
-    assert " ".join(doc.lines).split() == text_of(120).split()
+    assert " ".join(doc.texts).split() == text_of(120).split()
     line_w = (210 - 40) / MM_PER_PX
     margin = 20 / MM_PER_PX
     for x0, x1, _ in (b for p in doc.pages for b in _line_boxes(p)):
         assert x0 == pytest.approx(margin) and x1 <= margin + line_w + 1e-6
     # only changed lines were written again
     written = [t for call in hand.calls for t in call]
-    assert len(written) < 2 * len([t for t in doc.lines if t])
+    assert len(written) < 2 * len([t for t in doc.texts if t])
     # and the lines are full: the next word would not have fitted (measured in the real ink)
     used = [x1 - x0 for p in doc.pages for x0, x1, _ in _line_boxes(p)]
     assert np.median(used) > 0.8 * line_w
@@ -145,18 +153,18 @@ def test_blank_lines_are_paragraph_breaks_and_overflow_continues_on_new_pages(tm
         assert page.width == pytest.approx(w_px) and page.height == pytest.approx(h_px)
     # each page holds at most per_page rows, blank rows included; no page starts with a blank row
     for k in range(len(doc.pages)):
-        rows = [t for t, p in zip(doc.lines, doc.line_page) if p == k]
+        rows = [t for t, p in zip(doc.texts, doc.line_page) if p == k]
         assert len(rows) <= per_page and rows[0] != ""
-    assert sum(1 for t in doc.lines if t == "") == 3
-    assert all(doc.lines[i] == "" for i, p in enumerate(doc.line_page) if p == -1)   # only blanks are dropped
+    assert sum(1 for t in doc.texts if t == "") == 3
+    assert all(doc.texts[i] == "" for i, p in enumerate(doc.line_page) if p == -1)   # only blanks are dropped
     # ink of every written line is on its page, in order
-    assert sum(len(p.lines) for p in doc.pages) == sum(1 for t in doc.lines if t)
-    paths = doc.save(tmp_path / "letter.svg")
+    assert sum(len(p.lines) for p in doc.pages) == sum(1 for t in doc.texts if t)
+    paths = doc.export(tmp_path / "letter.svg")
     assert paths == page_paths(tmp_path / "letter.svg", len(doc.pages))
     assert [p.name for p in paths][:2] == ["letter-1.svg", "letter-2.svg"]
     root = ET.fromstring(paths[1].read_text())
     assert float(root.get("width")[:-2]) == pytest.approx(w_px, abs=0.01)
-    plot = doc.save(tmp_path / "plot.svg", "plotter-svg")
+    plot = doc.export(tmp_path / "plot.svg", "plotter-svg")
     assert ET.fromstring(plot[0].read_text()).get("width") == "148mm"
 
 
@@ -216,10 +224,10 @@ def test_hand_write_paragraph_with_a_tiny_model_exports_every_format(tiny_ckpt_p
     doc = hand.write_paragraph(f"{text_of(30)}\n\n{text_of(10, 3)}", style=1, bias=1.0, seed=9, max_steps=25,
                                layout=ParagraphLayout(page="a5", ink_height_mm=8, variation=1))
     assert doc.seed == 9 and len(doc.pages) >= 1
-    assert " ".join(doc.lines).split() == f"{text_of(30)} {text_of(10, 3)}".split()
+    assert " ".join(doc.texts).split() == f"{text_of(30)} {text_of(10, 3)}".split()
     for fmt, name in [("svg", "p.svg"), ("png", "p.png"), ("plotter-svg", "plot.svg"), ("gcode", "p.gcode"),
                       ("animated-svg", "anim.svg"), ("gif", "p.gif")]:
-        paths = doc.save(tmp_path / name, fmt)
+        paths = doc.export(tmp_path / name, fmt)
         assert all(p.exists() and p.stat().st_size > 0 for p in paths)
     code = (tmp_path / "p.gcode").read_text() if len(doc.pages) == 1 else (tmp_path / "p-1.gcode").read_text()
     paths, _ = parse_gcode(code, GcodeOptions())
@@ -233,9 +241,9 @@ def test_hand_write_paragraph_with_a_tiny_model_exports_every_format(tiny_ckpt_p
 def test_line_mode_export_formats(tiny_ckpt_path, tmp_path):
     hand = Hand.load(tiny_ckpt_path)
     doc = hand.write([LineSpec("hello there")], seed=1, max_steps=20)
-    assert doc.export(tmp_path / "a.gcode").suffix == ".gcode"
-    assert doc.export(tmp_path / "a.svg", "plotter-svg").read_text().count('inkscape:groupmode="layer"') == 1
-    assert "<animate" in doc.export(tmp_path / "b.svg", "animated-svg").read_text()
+    assert doc.save(tmp_path / "a.gcode").suffix == ".gcode"
+    assert doc.save(tmp_path / "a.svg", "plotter-svg").read_text().count('inkscape:groupmode="layer"') == 1
+    assert "<animate" in doc.save(tmp_path / "b.svg", "animated-svg").read_text()
     with pytest.raises(InputError, match="cannot tell the output format"):
         doc.export(tmp_path / "a.xyz")
     with pytest.raises(InputError, match="unknown page size"):
@@ -294,7 +302,7 @@ def test_a_hand_narrower_than_estimated_gets_fuller_lines():
     line_w = (148 - 40) / MM_PER_PX
     used = [x1 - x0 for p in doc.pages for x0, x1, _ in _line_boxes(p)][:-1]    # all but the last line
     assert np.median(used) > 0.85 * line_w and max(used) <= line_w + 1e-6
-    assert " ".join(doc.lines).split() == text_of(150).split()
+    assert " ".join(doc.texts).split() == text_of(150).split()
 
 
 def test_wrap_lines_marks_lines_broken_for_width():

@@ -12,7 +12,8 @@ import torch
 from helpers import tiny_checkpoint
 from scribe import sampling
 from scribe.fast import fast_step
-from scribe.hand import Hand, LineSpec
+from scribe.hand import Hand
+from scribe.request import LineSpec
 from scribe.sampling import LineRequest, Sampler
 from scribe.web import live, outputs
 
@@ -120,7 +121,7 @@ def test_paragraph_live_writes_the_same_pages_and_its_updates_end_with_the_resul
     layout = ParagraphLayout(width_mm=40)
     plain = hand.write_paragraph(text, layout=layout, seed=6, max_steps=40)
     seen, doc = drain(hand.write_paragraph_live(text, layout=layout, seed=6, max_steps=40, every=16))
-    assert [page_to_svg(p) for p in doc.pages] == [page_to_svg(p) for p in plain.pages] and doc.lines == plain.lines
+    assert [page_to_svg(p) for p in doc.pages] == [page_to_svg(p) for p in plain.pages] and doc.texts == plain.texts
     assert seen and all(s.step <= 40 for s in seen) and any(s.lines_done < len(s.rows) for s in seen)
     monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "out")
     writing = outputs.write_paragraph_files_live(hand, text, None, 1.0, "#000000", 1.5, layout, 6, 96, 40,

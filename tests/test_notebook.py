@@ -169,7 +169,7 @@ def test_validation_nll_in_graves_units_agrees_with_the_report(tmp_path):
 
 
 def test_sheet_specs_fit_one_request_and_legend_groups_styles():
-    from scribe.hand import MAX_LINES
+    from scribe.request import MAX_LINES
     specs = colab.sample_sheet_specs(list(range(20)), [0.25, 0.75, 1.5], "hello")
     assert len(specs) <= MAX_LINES and [s.style for s in specs[:4]] == [0, 0, 0, 1]
     assert [s.style for s in colab.sample_sheet_specs([], [0.5, 1.0], "hi")] == [None, None]
@@ -326,7 +326,7 @@ from scribe import colab
 colab.plain_errors()
 result = shell.run_cell("from scribe.colab import ColabError\\nraise ColabError('put both archives in /x/iam-ondb')")
 print("failed:", type(result.error_in_exec).__name__)
-result = shell.run_cell("from scribe.hand import InputError\\nraise InputError('unknown character')")
+result = shell.run_cell("from scribe.errors import InputError\\nraise InputError('unknown character')")
 print("failed:", type(result.error_in_exec).__name__)
 """
 

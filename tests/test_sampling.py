@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from scribe.hand import Hand, LineSpec
+from scribe.hand import Hand
+
+from scribe.request import LineSpec
 from scribe.sampling import LineRequest, Sampler, sample_point
 from helpers import tiny_checkpoint
 

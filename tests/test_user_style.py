@@ -10,7 +10,8 @@ import pytest
 from scribe import ink
 from scribe.alphabet import Alphabet
 from scribe.dataset import NormStats
-from scribe.hand import Hand, LineSpec
+from scribe.hand import Hand
+from scribe.request import LineSpec
 from scribe.styles import StyleBank
 from scribe.user_style import UserStyleError, build_style, next_style_id, save_style
 

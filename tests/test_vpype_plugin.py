@@ -116,7 +116,7 @@ def test_the_page_holds_the_writing_with_the_positions_margin_on_every_side():
 
 def test_the_help_states_scribes_own_defaults():
     from scribe.candidates import DEFAULT_CANDIDATES
-    from scribe.hand import DEFAULT_BIAS
+    from scribe.request import DEFAULT_BIAS
     ctx = click.Context(vpype_plugin.scribe, info_name="scribe")
     text = " ".join(vpype_plugin.scribe.get_help(ctx).split())
     assert f"default {DEFAULT_CANDIDATES}, as scribe-write" in text and f"(default {DEFAULT_BIAS:g})" in text

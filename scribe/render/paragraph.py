@@ -1,7 +1,7 @@
 """Paragraph mode: long text wrapped to a line width measured in the handwriting itself, set on pages.
 
-    doc = hand.write_paragraph(text, style=3, layout=ParagraphLayout(page="a4", align="left"))
-    doc.save("letter.svg")        # letter.svg, or letter-1.svg, letter-2.svg, ... when it runs over
+    result = hand.write(ParagraphRequest(text, style=3, layout=ParagraphLayout(page="a4", align="left")))
+    result.export("letter.svg")   # letter.svg, or letter-1.svg, letter-2.svg, ... when it runs over
 
 How a line width is kept without ever splitting a word:
 1. estimate each candidate line's width from character widths scaled to the hand (the style's own
@@ -11,23 +11,20 @@ How a line width is kept without ever splitting a word:
    text changed (known widths are reused);
 3. a line that is still too wide after the last round is shrunk to the width (reported).
 Each input line is wrapped on its own; a blank input line is kept as a blank line (a paragraph break).
-This module measures, wraps and sets pages; the write loop is scribe.hand.write_paragraph.
+This module measures, wraps and sets pages; the write loop is scribe.paragraph (Hand.write of a
+ParagraphRequest), and its result a scribe.result.Result.
 """
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from .. import ink
 from ..accents import base_text
-from ..errors import InputError
 from .page import (DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, MM_PER_PX, SIZE_RANGE_MM, InkLine,
-                   Page, page_to_svg, paper_size_mm, svg_to_png)
-from .export import export_pages
+                   Page, paper_size_mm)
 
 PARAGRAPH_MAX_CHARS = 5000
 # Width units per character: a rough typographic class, scaled to the hand by `Measure.per_unit`.
@@ -261,39 +258,3 @@ def set_pages(lines: list[WrittenLine], ink_height: float, layout: ParagraphLayo
         pages = [Page(line_w + 2 * margin, 2 * margin + n_rows * pitch, slots[0], ink_height_px=ink_px,
                       pitch_px=pitch, first_line_y=margin + 0.5 * pitch)]
     return pages, line_page, shrunk
-
-
-@dataclass
-class ParagraphDocument:
-    """The result of paragraph mode: one or more pages and how they were made."""
-    pages: list[Page]
-    lines: list[str]                     # the wrapped lines, "" for blank lines
-    line_page: list[int]                 # page index of each line (-1: a blank line dropped at a page top)
-    shrunk_lines: list[int] = field(default_factory=list)   # lines narrowed to fit after the last round
-    capped_lines: list[int] = field(default_factory=list)   # lines cut by the step cap
-    rounds: int = 1                      # wrap-and-write passes
-    seed: int = 0
-    seconds: float = 0.0
-    layout: ParagraphLayout = field(default_factory=ParagraphLayout)
-    legibility: object = None            # scribe.candidates.LegibilityCheck, per wrapped line
-
-    def svg(self, page: int = 0) -> str:
-        return page_to_svg(self.pages[page])
-
-    def svgs(self) -> list[str]:
-        return [page_to_svg(p) for p in self.pages]
-
-    def png(self, page: int = 0, dpi: float = 192.0) -> bytes:
-        try:
-            return svg_to_png(self.svg(page), dpi)
-        except ValueError as e:          # scribe.render.RenderError: over the pixel cap, a bad dpi
-            raise InputError(str(e)) from None
-
-    def save(self, path: str | Path, fmt: str | None = None, dpi: float = 192.0, plotter=None, gcode=None,
-             animation=None, paper=None) -> list[Path]:
-        """Every page in one format (see scribe.render.export.export_pages); returns the files written.
-        Bad options raise InputError, like everything else a user can get wrong."""
-        try:
-            return export_pages(self.pages, path, fmt, dpi, plotter, gcode, animation, paper)
-        except ValueError as e:
-            raise InputError(str(e)) from None

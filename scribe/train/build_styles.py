@@ -90,7 +90,8 @@ def primed_legibility(pool: list[dict], checkpoint: str, recognizer_path: str, b
     over TEST_SENTENCES written twice each."""
     import torch
     from scribe.checkpoint import load_checkpoint
-    from scribe.hand import Hand, LineSpec
+    from scribe.hand import Hand
+    from scribe.request import LineSpec
     from scribe.recognizer import load_recognizer, reading_cer, word_accuracy
     from scribe.styles import StyleBank
     torch.set_num_threads(1)

@@ -43,7 +43,8 @@ from gradio_client import utils as client_utils
 
 from ..candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
 from ..errors import InputError, ScribeError
-from ..hand import BIAS_RANGE, DEFAULT_BIAS, LIVE_EVERY, MAX_CHARS_PER_LINE, MAX_LINES, run_to_end
+from ..hand import LIVE_EVERY, run_to_end
+from ..request import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
 from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM
 from ..render.plotter import GcodeOptions
 from ..styles import StyleError

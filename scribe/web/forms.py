@@ -13,21 +13,17 @@ from __future__ import annotations
 import math
 import re
 
-from ..candidates import DEFAULT_CANDIDATES
 from ..errors import InputError
-from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES, LineSpec
+from ..request import (BIAS_RANGE, DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, DEFAULT_WIDTH, MAX_CHARS_PER_LINE,
+                       MAX_LINES, SEED_LIMIT, WIDTH_RANGE, LineSpec)
 from ..render.animate import SPEED_RANGE, AnimationOptions
 from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, Layout, size_mm
 from ..render.paper import PAPER_KINDS, PITCH_RANGE_MM, PaperOptions, line_spacing_for
 from ..render.paragraph import ALIGNS, ParagraphLayout, wrap_text
 from ..render.plotter import GcodeOptions, PlotterOptions
 
-DEFAULT_COLOR = "#000000"
-DEFAULT_WIDTH = 1.5
-WIDTH_RANGE = (0.2, 10.0)          # stroke width in px
 DEFAULT_DPI = 192
 DPI_RANGE = (24, 600)
-SEED_LIMIT = 2**32                 # seeds are 0 .. 2**32-1
 DEFAULT_WRAP = 60                  # quick mode wraps at this many characters (IAM lines: median 29, max 64)
 FREE_STYLE = "free"                # the style choice meaning "no priming: the model's own average hand"
 

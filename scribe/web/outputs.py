@@ -23,7 +23,9 @@ from pathlib import Path
 from ..candidates import LegibilityCheck
 from ..errors import InputError
 from ..files import atomic_write_bytes
-from ..hand import LIVE_EVERY, Hand, LineSpec, run_to_end, step_cap_note
+from ..hand import LIVE_EVERY, Hand, run_to_end
+from ..request import LineSpec
+from ..result import step_cap_note
 from ..inkml import MAX_BYTES, InkData, InkFileError, read_ink
 from ..render.animate import AnimationError, AnimationOptions
 from ..render.export import export_pages
@@ -242,7 +244,8 @@ def write_pages(hand: Hand, lines, seed=None, align=None, max_steps: int | None 
                 ) -> tuple[list[Page], int, str]:
     """Line mode for the feature endpoints: rows -> one written page, the seed and a summary."""
     specs, notes = specs_from_rows(lines)
-    doc = hand.write(specs, seed=parse_seed(seed), layout=Layout(align=parse_align(align)), max_steps=max_steps)
+    doc = hand.write(specs, seed=parse_seed(seed), layout=Layout(align=parse_align(align)), max_steps=max_steps,
+                     candidates=1)     # these endpoints never ran the legibility check
     n = sum(1 for ln in doc.lines if ln is not None)
     summary = f"Wrote {n} line{'s' if n != 1 else ''} in {doc.seconds:.2f} s · seed {doc.seed}"
     if doc.capped_lines:
@@ -357,10 +360,10 @@ def write_paragraph_files_live(hand: Hand, text: str, style, bias, color, width,
                                                             parse_seed(seed), max_steps=max_steps,
                                                             candidates=candidates, every=every), paper)
     folder = result_folder()
-    svgs = doc.save(folder / f"paragraph-{doc.seed}.svg", "svg")
-    pngs = doc.save(folder / f"paragraph-{doc.seed}.png", "png", dpi=dpi, paper=paper)
-    pdf = doc.save(folder / f"paragraph-{doc.seed}.pdf", "pdf", paper=paper)[0]
-    lines = sum(1 for t in doc.lines if t)
+    svgs = doc.export(folder / f"paragraph-{doc.seed}.svg", "svg")
+    pngs = doc.export(folder / f"paragraph-{doc.seed}.png", "png", dpi=dpi, paper=paper)
+    pdf = doc.export(folder / f"paragraph-{doc.seed}.pdf", "pdf", paper=paper)[0]
+    lines = sum(1 for t in doc.texts if t)
     notes = []
     if doc.capped_lines:
         notes.append(step_cap_note(doc.capped_lines))

@@ -29,7 +29,8 @@ import numpy as np
 
 from ..checkpoint import SHIPPED_DIR, CheckpointError, default_checkpoint, find_checkpoints
 from ..shipped import INSTALLED_DIR
-from ..hand import DEFAULT_BIAS, Hand
+from ..hand import Hand
+from ..request import DEFAULT_BIAS
 from ..styles import LayeredStyleBank, MemoryStyleBank, Style, StyleBank, StyleError, style_ids
 from ..user_style import UserStyle, save_style
 from .forms import DEFAULT_COLOR, DEFAULT_WIDTH, FREE_STYLE

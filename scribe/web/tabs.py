@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..candidates import APP_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
 from ..errors import InputError, ScribeError
-from ..hand import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
+from ..request import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
 from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, MM_PER_PX, Page
 from ..render.paper import PaperOptions
 from ..render.plotter import ORIGINS, GcodeOptions

@@ -1,0 +1,83 @@
+"""Primed states of styles, computed once and shared: the one priming cache (Hand and the evaluation
+both use it), and the compiled sampling step with its eager fallback.
+
+Priming depends only on the style's ink and text, never on its id nor on the new text (the window
+sits on the prime text while the prime is read), so the cache is keyed by the style's content. A
+style bank swapped for another, or the same ink under another id, can never give a stale or a
+missing state: there is nothing to clear, and a reader never sees an entry vanish under it.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .alphabet import Alphabet
+from .dataset import NormStats
+from .sampling import Prime, Sampler
+from .styles import Style, StyleError
+
+MAX_PRIMED = 512     # states kept per cache (a few kB each); the oldest go first
+
+
+def fast_step_or_none(model):
+    """scribe.fast's compiled step, or None (the eager step) where TorchScript cannot build it."""
+    try:
+        from .fast import fast_step
+        return fast_step(model)
+    except Exception as e:   # an unusual torch build must not stop the app from writing
+        import warnings
+        warnings.warn(f"fast sampler unavailable ({type(e).__name__}: {e}); using the eager step")
+        return None
+
+
+@dataclass(frozen=True)
+class PrimedStyle:
+    """A style read by the model: the state to start from, its first line as a Prime, and that line's
+    text as the window saw it."""
+    state: tuple[list[torch.Tensor], torch.Tensor]
+    prime: Prime
+    encoded: list[int]
+
+
+def style_key(style: Style) -> str:
+    """A digest of everything priming reads: each line's text and ink."""
+    h = hashlib.sha1()
+    for text, offsets in style.lines():
+        h.update(text.encode("utf-8", "surrogatepass") + b"\0")
+        arr = np.ascontiguousarray(offsets, np.float32)
+        h.update(str(arr.shape).encode() + arr.tobytes())
+    return h.hexdigest()
+
+
+class PrimingCache:
+    """PrimedStyle per style content, for one sampler (one model). Safe to share between threads: a
+    miss computes outside the lock, and an entry, once in, is only ever dropped for room."""
+
+    def __init__(self, sampler: Sampler, alphabet: Alphabet, stats: NormStats):
+        self.sampler, self.alphabet, self.stats = sampler, alphabet, stats
+        self._states: dict[str, PrimedStyle] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def get(self, style: Style) -> PrimedStyle:
+        key = style_key(style)
+        found = self._states.get(key)
+        if found is not None:
+            return found
+        try:
+            encoded = [self.alphabet.encode(text) + self.alphabet.encode_separator() for text, _ in style.lines()]
+        except ValueError as e:
+            raise StyleError(f"style {style.style_id}'s text uses characters this model lacks ({e})") from e
+        primes = style.primes(self.stats)
+        found = PrimedStyle(self.sampler.style_state(primes, encoded), primes[0], encoded[0])
+        with self._lock:
+            while len(self._states) >= MAX_PRIMED:
+                self._states.pop(next(iter(self._states)))
+            self._states[key] = found
+        return found
