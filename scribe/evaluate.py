@@ -540,7 +540,7 @@ def style_section(lines: list[GenLine], data: ProcessedData, bank, style_ids: li
 
 def adaptation_section(ckpt, model, data: ProcessedData, bank, style_ids: list[int], sentences: list[str],
                        bias: float, seed: int, recognizer: Recognizer, writer_id_path, iam_dir, n_writers: int,
-                       n_lines: int, minutes: float, log=print) -> dict | None:
+                       n_lines: int, minutes: float, log=print, train: str = "all") -> dict | None:
     """Learn my hand (scribe.adapt) against priming, for `n_writers` of the bank's writers, spread over
     the bank: each writer's model is adapted on `n_lines` of their other real lines, set aside from the
     scorer's references and queries (style_fidelity.set_aside); the fixed sentences are written primed
@@ -558,14 +558,14 @@ def adaptation_section(ckpt, model, data: ProcessedData, bank, style_ids: list[i
     replay = (data, data.indices("train"))
     for sid, ix in aside.items():
         lines = [(str(data.texts[i]), data.line(i)) for i in ix]
-        result = adapt(ckpt, lines, AdaptOptions(minutes=minutes, seed=seed), replay=replay)
+        result = adapt(ckpt, lines, AdaptOptions(minutes=minutes, seed=seed, train=train), replay=replay)
         seconds.append(result.record["seconds"])
         log(f"  style {sid}: adapted in {result.record['seconds']:.0f} s, held-out NLL per point "
             f"{result.record['held_out_nll']['base']:.3f} -> {result.record['held_out_nll']['adapted']:.3f}")
         jobs = [(t, sid, bias) for t in sentences]
         base_lines += generate(model, ckpt.alphabet, ckpt.stats, jobs, bank, seed)
         adapted_lines_ += generate(result.checkpoint.build_model(), ckpt.alphabet, ckpt.stats, jobs, bank, seed)
-    out = {"styles": list(aside), "lines_per_writer": n_lines, "minutes": minutes, "bias": bias,
+    out = {"styles": list(aside), "lines_per_writer": n_lines, "minutes": minutes, "bias": bias, "train": train,
            "lines_per_arm": len(base_lines), "adapt_seconds": [round(x, 1) for x in seconds]}
     for name, gen in (("primed", base_lines), ("adapted", adapted_lines_)):
         m = measure(scorer, data, trimmed, [(ln.style, ln.bias, ln.sampled.offsets) for ln in gen])
