@@ -27,8 +27,7 @@ from .errors import InputError
 from .render import paragraph
 from .render.page import (InkLine, Layout, Page, RenderError, check_color, layout_page, page_to_svg, save_png,
                           save_svg, svg_to_png)
-from .sampling import (LIVE_EVERY, MAX_STEP_CAP, LineRequest, LiveBatch, SampledLine, Sampler,
-                       ends_in_full_stop, late_dot_ok)
+from .sampling import LIVE_EVERY, MAX_STEP_CAP, LiveBatch, SampledLine, Sampler
 from .styles import StyleBank, StyleError
 from . import ink
 
@@ -214,16 +213,6 @@ class LiveInk:
         return page
 
 
-@dataclass
-class CandidateBatch:
-    """One sampler batch of n candidates per line: candidate j of line i is sampled[j * len(rows) + i]."""
-    rows: list[int]               # the spec index of each non-blank line
-    requests: list[LineRequest]
-    sampled: list[SampledLine]
-    primed: tuple | None          # the primed state of the batch's primed rows, in row order
-    n: int
-
-
 def _fast_step_or_none(model):
     """scribe.fast's compiled step, or None (the eager step) where TorchScript cannot build it."""
     try:
@@ -371,86 +360,33 @@ class Hand:
             if reader is None:
                 n = 1
         seed = random.randrange(2**31) if seed is None else seed
-        batch = yield from self._candidates(specs, n, seed, max_steps, on_step, every, layout)
-        if n > 1:
-            lines = self.choose_candidates(specs, batch, reader, check)
-        else:
-            lines = [None] * len(specs)
-            for i, ln in zip(batch.rows, batch.sampled):
-                lines[i] = ln
+        lines = yield from self._live(specs, layout, n, legibility.checked_lines(
+            self, specs, n, seed, reader, check, max_steps, on_step, every))
         return Handwriting(specs, lines, self.stats.ink_height, seed, time.perf_counter() - started,
                            layout or Layout(), check)
 
+    def _live(self, specs, layout, n, gen):
+        """Pass on a candidates generator's (LiveBatch, rows) as LiveInk; return what it returns."""
+        try:
+            while True:
+                batch, rows = next(gen)
+                yield LiveInk(specs, rows, batch, self.stats.ink_height, layout, n)
+        except StopIteration as end:
+            return end.value
+        finally:
+            gen.close()
+
     def sample_candidates(self, specs: list[LineSpec], n: int, seed: int, max_steps: int | None = None,
-                          on_step=None) -> "CandidateBatch":
-        """n candidates of every non-blank line of checked `specs`, all in one sampler batch."""
-        return run_to_end(self._candidates(specs, n, seed, max_steps, on_step, None))
+                          on_step=None) -> "legibility.CandidateBatch":
+        """n candidates of every non-blank line of checked `specs`, all in one sampler batch (the
+        fixed-N check; Hand.write's own check is adaptive: scribe.candidates)."""
+        return run_to_end(legibility.sample_batch(self, specs, n, seed, max_steps, on_step))
 
-    def _candidates(self, specs: list[LineSpec], n: int, seed: int, max_steps: int | None, on_step, every,
-                    layout: Layout | None = None):
-        """sample_candidates; with `every`, a generator of LiveInk as well (Sampler.sample_live)."""
-        requests, rows, primed_parts = [], [], []
-        for i, s in enumerate(specs):
-            if not s.text:
-                continue   # a blank line stays a blank line on the page
-            written = accents.base_text(s.text)    # accented letters: the model writes the base letter
-            req = LineRequest(self.alphabet.encode(written), s.bias, late_dot_ok=late_dot_ok(s.text),
-                              final_stop=ends_in_full_stop(s.text), marks=accents.marks_of(s.text), written=written)
-            if s.style is not None:
-                state, req.prime, req.prime_encoded = self._prime(int(s.style))
-                primed_parts.append(state)
-            requests.append(req)
-            rows.append(i)
-        primed = None
-        if primed_parts:
-            n_state = len(primed_parts[0][0])
-            primed = ([torch.cat([p[0][k] for p in primed_parts]) for k in range(n_state)],
-                      torch.cat([p[1] for p in primed_parts]))
-        if n > 1:   # candidate j of line i is row j * len(requests) + i: N = 1 is the plain batch
-            requests = requests * n
-            primed = None if primed is None else ([p.repeat(n, *[1] * (p.dim() - 1)) for p in primed[0]],
-                                                  primed[1].repeat(n, 1))
-        if every is None:
-            sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed, on_step=on_step)
-        else:
-            live = self.sampler.sample_live(requests, seed=seed, max_steps=max_steps, primed=primed, every=every)
-            try:
-                while True:
-                    yield LiveInk(specs, rows, next(live), self.stats.ink_height, layout, n)
-            except StopIteration as end:
-                sampled = end.value
-            finally:
-                live.close()      # closing write_live closes the sampling loop (GeneratorExit lands here)
-        return CandidateBatch(rows, requests, sampled, primed, n)
-
-    def choose_candidates(self, specs: list[LineSpec], batch: "CandidateBatch", reader, check: LegibilityCheck,
-                          use: int | None = None) -> list[SampledLine | None]:
-        """Per spec, the candidate (of the first `use`, default all) that `reader` reads best, None for
-        a blank line; fills in `check`."""
-        m, use = len(batch.rows), use or batch.n
-        per_line = [[batch.sampled[j * m + i] for j in range(use)] for i in range(m)]
-
-        def likelihood(pairs):
-            picked = [j * m + i for i, j in pairs]
-            check.tied_lines, check.tied_rows = len({i for i, _ in pairs}), len(pairs)
-            sub = None
-            if batch.primed is not None:
-                primed_rows = [r for r, q in enumerate(batch.requests) if q.prime is not None]
-                at = {r: k for k, r in enumerate(primed_rows)}
-                keep = [at[r] for r in picked if r in at]
-                sub = ([p[keep] for p in batch.primed[0]], batch.primed[1][keep])
-            return legibility.mean_nll(self.sampler, [batch.requests[r] for r in picked],
-                                       [batch.sampled[r].model_offsets for r in picked], sub)
-
-        chosen, cers, readings = legibility.choose([specs[r].text for r in batch.rows], per_line, reader,
-                                                   likelihood)
-        check.line_cers, check.readings = [None] * len(specs), [None] * len(specs)
-        check.accents_stripped = any(accents.has_accents(specs[r].text) for r in batch.rows)
-        lines: list[SampledLine | None] = [None] * len(specs)
-        for i, r in enumerate(batch.rows):
-            check.line_cers[r], check.readings[r] = cers[i], readings[i]
-            lines[r] = per_line[i][chosen[i]]
-        return lines
+    def choose_candidates(self, specs: list[LineSpec], batch: "legibility.CandidateBatch", reader,
+                          check: LegibilityCheck, use: int | None = None) -> list[SampledLine | None]:
+        """Per spec, the candidate (of the first `use`, default all) of a fixed batch that `reader`
+        reads best, None for a blank line; fills in `check`."""
+        return legibility.choose_in_batch(self, specs, batch, reader, check, use)
 
     # ---- paragraphs and user styles (scribe.render.paragraph, scribe.user_style) -----------------------------
     def write_paragraph(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,
