@@ -77,6 +77,7 @@ class LegibilityCheck:
     tied_lines: int = 0                      # lines still tied after CER and wholeness (likelihood decided)
     tied_rows: int = 0                       # candidates the likelihood pass read for them
     accents_stripped: bool = False           # some line had accented letters, read as their base letters
+    lowered: str = ""                        # N was lowered to fit the request budget (scribe.cost): why
 
     @property
     def ran(self) -> bool:
@@ -102,7 +103,7 @@ class LegibilityCheck:
         if self.skipped:
             return f"legibility check not run: {self.skipped}; the lines were written without it"
         if not self.ran:
-            return ""
+            return self.lowered
         text = (f"legibility check: {self.lines_checked} line{'s' * (self.lines_checked != 1)} checked, "
                 f"{self.candidates} candidates at most ({self.drawn} drawn); reader's CER of the chosen ink "
                 f"{self.cer:.3f}")
@@ -112,14 +113,15 @@ class LegibilityCheck:
                      f"{'s' * (len(poor) == 1)} poorly (reader's CER above {POOR_CER:g})")
         if self.accents_stripped:
             text += "; accented letters were compared as their base letters (the reader knows no accents)"
-        return text
+        return text + (f"; {self.lowered}" if self.lowered else "")
 
     def to_dict(self) -> dict:
         return {"candidates": self.candidates, "drawn": self.drawn, "ran": self.ran, "lines_checked": self.lines_checked,
                 "cer": None if self.cer is None else round(self.cer, 4),
                 "poor_lines": [i + 1 for i in self.poor_lines],
                 "line_cers": [None if c is None else round(c, 4) for c in self.line_cers],
-                "skipped": self.skipped, "accents_stripped": self.accents_stripped, "summary": self.summary()}
+                "skipped": self.skipped, "accents_stripped": self.accents_stripped, "lowered": self.lowered,
+                "summary": self.summary()}
 
 
 def reader_or_reason(path=None, cache: dict | None = None) -> tuple[Recognizer | None, str]:

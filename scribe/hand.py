@@ -21,12 +21,13 @@ import torch
 from . import accents
 from .alphabet import Alphabet
 from . import candidates as legibility
+from . import cost
 from .candidates import LegibilityCheck
 from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
 from .errors import InputError
 from .render import paragraph
-from .render.page import (InkLine, Layout, Page, RenderError, check_color, layout_page, page_to_svg, save_png,
-                          save_svg, svg_to_png)
+from .render.page import (MAX_PNG_PIXELS, InkLine, Layout, Page, RenderError, check_color, layout_page,
+                          page_to_svg, save_png, save_svg, svg_to_png)
 from .sampling import LIVE_EVERY, MAX_STEP_CAP, LiveBatch, SampledLine, Sampler
 from .styles import StyleBank, StyleError
 from . import ink
@@ -334,27 +335,31 @@ class Hand:
         return self._primed[style_id]
 
     def write(self, specs: list[LineSpec], seed: int | None = None, layout: Layout | None = None,
-              max_steps: int | None = None, on_step=None, candidates: int = 1) -> Handwriting:
+              max_steps: int | None = None, on_step=None, candidates: int = 1,
+              budget: float | None = None) -> Handwriting:
         """Sample every line in one batch. candidates = N > 1: N candidates of each line, all in that
         batch, and the legibility check keeps the one that reads back best (scribe.candidates).
         `on_step(step, cap, lines_done)`: progress after every pen step (see Sampler.sample); raise
-        from it to stop."""
-        return run_to_end(self._writing(specs, seed, layout, max_steps, on_step, candidates, None))
+        from it to stop. `budget`: the most seconds the request may cost (scribe.cost), checked before
+        any sampling: over it, N is lowered (and the check's summary says so) or the write refused."""
+        return run_to_end(self._writing(specs, seed, layout, max_steps, on_step, candidates, None, budget))
 
     def write_live(self, specs: list[LineSpec], seed: int | None = None, layout: Layout | None = None,
-                   max_steps: int | None = None, candidates: int = 1, every: int = LIVE_EVERY):
+                   max_steps: int | None = None, candidates: int = 1, every: int = LIVE_EVERY,
+                   budget: float | None = None):
         """write(), as a generator: it yields a LiveInk (every line's ink so far) after every `every`
         pen steps, and returns the same Handwriting as write() (same seed, same ink). The loop runs in
         compiled chunks of `every` steps (Sampler.sample_live), so watching costs little. Closing the
         generator stops the sampling loop at the end of the chunk under way."""
-        return (yield from self._writing(specs, seed, layout, max_steps, None, candidates, every))
+        return (yield from self._writing(specs, seed, layout, max_steps, None, candidates, every, budget))
 
-    def _writing(self, specs, seed, layout, max_steps, on_step, candidates, every):
+    def _writing(self, specs, seed, layout, max_steps, on_step, candidates, every, budget=None):
         started = time.perf_counter()
         seed, max_steps = check_seed(seed), check_max_steps(max_steps)
         specs = self.check(specs)
         n, bad = legibility.resolve_candidates(candidates)
-        check, reader = LegibilityCheck(n, skipped=bad), None
+        n, lowered = cost.fit_budget([len(s.text) for s in specs], n, budget, live=every is not None)
+        check, reader = LegibilityCheck(n, skipped=bad, lowered=lowered), None
         if n > 1:
             reader, check.skipped = legibility.reader_or_reason(self.reader_path, self._readers)
             if reader is None:
@@ -391,21 +396,25 @@ class Hand:
     # ---- paragraphs and user styles (scribe.render.paragraph, scribe.user_style) -----------------------------
     def write_paragraph(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,
                         color: str = "#000000", width: float = 1.5, layout=None, seed: int | None = None,
-                        max_steps: int | None = None, candidates: int = 1):
+                        max_steps: int | None = None, candidates: int = 1, budget: float | None = None,
+                        png_dpi: float | None = None):
         """Wrap `text` to the line width in this hand's own measure and set it on pages (several if it
         runs over). `layout` is a scribe.render.paragraph.ParagraphLayout. Returns a ParagraphDocument;
-        with candidates N > 1 its `legibility` says what the check found, per wrapped line."""
+        with candidates N > 1 its `legibility` says what the check found, per wrapped line. `budget`
+        (seconds, scribe.cost) and `png_dpi` (the PNG the pages will be saved as) are checked before any
+        sampling: N lowered or the request refused; a page over the PNG pixel cap refused."""
         return write_paragraph(self, text, style, bias, color, width, layout, seed, max_steps,
-                               candidates=candidates)
+                               candidates=candidates, budget=budget, png_dpi=png_dpi)
 
     def write_paragraph_live(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,
                              color: str = "#000000", width: float = 1.5, layout=None, seed: int | None = None,
-                             max_steps: int | None = None, candidates: int = 1, every: int = LIVE_EVERY):
+                             max_steps: int | None = None, candidates: int = 1, every: int = LIVE_EVERY,
+                             budget: float | None = None, png_dpi: float | None = None):
         """write_paragraph(), as a generator: it yields a LiveInk (the wrapped lines being written, up to
         MAX_LINES at a time) every `every` pen steps and returns the same ParagraphDocument (same seed,
         same ink). Closing it stops the sampling loop."""
         return (yield from paragraph_writing(self, text, style, bias, color, width, layout, seed, max_steps,
-                                             candidates=candidates, every=every))
+                                             candidates=candidates, every=every, budget=budget, png_dpi=png_dpi))
 
     def add_user_styles(self, folder: str | Path) -> None:
         """Use the styles in `folder` as well as the current bank (ids are shared: see LayeredStyleBank)."""
@@ -466,16 +475,18 @@ class Hand:
 def write_paragraph(hand, text: str, style: int | None = None, bias: float | None = None,
                     color: str = "#000000", width: float = 1.5, layout: paragraph.ParagraphLayout | None = None,
                     seed: int | None = None, max_steps: int | None = None,
-                    max_rounds: int = paragraph.MAX_ROUNDS, candidates: int = 1) -> paragraph.ParagraphDocument:
+                    max_rounds: int = paragraph.MAX_ROUNDS, candidates: int = 1, budget: float | None = None,
+                    png_dpi: float | None = None) -> paragraph.ParagraphDocument:
     """Write `text` as wrapped paragraphs in one style; see the module docstring. Raises InputError."""
     return run_to_end(paragraph_writing(hand, text, style, bias, color, width, layout, seed, max_steps,
-                                        max_rounds, candidates, every=None))
+                                        max_rounds, candidates, every=None, budget=budget, png_dpi=png_dpi))
 
 
 def paragraph_writing(hand, text: str, style: int | None = None, bias: float | None = None,
                       color: str = "#000000", width: float = 1.5, layout: paragraph.ParagraphLayout | None = None,
                       seed: int | None = None, max_steps: int | None = None,
-                      max_rounds: int = paragraph.MAX_ROUNDS, candidates: int = 1, every: int | None = None):
+                      max_rounds: int = paragraph.MAX_ROUNDS, candidates: int = 1, every: int | None = None,
+                      budget: float | None = None, png_dpi: float | None = None):
     """write_paragraph as a generator: with `every`, each chunk of wrapped lines is written live
     (Hand.write_live) and its LiveInk yielded; it returns the ParagraphDocument."""
     started = time.perf_counter()
@@ -521,9 +532,16 @@ def paragraph_writing(hand, text: str, style: int | None = None, bias: float | N
     seed = random.randrange(2**31) if seed is None else seed
 
     target = layout.line_width_mm() / layout.ink_height_mm       # line width in ink heights
+    # What it will cost, from the first wrap (the lines round 1 writes), before any sampling.
+    planned = [t for t, _ in paragraph.wrap_lines(text, lambda t: measure.width(t) <= target * paragraph.SAFETY,
+                                                  int(layout.max_chars))]
+    if png_dpi is not None:
+        cost.check_png_pixels(*paragraph.page_size_px(layout, len(planned)), png_dpi, MAX_PNG_PIXELS)
+    candidates, lowered = cost.fit_budget([len(t) for t in planned], candidates, budget, live=every is not None,
+                                          paragraph=True)
     written: dict[tuple[str, int], paragraph.WrittenLine] = {}   # (text, occurrence) -> ink
     read: dict[tuple[str, int], tuple[float | None, str | None]] = {}   # -> the check's (CER, reading)
-    check = LegibilityCheck(candidates, skipped=bad_candidates)
+    check = LegibilityCheck(candidates, skipped=bad_candidates, lowered=lowered)
     first_width: dict[str, float] = {}
     rounds = 0
     for rounds in range(1, max_rounds + 1):

@@ -202,7 +202,8 @@ def write_lines_live(state: AppState, make_specs, seed, dpi, align, checkpoint, 
         result = yield from outputs.write_files_live(
             hand, specs, seed, dpi, align, state.max_steps, notes=notes, layout=layout, paper=paper,
             embed_styles=state.own_style_ids(own), candidates=candidates,
-            on_step=step_progress(progress, n) if every is None else None, every=every)
+            on_step=step_progress(progress, n) if every is None else None, every=every,
+            budget=state.max_request_cost)
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e) from e
     for note in result.notes:
@@ -220,7 +221,7 @@ def write_paragraph_live(state: AppState, text, style, bias, color, width, look,
         hand = state.hand(checkpoint, own)
         result = yield from outputs.write_paragraph_files_live(
             hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps,
-            forms.parse_candidates(candidates), paper=sheet, every=every)
+            forms.parse_candidates(candidates), paper=sheet, every=every, budget=state.max_request_cost)
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e) from e
     for note in result.notes:
@@ -491,7 +492,7 @@ def add_api(state: AppState, mine: gr.State) -> None:
                                              paper, rule_pitch, rule_color)
         return outputs.write_paragraph_files(state.hand(checkpoint, own), text, style, bias, color, width, layout, seed,
                                              png_dpi, state.max_steps, forms.parse_candidates(candidates),
-                                             paper=sheet)
+                                             paper=sheet, budget=state.max_request_cost)
 
     @guarded
     def write_paragraph(text, style=None, bias=None, color=None, width=None, page=None, margin_mm=None,
