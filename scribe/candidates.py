@@ -2,7 +2,7 @@
 recogniser, keep the one that reads as its text.
 
 It stops early (`checked_lines`): the N candidates of every line run in one sampler batch, and
-every CHECK_EVERY pen steps the candidates that finished since are read. A line is kept as soon as
+every READ_EVERY pen steps the candidates that finished since are read. A line is kept as soon as
 one of its finished candidates reads as its text (CER ACCEPT_CER = 0); its unfinished candidates are
 dropped, and the batch ends when every line is either kept or has all its candidates finished. So a
 line never costs more than the fixed check (sample N, read N) and often less; what it chooses reads
@@ -14,8 +14,8 @@ A sampled line is one draw; some draws drop a word, turn a letter into another o
 mark. The reader scores every candidate by its CER against the text (canonical(), as in the quality
 report); the lowest wins. At equal CER a candidate that reads whole (as many characters and words as
 the text) beats one that reads shorter or longer, and what is still tied goes to the candidate the
-model itself finds likelier (mean log-likelihood per point under the unbiased model, one
-teacher-forced pass over the tied lines only). N = 1 turns the check off.
+reader is surest says its text (CTC likelihood of the text, one reader pass over the tied candidates
+only; mean_nll, the model's own likelihood, with a reader that cannot tell). N = 1 turns the check off.
 
 Hand.write calls `checked_lines`; nothing here changes the sampler.
 """
@@ -41,7 +41,9 @@ POOR_CER = 0.25               # a chosen line the reader gets this wrong is name
 REAL_CER = 0.077              # the shipped reader's CER on real testset_v lines (checkpoints/quality/report.md),
                               # for a reader whose file does not say its own
 ACCEPT_CER = 0.0              # a line is kept as soon as one finished candidate reads this well
-CHECK_EVERY = 16              # pen steps between two looks at the candidates that finished
+CHECK_EVERY = 16              # pen steps per chunk of the sampling loop (when not watched live)
+READ_EVERY = 64               # pen steps between two readings of the candidates finished since: one
+                              # reader call costs about as much as 40 pen steps, whatever its batch
 
 
 def check_candidates(n) -> int:
@@ -357,11 +359,16 @@ def sample_batch(hand, specs, n: int, seed: int, max_steps: int | None = None, o
     return CandidateBatch(rows, requests, sampled, primed, n)
 
 
-def _likelihood(hand, specs, rows, check: LegibilityCheck, ink: dict):
-    """likelihood(pairs) for choose(): the model's NLL per (line, candidate) pair, with `ink` mapping
-    a pair to (its LineRequest, its SampledLine); line k is specs[rows[k]]."""
+def _likelihood(hand, specs, rows, check: LegibilityCheck, ink: dict, reader=None):
+    """likelihood(pairs) for choose(): per (line, candidate) pair, with `ink` mapping a pair to (its
+    LineRequest, its SampledLine) and line k being specs[rows[k]], the reader's NLL of the line's text
+    (Recognizer.text_nll: one reader pass, a few times cheaper than the model's), or without one the
+    model's NLL (mean_nll)."""
     def likelihood(pairs):
         check.tied_lines, check.tied_rows = len({i for i, _ in pairs}), len(pairs)
+        if hasattr(reader, "text_nll"):
+            return reader.text_nll([ink[p][1].model_offsets for p in pairs],
+                                   [base_text(specs[rows[i]].text) for i, _ in pairs])
         styles = [specs[rows[i]].style for i, _ in pairs]
         carried = [None if s is None else carried_after_prime(hand._prime(int(s))[0][0]) for s in styles]
         return mean_nll(hand.sampler, [ink[p][0] for p in pairs], [ink[p][1].model_offsets for p in pairs],
@@ -377,7 +384,7 @@ def choose_in_batch(hand, specs, batch: CandidateBatch, reader, check: Legibilit
     per_line = [[batch.sampled[j * m + i] for j in range(use)] for i in range(m)]
     ink = {(i, j): (batch.requests[j * m + i], per_line[i][j]) for i in range(m) for j in range(use)}
     chosen, cers, readings = choose([specs[r].text for r in batch.rows], per_line, reader,
-                                    _likelihood(hand, specs, batch.rows, check, ink))
+                                    _likelihood(hand, specs, batch.rows, check, ink, reader))
     check.drawn = m * use
     return _fill(specs, batch.rows, [per_line[i][c] for i, c in enumerate(chosen)], cers, readings, check)
 
@@ -420,12 +427,15 @@ def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck
     dropped: set[int] = set()
     step = chunk if every is None else max(1, int(every))
     live = hand.sampler.sample_live(requests, seed=seed, max_steps=max_steps, primed=primed, every=step)
-    drop = None
+    drop, read_at = None, 0
     try:
         while True:
             batch = live.send(drop)
-            new = sorted((int(b) for b in np.flatnonzero(batch.done) if b not in read and b not in dropped),
-                         key=lambda b: (b % m, b))
+            new = []
+            if batch.step - read_at >= READ_EVERY:
+                read_at = batch.step
+                new = sorted((int(b) for b in np.flatnonzero(batch.done) if b not in read and b not in dropped),
+                             key=lambda b: (b % m, b))
             if new:
                 for b, h in zip(new, reader.read([batch.model_line(int(b)) for b in new])):
                     read[int(b)] = h
@@ -449,7 +459,7 @@ def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck
     check.drawn = sum(len(c) for c in per_line)
     ink = {(k, q): (requests[b], sampled[b]) for k, bs in enumerate(per_line) for q, b in enumerate(bs)}
     chosen, cers, readings = choose(texts, [[sampled[b] for b in bs] for bs in per_line], reader,
-                                    _likelihood(hand, specs, rows, check, ink),
+                                    _likelihood(hand, specs, rows, check, ink, reader),
                                     [[read[b] for b in bs] for bs in per_line])
     return _fill(specs, rows, [sampled[per_line[k][c]] for k, c in enumerate(chosen)], cers, readings, check)
 

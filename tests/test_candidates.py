@@ -293,3 +293,14 @@ def test_shipped_model_and_reader_keep_the_candidate_that_reads_best():
         assert check.line_cers[i] == 0.0 or check.line_cers[i] <= fixed_check.line_cers[i] + 1e-9
     if check.drawn < 12:     # a line stopped early: it read exactly
         assert 0.0 in check.line_cers
+
+
+def test_the_readers_tie_break_prefers_the_text_the_ink_says():
+    from scribe.recognizer import SHIPPED_RECOGNIZER, load_recognizer
+    from scribe.styles import StyleBank
+    if not SHIPPED_RECOGNIZER.exists():
+        pytest.skip("no shipped reader in this checkout")
+    reader, style = load_recognizer(), StyleBank(None).get(3)     # a real writer's line and its text
+    ink = style.offsets.astype(np.float32)
+    own, other = reader.text_nll([ink, ink], [style.text, "zebra quiz jumps twelve"])
+    assert np.isfinite(own) and own < other
