@@ -368,7 +368,8 @@ def add_api(state: AppState, mine: gr.State) -> None:
     def api_write_document(document, png_dpi=None, checkpoint=None, own=None):
         doc = outputs.document_from_text(document)
         specs, hand, own = document_specs(state, doc, checkpoint, own)
-        r = outputs.write_document_files(hand, doc, png_dpi, max_steps=state.max_steps, specs=specs)
+        r = outputs.write_document_files(hand, doc, png_dpi, max_steps=state.max_steps, specs=specs,
+                                         budget=state.max_request_cost)
         for note in r.notes:
             warn(note)
         return str(r.svg_path), str(r.png_path), str(r.pdf_path), r.seed, r.summary(), own

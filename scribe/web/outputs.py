@@ -293,7 +293,8 @@ def document_from_text(text) -> Document:
 
 
 def write_document_files(hand: Hand, document: Document, dpi=None, user_dir: Path | None = None,
-                         max_steps: int | None = None, specs: list[LineSpec] | None = None) -> WriteResult:
+                         max_steps: int | None = None, specs: list[LineSpec] | None = None,
+                         budget: float | None = None) -> WriteResult:
     """Write a saved document again: its own ink styles are saved in `user_dir` (so the app offers them),
     then the same files as any line-mode write. `specs`: the document's specs with its styles already
     kept elsewhere (Document.resolved_specs with `keep`), `hand` seeing them."""
@@ -305,7 +306,7 @@ def write_document_files(hand: Hand, document: Document, dpi=None, user_dir: Pat
     own = set(specs[i].style for i in document.embedded)
     return write_files(hand, specs, document.seed, parse_dpi(dpi), document.layout.align, max_steps,
                        notes=notes, layout=document.layout, paper=document.paper, embed_styles=own,
-                       candidates=document.candidates)
+                       candidates=document.candidates, budget=budget)
 
 
 # ---- paragraph mode, plotter, animation -----------------------------------------------------------
