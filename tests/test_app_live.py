@@ -118,6 +118,21 @@ def test_write_live_streams_the_page_then_gives_the_files_of_write(server, monke
 
 
 @pytest.mark.slow
+def test_write_live_added_sends_only_the_new_strokes_within_3x_the_final_svg(server, monkeypatch):
+    monkeypatch.setattr(live, "CLOCK", SteppedClock(live.MIN_PREVIEW_S))
+    lines = [{"text": LONG}, {"text": LONG[:30]}, {"text": LONG[:60]}]
+    job = server.submit(lines, 3, 96, None, None, None, None, None, None, None, 1, "added", api_name="/write_live")
+    svg, *_ = job.result()
+    ups = [u[0] for u in job.outputs()[:-1] if u[0]]
+    assert ups[0].startswith("<svg") and "<path" not in ups[0]           # the empty page once
+    assert len(ups) >= 3 and all(u.startswith('<g data-line="') for u in ups[1:])
+    assert 0 < sum(u.count("<path") for u in ups) <= svg.count("<path")   # no stroke sent twice
+    assert sum(map(len, ups)) + len(svg) <= 3 * len(svg)
+    plain, *_ = server.predict(lines=lines, seed=3, png_dpi=96, candidates=1, api_name="/write")
+    assert Path(plain).read_text() == svg                                  # the same finished page
+
+
+@pytest.mark.slow
 def test_cancel_stops_the_sampling_loop_and_frees_the_worker(server, monkeypatch, caplog, live_pace):
     chunks = Chunks(monkeypatch)
     live_pace.set(CANCEL_PACE_S)

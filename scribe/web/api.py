@@ -56,6 +56,9 @@ log = logging.getLogger("scribe.app")
 
 
 # ---- errors as messages ----------------------------------------------------------------------------
+ADDED = "added"      # /write_live's live mode that sends only the new strokes
+
+
 def as_gr_error(e: Exception) -> gr.Error:
     """A ScribeError shows its own title and message; anything else is a bug: logged, and said plainly."""
     if isinstance(e, ScribeError):
@@ -405,8 +408,8 @@ def add_api(state: AppState, mine: gr.State) -> None:
 
     def live_mode(live) -> str:
         mode = str(live or live_ink.DEFAULT_LIVE).strip().lower()
-        if mode not in live_ink.LIVE_MODES:
-            raise as_gr_error(InputError(f"live must be one of {', '.join(live_ink.LIVE_MODES)}, not "
+        if mode not in live_ink.LIVE_MODES + (ADDED,):
+            raise as_gr_error(InputError(f"live must be one of {', '.join(live_ink.LIVE_MODES + (ADDED,))}, not "
                                          f"{str(live)[:20]!r}"))
         return mode
 
@@ -416,10 +419,11 @@ def add_api(state: AppState, mine: gr.State) -> None:
         mode = live_mode(live)
         writing = write_lines_live(state, lambda: forms.specs_from_rows(lines), seed, png_dpi, align, checkpoint,
                                    (size, line_spacing, paper, rule_pitch, rule_color), candidates, own=own)
-        for u in live_ink.live_updates(writing, mode):
+        added = mode == ADDED       # only the strokes new since the last update (live_ink.InkFeed)
+        for u in live_ink.live_updates(writing, "strokes" if added else mode, incremental=added):
             r = u.result
             if r is None:
-                yield u.svg, u.status, None, None, None, "", None
+                yield u.svg or u.added, u.status, None, None, None, "", None
             else:
                 yield (r.svg, u.status, str(r.svg_path), str(r.png_path), r.seed, r.summary(),
                        legibility_dict(r.legibility))
@@ -430,8 +434,11 @@ def add_api(state: AppState, mine: gr.State) -> None:
                                        "as SVG text (null when no new ink since the last update) and a status "
                                        "line; the last one also has the SVG and PNG files, the seed, a summary "
                                        "and the legibility check's result. `live`: 'strokes' (each stroke once "
-                                       "the pen lifts) or 'lines' (each line once it is finished). Cancelling "
-                                       "the job stops the sampling loop.", **conc)
+                                       "the pen lifts), 'lines' (each line once it is finished) or 'added' (the "
+                                       "empty page first, then only the strokes new since the last update, as "
+                                       "<g data-line=\"n\"> groups of <path> to append to that page's "
+                                       "<g id=\"line-n\">: the bytes sent do not grow with the page). "
+                                       "Cancelling the job stops the sampling loop.", **conc)
 
     def info(own=None) -> dict:
         """The checkpoints, style ids (with the caller's own) and limits this server offers."""
@@ -540,10 +547,11 @@ def add_api(state: AppState, mine: gr.State) -> None:
         look = (page, margin_mm, width_mm, size_mm, line_spacing, align, variation, paper, rule_pitch, rule_color)
         writing = write_paragraph_live(state, text, style, bias, color, width, look, seed, png_dpi, checkpoint,
                                        candidates, own)
-        for u in live_ink.live_updates(writing, mode):
+        added = mode == ADDED       # only the strokes new since the last update (live_ink.InkFeed)
+        for u in live_ink.live_updates(writing, "strokes" if added else mode, incremental=added):
             r = u.result
             if r is None:
-                yield u.svg, u.status, None, None, None, "", None
+                yield u.svg or u.added, u.status, None, None, None, "", None
             else:   # the finished pages are the files
                 yield (None, u.status, [str(f) for f in r.svg_files], [str(f) for f in r.png_files], r.seed,
                        r.summary(), legibility_dict(r.legibility))
@@ -556,7 +564,8 @@ def add_api(state: AppState, mine: gr.State) -> None:
                                                  "as SVG text; null when no new ink since the last update) and a "
                                                  "status line; the last one has no page but the SVG pages, the "
                                                  "PNG pages, the seed, a summary and the legibility check's "
-                                                 "result. `live`: 'strokes' or 'lines', as in /write_live. "
+                                                 "result. `live`: 'strokes', 'lines' or 'added', as in /write_live "
+                                                 "('added': each chunk of lines starts with its own empty page). "
                                                  "Cancelling the job stops the sampling loop.", **conc)
 
     @guarded
