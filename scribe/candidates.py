@@ -1,14 +1,23 @@
-"""The legibility check: sample N candidates of every line in one batch, read each back with the
-shipped recogniser, keep the one that reads as its text.
+"""The legibility check: sample candidates of every line, read each back with the shipped
+recogniser, keep the one that reads as its text.
+
+It stops early (`checked_lines`): the N candidates of every line run in one sampler batch, and
+every READ_EVERY pen steps the candidates that finished since are read. A line is kept as soon as
+one of its finished candidates reads as its text (CER ACCEPT_CER = 0); its unfinished candidates are
+dropped, and the batch ends when every line is either kept or has all its candidates finished. So a
+line never costs more than the fixed check (sample N, read N) and often less; what it chooses reads
+exactly as well (a CER of 0 is the best any candidate can do). Dropping a row does not change the
+random draws of the others: a seed gives the same ink (scribe.sampling.Sampler.sample_live).
+benchmarks/legibility_cost.py measures time and reading figures against the fixed check.
 
 A sampled line is one draw; some draws drop a word, turn a letter into another or end in a stray
 mark. The reader scores every candidate by its CER against the text (canonical(), as in the quality
 report); the lowest wins. At equal CER a candidate that reads whole (as many characters and words as
 the text) beats one that reads shorter or longer, and what is still tied goes to the candidate the
-model itself finds likelier (mean log-likelihood per point under the unbiased model, one
-teacher-forced pass over the tied lines only). N = 1 turns the check off.
+reader is surest says its text (CTC likelihood of the text, one reader pass over the tied candidates
+only; mean_nll, the model's own likelihood, with a reader that cannot tell). N = 1 turns the check off.
 
-Hand.write calls `expand` before sampling and `choose` after; nothing here changes the sampler.
+Hand.write calls `checked_lines`; nothing here changes the sampler.
 """
 from __future__ import annotations
 
@@ -18,14 +27,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import accents
 from .accents import base_text
 from .errors import InputError
-from .model import MixtureParams, mixture_nll
+from .model import MixtureParams, carried_after_prime, mixture_nll
 from .recognizer import Recognizer, RecognizerError, canonical, edit_distance, load_recognizer
 from .request import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES   # the one default N, and its range
+from .sampling import LineRequest, SampledLine, ends_in_full_stop, late_dot_ok
 
 APP_CANDIDATES = DEFAULT_CANDIDATES   # the app's starting value
 POOR_CER = 0.25               # a chosen line the reader gets this wrong is named in the summary
+REAL_CER = 0.077              # the shipped reader's CER on real testset_v lines (checkpoints/quality/report.md),
+                              # for a reader whose file does not say its own
+ACCEPT_CER = 0.0              # a line is kept as soon as one finished candidate reads this well
+CHECK_EVERY = 16              # pen steps per chunk of the sampling loop (when not watched live)
+READ_EVERY = 64               # pen steps between two readings of the candidates finished since: one
+                              # reader call costs about as much as 40 pen steps, whatever its batch
 
 
 def check_candidates(n) -> int:
@@ -52,13 +69,16 @@ def resolve_candidates(n) -> tuple[int, str]:
 @dataclass
 class LegibilityCheck:
     """What the check did for one document; `line_cers` and `readings` are per written line."""
-    candidates: int                          # N asked for
+    candidates: int                          # N asked for (at most N per line are drawn)
+    drawn: int = 0                           # candidates drawn in all, over every line
+    accept_cer: float | None = None          # a first draw reading this well or better was kept at once
     line_cers: list[float | None] = field(default_factory=list)   # None: blank line (or not checked)
     readings: list[str | None] = field(default_factory=list)      # what the reader read on the chosen ink
     skipped: str = ""                        # why the check did not run ("" when it ran or N = 1)
     tied_lines: int = 0                      # lines still tied after CER and wholeness (likelihood decided)
     tied_rows: int = 0                       # candidates the likelihood pass read for them
     accents_stripped: bool = False           # some line had accented letters, read as their base letters
+    lowered: str = ""                        # N was lowered to fit the request budget (scribe.cost): why
 
     @property
     def ran(self) -> bool:
@@ -84,23 +104,25 @@ class LegibilityCheck:
         if self.skipped:
             return f"legibility check not run: {self.skipped}; the lines were written without it"
         if not self.ran:
-            return ""
+            return self.lowered
         text = (f"legibility check: {self.lines_checked} line{'s' * (self.lines_checked != 1)} checked, "
-                f"{self.candidates} candidates each; reader's CER of the chosen ink {self.cer:.3f}")
+                f"{self.candidates} candidates at most ({self.drawn} drawn); reader's CER of the chosen ink "
+                f"{self.cer:.3f}")
         poor = self.poor_lines
         if poor:
             text += (f"; line{'s' * (len(poor) > 1)} {', '.join(str(i + 1) for i in poor)} still read"
                      f"{'s' * (len(poor) == 1)} poorly (reader's CER above {POOR_CER:g})")
         if self.accents_stripped:
             text += "; accented letters were compared as their base letters (the reader knows no accents)"
-        return text
+        return text + (f"; {self.lowered}" if self.lowered else "")
 
     def to_dict(self) -> dict:
-        return {"candidates": self.candidates, "ran": self.ran, "lines_checked": self.lines_checked,
+        return {"candidates": self.candidates, "drawn": self.drawn, "ran": self.ran, "lines_checked": self.lines_checked,
                 "cer": None if self.cer is None else round(self.cer, 4),
                 "poor_lines": [i + 1 for i in self.poor_lines],
                 "line_cers": [None if c is None else round(c, 4) for c in self.line_cers],
-                "skipped": self.skipped, "accents_stripped": self.accents_stripped, "summary": self.summary()}
+                "skipped": self.skipped, "accents_stripped": self.accents_stripped, "lowered": self.lowered,
+                "summary": self.summary()}
 
 
 def reader_or_reason(path=None, cache: dict | None = None) -> tuple[Recognizer | None, str]:
@@ -134,7 +156,7 @@ def rank(cers: list[float], whole: list[bool], nll: list[float] | None = None) -
 
 
 @torch.inference_mode()
-def mean_nll(sampler, requests, offsets: list[np.ndarray], primed=None) -> list[float]:
+def mean_nll(sampler, requests, offsets: list[np.ndarray], primed=None, carried: list | None = None) -> list[float]:
     """The unbiased model's mean negative log-likelihood per point of each line of offsets (training
     units), given its request's text and priming: teacher-forced passes over the whole batch.
 
@@ -143,9 +165,16 @@ def mean_nll(sampler, requests, offsets: list[np.ndarray], primed=None) -> list[
     text) and then start afresh on the candidate (with its own text). Only the candidate's points
     are counted. The passes are scribe.fast's compiled layer-1 recurrence (the training path), so
     they cost far less than stepping. `primed` is not needed (the argument stays for callers that
-    have it)."""
+    have it).
+
+    `carried`, per line: the primed state the sampler started its layers 2..N from
+    (carried_after_prime of Hand._prime's state, one row) or None for an unprimed line. With it no
+    prime ink is read again (the tie-break of the legibility check: several times cheaper), and a
+    style primed by several lines is scored from the very state its ink was written from."""
     model, device, stats = sampler.model, sampler.device, sampler.stats
     start = torch.tensor([[0.0, 0.0, 1.0]])
+    if carried is not None:
+        return _nll_from_carried(model, device, stats, requests, offsets, carried)
 
     def fed(points: torch.Tensor) -> torch.Tensor:
         """What the network reads while writing `points`: the start row, then all but the last."""
@@ -175,6 +204,25 @@ def mean_nll(sampler, requests, offsets: list[np.ndarray], primed=None) -> list[
         targets[i, P:P + C] = c.to(device)
         mask[i, P:P + C] = 1.0
     out = model._upper_and_output(inputs, h1, ws, None)
+    nll = mixture_nll(MixtureParams(out, model.config.mixtures), targets) * mask
+    return (nll.sum(1) / mask.sum(1).clamp(min=1)).tolist()
+
+
+def _nll_from_carried(model, device, stats, requests, offsets, carried) -> list[float]:
+    """mean_nll's lines, layers 2..N started from `carried` (see mean_nll)."""
+    start = torch.tensor([[0.0, 0.0, 1.0]])
+    cands = [torch.from_numpy(stats.normalise(o)) if len(o) else torch.zeros(0, 3) for o in offsets]
+    fed = [torch.cat([start, c[:-1]]) if len(c) else c for c in cands]
+    h1, ws = _layer1_rows(model, fed, [r.encoded for r in requests], device)
+    B, T = len(requests), h1.shape[1]
+    inputs, targets = torch.zeros(B, T, 3, device=device), torch.zeros(B, T, 3, device=device)
+    mask = torch.zeros(B, T, device=device)
+    for i, c in enumerate(cands):
+        inputs[i, :len(c)], targets[i, :len(c)], mask[i, :len(c)] = fed[i].to(device), c.to(device), 1.0
+    H = model.config.rnn_size
+    rows = [[torch.zeros(1, H, device=device)] * (2 * len(model.upper)) if c is None else c for c in carried]
+    state = [torch.cat([r[k] for r in rows]) for k in range(2 * len(model.upper))]
+    out = model._upper_and_output(inputs, h1, ws, None, state)
     nll = mixture_nll(MixtureParams(out, model.config.mixtures), targets) * mask
     return (nll.sum(1) / mask.sum(1).clamp(min=1)).tolist()
 
@@ -213,18 +261,22 @@ def _layer1_rows(model, rows: list[torch.Tensor], texts: list[list[int]], device
         return torch.stack(hs, 1), torch.stack(ws, 1)
 
 
-def choose(texts: list[str], candidates: list[list], reader: Recognizer, likelihood=None
-           ) -> tuple[list[int], list[float], list[str]]:
+def choose(texts: list[str], candidates: list[list], reader: Recognizer, likelihood=None,
+           readings: list[list[str]] | None = None) -> tuple[list[int], list[float], list[str]]:
     """For each line (its text and its sampled candidates), (index of the chosen candidate, the
     reader's CER of it, what the reader read). `likelihood(pairs)` -> NLL per (line, candidate) pair:
     called once, for the lines still tied after CER and wholeness (None: ties go to the first).
+    `readings`, per line and candidate, when the caller has read them already.
 
     The reader knows only IAM-OnDB's letters: each reading is compared with the text as the model
     wrote it (accents.base_text: "Café" as "Cafe", "ß" as "B"), from the model's own ink (without the
     accent marks, which it would read as stray ticks)."""
     texts = [base_text(t) for t in texts]
-    flat = [getattr(c, "model_offsets", c.offsets) for cs in candidates for c in cs]
-    readings = reader.read(flat) if flat else []
+    if readings is None:
+        flat = [getattr(c, "model_offsets", c.offsets) for cs in candidates for c in cs]
+        readings = reader.read(flat) if flat else []
+    else:   # already read, per line (the adaptive check reads each round as it ends)
+        readings = [h for per_line in readings for h in per_line]
     scores, k = [], 0
     for text, cs in zip(texts, candidates):
         scores.append([line_score(readings[k + j], text) for j in range(len(cs))])
@@ -246,3 +298,175 @@ def choose(texts: list[str], candidates: list[list], reader: Recognizer, likelih
         read_back.append(readings[k + j])
         k += len(sc)
     return chosen, cers, read_back
+
+
+# ---- sampling candidates and choosing among them (Hand.write's legibility check) -----------------------
+
+@dataclass
+class CandidateBatch:
+    """One sampler batch of n candidates per line: candidate j of line i is sampled[j * len(rows) + i]."""
+    rows: list[int]               # the spec index of each non-blank line
+    requests: list[LineRequest]
+    sampled: list[SampledLine]
+    primed: tuple | None          # the primed state of the batch's primed rows, in row order
+    n: int
+
+
+def line_requests(hand, specs, rows: list[int]) -> tuple[list[LineRequest], tuple | None]:
+    """The sampler's requests for specs[i], i in rows (checked, non-blank), and their primed state."""
+    requests, primed_parts = [], []
+    for i in rows:
+        s = specs[i]
+        written = accents.base_text(s.text)    # accented letters: the model writes the base letter
+        req = LineRequest(hand.alphabet.encode(written), s.bias, late_dot_ok=late_dot_ok(s.text),
+                          final_stop=ends_in_full_stop(s.text), marks=accents.marks_of(s.text), written=written)
+        if s.style is not None:
+            state, req.prime, req.prime_encoded = hand._prime(int(s.style))
+            primed_parts.append(state)
+        requests.append(req)
+    primed = None
+    if primed_parts:
+        n_state = len(primed_parts[0][0])
+        primed = ([torch.cat([p[0][k] for p in primed_parts]) for k in range(n_state)],
+                  torch.cat([p[1] for p in primed_parts]))
+    return requests, primed
+
+
+def sample_batch(hand, specs, n: int, seed: int, max_steps: int | None = None, on_step=None, every=None,
+                 rows: list[int] | None = None):
+    """n candidates of every non-blank line of checked `specs` (or of specs[i], i in `rows`), all in
+    one sampler batch: a generator that yields (LiveBatch, rows) every `every` pen steps (none
+    without `every`) and returns the CandidateBatch."""
+    rows = [i for i, s in enumerate(specs) if s.text] if rows is None else rows   # blank lines stay blank
+    requests, primed = line_requests(hand, specs, rows)
+    if n > 1:   # candidate j of line i is row j * len(requests) + i: N = 1 is the plain batch
+        requests = requests * n
+        primed = None if primed is None else ([p.repeat(n, *[1] * (p.dim() - 1)) for p in primed[0]],
+                                              primed[1].repeat(n, 1))
+    sampler = hand.sampler
+    if every is None:
+        sampled = sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed, on_step=on_step)
+    else:
+        live = sampler.sample_live(requests, seed=seed, max_steps=max_steps, primed=primed, every=every)
+        try:
+            while True:
+                yield next(live), rows
+        except StopIteration as end:
+            sampled = end.value
+        finally:
+            live.close()      # closing the caller's generator closes the sampling loop
+    return CandidateBatch(rows, requests, sampled, primed, n)
+
+
+def _likelihood(hand, specs, rows, check: LegibilityCheck, ink: dict, reader=None):
+    """likelihood(pairs) for choose(): per (line, candidate) pair, with `ink` mapping a pair to (its
+    LineRequest, its SampledLine) and line k being specs[rows[k]], the reader's NLL of the line's text
+    (Recognizer.text_nll: one reader pass, a few times cheaper than the model's), or without one the
+    model's NLL (mean_nll)."""
+    def likelihood(pairs):
+        check.tied_lines, check.tied_rows = len({i for i, _ in pairs}), len(pairs)
+        if hasattr(reader, "text_nll"):
+            return reader.text_nll([ink[p][1].model_offsets for p in pairs],
+                                   [base_text(specs[rows[i]].text) for i, _ in pairs])
+        styles = [specs[rows[i]].style for i, _ in pairs]
+        carried = [None if s is None else carried_after_prime(hand._prime(int(s))[0][0]) for s in styles]
+        return mean_nll(hand.sampler, [ink[p][0] for p in pairs], [ink[p][1].model_offsets for p in pairs],
+                        carried=carried)
+    return likelihood
+
+
+def choose_in_batch(hand, specs, batch: CandidateBatch, reader, check: LegibilityCheck, use: int | None = None
+                    ) -> list[SampledLine | None]:
+    """Per spec, the candidate of a fixed batch (of the first `use`, default all) that `reader` reads
+    best, None for a blank line; fills in `check`. (The fixed-N check: benchmarks compare against it.)"""
+    m, use = len(batch.rows), use or batch.n
+    per_line = [[batch.sampled[j * m + i] for j in range(use)] for i in range(m)]
+    ink = {(i, j): (batch.requests[j * m + i], per_line[i][j]) for i in range(m) for j in range(use)}
+    chosen, cers, readings = choose([specs[r].text for r in batch.rows], per_line, reader,
+                                    _likelihood(hand, specs, batch.rows, check, ink, reader))
+    check.drawn = m * use
+    return _fill(specs, batch.rows, [per_line[i][c] for i, c in enumerate(chosen)], cers, readings, check)
+
+
+def _fill(specs, rows, picked, cers, readings, check: LegibilityCheck) -> list[SampledLine | None]:
+    check.line_cers, check.readings = [None] * len(specs), [None] * len(specs)
+    check.accents_stripped = any(accents.has_accents(specs[r].text) for r in rows)
+    lines: list[SampledLine | None] = [None] * len(specs)
+    for k, r in enumerate(rows):
+        check.line_cers[r], check.readings[r], lines[r] = cers[k], readings[k], picked[k]
+    return lines
+
+
+def accept_cer(reader) -> float:
+    """The loosest acceptance a caller may ask for: the reader's CER on real writers' lines."""
+    return float(getattr(reader, "metrics", {}).get("real_cer", REAL_CER) or REAL_CER)
+
+
+def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck, max_steps: int | None = None,
+                  on_step=None, every=None, accept: float = ACCEPT_CER, chunk: int = CHECK_EVERY):
+    """The legibility check (see the module docstring): a generator that yields (LiveBatch, rows)
+    every `every` pen steps (none without `every`) and returns the chosen SampledLine (None for a
+    blank line) per spec; fills in `check`. n = 1 (or no reader): the plain batch, unread."""
+    rows = [i for i, s in enumerate(specs) if s.text]            # blank lines stay blank
+    if n <= 1 or reader is None or not rows:
+        batch = yield from sample_batch(hand, specs, 1, seed, max_steps, on_step, every)
+        lines: list[SampledLine | None] = [None] * len(specs)
+        for i, ln in zip(batch.rows, batch.sampled):
+            lines[i] = ln
+        return lines
+    requests, primed = line_requests(hand, specs, rows)
+    m = len(rows)
+    requests = requests * n               # candidate j of line k is row j * m + k
+    primed = None if primed is None else ([p.repeat(n, *[1] * (p.dim() - 1)) for p in primed[0]],
+                                          primed[1].repeat(n, 1))
+    texts = [base_text(specs[r].text) for r in rows]
+    check.accept_cer = accept
+    read: dict[int, str] = {}             # batch row -> what the reader read on its finished ink
+    accepted: set[int] = set()            # lines with a finished candidate that reads well enough
+    dropped: set[int] = set()
+    step = chunk if every is None else max(1, int(every))
+    live = hand.sampler.sample_live(requests, seed=seed, max_steps=max_steps, primed=primed, every=step)
+    drop, read_at = None, 0
+    try:
+        while True:
+            batch = live.send(drop)
+            new = []
+            if batch.step - read_at >= READ_EVERY:
+                read_at = batch.step
+                new = sorted((int(b) for b in np.flatnonzero(batch.done) if b not in read and b not in dropped),
+                             key=lambda b: (b % m, b))
+            if new:
+                for b, h in zip(new, reader.read([batch.model_line(int(b)) for b in new])):
+                    read[int(b)] = h
+                    if line_score(h, texts[b % m])[0] <= accept:
+                        accepted.add(b % m)
+            drop = [b for b in range(len(requests)) if b % m in accepted and not batch.done[b] and b not in dropped]
+            dropped.update(drop)
+            if on_step is not None:
+                on_step(batch.step, batch.cap, batch.done)
+            if every is not None:
+                yield batch, rows
+    except StopIteration as end:
+        sampled = end.value
+    finally:
+        live.close()
+    left = [j * m + k for k in range(m) for j in range(n)            # cut by the step cap; line by line
+            if j * m + k not in read and j * m + k not in dropped]
+    for b, h in zip(left, reader.read([sampled[b].model_offsets for b in left]) if left else []):
+        read[b] = h
+    per_line = [[j * m + k for j in range(n) if j * m + k in read] for k in range(m)]
+    check.drawn = sum(len(c) for c in per_line)
+    ink = {(k, q): (requests[b], sampled[b]) for k, bs in enumerate(per_line) for q, b in enumerate(bs)}
+    chosen, cers, readings = choose(texts, [[sampled[b] for b in bs] for bs in per_line], reader,
+                                    _likelihood(hand, specs, rows, check, ink, reader),
+                                    [[read[b] for b in bs] for bs in per_line])
+    return _fill(specs, rows, [sampled[per_line[k][c]] for k, c in enumerate(chosen)], cers, readings, check)
+
+
+def run_to_end(gen):
+    """Run a generator to its end and return its return value."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as end:
+            return end.value

@@ -14,14 +14,14 @@ import copy
 import os
 import random
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from . import accents
 from .alphabet import Alphabet
 from . import candidates as legibility
+from . import cost
 from .candidates import LegibilityCheck
 from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
 from .priming import PrimingCache, fast_step_or_none
@@ -30,8 +30,7 @@ from .render.paragraph import ParagraphLayout
 from .request import (DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, DEFAULT_WIDTH, LineSpec, ParagraphRequest,
                       WriteRequest)
 from .result import Result, line_page, run_to_end
-from .sampling import (LIVE_EVERY, LineRequest, LiveBatch, SampledLine, Sampler, ends_in_full_stop,
-                       late_dot_ok)
+from .sampling import LIVE_EVERY, LiveBatch, SampledLine, Sampler
 from .styles import LayeredStyleBank, StyleBank, StyleError, StyleSource
 from . import ink
 
@@ -103,16 +102,6 @@ class LiveInk:
         return page
 
 
-@dataclass
-class CandidateBatch:
-    """One sampler batch of n candidates per line: candidate j of line i is sampled[j * len(rows) + i]."""
-    rows: list[int]               # the spec index of each non-blank line
-    requests: list[LineRequest]
-    sampled: list[SampledLine]
-    primed: tuple | None          # the primed state of the batch's primed rows, in row order
-    n: int
-
-
 class Hand:
     """A model (one checkpoint) with its style bank, its reader for the legibility check and its
     priming cache. A Hand is shared between callers (the app's sessions): nothing a write does changes
@@ -173,17 +162,22 @@ class Hand:
         primed = self.priming.get(self._style(style_id))
         return primed.state, primed.prime, primed.encoded
 
-    def write(self, request, on_step=None, **changes) -> Result:
+    def write(self, request, on_step=None, budget: float | None = None, png_dpi: float | None = None,
+              **changes) -> Result:
         """Write a WriteRequest (line mode: every line in one batch) or a ParagraphRequest (wrapped and
         set on pages, scribe.paragraph); a list of LineSpecs is a WriteRequest. `changes` replace the
         request's fields (seed=7, candidates=1, ...). With candidates N > 1 (the default,
-        scribe.request.DEFAULT_CANDIDATES) every line is sampled N times in that batch and the
-        legibility check keeps the one that reads back best (scribe.candidates).
+        scribe.request.DEFAULT_CANDIDATES) the legibility check draws up to N candidates of every line
+        and keeps the one that reads back best (scribe.candidates).
         `on_step(step, cap, lines_done)`: line mode's progress after every pen step (see Sampler.sample);
-        raise from it to stop."""
-        return run_to_end(self.write_live(request, every=None, on_step=on_step, **changes))
+        raise from it to stop. `budget`: the most seconds the request may cost (scribe.cost), checked
+        before any sampling: over it, N is lowered (the check's summary says so) or the write refused;
+        `png_dpi` (paragraphs): the PNG the pages will be saved as, refused before sampling if too big."""
+        return run_to_end(self.write_live(request, every=None, on_step=on_step, budget=budget, png_dpi=png_dpi,
+                                          **changes))
 
-    def write_live(self, request, every: int | None = LIVE_EVERY, on_step=None, **changes):
+    def write_live(self, request, every: int | None = LIVE_EVERY, on_step=None, budget: float | None = None,
+                   png_dpi: float | None = None, **changes):
         """write(), as a generator: it yields a LiveInk (every line's ink so far) after every `every`
         pen steps, and returns the same Result as write() (same seed, same ink). The loop runs in
         compiled chunks of `every` steps (Sampler.sample_live), so watching costs little. Closing the
@@ -191,121 +185,72 @@ class Hand:
         request = as_request(request, **changes)
         if isinstance(request, ParagraphRequest):
             from .paragraph import paragraph_writing
-            return (yield from paragraph_writing(self, request, every=every))
-        return (yield from self._writing(request, on_step, every))
+            return (yield from paragraph_writing(self, request, every=every, budget=budget, png_dpi=png_dpi))
+        return (yield from self._writing(request, on_step, every, budget))
 
-    def _writing(self, request: WriteRequest, on_step, every):
+    def _writing(self, request: WriteRequest, on_step, every, budget=None):
         started = time.perf_counter()
         request = self.check(request)
         specs, layout = request.lines, request.layout
         n, bad = legibility.resolve_candidates(request.candidates)
-        check, reader = LegibilityCheck(n, skipped=bad), None
+        n, lowered = cost.fit_budget([len(s.text) for s in specs], n, budget, live=every is not None)
+        check, reader = LegibilityCheck(n, skipped=bad, lowered=lowered), None
         if n > 1:
             reader, check.skipped = legibility.reader_or_reason(self.reader_path, self._readers)
             if reader is None:
                 n = 1
         seed = random.randrange(2**31) if request.seed is None else request.seed
-        batch = yield from self._candidates(specs, n, seed, request.max_steps, on_step, every, layout)
-        if n > 1:
-            lines = self.choose_candidates(specs, batch, reader, check)
-        else:
-            lines = [None] * len(specs)
-            for i, ln in zip(batch.rows, batch.sampled):
-                lines[i] = ln
+        lines = yield from self._live(specs, layout, n, legibility.checked_lines(
+            self, specs, n, seed, reader, check, request.max_steps, on_step, every))
         seconds = time.perf_counter() - started
         return Result(replace(request, seed=seed), [line_page(specs, lines, self.stats.ink_height, layout)],
                       [s.text for s in specs], lines, self.stats.ink_height, seed, seconds, check)
 
+    def _live(self, specs, layout, n, gen):
+        """Pass on a candidates generator's (LiveBatch, rows) as LiveInk; return what it returns."""
+        try:
+            while True:
+                batch, rows = next(gen)
+                yield LiveInk(specs, rows, batch, self.stats.ink_height, layout, n)
+        except StopIteration as end:
+            return end.value
+        finally:
+            gen.close()       # closing write_live closes the sampling loop (GeneratorExit lands here)
+
     def sample_candidates(self, specs: list[LineSpec], n: int, seed: int, max_steps: int | None = None,
-                          on_step=None) -> "CandidateBatch":
-        """n candidates of every non-blank line of checked `specs`, all in one sampler batch."""
-        return run_to_end(self._candidates(specs, n, seed, max_steps, on_step, None))
+                          on_step=None) -> "legibility.CandidateBatch":
+        """n candidates of every non-blank line of checked `specs`, all in one sampler batch (the
+        fixed-N check; Hand.write's own check stops early: scribe.candidates)."""
+        return run_to_end(legibility.sample_batch(self, specs, n, seed, max_steps, on_step))
 
-    def _candidates(self, specs: list[LineSpec], n: int, seed: int, max_steps: int | None, on_step, every,
-                    layout: Layout | None = None):
-        """sample_candidates; with `every`, a generator of LiveInk as well (Sampler.sample_live)."""
-        requests, rows, primed_parts = [], [], []
-        for i, s in enumerate(specs):
-            if not s.text:
-                continue   # a blank line stays a blank line on the page
-            written = accents.base_text(s.text)    # accented letters: the model writes the base letter
-            req = LineRequest(self.alphabet.encode(written), s.bias, late_dot_ok=late_dot_ok(s.text),
-                              final_stop=ends_in_full_stop(s.text), marks=accents.marks_of(s.text), written=written)
-            if s.style is not None:
-                state, req.prime, req.prime_encoded = self._prime(int(s.style))
-                primed_parts.append(state)
-            requests.append(req)
-            rows.append(i)
-        primed = None
-        if primed_parts:
-            n_state = len(primed_parts[0][0])
-            primed = ([torch.cat([p[0][k] for p in primed_parts]) for k in range(n_state)],
-                      torch.cat([p[1] for p in primed_parts]))
-        if n > 1:   # candidate j of line i is row j * len(requests) + i: N = 1 is the plain batch
-            requests = requests * n
-            primed = None if primed is None else ([p.repeat(n, *[1] * (p.dim() - 1)) for p in primed[0]],
-                                                  primed[1].repeat(n, 1))
-        if every is None:
-            sampled = self.sampler.sample(requests, seed=seed, max_steps=max_steps, primed=primed, on_step=on_step)
-        else:
-            live = self.sampler.sample_live(requests, seed=seed, max_steps=max_steps, primed=primed, every=every)
-            try:
-                while True:
-                    yield LiveInk(specs, rows, next(live), self.stats.ink_height, layout, n)
-            except StopIteration as end:
-                sampled = end.value
-            finally:
-                live.close()      # closing write_live closes the sampling loop (GeneratorExit lands here)
-        return CandidateBatch(rows, requests, sampled, primed, n)
-
-    def choose_candidates(self, specs: list[LineSpec], batch: "CandidateBatch", reader, check: LegibilityCheck,
-                          use: int | None = None) -> list[SampledLine | None]:
-        """Per spec, the candidate (of the first `use`, default all) that `reader` reads best, None for
-        a blank line; fills in `check`."""
-        m, use = len(batch.rows), use or batch.n
-        per_line = [[batch.sampled[j * m + i] for j in range(use)] for i in range(m)]
-
-        def likelihood(pairs):
-            picked = [j * m + i for i, j in pairs]
-            check.tied_lines, check.tied_rows = len({i for i, _ in pairs}), len(pairs)
-            sub = None
-            if batch.primed is not None:
-                primed_rows = [r for r, q in enumerate(batch.requests) if q.prime is not None]
-                at = {r: k for k, r in enumerate(primed_rows)}
-                keep = [at[r] for r in picked if r in at]
-                sub = ([p[keep] for p in batch.primed[0]], batch.primed[1][keep])
-            return legibility.mean_nll(self.sampler, [batch.requests[r] for r in picked],
-                                       [batch.sampled[r].model_offsets for r in picked], sub)
-
-        chosen, cers, readings = legibility.choose([specs[r].text for r in batch.rows], per_line, reader,
-                                                   likelihood)
-        check.line_cers, check.readings = [None] * len(specs), [None] * len(specs)
-        check.accents_stripped = any(accents.has_accents(specs[r].text) for r in batch.rows)
-        lines: list[SampledLine | None] = [None] * len(specs)
-        for i, r in enumerate(batch.rows):
-            check.line_cers[r], check.readings[r] = cers[i], readings[i]
-            lines[r] = per_line[i][chosen[i]]
-        return lines
+    def choose_candidates(self, specs: list[LineSpec], batch: "legibility.CandidateBatch", reader,
+                          check: LegibilityCheck, use: int | None = None) -> list[SampledLine | None]:
+        """Per spec, the candidate (of the first `use`, default all) of a fixed batch that `reader`
+        reads best, None for a blank line; fills in `check`."""
+        return legibility.choose_in_batch(self, specs, batch, reader, check, use)
 
     # ---- paragraphs and user styles (scribe.paragraph, scribe.user_style) -----------------------------
     def write_paragraph(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,
                         color: str = DEFAULT_COLOR, width: float = DEFAULT_WIDTH, layout=None,
                         seed: int | None = None, max_steps: int | None = None,
-                        candidates: int = DEFAULT_CANDIDATES) -> Result:
+                        candidates: int = DEFAULT_CANDIDATES, budget: float | None = None,
+                        png_dpi: float | None = None) -> Result:
         """write(ParagraphRequest(...)), spelled out: wrap `text` to the line width in this hand's own
         measure and set it on pages (several if it runs over). `layout`: a ParagraphLayout."""
         return self.write(ParagraphRequest(text, style, bias, color, width, layout or ParagraphLayout(), None,
-                                           seed, candidates, max_steps))
+                                           seed, candidates, max_steps), budget=budget, png_dpi=png_dpi)
 
     def write_paragraph_live(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,
                              color: str = DEFAULT_COLOR, width: float = DEFAULT_WIDTH, layout=None,
                              seed: int | None = None, max_steps: int | None = None,
-                             candidates: int = DEFAULT_CANDIDATES, every: int = LIVE_EVERY):
+                             candidates: int = DEFAULT_CANDIDATES, every: int = LIVE_EVERY,
+                             budget: float | None = None, png_dpi: float | None = None):
         """write_paragraph(), as a generator of LiveInk (the wrapped lines being written, up to
         MAX_LINES at a time) every `every` pen steps; it returns the same Result."""
         return (yield from self.write_live(ParagraphRequest(text, style, bias, color, width,
                                                             layout or ParagraphLayout(), None, seed, candidates,
-                                                            max_steps), every=every))
+                                                            max_steps), every=every, budget=budget,
+                                                   png_dpi=png_dpi))
 
     def add_user_styles(self, folder: str | Path) -> None:
         """Use the styles in `folder` as well as the current bank (ids are shared: see LayeredStyleBank)."""

@@ -13,9 +13,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import ink
+from . import cost, ink
 from .candidates import LegibilityCheck, resolve_candidates
 from .render import paragraph as layout
+from .render.page import MAX_PNG_PIXELS
 from .request import MAX_LINES, SEED_LIMIT, LineSpec, ParagraphRequest, WriteRequest
 from .result import Result, run_to_end
 
@@ -26,9 +27,12 @@ def write_paragraph(hand, request: ParagraphRequest) -> Result:
 
 
 def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
-                      max_rounds: int = layout.MAX_ROUNDS):
+                      max_rounds: int = layout.MAX_ROUNDS, budget: float | None = None,
+                      png_dpi: float | None = None):
     """Write `request` with `hand` as a generator: with `every`, each chunk of wrapped lines is written
-    live (Hand.write_live) and its LiveInk yielded; it returns the Result. Raises InputError."""
+    live (Hand.write_live) and its LiveInk yielded; it returns the Result. Raises InputError.
+    `budget` (seconds, scribe.cost) and `png_dpi` (the PNG the pages will be saved as) are checked
+    before any sampling: N lowered or the request refused; a page over the PNG pixel cap refused."""
     started = time.perf_counter()
     request = request.check(hand.alphabet, hand._style)
     measure = layout.Measure()
@@ -40,10 +44,17 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
     page_layout, text, pen = request.layout, request.text, request.pen
 
     target = page_layout.line_width_mm() / page_layout.ink_height_mm       # line width in ink heights
+    # What it will cost, from the first wrap (the lines round 1 writes), before any sampling.
+    planned = [t for t, _ in layout.wrap_lines(text, lambda t: measure.width(t) <= target * layout.SAFETY,
+                                               int(page_layout.max_chars))]
+    if png_dpi is not None:
+        cost.check_png_pixels(*layout.page_size_px(page_layout, len(planned)), png_dpi, MAX_PNG_PIXELS)
+    candidates, lowered = cost.fit_budget([len(t) for t in planned], candidates, budget, live=every is not None,
+                                          paragraph=True)
     written: dict[tuple[str, int], layout.WrittenLine] = {}   # (text, occurrence) -> ink
     sampled: dict[tuple[str, int], object] = {}                # -> its SampledLine
     read: dict[tuple[str, int], tuple[float | None, str | None]] = {}   # -> the check's (CER, reading)
-    check = LegibilityCheck(candidates, skipped=bad_candidates)
+    check = LegibilityCheck(candidates, skipped=bad_candidates, lowered=lowered)
     first_width: dict[str, float] = {}
     rounds = 0
     for rounds in range(1, max_rounds + 1):

@@ -410,6 +410,26 @@ class Recognizer:
                 out[i] = self.alphabet.decode(seq)
         return out
 
+    @torch.no_grad()
+    def text_nll(self, lines: list[np.ndarray], texts: list[str]) -> list[float]:
+        """Per line, how unsure the reader is that the ink says its text: the CTC negative
+        log-likelihood of texts[i] given lines[i], in nats per character (one batch; inf for a text
+        it cannot spell)."""
+        self.net.eval()
+        feats, lengths = batch_features(lines, self.net.config.features)
+        logp, n = self.net(feats, lengths)
+        out = []
+        for i, text in enumerate(texts):
+            try:
+                target = torch.tensor(self.alphabet.encode(canonical(text)), dtype=torch.long)
+            except ValueError:
+                out.append(float("inf"))
+                continue
+            loss = F.ctc_loss(logp[i:i + 1, :int(n[i])].transpose(0, 1), target.unsqueeze(0), n[i:i + 1],
+                              torch.tensor([len(target)]), blank=0, reduction="sum", zero_infinity=True)
+            out.append(float(loss) / max(1, len(target)))
+        return out
+
     def save(self, path: str | Path, dtype=torch.float16) -> Path:
         return save_tagged(path, self.net.state_dict(), FORMAT, self.meta(), dtype)
 

@@ -179,7 +179,12 @@ class Sampler:
         and once more at the end, and returns the same SampledLines as sample() (same seed, same ink).
         The loop runs in chunks of `every` steps: compiled ones where the step function has them
         (scribe.fast), else the Python loop. Closing the generator (or dropping it) stops the loop at
-        the end of the chunk under way: nothing runs between two chunks."""
+        the end of the chunk under way: nothing runs between two chunks.
+
+        The caller may send() row indices back for a yield: those rows are dropped (ended where they
+        are, their ink no longer wanted), so the loop can end once every row is finished or dropped.
+        Every row still runs every step until the loop ends (rows are not compacted out), so the
+        random draws, and the ink of the rows kept, are those of a run without dropping."""
         setup = self._setup(requests, seed, max_steps, primed)
         every = max(1, int(every))
         x, state, onehot, bias, end_pos, real, dots, cap, gen = setup.loop_args()
@@ -193,14 +198,14 @@ class Sampler:
                     loop, x, onehot, bias, end_pos, real, dots, gen, run.points, run.n_steps,
                     run.past_end_at, run.stroke_from, run.done, ran, min(cap, ran + every))
                 run.resume(run.points, n_steps, past_end_at, stroke_from, done)
-                yield LiveBatch(self, setup, run.points, run.n_steps, run.done, ran)
+                run.drop((yield LiveBatch(self, setup, run.points, run.n_steps, run.done, ran)), ran)
         else:
             for t in range(cap):
                 out, state, phi = self.step_fn(x, state, onehot)
                 x = run.advance(out, phi, x, t, gen)
                 ran = t + 1
                 if run.finished() or ran % every == 0 or ran == cap:
-                    yield LiveBatch(self, setup, run.points, run.n_steps, run.done, ran)
+                    run.drop((yield LiveBatch(self, setup, run.points, run.n_steps, run.done, ran)), ran)
                 if run.finished():
                     break
         return self._results(setup, run.points, run.n_steps, run.done, ran)
@@ -342,6 +347,12 @@ class LiveBatch:
         pts = pts[:ends[-1] + 1]
         return self.sampler.stats.denormalise(pts[:, :3].copy())
 
+    def model_line(self, b: int) -> np.ndarray:
+        """Finished line b's own ink (without accent marks), like SampledLine.model_offsets."""
+        n = int(self._n_steps[b])
+        offs, _, unmarked, _, _ = self.sampler._finish(self.setup, b, self._points[:n, b].cpu().numpy())
+        return offs if unmarked is None else unmarked
+
     def strokes_done(self, b: int) -> int:
         """Pen-ups so far in line b (finished strokes, before the end rules)."""
         n = int(self._n_steps[b]) if self.done[b] else self.step
@@ -404,6 +415,7 @@ class SamplingRun:
         # begins at or after that step is late, so the start of a stroke begun before it (stroke_from,
         # left at 0 while skipping) changes nothing (tests/test_sampling.py checks the two ways agree).
         self.any_past = False
+        self.dropped = False          # some rows were dropped by the caller (sample_live)
 
     def resume(self, points: torch.Tensor, n_steps: torch.Tensor, past_end_at: torch.Tensor,
                stroke_from: torch.Tensor, done: torch.Tensor):
@@ -429,7 +441,17 @@ class SamplingRun:
         return new_x
 
     def finished(self) -> bool:
-        return self.any_past and bool(self.done.all())
+        return (self.any_past or self.dropped) and bool(self.done.all())
+
+    @torch.jit.unused
+    def drop(self, rows, ran: int) -> None:
+        """End `rows` (indices, or None for none) after `ran` steps: done, their ink cut there."""
+        if rows is None or not len(rows):
+            return
+        idx = torch.as_tensor(list(rows), dtype=torch.long, device=self.done.device)
+        self.done[idx] = True
+        self.n_steps[idx] = torch.minimum(self.n_steps[idx], torch.full_like(idx, ran))
+        self.dropped = True
 
 
 class DrawParams:

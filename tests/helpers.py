@@ -72,15 +72,16 @@ class LivePace:
 
         def paced(sampler, *args, **kwargs):
             live = original(sampler, *args, **kwargs)
+            sent = None            # rows the caller drops (Sampler.sample_live's send), passed on
             try:
                 while True:
                     started = time.perf_counter()
                     try:
-                        batch = next(live)
+                        batch = live.send(sent)
                     except StopIteration as end:
                         return end.value
                     pace.wait_after(time.perf_counter() - started)
-                    yield batch
+                    sent = yield batch
             finally:
                 live.close()          # a closed write closes the loop under it, as without a pace
 

@@ -118,6 +118,21 @@ def test_write_live_streams_the_page_then_gives_the_files_of_write(server, monke
 
 
 @pytest.mark.slow
+def test_write_live_added_sends_only_the_new_strokes_within_3x_the_final_svg(server, monkeypatch):
+    monkeypatch.setattr(live, "CLOCK", SteppedClock(live.MIN_PREVIEW_S))
+    lines = [{"text": LONG}, {"text": LONG[:30]}, {"text": LONG[:60]}]
+    job = server.submit(lines, 3, 96, None, None, None, None, None, None, None, 1, "added", api_name="/write_live")
+    svg, *_ = job.result()
+    ups = [u[0] for u in job.outputs()[:-1] if u[0]]
+    assert ups[0].startswith("<svg") and "<path" not in ups[0]           # the empty page once
+    assert len(ups) >= 3 and all(u.startswith('<g data-line="') for u in ups[1:])
+    assert 0 < sum(u.count("<path") for u in ups) <= svg.count("<path")   # no stroke sent twice
+    assert sum(map(len, ups)) + len(svg) <= 3 * len(svg)
+    plain, *_ = server.predict(lines=lines, seed=3, png_dpi=96, candidates=1, api_name="/write")
+    assert Path(plain).read_text() == svg                                  # the same finished page
+
+
+@pytest.mark.slow
 def test_cancel_stops_the_sampling_loop_and_frees_the_worker(server, monkeypatch, caplog, live_pace):
     chunks = Chunks(monkeypatch)
     live_pace.set(CANCEL_PACE_S)
@@ -309,6 +324,36 @@ def test_browser_paragraph_tab_shows_the_ink_while_it_is_written_and_stops(live_
         page.locator("#scribe-write-paragraph").click()              # the worker is free for the next one
         wait_for(page, "document.querySelector('#scribe-status')?.innerText.includes('on 1 page')", 120_000)
     assert "lines done" in status and "pen step" in status
+
+
+SHOWN_LIVE = ("(() => { const k = document.querySelector('#scribe-preview .scribe-live');"
+              " return k && k.offsetParent !== null ? k.querySelectorAll('svg path').length : 0; })()")
+
+
+@pytest.mark.slow
+@needs_browser
+def test_browser_live_ink_is_sent_as_new_strokes_drawn_onto_the_page(live_app, monkeypatch):
+    # Counted where the server makes each update of the preview (scribe.web.views), as Gradio sends it.
+    from scribe.web import views
+    sent, finals = [], []
+    make, final = views.live_preview_html, views.preview_html
+    monkeypatch.setattr(views, "live_preview_html", lambda *a: sent.append(make(*a)) or sent[-1])
+    monkeypatch.setattr(views, "preview_html", lambda svg: finals.append(final(svg)) or finals[-1])
+    with browser_page() as page:
+        open_app(page, live_app)
+        page.locator(".scribe-line-text textarea").first.fill(LONG)
+        page.locator("#scribe-write").click()
+        wait_for(page, f"{WRITING} && {SHOWN_LIVE} > 0", 120_000)    # the kept page, shown, with ink
+        early = page.evaluate(SHOWN_LIVE)
+        wait_for(page, f"{WRITING} && {SHOWN_LIVE} > {early}", 120_000)   # strokes drawn onto it
+        wait_for(page, "document.querySelector('#scribe-status')?.innerText.includes('Wrote 1 line')", 300_000)
+        after = page.evaluate("document.querySelectorAll('#scribe-preview .scribe-live').length")
+        final_paths = page.locator("#scribe-preview svg path").count()
+    assert after == 0 and final_paths > 0                       # the finished page replaced the copy
+    assert len(sent) >= 3 and "<path" not in sent[0]            # the empty page first, then new strokes
+    final_svg = finals[-1]
+    assert 0 < sum(x.count("<path") for x in sent) <= final_svg.count("<path")   # no stroke sent twice
+    assert sum(map(len, sent)) + len(final_svg) <= 3 * len(final_svg)
 
 
 HAS_PAPER = "document.querySelector('#scribe-preview svg #paper line')"

@@ -233,3 +233,33 @@ def test_stop_waits_for_its_sessions_write_to_end(tiny_ckpt_path, tmp_path):
     assert running.wait("another tab", 0.0) and running.wait(None, 0.0)
     ups.close()
     assert running.wait("tab-1", 0.0)                      # closed: Stop's message may go now
+
+
+def test_incremental_updates_send_each_stroke_once_then_the_finished_page(tmp_path):
+    import xml.etree.ElementTree as ET
+    from scribe.web import views
+    hand = Hand(tiny_checkpoint())
+    racing(hand.model)
+    hand.sampler.step_fn = fast_step(hand.model)
+    specs = [LineSpec(t) for t in TEXTS]
+    ups = updates(hand, specs, "strokes", min_interval=0.0, status_every=1e9, clock=Clock(0.01),
+                  out_root=tmp_path, incremental=True)
+    whole = updates(hand, specs, "strokes", min_interval=0.0, status_every=1e9, clock=Clock(0.01),
+                    out_root=tmp_path)
+    final = ups[-1].result.svg
+    assert final == whole[-1].result.svg                         # the same finished page either way
+    first, middle = ups[0], ups[1:-1]
+    assert first.svg and first.live_id and "<path" not in first.svg          # the empty page, once
+    assert all(u.svg is None and u.live_id == first.live_id for u in middle)
+    added = [u.added for u in middle if u.added]
+    assert len(added) >= 2
+    # every stroke is sent once, in its line's group: as many as the finished page has (the tiny
+    # model's lines all end at the step cap, so the end rules drop none)
+    sent = sum(a.count("<path") for a in added)
+    assert sent == final.count("<path") and all(a.startswith('<g data-line="') for a in added)
+    for a in added:
+        ET.fromstring(f"<svg xmlns='http://www.w3.org/2000/svg'>{a}</svg>")      # well-formed
+    # what the preview is sent does not grow with the page: new strokes, then the finished page
+    sent_bytes = sum(len(views.live_preview_html(u.svg, u.added, u.live_id)) for u in ups[:-1] if u.svg or u.added)
+    whole_bytes = sum(len(views.preview_html(u.svg)) for u in whole[:-1] if u.svg)
+    assert sent_bytes + len(final) <= 3 * len(final) < whole_bytes + len(final)

@@ -311,3 +311,26 @@ def test_shipped_model_writes_the_first_word_of_a_primed_line_nearly_as_well_as_
     assert first_rate >= rest_rate - 0.09          # stage 3: 7.1 points; real writers: 4.3 (docstring)
     # and in every style: no style's first words fall apart (18 lines a style)
     assert min(np.mean(v) for v in per_style.values()) >= 0.5
+
+
+def test_dropping_rows_leaves_the_other_rows_ink_unchanged():
+    # The legibility check drops the candidates of a line already read right (Sampler.sample_live's
+    # send()); the rows kept must be written exactly as without dropping, for either loop.
+    from scribe.hand import Hand
+    for fast in (True, False):
+        hand = Hand(tiny_checkpoint(), None, fast=fast)
+        reqs = [LineRequest(hand.alphabet.encode(t)) for t in ("hello", "pen up", "quick fox", "ab")]
+        whole = hand.sampler.sample(reqs, seed=11, max_steps=60)
+        live = hand.sampler.sample_live(reqs, seed=11, max_steps=60, every=8)
+        batch = next(live)
+        assert batch.step == 8
+        try:
+            live.send([1, 2])
+            while True:
+                next(live)
+        except StopIteration as end:
+            kept = end.value
+        for b in (0, 3):
+            assert np.array_equal(kept[b].offsets, whole[b].offsets) and kept[b].steps == whole[b].steps
+        for b in (1, 2):
+            assert kept[b].steps <= 8 and not kept[b].hit_cap

@@ -249,12 +249,20 @@ def set_pages(lines: list[WrittenLine], ink_height: float, layout: ParagraphLayo
         line_page.append(len(slots) - 1)
         row += 1
     paper = layout.paper_mm()
+    size_px = page_size_px(layout, len([p for p in line_page if p >= 0]))
     if paper:
-        size_px = (paper[0] * px, paper[1] * px)
         pages = [Page(*size_px, ls, size_mm=paper, ink_height_px=ink_px, pitch_px=pitch,
                       first_line_y=margin + 0.5 * pitch) for ls in slots]
     else:   # one page as tall as the text
-        n_rows = max(1, len([p for p in line_page if p >= 0]))
-        pages = [Page(line_w + 2 * margin, 2 * margin + n_rows * pitch, slots[0], ink_height_px=ink_px,
-                      pitch_px=pitch, first_line_y=margin + 0.5 * pitch)]
+        pages = [Page(*size_px, slots[0], ink_height_px=ink_px, pitch_px=pitch, first_line_y=margin + 0.5 * pitch)]
     return pages, line_page, shrunk
+
+
+def page_size_px(layout: ParagraphLayout, rows: int) -> tuple[float, float]:
+    """A page's (width, height) in CSS px: the paper's, or without one, as tall as `rows` lines."""
+    px = 1.0 / MM_PER_PX
+    paper = layout.paper_mm()
+    if paper:
+        return paper[0] * px, paper[1] * px
+    return (layout.line_width_mm() + 2 * layout.margin_mm) * px, \
+        (2 * layout.margin_mm + max(1, rows) * layout.pitch_mm()) * px

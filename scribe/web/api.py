@@ -57,6 +57,9 @@ log = logging.getLogger("scribe.app")
 
 
 # ---- errors as messages ----------------------------------------------------------------------------
+ADDED = "added"      # /write_live's live mode that sends only the new strokes
+
+
 def as_gr_error(e: Exception) -> gr.Error:
     """A ScribeError shows its own title and message; anything else is a bug: logged, and said plainly."""
     if isinstance(e, ScribeError):
@@ -203,7 +206,8 @@ def write_lines_live(state: AppState, make_specs, seed, dpi, align, checkpoint, 
         result = yield from outputs.write_files_live(
             hand, specs, seed, dpi, align, state.max_steps, notes=notes, layout=layout, paper=paper,
             embed_styles=state.own_style_ids(own), candidates=candidates,
-            on_step=step_progress(progress, n) if every is None else None, every=every)
+            on_step=step_progress(progress, n) if every is None else None, every=every,
+            budget=state.max_request_cost)
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e) from e
     for note in result.notes:
@@ -221,7 +225,7 @@ def write_paragraph_live(state: AppState, text, style, bias, color, width, look,
         hand = state.hand(checkpoint, own)
         result = yield from outputs.write_paragraph_files_live(
             hand, text, style, bias, color, width, layout, seed, dpi, state.max_steps,
-            forms.parse_candidates(candidates), paper=sheet, every=every)
+            forms.parse_candidates(candidates), paper=sheet, every=every, budget=state.max_request_cost)
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e) from e
     for note in result.notes:
@@ -368,7 +372,8 @@ def add_api(state: AppState, mine: gr.State) -> None:
     def api_write_document(document, png_dpi=None, checkpoint=None, own=None):
         doc = outputs.document_from_text(document)
         specs, hand, own = document_specs(state, doc, checkpoint, own)
-        r = outputs.write_document_files(hand, doc, png_dpi, max_steps=state.max_steps, specs=specs)
+        r = outputs.write_document_files(hand, doc, png_dpi, max_steps=state.max_steps, specs=specs,
+                                         budget=state.max_request_cost)
         for note in r.notes:
             warn(note)
         return str(r.svg_path), str(r.png_path), str(r.pdf_path), r.seed, r.summary(), own
@@ -404,8 +409,8 @@ def add_api(state: AppState, mine: gr.State) -> None:
 
     def live_mode(live) -> str:
         mode = str(live or live_ink.DEFAULT_LIVE).strip().lower()
-        if mode not in live_ink.LIVE_MODES:
-            raise as_gr_error(InputError(f"live must be one of {', '.join(live_ink.LIVE_MODES)}, not "
+        if mode not in live_ink.LIVE_MODES + (ADDED,):
+            raise as_gr_error(InputError(f"live must be one of {', '.join(live_ink.LIVE_MODES + (ADDED,))}, not "
                                          f"{str(live)[:20]!r}"))
         return mode
 
@@ -415,10 +420,11 @@ def add_api(state: AppState, mine: gr.State) -> None:
         mode = live_mode(live)
         writing = write_lines_live(state, lambda: forms.specs_from_rows(lines), seed, png_dpi, align, checkpoint,
                                    (size, line_spacing, paper, rule_pitch, rule_color), candidates, own=own)
-        for u in live_ink.live_updates(writing, mode):
+        added = mode == ADDED       # only the strokes new since the last update (live_ink.InkFeed)
+        for u in live_ink.live_updates(writing, "strokes" if added else mode, incremental=added):
             r = u.result
             if r is None:
-                yield u.svg, u.status, None, None, None, "", None
+                yield u.svg or u.added, u.status, None, None, None, "", None
             else:
                 yield (r.svg, u.status, str(r.svg_path), str(r.png_path), r.seed, r.summary(),
                        legibility_dict(r.legibility))
@@ -429,8 +435,11 @@ def add_api(state: AppState, mine: gr.State) -> None:
                                        "as SVG text (null when no new ink since the last update) and a status "
                                        "line; the last one also has the SVG and PNG files, the seed, a summary "
                                        "and the legibility check's result. `live`: 'strokes' (each stroke once "
-                                       "the pen lifts) or 'lines' (each line once it is finished). Cancelling "
-                                       "the job stops the sampling loop.", **conc)
+                                       "the pen lifts), 'lines' (each line once it is finished) or 'added' (the "
+                                       "empty page first, then only the strokes new since the last update, as "
+                                       "<g data-line=\"n\"> groups of <path> to append to that page's "
+                                       "<g id=\"line-n\">: the bytes sent do not grow with the page). "
+                                       "Cancelling the job stops the sampling loop.", **conc)
 
     def info(own=None) -> dict:
         """The checkpoints, style ids (with the caller's own) and limits this server offers."""
@@ -492,7 +501,7 @@ def add_api(state: AppState, mine: gr.State) -> None:
                                              paper, rule_pitch, rule_color)
         return outputs.write_paragraph_files(state.hand(checkpoint, own), text, style, bias, color, width, layout, seed,
                                              png_dpi, state.max_steps, forms.parse_candidates(candidates),
-                                             paper=sheet)
+                                             paper=sheet, budget=state.max_request_cost)
 
     @guarded
     def write_paragraph(text, style=None, bias=None, color=None, width=None, page=None, margin_mm=None,
@@ -539,10 +548,11 @@ def add_api(state: AppState, mine: gr.State) -> None:
         look = (page, margin_mm, width_mm, size_mm, line_spacing, align, variation, paper, rule_pitch, rule_color)
         writing = write_paragraph_live(state, text, style, bias, color, width, look, seed, png_dpi, checkpoint,
                                        candidates, own)
-        for u in live_ink.live_updates(writing, mode):
+        added = mode == ADDED       # only the strokes new since the last update (live_ink.InkFeed)
+        for u in live_ink.live_updates(writing, "strokes" if added else mode, incremental=added):
             r = u.result
             if r is None:
-                yield u.svg, u.status, None, None, None, "", None
+                yield u.svg or u.added, u.status, None, None, None, "", None
             else:   # the finished pages are the files
                 yield (None, u.status, [str(f) for f in r.svg_files], [str(f) for f in r.png_files], r.seed,
                        r.summary(), legibility_dict(r.legibility))
@@ -555,7 +565,8 @@ def add_api(state: AppState, mine: gr.State) -> None:
                                                  "as SVG text; null when no new ink since the last update) and a "
                                                  "status line; the last one has no page but the SVG pages, the "
                                                  "PNG pages, the seed, a summary and the legibility check's "
-                                                 "result. `live`: 'strokes' or 'lines', as in /write_live. "
+                                                 "result. `live`: 'strokes', 'lines' or 'added', as in /write_live "
+                                                 "('added': each chunk of lines starts with its own empty page). "
                                                  "Cancelling the job stops the sampling loop.", **conc)
 
     @guarded

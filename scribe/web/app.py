@@ -192,6 +192,6 @@ def main(argv=None) -> None:
                                   args.device, args.concurrency, args.max_queue, args.user_style_dir,
                                   args.private_styles or served_beyond_this_machine(args.host, share),
                                   args.max_user_styles,
-                                  args.max_sessions, args.max_output_mb))
+                                  args.max_sessions, args.max_output_mb, args.max_request_cost or None))
     launch(demo, args.host, args.port, share)
 

@@ -116,3 +116,33 @@ CLEAR_CANVAS_JS = """() => {
   const c = document.querySelector('#scribe-ink canvas');
   if (c && c.scribeClear) c.scribeClear();
 }"""
+
+# The live preview (scribe.web.live, incremental): a write's first update is its empty page, the
+# later ones only the strokes new since the last (views.live_preview_html); this keeps a copy of the
+# page beside the component's own content (which Gradio patches in place on every update) and draws
+# each update's strokes onto it, so what is sent does not grow with the page. Any other value (the
+# finished page, a message) removes the copy and shows the component again.
+LIVE_PREVIEW_JS = """
+let kept = null;
+const drop = () => { if (kept) kept.remove(); kept = null; element.style.display = ''; };
+const sync = () => {
+  const page = element.querySelector('.scribe-live[data-live]');
+  const add = element.querySelector('.scribe-live-add[data-live]');
+  if (page) {
+    if (kept && kept.dataset.live === page.dataset.live) return;
+    drop();
+    kept = page.cloneNode(true);
+    element.parentNode.insertBefore(kept, element.nextSibling);
+    element.style.display = 'none';
+  } else if (add && kept && kept.dataset.live === add.dataset.live) {
+    for (const g of add.querySelectorAll('g[data-line]')) {
+      const to = kept.querySelector('#line-' + g.dataset.line);
+      if (to) for (const p of g.children) to.appendChild(p.cloneNode(true));
+    }
+  } else {
+    drop();
+  }
+};
+watch('value', sync);
+sync();
+"""

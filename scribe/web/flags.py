@@ -7,6 +7,7 @@ import argparse
 import os
 
 from .. import cli
+from ..cost import DEFAULT_BUDGET_S
 from ..sampling import MAX_STEP_CAP
 from .outputs import DEFAULT_OUTPUT_MAX_MB
 from .state import DEFAULT_MAX_SESSIONS, DEFAULT_MAX_USER_STYLES, MAX_SESSION_STYLES
@@ -54,7 +55,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max_output_mb", type=cli.whole(1, 10_000_000), default=DEFAULT_OUTPUT_MAX_MB,
                    help=f"result files kept in the temp folder in all, in MB (default {DEFAULT_OUTPUT_MAX_MB}); "
                         f"beyond it the oldest go first, and any older than an hour anyway")
+    p.add_argument("--max_request_cost", type=float, default=DEFAULT_BUDGET_S,
+                   help=f"the most one write may cost, in estimated seconds of one core (scribe/cost.py; default "
+                        f"{DEFAULT_BUDGET_S:g}; 0: no limit): checked before sampling, a request over it has its "
+                        f"legibility check lowered, or is refused when even that is not enough")
     args = p.parse_args(argv)
+    if not (args.max_request_cost >= 0 and args.max_request_cost < float("inf")):
+        p.error(f"--max_request_cost must be a number of seconds, 0 or more, not {args.max_request_cost}")
     if args.port is None:
         args.port = cli.env_value("GRADIO_SERVER_PORT", cli.port)
     if args.max_steps is None:

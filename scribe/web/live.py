@@ -24,7 +24,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..render.page import page_to_svg
+import itertools
+
+import numpy as np
+
+from .. import ink
+from ..render.page import InkLine, layout_page, page_to_svg, stroke_path
 from ..render.paper import paper_svg
 from ..render.paragraph import Measure
 from .outputs import WriteResult
@@ -44,6 +49,11 @@ class Update:
     status: str
     step: int = 0                      # pen steps run so far
     result: WriteResult | None = None  # the finished write: the last update only
+    # Sending only what is new (`incremental`): the first update of a page (or of a paragraph's chunk
+    # of lines) has the empty page in `svg` and its `live_id`; later ones have `added`, the strokes
+    # finished since the last update (added_svg) for the browser to draw onto that page.
+    added: str | None = None
+    live_id: str = ""
 
 
 def page_width(live) -> float:
@@ -103,23 +113,72 @@ class Running:
 RUNNING = Running()
 
 
+_live_ids = itertools.count(1)
+
+
+class InkFeed:
+    """The strokes of a write in progress that have not been sent yet, as SVG paths on a page of fixed
+    size: each line's pen starts at the left margin on its own row. (The finished page is laid out by
+    its whole ink, scribe.render.page.layout_page, and replaces this preview at the end.) Its cost per
+    update is that of the new strokes, plus the unfinished lines' ink so far, never the whole page."""
+
+    def __init__(self, live, width: float, on_paper: bool):
+        self.live_id = f"w{next(_live_ids)}"
+        lines = [InkLine([], s.color, s.width) for s in live.specs]
+        self.page = layout_page(lines, live.ink_height, live.layout)
+        self.page.width = max(self.page.width, width)
+        self.scale = live.layout.x_height_px / live.ink_height
+        self.margin, self.pitch = live.layout.margin_px, self.page.pitch_px
+        self.sent = [0] * len(live.specs)          # strokes sent, per line
+        self.final = set()                         # lines whose final ink has been sent
+        self.on_paper, self.paper = on_paper, live.paper
+
+    def empty_page(self) -> str:
+        return paper_svg(self.page, self.paper) if self.on_paper else page_to_svg(self.page)
+
+    def added(self, live, partial: bool) -> str:
+        """<g data-line="n"> groups (n: 1-based line) of the strokes new since the last call; "" if none."""
+        parts = []
+        for i in range(len(live.specs)):
+            if i in self.final:
+                continue
+            done = live.finished(i)
+            offs = live.line(i, partial)
+            if done:
+                self.final.add(i)
+            if offs is None or not len(offs):
+                continue
+            strokes = ink.offsets_to_strokes(offs)
+            new = strokes[self.sent[i]:]
+            self.sent[i] = len(strokes)
+            if not new:
+                continue
+            at = np.array([self.margin, self.margin + (i + 0.5) * self.pitch])
+            paths = "".join(f'<path d="{stroke_path(st * self.scale + at)}"/>' for st in new)
+            parts.append(f'<g data-line="{i + 1}">{paths}</g>')
+        return "".join(parts)
+
+
 def live_updates(writing, mode: str = DEFAULT_LIVE, min_interval: float = MIN_PREVIEW_S,
                  status_every: float = STATUS_EVERY_S, clock=None, session: str | None = None,
-                 running: Running = RUNNING, on_paper: bool = False):
+                 running: Running = RUNNING, on_paper: bool = False, incremental: bool = False):
     """Updates from `writing`, a generator of LiveInk that returns a WriteResult (write_lines_live) or a
     PagesResult (write_paragraph_live). Closing this generator closes `writing`, which stops its
     sampling loop. `session`: the browser session, so that its Stop can wait for this write's end
     (`running`). `on_paper`: the page so far on the paper its PNG and PDF will have (LiveInk.paper), for
     the app's preview; off for SVG that a caller may keep (an SVG never has paper). `clock`: seconds
-    for the throttle, `CLOCK` (the monotonic clock) unless given."""
+    for the throttle, `CLOCK` (the monotonic clock) unless given. `incremental`: updates carry only
+    the strokes new since the last one (Update.added: InkFeed), not the page so far; the last
+    update is the finished page either way."""
     if mode not in LIVE_MODES:
         raise ValueError(f"live mode must be one of {', '.join(LIVE_MODES)}, not {mode!r}")
     with running.write(session):
-        yield from _updates(writing, mode, min_interval, status_every, clock or CLOCK, on_paper)
+        yield from _updates(writing, mode, min_interval, status_every, clock or CLOCK, on_paper, incremental)
 
 
-def _updates(writing, mode, min_interval, status_every, clock, on_paper=False):
+def _updates(writing, mode, min_interval, status_every, clock, on_paper=False, incremental=False):
     shown_key, shown_at, said_at, live, width, shown_specs = None, float("-inf"), clock(), None, 0.0, None
+    feed = None
     try:
         while True:
             try:
@@ -130,9 +189,16 @@ def _updates(writing, mode, min_interval, status_every, clock, on_paper=False):
                 return
             if width == 0.0 or live.specs is not shown_specs:    # paragraphs: a new chunk of lines
                 width, shown_specs = page_width(live), live.specs
+                if incremental:
+                    feed = InkFeed(live, width, on_paper)
+                    yield Update(feed.empty_page(), status_line(live), live.step, live_id=feed.live_id)
             key = (id(shown_specs), live.lines_done if mode == "lines" else (live.lines_done, live.strokes_done()))
             now = clock()
-            if key != shown_key and (mode == "lines" or now - shown_at >= min_interval):
+            if incremental and key != shown_key and (mode == "lines" or now - shown_at >= min_interval):
+                shown_key, shown_at, said_at = key, now, now
+                added = feed.added(live, partial=mode == "strokes")
+                yield Update(None, status_line(live), live.step, added=added or None, live_id=feed.live_id)
+            elif key != shown_key and (mode == "lines" or now - shown_at >= min_interval):
                 page = live.page(partial=mode == "strokes", min_width=width)
                 shown_key, shown_at, said_at = key, now, now
                 svg = paper_svg(page, live.paper) if on_paper else page_to_svg(page)

@@ -170,14 +170,14 @@ def png_dpi_within_limit(width_px: float, height_px: float, dpi: float,
 def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi: float = DEFAULT_DPI,
                 align: str = "left", max_steps: int | None = None, out_root: Path | None = None,
                 notes: list[str] | None = None, layout: Layout | None = None, paper: PaperOptions | None = None,
-                embed_styles=(), on_step=None, candidates: int = 1) -> WriteResult:
+                embed_styles=(), on_step=None, candidates: int = 1, budget: float | None = None) -> WriteResult:
     """Write `specs` with `hand` and save an SVG, a PNG and a PDF (atomically) in a fresh folder, with the
     document (JSON) that writes them again. `layout` (size, spacing) wins over `align`; `paper` is drawn
     in the PNG and the PDF only; styles in `embed_styles` go into the document as ink. `on_step`: pen-step
     progress (scribe.hand.Hand.write). With candidates N > 1 the legibility check picks each line's ink
     (scribe.candidates)."""
     return run_to_end(write_files_live(hand, specs, seed, dpi, align, max_steps, out_root, notes, layout, paper,
-                                       embed_styles, candidates, on_step=on_step, every=None))
+                                       embed_styles, candidates, on_step=on_step, every=None, budget=budget))
 
 
 def on_paper(writing, paper: PaperOptions | None):
@@ -201,7 +201,7 @@ def write_files_live(hand: Hand, specs: list[LineSpec], seed: int | None = None,
                      align: str = "left", max_steps: int | None = None, out_root: Path | None = None,
                      notes: list[str] | None = None, layout: Layout | None = None,
                      paper: PaperOptions | None = None, embed_styles=(), candidates: int = 1, on_step=None,
-                     every: int | None = LIVE_EVERY):
+                     every: int | None = LIVE_EVERY, budget: float | None = None):
     """write_files, as a generator: it yields a scribe.hand.LiveInk (the ink so far) every `every` pen
     steps (Hand.write_live) and returns the WriteResult. Closing it stops the sampling loop; no file is
     written then. every=None: no live ink (write_files)."""
@@ -209,10 +209,10 @@ def write_files_live(hand: Hand, specs: list[LineSpec], seed: int | None = None,
     layout = layout or Layout(align=parse_align(align))
     if every is None:
         doc = hand.write(specs, seed=seed, layout=layout, max_steps=max_steps, on_step=on_step,
-                         candidates=candidates)
+                         candidates=candidates, budget=budget)
     else:
         doc = yield from on_paper(hand.write_live(specs, seed=seed, layout=layout, max_steps=max_steps,
-                                                  candidates=candidates, every=every), paper)
+                                                  candidates=candidates, every=every, budget=budget), paper)
     page = doc.page()
     svg = page_to_svg(page)
     notes = list(notes or [])
@@ -296,7 +296,8 @@ def document_from_text(text) -> Document:
 
 
 def write_document_files(hand: Hand, document: Document, dpi=None, user_dir: Path | None = None,
-                         max_steps: int | None = None, specs: list[LineSpec] | None = None) -> WriteResult:
+                         max_steps: int | None = None, specs: list[LineSpec] | None = None,
+                         budget: float | None = None) -> WriteResult:
     """Write a saved document again: its own ink styles are saved in `user_dir` (so the app offers them),
     then the same files as any line-mode write. `specs`: the document's specs with its styles already
     kept elsewhere (Document.resolved_specs with `keep`), `hand` seeing them."""
@@ -308,7 +309,7 @@ def write_document_files(hand: Hand, document: Document, dpi=None, user_dir: Pat
     own = set(specs[i].style for i in document.embedded)
     return write_files(hand, specs, document.seed, parse_dpi(dpi), document.layout.align, max_steps,
                        notes=notes, layout=document.layout, paper=document.paper, embed_styles=own,
-                       candidates=document.candidates)
+                       candidates=document.candidates, budget=budget)
 
 
 # ---- paragraph mode, plotter, animation -----------------------------------------------------------
@@ -332,16 +333,17 @@ class PagesResult:
 
 def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layout: ParagraphLayout,
                           seed=None, dpi=None, max_steps: int | None = None, candidates: int = 1,
-                          paper: PaperOptions | None = None) -> PagesResult:
+                          paper: PaperOptions | None = None, budget: float | None = None) -> PagesResult:
     """Paragraph mode: wrap, write and set `text` on pages; save every page as SVG and PNG, and all of them
     as one PDF (`paper` behind the ink in the PNGs and the PDF)."""
     return run_to_end(write_paragraph_files_live(hand, text, style, bias, color, width, layout, seed, dpi,
-                                                 max_steps, candidates, paper, every=None))
+                                                 max_steps, candidates, paper, every=None, budget=budget))
 
 
 def write_paragraph_files_live(hand: Hand, text: str, style, bias, color, width, layout: ParagraphLayout,
                                seed=None, dpi=None, max_steps: int | None = None, candidates: int = 1,
-                               paper: PaperOptions | None = None, every: int | None = LIVE_EVERY):
+                               paper: PaperOptions | None = None, every: int | None = LIVE_EVERY,
+                               budget: float | None = None):
     """write_paragraph_files, as a generator of the LiveInk of the lines being written
     (Hand.write_paragraph_live); it returns the PagesResult. Closing it stops the sampling loop; no
     file is written then."""
@@ -354,11 +356,12 @@ def write_paragraph_files_live(hand: Hand, text: str, style, bias, color, width,
     dpi = parse_dpi(dpi)
     if every is None:
         doc = hand.write_paragraph(text, s.style, s.bias, s.color, s.width, layout, parse_seed(seed),
-                                   max_steps=max_steps, candidates=candidates)
+                                   max_steps=max_steps, candidates=candidates, budget=budget, png_dpi=dpi)
     else:
         doc = yield from on_paper(hand.write_paragraph_live(text, s.style, s.bias, s.color, s.width, layout,
                                                             parse_seed(seed), max_steps=max_steps,
-                                                            candidates=candidates, every=every), paper)
+                                                            candidates=candidates, every=every, budget=budget,
+                                                            png_dpi=dpi), paper)
     folder = result_folder()
     svgs = doc.export(folder / f"paragraph-{doc.seed}.svg", "svg")
     pngs = doc.export(folder / f"paragraph-{doc.seed}.png", "png", dpi=dpi, paper=paper)

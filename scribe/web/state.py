@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import SHIPPED_DIR, CheckpointError, default_checkpoint, find_checkpoints
+from ..cost import DEFAULT_BUDGET_S
 from ..shipped import INSTALLED_DIR
 from ..hand import Hand
 from ..request import DEFAULT_BIAS
@@ -66,6 +67,7 @@ class AppSettings:
     max_user_styles: int = DEFAULT_MAX_USER_STYLES
     max_sessions: int = DEFAULT_MAX_SESSIONS
     max_output_mb: int = DEFAULT_OUTPUT_MAX_MB   # result files kept in all (the oldest go first)
+    max_request_cost: float | None = DEFAULT_BUDGET_S   # seconds one write may cost (scribe.cost); None: no limit
 
     def resolved(self) -> "AppSettings":
         device = self.device or "cpu"   # sampling on CUDA has not been measured: opt in with --device cuda
@@ -73,7 +75,7 @@ class AppSettings:
                            self.concurrency or (4 if device.startswith("cuda") else 2), self.max_queue,
                            self.user_style_dir or DEFAULT_USER_STYLE_DIR, bool(self.private_styles),
                            max(0, int(self.max_user_styles)), max(1, int(self.max_sessions)),
-                           max(1, int(self.max_output_mb)))
+                           max(1, int(self.max_output_mb)), self.max_request_cost)
 
 
 # ---- checkpoints -----------------------------------------------------------------------------------
@@ -226,6 +228,10 @@ class AppState:
     @property
     def max_steps(self) -> int | None:
         return self.s.max_steps
+
+    @property
+    def max_request_cost(self) -> float | None:
+        return self.s.max_request_cost
 
     @property
     def conc(self) -> dict:

@@ -20,7 +20,7 @@ from ..render.plotter import ORIGINS, GcodeOptions
 from . import forms, live, outputs, views
 from .api import (document_specs, guarded, loaded_styles, made_style, shown_text, warn, write_lines_live,
                   write_paragraph_live)
-from .assets import (CANVAS_CSS, CANVAS_HTML, CANVAS_JS, CLEAR_CANVAS_JS, LINE_EXAMPLES, QUICK_EXAMPLES,
+from .assets import (CANVAS_CSS, CANVAS_HTML, CANVAS_JS, CLEAR_CANVAS_JS, LINE_EXAMPLES, LIVE_PREVIEW_JS, QUICK_EXAMPLES,
                      READ_CANVAS_JS)
 from .state import AppState
 
@@ -100,14 +100,17 @@ def shown_live(writing, request: gr.Request | None = None, finish=shown):
     every output once it is done (`finish`: the result as Outputs' values). `request`: its session's
     Stop waits for this write's end."""
     keep, first = gr.skip(), True
-    for u in live.live_updates(writing, session=getattr(request, "session_hash", None), on_paper=True):
+    for u in live.live_updates(writing, session=getattr(request, "session_hash", None), on_paper=True,
+                               incremental=True):
         if u.result is not None:
             yield finish(u.result)
-        elif first:   # the last write's files and seed go: they no longer match the page on show
+            continue
+        page = views.live_preview_html(u.svg, u.added, u.live_id) if u.svg or u.added else keep
+        if first:   # the last write's files and seed go: they no longer match the page on show
             first = False
-            yield (views.preview_html(u.svg) if u.svg else keep, None, None, "", u.status, None, None, None)
+            yield (page, None, None, "", u.status, None, None, None)
         else:
-            yield (views.preview_html(u.svg) if u.svg else keep, keep, keep, keep, u.status, keep, keep, keep)
+            yield (page, keep, keep, keep, u.status, keep, keep, keep)
 
 
 def wire_stop(stop: gr.Button, status: gr.Markdown, writes: list) -> None:
@@ -571,7 +574,7 @@ class ResultPanel:
 
 
 def result_panel() -> ResultPanel:
-    preview = gr.HTML(views.preview_html(None), label="Preview", elem_id="scribe-preview")
+    preview = gr.HTML(views.preview_html(None), label="Preview", elem_id="scribe-preview", js_on_load=LIVE_PREVIEW_JS)
     status = gr.Markdown("", elem_id="scribe-status")
     with gr.Row():
         svg = gr.DownloadButton("Download SVG (for plotters)", elem_id="scribe-svg", size="md")

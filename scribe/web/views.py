@@ -123,6 +123,16 @@ def preview_html(svg: str | None) -> str:
     return f"<div class='scribe-preview'>{svg}</div>"
 
 
+def live_preview_html(svg: str | None, added: str | None, live_id: str) -> str:
+    """A live update for the preview (scribe.web.live, incremental): the empty page of a write
+    (`svg`), or the strokes `added` since the last update, which assets.LIVE_PREVIEW_JS draws onto
+    that page in the browser (the fragment itself stays hidden)."""
+    if svg is not None:
+        return f"<div class='scribe-preview scribe-live' data-live='{live_id}'>{svg}</div>"
+    return (f"<div class='scribe-live-add' data-live='{live_id}' hidden>"
+            f"<svg xmlns='http://www.w3.org/2000/svg'>{added or ''}</svg></div>")
+
+
 def pages_preview_html(pages: list[Page], paper: PaperOptions | None = None) -> str:
     """Every page inline, one under the other, each on white (or its `paper`, as the PNGs and the PDF
     have it) with a caption when there are several."""

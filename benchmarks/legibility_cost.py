@@ -1,0 +1,138 @@
+"""What the default legibility check costs, and what it buys: the adaptive check against no check and
+against the fixed N = 4 check, in one process.
+
+    OMP_NUM_THREADS=1 python benchmarks/legibility_cost.py                 # both parts
+    OMP_NUM_THREADS=1 python benchmarks/legibility_cost.py --part timing --seeds 7
+
+Timing. The guide's three-line document (styles 0 3 7, biases 1.8 0.6 1.2), one torch thread, after
+one warm-up write of each kind: for each seed, Hand.write with candidates=1 (no check), with the
+default candidates (the adaptive check), and the fixed check (N candidates of every line in one
+batch, every one read: Hand.sample_candidates + choose_candidates), interleaved so that the machine's
+load falls on all three alike. Printed: the median over seeds of each one's time over no check's.
+
+Reading. The shipped (strict) reader's CER of the chosen lines, over the 13 styles x --texts texts each
+x --quality_seeds seeds at the default bias: no check, adaptive, fixed N. The texts are held-out
+testset_v transcriptions when the IAM-OnDB data is there (benchmarks/candidates.py picks them), else
+a fixed list.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from scribe.candidates import DEFAULT_CANDIDATES, LegibilityCheck, line_score   # noqa: E402
+from scribe.hand import DEFAULT_BIAS, Hand, LineSpec, use_sampling_threads          # noqa: E402
+from scribe.recognizer import load_recognizer, reading_cer                         # noqa: E402
+
+GUIDE = [("Report due by 09:00 on March 15th, 1985.", 0, 1.8),
+         ("Can't believe it - met him at 3:00pm!", 3, 0.6),
+         ("Got your message (thanks!) - call me.", 7, 1.2)]
+FALLBACK_TEXTS = ["the quick brown fox jumps over it", "Meet me at the station at noon.",
+                  "She sold her old bicycle last week", "Please call me back tomorrow"]
+
+
+def fixed(hand, specs, n, seed):
+    """The fixed check: n candidates of every line, all read, the best kept."""
+    specs = hand.check(specs)
+    batch = hand.sample_candidates(specs, n, seed)
+    reader = hand._readers[str(hand.reader_path)][0]
+    check = LegibilityCheck(n)
+    return hand.choose_candidates(specs, batch, reader, check), check
+
+
+def timing(hand, args) -> dict:
+    specs = [LineSpec(t, s, b) for t, s, b in GUIDE]
+    n = args.candidates
+    kinds = {"no check": lambda s: hand.write(specs, seed=s, candidates=1),
+             "adaptive": lambda s: hand.write(specs, seed=s, candidates=n),
+             f"fixed N={n}": lambda s: fixed(hand, specs, n, s)}
+    for f in kinds.values():       # warm-up: primes the styles, loads the reader
+        f(1000)
+    times = {k: [] for k in kinds}
+    drawn = []
+    for seed in range(args.seeds):
+        for k, f in kinds.items():
+            t = time.perf_counter()
+            out = f(seed)
+            times[k].append(time.perf_counter() - t)
+            if k == "adaptive":
+                drawn.append(out.legibility.drawn)
+    base = times["no check"]
+    print(f"timing: the guide document, {args.seeds} seeds, 1 torch thread, one process; "
+          f"load {os.getloadavg()[0]:.1f} at the end")
+    print(f"  {'kind':<12s} {'median s':>9s} {'median ratio':>13s} {'mean ratio':>11s}")
+    out = {}
+    for k, ts in times.items():
+        ratios = [t / b for t, b in zip(ts, base)]
+        out[k] = statistics.median(ratios)
+        print(f"  {k:<12s} {statistics.median(ts):>9.3f} {statistics.median(ratios):>12.2f}x "
+              f"{statistics.mean(ratios):>10.2f}x")
+    print(f"  adaptive: candidates drawn per write (3 lines) {drawn}")
+    return out
+
+
+def texts_for(hand, count, seed) -> list[str]:
+    try:
+        from candidates import held_out_sentences
+        return held_out_sentences(ROOT.parent / "shared" / "data" / "iam-ondb", hand.alphabet, count, seed)
+    except Exception as e:     # no IAM-OnDB data here: a fixed list
+        print(f"(held-out texts unavailable: {type(e).__name__}; using a fixed list)")
+        return (FALLBACK_TEXTS * count)[:count]
+
+
+def quality(hand, args) -> dict:
+    reader = load_recognizer()
+    n = args.candidates
+    pool = texts_for(hand, args.texts * len(hand.style_ids), 0)
+    chosen = {"no check": [], "adaptive": [], f"fixed N={n}": []}
+    drawn, started = 0, time.perf_counter()
+    for k, style in enumerate(hand.style_ids):
+        texts = pool[k * args.texts:(k + 1) * args.texts]
+        specs = [LineSpec(t, style, DEFAULT_BIAS) for t in texts]
+        for q in range(args.quality_seeds):
+            seed = 7 + 31 * style + q
+            plain = hand.write(specs, seed=seed, candidates=1)
+            doc = hand.write(specs, seed=seed, candidates=n)
+            lines, _ = fixed(hand, specs, n, seed)
+            drawn += doc.legibility.drawn
+            for k, ls in (("no check", plain.lines), ("adaptive", doc.lines), (f"fixed N={n}", lines)):
+                chosen[k] += [(t, ln.model_offsets) for t, ln in zip(texts, ls)]
+    lines_n = len(chosen["adaptive"])
+    print(f"reading: {lines_n} lines ({len(hand.style_ids)} styles x {len(texts)} texts x {args.quality_seeds} seeds, "
+          f"bias {DEFAULT_BIAS}; each style its own held-out texts) in {time.perf_counter() - started:.0f} s; the shipped reader "
+          f"(real CER {reader.metrics.get('real_cer', float('nan')):.3f}); adaptive drew {drawn / lines_n:.2f} "
+          f"candidates per line (at most {n})")
+    out = {}
+    for k, pairs in chosen.items():
+        refs = [t for t, _ in pairs]
+        readings = reader.read([o for _, o in pairs])
+        exact = sum(line_score(h, t)[0] == 0 for h, t in zip(readings, refs)) / len(refs)
+        out[k] = reading_cer(readings, refs)
+        print(f"  {k:<12s} CER {out[k]:.4f}   lines read exactly {exact:.1%}")
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--part", choices=("timing", "quality", "both"), default="both")
+    p.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES)
+    p.add_argument("--seeds", type=int, default=7)
+    p.add_argument("--texts", type=int, default=3)
+    p.add_argument("--quality_seeds", type=int, default=2)
+    args = p.parse_args(argv)
+    use_sampling_threads(1)
+    hand = Hand.load()
+    if args.part in ("timing", "both"):
+        timing(hand, args)
+    if args.part in ("quality", "both"):
+        quality(hand, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
