@@ -67,3 +67,37 @@ def synthetic_data(tmp_path_factory) -> Path:
                         str(tmp / "data.npz")], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stderr
     return tmp / "data.npz"
+
+
+# ---- markers beyond `slow`, set from what a test uses, so a contributor can leave out a whole kind:
+# `pytest -m "not slow"` (the fast loop), `-m "not browser"`, `-m "iam and not server"`, ...
+# A marker follows the fixtures a test takes and the helpers its body calls, so a new test is marked
+# without anyone remembering to (tests/test_layering.py-style: the rule is checked, not hoped for).
+_USES = {
+    "browser": ("browser_page", "launch_browser", "sync_playwright"),
+    "server": ("serve_and_write", "start_app", "Client(", ".launch(", "browser_page"),
+    "iam": ("IAM_DIR", "SCRIBE_IAM_DIR"),
+}
+_FIXTURES = {
+    "browser": {"browser_app", "live_app"},
+    "server": {"server", "served", "browser_app", "live_app", "fuzz_figures"},
+    "iam": {"iam_dir"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    import inspect
+    for item in items:
+        try:
+            source = inspect.getsource(item.function)
+        except (OSError, TypeError, AttributeError):
+            source = ""
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for marker, needles in _USES.items():
+            if fixtures & _FIXTURES[marker] or any(n in source for n in needles):
+                item.add_marker(marker)
+        module = item.module.__name__ if item.module else ""
+        if module == "test_ddp":
+            item.add_marker("ddp")
+        if module == "test_notebook" and item.get_closest_marker("slow"):
+            item.add_marker("notebook")       # the notebook executed headless (the fast ones read its JSON)
