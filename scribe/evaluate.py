@@ -416,7 +416,7 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
              baseline_lines: int = 256, seed: int = 0, batch_size: int = 128, log=print,
              command: str = "", writer_id_path: str | Path | None = None,
              iam_dir: str | Path | None = "../shared/data/iam-ondb", adapt_writers: int = 0,
-             adapt_lines: int = 6, adapt_minutes: float = 3.0) -> dict:
+             adapt_lines: int = 6, adapt_minutes: float = 3.0, adapt_train: str = "all") -> dict:
     """Compute everything, write the report files into out_dir, and return the report dict."""
     started = time.time()
     ckpt_path = Path(checkpoint)
@@ -470,7 +470,7 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
         log(f"Learn my hand against priming, {adapt_writers} writers...")
         style["adapted"] = adaptation_section(
             ckpt, model, data, bank, [s for s in style_ids if s is not None], sentences, float(biases[len(biases) // 2]),
-            seed, recognizer, writer_id_path, iam_dir, adapt_writers, adapt_lines, adapt_minutes, log)
+            seed, recognizer, writer_id_path, iam_dir, adapt_writers, adapt_lines, adapt_minutes, log, adapt_train)
     log("Completeness detectors on real ink...")
     baseline = real_baseline(model, ckpt.alphabet, data, baseline_lines)
 
@@ -639,6 +639,9 @@ def main(argv=None) -> int:
                         "one adaptation each)")
     p.add_argument("--adapt_lines", type=cli.whole(5, 20), default=6, help="real lines each writer's model learns from")
     p.add_argument("--adapt_minutes", type=cli.number(0.05, 60), default=3.0, help="time budget of each adaptation")
+    p.add_argument("--adapt_train", choices=("all", "shapes", "bias"), default="all",
+                   help="which weights each adaptation trains (scribe.adapt: all; layers 2-N and the output; "
+                        "biases and the output layer)")
     args = p.parse_args(argv)
     checkpoint = args.checkpoint or default_checkpoint()
     report = evaluate(checkpoint, args.out, args.data, args.recognizer, args.style_dir, args.biases,
@@ -646,7 +649,7 @@ def main(argv=None) -> int:
                       args.batch_size, command="python -m scribe.evaluate " + " ".join(
                           argv if argv is not None else sys.argv[1:]),
                       writer_id_path=args.writer_id, iam_dir=args.iam_dir, adapt_writers=args.adapt_writers,
-                      adapt_lines=args.adapt_lines, adapt_minutes=args.adapt_minutes)
+                      adapt_lines=args.adapt_lines, adapt_minutes=args.adapt_minutes, adapt_train=args.adapt_train)
     leg, nll = report["legibility"], report["nll"]
     print(f"Validation NLL {nll['nats_per_line']:.1f} nats/line; CER real {leg['real_cer']:.3f}, generated "
           f"{leg['generated_cer']:.3f}, ratio {_fmt(leg['ratio'], 2)}. Wrote {Path(args.out) / 'report.md'}")

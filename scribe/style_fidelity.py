@@ -169,7 +169,8 @@ def adapted_lines(section: dict) -> list[str]:
     """Markdown lines for learn-my-hand against priming (evaluate's adaptation section)."""
     out = [f"Learn my hand against priming, for {len(section['styles'])} of the bank's writers (styles "
            f"{', '.join(str(s) for s in section['styles'])}): the model adapted to {section['lines_per_writer']} "
-           f"other real lines of each writer (`scribe.adapt`, {section['minutes']:g} minutes each, those lines "
+           f"other real lines of each writer (`scribe.adapt`, {section['minutes']:g} minutes each, training "
+           f"{section.get('train', 'all')} weights; those lines "
            f"kept out of the scorer's references and queries), against the same model primed by the style; "
            f"{section['lines_per_arm']} lines each, bias {section['bias']:g}.", "",
            "| lines | found as their writer | distance to the writer | reader's CER |", "|---|---|---|---|"]
