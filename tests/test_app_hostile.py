@@ -68,8 +68,7 @@ def test_loose_values_that_mean_something_still_work():
 
 
 def test_messages_are_escaped_and_name_no_server_folder(tmp_path):
-    views.SERVER_FOLDERS.add(str(tmp_path))
-    text = views.shown_text(f"no style 9 in {tmp_path}/styles; not '<img src=x onerror=alert(1)>'")
+    text = views.shown_text(f"no style 9 in {tmp_path}/styles; not '<img src=x onerror=alert(1)>'", [tmp_path])
     assert text == "no style 9 in styles; not '&lt;img src=x onerror=alert(1)&gt;'"
     here = Path(outputs.__file__).resolve().parent
     assert views.shown_text(f"{here}/x.py") == "scribe/web/x.py"

@@ -18,14 +18,10 @@ import logging
 import gradio as gr
 from gradio_client import utils as client_utils
 
-from ..candidates import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
-from ..errors import InputError, ScribeError
-from ..hand import BIAS_RANGE, DEFAULT_BIAS, LIVE_EVERY, MAX_CHARS_PER_LINE, MAX_LINES, run_to_end
-from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM
-from ..render.plotter import GcodeOptions
+from ..errors import ScribeError
+from ..hand import LIVE_EVERY, run_to_end
 from ..styles import StyleError
 from . import forms, outputs
-from . import live as live_ink
 from .views import shown_text
 from .state import AppState
 
@@ -33,18 +29,19 @@ log = logging.getLogger("scribe.app")
 
 
 # ---- errors as messages ----------------------------------------------------------------------------
-def as_gr_error(e: Exception) -> gr.Error:
-    """A ScribeError shows its own title and message; anything else is a bug: logged, and said plainly."""
+def as_gr_error(e: Exception, folders=()) -> gr.Error:
+    """A ScribeError shows its own title and message; anything else is a bug: logged, and said plainly.
+    `folders`: the app's own (AppState.folders), never named."""
     if isinstance(e, ScribeError):
-        return gr.Error(shown_text(e), title=e.title, print_exception=False)
+        return gr.Error(shown_text(e, folders), title=e.title, print_exception=False)
     log.exception("unexpected error")
     return gr.Error(shown_text(f"Something went wrong ({type(e).__name__}: {e}). Your input is untouched; the "
-                               f"server log has the details."), title="Unexpected error")
+                               f"server log has the details.", folders), title="Unexpected error")
 
 
-def warn(note: str) -> None:
+def warn(note: str, folders=()) -> None:
     """A warning beside a result (step cap, lowered dpi, a style this server lacks), shown as a toast."""
-    gr.Warning(shown_text(note))
+    gr.Warning(shown_text(note, folders))
 
 
 def is_information(note: str) -> bool:
@@ -53,13 +50,13 @@ def is_information(note: str) -> bool:
     return note.startswith("legibility check: ") and "poorly" not in note
 
 
-def show_notes(notes) -> None:
+def show_notes(notes, folders=()) -> None:
     """A result's notes as toasts: information as gr.Info, the rest as gr.Warning."""
     for note in notes:
         if is_information(note):
-            gr.Info(shown_text(note))
+            gr.Info(shown_text(note, folders))
         else:
-            warn(note)
+            warn(note, folders)
 
 
 # ---- requests Gradio cannot read ------------------------------------------------------------------
@@ -132,17 +129,20 @@ def Flag(*args, **kwargs) -> gr.Checkbox:
     return as_sent(gr.Checkbox(*args, **kwargs))
 
 
-def guarded(fn):
-    """Run a handler; any failure becomes a gr.Error message (never a stack trace in the page)."""
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except Exception as e:
-            raise as_gr_error(e) from e
-    return run
+def guarded(state: AppState):
+    """A decorator: run a handler of `state`'s app; any failure becomes a gr.Error message (never a
+    stack trace in the page) that names none of the app's folders."""
+    def guard(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except Exception as e:
+                raise as_gr_error(e, state.folders) from e
+        return run
+    return guard
 
 
 def no_progress(*_, **__):
@@ -197,8 +197,8 @@ def write_lines_live(state: AppState, make_specs, settings, progress=no_progress
             embed_styles=state.own_style_ids(v.get("own")), candidates=candidates,
             on_step=step_progress(progress, n) if every is None else None, every=every)
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
-        raise as_gr_error(e) from e
-    show_notes(result.notes)
+        raise as_gr_error(e, state.folders) from e
+    show_notes(result.notes, state.folders)
     return result
 
 
@@ -222,9 +222,9 @@ def write_paragraph_live(state: AppState, settings, every: int | None = LIVE_EVE
             v.get("seed"), v.get("png_dpi"), state.max_steps, forms.parse_candidates(v.get("candidates")),
             paper=sheet, every=every)
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
-        raise as_gr_error(e) from e
+        raise as_gr_error(e, state.folders) from e
     if notify:
-        show_notes(result.notes)
+        show_notes(result.notes, state.folders)
     return result
 
 
@@ -292,5 +292,5 @@ def write_document(state: AppState, settings) -> tuple[outputs.WriteResult, obje
     doc = outputs.document_from_text(v.get("document"))
     specs, hand, own = document_specs(state, doc, v.get("checkpoint"), v.get("own"))
     r = outputs.write_document_files(hand, doc, v.get("png_dpi"), max_steps=state.max_steps, specs=specs)
-    show_notes(r.notes)
+    show_notes(r.notes, state.folders)
     return r, own

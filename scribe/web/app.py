@@ -51,7 +51,7 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
         links = tabs.Links(mine=mine, load=demo.load)
         gr.Markdown("# Scribe\nHandwriting synthesis (Graves 2013): type lines, pick a hand for each, "
                     "press **Write**, then download a plotter-clean SVG or a PNG.")
-        banner = " ".join(api.shown_text(m) for m in (state.missing, load_error, state.bank_error) if m)
+        banner = " ".join(state.shown(m) for m in (state.missing, load_error, state.bank_error) if m)
         gr.HTML(f"<div class='scribe-banner'>{banner}</div>" if banner else "", visible=bool(banner))
 
         with gr.Row(equal_height=False):
@@ -77,7 +77,7 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
         tabs.wire_own_hand(state, own, links, style_menus=[paragraph.style, quick.style])
         learn.wire_learn(state, learning, own.ink_json, links)
         tabs.wire_settings(state, settings_panel)
-        tabs.wire_result(result, links.settings)
+        tabs.wire_result(state, result, links.settings)
         tabs.wire_menus(state, demo.load, links, style_menus=[paragraph.style, quick.style])
         add_endpoints(state, mine)
 

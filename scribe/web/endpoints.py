@@ -176,7 +176,7 @@ def write_pdf(p: Params) -> None:
 
 
 def write_document(p: Params) -> None:
-    @guarded
+    @guarded(p.state)
     def write_document(v):
         r, own = api.write_document(p.state, v)
         return str(r.svg_path), str(r.png_path), str(r.pdf_path), r.seed, r.summary(), own
@@ -240,7 +240,7 @@ def info(p: Params) -> None:
 
 # ---- the features ------------------------------------------------------------------------------------
 def write_plotter(p: Params) -> None:
-    @guarded
+    @guarded(p.state)
     def write_plotter(v):
         plotter = forms.plotter_options(v.paper, v.landscape, v.margin_mm)
         gcode = forms.gcode_options(v.pen_up, v.pen_down, v.draw_feed, v.travel_feed, v.origin, v.units)
@@ -259,7 +259,7 @@ def write_plotter(p: Params) -> None:
 
 
 def write_animated(p: Params) -> None:
-    @guarded
+    @guarded(p.state)
     def write_animated(v):
         options, gif = forms.animation_options(v.speed, v.loop), forms.parse_flag(v.gif, "gif")
         pages, used, summary = api.write_pages(p.state, v)
@@ -275,7 +275,7 @@ def write_animated(p: Params) -> None:
 
 # ---- paragraph mode ----------------------------------------------------------------------------------
 def write_paragraph(p: Params) -> None:
-    @guarded
+    @guarded(p.state)
     def write_paragraph(v):
         r = api.write_paragraph(p.state, v)
         return ([str(f) for f in r.svg_files], [str(f) for f in r.png_files], r.seed, r.summary(),
@@ -292,7 +292,7 @@ def write_paragraph(p: Params) -> None:
 
 
 def write_paragraph_pdf(p: Params) -> None:
-    @guarded
+    @guarded(p.state)
     def write_paragraph_pdf(v):
         r = api.write_paragraph(p.state, {**v, "candidates": 1})     # one PDF: no legibility check
         return str(r.pdf_file), r.seed, r.summary()
@@ -327,7 +327,7 @@ def write_paragraph_live(p: Params) -> None:
 
 # ---- your own styles ---------------------------------------------------------------------------------
 def make_style(p: Params) -> None:
-    @guarded
+    @guarded(p.state)
     def make_style(v):
         style, sid, files, preview, own = api.made_style(p.state, v.checkpoint, v.ink, v.text, v.file, v.own)
         where = " (kept for this session only: the last file, your-styles.zip, holds all of yours)" \
@@ -344,7 +344,7 @@ def make_style(p: Params) -> None:
 
 
 def load_styles(p: Params) -> None:
-    @guarded
+    @guarded(p.state)
     def load_styles(v):
         return api.loaded_styles(p.state, v.checkpoint, v.files, v.own)
 

@@ -128,7 +128,7 @@ def wire_learn(state: AppState, panel: LearnPanel, ink_json: gr.Textbox, links) 
     """`links`: tabs.Links (the settings' Checkpoint menu and the session's own styles)."""
     checkpoint, mine = links.settings["checkpoint"], links.mine
 
-    @guarded
+    @guarded(state)
     def add_line(v):
         drawn = list(v.drawn or [])
         sentence = PROMPT_SENTENCES[len(drawn) % len(PROMPT_SENTENCES)]
@@ -151,7 +151,7 @@ def wire_learn(state: AppState, panel: LearnPanel, ink_json: gr.Textbox, links) 
         except gr.Error:
             raise
         except Exception as e:
-            raise as_gr_error(e) from e
+            raise as_gr_error(e, state.folders) from e
 
     # by name: Gradio passes each input as the keyword of learn's own parameter (gr.Progress needs the
     # plain signature, which fields.on does not give)

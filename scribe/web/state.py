@@ -124,10 +124,8 @@ class HandCache:
     on disk (same path, new mtime) is loaded again. Safe to call from the server's worker threads.
     """
 
-    def __init__(self, style_dir: str | Path | None = None, device: str = "cpu", max_loaded: int = 3,
-                 user_style_dir: str | Path | None = None):
+    def __init__(self, style_dir: str | Path | None = None, device: str = "cpu", max_loaded: int = 3):
         self.style_dir = style_dir
-        self.user_style_dir = user_style_dir    # the user's own styles, layered over the bank when present
         self.device = device
         self.max_loaded = max_loaded
         self._hands: OrderedDict[tuple[str, int], Hand] = OrderedDict()
@@ -153,7 +151,7 @@ class HandCache:
             with self._lock:
                 if key in self._hands:
                     return self._hands[key]
-            hand = Hand.load(real, self.style_dir, device=self.device, user_style_dir=self.user_style_dir)
+            hand = Hand.load(real, self.style_dir, device=self.device)
             with self._lock:
                 self._hands[key] = hand
                 self._loading.pop(key, None)
@@ -202,10 +200,10 @@ class AppState:
         self.user_dir = Path(settings.user_style_dir or DEFAULT_USER_STYLE_DIR)
         # hands learned in the app (see keep_model), beside the user's styles
         self.models_dir = self.user_dir.parent / DEFAULT_USER_MODEL_DIR
-        for folder in (settings.style_dir, settings.checkpoint_dir, self.user_dir,
-                       settings.checkpoint and Path(settings.checkpoint).parent):
-            if folder:     # messages name files in these by their folder's name, never its place
-                views.SERVER_FOLDERS.add(str(Path(os.path.abspath(folder)).parent))
+        # messages name files in these folders by the folder's name, never its place (views.shown_text)
+        self.folders = tuple(str(Path(os.path.abspath(folder)).parent) for folder in (
+            settings.style_dir, settings.checkpoint_dir, self.user_dir,
+            settings.checkpoint and Path(settings.checkpoint).parent) if folder)
         self._own_lock = threading.Lock()  # the one lock of the registry of own styles and learned hands
         self.private = bool(settings.private_styles)
         self.cache = HandCache(settings.style_dir, settings.device)     # shipped styles only: see hand()
@@ -227,6 +225,10 @@ class AppState:
         # a temporary folder under unguessable names, known (by label) only to the session that made them.
         self._learned: OrderedDict[str, str] = OrderedDict()     # private mode: label -> path, oldest first
         self._private_models: Path | None = None
+
+    def shown(self, text) -> str:
+        """Text for the page: this server's folders cut, HTML escaped (views.shown_text)."""
+        return views.shown_text(text, self.folders)
 
     @property
     def max_steps(self) -> int | None:
@@ -303,8 +305,10 @@ class AppState:
             raise CheckpointError(f"checkpoint must be a name from /info (a string), not {type(value).__name__}")
         if not value.isprintable():     # a NUL or a lone surrogate would reach os.path as a ValueError
             raise CheckpointError("a checkpoint name cannot hold a NUL or an unprintable character")
-        if value in self._learned:                     # a learned hand, named by the session that made it
-            return self._learned[value]
+        with self._own_lock:
+            learned = self._learned.get(value)
+        if learned is not None:                        # a learned hand, named by the session that made it
+            return learned
         choices = self.choices()
         for label, path in choices:
             if value in (label, path):

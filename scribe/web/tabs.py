@@ -20,7 +20,7 @@ from ..render.paper import PaperOptions
 from ..render.plotter import ORIGINS, GcodeOptions
 from . import forms, live, outputs, views
 from .fields import Fields, on
-from .api import (document_specs, guarded, loaded_styles, made_style, shown_text, warn, write_lines_live,
+from .api import (document_specs, guarded, loaded_styles, made_style, warn, write_lines_live,
                   write_paragraph_live)
 from .assets import (CANVAS_CSS, CANVAS_HTML, CANVAS_JS, CLEAR_CANVAS_JS, LINE_EXAMPLES, QUICK_EXAMPLES,
                      READ_CANVAS_JS)
@@ -56,7 +56,7 @@ def result_preview(r) -> str:
     return views.preview_html(r.shown_svg())
 
 
-def page_updates(out: Outputs, r) -> dict:
+def page_updates(state: AppState, out: Outputs, r) -> dict:
     """A finished write, of either mode, as updates of the result column."""
     if isinstance(r, outputs.PagesResult):
         svg, png = (outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip"),
@@ -66,7 +66,7 @@ def page_updates(out: Outputs, r) -> dict:
         svg, png, pdf, document = r.svg_path, r.png_path, r.pdf_path, r.document_path
     path = lambda f: str(f) if f else None     # noqa: E731
     return {out.preview: result_preview(r), out.svg: path(svg), out.png: path(png), out.seed_used: r.seed,
-            out.status: shown_text(r.summary()), out.pages: r.pages, out.pdf: path(pdf), out.document: path(document)}
+            out.status: state.shown(r.summary()), out.pages: r.pages, out.pdf: path(pdf), out.document: path(document)}
 
 
 def live_page_updates(state: AppState, out: Outputs, writing, request: gr.Request | None = None):
@@ -77,7 +77,7 @@ def live_page_updates(state: AppState, out: Outputs, writing, request: gr.Reques
     for u in live.live_updates(writing, session=getattr(request, "session_hash", None), on_paper=True,
                                running=state.running):
         if u.result is not None:
-            yield page_updates(out, u.result)
+            yield page_updates(state, out, u.result)
             continue
         shown = {out.status: u.status}
         if u.svg:
@@ -254,13 +254,13 @@ def wire_open_document(state: AppState, tab: LinesTab, links: Links) -> None:
     this server has it) its checkpoint; its own ink styles are saved and offered in every menu."""
     settings = links.settings
 
-    @guarded
+    @guarded(state)
     def open_document(v):
         doc = outputs.read_document(v.upload)
         match = [label for label, p in state.choices() if doc.checkpoint and Path(p).name == doc.checkpoint]
         ckpt = match[0] if match else v.checkpoint
         if doc.checkpoint and not match:
-            warn(f"This server has no {doc.checkpoint}; the ink will differ from the saved one.")
+            warn(f"This server has no {doc.checkpoint}; the ink will differ from the saved one.", state.folders)
         specs, _, own = document_specs(state, doc, ckpt, v.own)
         sheet = doc.paper
         return {tab.rows: [state.new_row(s.text, s.style, s.bias, s.color, s.width, own) for s in specs],
@@ -424,7 +424,7 @@ def wire_own_hand(state: AppState, tab: OwnHandTab, links: Links, style_menus: l
     def menus_for(own) -> dict:
         return {menu: gr.Dropdown(choices=state.style_menu(own) or None) for menu in style_menus}
 
-    @guarded
+    @guarded(state)
     def make_style_ui(v):
         style, sid, files, _, own = made_style(state, v.checkpoint, v.ink, v.text, v.upload, v.own)
         m = style.measures
@@ -438,12 +438,12 @@ def wire_own_hand(state: AppState, tab: OwnHandTab, links: Links, style_menus: l
        [tab.preview, tab.files, tab.message, tab.style_id, mine] + list(style_menus), js=READ_CANVAS_JS, **PRIVATE)
     tab.clear.click(None, js=CLEAR_CANVAS_JS, **PRIVATE)
 
-    @guarded
+    @guarded(state)
     def load_styles_ui(v):
         ids, summary, own = loaded_styles(state, v.checkpoint, v.uploads, v.own)
         files = [str(outputs.your_styles_zip(state.own_styles(own)))] \
             if any(state.in_session(i, own) for i in ids) else None
-        return {tab.message: shown_text(summary) + ". Use them from any style menu.", tab.files: files, mine: own,
+        return {tab.message: state.shown(summary) + ". Use them from any style menu.", tab.files: files, mine: own,
                 **menus_for(own)}
 
     on(tab.load.upload, load_styles_ui, {"uploads": tab.load, "checkpoint": checkpoint, "own": mine},
@@ -511,14 +511,14 @@ def wire_settings(state: AppState, panel: SettingsPanel) -> None:
     def switch_checkpoint(name):
         try:
             text = views.describe_checkpoint(state.hand(name))
-            gr.Info(shown_text(f"Model ready: {name}"))
+            gr.Info(state.shown(f"Model ready: {name}"))
             return text
         except ScribeError as e:
-            gr.Warning(shown_text(f"Cannot load this checkpoint: {e}"), title=e.title)
-            return shown_text(f"⚠️ cannot load this checkpoint: {e}")
+            gr.Warning(state.shown(f"Cannot load this checkpoint: {e}"), title=e.title)
+            return state.shown(f"⚠️ cannot load this checkpoint: {e}")
         except Exception as e:   # a file that is not a checkpoint at all
-            gr.Warning(shown_text(f"Cannot load this checkpoint ({type(e).__name__}: {e})"))
-            return shown_text(f"⚠️ cannot load this checkpoint ({type(e).__name__}: {e})")
+            gr.Warning(state.shown(f"Cannot load this checkpoint ({type(e).__name__}: {e})"))
+            return state.shown(f"⚠️ cannot load this checkpoint ({type(e).__name__}: {e})")
 
     def rescan(current):
         choices = state.checkpoint_menu()
@@ -592,12 +592,12 @@ def result_panel() -> ResultPanel:
     return p
 
 
-def wire_result(panel: ResultPanel, settings: dict) -> None:
+def wire_result(state: AppState, panel: ResultPanel, settings: dict) -> None:
     out = panel.out
     panel.reuse.click(lambda v: "" if v in (None, "") else str(v), out.seed_used, settings["seed"], queue=False,
                       **PRIVATE)
 
-    @guarded
+    @guarded(state)
     def plotter_ui(v):
         svgs, codes = outputs.plotter_files(v.pages or [], forms.plotter_options(v.paper, v.landscape, v.margin_mm),
                                             forms.gcode_options(v.pen_up, v.pen_down, v.draw_feed, v.travel_feed,
@@ -613,12 +613,12 @@ def wire_result(panel: ResultPanel, settings: dict) -> None:
             raise InputError("nothing written yet: press Write first")
         return pages[0]
 
-    @guarded
+    @guarded(state)
     def play_ui(v):
         page, options = first_page(v.pages), forms.animation_options(v.speed, v.loop)
         return views.animation_html(page, options.speed), [str(p) for p in outputs.animation_files(page, options)]
 
-    @guarded
+    @guarded(state)
     def gif_ui(v):
         page, options = first_page(v.pages), forms.animation_options(v.speed, v.loop)
         return [str(p) for p in outputs.animation_files(page, options, gif=True)]
