@@ -6,7 +6,7 @@ those flags before Gradio loads and then calls `main`.
     python app.py --checkpoint runs/x/checkpoint-3200.pt --checkpoint_dir /content/drive/MyDrive/scribe
     python app.py --share                          # a public link (on by default in Colab)
 
-API endpoints: see scribe/web/api.py, the README, or the app's "Use via API" page.
+API endpoints: see scribe/web/endpoints.py, the README, or the app's "Use via API" page.
 """
 from __future__ import annotations
 
