@@ -228,8 +228,8 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
             on(remove.click, lambda v, rid=rid: remove_row(rid, on_screen(v)), controls, **edit)
 
         def start(v):
-            rows = [{k: v[f"{k}_{rid}"] for k in ROW_FIELDS} for rid in removes]
-            return write_lines_live(state, lambda: forms.specs_from_rows(rows), v)
+            typed = [{k: row[k] for k in ROW_FIELDS} for row in on_screen(v)]
+            return write_lines_live(state, lambda: forms.specs_from_rows(typed), v)
 
         texts = [c for name, c in controls.items() if name.startswith("text_")]
         wire_write(state, links.out, [write.click] + [t.submit for t in texts], stop, start,
