@@ -121,3 +121,24 @@ def test_rows_get_ids_that_are_never_reused():
     st = AppState(AppSettings(private_styles=True).resolved())
     ids = {st.new_row()["id"] for _ in range(200)}
     assert len(ids) == 200 and all(f"text_{i}".isidentifier() for i in ids)    # they name the rows' fields
+
+
+def test_one_function_turns_a_result_of_either_mode_into_every_output(tiny_ckpt_path, tiny_style_dir, tmp_path,
+                                                                     monkeypatch):
+    """Before: two functions returned 8-tuples, and the live updates repeated `keep` in their own."""
+    from types import SimpleNamespace
+    from scribe.hand import Hand, LineSpec
+    from scribe.web import forms, outputs, tabs
+    hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
+    out = tabs.Outputs(*[object() for _ in range(8)])                 # stand-ins for the result column
+    state = SimpleNamespace(shown=lambda text: f"<{text}>")
+    r = outputs.write_files(hand, [LineSpec("hello", 1)], 5, 96, max_steps=MAX_STEPS, out_root=tmp_path)
+    shown = tabs.page_updates(state, out, r)
+    assert set(shown) == set(out.all()) and shown[out.seed_used] == 5 and shown[out.pages] == r.pages
+    assert shown[out.document].endswith(".scribe.json") and shown[out.status] == f"<{r.summary()}>"
+    monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "para")
+    layout, _ = forms.paragraph_look({"page": "a5"})
+    pr = outputs.write_paragraph_files(hand, "hello there", 1, 1.0, None, None, layout, 3, 96, MAX_STEPS)
+    shown = tabs.page_updates(state, out, pr)
+    assert set(shown) == set(out.all()) and shown[out.seed_used] == 3 and shown[out.document] is None
+    assert shown[out.pdf].endswith(".pdf") and shown[out.preview] == tabs.result_preview(pr)
