@@ -22,7 +22,7 @@ import uuid
 import threading
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -183,11 +183,22 @@ def style_bank(style_dir: str | Path | None = None) -> StyleBank | None:
 
 
 # ---- the state ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SharedStyles:
+    """Which styles every visitor shares now: one value, replaced whole (never changed) under the state's
+    lock, so that a reader sees the privacy, the bank and the menu of one moment together."""
+    private: bool                                  # the visitors' own styles are kept per session
+    bank: StyleBank | LayeredStyleBank | None      # the shipped styles, with user_styles/ when shared
+    menu: tuple = ()                               # a style menu's shared choices: style_choices(bank)
+    user: StyleBank | None = None                  # user_styles/ as last read (when shared)
+
+
 class AppState:
     """Per-server state: settings (resolved), the model cache, the checkpoint choices and the style bank.
-    Read-only once the page is built, except the registry of the visitors' own styles and learned hands:
-    `private`, `bank`, `style_opts`, the sessions' banks, the learned hands and the hands that see
-    user_styles/, each replaced (never changed in place) under one lock, `_own_lock`.
+    Read-only once the page is built, except the registry of the visitors' own styles and learned hands,
+    all under one lock (`_own_lock`): the styles every visitor shares (`SharedStyles`: `private`, `bank`,
+    `style_opts`, replaced whole), the sessions' banks, the learned hands, and the views of the cached
+    hands that see user_styles/.
 
     `bank` is the shipped bank layered with the user's own styles; `refresh_styles` builds a new one
     after a style is made, and every reader looks it up here at call time, so none holds a stale bank.
@@ -205,26 +216,37 @@ class AppState:
             settings.style_dir, settings.checkpoint_dir, self.user_dir,
             settings.checkpoint and Path(settings.checkpoint).parent) if folder)
         self._own_lock = threading.Lock()  # the one lock of the registry of own styles and learned hands
-        self.private = bool(settings.private_styles)
         self.cache = HandCache(settings.style_dir, settings.device)     # shipped styles only: see hand()
         self.running = Running()           # the live writes running now, by session (Stop waits for them)
         try:
             self.shipped, self.bank_error = style_bank(settings.style_dir), ""
         except StyleError as e:
             self.shipped, self.bank_error = None, str(e)
-        self.bank: StyleBank | LayeredStyleBank | None = self.shipped
-        self._user_styles: StyleBank | None = None     # user_styles/ as last read (locally)
-        self._user_views: dict = {}        # (cached hand's id) -> (that hand, a view of it seeing _user_styles)
+        self._shared = SharedStyles(bool(settings.private_styles), self.shipped, tuple(style_choices(self.shipped)))
+        self._user_views: dict = {}        # (cached hand's id) -> (that hand, its user bank, a view seeing it)
         if not self.private:
             self._layer_user_styles()
+            self._shared = replace(self._shared, menu=tuple(style_choices(self.bank)))   # with user_styles/
         self.default, self.missing = initial_checkpoint(settings.checkpoint, self.choices())
-        # Dropdown choices every style menu offers (shared styles); a new list when a style is made.
-        self.style_opts: list[tuple[str, str]] = style_choices(self.bank)
         self._sessions: weakref.WeakSet = weakref.WeakSet()    # every live session's own styles (private)
         # Hands learned in the app. Locally: files in user_models/, listed for everyone. Private: files in
         # a temporary folder under unguessable names, known (by label) only to the session that made them.
         self._learned: OrderedDict[str, str] = OrderedDict()     # private mode: label -> path, oldest first
         self._private_models: Path | None = None
+
+    # ---- the styles every visitor shares now (SharedStyles) ----
+    @property
+    def private(self) -> bool:
+        return self._shared.private
+
+    @property
+    def bank(self) -> StyleBank | LayeredStyleBank | None:
+        return self._shared.bank
+
+    @property
+    def style_opts(self) -> list[tuple[str, str]]:
+        """The choices every style menu offers (the shared styles)."""
+        return list(self._shared.menu)
 
     def shown(self, text) -> str:
         """Text for the page: this server's folders cut, HTML escaped (views.shown_text)."""
@@ -324,7 +346,7 @@ class AppState:
         own styles, a view that also sees them. The cached Hand itself is never changed."""
         hand = self.cache.get(self.resolve(checkpoint))
         with self._own_lock:
-            user = None if self.private else self._user_styles
+            user = self._shared.user
             if user is not None and len(user.ids):
                 seen = self._user_views.get(id(hand))
                 if seen is None or seen[0] is not hand or seen[1] is not user:
@@ -354,9 +376,9 @@ class AppState:
         user = self._user_bank()
         banks = [b for b in (self.shipped, user) if b is not None]
         with self._own_lock:
-            self._user_styles = user
-            if banks:
-                self.bank = LayeredStyleBank(banks)
+            if not self._shared.private:
+                bank = LayeredStyleBank(banks) if banks else None
+                self._shared = replace(self._shared, bank=bank, user=user)
 
     def refresh_styles(self) -> None:
         """After a style is made: a new layered bank, and new views of the models that see it (hand())."""
@@ -365,8 +387,8 @@ class AppState:
     def add_style_choice(self, choice: tuple[str, str]) -> None:
         """Offer a new style in every menu; only where styles are shared (locally)."""
         with self._own_lock:
-            if not self.private and choice not in self.style_opts:
-                self.style_opts = self.style_opts + [choice]
+            if not self._shared.private and choice not in self._shared.menu:
+                self._shared = replace(self._shared, menu=self._shared.menu + (choice,))
 
     def style_value(self, style, own: MemoryStyleBank | None = None) -> str:
         """A dropdown value for a style id; ids missing from the bank (and from the session's own
@@ -504,7 +526,5 @@ class AppState:
         """Keep the visitors' own styles per session from now on (the app is about to be served beyond
         this machine): user_styles/ is no longer offered, and the page's menus hold the shared styles only."""
         with self._own_lock:
-            self.private = True
-            self.bank = self.shipped
-            self.style_opts = style_choices(self.bank)
-            self._user_styles, self._user_views = None, {}
+            self._shared = SharedStyles(True, self.shipped, tuple(style_choices(self.shipped)))
+            self._user_views = {}
