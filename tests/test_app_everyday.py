@@ -64,24 +64,25 @@ def test_the_preview_shows_the_paper_and_the_svg_file_never_has_it(tiny_ckpt_pat
     layout, paper = forms.line_look("8", 2.0, "left", "ruled", "9", "#3366cc")
     r = outputs.write_files(hand, [LineSpec("hello", 1)], 5, 96, max_steps=MAX_STEPS, out_root=tmp_path,
                             layout=layout, paper=paper)
-    shown = tabs.shown(r)[0]
+    shown = tabs.result_preview(r)
     assert 'id="paper"' in shown and "#3366cc" in shown
     assert 'id="paper"' not in r.svg and 'id="paper"' not in r.svg_path.read_text()
     _, white = forms.line_look("8", 2.0, "left", "plain", None, None)
     plain = outputs.write_files(hand, [LineSpec("hello", 1)], 5, 96, max_steps=MAX_STEPS, out_root=tmp_path,
                                 paper=white)
-    assert 'id="paper"' not in tabs.shown(plain)[0]           # plain paper: the preview is the page itself
+    assert 'id="paper"' not in tabs.result_preview(plain)           # plain paper: the preview is the page itself
     monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "para")
-    playout, sheet = forms.paragraph_look("a5", 15, 0, 6, 1.7, "left", 0, "grid", None, None)
+    playout, sheet = forms.paragraph_look(dict(page="a5", margin_mm=15, width_mm=0, size_mm=6, line_spacing=1.7,
+                                                     align="left", variation=0, paper="grid"))
     pr = outputs.write_paragraph_files(hand, "hello there", 1, 1.0, "#000000", 1.5, playout, 3, 96, MAX_STEPS,
                                        paper=sheet)
-    assert 'id="paper"' in tabs.shown_pages(pr)[0]
+    assert 'id="paper"' in tabs.result_preview(pr)
     assert all('id="paper"' not in Path(f).read_text() for f in pr.svg_files)
 
 
 def test_paragraph_files_include_one_pdf_of_every_page(tiny_ckpt_path, tiny_style_dir):
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
-    layout, paper = forms.paragraph_look("a5", 15, 0, 20, 1.7, "left", 0, "ruled", None, None)
+    layout, paper = forms.paragraph_look(dict(page="a5", margin_mm=15, width_mm=0, size_mm=20, line_spacing=1.7, paper="ruled"))
     r = outputs.write_paragraph_files(hand, " ".join(["alpha beta gamma delta"] * 14), 1, 1.0, None, None, layout,
                                       2, 96, MAX_STEPS, paper=paper)
     assert len(r.svg_files) >= 2 and pdf_pages(r.pdf_file) == len(r.svg_files)

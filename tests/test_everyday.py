@@ -125,7 +125,8 @@ def test_the_rules_sit_on_the_baselines_at_the_line_pitch():
 def test_a_rule_pitch_sets_the_line_spacing_everywhere():
     layout, paper = forms.line_look("6", None, "left", "ruled", 9, "#223344")
     assert paper.pitch_mm == 9 and layout.line_spacing * layout.x_height_px * MM_PER_PX == pytest.approx(9)
-    para, sheet = forms.paragraph_look("a5", 15, 0, 6, 1.7, "left", 0, "grid", 12, None)
+    para, sheet = forms.paragraph_look(dict(page="a5", margin_mm=15, width_mm=0, size_mm=6, line_spacing=1.7,
+                                                 paper="grid", rule_pitch=12))
     assert para.pitch_mm() == pytest.approx(12) and sheet.kind == "grid"
     with pytest.raises(InputError, match="paper 'lined' must be one of"):
         forms.line_look(paper="lined")

@@ -158,7 +158,8 @@ def test_the_live_preview_is_on_the_chosen_paper_and_an_svg_never_is(tmp_path, m
     assert all('id="paper"' not in (u.svg or "")
                for u in live.live_updates(plain, "strokes", min_interval=0.0, on_paper=True))
     monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "para")
-    playout, sheet = forms.paragraph_look("a5", 15, 0, 6, 1.7, "left", 0, "grid", None, "#cc3366")
+    playout, sheet = forms.paragraph_look(dict(page="a5", margin_mm=15, width_mm=0, size_mm=6, line_spacing=1.7,
+                                                   paper="grid", rule_color="#cc3366"))
     writing = outputs.write_paragraph_files_live(hand, "hello there quick fox", None, 1.0, "#000000", 1.5, playout,
                                                  3, 96, 40, paper=sheet, every=16)
     ups = list(live.live_updates(writing, "lines", on_paper=True))

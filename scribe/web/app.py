@@ -6,7 +6,7 @@ those flags before Gradio loads and then calls `main`.
     python app.py --checkpoint runs/x/checkpoint-3200.pt --checkpoint_dir /content/drive/MyDrive/scribe
     python app.py --share                          # a public link (on by default in Colab)
 
-API endpoints: see scribe/web/api.py, docs/api.md, or the app's "Use via API" page.
+API endpoints: see scribe/web/endpoints.py, docs/api.md, or the app's "Use via API" page.
 """
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from ..hand import use_sampling_threads
 from . import api, learn, outputs, tabs, views
 from .assets import CSS
 from .flags import parse_args
+from .endpoints import add_endpoints
+from .fields import Fields
 from .forms import FREE_STYLE
 from .state import SESSION_STYLES_TTL_S, AppSettings, AppState
 
@@ -39,15 +41,17 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
         except Exception as e:   # the page still opens, says why, and offers the other checkpoints
             load_error = f"cannot load the checkpoint {state.default_label()}: {e}"
             model_line = f"⚠️ {load_error}"
-    first_style = state.style_opts[1][1] if len(state.style_opts) > 1 else FREE_STYLE
+    shipped = state.shipped_style_menu()
+    first_style = shipped[1][1] if len(shipped) > 1 else FREE_STYLE
 
     with api.CheckedBlocks(title="Scribe: handwriting synthesis", delete_cache=(1800, 3600)) as demo:
         # The session's own styles (a MemoryStyleBank, or None) when they are kept per session.
         mine = gr.State(None, time_to_live=SESSION_STYLES_TTL_S)
+        fields = Fields()
         links = tabs.Links(mine=mine, load=demo.load)
         gr.Markdown("# Scribe\nHandwriting synthesis (Graves 2013): type lines, pick a hand for each, "
                     "press **Write**, then download a plotter-clean SVG or a PNG.")
-        banner = " ".join(api.shown_text(m) for m in (state.missing, load_error, state.bank_error) if m)
+        banner = " ".join(state.shown(m) for m in (state.missing, load_error, state.bank_error) if m)
         gr.HTML(f"<div class='scribe-banner'>{banner}</div>" if banner else "", visible=bool(banner))
 
         with gr.Row(equal_height=False):
@@ -56,27 +60,26 @@ def build_demo(settings: AppSettings | None = None) -> gr.Blocks:
                     with gr.Tab("Lines", id="lines"):
                         lines = tabs.lines_tab(state, first_style, links)
                     with gr.Tab("Quick mode (paragraph)", id="quick"):
-                        quick = tabs.quick_tab(state, first_style)
+                        quick = tabs.quick_tab(state, first_style, fields)
                     with gr.Tab("Paragraph (pages)", id="paragraph"):
-                        paragraph = tabs.paragraph_tab(state, first_style)
+                        paragraph = tabs.paragraph_tab(state, first_style, fields)
                     with gr.Tab("Your own hand", id="own-hand"):
                         own = tabs.own_hand_tab(state)
                         learning = learn.learn_panel()
-                settings_panel = tabs.settings_panel(state, model_line)
+                settings_panel = tabs.settings_panel(state, model_line, fields)
             with gr.Column(scale=4, min_width=380):
                 result = tabs.result_panel()
 
-        shared, out = settings_panel.shared, result.out
-        links.shared, links.out, links.paper = shared, out, settings_panel.paper.all()
-        tabs.wire_open_document(state, lines, shared, settings_panel.paper, mine)
-        tabs.wire_quick(state, quick, shared, out, settings_panel.paper, mine)
-        tabs.wire_paragraph(state, paragraph, shared, out, settings_panel.paper, mine)
-        tabs.wire_own_hand(state, own, shared, out, style_menus=[paragraph.style, quick.style], mine=mine)
-        learn.wire_learn(state, learning, own.ink_json, shared.checkpoint, mine)
+        links.settings, links.out, links.chart = settings_panel.fields, result.out, settings_panel.chart
+        tabs.wire_open_document(state, lines, links)
+        tabs.wire_quick(state, quick, fields, links)
+        tabs.wire_paragraph(state, paragraph, fields, links)
+        tabs.wire_own_hand(state, own, links, style_menus=[paragraph.style, quick.style])
+        learn.wire_learn(state, learning, own.ink_json, links)
         tabs.wire_settings(state, settings_panel)
-        tabs.wire_result(result, shared)
-        api.add_api(state, mine)
-        state.menus = [paragraph.style, quick.style]
+        tabs.wire_result(state, result, links.settings)
+        tabs.wire_menus(state, demo.load, links, style_menus=[paragraph.style, quick.style])
+        add_endpoints(state, mine)
 
     demo.queue(max_size=s.max_queue, default_concurrency_limit=s.concurrency)
     demo.scribe_state = state          # launch() reads it: served beyond this machine, styles go private
@@ -103,39 +106,14 @@ def bound_server_memory(threshold: int = MMAP_THRESHOLD) -> bool:
         return False
 
 
-def _choice_value(choice):
-    return choice[1] if isinstance(choice, (tuple, list)) and len(choice) > 1 else choice
-
-
 def go_private(demo: gr.Blocks, why: str) -> None:
-    """Keep the visitors' own styles per session from now on, and serve the page without the shared
-    ones (the page's settings are built again: Gradio serves the copy it made at launch)."""
+    """Keep the visitors' own styles per session from now on. The page itself needs no change: it is
+    built with the shipped styles and listed checkpoints only, and each page load fills its menus with
+    what that session may see (tabs.wire_menus)."""
     state = getattr(demo, "scribe_state", None)
     if state is None or state.private:
         return
-    offered = lambda: {v for _, v in state.style_opts} | {v for _, v in state.checkpoint_menu()}   # noqa: E731
-    before = offered()
     state.make_private()
-    gone = before - offered()          # user_styles/ and the hands learned here (user_models/)
-
-    def without_gone(choices):
-        return [c for c in choices if _choice_value(c) not in gone]
-
-    chart = views.style_chart_html(state.bank)
-    for block in list(getattr(demo, "blocks", {}).values()):     # every style menu, the rows' included
-        if isinstance(block, gr.Dropdown) and any(_choice_value(c) in gone for c in block.choices or []):
-            block.choices = without_gone(block.choices)
-            if block.value in gone:    # a style menu falls back to the free hand, the Checkpoint menu to the default
-                block.value = FREE_STYLE if FREE_STYLE in map(_choice_value, block.choices) else state.default_label()
-        elif isinstance(block, gr.Dataset):                       # examples keep a copy of their inputs' menus
-            for props in block.component_props or []:
-                if isinstance(props, dict) and isinstance(props.get("choices"), list):
-                    props["choices"] = without_gone(props["choices"])
-        elif isinstance(block, gr.HTML) and getattr(block, "elem_classes", None) and \
-                "scribe-style-chart" in block.elem_classes:       # the chart of styles
-            block.value = chart
-    if getattr(demo, "config", None) is not None:
-        demo.config = demo.get_config_file()
     log.warning("served beyond this machine (%s): the visitors' own styles are kept per session from now "
                 "on, not in %s/", why, state.user_dir.name)
 

@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..request import (BIAS_RANGE, DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, DEFAULT_WIDTH, MAX_CHARS_PER_LINE,
                        MAX_LINES, SEED_LIMIT, WIDTH_RANGE, LineSpec)
 from ..render.animate import SPEED_RANGE, AnimationOptions
-from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, Layout, size_mm
+from ..render.page import DEFAULT_LINE_SPACING, LINE_SPACING_RANGE, Layout, size_mm
 from ..render.paper import PAPER_KINDS, PITCH_RANGE_MM, PaperOptions, line_spacing_for
 from ..render.paragraph import ALIGNS, ParagraphLayout, wrap_text
 from ..render.plotter import GcodeOptions, PlotterOptions
@@ -375,12 +375,14 @@ def line_look(size=None, line_spacing=None, align=None, paper=None, rule_pitch=N
         raise InputError(f"{e} (the rule pitch over the writing size)" if sheet and sheet.pitch_mm else str(e)) from None
 
 
-def paragraph_look(page=None, margin_mm=None, width_mm=None, size_mm=None, line_spacing=None, align=None,
-                   variation=None, paper=None, rule_pitch=None, rule_color=None
-                   ) -> tuple[ParagraphLayout, PaperOptions | None]:
-    """Paragraph mode's layout and paper; a rule pitch sets the line spacing, as in line mode."""
-    sheet = paper_options(paper, rule_pitch, rule_color)
+def paragraph_look(values) -> tuple[ParagraphLayout, PaperOptions | None]:
+    """Paragraph mode's layout and paper from a form's or a request's values by name (page, margin_mm,
+    width_mm, size_mm, line_spacing, align, variation, paper, rule_pitch, rule_color; a missing one is
+    blank: its default); a rule pitch sets the line spacing, as in line mode."""
+    v = values.get
+    sheet = paper_options(v("paper"), v("rule_pitch"), v("rule_color"))
+    line_spacing = v("line_spacing")
     if sheet is not None and sheet.pitch_mm:
-        line_spacing = line_spacing_for(sheet.pitch_mm, parse_size(size_mm))
-    return paragraph_layout(page, False, margin_mm, width_mm, size_mm, line_spacing, align, variation), sheet
-
+        line_spacing = line_spacing_for(sheet.pitch_mm, parse_size(v("size_mm")))
+    return paragraph_layout(v("page"), False, v("margin_mm"), v("width_mm"), v("size_mm"), line_spacing, v("align"),
+                            v("variation")), sheet

@@ -20,6 +20,7 @@ from ..errors import InputError
 from . import outputs
 from .api import as_gr_error, guarded
 from .assets import CLEAR_CANVAS_JS, READ_CANVAS_JS
+from .fields import on
 from .state import AppState
 from .tabs import PRIVATE
 
@@ -123,17 +124,20 @@ def learn_updates(state: AppState, checkpoint, drawn, uploads, minutes, own, pro
            f"{sid}**.", gr.Dropdown(choices=state.menu_with(label), value=label), own)
 
 
-def wire_learn(state: AppState, panel: LearnPanel, ink_json: gr.Textbox, checkpoint: gr.Dropdown,
-               mine: gr.State) -> None:
-    @guarded
-    def add_line(ink, drawn, ckpt, own):
-        drawn = list(drawn or [])
+def wire_learn(state: AppState, panel: LearnPanel, ink_json: gr.Textbox, links) -> None:
+    """`links`: tabs.Links (the settings' Checkpoint menu and the session's own styles)."""
+    checkpoint, mine = links.settings["checkpoint"], links.mine
+
+    @guarded(state)
+    def add_line(v):
+        drawn = list(v.drawn or [])
         sentence = PROMPT_SENTENCES[len(drawn) % len(PROMPT_SENTENCES)]
-        drawn.append(outputs.learned_line(state.hand(ckpt, own), ink, sentence))
+        drawn.append(outputs.learned_line(state.hand(v.checkpoint, v.own), v.ink, sentence))
         return drawn, prompt_text(drawn), f"Line {len(drawn)} added."
 
-    panel.add.click(add_line, [ink_json, panel.lines, checkpoint, mine], [panel.lines, panel.prompt, panel.message],
-                    js=READ_CANVAS_JS, **PRIVATE).success(None, js=CLEAR_CANVAS_JS, **PRIVATE)
+    on(panel.add.click, add_line, {"ink": ink_json, "drawn": panel.lines, "checkpoint": checkpoint, "own": mine},
+       [panel.lines, panel.prompt, panel.message], js=READ_CANVAS_JS, **PRIVATE).success(
+        None, js=CLEAR_CANVAS_JS, **PRIVATE)
 
     def remove_line(drawn):
         drawn = list(drawn or [])[:-1]
@@ -141,15 +145,18 @@ def wire_learn(state: AppState, panel: LearnPanel, ink_json: gr.Textbox, checkpo
 
     panel.undo.click(remove_line, panel.lines, [panel.lines, panel.prompt, panel.message], queue=False, **PRIVATE)
 
-    def learn(drawn, uploads, minutes, ckpt, own, progress=gr.Progress()):
+    def learn(drawn, uploads, minutes, checkpoint, own, progress=gr.Progress()):
         try:
-            yield from learn_updates(state, ckpt, drawn, uploads, minutes, own, progress)
+            yield from learn_updates(state, checkpoint, drawn, uploads, minutes, own, progress)
         except gr.Error:
             raise
         except Exception as e:
-            raise as_gr_error(e) from e
+            raise as_gr_error(e, state.folders) from e
 
-    running = panel.learn.click(learn, [panel.lines, panel.uploads, panel.minutes, checkpoint, mine],
-                                [panel.message, checkpoint, mine], show_progress_on=[panel.message],
+    # by name: Gradio passes each input as the keyword of learn's own parameter (gr.Progress needs the
+    # plain signature, which fields.on does not give)
+    running = panel.learn.click(learn, inputs_kwargs=dict(drawn=panel.lines, uploads=panel.uploads,
+                                                          minutes=panel.minutes, checkpoint=checkpoint, own=mine),
+                                outputs=[panel.message, checkpoint, mine], show_progress_on=[panel.message],
                                 **PRIVATE, **state.conc)
     panel.stop.click(None, cancels=[running], **PRIVATE)

@@ -448,10 +448,10 @@ def style_files(style_id: int, style, mine: list | None = None) -> tuple[list[Pa
 
 def make_style(hand: Hand, ink, text, upload, user_dir: Path) -> tuple[object, int, list[Path], Path]:
     """`own_style`, saved in `user_dir` under the next free id: (UserStyle, id, [its two style files,
-    for download], preview SVG file)."""
+    for download], preview SVG file). `hand` is left as it was: a hand that sees the new style is a new
+    one (Hand.with_styles, or Hand.load with user_style_dir)."""
     style = own_style(hand, ink, text, upload)
     style_id = save_style(style, user_dir, avoid_ids=hand.style_ids)
-    hand.add_user_styles(user_dir)
     return (style, style_id, *style_files(style_id, style))
 
 

@@ -17,12 +17,12 @@ A batch (a document's embedded styles, an uploaded zip) is kept whole or not at 
 """
 from __future__ import annotations
 
-import itertools
 import os
+import uuid
 import threading
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ from ..request import DEFAULT_BIAS
 from ..styles import LayeredStyleBank, MemoryStyleBank, Style, StyleBank, StyleError, style_ids
 from ..user_style import UserStyle, save_style
 from .forms import DEFAULT_COLOR, DEFAULT_WIDTH, FREE_STYLE
+from .live import Running
 from .outputs import DEFAULT_OUTPUT_MAX_MB
 from . import views
 from .views import style_choices
@@ -50,7 +51,6 @@ SESSION_STYLES_TTL_S = 6 * 3600    # a session's styles are dropped this long af
 # and every API call without a session (raw HTTP) starts one; Gradio's default of 10,000 would let a
 # loop of such calls take ~4 GB. An evicted browser tab loses its rows and its own styles.
 DEFAULT_MAX_SESSIONS = 128
-_ids = itertools.count(1)          # row ids: never reused, so a new row never inherits an old row's values
 
 
 @dataclass
@@ -127,10 +127,8 @@ class HandCache:
     on disk (same path, new mtime) is loaded again. Safe to call from the server's worker threads.
     """
 
-    def __init__(self, style_dir: str | Path | None = None, device: str = "cpu", max_loaded: int = 3,
-                 user_style_dir: str | Path | None = None):
+    def __init__(self, style_dir: str | Path | None = None, device: str = "cpu", max_loaded: int = 3):
         self.style_dir = style_dir
-        self.user_style_dir = user_style_dir    # the user's own styles, layered over the bank when present
         self.device = device
         self.max_loaded = max_loaded
         self._hands: OrderedDict[tuple[str, int], Hand] = OrderedDict()
@@ -156,7 +154,7 @@ class HandCache:
             with self._lock:
                 if key in self._hands:
                     return self._hands[key]
-            hand = Hand.load(real, self.style_dir, device=self.device, user_style_dir=self.user_style_dir)
+            hand = Hand.load(real, self.style_dir, device=self.device)
             with self._lock:
                 self._hands[key] = hand
                 self._loading.pop(key, None)
@@ -188,11 +186,27 @@ def style_bank(style_dir: str | Path | None = None) -> StyleBank | None:
 
 
 # ---- the state ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SharedStyles:
+    """Which styles every visitor shares now: one value, replaced whole (never changed) under the state's
+    lock, so that a reader sees the privacy, the bank and the menu of one moment together."""
+    private: bool                                  # the visitors' own styles are kept per session
+    bank: StyleBank | LayeredStyleBank | None      # the shipped styles, with user_styles/ when shared
+    menu: tuple = ()                               # a style menu's shared choices: style_choices(bank)
+    user: StyleBank | None = None                  # user_styles/ as last read (when shared)
+
+
 class AppState:
     """Per-server state: settings (resolved), the model cache, the checkpoint choices and the style bank.
+    Read-only once the page is built, except the registry of the visitors' own styles and learned hands,
+    all under one lock (`_own_lock`): the styles every visitor shares (`SharedStyles`: `private`, `bank`,
+    `style_opts`, replaced whole), the sessions' banks, the learned hands, and the views of the cached
+    hands that see user_styles/.
 
     `bank` is the shipped bank layered with the user's own styles; `refresh_styles` builds a new one
     after a style is made, and every reader looks it up here at call time, so none holds a stale bank.
+    The cached Hands (HandCache) see the shipped styles only and are never changed: a write that may use
+    user_styles/ gets a view of one (Hand.with_styles), made once per version of that folder's bank.
     """
 
     def __init__(self, settings: AppSettings):
@@ -200,30 +214,46 @@ class AppState:
         self.user_dir = Path(settings.user_style_dir or DEFAULT_USER_STYLE_DIR)
         # hands learned in the app (see keep_model), beside the user's styles
         self.models_dir = self.user_dir.parent / DEFAULT_USER_MODEL_DIR
-        for folder in (settings.style_dir, settings.checkpoint_dir, self.user_dir,
-                       settings.checkpoint and Path(settings.checkpoint).parent):
-            if folder:     # messages name files in these by their folder's name, never its place
-                views.SERVER_FOLDERS.add(str(Path(os.path.abspath(folder)).parent))
-        self.private = bool(settings.private_styles)
-        self.cache = HandCache(settings.style_dir, settings.device,
-                               user_style_dir=None if self.private else settings.user_style_dir)
+        # messages name files in these folders by the folder's name, never its place (views.shown_text)
+        self.folders = tuple(str(Path(os.path.abspath(folder)).parent) for folder in (
+            settings.style_dir, settings.checkpoint_dir, self.user_dir,
+            settings.checkpoint and Path(settings.checkpoint).parent) if folder)
+        self._own_lock = threading.Lock()  # the one lock of the registry of own styles and learned hands
+        self.cache = HandCache(settings.style_dir, settings.device)     # shipped styles only: see hand()
+        self.running = Running()           # the live writes running now, by session (Stop waits for them)
         try:
             self.shipped, self.bank_error = style_bank(settings.style_dir), ""
         except StyleError as e:
             self.shipped, self.bank_error = None, str(e)
-        self.bank: StyleBank | LayeredStyleBank | None = self.shipped
+        self._shared = SharedStyles(bool(settings.private_styles), self.shipped, tuple(style_choices(self.shipped)))
+        self._user_views: dict = {}        # (cached hand's id) -> (that hand, its user bank, a view seeing it)
         if not self.private:
             self._layer_user_styles()
+            self._shared = replace(self._shared, menu=tuple(style_choices(self.bank)))   # with user_styles/
         self.default, self.missing = initial_checkpoint(settings.checkpoint, self.choices())
-        # Dropdown choices every style menu offers; made styles are appended, so rows built later offer them.
-        self.style_opts: list[tuple[str, str]] = style_choices(self.bank)
-        self.menus: list = []              # the page's fixed style menus (their choices follow make_private)
         self._sessions: weakref.WeakSet = weakref.WeakSet()    # every live session's own styles (private)
-        self._own_lock = threading.Lock()
         # Hands learned in the app. Locally: files in user_models/, listed for everyone. Private: files in
         # a temporary folder under unguessable names, known (by label) only to the session that made them.
         self._learned: OrderedDict[str, str] = OrderedDict()     # private mode: label -> path, oldest first
         self._private_models: Path | None = None
+
+    # ---- the styles every visitor shares now (SharedStyles) ----
+    @property
+    def private(self) -> bool:
+        return self._shared.private
+
+    @property
+    def bank(self) -> StyleBank | LayeredStyleBank | None:
+        return self._shared.bank
+
+    @property
+    def style_opts(self) -> list[tuple[str, str]]:
+        """The choices every style menu offers (the shared styles)."""
+        return list(self._shared.menu)
+
+    def shown(self, text) -> str:
+        """Text for the page: this server's folders cut, HTML escaped (views.shown_text)."""
+        return views.shown_text(text, self.folders)
 
     @property
     def max_steps(self) -> int | None:
@@ -304,8 +334,10 @@ class AppState:
             raise CheckpointError(f"checkpoint must be a name from /info (a string), not {type(value).__name__}")
         if not value.isprintable():     # a NUL or a lone surrogate would reach os.path as a ValueError
             raise CheckpointError("a checkpoint name cannot hold a NUL or an unprintable character")
-        if value in self._learned:                     # a learned hand, named by the session that made it
-            return self._learned[value]
+        with self._own_lock:
+            learned = self._learned.get(value)
+        if learned is not None:                        # a learned hand, named by the session that made it
+            return learned
         choices = self.choices()
         for label, path in choices:
             if value in (label, path):
@@ -317,9 +349,28 @@ class AppState:
         raise CheckpointError(f"unknown checkpoint {value[:60]!r}; this server offers: {listed}")
 
     def hand(self, checkpoint, own: MemoryStyleBank | None = None) -> Hand:
-        """The model for `checkpoint`; with a session's own styles, a view of it that also sees them."""
+        """The model for `checkpoint`; locally, a view of it that also sees user_styles/; with a session's
+        own styles, a view that also sees them. The cached Hand itself is never changed."""
         hand = self.cache.get(self.resolve(checkpoint))
+        with self._own_lock:
+            user = self._shared.user
+            if user is not None and len(user.ids):
+                seen = self._user_views.get(id(hand))
+                if seen is None or seen[0] is not hand or seen[1] is not user:
+                    seen = (hand, user, hand.with_styles(user))
+                    self._user_views[id(hand)] = seen
+                    for key in [k for k, (h, _, _) in self._user_views.items() if h not in self.cache.loaded_hands()]:
+                        del self._user_views[key]             # models the cache has dropped
+                hand = seen[2]
         return hand.with_styles(own) if own is not None and len(own) else hand
+
+    def shipped_style_menu(self) -> list[tuple[str, str]]:
+        """A style menu as the page is built: the shipped styles only (wire_menus adds the rest per page)."""
+        return style_choices(self.shipped)
+
+    def listed_checkpoint_menu(self) -> list[tuple[str, str]]:
+        """The Checkpoint menu as the page is built: no hand learned here (wire_menus adds them per page)."""
+        return [(label, label) for label, _ in list_checkpoints(self.s.checkpoint_dir, first=self.s.checkpoint)]
 
     # ---- styles ----
     def _user_bank(self) -> StyleBank | None:
@@ -329,21 +380,22 @@ class AppState:
             return None
 
     def _layer_user_styles(self) -> None:
-        banks = [b for b in (self.shipped, self._user_bank()) if b is not None]
-        if banks:
-            self.bank = LayeredStyleBank(banks)
+        user = self._user_bank()
+        banks = [b for b in (self.shipped, user) if b is not None]
+        with self._own_lock:
+            if not self._shared.private:
+                bank = LayeredStyleBank(banks) if banks else None
+                self._shared = replace(self._shared, bank=bank, user=user)
 
     def refresh_styles(self) -> None:
-        """After a style is made: a new layered bank, and every loaded model sees the new style."""
+        """After a style is made: a new layered bank, and new views of the models that see it (hand())."""
         self._layer_user_styles()
-        for hand in self.cache.loaded_hands():
-            if self.user_dir.is_dir():
-                hand.add_user_styles(self.user_dir)
 
     def add_style_choice(self, choice: tuple[str, str]) -> None:
         """Offer a new style in every menu; only where styles are shared (locally)."""
-        if not self.private and choice not in self.style_opts:
-            self.style_opts.append(choice)
+        with self._own_lock:
+            if not self._shared.private and choice not in self._shared.menu:
+                self._shared = replace(self._shared, menu=self._shared.menu + (choice,))
 
     def style_value(self, style, own: MemoryStyleBank | None = None) -> str:
         """A dropdown value for a style id; ids missing from the bank (and from the session's own
@@ -356,7 +408,8 @@ class AppState:
 
     def new_row(self, text: str = "", style=None, bias=DEFAULT_BIAS, color=DEFAULT_COLOR,
                 width=DEFAULT_WIDTH, own: MemoryStyleBank | None = None) -> dict:
-        return {"id": next(_ids), "text": text, "style": self.style_value(style, own), "bias": bias,
+        # a fresh id each: a new row never inherits an old row's values (tabs.lines_tab)
+        return {"id": uuid.uuid4().hex[:12], "text": text, "style": self.style_value(style, own), "bias": bias,
                 "color": color or DEFAULT_COLOR, "width": width or DEFAULT_WIDTH}
 
     # ---- the visitors' own styles ----
@@ -480,13 +533,5 @@ class AppState:
         """Keep the visitors' own styles per session from now on (the app is about to be served beyond
         this machine): user_styles/ is no longer offered, and the page's menus hold the shared styles only."""
         with self._own_lock:
-            if self.private:
-                return
-            self.private = True
-        self.cache = HandCache(self.s.style_dir, self.s.device, user_style_dir=None)
-        self.bank = self.shipped
-        self.style_opts = style_choices(self.bank)
-        for menu in self.menus:
-            menu.choices = list(self.style_opts)
-            if menu.value not in {v for _, v in self.style_opts}:
-                menu.value = FREE_STYLE
+            self._shared = SharedStyles(True, self.shipped, tuple(style_choices(self.shipped)))
+            self._user_views = {}

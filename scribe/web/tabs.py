@@ -1,8 +1,9 @@
-"""The page, one builder per part. Each builder places its components where it is called and returns
-them as a small dataclass; each `wire_*` connects one part's events. Handlers only convert values,
-call scribe.web.outputs (or api.write_lines_live, whose ink the Lines and Quick tabs stream through
-scribe.web.live, with a Stop button that cancels it) and show the result; errors become messages
-through api.guarded / api.as_gr_error.
+"""The page, one builder per part. Each builder places its components where it is called, registers
+the fields a write reads by name (scribe.web.fields: "settings.seed", "quick.text", ...) and returns the
+rest as a small dataclass; each `wire_*` connects one part's events, its handler reading its values by
+name. Every tab writes through `wire_write` (api.write_lines_live or api.write_paragraph_live, streamed
+through scribe.web.live, with a Stop button that cancels it) and shows the result with `page_updates`;
+errors become messages through api.guarded / api.as_gr_error.
 """
 from __future__ import annotations
 
@@ -11,29 +12,31 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..candidates import APP_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES
+from ..candidates import APP_CANDIDATES
+from ..request import MAX_CANDIDATES, MIN_CANDIDATES
 from ..errors import InputError, ScribeError
 from ..request import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
 from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, MM_PER_PX, Page
 from ..render.paper import PaperOptions
 from ..render.plotter import ORIGINS, GcodeOptions
 from . import forms, live, outputs, views
-from .api import (document_specs, guarded, loaded_styles, made_style, shown_text, warn, write_lines_live,
+from .fields import Fields, on
+from .api import (document_specs, guarded, loaded_styles, made_style, warn, write_lines_live,
                   write_paragraph_live)
-from .assets import (CANVAS_CSS, CANVAS_HTML, CANVAS_JS, CLEAR_CANVAS_JS, LINE_EXAMPLES, LIVE_PREVIEW_JS, QUICK_EXAMPLES,
-                     READ_CANVAS_JS)
+from .assets import (CANVAS_CSS, CANVAS_HTML, CANVAS_JS, CLEAR_CANVAS_JS, LINE_EXAMPLES, LIVE_PREVIEW_JS,
+                     QUICK_EXAMPLES, READ_CANVAS_JS)
 from .state import AppState
 
 INK_UPLOAD_TYPES = [".inkml", ".xml", ".json"]
 STYLE_UPLOAD_TYPES = [".zip", ".npy"]
-STOP_WAIT_S = 10.0         # Stop's message waits at most this long for the write to end (wire_stop)
-PRIVATE = dict(api_visibility="private")      # the UI's own events; the named API is in api.py
+STOP_WAIT_S = 10.0         # Stop's message waits at most this long for the write to end (wire_write)
+PRIVATE = dict(api_visibility="private")      # the UI's own events; the named API is in endpoints.py
 
 
-# ---- what every write shows, and the settings every write reads ------------------------------------
+# ---- what every write shows, and the one write/stop wiring every tab uses -----------------------------
 @dataclass
 class Outputs:
-    """The result column: every write fills these, in this order (see `shown`)."""
+    """The result column: every write fills these (page_updates)."""
     preview: gr.HTML
     svg: gr.DownloadButton
     png: gr.DownloadButton
@@ -47,82 +50,81 @@ class Outputs:
         return [self.preview, self.svg, self.png, self.seed_used, self.status, self.pages, self.pdf, self.document]
 
 
-@dataclass
-class Shared:
-    """The settings every write reads, in the order handlers take them (see `all`)."""
-    seed: gr.Textbox
-    dpi: gr.Dropdown
-    align: gr.Radio
-    checkpoint: gr.Dropdown
-    candidates: gr.Slider
+def result_preview(r) -> str:
+    """A finished write's preview: the page (line mode) or the pages (paragraphs), on their paper."""
+    if isinstance(r, outputs.PagesResult):
+        return views.pages_preview_html(r.pages, r.paper)
+    return views.preview_html(r.shown_svg())
 
-    def all(self) -> list:
-        return [self.seed, self.dpi, self.align, self.checkpoint, self.candidates]
+
+def page_updates(state: AppState, out: Outputs, r) -> dict:
+    """A finished write, of either mode, as updates of the result column."""
+    if isinstance(r, outputs.PagesResult):
+        svg, png = (outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip"),
+                    outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip"))
+        pdf, document = r.pdf_file, None
+    else:
+        svg, png, pdf, document = r.svg_path, r.png_path, r.pdf_path, r.document_path
+    path = lambda f: str(f) if f else None     # noqa: E731
+    return {out.preview: result_preview(r), out.svg: path(svg), out.png: path(png), out.seed_used: r.seed,
+            out.status: state.shown(r.summary()), out.pages: r.pages, out.pdf: path(pdf), out.document: path(document)}
+
+
+def live_page_updates(state: AppState, out: Outputs, writing, request: gr.Request | None = None):
+    """The result column while a write runs (scribe.web.live): the page so far and the status, then
+    page_updates once it is done. The first update clears the last write's files and seed: they no
+    longer match the page on show. `request`: its session's Stop waits for this write's end."""
+    first = True
+    for u in live.live_updates(writing, session=getattr(request, "session_hash", None), on_paper=True,
+                               running=state.running, incremental=True):
+        if u.result is not None:
+            yield page_updates(state, out, u.result)
+            continue
+        shown = {out.status: u.status}
+        if u.svg or u.added:     # the empty page once, then only the strokes new since (LIVE_PREVIEW_JS)
+            shown[out.preview] = views.live_preview_html(u.svg, u.added, u.live_id)
+        if first:
+            first = False
+            shown.update({out.svg: None, out.png: None, out.seed_used: "", out.pages: None, out.pdf: None,
+                          out.document: None})
+        yield shown
+
+
+def wire_write(state: AppState, out: Outputs, triggers, stop: gr.Button, start, inputs: dict) -> None:
+    """Every tab's write and its Stop: `start(values)` (values by name: `inputs`' names) returns the write,
+    a generator from scribe.web.api (write_lines_live, write_paragraph_live), shown as it runs.
+
+    Stop cancels the running write (its sampling loop stops: scribe.web.live) and says where. Its message
+    goes through the queue once the session's write has ended (live.Running): the queue sends a session's
+    messages in order, so no update of the stopped write can land after it."""
+    def write_ui(v):
+        yield from live_page_updates(state, out, start(v), v.request)
+
+    writing = on(triggers, write_ui, inputs, out.all(), show_progress_on=[out.preview], show_progress="minimal",
+                 **PRIVATE, **state.conc)
+
+    def stopped(v):
+        state.running.wait(getattr(v.request, "session_hash", None), STOP_WAIT_S)
+        return live.stopped_status(v.status) or gr.skip()
+
+    on(stop.click, stopped, {"status": out.status}, out.status, cancels=[writing], concurrency_limit=None,
+       **PRIVATE)
 
 
 @dataclass
 class Links:
-    """The parts that the line rows' events need but that are built after them. gr.render runs when a
-    page loads, after the whole layout exists, so these are set by then."""
-    shared: Shared | None = None
+    """What every tab's events read beyond their own part: the settings (by name), the result column and
+    the session's own styles. The line rows' events are wired in gr.render, which runs when a page loads,
+    after the whole layout exists, so `settings` and `out` are set by then."""
+    mine: gr.State                 # the session's own styles (scribe.web.state)
+    load: object = None            # the page's load event (demo.load)
+    settings: dict | None = None   # SettingsPanel.fields: seed, png_dpi, align, checkpoint, candidates, paper, ...
     out: Outputs | None = None
-    paper: list | None = None      # Paper.all()
-    mine: gr.State | None = None   # the session's own styles (scribe.web.state), set before the tabs
-    load: object = None            # the page's load event (demo.load), set before the tabs
+    chart: gr.HTML | None = None   # the chart of styles (SettingsPanel.chart)
 
-
-@dataclass
-class Paper:
-    """The paper behind the writing in PNG and PDF (Settings), read by every write."""
-    kind: gr.Dropdown
-    pitch: gr.Number
-    color: gr.ColorPicker
-
-    def all(self) -> list:
-        return [self.kind, self.pitch, self.color]
-
-
-def shown(r: outputs.WriteResult) -> tuple:
-    """A line-mode result as Outputs' values."""
-    return (views.preview_html(r.shown_svg()), str(r.svg_path), str(r.png_path), r.seed, shown_text(r.summary()), r.pages,
-            str(r.pdf_path) if r.pdf_path else None, str(r.document_path) if r.document_path else None)
-
-
-def shown_pages(r: outputs.PagesResult) -> tuple:
-    """A paragraph-mode result as Outputs' values."""
-    return (views.pages_preview_html(r.pages, r.paper), str(outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip")),
-            str(outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip")), r.seed, shown_text(r.summary()),
-            r.pages, str(r.pdf_file), None)
-
-
-def shown_live(writing, request: gr.Request | None = None, finish=shown):
-    """Outputs' values while a write runs (scribe.web.live): the page so far and the status first,
-    every output once it is done (`finish`: the result as Outputs' values). `request`: its session's
-    Stop waits for this write's end."""
-    keep, first = gr.skip(), True
-    for u in live.live_updates(writing, session=getattr(request, "session_hash", None), on_paper=True,
-                               incremental=True):
-        if u.result is not None:
-            yield finish(u.result)
-            continue
-        page = views.live_preview_html(u.svg, u.added, u.live_id) if u.svg or u.added else keep
-        if first:   # the last write's files and seed go: they no longer match the page on show
-            first = False
-            yield (page, None, None, "", u.status, None, None, None)
-        else:
-            yield (page, keep, keep, keep, u.status, keep, keep, keep)
-
-
-def wire_stop(stop: gr.Button, status: gr.Markdown, writes: list) -> None:
-    """Stop cancels the running write (its sampling loop stops: scribe.web.live) and says where.
-
-    The message goes through the queue once the session's write has ended (live.Running): the queue
-    sends a session's messages in order, so no update of the stopped write can land after it."""
-    def stopped(s, request: gr.Request):
-        live.RUNNING.wait(getattr(request, "session_hash", None), STOP_WAIT_S)
-        return live.stopped_status(s) or gr.skip()
-
-    stop.click(stopped, status, status, cancels=writes, concurrency_limit=None, **PRIVATE)
+    def write_inputs(self, part: dict) -> dict:
+        """One tab's fields, the settings every write reads, and the session's own styles, by name."""
+        return {**part, **self.settings, "own": self.mine}
 
 
 def size_controls(prefix: str) -> tuple[gr.Textbox, gr.Slider]:
@@ -134,11 +136,6 @@ def size_controls(prefix: str) -> tuple[gr.Textbox, gr.Slider]:
         spacing = gr.Slider(*LINE_SPACING_RANGE, value=DEFAULT_LINE_SPACING, step=0.05, interactive=True,
                             label="Line spacing (writing sizes)", min_width=160, elem_id=f"scribe-{prefix}-spacing")
     return size, spacing
-
-
-def _rows_from_values(values) -> list[dict]:
-    keys = ("text", "style", "bias", "color", "width")
-    return [dict(zip(keys, values[i:i + 5])) for i in range(0, len(values), 5)]
 
 
 # ---- the Lines tab ---------------------------------------------------------------------------------
@@ -153,8 +150,11 @@ class LinesTab:
     stop: gr.Button | None = None
 
 
-def _line_row(state: AppState, n: int, r: dict, own=None) -> tuple[list, gr.Button]:
-    """One line's controls, built from the row's stored values: ([text, style, bias, color, width], remove).
+ROW_FIELDS = ("text", "style", "bias", "color", "width")     # a line row's fields (forms.specs_from_rows)
+
+
+def _line_row(state: AppState, n: int, r: dict, own=None) -> tuple[dict, gr.Button]:
+    """One line's controls, built from the row's stored values: ({field: control}, its remove button).
     `own`: the session's own styles, offered in its menu too."""
     bank = state.bank_for(own)
     rid = r["id"]
@@ -180,7 +180,7 @@ def _line_row(state: AppState, n: int, r: dict, own=None) -> tuple[list, gr.Butt
                               interactive=True, min_width=140, scale=2)
     style.change(lambda choice: views.style_row_preview(bank, choice), style, look, show_progress="hidden",
                  concurrency_limit=None, **PRIVATE)
-    return [text, style, bias, color, width], remove
+    return dict(text=text, style=style, bias=bias, color=color, width=width), remove
 
 
 def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
@@ -214,31 +214,27 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
     # (that would lose what is typed): rows added later offer it.
     @gr.render(inputs=[rows, links.mine], triggers=[rows.change, links.load])
     def line_rows(rows_now, own):
-        ids, values, removes = [r["id"] for r in rows_now], [], []
+        controls, removes = {}, {}
         for n, r in enumerate(rows_now, start=1):
-            controls, remove = _line_row(state, n, r, own)
-            values += controls
-            removes.append(remove)
+            row, removes[r["id"]] = _line_row(state, n, r, own)
+            controls.update({f"{k}_{r['id']}": c for k, c in row.items()})     # by field and row id
 
-        def on_screen(args) -> list[dict]:
-            return [{"id": rid, **row} for rid, row in zip(ids, _rows_from_values(args))]
+        def on_screen(v) -> list[dict]:
+            """Every row as it is on screen now, from the values by name."""
+            return [{"id": rid, **{k: v[f"{k}_{rid}"] for k in ROW_FIELDS}} for rid in removes]
 
-        edit = dict(inputs=values, outputs=rows, concurrency_limit=None, **PRIVATE)
-        add.click(lambda *a: add_row(on_screen(a), own), **edit)
-        for rid, remove in zip(ids, removes):
-            remove.click(lambda *a, rid=rid: remove_row(rid, on_screen(a)), **edit)
+        edit = dict(outputs=rows, concurrency_limit=None, **PRIVATE)
+        on(add.click, lambda v: add_row(on_screen(v), own), controls, **edit)
+        for rid, remove in removes.items():
+            on(remove.click, lambda v, rid=rid: remove_row(rid, on_screen(v)), controls, **edit)
 
-        def write_rows(request: gr.Request, mine_now, *args):
-            # args: the rows' values, then size and spacing, the five shared settings, the three paper ones
-            specs = lambda: forms.specs_from_rows(_rows_from_values(list(args[:-10])))
-            yield from shown_live(write_lines_live(state, specs, *args[-8:-4], (*args[-10:-8], *args[-3:]),
-                                                   args[-4], own=mine_now), request)
+        def start(v):
+            typed = [{k: row[k] for k in ROW_FIELDS} for row in on_screen(v)]
+            return write_lines_live(state, lambda: forms.specs_from_rows(typed), v)
 
-        writes = [trigger(write_rows, [links.mine] + values + [size, spacing] + links.shared.all() + links.paper,
-                          links.out.all(), show_progress_on=[links.out.preview], show_progress="minimal",
-                          **PRIVATE, **state.conc)
-                  for trigger in [write.click] + [t.submit for t in values[0::5]]]
-        wire_stop(stop, links.out.status, writes)
+        texts = [c for name, c in controls.items() if name.startswith("text_")]
+        wire_write(state, links.out, [write.click] + [t.submit for t in texts], stop, start,
+                   links.write_inputs({**controls, "size": size, "line_spacing": spacing}))
 
     size, spacing = size_controls("lines")
     with gr.Row():
@@ -254,142 +250,116 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
     return LinesTab(rows, add, write, size, spacing, open_doc, stop)
 
 
-def wire_open_document(state: AppState, tab: LinesTab, shared: Shared, paper: Paper, mine: gr.State) -> None:
+def wire_open_document(state: AppState, tab: LinesTab, links: Links) -> None:
     """A saved document fills the Lines tab: its rows, seed, size, spacing, alignment, paper and (when
     this server has it) its checkpoint; its own ink styles are saved and offered in every menu."""
-    @guarded
-    def open_document(upload, ckpt, own):
-        doc = outputs.read_document(upload)
-        match = [label for label, p in state.choices() if doc.checkpoint and Path(p).name == doc.checkpoint]
-        ckpt = match[0] if match else ckpt
-        if doc.checkpoint and not match:
-            warn(f"This server has no {doc.checkpoint}; the ink will differ from the saved one.")
-        specs, _, own = document_specs(state, doc, ckpt, own)
-        rows = [state.new_row(s.text, s.style, s.bias, s.color, s.width, own) for s in specs]
-        size_mm = doc.layout.x_height_px * MM_PER_PX
-        sheet = doc.paper
-        return (rows, str(doc.seed), f"{size_mm:g}", doc.layout.line_spacing, doc.layout.align, ckpt,
-                sheet.kind if sheet else "plain", (sheet.pitch_mm or 0) if sheet else 0,
-                sheet.color if sheet else PaperOptions.color, own)
+    settings = links.settings
 
-    tab.open_doc.upload(open_document, [tab.open_doc, shared.checkpoint, mine],
-                        [tab.rows, shared.seed, tab.size, tab.spacing, shared.align, shared.checkpoint] + paper.all()
-                        + [mine], **PRIVATE)
+    @guarded(state)
+    def open_document(v):
+        doc = outputs.read_document(v.upload)
+        match = [label for label, p in state.choices() if doc.checkpoint and Path(p).name == doc.checkpoint]
+        ckpt = match[0] if match else v.checkpoint
+        if doc.checkpoint and not match:
+            warn(f"This server has no {doc.checkpoint}; the ink will differ from the saved one.", state.folders)
+        specs, _, own = document_specs(state, doc, ckpt, v.own)
+        sheet = doc.paper
+        return {tab.rows: [state.new_row(s.text, s.style, s.bias, s.color, s.width, own) for s in specs],
+                settings["seed"]: str(doc.seed), tab.size: f"{doc.layout.x_height_px * MM_PER_PX:g}",
+                tab.spacing: doc.layout.line_spacing, settings["align"]: doc.layout.align,
+                settings["checkpoint"]: ckpt, settings["paper"]: sheet.kind if sheet else "plain",
+                settings["rule_pitch"]: (sheet.pitch_mm or 0) if sheet else 0,
+                settings["rule_color"]: sheet.color if sheet else PaperOptions.color, links.mine: own}
+
+    shown = [tab.rows, tab.size, tab.spacing, links.mine] + [settings[k] for k in (
+        "seed", "align", "checkpoint", "paper", "rule_pitch", "rule_color")]
+    on(tab.open_doc.upload, open_document, {"upload": tab.open_doc, "checkpoint": settings["checkpoint"],
+                                            "own": links.mine}, shown, **PRIVATE)
 
 
 # ---- the Quick mode tab ----------------------------------------------------------------------------
 @dataclass
 class QuickTab:
-    text: gr.Textbox
-    style: gr.Dropdown
-    bias: gr.Slider
-    color: gr.ColorPicker
-    width: gr.Slider
-    wrap: gr.Slider
+    style: gr.Dropdown         # its fields by name: Fields.part("quick")
     write: gr.Button
-    size: gr.Textbox | None = None
-    spacing: gr.Slider | None = None
-    stop: gr.Button | None = None
+    stop: gr.Button
 
 
-def quick_tab(state: AppState, first_style: str) -> QuickTab:
-    text = gr.Textbox(label="Text", lines=6, placeholder="One line per line of text. A blank "
-                      "line leaves a gap; long lines are wrapped.",
-                      value="The quick brown fox jumps over the lazy dog.")
+def quick_tab(state: AppState, first_style: str, fields: Fields) -> QuickTab:
+    """Quick mode's fields are registered as "quick.<name>" (forms.specs_from_block's names)."""
+    add = lambda name, component: fields.add(f"quick.{name}", component)    # noqa: E731
+    text = add("text", gr.Textbox(label="Text", lines=6, placeholder="One line per line of text. A blank "
+                                  "line leaves a gap; long lines are wrapped.",
+                                  value="The quick brown fox jumps over the lazy dog."))
     with gr.Row():
-        style = gr.Dropdown(state.style_opts, value=first_style, label="Style", min_width=160)
-        bias = gr.Slider(*BIAS_RANGE, value=DEFAULT_BIAS, step=0.05, label="Neatness (bias)",
-                         info="higher is neater", min_width=160)
+        style = add("style", gr.Dropdown(state.shipped_style_menu(), value=first_style, label="Style", min_width=160))
+        bias = add("bias", gr.Slider(*BIAS_RANGE, value=DEFAULT_BIAS, step=0.05, label="Neatness (bias)",
+                                     info="higher is neater", min_width=160))
     with gr.Row():
-        color = gr.ColorPicker(forms.DEFAULT_COLOR, label="Ink", min_width=80)
-        width = gr.Slider(0.3, 6.0, value=forms.DEFAULT_WIDTH, step=0.1, label="Stroke (px)")
-        wrap = gr.Slider(10, MAX_CHARS_PER_LINE, value=forms.DEFAULT_WRAP, step=1, label="Wrap lines at (characters)")
+        add("color", gr.ColorPicker(forms.DEFAULT_COLOR, label="Ink", min_width=80))
+        add("width", gr.Slider(0.3, 6.0, value=forms.DEFAULT_WIDTH, step=0.1, label="Stroke (px)"))
+        add("wrap_at", gr.Slider(10, MAX_CHARS_PER_LINE, value=forms.DEFAULT_WRAP, step=1,
+                                 label="Wrap lines at (characters)"))
     size, spacing = size_controls("quick")
+    add("size", size)
+    add("line_spacing", spacing)
     with gr.Row():
         write = gr.Button("Write", variant="primary", elem_id="scribe-write-quick")
         stop = gr.Button("Stop", variant="stop", elem_id="scribe-stop-quick")
     gr.Examples([[t, state.style_value(st), b] for t, st, b in QUICK_EXAMPLES], inputs=[text, style, bias],
                 label="Examples")
-    return QuickTab(text, style, bias, color, width, wrap, write, size, spacing, stop)
+    return QuickTab(style, write, stop)
 
 
-def wire_quick(state: AppState, tab: QuickTab, shared: Shared, out: Outputs, paper: Paper, mine: gr.State) -> None:
-    def write_quick(text, style, bias, color, width, wrap, size, spacing, sd, dp, al, ck, cn, kind, pitch, rule,
-                    own=None, request: gr.Request = None):
-        specs = lambda: forms.specs_from_block(text, style, bias, color, width, wrap)
-        yield from shown_live(write_lines_live(state, specs, sd, dp, al, ck, (size, spacing, kind, pitch, rule), cn,
-                                               own=own), request)
+def wire_quick(state: AppState, tab: QuickTab, fields: Fields, links: Links) -> None:
+    def start(v):
+        specs = lambda: forms.specs_from_block(v.text, v.style, v.bias, v.color, v.width, v.wrap_at)  # noqa: E731
+        return write_lines_live(state, specs, v)
 
-    writing = tab.write.click(write_quick, [tab.text, tab.style, tab.bias, tab.color, tab.width, tab.wrap, tab.size,
-                                            tab.spacing] + shared.all() + paper.all() + [mine],
-                              out.all(), show_progress_on=[out.preview], show_progress="minimal", **PRIVATE,
-                              **state.conc)
-    wire_stop(tab.stop, out.status, [writing])
+    wire_write(state, links.out, tab.write.click, tab.stop, start, links.write_inputs(fields.part("quick")))
 
 
 # ---- the Paragraph tab -----------------------------------------------------------------------------
 @dataclass
 class ParagraphTab:
-    text: gr.Textbox
-    style: gr.Dropdown
-    bias: gr.Slider
-    color: gr.ColorPicker
-    width: gr.Slider
-    page: gr.Dropdown
-    margin: gr.Slider
-    line_width: gr.Number
-    size: gr.Slider
-    spacing: gr.Slider
-    variation: gr.Slider
+    style: gr.Dropdown         # its fields by name: Fields.part("paragraph")
     write: gr.Button
     stop: gr.Button
 
-    def inputs(self) -> list:
-        return [self.text, self.style, self.bias, self.color, self.width, self.page, self.margin,
-                self.line_width, self.size, self.spacing, self.variation]
 
-
-def paragraph_tab(state: AppState, first_style: str) -> ParagraphTab:
+def paragraph_tab(state: AppState, first_style: str, fields: Fields) -> ParagraphTab:
+    """The Paragraph tab's fields are registered as "paragraph.<name>" (forms.paragraph_look's names)."""
+    add = lambda name, component: fields.add(f"paragraph.{name}", component)    # noqa: E731
     gr.Markdown("<span class='scribe-note'>Long text wraps to the line width measured in the handwriting "
                 "itself (words are never split); a blank line is a paragraph break; text that runs over "
                 "a page continues on the next. Alignment is under <i>Settings</i>.</span>")
-    text = gr.Textbox(label="Text", lines=8, elem_id="scribe-para-text",
-                      value="Dear Ada,\n\nThe engine ran all night without a fault, and by morning "
-                            "the tables were done. I think we may call it a success.\n\nYours, Charles")
+    add("text", gr.Textbox(label="Text", lines=8, elem_id="scribe-para-text",
+                           value="Dear Ada,\n\nThe engine ran all night without a fault, and by morning "
+                                 "the tables were done. I think we may call it a success.\n\nYours, Charles"))
     with gr.Row():
-        style = gr.Dropdown(state.style_opts, value=first_style, label="Style", min_width=160)
-        bias = gr.Slider(*BIAS_RANGE, value=DEFAULT_BIAS, step=0.05, label="Neatness (bias)", min_width=160)
+        style = add("style", gr.Dropdown(state.shipped_style_menu(), value=first_style, label="Style", min_width=160))
+        add("bias", gr.Slider(*BIAS_RANGE, value=DEFAULT_BIAS, step=0.05, label="Neatness (bias)", min_width=160))
     with gr.Row():
-        color = gr.ColorPicker(forms.DEFAULT_COLOR, label="Ink", min_width=80)
-        width = gr.Slider(0.3, 6.0, value=forms.DEFAULT_WIDTH, step=0.1, label="Stroke (px)")
+        add("color", gr.ColorPicker(forms.DEFAULT_COLOR, label="Ink", min_width=80))
+        add("width", gr.Slider(0.3, 6.0, value=forms.DEFAULT_WIDTH, step=0.1, label="Stroke (px)"))
     with gr.Row():
-        page = gr.Dropdown(forms.PARAGRAPH_PAGES, value="a5", label="Page", min_width=120)
-        margin = gr.Slider(0, 50, value=forms.PARAGRAPH_MARGIN_MM, step=1, label="Margin (mm)")
-        line_width = gr.Number(0, label="Line width (mm)", info="0 = the page inside its margins", min_width=120)
+        add("page", gr.Dropdown(forms.PARAGRAPH_PAGES, value="a5", label="Page", min_width=120))
+        add("margin_mm", gr.Slider(0, 50, value=forms.PARAGRAPH_MARGIN_MM, step=1, label="Margin (mm)"))
+        add("width_mm", gr.Number(0, label="Line width (mm)", info="0 = the page inside its margins", min_width=120))
     with gr.Row():
-        size = gr.Slider(2, 20, value=6, step=0.5, label="Writing size (mm)")
-        spacing = gr.Slider(0.8, 5, value=1.7, step=0.1, label="Line spacing (ink heights)")
-        variation = gr.Slider(0, 2, value=0, step=0.1, label="Natural variation",
-                              info="0 = none; 1 = natural baseline, tilt and size changes")
+        add("size_mm", gr.Slider(2, 20, value=6, step=0.5, label="Writing size (mm)"))
+        add("line_spacing", gr.Slider(0.8, 5, value=1.7, step=0.1, label="Line spacing (ink heights)"))
+        add("variation", gr.Slider(0, 2, value=0, step=0.1, label="Natural variation",
+                                   info="0 = none; 1 = natural baseline, tilt and size changes"))
     with gr.Row():
         write = gr.Button("Write paragraph", variant="primary", elem_id="scribe-write-paragraph")
         stop = gr.Button("Stop", variant="stop", elem_id="scribe-stop-paragraph")
-    return ParagraphTab(text, style, bias, color, width, page, margin, line_width, size, spacing, variation, write,
-                        stop)
+    return ParagraphTab(style, write, stop)
 
 
-def wire_paragraph(state: AppState, tab: ParagraphTab, shared: Shared, out: Outputs, paper: Paper,
-                   mine: gr.State) -> None:
-    def write_paragraph_ui(text, style, bias, color, width, page, margin, line_w, size, spacing, variation,
-                           seed, dpi, align, ckpt, candidates, kind, pitch, rule, own=None,
-                           request: gr.Request = None):
-        look = (page, margin, line_w, size, spacing, align, variation, kind, pitch, rule)
-        yield from shown_live(write_paragraph_live(state, text, style, bias, color, width, look, seed, dpi, ckpt,
-                                                   candidates, own), request, finish=shown_pages)
-
-    writing = tab.write.click(write_paragraph_ui, tab.inputs() + shared.all() + paper.all() + [mine], out.all(),
-                              show_progress_on=[out.preview], show_progress="minimal", **PRIVATE, **state.conc)
-    wire_stop(tab.stop, out.status, [writing])
+def wire_paragraph(state: AppState, tab: ParagraphTab, fields: Fields, links: Links) -> None:
+    wire_write(state, links.out, tab.write.click, tab.stop, lambda v: write_paragraph_live(state, v),
+               links.write_inputs(fields.part("paragraph")))
 
 
 # ---- the Your own hand tab -------------------------------------------------------------------------
@@ -448,60 +418,63 @@ def _kept_where(state: AppState, sid=None, own=None) -> str:
     return f"in `{state.user_dir.name}/` on this machine. It is now in every style menu."
 
 
-def wire_own_hand(state: AppState, tab: OwnHandTab, shared: Shared, out: Outputs, style_menus: list,
-                  mine: gr.State) -> None:
-    """style_menus: the dropdowns that offer a new style as soon as it is made; mine: the session's own
-    styles (scribe.web.state)."""
-    def menus_for(own) -> list:
-        return [gr.Dropdown(choices=state.style_menu(own) or None) for _ in style_menus]
+def wire_own_hand(state: AppState, tab: OwnHandTab, links: Links, style_menus: list) -> None:
+    """style_menus: the dropdowns that offer a new style as soon as it is made."""
+    checkpoint, mine = links.settings["checkpoint"], links.mine
 
-    @guarded
-    def make_style_ui(ink, text, upload, ckpt, own):
-        style, sid, files, _, own = made_style(state, ckpt, ink, text, upload, own)
+    def menus_for(own) -> dict:
+        return {menu: gr.Dropdown(choices=state.style_menu(own) or None) for menu in style_menus}
+
+    @guarded(state)
+    def make_style_ui(v):
+        style, sid, files, _, own = made_style(state, v.checkpoint, v.ink, v.text, v.upload, v.own)
         m = style.measures
         msg = (f"Saved as **style {sid}** ({m['points']} points, {m['strokes']} strokes, "
                f"{m['width_per_char']:.2f} ink heights per character), {_kept_where(state, sid, own)}")
-        preview = f"<div class='scribe-preview'>{style.preview_svg()}</div>"
-        return (preview, [str(f) for f in files], msg, sid, own, *menus_for(own))
+        return {tab.preview: f"<div class='scribe-preview'>{style.preview_svg()}</div>",
+                tab.files: [str(f) for f in files], tab.message: msg, tab.style_id: sid, mine: own, **menus_for(own)}
 
-    tab.make.click(make_style_ui, [tab.ink_json, tab.text, tab.upload, shared.checkpoint, mine],
-                   [tab.preview, tab.files, tab.message, tab.style_id, mine] + list(style_menus), js=READ_CANVAS_JS,
-                   **PRIVATE)
+    on(tab.make.click, make_style_ui, {"ink": tab.ink_json, "text": tab.text, "upload": tab.upload,
+                                       "checkpoint": checkpoint, "own": mine},
+       [tab.preview, tab.files, tab.message, tab.style_id, mine] + list(style_menus), js=READ_CANVAS_JS, **PRIVATE)
     tab.clear.click(None, js=CLEAR_CANVAS_JS, **PRIVATE)
 
-    @guarded
-    def load_styles_ui(uploads, ckpt, own):
-        ids, summary, own = loaded_styles(state, ckpt, uploads, own)
+    @guarded(state)
+    def load_styles_ui(v):
+        ids, summary, own = loaded_styles(state, v.checkpoint, v.uploads, v.own)
         files = [str(outputs.your_styles_zip(state.own_styles(own)))] \
             if any(state.in_session(i, own) for i in ids) else None
-        return shown_text(summary) + ". Use them from any style menu.", files, own, *menus_for(own)
+        return {tab.message: state.shown(summary) + ". Use them from any style menu.", tab.files: files, mine: own,
+                **menus_for(own)}
 
-    tab.load.upload(load_styles_ui, [tab.load, shared.checkpoint, mine],
-                    [tab.message, tab.files, mine] + list(style_menus), **PRIVATE)
+    on(tab.load.upload, load_styles_ui, {"uploads": tab.load, "checkpoint": checkpoint, "own": mine},
+       [tab.message, tab.files, mine] + list(style_menus), **PRIVATE)
 
-    def write_own_ui(text, sid, seed, dpi, align, ckpt, candidates, own, request: gr.Request = None):
+    def start(v):
         def specs():
-            if sid is None:
+            if v.style_id is None:
                 raise InputError("make your style first: write on the canvas and press Make style")
-            return forms.specs_from_block(text, sid, DEFAULT_BIAS + 0.25)
-        yield from shown_live(write_lines_live(state, specs, seed, dpi, align, ckpt, (), candidates, own=own),
-                              request)
+            return forms.specs_from_block(v.text, v.style_id, DEFAULT_BIAS + 0.25)
+        # the own-hand write keeps the default look: no size, spacing or paper
+        return write_lines_live(state, specs, {k: v[k] for k in ("seed", "png_dpi", "align", "checkpoint",
+                                                                  "candidates", "own")})
 
-    writing = tab.write.click(write_own_ui, [tab.write_text, tab.style_id] + shared.all() + [mine], out.all(),
-                              show_progress_on=[out.preview], show_progress="minimal", **PRIVATE, **state.conc)
-    wire_stop(tab.stop, out.status, [writing])
+    wire_write(state, links.out, tab.write.click, tab.stop, start,
+               links.write_inputs({"text": tab.write_text, "style_id": tab.style_id}))
 
 
 # ---- settings --------------------------------------------------------------------------------------
 @dataclass
 class SettingsPanel:
-    shared: Shared
+    fields: dict               # what every write reads, by name: Fields.part("settings")
     rescan: gr.Button
     model_line: gr.Markdown
-    paper: Paper | None = None
+    chart: gr.HTML             # the chart of styles, filled on page load (wire_menus)
 
 
-def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
+def settings_panel(state: AppState, model_line: str, fields: Fields) -> SettingsPanel:
+    """The settings every write reads, registered as "settings.<name>" (the API's parameter names):
+    seed, png_dpi, align, paper, rule_pitch, rule_color, candidates, checkpoint."""
     with gr.Accordion("Settings: seed, resolution, layout, model", open=True):
         with gr.Row():
             seed = gr.Textbox("", label="Seed", info="blank = random", placeholder="random", min_width=140,
@@ -522,28 +495,31 @@ def settings_panel(state: AppState, model_line: str) -> SettingsPanel:
                                    info="writes each line this many times at once, reads each back and keeps "
                                         "the one that reads as its text; 1 = off; more is slower")
         with gr.Row(equal_height=False):
-            ckpt = gr.Dropdown(state.checkpoint_menu(), value=state.default_label(), label="Checkpoint", scale=5,
+            ckpt = gr.Dropdown(state.listed_checkpoint_menu(), value=state.default_label(), label="Checkpoint", scale=5,
                                info="checkpoints/ and --checkpoint_dir; switching needs no restart")
             rescan = gr.Button("Rescan", scale=1, min_width=90, size="sm")
         line = gr.Markdown(model_line)
         gr.Markdown(f"<span class='scribe-note'>{forms.limits_text()}</span>")
     with gr.Accordion("The styles (each hand's own ink)", open=False):
-        gr.HTML(views.style_chart_html(state.bank), elem_classes=["scribe-style-chart"])   # app.go_private redraws it
-    return SettingsPanel(Shared(seed, dpi, align, ckpt, candidates), rescan, line, Paper(kind, pitch, rule))
+        chart = gr.HTML(views.style_chart_html(state.shipped), elem_classes=["scribe-style-chart"])
+    for name, component in dict(seed=seed, png_dpi=dpi, align=align, paper=kind, rule_pitch=pitch, rule_color=rule,
+                                candidates=candidates, checkpoint=ckpt).items():
+        fields.add(f"settings.{name}", component)
+    return SettingsPanel(fields.part("settings"), rescan, line, chart)
 
 
 def wire_settings(state: AppState, panel: SettingsPanel) -> None:
     def switch_checkpoint(name):
         try:
             text = views.describe_checkpoint(state.hand(name))
-            gr.Info(shown_text(f"Model ready: {name}"))
+            gr.Info(state.shown(f"Model ready: {name}"))
             return text
         except ScribeError as e:
-            gr.Warning(shown_text(f"Cannot load this checkpoint: {e}"), title=e.title)
-            return shown_text(f"⚠️ cannot load this checkpoint: {e}")
+            gr.Warning(state.shown(f"Cannot load this checkpoint: {e}"), title=e.title)
+            return state.shown(f"⚠️ cannot load this checkpoint: {e}")
         except Exception as e:   # a file that is not a checkpoint at all
-            gr.Warning(shown_text(f"Cannot load this checkpoint ({type(e).__name__}: {e})"))
-            return shown_text(f"⚠️ cannot load this checkpoint ({type(e).__name__}: {e})")
+            gr.Warning(state.shown(f"Cannot load this checkpoint ({type(e).__name__}: {e})"))
+            return state.shown(f"⚠️ cannot load this checkpoint ({type(e).__name__}: {e})")
 
     def rescan(current):
         choices = state.checkpoint_menu()
@@ -551,7 +527,7 @@ def wire_settings(state: AppState, panel: SettingsPanel) -> None:
         gr.Info(f"{len(choices)} checkpoint{'s' if len(choices) != 1 else ''} found")
         return gr.Dropdown(choices=choices, value=keep)
 
-    ckpt = panel.shared.checkpoint
+    ckpt = panel.fields["checkpoint"]
     ckpt.change(switch_checkpoint, ckpt, panel.model_line, show_progress="minimal", **PRIVATE)
     panel.rescan.click(rescan, ckpt, ckpt, queue=False, **PRIVATE)
 
@@ -561,7 +537,7 @@ def wire_settings(state: AppState, panel: SettingsPanel) -> None:
 class ResultPanel:
     out: Outputs
     reuse: gr.Button
-    plotter_inputs: list = field(default_factory=list)   # paper, landscape, margin, pen up/down, feeds, ...
+    plotter_inputs: dict = field(default_factory=dict)   # by name: forms.plotter_options' and gcode_options'
     plotter_make: gr.Button | None = None
     plotter_files: gr.File | None = None
     plotter_message: gr.Markdown | None = None
@@ -598,7 +574,8 @@ def result_panel() -> ResultPanel:
             travel = gr.Number(0, label="Travel feed (mm/min)", info="0 = rapid G0", min_width=100)
             origin = gr.Dropdown(list(ORIGINS), value="bottom-left", label="Origin", min_width=100)
             units = gr.Radio(["mm", "in"], value="mm", label="Units", min_width=80)
-        p.plotter_inputs = [paper, landscape, margin, up, down, feed, travel, origin, units]
+        p.plotter_inputs = dict(paper=paper, landscape=landscape, margin_mm=margin, pen_up=up, pen_down=down,
+                                draw_feed=feed, travel_feed=travel, origin=origin, units=units)
         p.plotter_make = gr.Button("Make plotter files", elem_id="scribe-plotter-make")
         p.plotter_files = gr.File(label="Plotter SVG and G-code", file_count="multiple", interactive=False,
                                   elem_id="scribe-plotter-files")
@@ -616,36 +593,54 @@ def result_panel() -> ResultPanel:
     return p
 
 
-def wire_result(panel: ResultPanel, shared: Shared) -> None:
+def wire_result(state: AppState, panel: ResultPanel, settings: dict) -> None:
     out = panel.out
-    panel.reuse.click(lambda v: "" if v in (None, "") else str(v), out.seed_used, shared.seed, queue=False,
+    panel.reuse.click(lambda v: "" if v in (None, "") else str(v), out.seed_used, settings["seed"], queue=False,
                       **PRIVATE)
 
-    @guarded
-    def plotter_ui(pages, paper, landscape, margin, up, down, feed, travel, origin, units):
-        svgs, codes = outputs.plotter_files(pages or [], forms.plotter_options(paper, landscape, margin),
-                                            forms.gcode_options(up, down, feed, travel, origin, units))
+    @guarded(state)
+    def plotter_ui(v):
+        svgs, codes = outputs.plotter_files(v.pages or [], forms.plotter_options(v.paper, v.landscape, v.margin_mm),
+                                            forms.gcode_options(v.pen_up, v.pen_down, v.draw_feed, v.travel_feed,
+                                                                v.origin, v.units))
         return [str(p) for p in svgs + codes], (f"{len(svgs)} page{'s' if len(svgs) != 1 else ''}: plotter "
                                                f"SVG in mm, one layer per ink colour, and G-code.")
 
-    panel.plotter_make.click(plotter_ui, [out.pages] + panel.plotter_inputs,
-                             [panel.plotter_files, panel.plotter_message], **PRIVATE)
+    on(panel.plotter_make.click, plotter_ui, {"pages": out.pages, **panel.plotter_inputs},
+       [panel.plotter_files, panel.plotter_message], **PRIVATE)
 
     def first_page(pages) -> Page:
         if not pages:
             raise InputError("nothing written yet: press Write first")
         return pages[0]
 
-    @guarded
-    def play_ui(pages, speed, loop):
-        page, options = first_page(pages), forms.animation_options(speed, loop)
+    @guarded(state)
+    def play_ui(v):
+        page, options = first_page(v.pages), forms.animation_options(v.speed, v.loop)
         return views.animation_html(page, options.speed), [str(p) for p in outputs.animation_files(page, options)]
 
-    @guarded
-    def gif_ui(pages, speed, loop):
-        page, options = first_page(pages), forms.animation_options(speed, loop)
+    @guarded(state)
+    def gif_ui(v):
+        page, options = first_page(v.pages), forms.animation_options(v.speed, v.loop)
         return [str(p) for p in outputs.animation_files(page, options, gif=True)]
 
-    an_in = [out.pages, panel.speed, panel.loop]
-    panel.play.click(play_ui, an_in, [panel.animation, panel.animation_files], **PRIVATE)
-    panel.gif.click(gif_ui, an_in, panel.animation_files, **PRIVATE)
+    animation = {"pages": out.pages, "speed": panel.speed, "loop": panel.loop}
+    on(panel.play.click, play_ui, animation, [panel.animation, panel.animation_files], **PRIVATE)
+    on(panel.gif.click, gif_ui, animation, panel.animation_files, **PRIVATE)
+
+
+# ---- the menus that follow the server's styles and checkpoints ---------------------------------------
+def wire_menus(state: AppState, load, links: Links, style_menus: list) -> None:
+    """The page is built with the shipped styles and the listed checkpoints only, so that what Gradio
+    serves as the page never holds a visitor's style or learned hand, whatever the privacy; each page
+    load then fills the style menus, the Checkpoint menu and the chart of styles with what this session
+    may see now (locally: user_styles/ and user_models/ too; private: its own styles only)."""
+    checkpoint = links.settings["checkpoint"]
+
+    def fill(v) -> dict:
+        menus = {menu: gr.Dropdown(choices=state.style_menu(v.own)) for menu in style_menus}
+        return {**menus, checkpoint: gr.Dropdown(choices=state.menu_with(v.checkpoint)),
+                links.chart: views.style_chart_html(state.bank)}
+
+    on(load, fill, {"checkpoint": checkpoint, "own": links.mine}, [*style_menus, checkpoint, links.chart],
+       queue=False, **PRIVATE)

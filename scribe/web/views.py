@@ -19,28 +19,28 @@ from .forms import DEFAULT_COLOR, FREE_STYLE
 
 # ---- messages ---------------------------------------------------------------------------------------
 _PROJECT = Path(__file__).resolve().parent.parent.parent
-SERVER_FOLDERS: set[str] = set()     # more folders no message may name (AppState adds the ones it is given)
 
 
-def _server_folders() -> list[str]:
-    """Folders whose absolute names a message must not show, longest first."""
-    found = {os.getcwd(), str(_PROJECT), tempfile.gettempdir(), str(Path.home()), *SERVER_FOLDERS}
+def _server_folders(folders=()) -> list[str]:
+    """Folders whose absolute names a message must not show, longest first: this process's own, and
+    `folders` (the app's: AppState.folders)."""
+    found = {os.getcwd(), str(_PROJECT), tempfile.gettempdir(), str(Path.home()), *map(str, folders)}
     found |= {os.path.realpath(f) for f in found}
     return sorted({f.rstrip(os.sep) for f in found if len(f.rstrip(os.sep)) > 1}, key=len, reverse=True)
 
 
-def hide_server_paths(text: str) -> str:
+def hide_server_paths(text: str, folders=()) -> str:
     """`text` with every server folder it names cut off, so that files are named relative to their
     folder: /home/me/scribe/checkpoints/x.pt -> checkpoints/x.pt, /tmp/gradio/ab/ink.json -> gradio/ab/ink.json."""
-    for folder in _server_folders():
+    for folder in _server_folders(folders):
         text = text.replace(folder + os.sep, "")
     return text
 
 
-def shown_text(text) -> str:
+def shown_text(text, folders=()) -> str:
     """Text for an error, a toast or a Markdown line: server folders cut, HTML escaped (Gradio renders
     messages as HTML, and they echo what the user typed)."""
-    return html.escape(hide_server_paths(str(text)), quote=False)
+    return html.escape(hide_server_paths(str(text), folders), quote=False)
 
 
 def describe_checkpoint(hand: Hand) -> str:
