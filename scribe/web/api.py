@@ -299,6 +299,9 @@ def write_pages(state: AppState, settings) -> tuple[list, int, str]:
                                v.get("align"), state.max_steps)
 
 
+OPENED_NOTE = "the saved ink, exactly as it was written (no model was run)"
+
+
 def open_document(state: AppState, settings, doc=None) -> tuple[outputs.Written, object]:
     """A saved document shown exactly as it was written, from its ink (Document.open: no model runs, so
     any checkpoint will do); `settings`: document (its JSON text), png_dpi. A document of format 1 keeps
@@ -309,6 +312,7 @@ def open_document(state: AppState, settings, doc=None) -> tuple[outputs.Written,
     if not doc.has_ink:
         return write_document_again(state, v, doc)
     written = outputs.save_files(doc.open(), forms.parse_dpi(v.get("png_dpi")), document=doc)
+    written.result.extra_notes.append(Note(OPENED_NOTE, INFO))
     show_notes(written.notes(), state.folders)
     return written, v.get("own")
 
