@@ -21,6 +21,7 @@ from gradio_client import utils as client_utils
 
 from ..errors import ScribeError
 from ..hand import LIVE_EVERY, run_to_end
+from ..render.page import Layout
 from ..request import ParagraphRequest, WriteRequest
 from ..result import INFO, Note
 from ..styles import StyleError
@@ -295,8 +296,14 @@ def write_pages(state: AppState, settings) -> tuple[list, int, str]:
     """Line mode for the feature endpoints (plotter, animation): `settings` by name (lines, seed, align,
     checkpoint, own) -> (one written page, the seed, a summary)."""
     v = settings
-    return outputs.write_pages(state.hand(v.get("checkpoint"), v.get("own")), v.get("lines"), v.get("seed"),
-                               v.get("align"), state.max_steps)
+    specs, notes = forms.specs_from_rows(v.get("lines"))
+    hand = state.hand(v.get("checkpoint"), v.get("own"))
+    # these endpoints never ran the legibility check (candidates=1)
+    layout = Layout(align=forms.parse_align(v.get("align")))
+    result = hand.write(WriteRequest(specs, forms.parse_seed(v.get("seed")), layout, candidates=1,
+                                     max_steps=state.max_steps))
+    result.extra_notes.extend(Note(str(n)) for n in notes)
+    return result.pages, result.seed, result.summary()
 
 
 OPENED_NOTE = "the saved ink, exactly as it was written (no model was run)"

@@ -160,13 +160,13 @@ def live_updates(writing, mode: str = DEFAULT_LIVE, min_interval: float = MIN_PR
                  status_every: float = STATUS_EVERY_S, clock=None, session: str | None = None, *,
                  running: Running, on_paper: bool = False, incremental: bool = False):
     """Updates from `writing`, a generator of LiveInk that returns an outputs.Written (write_lines_live,
-    write_paragraph_live). Closing this generator closes `writing`, which stops its
-    sampling loop. `session`: the browser session, so that its Stop can wait for this write's end
-    in `running` (the app's own, AppState.running: no registry is shared by default). `on_paper`: the page so far on the paper its PNG and PDF will have (LiveInk.paper), for
-    the app's preview; off for SVG that a caller may keep (an SVG never has paper). `clock`: seconds
-    for the throttle, `CLOCK` (the monotonic clock) unless given. `incremental`: updates carry only
-    the strokes new since the last one (Update.added: InkFeed), not the page so far; the last
-    update is the finished page either way."""
+    write_paragraph_live). Closing this generator closes `writing`, which stops its sampling loop.
+    `session`: the browser session, so that its Stop can wait for this write's end in `running` (the
+    app's own, AppState.running: no registry is shared by default). `on_paper`: the page so far on the
+    paper its PNG and PDF will have (LiveInk.paper), for the app's preview; off for SVG that a caller
+    may keep (an SVG never has paper). `clock`: seconds for the throttle, `CLOCK` (the monotonic clock)
+    unless given. `incremental`: updates carry only the strokes new since the last one (Update.added:
+    InkFeed), not the page so far; the last update is the finished page either way."""
     if mode not in LIVE_MODES:
         raise ValueError(f"live mode must be one of {', '.join(LIVE_MODES)}, not {mode!r}")
     with running.write(session):

@@ -25,17 +25,17 @@ from ..errors import InputError
 from ..files import atomic_write_bytes
 from ..hand import LIVE_EVERY, Hand, run_to_end
 from ..request import ParagraphRequest, WriteRequest
-from ..result import Note, Result, step_cap_note
+from ..result import Note, Result
 from ..inkml import MAX_BYTES, InkData, InkFileError, read_ink
 from ..render.animate import AnimationError, AnimationOptions
 from ..render.export import export_pages
 from ..document import MAX_DOCUMENT_BYTES, Document, DocumentError, document_of
-from ..render.page import CSS_DPI, Layout, Page
+from ..render.page import CSS_DPI, Page
 from ..render.paper import PaperOptions, paper_svg
 from ..render.plotter import GcodeOptions, PlotterError, PlotterOptions
 from ..styles import MAX_PACKED_STYLES, MAX_STYLE_FILE_BYTES, pack_styles, style_file_bytes, unpack_styles
 from ..user_style import UserStyleError, save_style
-from .forms import DEFAULT_DPI, parse_align, parse_seed, parse_text, specs_from_rows
+from .forms import DEFAULT_DPI, parse_text
 
 MAX_PNG_PIXELS = 40_000_000        # ~160 MB of RGBA while rasterising; beyond this the dpi is lowered
 OUTPUT_MAX_AGE_S = 3600            # result files older than this are removed at the next write
@@ -268,19 +268,6 @@ def save_files(result: Result, dpi: float = DEFAULT_DPI, out_root: Path | None =
     saved = None if document is None else atomic_write_bytes(folder / f"{stem}.scribe.json",
                                                               document.dumps().encode("utf-8"))
     return Written(result, svgs, pngs, pdf, used, saved)
-
-
-def write_pages(hand: Hand, lines, seed=None, align=None, max_steps: int | None = None
-                ) -> tuple[list[Page], int, str]:
-    """Line mode for the feature endpoints: rows -> one written page, the seed and a summary."""
-    specs, notes = specs_from_rows(lines)
-    doc = hand.write(specs, seed=parse_seed(seed), layout=Layout(align=parse_align(align)), max_steps=max_steps,
-                     candidates=1)     # these endpoints never ran the legibility check
-    n = sum(1 for ln in doc.lines if ln is not None)
-    summary = f"Wrote {n} line{'s' if n != 1 else ''} in {doc.seconds:.2f} s · seed {doc.seed}"
-    if doc.capped_lines:
-        notes.append(step_cap_note(doc.capped_lines))
-    return [doc.page()], doc.seed, summary + "".join(f"\n- {x}" for x in notes)
 
 
 # ---- saved documents -------------------------------------------------------------------------------
