@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from scribe.hand import Hand, LineSpec, use_sampling_threads
+from scribe.request import WriteRequest
 from scribe.web import live, outputs, views
 
 TEXT = "Every line of this long request has ninety characters, written live to see what it costs "
@@ -28,11 +29,12 @@ def run(hand, specs, seed, out, mode):
     """(CPU s, updates, bytes sent, final SVG bytes) for one write."""
     c = time.process_time()
     if mode == "none":
-        r = outputs.write_files(hand, specs, seed, out_root=out)
+        r = outputs.write_files(hand, WriteRequest(specs, seed, candidates=1), out_root=out)
         return time.process_time() - c, 0, len(views.preview_html(r.svg)), len(r.svg)
     sent, updates, final = 0, 0, 0
-    writing = outputs.write_files_live(hand, specs, seed, out_root=out)
-    for u in live.live_updates(writing, on_paper=True, incremental=mode == "new", min_interval=0.25):
+    writing = outputs.write_files_live(hand, WriteRequest(specs, seed, candidates=1), out_root=out)
+    for u in live.live_updates(writing, on_paper=True, incremental=mode == "new", min_interval=0.25,
+                               running=live.Running()):
         if u.result is not None:
             final = len(u.result.svg)
             sent += len(views.preview_html(u.result.shown_svg()))

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from scribe.hand import Hand, run_to_end, use_sampling_threads
 
-from scribe.request import LineSpec
+from scribe.request import LineSpec, WriteRequest
 from scribe.web import live, outputs
 
 LINES = ["Report due by 09:00 on March 15th, 1985.", "Can't believe it - met him at 3:00pm!",
@@ -47,23 +47,24 @@ def main(argv=None) -> int:
     out = Path(tempfile.mkdtemp(prefix="scribe-live-cost-"))
     hand.write(specs, seed=0, candidates=1)         # prime the styles, warm up
 
+    def request(seed):
+        return WriteRequest(specs, seed, candidates=args.candidates)
+
     def plain(seed):
-        return outputs.write_files(hand, specs, seed, out_root=out, candidates=args.candidates), 1
+        return outputs.write_files(hand, request(seed), out_root=out), 1
 
     def streamed(mode, min_interval):
         def run(seed):
             n, result = 0, None
-            for u in live.live_updates(outputs.write_files_live(hand, specs, seed, out_root=out,
-                                                                candidates=args.candidates),
-                                       mode, min_interval=min_interval):
+            for u in live.live_updates(outputs.write_files_live(hand, request(seed), out_root=out),
+                                       mode, min_interval=min_interval, running=live.Running()):
                 n += u.svg is not None
                 result = u.result or result
             return result, n
         return run
 
     def stepped(seed):
-        return outputs.write_files(hand, specs, seed, out_root=out, candidates=args.candidates,
-                                   on_step=lambda t, cap, done: None), 1
+        return outputs.write_files(hand, request(seed), out_root=out, on_step=lambda t, cap, done: None), 1
 
     batch = hand.sample_candidates(hand.check(specs), args.candidates, seed=0)
     reqs, primed = batch.requests, batch.primed

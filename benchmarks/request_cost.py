@@ -56,16 +56,18 @@ def hostile(hand, budget):
     import tempfile
     from pathlib import Path
     from scribe.render.paragraph import ParagraphLayout
+    from scribe.request import ParagraphRequest, WriteRequest
     from scribe.web import outputs
     paragraph = ("The quick brown fox jumps over the lazy dog, and then it runs far into the woods. " * 70)[:4990]
     lines = [LineSpec((TEXT * 2)[:90], 3, 0.75)] * 40
     with tempfile.TemporaryDirectory() as tmp:
         def para():
-            r = outputs.write_paragraph_files(hand, paragraph, 3, 0.75, "#000000", 1.5, ParagraphLayout(page="a5"),
-                                              seed=1, candidates=16, budget=budget)
+            r = outputs.write_files(hand, ParagraphRequest(paragraph, 3, 0.75, layout=ParagraphLayout(page="a5"),
+                                                           seed=1, candidates=16), out_root=Path(tmp), budget=budget)
             return r.legibility
         def live():
-            writing = outputs.write_files_live(hand, lines, seed=1, candidates=16, budget=budget, out_root=Path(tmp))
+            writing = outputs.write_files_live(hand, WriteRequest(lines, 1, candidates=16), out_root=Path(tmp),
+                                               budget=budget)
             try:
                 while True:
                     next(writing).page()

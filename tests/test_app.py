@@ -20,7 +20,8 @@ from scribe.web import app, forms, outputs, state, views
 from scribe.checkpoint import CheckpointError, save_shipped, save_training_checkpoint
 from scribe.hand import Hand
 from scribe.errors import InputError
-from scribe.request import LineSpec, MAX_CHARS_PER_LINE, MAX_LINES
+from scribe.request import LineSpec, MAX_CHARS_PER_LINE, MAX_LINES, WriteRequest
+from scribe.result import WARNING
 
 
 
@@ -175,14 +176,15 @@ def test_style_chart_and_row_preview_show_each_styles_own_ink(tiny_style_dir):
 
 def test_write_files_saves_a_clean_svg_and_a_white_png(tiny_hand, tmp_path):
     specs = [LineSpec("Hello there", 0, 1.0, "#1f3a93", 2.0), LineSpec(""), LineSpec("second", None, 0.5)]
-    r = outputs.write_files(tiny_hand, specs, seed=11, dpi=150, max_steps=MAX_STEPS, out_root=tmp_path)
+    request = WriteRequest(specs, seed=11, candidates=1, max_steps=MAX_STEPS)
+    r = outputs.write_files(tiny_hand, request, dpi=150, out_root=tmp_path)
     root = check_svg(r.svg_path, n_lines=3)
     assert root.find(f"{SVG_NS}g").get("stroke") == "#1f3a93"
     assert r.svg_path.read_text() == r.svg and r.seed == 11 and r.lines == 2 and r.dpi == 150
     check_png(r.png_path)
     assert "seed 11" in r.summary() and "Wrote 2 lines" in r.summary()
-    assert any("step cap" in n for n in r.notes)       # MAX_STEPS cuts the tiny model's lines
-    again = outputs.write_files(tiny_hand, specs, seed=11, dpi=150, max_steps=MAX_STEPS, out_root=tmp_path)
+    assert any("step cap" in n.text and n.level == WARNING for n in r.notes())   # MAX_STEPS cuts the tiny model's lines
+    again = outputs.write_files(tiny_hand, request, dpi=150, out_root=tmp_path)
     assert again.svg == r.svg and again.svg_path != r.svg_path
 
 

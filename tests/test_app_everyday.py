@@ -18,12 +18,12 @@ from scribe.checkpoint import save_training_checkpoint
 from scribe.document import Document, DocumentError
 from scribe.hand import Hand
 from scribe.errors import InputError
-from scribe.request import LineSpec
+from scribe.request import LineSpec, ParagraphRequest, WriteRequest
 from scribe.render.page import MM_PER_PX
 from scribe.styles import write_style
 from scribe.web import app, forms, outputs
 
-EVERYDAY_ENDPOINTS = {"/write_pdf", "/write_paragraph_pdf", "/write_document"}
+EVERYDAY_ENDPOINTS = {"/write_pdf", "/write_paragraph_pdf", "/write_document", "/write_document_again"}
 
 
 def pdf_pages(path) -> int:
@@ -45,14 +45,17 @@ def svg_height(path) -> float:
 def test_write_files_offers_pdf_and_a_document_that_writes_the_same_ink(tiny_ckpt_path, tiny_style_dir, tmp_path):
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
     layout, paper = forms.line_look("8", 2.0, "left", "grid", None, None)
-    r = outputs.write_files(hand, [LineSpec("hello", 1), LineSpec("there", 2)], 5, 96, max_steps=MAX_STEPS,
-                            out_root=tmp_path, layout=layout, paper=paper)
+    r = outputs.write_files(hand, WriteRequest([LineSpec("hello", 1), LineSpec("there", 2)], 5, layout, paper, 1,
+                                               MAX_STEPS), 96, tmp_path)
     assert pdf_pages(r.pdf_path) == 1 and bluish(r.png_path) > 50 and "<line" not in r.svg
     doc = outputs.read_document(str(r.document_path))
     assert doc.seed == 5 and doc.paper.kind == "grid" and doc.layout.x_height_px * MM_PER_PX == pytest.approx(8)
-    again = outputs.write_document_files(hand, doc, 96, tmp_path / "user", MAX_STEPS)
-    assert again.svg_path.read_bytes() == r.svg_path.read_bytes()
-    assert again.png_path.read_bytes() == r.png_path.read_bytes()
+    opened = outputs.save_files(doc.open(), 96, tmp_path, doc)              # the saved ink, no model
+    assert opened.svg_path.read_bytes() == r.svg_path.read_bytes()
+    assert opened.png_path.read_bytes() == r.png_path.read_bytes()
+    again = outputs.write_files(hand, WriteRequest(doc.resolved_specs(hand, tmp_path / "user"), doc.seed, doc.layout,
+                                                   doc.paper, doc.candidates, MAX_STEPS), 96, tmp_path)
+    assert again.svg_path.read_bytes() == r.svg_path.read_bytes()           # the same seed, model and machine
     with pytest.raises(DocumentError, match="not a Scribe document"):
         outputs.document_from_text('{"lines": 3}')
 
@@ -62,20 +65,19 @@ def test_the_preview_shows_the_paper_and_the_svg_file_never_has_it(tiny_ckpt_pat
     from scribe.web import tabs
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
     layout, paper = forms.line_look("8", 2.0, "left", "ruled", "9", "#3366cc")
-    r = outputs.write_files(hand, [LineSpec("hello", 1)], 5, 96, max_steps=MAX_STEPS, out_root=tmp_path,
-                            layout=layout, paper=paper)
+    r = outputs.write_files(hand, WriteRequest([LineSpec("hello", 1)], 5, layout, paper, 1, MAX_STEPS), 96, tmp_path)
     shown = tabs.result_preview(r)
     assert 'id="paper"' in shown and "#3366cc" in shown
     assert 'id="paper"' not in r.svg and 'id="paper"' not in r.svg_path.read_text()
     _, white = forms.line_look("8", 2.0, "left", "plain", None, None)
-    plain = outputs.write_files(hand, [LineSpec("hello", 1)], 5, 96, max_steps=MAX_STEPS, out_root=tmp_path,
-                                paper=white)
+    plain = outputs.write_files(hand, WriteRequest([LineSpec("hello", 1)], 5, paper=white, candidates=1,
+                                                   max_steps=MAX_STEPS), 96, tmp_path)
     assert 'id="paper"' not in tabs.result_preview(plain)           # plain paper: the preview is the page itself
     monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "para")
     playout, sheet = forms.paragraph_look(dict(page="a5", margin_mm=15, width_mm=0, size_mm=6, line_spacing=1.7,
                                                      align="left", variation=0, paper="grid"))
-    pr = outputs.write_paragraph_files(hand, "hello there", 1, 1.0, "#000000", 1.5, playout, 3, 96, MAX_STEPS,
-                                       paper=sheet)
+    pr = outputs.write_files(hand, ParagraphRequest("hello there", 1, 1.0, "#000000", 1.5, playout, sheet, 3, 1,
+                                                    MAX_STEPS), 96)
     assert 'id="paper"' in tabs.result_preview(pr)
     assert all('id="paper"' not in Path(f).read_text() for f in pr.svg_files)
 
@@ -83,8 +85,8 @@ def test_the_preview_shows_the_paper_and_the_svg_file_never_has_it(tiny_ckpt_pat
 def test_paragraph_files_include_one_pdf_of_every_page(tiny_ckpt_path, tiny_style_dir):
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
     layout, paper = forms.paragraph_look(dict(page="a5", margin_mm=15, width_mm=0, size_mm=20, line_spacing=1.7, paper="ruled"))
-    r = outputs.write_paragraph_files(hand, " ".join(["alpha beta gamma delta"] * 14), 1, 1.0, None, None, layout,
-                                      2, 96, MAX_STEPS, paper=paper)
+    r = outputs.write_files(hand, ParagraphRequest(" ".join(["alpha beta gamma delta"] * 14), 1, 1.0, layout=layout,
+                                                   paper=paper, seed=2, candidates=1, max_steps=MAX_STEPS), 96)
     assert len(r.svg_files) >= 2 and pdf_pages(r.pdf_file) == len(r.svg_files)
     assert all(bluish(p) > 50 for p in r.png_files)
 
@@ -135,6 +137,20 @@ def test_size_spacing_paper_pdf_and_documents_through_the_api(server):
     assert saved["lines"][0]["style"] == 1 and saved["lines"][1]["style"]["text"] == "my own hand"
     svg, png2, pdf2, seed2, _ = c.predict(document=json.dumps(saved), png_dpi=96, api_name="/write_document")
     assert Path(svg).read_bytes() == Path(big).read_bytes() and pdf_pages(pdf2) == 1
+    # opening shows the saved ink itself, whatever model wrote it: none is run
+    elsewhere = {**saved, "checkpoint": "another-model.pt"}
+    svg, _, _, seed2, summary = c.predict(document=json.dumps(elsewhere), png_dpi=96, api_name="/write_document")
+    assert Path(svg).read_bytes() == Path(big).read_bytes() and seed2 == 4 and "differs" not in summary
+    assert "the saved ink, exactly as it was written" in summary
+    # writing it again from its seed is its own endpoint: this model, sampled anew, says the model differs
+    svg, _, pdf3, seed3, summary = c.predict(document=json.dumps(elsewhere), png_dpi=96,
+                                             api_name="/write_document_again")
+    assert seed3 == 4 and pdf_pages(pdf3) == 1 and "written with another-model.pt" in summary
+    assert "the saved ink" not in summary
+    # format 1 kept no ink: opening it writes it again from its seed, and says so
+    old = {k: v for k, v in saved.items() if k != "ink"} | {"scribe_document": 1}
+    svg, _, _, seed4, summary = c.predict(document=json.dumps(old), png_dpi=96, api_name="/write_document")
+    assert seed4 == 4 and "keeps no ink (format 1)" in summary and Path(svg).read_text().count("<path") > 0
     pages_pdf, _, pages_summary = c.predict(text=" ".join(["alpha beta gamma delta"] * 14), style=1, page="a5",
                                             size_mm=20, paper="grid", api_name="/write_paragraph_pdf")
     assert pdf_pages(pages_pdf) >= 2
@@ -173,16 +189,19 @@ def test_browser_size_paper_pdf_and_a_saved_document(tiny_ckpt_path, tiny_style_
                 page.locator("#scribe-document").click()
             doc_file = tmp_path / "got.scribe.json"
             doc_dl.value.save_as(doc_file)
-            # a fresh page: open the saved document, write, get the same ink
+            # a fresh page: open the saved document: its saved ink is shown, and the settings filled in
             page.goto(url)
             page.locator("#scribe-open-document input[type=file], input[type=file]").first.set_input_files(
                 str(doc_file))
             page.wait_for_function("[...document.querySelectorAll('#scribe-seed input, #scribe-seed textarea')]"
                                    ".some(e => e.value === '21')", timeout=60_000)
-            page.locator(".scribe-line-text textarea").first.wait_for(timeout=60_000)
-            page.locator("#scribe-write").click()
-            page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('seed 21')",
-                                   timeout=300_000)
+            page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes('the saved ink')",
+                                   timeout=60_000)
+            opened = page.locator("#scribe-preview svg").first.evaluate("e => e.outerHTML")
+            # then write it again from its seed: sampled anew, the same ink with the same model here
+            page.locator("#scribe-write-again").click()
+            page.wait_for_function("(s => s.includes('seed 21') && !s.includes('the saved ink'))"
+                                   "(document.querySelector('#scribe-status')?.innerText || '')", timeout=300_000)
             second = page.locator("#scribe-preview svg").first.evaluate("e => e.outerHTML")
             size_after = page.locator("#scribe-lines-size input, #scribe-lines-size textarea").first.input_value()
     finally:
@@ -191,4 +210,5 @@ def test_browser_size_paper_pdf_and_a_saved_document(tiny_ckpt_path, tiny_style_
     saved = Document.load(doc_file)
     assert saved.seed == 21 and saved.layout.x_height_px * MM_PER_PX == pytest.approx(14)
     assert float(size_after) == pytest.approx(14)
-    assert second == first
+    same = lambda svg: ET.canonicalize(svg) == ET.canonicalize(first)     # noqa: E731  (attribute order aside)
+    assert same(opened) and same(second)

@@ -19,7 +19,7 @@ from scribe.web import app, forms, outputs, views
 from scribe.checkpoint import save_training_checkpoint
 from scribe.hand import Hand
 from scribe.errors import InputError
-from scribe.request import LineSpec
+from scribe.request import LineSpec, ParagraphRequest
 from scribe.render.plotter import GcodeOptions, INKSCAPE_NS, machine_to_paper, parse_gcode, plan_page
 from scribe.styles import StyleBank, write_style
 from scribe.user_style import UserStyleError
@@ -153,7 +153,8 @@ def test_make_style_upload_errors_name_the_file_not_its_folder(tiny_hand, tmp_pa
 def test_paragraph_files_have_every_page(tiny_hand):
     layout = forms.paragraph_layout("a5", False, 15, 0, 12, 2.0, "left", 0)
     text = "\n\n".join(["Hello there friend."] * 6)
-    r = outputs.write_paragraph_files(tiny_hand, text, 0, 1.0, "#112233", 1.5, layout, seed=5, dpi=48, max_steps=12)
+    r = outputs.write_files(tiny_hand, ParagraphRequest(text, 0, 1.0, "#112233", 1.5, layout, seed=5, candidates=1,
+                                                        max_steps=12), dpi=48)
     assert len(r.pages) >= 2 and len(r.svg_files) == len(r.pages) == len(r.png_files)
     assert f"on {len(r.pages)} pages" in r.summary() and "seed 5" in r.summary()
     for svg, png in zip(r.svg_files, r.png_files):

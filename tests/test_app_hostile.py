@@ -607,13 +607,11 @@ def test_browser_a_style_made_in_one_tab_is_not_offered_in_another(served):
 def test_paragraph_text_that_is_not_text_is_refused_by_name():
     """Found by the fuzz (/write_paragraph_pdf with "text": -1180591620717411303424): an AttributeError
     deep in the wrapping code, shown as "Unexpected error"."""
-    from scribe.hand import Hand
-    from scribe.render.paragraph import ParagraphLayout
-    from scribe.web import outputs
-    from helpers import tiny_checkpoint
+    from types import SimpleNamespace
+    from scribe.web import api
     for bad in (-1180591620717411303424, 3.5, ["a"], {"t": 1}):
         with pytest.raises(InputError, match="text must be text"):
-            outputs.write_paragraph_files(Hand(tiny_checkpoint()), bad, None, 0.75, "navy", 1.5, ParagraphLayout())
+            api.paragraph_request(SimpleNamespace(max_steps=None), {"text": bad, "color": "navy"})
 
 
 def test_result_folders_are_bounded_by_size_as_well_as_age(tmp_path):

@@ -19,7 +19,7 @@ from scribe.batch import read_rows, run_batch
 from scribe.document import Document, DocumentError, document_of
 from scribe.errors import InputError
 from scribe.hand import Hand
-from scribe.request import LineSpec
+from scribe.request import LineSpec, WriteRequest
 from scribe.render.export import export_pages
 from scribe.render.page import (DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, MM_PER_PX, InkLine, Layout, layout_page,
                                 size_mm)
@@ -343,7 +343,7 @@ def test_app_step_progress_moves_the_bar_for_long_documents(hand, tmp_path):
     progress = lambda frac, desc="": calls.append((frac, desc))
     assert api.step_progress(progress, 2) is None and api.step_progress(api.no_progress, 10) is None
     specs = [LineSpec(t) for t in ["hello", "there", "quick", "fox", "line", "ink"]]
-    outputs.write_files(hand, specs, 1, 96, max_steps=30, out_root=tmp_path,
+    outputs.write_files(hand, WriteRequest(specs, 1, candidates=1, max_steps=30), 96, tmp_path,
                         on_step=api.step_progress(progress, len(specs), every=5))
     fracs = [f for f, _ in calls]
     assert len(calls) == 6 and fracs == sorted(fracs) and 0.2 < fracs[0] < fracs[-1] <= 0.95

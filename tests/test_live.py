@@ -13,7 +13,7 @@ from helpers import tiny_checkpoint
 from scribe import sampling
 from scribe.fast import fast_step
 from scribe.hand import Hand
-from scribe.request import LineSpec
+from scribe.request import LineSpec, ParagraphRequest, WriteRequest
 from scribe.sampling import LineRequest, Sampler
 from scribe.web import live, outputs
 
@@ -101,13 +101,13 @@ def test_write_live_returns_what_write_returns_and_shows_the_page_so_far():
 def test_write_files_live_writes_the_same_files_and_nothing_when_closed(tiny_ckpt_path, tmp_path):
     hand = Hand.load(tiny_ckpt_path)
     specs = [LineSpec("hello"), LineSpec("there")]
-    plain = outputs.write_files(hand, specs, 2, 96, max_steps=40, out_root=tmp_path / "a")
-    seen, streamed = drain(outputs.write_files_live(hand, specs, 2, 96, max_steps=40, out_root=tmp_path / "b",
-                                                    every=16))
+    request = WriteRequest(specs, 2, candidates=1, max_steps=40)
+    plain = outputs.write_files(hand, request, 96, tmp_path / "a")
+    seen, streamed = drain(outputs.write_files_live(hand, request, 96, tmp_path / "b", every=16))
     assert len(seen) == 3                               # steps 16, 32, 40
     assert streamed.svg_path.read_bytes() == plain.svg_path.read_bytes()
     assert streamed.png_path.read_bytes() == plain.png_path.read_bytes()
-    gen = outputs.write_files_live(hand, specs, 2, 96, max_steps=40, out_root=tmp_path / "c", every=16)
+    gen = outputs.write_files_live(hand, request, 96, tmp_path / "c", every=16)
     next(gen)
     gen.close()
     assert not (tmp_path / "c").exists()                # a stopped write leaves no file behind
@@ -124,9 +124,9 @@ def test_paragraph_live_writes_the_same_pages_and_its_updates_end_with_the_resul
     assert [page_to_svg(p) for p in doc.pages] == [page_to_svg(p) for p in plain.pages] and doc.texts == plain.texts
     assert seen and all(s.step <= 40 for s in seen) and any(s.lines_done < len(s.rows) for s in seen)
     monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "out")
-    writing = outputs.write_paragraph_files_live(hand, text, None, 1.0, "#000000", 1.5, layout, 6, 96, 40,
-                                                 every=16)
-    ups = list(live.live_updates(writing, "strokes", min_interval=0.0))
+    writing = outputs.write_files_live(hand, ParagraphRequest(text, None, 1.0, "#000000", 1.5, layout, seed=6,
+                                                              candidates=1, max_steps=40), 96, every=16)
+    ups = list(live.live_updates(writing, "strokes", min_interval=0.0, running=live.Running()))
     assert ups[-1].result is not None and "Wrote" in ups[-1].status and "page" in ups[-1].status
     assert any(u.svg for u in ups[:-1]) and all(u.result is None for u in ups[:-1])
     gen = hand.write_paragraph_live(text, layout=layout, seed=6, max_steps=40, every=16)
@@ -142,9 +142,9 @@ def test_the_live_preview_is_on_the_chosen_paper_and_an_svg_never_is(tmp_path, m
     layout, paper = forms.line_look("8", 2.0, "left", "ruled", "9", "#3366cc")
 
     def lines(on_paper):
-        writing = outputs.write_files_live(hand, [LineSpec("hello there", None)], 5, 96, max_steps=40,
-                                           out_root=tmp_path, layout=layout, paper=paper, every=16)
-        return list(live.live_updates(writing, "strokes", min_interval=0.0, on_paper=on_paper))
+        writing = outputs.write_files_live(hand, WriteRequest([LineSpec("hello there", None)], 5, layout, paper, 1, 40),
+                                           96, tmp_path, every=16)
+        return list(live.live_updates(writing, "strokes", min_interval=0.0, on_paper=on_paper, running=live.Running()))
 
     ups = lines(True)                                   # the app's preview
     shown = [u.svg for u in ups[:-1] if u.svg]
@@ -153,16 +153,16 @@ def test_the_live_preview_is_on_the_chosen_paper_and_an_svg_never_is(tmp_path, m
     assert 'id="paper"' not in r.svg and 'id="paper"' not in r.svg_path.read_text()
     assert 'id="paper"' in r.shown_svg()
     assert all('id="paper"' not in (u.svg or "") for u in lines(False))     # the API's SVG text
-    plain = outputs.write_files_live(hand, [LineSpec("hello there", None)], 5, 96, max_steps=40,
-                                     out_root=tmp_path, layout=layout, every=16)
+    plain = outputs.write_files_live(hand, WriteRequest([LineSpec("hello there", None)], 5, layout, None, 1, 40),
+                                     96, tmp_path, every=16)
     assert all('id="paper"' not in (u.svg or "")
-               for u in live.live_updates(plain, "strokes", min_interval=0.0, on_paper=True))
+               for u in live.live_updates(plain, "strokes", min_interval=0.0, on_paper=True, running=live.Running()))
     monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "para")
     playout, sheet = forms.paragraph_look(dict(page="a5", margin_mm=15, width_mm=0, size_mm=6, line_spacing=1.7,
                                                    paper="grid", rule_color="#cc3366"))
-    writing = outputs.write_paragraph_files_live(hand, "hello there quick fox", None, 1.0, "#000000", 1.5, playout,
-                                                 3, 96, 40, paper=sheet, every=16)
-    ups = list(live.live_updates(writing, "lines", on_paper=True))
+    writing = outputs.write_files_live(hand, ParagraphRequest("hello there quick fox", None, 1.0, "#000000", 1.5,
+                                                              playout, sheet, 3, 1, 40), 96, every=16)
+    ups = list(live.live_updates(writing, "lines", on_paper=True, running=live.Running()))
     assert any('id="paper"' in (u.svg or "") and "#cc3366" in u.svg for u in ups[:-1])
     assert all('id="paper"' not in f.read_text() for f in ups[-1].result.svg_files)
 
@@ -177,9 +177,9 @@ class Clock:
 
 
 def updates(hand, specs, mode, **kwargs):
-    writing = outputs.write_files_live(hand, specs, 3, 96, max_steps=80, every=4,
-                                       out_root=kwargs.pop("out_root"))
-    return list(live.live_updates(writing, mode, **kwargs))
+    writing = outputs.write_files_live(hand, WriteRequest(specs, 3, candidates=1, max_steps=80), 96,
+                                       kwargs.pop("out_root"), every=4)
+    return list(live.live_updates(writing, mode, running=live.Running(), **kwargs))
 
 
 def test_live_updates_per_line_per_stroke_and_status_between(tmp_path):
@@ -206,14 +206,14 @@ def test_live_updates_per_line_per_stroke_and_status_between(tmp_path):
     assert len([u for u in per_stroke if u.svg]) > len(drawn)
     assert any(u.svg is None for u in throttled)           # status-only updates between throttled pages
     with pytest.raises(ValueError, match="live mode"):
-        next(live.live_updates(iter(()), "words"))
+        next(live.live_updates(iter(()), "words", running=live.Running()))
 
 
 def test_closing_live_updates_closes_the_write_and_logs_where(tiny_ckpt_path, tmp_path, caplog):
     hand = Hand.load(tiny_ckpt_path)
-    writing = outputs.write_files_live(hand, [LineSpec("hello there")], 1, 96, max_steps=5000, every=16,
-                                       out_root=tmp_path)
-    ups = live.live_updates(writing, "strokes")
+    writing = outputs.write_files_live(hand, WriteRequest([LineSpec("hello there")], 1, candidates=1, max_steps=5000),
+                                       96, tmp_path, every=16)
+    ups = live.live_updates(writing, "strokes", running=live.Running())
     first = next(ups)
     with caplog.at_level(logging.INFO, logger="scribe.app"):
         ups.close()
@@ -226,8 +226,8 @@ def test_closing_live_updates_closes_the_write_and_logs_where(tiny_ckpt_path, tm
 def test_stop_waits_for_its_sessions_write_to_end(tiny_ckpt_path, tmp_path):
     hand = Hand.load(tiny_ckpt_path)
     running = live.Running()
-    writing = outputs.write_files_live(hand, [LineSpec("hello")], 1, 96, max_steps=5000, every=16,
-                                       out_root=tmp_path)
+    writing = outputs.write_files_live(hand, WriteRequest([LineSpec("hello")], 1, candidates=1, max_steps=5000),
+                                       96, tmp_path, every=16)
     ups = live.live_updates(writing, "strokes", session="tab-1", running=running)
     next(ups)
     assert not running.wait("tab-1", 0.05)                 # the write is still running

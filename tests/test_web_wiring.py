@@ -11,10 +11,6 @@ from helpers import MAX_STEPS, synthetic_offsets
 WEB = Path(__file__).resolve().parent.parent / "scribe" / "web"
 MAX_PARAMETERS = 9
 CRYPTIC = {"sd", "dp", "al", "ck", "cn"}
-# The library bridge that a write request object replaces (issue 26, item 1): its functions still take
-# the write's parts one by one. Nothing else may.
-BRIDGE = {("outputs.py", "write_files"), ("outputs.py", "write_files_live"),
-          ("outputs.py", "write_paragraph_files"), ("outputs.py", "write_paragraph_files_live")}
 
 
 def functions():
@@ -30,12 +26,12 @@ def parameters(node) -> list[str]:
 
 
 def test_no_function_in_web_takes_ten_or_more_parameters_or_cryptic_ones():
-    many = [(f, name, len(parameters(node))) for f, name, node in functions()
-            if len(parameters(node)) > MAX_PARAMETERS and (f, name) not in BRIDGE]
+    """Before: the four write functions of outputs.py took the write's parts one by one (12-14
+    parameters); now they take a scribe.request request and the output options."""
+    many = [(f, name, len(parameters(node))) for f, name, node in functions() if len(parameters(node)) > MAX_PARAMETERS]
     cryptic = [(f, name, sorted(CRYPTIC & set(parameters(node)))) for f, name, node in functions()
                if CRYPTIC & set(parameters(node))]
     assert many == [] and cryptic == []
-    assert {(f, name) for f, name, node in functions() if len(parameters(node)) > MAX_PARAMETERS} == BRIDGE
 
 
 def test_no_function_slices_or_indexes_its_star_args():
@@ -84,13 +80,19 @@ def test_every_event_of_the_app_with_several_inputs_takes_them_by_name(tiny_ckpt
                                             "checkpoint", "paper", "rule_pitch", "rule_color", "own"]
 
 
-def test_a_legibility_summary_informs_and_every_other_note_warns():
-    from scribe.web.api import is_information
-    assert is_information("legibility check: 3 lines checked, 4 candidates each; reader's CER of the chosen ink 0.1")
-    assert not is_information("legibility check: 1 line checked, 4 candidates each; reader's CER of the chosen ink "
-                              "0.9; line 1 still reads poorly (reader's CER above 0.25)")
-    assert not is_information("legibility check not run: no reader; the lines were written without it")
-    assert not is_information("line 1 hit the step cap before the text ended")
+def test_notes_are_shown_by_their_level(monkeypatch):
+    """Before: the web told information from warnings by matching the note's text (api.is_information)."""
+    import gradio as gr
+    from scribe.result import INFO, WARNING, Note
+    from scribe.web import api
+    shown = []
+    monkeypatch.setattr(gr, "Info", lambda text: shown.append(("info", text)))
+    monkeypatch.setattr(gr, "Warning", lambda text: shown.append(("warning", text)))
+    api.show_notes([Note("legibility check: 3 lines checked", INFO), Note("line 1 hit the step cap", WARNING),
+                    Note("legibility check not run: no reader")], folders=())
+    assert shown == [("info", "legibility check: 3 lines checked"), ("warning", "line 1 hit the step cap"),
+                     ("warning", "legibility check not run: no reader")]
+    assert not hasattr(api, "is_information")
 
 
 def test_a_style_made_locally_reaches_new_views_and_the_cached_hand_is_never_changed(tmp_path, tiny_ckpt_path,
@@ -128,17 +130,19 @@ def test_one_function_turns_a_result_of_either_mode_into_every_output(tiny_ckpt_
     """Before: two functions returned 8-tuples, and the live updates repeated `keep` in their own."""
     from types import SimpleNamespace
     from scribe.hand import Hand, LineSpec
+    from scribe.request import ParagraphRequest, WriteRequest
     from scribe.web import forms, outputs, tabs
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
     out = tabs.Outputs(*[object() for _ in range(8)])                 # stand-ins for the result column
     state = SimpleNamespace(shown=lambda text: f"<{text}>")
-    r = outputs.write_files(hand, [LineSpec("hello", 1)], 5, 96, max_steps=MAX_STEPS, out_root=tmp_path)
+    r = outputs.write_files(hand, WriteRequest([LineSpec("hello", 1)], 5, max_steps=MAX_STEPS), 96, tmp_path)
     shown = tabs.page_updates(state, out, r)
     assert set(shown) == set(out.all()) and shown[out.seed_used] == 5 and shown[out.pages] == r.pages
     assert shown[out.document].endswith(".scribe.json") and shown[out.status] == f"<{r.summary()}>"
     monkeypatch.setattr(outputs, "output_root", lambda: tmp_path / "para")
     layout, _ = forms.paragraph_look({"page": "a5"})
-    pr = outputs.write_paragraph_files(hand, "hello there", 1, 1.0, None, None, layout, 3, 96, MAX_STEPS)
+    pr = outputs.write_files(hand, ParagraphRequest("hello there", 1, 1.0, layout=layout, seed=3, max_steps=MAX_STEPS),
+                             96)
     shown = tabs.page_updates(state, out, pr)
     assert set(shown) == set(out.all()) and shown[out.seed_used] == 3 and shown[out.document] is None
     assert shown[out.pdf].endswith(".pdf") and shown[out.preview] == tabs.result_preview(pr)

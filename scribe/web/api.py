@@ -14,12 +14,16 @@ from __future__ import annotations
 import functools
 import html
 import logging
+from pathlib import Path
 
 import gradio as gr
 from gradio_client import utils as client_utils
 
 from ..errors import ScribeError
 from ..hand import LIVE_EVERY, run_to_end
+from ..render.page import Layout
+from ..request import ParagraphRequest, WriteRequest
+from ..result import INFO, Note
 from ..styles import StyleError
 from . import forms, outputs
 from .views import shown_text
@@ -40,23 +44,15 @@ def as_gr_error(e: Exception, folders=()) -> gr.Error:
 
 
 def warn(note: str, folders=()) -> None:
-    """A warning beside a result (step cap, lowered dpi, a style this server lacks), shown as a toast."""
+    """A warning beside a result (a style this server lacks, ...), shown as a toast."""
     gr.Warning(shown_text(note, folders))
 
 
-def is_information(note: str) -> bool:
-    """Whether a result's note only informs (the legibility check's summary when every line reads
-    well) rather than warns. The one place that tells them apart, until notes carry their level."""
-    return note.startswith("legibility check: ") and "poorly" not in note
-
-
 def show_notes(notes, folders=()) -> None:
-    """A result's notes as toasts: information as gr.Info, the rest as gr.Warning."""
+    """A result's notes (scribe.result.Note) as toasts, by their level: INFO as gr.Info, WARNING as
+    gr.Warning."""
     for note in notes:
-        if is_information(note):
-            gr.Info(shown_text(note, folders))
-        else:
-            warn(note, folders)
+        (gr.Info if note.level == INFO else gr.Warning)(shown_text(note.text, folders))
 
 
 # ---- requests Gradio cannot read ------------------------------------------------------------------
@@ -167,43 +163,64 @@ def step_progress(progress, n_lines: int, every: int = 10):
     return on_step
 
 
-def write_lines(state: AppState, make_specs, settings, progress=no_progress) -> outputs.WriteResult:
+def line_request(state: AppState, specs, settings) -> WriteRequest:
+    """Line mode's request from the named settings (seed, align, candidates, size, line_spacing, paper,
+    rule_pitch, rule_color; each blank for its default), with the server's step cap."""
+    v = settings
+    layout, paper = forms.line_look(v.get("size"), v.get("line_spacing"), forms.parse_align(v.get("align")),
+                                    v.get("paper"), v.get("rule_pitch"), v.get("rule_color"))
+    return WriteRequest(specs, forms.parse_seed(v.get("seed")), layout, paper,
+                        forms.parse_candidates(v.get("candidates")), state.max_steps)
+
+
+def paragraph_request(state: AppState, settings) -> ParagraphRequest:
+    """Paragraph mode's request from the named settings: text, style, bias, color, width, seed, candidates
+    and the page's look (forms.paragraph_look's names), with the server's step cap."""
+    v = settings
+    layout, paper = forms.paragraph_look(v)
+    pen = forms.spec("x", v.get("style"), v.get("bias"), v.get("color"), v.get("width"))   # names each problem
+    return ParagraphRequest(forms.parse_text(v.get("text"), "text"), pen.style, pen.bias, pen.color, pen.width,
+                            layout, paper, forms.parse_seed(v.get("seed")),
+                            forms.parse_candidates(v.get("candidates")), state.max_steps)
+
+
+def with_notes(written: outputs.Written, notes) -> outputs.Written:
+    """The caller's own notes (a style this server lacks, ...) added to the result's, as warnings."""
+    written.result.extra_notes.extend(Note(str(n)) for n in notes)
+    return written
+
+
+def write_lines(state: AppState, make_specs, settings, progress=no_progress) -> outputs.Written:
     """Line mode, shared by the UI and /write, /write_text, /write_pdf: write_lines_live, run to its end,
     the progress bar moving with the pen steps."""
     return run_to_end(write_lines_live(state, make_specs, settings, progress=progress, every=None))
 
 
 def write_lines_live(state: AppState, make_specs, settings, progress=no_progress, every: int | None = LIVE_EVERY):
-    """Line mode as a generator: parse, load the model, write, warn. It yields a scribe.hand.LiveInk (the
-    ink so far) every `every` pen steps and returns the WriteResult (scribe.web.live turns this into page
-    updates); closing it stops the sampling loop. every=None: no live ink; `progress` then moves with the
-    pen steps. `make_specs()`: (specs, notes). `settings`, by name, each blank (None) for its default:
-    seed, png_dpi, align, checkpoint, candidates (N per line for the legibility check; 1: off), size,
-    line_spacing, paper, rule_pitch, rule_color, and own (the session's own styles)."""
+    """Line mode as a generator: build the request, load the model, write, show the notes. It yields a
+    scribe.hand.LiveInk (the ink so far) every `every` pen steps and returns the outputs.Written
+    (scribe.web.live turns this into page updates); closing it stops the sampling loop. every=None: no
+    live ink; `progress` then moves with the pen steps. `make_specs()`: (specs, notes). `settings`, by
+    name, each blank (None) for its default: seed, png_dpi, checkpoint, own (the session's own styles)
+    and line_request's names."""
     v = settings
     try:
         specs, notes = make_specs()
-        seed, dpi, align = forms.parse_seed(v.get("seed")), forms.parse_dpi(v.get("png_dpi")), \
-            forms.parse_align(v.get("align"))
-        candidates = forms.parse_candidates(v.get("candidates"))
-        layout, paper = forms.line_look(v.get("size"), v.get("line_spacing"), align, v.get("paper"),
-                                        v.get("rule_pitch"), v.get("rule_color"))
+        request, dpi = line_request(state, specs, v), forms.parse_dpi(v.get("png_dpi"))
         progress(0.05, desc="Loading the model")
         hand = state.hand(v.get("checkpoint"), v.get("own"))
         n = sum(1 for s in specs if s.text.strip())
         progress(0.2, desc=f"Writing {n} line{'s' if n != 1 else ''}")
-        result = yield from outputs.write_files_live(
-            hand, specs, seed, dpi, align, state.max_steps, notes=notes, layout=layout, paper=paper,
-            embed_styles=state.own_style_ids(v.get("own")), candidates=candidates,
-            on_step=step_progress(progress, n) if every is None else None, every=every,
-            budget=state.max_request_cost)
+        written = yield from outputs.write_files_live(
+            hand, request, dpi, embed_styles=state.own_style_ids(v.get("own")), budget=state.max_request_cost,
+            on_step=step_progress(progress, n) if every is None else None, every=every)
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e, state.folders) from e
-    show_notes(result.notes, state.folders)
-    return result
+    show_notes(with_notes(written, notes).notes(), state.folders)
+    return written
 
 
-def write_paragraph(state: AppState, settings) -> outputs.PagesResult:
+def write_paragraph(state: AppState, settings) -> outputs.Written:
     """Paragraph mode, run to its end (/write_paragraph, /write_paragraph_pdf): the notes are in the
     summary only."""
     return run_to_end(write_paragraph_live(state, settings, every=None, notify=False))
@@ -211,22 +228,19 @@ def write_paragraph(state: AppState, settings) -> outputs.PagesResult:
 
 def write_paragraph_live(state: AppState, settings, every: int | None = LIVE_EVERY, notify: bool = True):
     """Paragraph mode as a generator of the LiveInk of the lines being written (a chunk of wrapped lines
-    at a time); it returns the PagesResult; closing it stops the sampling loop. `settings`, by name:
-    text, style, bias, color, width, seed, png_dpi, checkpoint, candidates, own, and the page's look
-    (forms.paragraph_look's names)."""
+    at a time); it returns the outputs.Written; closing it stops the sampling loop. `settings`, by name:
+    png_dpi, checkpoint, own and paragraph_request's names."""
     v = settings
     try:
-        layout, sheet = forms.paragraph_look(v)
+        request, dpi = paragraph_request(state, v), forms.parse_dpi(v.get("png_dpi"))
         hand = state.hand(v.get("checkpoint"), v.get("own"))
-        result = yield from outputs.write_paragraph_files_live(
-            hand, v.get("text"), v.get("style"), v.get("bias"), v.get("color"), v.get("width"), layout,
-            v.get("seed"), v.get("png_dpi"), state.max_steps, forms.parse_candidates(v.get("candidates")),
-            paper=sheet, every=every, budget=state.max_request_cost)
+        written = yield from outputs.write_files_live(hand, request, dpi, budget=state.max_request_cost,
+                                                      every=every)
     except Exception as e:   # every failure becomes a message; never a stack trace in the page
         raise as_gr_error(e, state.folders) from e
     if notify:
-        show_notes(result.notes, state.folders)
-    return result
+        show_notes(written.notes(), state.folders)
+    return written
 
 
 def legibility_dict(check) -> dict:
@@ -282,17 +296,50 @@ def write_pages(state: AppState, settings) -> tuple[list, int, str]:
     """Line mode for the feature endpoints (plotter, animation): `settings` by name (lines, seed, align,
     checkpoint, own) -> (one written page, the seed, a summary)."""
     v = settings
-    return outputs.write_pages(state.hand(v.get("checkpoint"), v.get("own")), v.get("lines"), v.get("seed"),
-                               v.get("align"), state.max_steps)
+    specs, notes = forms.specs_from_rows(v.get("lines"))
+    hand = state.hand(v.get("checkpoint"), v.get("own"))
+    # these endpoints never ran the legibility check (candidates=1)
+    layout = Layout(align=forms.parse_align(v.get("align")))
+    result = hand.write(WriteRequest(specs, forms.parse_seed(v.get("seed")), layout, candidates=1,
+                                     max_steps=state.max_steps))
+    result.extra_notes.extend(Note(str(n)) for n in notes)
+    return result.pages, result.seed, result.summary()
 
 
-def write_document(state: AppState, settings) -> tuple[outputs.WriteResult, object]:
-    """A saved document written again (`settings`: document, its JSON text; png_dpi, checkpoint, own):
-    (the result, the session's styles, holding the document's own ink styles)."""
+OPENED_NOTE = "the saved ink, exactly as it was written (no model was run)"
+
+
+def open_document(state: AppState, settings, doc=None) -> tuple[outputs.Written, object]:
+    """A saved document shown exactly as it was written, from its ink (Document.open: no model runs, so
+    any checkpoint will do); `settings`: document (its JSON text), png_dpi. A document of format 1 keeps
+    no ink: it is written again from its seed (write_document_again), and a note says so. Returns (the
+    result, the session's styles). `doc`: the Document, when the caller has read it already."""
     v = settings
-    doc = outputs.document_from_text(v.get("document"))
+    doc = outputs.document_from_text(v.get("document")) if doc is None else doc
+    if not doc.has_ink:
+        return write_document_again(state, v, doc)
+    written = outputs.save_files(doc.open(), forms.parse_dpi(v.get("png_dpi")), document=doc)
+    written.result.extra_notes.append(Note(OPENED_NOTE, INFO))
+    show_notes(written.notes(), state.folders)
+    return written, v.get("own")
+
+
+def write_document_again(state: AppState, settings, doc=None) -> tuple[outputs.Written, object]:
+    """A saved document written again from its seed (`settings`: document, its JSON text; png_dpi,
+    checkpoint, own): the same ink only with the same checkpoint on a machine that samples alike.
+    Returns (the result, the session's styles, holding the document's own ink styles)."""
+    v = settings
+    doc = outputs.document_from_text(v.get("document")) if doc is None else doc
     specs, hand, own = document_specs(state, doc, v.get("checkpoint"), v.get("own"))
-    r = outputs.write_document_files(hand, doc, v.get("png_dpi"), max_steps=state.max_steps, specs=specs,
-                                     budget=state.max_request_cost)
-    show_notes(r.notes, state.folders)
-    return r, own
+    request = WriteRequest(specs, doc.seed, doc.layout, doc.paper, doc.candidates, state.max_steps)
+    written = outputs.write_files(hand, request, forms.parse_dpi(v.get("png_dpi")),
+                                  embed_styles={specs[i].style for i in doc.embedded}, budget=state.max_request_cost)
+    name = Path(hand.checkpoint.path).name if hand.checkpoint.path else None
+    if not doc.has_ink:
+        written.result.extra_notes.append(Note("this document keeps no ink (format 1), so it was written again "
+                                               "from its seed", INFO))
+    if doc.checkpoint and name and doc.checkpoint != name:
+        written.result.extra_notes.append(Note(f"the document was written with {doc.checkpoint}; this is {name}, "
+                                               f"so the ink differs from the saved one"))
+    show_notes(written.notes(), state.folders)
+    return written, own

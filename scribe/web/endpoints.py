@@ -9,7 +9,8 @@
     /make_style      ink (canvas JSON, or an InkML / IAM-OnDB XML file) + its text -> a new style id
     /write_pdf       lines (as /write) -> one PDF, the saved document (JSON), seed, summary
     /write_paragraph_pdf  as /write_paragraph -> one PDF of every page, seed, summary
-    /write_document  a saved document (JSON text) -> SVG, PNG, PDF, seed, summary (the same ink again)
+    /write_document  a saved document (JSON text) -> SVG, PNG, PDF, seed, summary (the ink it saved)
+    /write_document_again  the same, written again from the document's seed (new sampling)
     /write_live      lines (as /write), streamed: the page so far (SVG text) and a status, then the files
     /write_paragraph_live  as /write_paragraph, streamed: the lines being written (SVG text) and a
                      status, then the pages' files
@@ -172,19 +173,33 @@ def write_pdf(p: Params) -> None:
     p.endpoint("write_pdf", write_pdf, ("lines", "seed", "align", "checkpoint", *LINE_LOOK),
                ("pdf", "document", "seed_used", "summary"),
                "Write lines (as /write) and return one PDF (paper behind the ink if asked), the saved document "
-               "(JSON: write it again with /write_document), the seed and a summary.")
+               "(JSON: open it with /write_document), the seed and a summary.")
 
 
 def write_document(p: Params) -> None:
     @guarded(p.state)
     def write_document(v):
-        r, own = api.write_document(p.state, v)
+        r, own = api.open_document(p.state, v)
         return str(r.svg_path), str(r.png_path), str(r.pdf_path), r.seed, r.summary(), own
 
     p.endpoint("write_document", write_document, ("document", "png_dpi", "checkpoint"),
                ("svg", "png", "pdf", "seed_used", "summary"),
-               "Write a saved document (its JSON text) again: the same seed and checkpoint give the same ink. "
+               "Open a saved document (its JSON text): exactly the ink it saved, with no sampling (any "
+               "checkpoint will do; a document of format 1 keeps no ink and is written again from its seed). "
                "Returns SVG, PNG, PDF, seed, summary.", keeps_styles=True)
+
+
+def write_document_again(p: Params) -> None:
+    @guarded(p.state)
+    def write_document_again(v):
+        r, own = api.write_document_again(p.state, v)
+        return str(r.svg_path), str(r.png_path), str(r.pdf_path), r.seed, r.summary(), own
+
+    p.endpoint("write_document_again", write_document_again, ("document", "png_dpi", "checkpoint"),
+               ("svg", "png", "pdf", "seed_used", "summary"),
+               "Write a saved document (its JSON text) again from its seed: the same ink only with the same "
+               "checkpoint on a machine that samples alike. Returns SVG, PNG, PDF, seed, summary.",
+               keeps_styles=True)
 
 
 ADDED = "added"      # the live mode that sends only the new strokes (live_ink.InkFeed)
@@ -198,17 +213,17 @@ def live_mode(live) -> str:
     return mode
 
 
-def live_stream(writing, mode: str):
+def live_stream(writing, mode: str, running: live_ink.Running):
     """live_ink.live_updates for an API mode: 'added' is 'strokes' sent as only what is new."""
     added = mode == ADDED
-    return live_ink.live_updates(writing, "strokes" if added else mode, incremental=added)
+    return live_ink.live_updates(writing, "strokes" if added else mode, incremental=added, running=running)
 
 
 def write_live(p: Params) -> None:
     def write_live(v):
         mode = live_mode(v.live)
         writing = api.write_lines_live(p.state, lambda: forms.specs_from_rows(v.lines), v)
-        for u in live_stream(writing, mode):
+        for u in live_stream(writing, mode, p.state.running):
             r = u.result
             if r is None:
                 yield u.svg or u.added, u.status, None, None, None, "", None
@@ -320,7 +335,7 @@ def write_paragraph_pdf(p: Params) -> None:
 def write_paragraph_live(p: Params) -> None:
     def write_paragraph_live(v):
         mode = live_mode(v.live)
-        for u in live_stream(api.write_paragraph_live(p.state, v), mode):
+        for u in live_stream(api.write_paragraph_live(p.state, v), mode, p.state.running):
             r = u.result
             if r is None:
                 yield u.svg or u.added, u.status, None, None, None, "", None
@@ -369,7 +384,8 @@ def load_styles(p: Params) -> None:
 
 
 ENDPOINTS = (write, write_text, info, write_live, write_plotter, write_animated, write_paragraph_pdf,
-             write_paragraph, write_paragraph_live, make_style, write_pdf, write_document, load_styles)
+             write_paragraph, write_paragraph_live, make_style, write_pdf, write_document, write_document_again,
+             load_styles)
 
 
 def add_endpoints(state: AppState, mine: gr.State) -> None:

@@ -32,7 +32,7 @@ from .. import ink
 from ..render.page import InkLine, layout_page, page_to_svg, stroke_path
 from ..render.paper import paper_svg
 from ..render.paragraph import Measure
-from .outputs import WriteResult
+from .outputs import Written
 
 log = logging.getLogger("scribe.app")
 
@@ -48,7 +48,7 @@ class Update:
     svg: str | None                    # the page so far, when it changed since the last update; else None
     status: str
     step: int = 0                      # pen steps run so far
-    result: WriteResult | None = None  # the finished write: the last update only
+    result: Written | None = None      # the finished write: the last update only
     # Sending only what is new (`incremental`): the first update of a page (or of a paragraph's chunk
     # of lines) has the empty page in `svg` and its `live_id`; later ones have `added`, the strokes
     # finished since the last update (added_svg) for the browser to draw onto that page.
@@ -110,9 +110,6 @@ class Running:
         return all(e.wait(max(0.0, deadline - time.monotonic())) for e in ends)
 
 
-RUNNING = Running()
-
-
 _live_ids = itertools.count(1)
 
 
@@ -160,16 +157,16 @@ class InkFeed:
 
 
 def live_updates(writing, mode: str = DEFAULT_LIVE, min_interval: float = MIN_PREVIEW_S,
-                 status_every: float = STATUS_EVERY_S, clock=None, session: str | None = None,
-                 running: Running = RUNNING, on_paper: bool = False, incremental: bool = False):
-    """Updates from `writing`, a generator of LiveInk that returns a WriteResult (write_lines_live) or a
-    PagesResult (write_paragraph_live). Closing this generator closes `writing`, which stops its
-    sampling loop. `session`: the browser session, so that its Stop can wait for this write's end
-    (`running`). `on_paper`: the page so far on the paper its PNG and PDF will have (LiveInk.paper), for
-    the app's preview; off for SVG that a caller may keep (an SVG never has paper). `clock`: seconds
-    for the throttle, `CLOCK` (the monotonic clock) unless given. `incremental`: updates carry only
-    the strokes new since the last one (Update.added: InkFeed), not the page so far; the last
-    update is the finished page either way."""
+                 status_every: float = STATUS_EVERY_S, clock=None, session: str | None = None, *,
+                 running: Running, on_paper: bool = False, incremental: bool = False):
+    """Updates from `writing`, a generator of LiveInk that returns an outputs.Written (write_lines_live,
+    write_paragraph_live). Closing this generator closes `writing`, which stops its sampling loop.
+    `session`: the browser session, so that its Stop can wait for this write's end in `running` (the
+    app's own, AppState.running: no registry is shared by default). `on_paper`: the page so far on the
+    paper its PNG and PDF will have (LiveInk.paper), for the app's preview; off for SVG that a caller
+    may keep (an SVG never has paper). `clock`: seconds for the throttle, `CLOCK` (the monotonic clock)
+    unless given. `incremental`: updates carry only the strokes new since the last one (Update.added:
+    InkFeed), not the page so far; the last update is the finished page either way."""
     if mode not in LIVE_MODES:
         raise ValueError(f"live mode must be one of {', '.join(LIVE_MODES)}, not {mode!r}")
     with running.write(session):
@@ -184,8 +181,9 @@ def _updates(writing, mode, min_interval, status_every, clock, on_paper=False, i
             try:
                 live = next(writing)
             except StopIteration as end:
-                result = end.value    # a WriteResult (line mode) or a PagesResult (paragraphs)
-                yield Update(getattr(result, "svg", None), result.summary(), live.step if live else 0, result)
+                result = end.value    # an outputs.Written, of either mode
+                yield Update(None if result.paragraph else result.svg, result.summary(), live.step if live else 0,
+                             result)
                 return
             if width == 0.0 or live.specs is not shown_specs:    # paragraphs: a new chunk of lines
                 width, shown_specs = page_width(live), live.specs

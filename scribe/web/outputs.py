@@ -1,6 +1,7 @@
-"""Writing results into files: one request's SVG and PNG, paragraph pages, plotter files, animations,
-and a style made from the user's ink. Each takes parsed values (scribe.web.forms), calls the library
-and raises its errors (all ScribeErrors). No Gradio here, so all of it is tested without a server.
+"""Writing results into files: a request's pages as SVG, PNG and PDF (either mode: a
+scribe.request.WriteRequest or ParagraphRequest, built by scribe.web.api), a saved document, plotter
+files, animations, and a style made from the user's ink. Each raises the library's errors (all
+ScribeErrors). No Gradio here, so all of it is tested without a server.
 
 Every request gets a fresh folder under the output root; folders older than an hour are pruned.
 """
@@ -17,27 +18,24 @@ import uuid
 import zipfile
 
 import numpy as np
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..candidates import LegibilityCheck
 from ..errors import InputError
 from ..files import atomic_write_bytes
 from ..hand import LIVE_EVERY, Hand, run_to_end
-from ..request import LineSpec
-from ..result import step_cap_note
+from ..request import ParagraphRequest, WriteRequest
+from ..result import Note, Result
 from ..inkml import MAX_BYTES, InkData, InkFileError, read_ink
 from ..render.animate import AnimationError, AnimationOptions
 from ..render.export import export_pages
 from ..document import MAX_DOCUMENT_BYTES, Document, DocumentError, document_of
-from ..render.page import CSS_DPI, Layout, Page, page_to_svg, svg_to_png
+from ..render.page import CSS_DPI, Page
 from ..render.paper import PaperOptions, paper_svg
-from ..render.pdf import svgs_to_pdf
-from ..render.paragraph import PARAGRAPH_MAX_CHARS, ParagraphLayout
 from ..render.plotter import GcodeOptions, PlotterError, PlotterOptions
 from ..styles import MAX_PACKED_STYLES, MAX_STYLE_FILE_BYTES, pack_styles, style_file_bytes, unpack_styles
 from ..user_style import UserStyleError, save_style
-from .forms import DEFAULT_DPI, parse_align, parse_dpi, parse_seed, parse_text, spec, specs_from_rows
+from .forms import DEFAULT_DPI, parse_text
 
 MAX_PNG_PIXELS = 40_000_000        # ~160 MB of RGBA while rasterising; beyond this the dpi is lowered
 OUTPUT_MAX_AGE_S = 3600            # result files older than this are removed at the next write
@@ -130,31 +128,73 @@ def one_file(paths: list[Path], zip_name: str) -> Path:
     return paths[0] if len(paths) == 1 else zip_files(paths, paths[0].parent / zip_name)
 
 
-# ---- line mode -------------------------------------------------------------------------------------
+# ---- a write and its files, either mode ----------------------------------------------------------
 @dataclass
-class WriteResult:
-    svg: str
-    svg_path: Path
-    png_path: Path
-    seed: int
-    seconds: float          # the whole request: checking, sampling, layout, SVG and PNG
-    dpi: float
-    lines: int              # lines of ink written (blank gaps not counted)
-    notes: list[str] = field(default_factory=list)
-    pages: list = field(default_factory=list)     # the laid-out Page(s), for plotter and animation files
-    pdf_path: Path | None = None
-    document_path: Path | None = None             # the saved document (JSON) that writes this again
-    legibility: LegibilityCheck | None = None      # what the candidates check found
-    paper_svg: str | None = None                   # the page with its paper (as PNG/PDF), when paper was chosen
+class Written:
+    """A write as the app hands it out: the library's Result (its pages, seed, notes and summary) and the
+    files saved from it. Line mode has one page and a saved document; paragraph mode a file per page."""
+    result: Result
+    svg_files: list[Path]
+    png_files: list[Path]
+    pdf_file: Path                          # one PDF, every page
+    dpi: float                              # the PNGs' resolution (lowered when a page would be too big)
+    document_file: Path | None = None       # line mode: the saved document (JSON), its request and ink
 
-    def shown_svg(self) -> str:
-        """The page as the app shows it: on its paper, as the PNG and PDF have it (never the SVG file)."""
-        return self.paper_svg or self.svg
+    @property
+    def seed(self) -> int:
+        return self.result.seed
+
+    @property
+    def pages(self) -> list[Page]:
+        return self.result.pages
+
+    @property
+    def paper(self) -> PaperOptions | None:
+        return self.result.paper
+
+    @property
+    def legibility(self):
+        return self.result.legibility
+
+    @property
+    def paragraph(self) -> bool:
+        return self.result.paragraph
+
+    @property
+    def lines(self) -> int:
+        return self.result.lines_written
+
+    @property
+    def svg(self) -> str:
+        """The (first) page as SVG, without paper: what the SVG file holds."""
+        return self.result.svg()
+
+    @property
+    def svg_path(self) -> Path:
+        return self.svg_files[0]
+
+    @property
+    def png_path(self) -> Path:
+        return self.png_files[0]
+
+    @property
+    def pdf_path(self) -> Path:
+        return self.pdf_file
+
+    @property
+    def document_path(self) -> Path | None:
+        return self.document_file
+
+    def notes(self) -> list[Note]:
+        return self.result.notes()
 
     def summary(self) -> str:
-        s = (f"Wrote {self.lines} line{'s' if self.lines != 1 else ''} in {self.seconds:.2f} s · "
-             f"seed {self.seed} · PNG {self.dpi:g} dpi")
-        return s + "".join(f"\n- {n}" for n in self.notes)
+        return self.result.summary()
+
+    def shown_svg(self) -> str:
+        """The (first) page as the app shows it: on its paper, as the PNG and PDF have it."""
+        paper = self.paper
+        return paper_svg(self.pages[0], paper) if paper is not None and paper.kind != "plain" else self.svg
 
 
 def png_dpi_within_limit(width_px: float, height_px: float, dpi: float,
@@ -167,17 +207,13 @@ def png_dpi_within_limit(width_px: float, height_px: float, dpi: float,
     return math.floor(CSS_DPI * math.sqrt(max_pixels / max(1.0, width_px * height_px)))
 
 
-def write_files(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi: float = DEFAULT_DPI,
-                align: str = "left", max_steps: int | None = None, out_root: Path | None = None,
-                notes: list[str] | None = None, layout: Layout | None = None, paper: PaperOptions | None = None,
-                embed_styles=(), on_step=None, candidates: int = 1, budget: float | None = None) -> WriteResult:
-    """Write `specs` with `hand` and save an SVG, a PNG and a PDF (atomically) in a fresh folder, with the
-    document (JSON) that writes them again. `layout` (size, spacing) wins over `align`; `paper` is drawn
-    in the PNG and the PDF only; styles in `embed_styles` go into the document as ink. `on_step`: pen-step
-    progress (scribe.hand.Hand.write). With candidates N > 1 the legibility check picks each line's ink
-    (scribe.candidates)."""
-    return run_to_end(write_files_live(hand, specs, seed, dpi, align, max_steps, out_root, notes, layout, paper,
-                                       embed_styles, candidates, on_step=on_step, every=None, budget=budget))
+def write_files(hand: Hand, request: WriteRequest | ParagraphRequest, dpi: float = DEFAULT_DPI,
+                out_root: Path | None = None, embed_styles=(), budget: float | None = None, on_step=None) -> Written:
+    """Write `request` (either mode) with `hand` and save its files in a fresh folder (save_files); line
+    mode also saves its document (JSON: the request and its ink), with the styles in `embed_styles` (the
+    user's own) carried as ink. `budget`: the most seconds the write may cost (scribe.cost); `on_step`:
+    line mode's pen-step progress (scribe.hand.Hand.write)."""
+    return run_to_end(write_files_live(hand, request, dpi, out_root, embed_styles, budget, on_step, every=None))
 
 
 def on_paper(writing, paper: PaperOptions | None):
@@ -197,60 +233,41 @@ def on_paper(writing, paper: PaperOptions | None):
         writing.close()
 
 
-def write_files_live(hand: Hand, specs: list[LineSpec], seed: int | None = None, dpi: float = DEFAULT_DPI,
-                     align: str = "left", max_steps: int | None = None, out_root: Path | None = None,
-                     notes: list[str] | None = None, layout: Layout | None = None,
-                     paper: PaperOptions | None = None, embed_styles=(), candidates: int = 1, on_step=None,
-                     every: int | None = LIVE_EVERY, budget: float | None = None):
+def write_files_live(hand: Hand, request: WriteRequest | ParagraphRequest, dpi: float = DEFAULT_DPI,
+                     out_root: Path | None = None, embed_styles=(), budget: float | None = None, on_step=None,
+                     every: int | None = LIVE_EVERY):
     """write_files, as a generator: it yields a scribe.hand.LiveInk (the ink so far) every `every` pen
-    steps (Hand.write_live) and returns the WriteResult. Closing it stops the sampling loop; no file is
+    steps (Hand.write_live) and returns the Written. Closing it stops the sampling loop; no file is
     written then. every=None: no live ink (write_files)."""
-    started = time.perf_counter()
-    layout = layout or Layout(align=parse_align(align))
+    writing = hand.write_live(request, every=every, on_step=on_step, budget=budget, png_dpi=dpi)
     if every is None:
-        doc = hand.write(specs, seed=seed, layout=layout, max_steps=max_steps, on_step=on_step,
-                         candidates=candidates, budget=budget)
+        result = run_to_end(writing)
     else:
-        doc = yield from on_paper(hand.write_live(specs, seed=seed, layout=layout, max_steps=max_steps,
-                                                  candidates=candidates, every=every, budget=budget), paper)
-    page = doc.page()
-    svg = page_to_svg(page)
-    notes = list(notes or [])
-    if doc.capped_lines:
-        notes.append(step_cap_note(doc.capped_lines))
-    if doc.legibility is not None and doc.legibility.summary():
-        notes.append(doc.legibility.summary())
-    used_dpi = png_dpi_within_limit(page.width, page.height, dpi)
-    if used_dpi < dpi:
-        notes.append(f"PNG resolution lowered from {dpi:g} to {used_dpi:g} dpi to stay under "
-                     f"{MAX_PNG_PIXELS // 1_000_000} megapixels")
-    backed = paper_svg(page, paper)
-    png, pdf = svg_to_png(backed, used_dpi), svgs_to_pdf([backed])
-    saved = document_of(doc, hand, hand.checkpoint.path, paper, embed_styles).dumps().encode("utf-8")
+        result = yield from on_paper(writing, request.paper)
+    document = None if result.paragraph else document_of(result, hand, hand.checkpoint.path, request.paper,
+                                                         embed_styles)
+    return save_files(result, dpi, out_root, document)
+
+
+def save_files(result: Result, dpi: float = DEFAULT_DPI, out_root: Path | None = None,
+               document: Document | None = None) -> Written:
+    """`result`'s pages as SVG (no paper), PNG and one PDF (on the request's paper), and `document` as
+    JSON, each atomically in a fresh folder under `out_root` (the app's output root). A PNG that would
+    be over MAX_PNG_PIXELS is made at a lower dpi, and the result's notes say so."""
+    used = min(png_dpi_within_limit(p.width, p.height, dpi) for p in result.pages)
+    if used < dpi:
+        result.extra_notes.append(Note(f"PNG resolution lowered from {dpi:g} to {used:g} dpi to stay under "
+                                       f"{MAX_PNG_PIXELS // 1_000_000} megapixels"))
     root = out_root or output_root()
     prune_outputs(root)
     folder = root / uuid.uuid4().hex
-    stem = f"handwriting-{doc.seed}"
-    svg_path = atomic_write_bytes(folder / f"{stem}.svg", svg.encode("utf-8"))
-    png_path = atomic_write_bytes(folder / f"{stem}.png", png)
-    pdf_path = atomic_write_bytes(folder / f"{stem}.pdf", pdf)
-    doc_path = atomic_write_bytes(folder / f"{stem}.scribe.json", saved)
-    lines = sum(1 for ln in doc.lines if ln is not None)
-    return WriteResult(svg, svg_path, png_path, doc.seed, time.perf_counter() - started, used_dpi, lines, notes,
-                       [page], pdf_path, doc_path, doc.legibility, backed if paper is not None and paper.kind != "plain" else None)
-
-
-def write_pages(hand: Hand, lines, seed=None, align=None, max_steps: int | None = None
-                ) -> tuple[list[Page], int, str]:
-    """Line mode for the feature endpoints: rows -> one written page, the seed and a summary."""
-    specs, notes = specs_from_rows(lines)
-    doc = hand.write(specs, seed=parse_seed(seed), layout=Layout(align=parse_align(align)), max_steps=max_steps,
-                     candidates=1)     # these endpoints never ran the legibility check
-    n = sum(1 for ln in doc.lines if ln is not None)
-    summary = f"Wrote {n} line{'s' if n != 1 else ''} in {doc.seconds:.2f} s · seed {doc.seed}"
-    if doc.capped_lines:
-        notes.append(step_cap_note(doc.capped_lines))
-    return [doc.page()], doc.seed, summary + "".join(f"\n- {x}" for x in notes)
+    stem = f"{'paragraph' if result.paragraph else 'handwriting'}-{result.seed}"
+    svgs = result.export(folder / f"{stem}.svg", "svg")
+    pngs = result.export(folder / f"{stem}.png", "png", dpi=used)
+    pdf = result.export(folder / f"{stem}.pdf", "pdf")[0]
+    saved = None if document is None else atomic_write_bytes(folder / f"{stem}.scribe.json",
+                                                              document.dumps().encode("utf-8"))
+    return Written(result, svgs, pngs, pdf, used, saved)
 
 
 # ---- saved documents -------------------------------------------------------------------------------
@@ -295,92 +312,7 @@ def document_from_text(text) -> Document:
         raise DocumentError("the document is nested too deeply to be a Scribe document") from None
 
 
-def write_document_files(hand: Hand, document: Document, dpi=None, user_dir: Path | None = None,
-                         max_steps: int | None = None, specs: list[LineSpec] | None = None,
-                         budget: float | None = None) -> WriteResult:
-    """Write a saved document again: its own ink styles are saved in `user_dir` (so the app offers them),
-    then the same files as any line-mode write. `specs`: the document's specs with its styles already
-    kept elsewhere (Document.resolved_specs with `keep`), `hand` seeing them."""
-    specs = document.resolved_specs(hand, user_dir) if specs is None else specs
-    notes = []
-    name = Path(hand.checkpoint.path).name if hand.checkpoint.path else None
-    if document.checkpoint and name and document.checkpoint != name:
-        notes.append(f"the document was written with {document.checkpoint}; this is {name}, so the ink differs")
-    own = set(specs[i].style for i in document.embedded)
-    return write_files(hand, specs, document.seed, parse_dpi(dpi), document.layout.align, max_steps,
-                       notes=notes, layout=document.layout, paper=document.paper, embed_styles=own,
-                       candidates=document.candidates, budget=budget)
-
-
-# ---- paragraph mode, plotter, animation -----------------------------------------------------------
-@dataclass
-class PagesResult:
-    """A written result as the app shows it: its pages, their files and a summary."""
-    pages: list[Page]
-    svg_files: list[Path]
-    png_files: list[Path]
-    seed: int
-    summary_text: str
-    notes: list[str] = field(default_factory=list)
-    pdf_file: Path | None = None       # one PDF, every page
-    legibility: LegibilityCheck | None = None
-    paper: PaperOptions | None = None  # the paper behind the PNGs and the PDF (and the preview)
-
-    def summary(self) -> str:
-        """The status line, as WriteResult.summary() gives its own."""
-        return self.summary_text
-
-
-def write_paragraph_files(hand: Hand, text: str, style, bias, color, width, layout: ParagraphLayout,
-                          seed=None, dpi=None, max_steps: int | None = None, candidates: int = 1,
-                          paper: PaperOptions | None = None, budget: float | None = None) -> PagesResult:
-    """Paragraph mode: wrap, write and set `text` on pages; save every page as SVG and PNG, and all of them
-    as one PDF (`paper` behind the ink in the PNGs and the PDF)."""
-    return run_to_end(write_paragraph_files_live(hand, text, style, bias, color, width, layout, seed, dpi,
-                                                 max_steps, candidates, paper, every=None, budget=budget))
-
-
-def write_paragraph_files_live(hand: Hand, text: str, style, bias, color, width, layout: ParagraphLayout,
-                               seed=None, dpi=None, max_steps: int | None = None, candidates: int = 1,
-                               paper: PaperOptions | None = None, every: int | None = LIVE_EVERY,
-                               budget: float | None = None):
-    """write_paragraph_files, as a generator of the LiveInk of the lines being written
-    (Hand.write_paragraph_live); it returns the PagesResult. Closing it stops the sampling loop; no
-    file is written then."""
-    started = time.perf_counter()
-    s = spec("x", style, bias, color, width)        # validates the shared values, names each problem
-    text = parse_text(text, "text")
-    if text is not None and len(str(text)) > PARAGRAPH_MAX_CHARS:
-        raise InputError(f"the text has {len(str(text))} characters; paragraph mode takes up to "
-                         f"{PARAGRAPH_MAX_CHARS}")
-    dpi = parse_dpi(dpi)
-    if every is None:
-        doc = hand.write_paragraph(text, s.style, s.bias, s.color, s.width, layout, parse_seed(seed),
-                                   max_steps=max_steps, candidates=candidates, budget=budget, png_dpi=dpi)
-    else:
-        doc = yield from on_paper(hand.write_paragraph_live(text, s.style, s.bias, s.color, s.width, layout,
-                                                            parse_seed(seed), max_steps=max_steps,
-                                                            candidates=candidates, every=every, budget=budget,
-                                                            png_dpi=dpi), paper)
-    folder = result_folder()
-    svgs = doc.export(folder / f"paragraph-{doc.seed}.svg", "svg")
-    pngs = doc.export(folder / f"paragraph-{doc.seed}.png", "png", dpi=dpi, paper=paper)
-    pdf = doc.export(folder / f"paragraph-{doc.seed}.pdf", "pdf", paper=paper)[0]
-    lines = sum(1 for t in doc.texts if t)
-    notes = []
-    if doc.capped_lines:
-        notes.append(step_cap_note(doc.capped_lines))
-    if doc.shrunk_lines:
-        notes.append(f"{len(doc.shrunk_lines)} line(s) came out too wide and were narrowed to fit")
-    if doc.legibility is not None and doc.legibility.summary():
-        notes.append(doc.legibility.summary())
-    n = len(doc.pages)
-    summary = (f"Wrote {lines} line{'s' if lines != 1 else ''} on {n} page{'s' if n != 1 else ''} in "
-               f"{time.perf_counter() - started:.2f} s · seed {doc.seed} · {doc.rounds} wrap round"
-               f"{'s' if doc.rounds != 1 else ''}") + "".join(f"\n- {x}" for x in notes)
-    return PagesResult(doc.pages, svgs, pngs, doc.seed, summary, notes, pdf, doc.legibility, paper)
-
-
+# ---- plotter, animation ---------------------------------------------------------------------------
 def plotter_files(pages: list[Page], plotter: PlotterOptions, gcode: GcodeOptions, stem: str = "handwriting",
                   folder: Path | None = None) -> tuple[list[Path], list[Path]]:
     """Plotter SVG and G-code files for every page: (svg files, gcode files)."""

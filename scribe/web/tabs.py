@@ -21,8 +21,9 @@ from ..render.paper import PaperOptions
 from ..render.plotter import ORIGINS, GcodeOptions
 from . import forms, live, outputs, views
 from .fields import Fields, on
-from .api import (document_specs, guarded, loaded_styles, made_style, warn, write_lines_live,
-                  write_paragraph_live)
+from .api import (document_specs, guarded, loaded_styles, made_style, warn, write_document_again,
+                  write_lines_live, write_paragraph_live)
+from .api import open_document as open_document_files
 from .assets import (CANVAS_CSS, CANVAS_HTML, CANVAS_JS, CLEAR_CANVAS_JS, LINE_EXAMPLES, LIVE_PREVIEW_JS,
                      QUICK_EXAMPLES, READ_CANVAS_JS)
 from .state import AppState
@@ -50,21 +51,18 @@ class Outputs:
         return [self.preview, self.svg, self.png, self.seed_used, self.status, self.pages, self.pdf, self.document]
 
 
-def result_preview(r) -> str:
+def result_preview(r: outputs.Written) -> str:
     """A finished write's preview: the page (line mode) or the pages (paragraphs), on their paper."""
-    if isinstance(r, outputs.PagesResult):
+    if r.paragraph:
         return views.pages_preview_html(r.pages, r.paper)
     return views.preview_html(r.shown_svg())
 
 
-def page_updates(state: AppState, out: Outputs, r) -> dict:
+def page_updates(state: AppState, out: Outputs, r: outputs.Written) -> dict:
     """A finished write, of either mode, as updates of the result column."""
-    if isinstance(r, outputs.PagesResult):
-        svg, png = (outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip"),
-                    outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip"))
-        pdf, document = r.pdf_file, None
-    else:
-        svg, png, pdf, document = r.svg_path, r.png_path, r.pdf_path, r.document_path
+    svg, png = (outputs.one_file(r.svg_files, f"paragraph-{r.seed}-svg.zip"),
+                outputs.one_file(r.png_files, f"paragraph-{r.seed}-png.zip"))
+    pdf, document = r.pdf_file, r.document_file
     path = lambda f: str(f) if f else None     # noqa: E731
     return {out.preview: result_preview(r), out.svg: path(svg), out.png: path(png), out.seed_used: r.seed,
             out.status: state.shown(r.summary()), out.pages: r.pages, out.pdf: path(pdf), out.document: path(document)}
@@ -148,6 +146,8 @@ class LinesTab:
     spacing: gr.Slider | None = None
     open_doc: gr.UploadButton | None = None
     stop: gr.Button | None = None
+    again: gr.Button | None = None         # the opened document written again from its seed
+    opened: gr.State | None = None         # the opened document's JSON text
 
 
 ROW_FIELDS = ("text", "style", "bias", "color", "width")     # a line row's fields (forms.specs_from_rows)
@@ -243,38 +243,54 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
         stop = gr.Button("Stop", variant="stop", size="md", elem_id="scribe-stop")
         open_doc = gr.UploadButton("Open document", file_types=[".json"], type="filepath", size="md",
                                    elem_id="scribe-open-document")
+        again = gr.Button("Write it again from its seed", size="md", interactive=False,
+                          elem_id="scribe-write-again")
     doc_in = gr.JSON(visible=False, label="document")
     gr.Examples([[doc] for _, doc in LINE_EXAMPLES], inputs=[doc_in], outputs=[rows], fn=load_example,
                 run_on_click=True, cache_examples=False, label="Examples",
                 example_labels=[label for label, _ in LINE_EXAMPLES])
-    return LinesTab(rows, add, write, size, spacing, open_doc, stop)
+    return LinesTab(rows, add, write, size, spacing, open_doc, stop, again, gr.State(None))
 
 
 def wire_open_document(state: AppState, tab: LinesTab, links: Links) -> None:
-    """A saved document fills the Lines tab: its rows, seed, size, spacing, alignment, paper and (when
-    this server has it) its checkpoint; its own ink styles are saved and offered in every menu."""
-    settings = links.settings
+    """A saved document opens as it was written: the result column shows exactly its saved ink (no model
+    runs), and the Lines tab is filled with its rows, seed, size, spacing, alignment, paper and (when
+    this server has it) its checkpoint; its own ink styles are kept and offered in every menu. "Write it
+    again from its seed" then samples it anew (api.write_document_again)."""
+    settings, out = links.settings, links.out
 
     @guarded(state)
     def open_document(v):
         doc = outputs.read_document(v.upload)
         match = [label for label, p in state.choices() if doc.checkpoint and Path(p).name == doc.checkpoint]
         ckpt = match[0] if match else v.checkpoint
-        if doc.checkpoint and not match:
+        if doc.checkpoint and not match and not doc.has_ink:
             warn(f"This server has no {doc.checkpoint}; the ink will differ from the saved one.", state.folders)
         specs, _, own = document_specs(state, doc, ckpt, v.own)
+        written, own = open_document_files(state, {"png_dpi": v.png_dpi, "checkpoint": ckpt, "own": own}, doc)
         sheet = doc.paper
-        return {tab.rows: [state.new_row(s.text, s.style, s.bias, s.color, s.width, own) for s in specs],
+        return {**page_updates(state, out, written),
+                tab.rows: [state.new_row(s.text, s.style, s.bias, s.color, s.width, own) for s in specs],
                 settings["seed"]: str(doc.seed), tab.size: f"{doc.layout.x_height_px * MM_PER_PX:g}",
                 tab.spacing: doc.layout.line_spacing, settings["align"]: doc.layout.align,
                 settings["checkpoint"]: ckpt, settings["paper"]: sheet.kind if sheet else "plain",
                 settings["rule_pitch"]: (sheet.pitch_mm or 0) if sheet else 0,
-                settings["rule_color"]: sheet.color if sheet else PaperOptions.color, links.mine: own}
+                settings["rule_color"]: sheet.color if sheet else PaperOptions.color, links.mine: own,
+                tab.opened: doc.dumps(), tab.again: gr.update(interactive=True)}
 
-    shown = [tab.rows, tab.size, tab.spacing, links.mine] + [settings[k] for k in (
+    shown = [tab.rows, tab.size, tab.spacing, links.mine, tab.opened, tab.again] + out.all() + [settings[k] for k in (
         "seed", "align", "checkpoint", "paper", "rule_pitch", "rule_color")]
     on(tab.open_doc.upload, open_document, {"upload": tab.open_doc, "checkpoint": settings["checkpoint"],
-                                            "own": links.mine}, shown, **PRIVATE)
+                                            "png_dpi": settings["png_dpi"], "own": links.mine}, shown, **PRIVATE)
+
+    @guarded(state)
+    def write_again(v):
+        written, own = write_document_again(state, v)
+        return {**page_updates(state, out, written), links.mine: own}
+
+    on(tab.again.click, write_again, {"document": tab.opened, "checkpoint": settings["checkpoint"],
+                                      "png_dpi": settings["png_dpi"], "own": links.mine},
+       out.all() + [links.mine], show_progress_on=[out.preview], **PRIVATE, **state.conc)
 
 
 # ---- the Quick mode tab ----------------------------------------------------------------------------
