@@ -25,14 +25,13 @@ from . import cost
 from .candidates import LegibilityCheck
 from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
 from .priming import PrimingCache, fast_step_or_none
-from .render.page import InkLine, Layout, Page, layout_page
+from .render.page import Layout
 from .render.paragraph import ParagraphLayout
 from .request import (DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, DEFAULT_WIDTH, LineSpec, ParagraphRequest,
                       WriteRequest)
-from .result import Result, line_page, run_to_end
-from .sampling import LIVE_EVERY, LiveBatch, SampledLine, Sampler
+from .result import LiveInk, Result, line_page, run_to_end
+from .sampling import LIVE_EVERY, SampledLine, Sampler
 from .styles import LayeredStyleBank, StyleBank, StyleError, StyleSource
-from . import ink
 
 
 def use_sampling_threads(n: int | None = None) -> None:
@@ -53,53 +52,6 @@ def as_request(request, **changes) -> WriteRequest | ParagraphRequest:
     if "layout" in changes and changes["layout"] is None:       # layout=None: the request type's default look
         changes["layout"] = ParagraphLayout() if isinstance(request, ParagraphRequest) else Layout()
     return replace(request, **changes) if changes else request
-
-
-class LiveInk:
-    """A write in progress (Hand.write_live): every line's ink so far, after `step` of at most `cap`
-    pen steps. With the legibility check (N candidates per line), a line shows its first candidate;
-    the check picks among all N once every line is written, so the final ink may differ.
-
-    Read it before the generator runs on: the loop goes on writing into the same buffers.
-    """
-
-    def __init__(self, specs: list[LineSpec], rows: list[int], batch: LiveBatch, ink_height: float,
-                 layout: Layout | None = None, candidates: int = 1):
-        self.specs, self.rows, self.batch, self.ink_height = specs, rows, batch, ink_height
-        self.layout, self.candidates = layout or Layout(), candidates
-        self.step, self.cap = batch.step, batch.cap
-        self.paper = None   # the PaperOptions its PNG and PDF will have, for a preview (scribe.web.outputs sets it)
-        self._row = {i: k for k, i in enumerate(rows)}          # spec index -> its first candidate's row
-
-    def finished(self, i: int) -> bool:
-        """Spec i's line is finished (a blank line always is): its ink is final."""
-        return i not in self._row or bool(self.batch.done[self._row[i]])
-
-    @property
-    def lines_done(self) -> int:
-        """Lines of ink (blank ones not counted) whose ink is final."""
-        return sum(1 for i in self.rows if self.finished(i))
-
-    def strokes_done(self) -> int:
-        """Strokes finished so far in every line shown (a number that grows as the pen lifts)."""
-        return sum(self.batch.strokes_done(self._row[i]) for i in self.rows)
-
-    def line(self, i: int, partial: bool = True):
-        """Spec i's ink so far, as (T, 3) offsets (None for a blank line, or an unfinished one without
-        `partial`); see LiveBatch.line."""
-        return self.batch.line(self._row[i], partial) if i in self._row else None
-
-    def page(self, layout: Layout | None = None, partial: bool = True, min_width: float = 0.0) -> Page:
-        """The page so far: finished lines as they will be, the others empty or (`partial`) with their
-        finished strokes. `min_width` (px) keeps the page from growing as the ink does."""
-        lines = []
-        for i, s in enumerate(self.specs):
-            offs = self.line(i, partial)
-            lines.append(InkLine(ink.offsets_to_strokes(offs) if offs is not None and len(offs) else [], s.color,
-                                 s.width))
-        page = layout_page(lines, self.ink_height, layout or self.layout)
-        page.width = max(page.width, min_width)
-        return page
 
 
 class Hand:

@@ -20,6 +20,7 @@ from .errors import InputError
 from .render.export import export_pages
 from .render.page import InkLine, Layout, Page, RenderError, layout_page, page_to_svg, svg_to_png
 from .request import LineSpec, ParagraphRequest, WriteRequest
+from .sampling import LiveBatch
 
 INFO, WARNING = "info", "warning"
 
@@ -170,3 +171,50 @@ def line_page(specs, lines, ink_height: float, layout: Layout) -> Page:
 def ink_of(result: Result) -> list[np.ndarray | None]:
     """Each line's offsets as written (None for a blank line): what a saved document keeps."""
     return [None if ln is None else np.asarray(ln.offsets, np.float32) for ln in result.lines]
+
+
+class LiveInk:
+    """A write in progress (Hand.write_live): every line's ink so far, after `step` of at most `cap`
+    pen steps. With the legibility check (N candidates per line), a line shows its first candidate;
+    the check picks among all N once every line is written, so the final ink may differ.
+
+    Read it before the generator runs on: the loop goes on writing into the same buffers.
+    """
+
+    def __init__(self, specs: list[LineSpec], rows: list[int], batch: LiveBatch, ink_height: float,
+                 layout: Layout | None = None, candidates: int = 1):
+        self.specs, self.rows, self.batch, self.ink_height = specs, rows, batch, ink_height
+        self.layout, self.candidates = layout or Layout(), candidates
+        self.step, self.cap = batch.step, batch.cap
+        self.paper = None   # the PaperOptions its PNG and PDF will have, for a preview (scribe.web.outputs sets it)
+        self._row = {i: k for k, i in enumerate(rows)}          # spec index -> its first candidate's row
+
+    def finished(self, i: int) -> bool:
+        """Spec i's line is finished (a blank line always is): its ink is final."""
+        return i not in self._row or bool(self.batch.done[self._row[i]])
+
+    @property
+    def lines_done(self) -> int:
+        """Lines of ink (blank ones not counted) whose ink is final."""
+        return sum(1 for i in self.rows if self.finished(i))
+
+    def strokes_done(self) -> int:
+        """Strokes finished so far in every line shown (a number that grows as the pen lifts)."""
+        return sum(self.batch.strokes_done(self._row[i]) for i in self.rows)
+
+    def line(self, i: int, partial: bool = True):
+        """Spec i's ink so far, as (T, 3) offsets (None for a blank line, or an unfinished one without
+        `partial`); see LiveBatch.line."""
+        return self.batch.line(self._row[i], partial) if i in self._row else None
+
+    def page(self, layout: Layout | None = None, partial: bool = True, min_width: float = 0.0) -> Page:
+        """The page so far: finished lines as they will be, the others empty or (`partial`) with their
+        finished strokes. `min_width` (px) keeps the page from growing as the ink does."""
+        lines = []
+        for i, s in enumerate(self.specs):
+            offs = self.line(i, partial)
+            lines.append(InkLine(ink.offsets_to_strokes(offs) if offs is not None and len(offs) else [], s.color,
+                                 s.width))
+        page = layout_page(lines, self.ink_height, layout or self.layout)
+        page.width = max(page.width, min_width)
+        return page

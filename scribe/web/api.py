@@ -198,7 +198,7 @@ def write_lines(state: AppState, make_specs, settings, progress=no_progress) -> 
 
 def write_lines_live(state: AppState, make_specs, settings, progress=no_progress, every: int | None = LIVE_EVERY):
     """Line mode as a generator: build the request, load the model, write, show the notes. It yields a
-    scribe.hand.LiveInk (the ink so far) every `every` pen steps and returns the outputs.Written
+    scribe.result.LiveInk (the ink so far) every `every` pen steps and returns the outputs.Written
     (scribe.web.live turns this into page updates); closing it stops the sampling loop. every=None: no
     live ink; `progress` then moves with the pen steps. `make_specs()`: (specs, notes). `settings`, by
     name, each blank (None) for its default: seed, png_dpi, checkpoint, own (the session's own styles)

@@ -236,7 +236,7 @@ def on_paper(writing, paper: PaperOptions | None):
 def write_files_live(hand: Hand, request: WriteRequest | ParagraphRequest, dpi: float = DEFAULT_DPI,
                      out_root: Path | None = None, embed_styles=(), budget: float | None = None, on_step=None,
                      every: int | None = LIVE_EVERY):
-    """write_files, as a generator: it yields a scribe.hand.LiveInk (the ink so far) every `every` pen
+    """write_files, as a generator: it yields a scribe.result.LiveInk (the ink so far) every `every` pen
     steps (Hand.write_live) and returns the Written. Closing it stops the sampling loop; no file is
     written then. every=None: no live ink (write_files)."""
     writing = hand.write_live(request, every=every, on_step=on_step, budget=budget, png_dpi=dpi)
