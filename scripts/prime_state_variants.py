@@ -1,6 +1,7 @@
 """How a style's primed state is made, measured: the first word's legibility and the style's fidelity.
 
     python scripts/prime_state_variants.py --variant mean|first|tuned|none [--seeds 1 2] [--steps 60 --lr 0.02]
+        [--scale 1.0]
 
 Writes 15 sentences (9 lowercase ones from the first-word test, 6 of the report's) in all 13 shipped styles
 at bias 1.0, per seed, and prints: the strict reader's exact first words against the other words, and
@@ -10,6 +11,7 @@ the primed lines found as their style's writer by the writer scorer (scribe.styl
 - tuned: the mean state's layers 2..N (what a line carries after a prime) fitted by gradient descent to
   the style's 3 lines (their NLL, layer 1 and the window as sampling restarts them);
 - none: unprimed lines (first words only).
+--scale multiplies the carried part of the state (layers 2..N) by a factor: below 1 a weaker prime.
 Needs data/iam_ondb.npz (train/prepare_data.py) and the IAM-OnDB archives (writers, from the clock).
 """
 from __future__ import annotations
@@ -60,6 +62,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--lr", type=float, default=0.02)
+    p.add_argument("--scale", type=float, default=1.0, help="factor on the carried state (layers 2..N)")
     p.add_argument("--iam_dir", default="../shared/data/iam-ondb")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -69,6 +72,13 @@ def main() -> None:
         Sampler.style_state = lambda self, primes, encoded: shipped(self, primes[:1], encoded[:1])
     elif args.variant == "tuned":
         Sampler.style_state = lambda self, primes, encoded: tuned_state(self, primes, encoded, args.steps, args.lr, shipped)
+    if args.scale != 1.0:
+        made = Sampler.style_state
+
+        def scaled(self, primes, encoded):
+            state, last = made(self, primes, encoded)
+            return list(state[:LAYER1_STATE]) + [s * args.scale for s in state[LAYER1_STATE:]], last
+        Sampler.style_state = scaled
     ckpt = load_checkpoint(args.checkpoint or default_checkpoint())
     model, bank = ckpt.build_model(), StyleBank(None)
     styles = [None] if args.variant == "none" else list(bank.ids)
@@ -81,7 +91,7 @@ def main() -> None:
         marks = word_matches(read, ln.text)
         first.append(marks[0])
         rest += marks[1:]
-    print(f"{args.variant}: {len(lines)} lines; first word read exactly {np.mean(first):.1%}, other words "
+    print(f"{args.variant} (scale {args.scale:g}): {len(lines)} lines; first word read exactly {np.mean(first):.1%}, other words "
           f"{np.mean(rest):.1%}")
     if args.variant != "none":
         notes = []
