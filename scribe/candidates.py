@@ -79,6 +79,7 @@ class LegibilityCheck:
     tied_rows: int = 0                       # candidates the likelihood pass read for them
     accents_stripped: bool = False           # some line had accented letters, read as their base letters
     lowered: str = ""                        # N was lowered to fit the request budget (scribe.cost): why
+    rounds: int = 1                          # paragraph mode's wrap-and-write passes the draws were made in
 
     @property
     def ran(self) -> bool:
@@ -106,7 +107,8 @@ class LegibilityCheck:
         if not self.ran:
             return self.lowered
         text = (f"legibility check: {self.lines_checked} line{'s' * (self.lines_checked != 1)} checked, "
-                f"{self.candidates} candidates at most ({self.drawn} drawn); reader's CER of the chosen ink "
+                f"{self.candidates} candidates at most ({self.drawn} drawn"
+                f"{f' over {self.rounds} wrap rounds' if self.rounds > 1 else ''}); reader's CER of the chosen ink "
                 f"{self.cer:.3f}")
         poor = self.poor_lines
         if poor:

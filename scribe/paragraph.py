@@ -77,6 +77,8 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
             else:
                 doc = yield from hand.write_live(chunk_request, every=every)
             check.skipped = check.skipped or doc.legibility.skipped
+            check.drawn += doc.legibility.drawn      # every chunk's candidates, over every round
+            check.rounds = rounds
             check.accents_stripped = check.accents_stripped or doc.legibility.accents_stripped
             for k, key in enumerate(chunk):
                 read[key] = (doc.legibility.line_cers[k] if doc.legibility.line_cers else None,

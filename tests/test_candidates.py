@@ -237,6 +237,11 @@ def test_paragraph_writer_checks_every_wrapped_line(tiny_ckpt_path, tiny_style_d
     cers = {t: c for t, c in zip(doc.texts, check.line_cers) if t}
     assert cers["hello there"] == 0.0 and cers["quick fox"] > cand.POOR_CER
     assert f"line {doc.texts.index('quick fox') + 1} still reads poorly" in check.summary()
+    # what was drawn is counted over the chunks: "quick fox" never reads, so all 3 of its candidates
+    assert check.drawn >= 1 + 3 and f"3 candidates at most ({check.drawn} drawn" in check.summary()
+    # a paragraph written in several wrap rounds says so, since it may draw more than N per line
+    several = cand.LegibilityCheck(4, drawn=32, line_cers=[0.0] * 6, rounds=3)
+    assert "6 lines checked, 4 candidates at most (32 drawn over 3 wrap rounds)" in several.summary()
     bad = hand.write_paragraph(text, 0, layout=ParagraphLayout(page=None), seed=4, max_steps=MAX_STEPS,
                                candidates=0)
     assert not bad.legibility.ran and "from 1 to 16" in bad.legibility.summary()
