@@ -65,9 +65,10 @@ def save_tagged(path: str | Path, state_dict: dict, tag: str, meta: dict, dtype=
     return atomic_write(Path(path), lambda f: f.write(data))
 
 
-def load_tagged(path: str | Path, tag: str) -> tuple[dict, dict]:
+def load_tagged(path: str | Path, tag: str, kind: str = "") -> tuple[dict, dict]:
     """(tensors as float32, metadata dict) of a file saved by save_tagged with this `tag` (tensors and
-    JSON only: no pickled code can run). ValueError with the reason, naming the file, otherwise."""
+    JSON only: no pickled code can run). ValueError with the reason, naming the file (not its folder),
+    otherwise; `kind` ("a Scribe recogniser") words the one for a readable file of another kind."""
     import json
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
@@ -83,5 +84,6 @@ def load_tagged(path: str | Path, tag: str) -> tuple[dict, dict]:
     except (ValueError, RecursionError) as e:
         raise ValueError(f"{path.name}: metadata is not valid JSON ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != tag:
-        raise ValueError(f"{path.name} has no '{tag}' metadata")
+        raise ValueError(f"{path.name} is not {kind} (no '{tag}' metadata)" if kind
+                         else f"{path.name} has no '{tag}' metadata")
     return {k: v.float() for k, v in tensors.items()}, meta

@@ -441,12 +441,9 @@ def load_recognizer(path: str | Path | None = None) -> Recognizer:
         raise RecognizerError(f"no recogniser at {path}. Train one with `python train/train_recognizer.py` "
                               f"(needs data/iam_ondb.npz from train/prepare_data.py).")
     try:
-        tensors, meta = load_tagged(path, FORMAT)
+        tensors, meta = load_tagged(path, FORMAT, "a Scribe recogniser")
     except ValueError as e:
-        reason = str(e)
-        if reason.endswith(f"has no '{FORMAT}' metadata"):
-            reason = f"{path} is not a Scribe recogniser (no '{FORMAT}' metadata)"
-        raise RecognizerError(reason) from None
+        raise RecognizerError(str(e)) from None
     try:
         net = RecognizerNet(RecognizerConfig.from_dict(meta["config"]))
         net.load_state_dict(tensors)

@@ -118,12 +118,9 @@ def load_writer_id(path: str | Path | None = None) -> WriterId:
         raise WriterIdError(f"no writer-identification file at {path}. Train one with "
                             f"`python train/train_writer_id.py` (needs data/iam_ondb.npz and the IAM-OnDB archives).")
     try:
-        tensors, meta = load_tagged(path, FORMAT)
+        tensors, meta = load_tagged(path, FORMAT, "a Scribe writer-identification file")
     except ValueError as e:
-        reason = str(e)
-        if reason.endswith(f"has no '{FORMAT}' metadata"):
-            reason = f"{path.name} is not a Scribe writer-identification file (no '{FORMAT}' metadata)"
-        raise WriterIdError(reason) from None
+        raise WriterIdError(str(e)) from None
     try:
         net = WriterIdNet(WriterIdConfig.from_dict(meta["config"]))
         net.load_state_dict(tensors)
