@@ -176,30 +176,28 @@ def write_pdf(p: Params) -> None:
                "(JSON: open it with /write_document), the seed and a summary.")
 
 
-def write_document(p: Params) -> None:
+def document_endpoint(p: Params, name: str, run, description: str) -> None:
+    """/`name`: a saved document (its JSON text) through `run(state, values)` -> (files, session styles)."""
     @guarded(p.state)
-    def write_document(v):
-        r, own = api.open_document(p.state, v)
+    def use_document(v):
+        r, own = run(p.state, v)
         return str(r.svg_path), str(r.png_path), str(r.pdf_path), r.seed, r.summary(), own
 
-    p.endpoint("write_document", write_document, ("document", "png_dpi", "checkpoint"),
-               ("svg", "png", "pdf", "seed_used", "summary"),
-               "Open a saved document (its JSON text): exactly the ink it saved, with no sampling (any "
-               "checkpoint will do; a document of format 1 keeps no ink and is written again from its seed). "
-               "Returns SVG, PNG, PDF, seed, summary.", keeps_styles=True)
+    p.endpoint(name, use_document, ("document", "png_dpi", "checkpoint"),
+               ("svg", "png", "pdf", "seed_used", "summary"), description, keeps_styles=True)
+
+
+def write_document(p: Params) -> None:
+    document_endpoint(p, "write_document", api.open_document,
+                      "Open a saved document (its JSON text): exactly the ink it saved, with no sampling (any "
+                      "checkpoint will do; a document of format 1 keeps no ink and is written again from its "
+                      "seed). Returns SVG, PNG, PDF, seed, summary.")
 
 
 def write_document_again(p: Params) -> None:
-    @guarded(p.state)
-    def write_document_again(v):
-        r, own = api.write_document_again(p.state, v)
-        return str(r.svg_path), str(r.png_path), str(r.pdf_path), r.seed, r.summary(), own
-
-    p.endpoint("write_document_again", write_document_again, ("document", "png_dpi", "checkpoint"),
-               ("svg", "png", "pdf", "seed_used", "summary"),
-               "Write a saved document (its JSON text) again from its seed: the same ink only with the same "
-               "checkpoint on a machine that samples alike. Returns SVG, PNG, PDF, seed, summary.",
-               keeps_styles=True)
+    document_endpoint(p, "write_document_again", api.write_document_again,
+                      "Write a saved document (its JSON text) again from its seed: the same ink only with the "
+                      "same checkpoint on a machine that samples alike. Returns SVG, PNG, PDF, seed, summary.")
 
 
 ADDED = "added"      # the live mode that sends only the new strokes (live_ink.InkFeed)
