@@ -257,8 +257,10 @@ def cuda_benchmark(ckpt, styles, args) -> int:
         reqs, parts = [], []
         for i in range(args.batch):
             text, style, bias = LINES[i % 3], STYLES[i % 3], BIASES[i % 3]
-            state, prime, prime_encoded = hand._prime(style)     # cached per style, as Hand.write does
-            reqs.append(LineRequest(hand.alphabet.encode(text), bias, prime, prime_encoded, late_dot_ok(text)))
+            primed = hand.primed(style)
+            state, prime, prime_encoded = primed.state, primed.prime, primed.encoded     # cached per style, as Hand.write does
+            reqs.append(LineRequest(hand.alphabet.encode(text), bias, prime, prime_encoded, late_dot_ok(text),
+                                    adapter=primed.adapter))
             parts.append(state)
         primed = ([torch.cat([p[0][k] for p in parts]) for k in range(len(parts[0][0]))],
                   torch.cat([p[1] for p in parts]))

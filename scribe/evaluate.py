@@ -119,7 +119,7 @@ def generate(model: SynthesisNetwork, alphabet: Alphabet, stats: NormStats, jobs
                               final_stop=ends_in_full_stop(text))
             if style_id is not None:
                 style = priming.get(bank.get(style_id))
-                req.prime, req.prime_encoded = style.prime, style.encoded
+                req.prime, req.prime_encoded, req.adapter = style.prime, style.encoded, style.adapter
                 states.append(style.state[0])
                 lasts.append(style.state[1])
             requests.append(req)
@@ -416,7 +416,8 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
              baseline_lines: int = 256, seed: int = 0, batch_size: int = 128, log=print,
              command: str = "", writer_id_path: str | Path | None = None,
              iam_dir: str | Path | None = "../shared/data/iam-ondb", adapt_writers: int = 0,
-             adapt_lines: int = 6, adapt_minutes: float = 3.0, adapt_train: str = "all") -> dict:
+             adapt_lines: int = 6, adapt_minutes: float = 3.0, adapt_train: str = "all",
+             style_adapters: bool = True) -> dict:
     """Compute everything, write the report files into out_dir, and return the report dict."""
     started = time.time()
     ckpt_path = Path(checkpoint)
@@ -429,7 +430,7 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
         raise EvaluationError(f"{e} The report needs testset_v from it.") from e
     ckpt = load_checkpoint(ckpt_path)
     recognizer = load_recognizer(recognizer_path)
-    bank, notes = _style_bank(style_dir)
+    bank, notes = _style_bank(style_dir, style_adapters)
     model = ckpt.build_model()
     torch.manual_seed(seed)
     notes = list(notes)
@@ -466,6 +467,8 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
         log("Style fidelity: identifying each line's writer...")
         style = style_section(lines, data, bank, [s for s in style_ids if s is not None], writer_id_path,
                                iam_dir, notes)
+        if style:
+            style["style_adapters"] = bank.adapter_file is not None
     if style and adapt_writers:
         log(f"Learn my hand against priming, {adapt_writers} writers...")
         style["adapted"] = adaptation_section(
@@ -505,7 +508,8 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
         "real_baseline": baseline,
         "settings": {"seed": seed, "biases": [float(b) for b in biases], "sentences": sentences,
                      "styles": ["none" if s is None else s for s in style_ids], "sheet_sentence": sheet,
-                     "early_factor": EARLY_FACTOR, "extra_chars": EXTRA_CHARS, "reads_short": READS_SHORT},
+                     "early_factor": EARLY_FACTOR, "extra_chars": EXTRA_CHARS, "reads_short": READS_SHORT,
+                     "style_adapters": bool(bank is not None and bank.adapter_file is not None)},
         "images": {"sample_sheet": "sample_sheet.png", "examples": "examples.png"},
         "lines": [{"text": ln.text, "style": ln.style, "bias": ln.bias, "read": ln.read,
                    "cer": reading_cer([ln.read], [ln.text]), "steps": ln.sampled.steps,
@@ -547,6 +551,8 @@ def adaptation_section(ckpt, model, data: ProcessedData, bank, style_ids: list[i
     by the writer's style with the base model and with the adapted one, and each line's writer is found
     among all the bank's writers."""
     from .adapt import AdaptOptions, adapt
+    from .styles import StyleBank
+    bank = StyleBank(bank.folder, adapters=False)   # priming alone against learn-my-hand, as the section says
     scorer = load_writer_id(writer_id_path)
     found = bank_writers(bank, data, writer_of_form(derive_writers(read_form_clocks(iam_dir))), style_ids)
     known = [s for s in style_ids if s in found.writer_of_style]
@@ -584,10 +590,10 @@ def _shown(path) -> str:
         return str(path)
 
 
-def _style_bank(style_dir):
+def _style_bank(style_dir, adapters: bool = True):
     from .styles import StyleBank, StyleError
     try:
-        return StyleBank(style_dir), []
+        return StyleBank(style_dir, adapters=adapters), []
     except StyleError:
         if style_dir:
             raise
@@ -602,7 +608,10 @@ def _style_markdown(style: dict | None) -> list[str]:
     return ["## Style fidelity", "",
             f"A writer-identification scorer (`scribe/writer_id.py`, trained on {sc.get('trained_writers', '?')} "
             f"writers of the training splits, never on these) finds real testset_v lines of their own writer "
-            f"{tv.get('rate', 0):.1%} of the time among {tv.get('writers', '?')} writers.", "",
+            f"{tv.get('rate', 0):.1%} of the time among {tv.get('writers', '?')} writers. Primed lines are "
+            + ("written with each style's adapter (its biases and output layer fitted to other lines of its "
+               "writer, kept out of this measure)." if style.get("style_adapters") else
+               "written by priming alone (no style adapters)."), "",
             *summary_lines(style), "",
             "Per style, primed lines found as their writer: " + "; ".join(
                 f"bias {b}: " + ", ".join(f"{s}: {v:.0%}" for s, v in e["primed"]["per_style"].items())
@@ -639,6 +648,8 @@ def main(argv=None) -> int:
                         "one adaptation each)")
     p.add_argument("--adapt_lines", type=cli.whole(5, 20), default=6, help="real lines each writer's model learns from")
     p.add_argument("--adapt_minutes", type=cli.number(0.05, 60), default=3.0, help="time budget of each adaptation")
+    p.add_argument("--no_style_adapters", action="store_true",
+                   help="write the bank's styles by priming alone, without their adapters (to measure them)")
     p.add_argument("--adapt_train", choices=("all", "shapes", "bias"), default="all",
                    help="which weights each adaptation trains (scribe.adapt: all; layers 2-N and the output; "
                         "biases and the output layer)")
@@ -649,7 +660,8 @@ def main(argv=None) -> int:
                       args.batch_size, command="python -m scribe.evaluate " + " ".join(
                           argv if argv is not None else sys.argv[1:]),
                       writer_id_path=args.writer_id, iam_dir=args.iam_dir, adapt_writers=args.adapt_writers,
-                      adapt_lines=args.adapt_lines, adapt_minutes=args.adapt_minutes, adapt_train=args.adapt_train)
+                      adapt_lines=args.adapt_lines, adapt_minutes=args.adapt_minutes, adapt_train=args.adapt_train,
+                      style_adapters=not args.no_style_adapters)
     leg, nll = report["legibility"], report["nll"]
     print(f"Validation NLL {nll['nats_per_line']:.1f} nats/line; CER real {leg['real_cer']:.3f}, generated "
           f"{leg['generated_cer']:.3f}, ratio {_fmt(leg['ratio'], 2)}. Wrote {Path(args.out) / 'report.md'}")

@@ -230,6 +230,7 @@ class _FastStep(nn.Module):
     """
 
     w_in: List[Tensor]
+    firsts: List[int]
     starts: List[int]
     widths: List[int]
     h_cols: List[int]
@@ -268,6 +269,11 @@ class _FastStep(nn.Module):
             runs.append((0, self.Z))
             parts.append({"h1": model.window.weight, "one": model.window.bias.unsqueeze(1)})
             runs.append((0, H + 1))
+            self.one_col = one_col
+            self.firsts = [f for f, _ in runs]
+            self.ifog = ifog
+            self.g_double = g_double_rows = torch.ones(4 * H, device=device)
+            g_double_rows[3 * H:] = 2.0
             self.starts = [s for s, _ in runs]
             self.widths = [w for _, w in runs]
             g_double = torch.ones(4 * H, 1, device=device)
@@ -299,26 +305,42 @@ class _FastStep(nn.Module):
         """Whether products over `rows` lines take oneDNN's packed weights (_PackedFastStep)."""
         return False
 
-    def _gates(self, k: int, b: _StepBuffers, packed: bool):
-        """sigmoid of layer k + 1's gate products, into b.gates."""
-        torch.mm(b.inputs[k], self.w_in[k], out=b.gates)
+    def _gates(self, k: int, b: _StepBuffers, packed: bool, rows: List[Tensor]):
+        """sigmoid of layer k + 1's gate products, into b.gates (rows: adapter_rows, or empty)."""
+        if len(rows) > 0:
+            torch.addmm(rows[k], b.inputs[k], self.w_in[k], out=b.gates)
+        else:
+            torch.mm(b.inputs[k], self.w_in[k], out=b.gates)
         b.gates.sigmoid_()
 
-    def _output(self, b: _StepBuffers, packed: bool) -> Tensor:
+    def _output(self, b: _StepBuffers, packed: bool, rows: List[Tensor]) -> Tensor:
+        if len(rows) > 0:
+            return self._rows_output(b, rows)
         return torch.mm(b.inputs[self.N], self.w_in[self.N])
 
-    def _cell(self, k: int, b: _StepBuffers, packed: bool):
+    def _rows_output(self, b: _StepBuffers, rows: List[Tensor]) -> Tensor:
+        """Every set's output layer side by side in one product, then each row's own block."""
+        out = torch.mm(b.inputs[self.N], rows[self.N + 1])
+        B = out.shape[0]
+        O = 1 + 6 * self.M
+        return out.view(B, out.shape[1] // O, O).gather(1, rows[self.N + 2]).squeeze(1)
+
+    def _cell(self, k: int, b: _StepBuffers, packed: bool, rows: List[Tensor]):
         """LSTM layer k + 1 on its columns of z: its new c in place, its new h into z."""
-        self._gates(k, b, packed)
+        self._gates(k, b, packed, rows)
         c = b.cs[k]
         c.mul_(b.f).addcmul_(b.i, b.s, value=2.0).sub_(b.i)       # f c + i (2 s - 1) = f c + i tanh(g)
         torch.mul(b.o, torch.tanh(c), out=b.h[k])
 
-    def _step(self, b: _StepBuffers, onehot: Tensor, u: Tensor, packed: bool) -> Tensor:
-        """One step on the buffers (h's, c's, w, kappa and phi updated in place): the outputs (B, 1+6M)."""
-        self._cell(0, b, packed)
+    def _step(self, b: _StepBuffers, onehot: Tensor, u: Tensor, packed: bool, rows: List[Tensor]) -> Tensor:
+        """One step on the buffers (h's, c's, w, kappa and phi updated in place): the outputs (B, 1+6M).
+        rows: adapter_rows() for a batch whose rows have their own biases and output layer, else empty."""
+        self._cell(0, b, packed, rows)
         # the window (see _window): exp(-min(beta (kappa - u)^2, 87)), as max(-beta d d, -87)
-        torch.mm(b.inputs[self.N + 1], self.ww, out=b.abk)
+        if len(rows) > 0:
+            torch.addmm(rows[self.N], b.inputs[self.N + 1], self.ww, out=b.abk)
+        else:
+            torch.mm(b.inputs[self.N + 1], self.ww, out=b.abk)
         b.abk.exp_()
         b.kappa.add_(b.dkappa)
         d = b.kappa_col - u                                          # (B, K, U)
@@ -326,8 +348,30 @@ class _FastStep(nn.Module):
         torch.bmm(b.alpha, e, out=b.phi)                             # sum over the K gaussians
         torch.bmm(b.phi, onehot, out=b.w)
         for k in range(1, self.N):
-            self._cell(k, b, packed)
-        return self._output(b, packed)
+            self._cell(k, b, packed, rows)
+        return self._output(b, packed, rows)
+
+    @torch.jit.export
+    def adapter_rows(self, sel: Tensor, b1: Tensor, bw: Tensor, b_upper: List[Tensor], w_out: Tensor,
+                     b_out: Tensor) -> List[Tensor]:
+        """scribe.model.RowParams in this step's layout: [each row's bias minus the laid-out one, for
+        layers 1..N (B, 4H) and the window (B, 3K); every set's output layer side by side (Z, S (1+6M));
+        the index that takes each row's block]. The steps take it as `rows`."""
+        H = self.H
+        out: List[Tensor] = []
+        for k in range(self.N):
+            bias = b1 if k == 0 else b_upper[k - 1]
+            laid = self.w_in[k][self.one_col - self.firsts[k]]
+            out.append((bias[:, self.ifog] * self.g_double - laid)[sel].contiguous())
+        out.append((bw - self.ww[self.one_col])[sel].contiguous())
+        S, O = w_out.shape[0], w_out.shape[1]
+        mats = w_out.new_zeros(S, self.Z, O)
+        for n in range(self.N):
+            mats[:, self.h_cols[n]:self.h_cols[n] + H] = w_out[:, :, n * H:(n + 1) * H].transpose(1, 2)
+        mats[:, self.one_col] = b_out
+        out.append(mats.permute(1, 0, 2).reshape(self.Z, S * O).contiguous())
+        out.append(sel.view(-1, 1, 1).expand(sel.shape[0], 1, O).contiguous())
+        return out
 
     def _buffers(self, loop: List[Tensor], U: int) -> _StepBuffers:
         return _StepBuffers(loop[0], loop[1], loop[2], U, self.H, self.K, self.A, self.starts, self.widths,
@@ -344,12 +388,14 @@ class _FastStep(nn.Module):
             cs.append(state[5 + 2 * n])
         return [torch.cat(hs, 1), torch.cat(cs, 1), state[3].clone()]
 
-    def forward(self, x: Tensor, state: List[Tensor], onehot: Tensor
+    def forward(self, x: Tensor, state: List[Tensor], onehot: Tensor, rows: Optional[List[Tensor]] = None
                 ) -> Tuple[Tensor, List[Tensor], Tensor]:
-        """Same contract as SynthesisNetwork.step: (outputs (B, 1+6M), new state, phi (B, U))."""
+        """Same contract as SynthesisNetwork.step: (outputs (B, 1+6M), new state, phi (B, U)); rows:
+        adapter_rows(), where the rows have their own biases and output layer."""
         b = self._buffers(self.loop_state(x, state), onehot.shape[1])
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
-        out = self._step(b, onehot, u, self._packed(x.shape[0]))
+        no_rows: List[Tensor] = []
+        out = self._step(b, onehot, u, self._packed(x.shape[0]), rows if rows is not None else no_rows)
         new_state = [b.h[0], b.cs[0], b.w.squeeze(1), b.kappa]
         for n in range(1, self.N):
             new_state.append(b.h[n])
@@ -358,7 +404,7 @@ class _FastStep(nn.Module):
 
     @torch.jit.export
     def sample_loop(self, x: Tensor, state: List[Tensor], onehot: Tensor, bias: Tensor, end_pos: Tensor,
-                    real: Tensor, dots: Tensor, cap: int, gen: Optional[torch.Generator]
+                    real: Tensor, dots: Tensor, cap: int, gen: Optional[torch.Generator], rows: List[Tensor]
                     ) -> Tuple[Tensor, Tensor, Tensor, int]:
         """Sampler._sample_loop, compiled: (points (cap, B, 4), steps per line, done per line, steps run)."""
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
@@ -367,7 +413,7 @@ class _FastStep(nn.Module):
         run = SamplingRun(cap, x, bias, self.M, end_pos, real, dots)
         ran = 0
         for t in range(cap):
-            out = self._step(b, onehot, u, packed)
+            out = self._step(b, onehot, u, packed, rows)
             x = run.advance(out, b.phi_row, x, t, gen)
             b.x.copy_(x)
             ran = t + 1
@@ -378,8 +424,8 @@ class _FastStep(nn.Module):
     @torch.jit.export
     def sample_steps(self, loop: List[Tensor], x: Tensor, onehot: Tensor, bias: Tensor, end_pos: Tensor,
                      real: Tensor, dots: Tensor, gen: Optional[torch.Generator], points: Tensor,
-                     n_steps: Tensor, past_end_at: Tensor, stroke_from: Tensor, done: Tensor, t0: int, t1: int
-                     ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, int]:
+                     n_steps: Tensor, past_end_at: Tensor, stroke_from: Tensor, done: Tensor, t0: int, t1: int,
+                     rows: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, int]:
         """Steps t0 .. t1-1 of sample_loop (fewer if every line ends), resumable: the loop's state comes
         in and goes out (loop_state()'s tensors and points are updated in place), so chunks run back to
         back write the same ink as one sample_loop call. Returns (x, past_end_at, stroke_from, n_steps,
@@ -391,7 +437,7 @@ class _FastStep(nn.Module):
         run.resume(points, n_steps, past_end_at, stroke_from, done)
         ran = t0
         for t in range(t0, t1):
-            out = self._step(b, onehot, u, packed)
+            out = self._step(b, onehot, u, packed, rows)
             x = run.advance(out, b.phi_row, x, t, gen)
             b.x.copy_(x)
             ran = t + 1
@@ -456,14 +502,22 @@ class _PackedFastStep(_FastStep):
     def _packed(self, rows: int) -> bool:
         return rows >= self.packed_rows
 
-    def _gates(self, k: int, b: _StepBuffers, packed: bool):
+    def _gates(self, k: int, b: _StepBuffers, packed: bool, rows: List[Tensor]):
         if packed:
-            torch.sigmoid(_packed_product(b.inputs[k], self.w_packed[k]), out=b.gates)
+            product = _packed_product(b.inputs[k], self.w_packed[k])
+            if len(rows) > 0:
+                product.add_(rows[k])
+            torch.sigmoid(product, out=b.gates)
+        elif len(rows) > 0:
+            torch.addmm(rows[k], b.inputs[k], self.w_in[k], out=b.gates)
+            b.gates.sigmoid_()
         else:
             torch.mm(b.inputs[k], self.w_in[k], out=b.gates)
             b.gates.sigmoid_()
 
-    def _output(self, b: _StepBuffers, packed: bool) -> Tensor:
+    def _output(self, b: _StepBuffers, packed: bool, rows: List[Tensor]) -> Tensor:
+        if len(rows) > 0:
+            return self._rows_output(b, rows)
         if packed:
             return _packed_product(b.inputs[self.N], self.w_packed[self.N])
         return torch.mm(b.inputs[self.N], self.w_in[self.N])

@@ -24,12 +24,12 @@ from . import candidates as legibility
 from . import cost
 from .candidates import LegibilityCheck
 from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
-from .priming import PrimingCache, fast_step_or_none
+from .priming import PrimedStyle, PrimingCache, fast_step_or_none
 from .render.page import Layout
 from .render.paragraph import ParagraphLayout
 from .request import (DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, DEFAULT_WIDTH, LineSpec, ParagraphRequest,
                       WriteRequest)
-from .result import LiveInk, Result, line_page, run_to_end
+from .result import WARNING, LiveInk, Note, Result, line_page, run_to_end
 from .sampling import LIVE_EVERY, SampledLine, Sampler
 from .styles import LayeredStyleBank, StyleBank, StyleError, StyleSource
 
@@ -109,10 +109,10 @@ class Hand:
         return self.styles.get(style_id)
 
     # ---- writing ----------------------------------------------------------------------------------
-    def _prime(self, style_id: int):
-        """(primed state, Prime, encoded window text) for one style, from the shared priming cache."""
-        primed = self.priming.get(self._style(style_id))
-        return primed.state, primed.prime, primed.encoded
+    def primed(self, style_id: int) -> PrimedStyle:
+        """One style as the model reads it (primed state, prime line, window text, adapter), from the
+        shared priming cache."""
+        return self.priming.get(self._style(style_id))
 
     def write(self, request, on_step=None, budget: float | None = None, png_dpi: float | None = None,
               **changes) -> Result:
@@ -155,8 +155,17 @@ class Hand:
         lines = yield from self._live(specs, layout, n, legibility.checked_lines(
             self, specs, n, seed, reader, check, request.max_steps, on_step, every))
         seconds = time.perf_counter() - started
-        return Result(replace(request, seed=seed), [line_page(specs, lines, self.stats.ink_height, layout)],
-                      [s.text for s in specs], lines, self.stats.ink_height, seed, seconds, check)
+        result = Result(replace(request, seed=seed), [line_page(specs, lines, self.stats.ink_height, layout)],
+                        [s.text for s in specs], lines, self.stats.ink_height, seed, seconds, check)
+        result.extra_notes += self.adapter_notes([s.style for s in specs])
+        return result
+
+    def adapter_notes(self, style_ids) -> list[Note]:
+        """A warning per style adapters file that the styles written with could not use (fitted to
+        another model, damaged): those styles were written by priming alone."""
+        files = {str(self._style(s).adapter_file) for s in set(style_ids) if s is not None}
+        return [Note(f"written without the styles' adapters: {why}", WARNING)
+                for path, why in sorted(self.priming.problems.items()) if path in files]
 
     def _live(self, specs, layout, n, gen):
         """Pass on a candidates generator's (LiveBatch, rows) as LiveInk; return what it returns."""

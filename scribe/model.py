@@ -97,6 +97,47 @@ def primed_line_nll(model: "SynthesisNetwork", prime, prime_lengths: torch.Tenso
     return line_nll(out, line, model.config.mixtures)
 
 
+@dataclass
+class RowParams:
+    """Weights that differ between the rows of a sampling batch: each row's style adapter
+    (scribe.style_adapters: every bias and the output layer). The batch's S distinct parameter sets
+    are stacked; row b uses set sel[b]. The eager step reads them per row; scribe.fast lays them out
+    for its products."""
+    sel: torch.Tensor             # (B,) long, index into the S sets
+    b1: torch.Tensor              # (S, 4H): cell1.bias_ih + cell1.bias_hh
+    bw: torch.Tensor              # (S, 3K): window.bias
+    b_upper: list                 # (S, 4H) per layer 2..N: bias_ih_l0 + bias_hh_l0
+    w_out: torch.Tensor           # (S, 1 + 6M, N*H): output.weight
+    b_out: torch.Tensor           # (S, 1 + 6M): output.bias
+
+    @classmethod
+    def of(cls, model: "SynthesisNetwork", sets: list, sel: list[int]) -> "RowParams":
+        """sets: S dicts {parameter name: value} (a StyleAdapter's params) or None for the model's own."""
+        named = dict(model.named_parameters())
+
+        def value(params, name):
+            return (params or {}).get(name, named[name]).detach()
+
+        def stack(names):
+            return torch.stack([sum(value(p, n) for n in names) for p in sets])
+
+        b_upper = [stack([f"upper.{n}.bias_ih_l0", f"upper.{n}.bias_hh_l0"]) for n in range(len(model.upper))]
+        return cls(torch.tensor(sel, dtype=torch.long, device=named["output.bias"].device),
+                   stack(["cell1.bias_ih", "cell1.bias_hh"]), stack(["window.bias"]), b_upper,
+                   stack(["output.weight"]), stack(["output.bias"]))
+
+    def take(self, rows: torch.Tensor) -> "RowParams":
+        """The same sets for a sub-batch of rows."""
+        return RowParams(self.sel[rows], self.b1, self.bw, self.b_upper, self.w_out, self.b_out)
+
+
+def _lstm_from_gates(gates: torch.Tensor, c: torch.Tensor):
+    """nn.LSTM's cell on pre-activation gates in its order i, f, g, o: (h, c)."""
+    i, f, g, o = gates.chunk(4, 1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
 class SynthesisNetwork(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -116,10 +157,12 @@ class SynthesisNetwork(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     # ---- the window -------------------------------------------------------------------------------
-    def window_from(self, h1: torch.Tensor, kappa: torch.Tensor, onehot: torch.Tensor):
-        """Attention from layer 1's output. Returns (window vector, new kappa, phi over chars)."""
+    def window_from(self, h1: torch.Tensor, kappa: torch.Tensor, onehot: torch.Tensor, bias=None):
+        """Attention from layer 1's output. Returns (window vector, new kappa, phi over chars).
+        bias: per-row window biases (B, 3K) in place of the layer's own."""
         K = self.config.window_gaussians
-        alpha, beta, dkappa = self.window(h1).float().exp().split(K, -1)
+        params = self.window(h1) if bias is None else F.linear(h1, self.window.weight) + bias
+        alpha, beta, dkappa = params.float().exp().split(K, -1)
         kappa = kappa + dkappa
         u = torch.arange(onehot.shape[1], device=h1.device, dtype=torch.float32)
         # exp of arguments below -87 underflows anyway and is 50-150x slower on x86: clamp them
@@ -217,12 +260,15 @@ class SynthesisNetwork(nn.Module):
             state += [z(batch, H), z(batch, H)]
         return state
 
-    def step(self, x: torch.Tensor, state: list[torch.Tensor], onehot: torch.Tensor):
-        """One time step. x (B, 3), state from initial_state, onehot (B, U, A).
+    def step(self, x: torch.Tensor, state: list[torch.Tensor], onehot: torch.Tensor, rows: RowParams | None = None):
+        """One time step. x (B, 3), state from initial_state, onehot (B, U, A); rows: per-row biases and
+        output layer (RowParams), default the model's own.
 
         Returns (outputs (B, 1 + 6M), new state, phi (B, U)). Plain eager maths: the reference that
         faster samplers are checked against.
         """
+        if rows is not None:
+            return self._step_rows(x, state, onehot, rows)
         h, c, w, kappa = state[:LAYER1_STATE]
         gates = self.cell1(torch.cat([x, w], 1), (h, c))
         h, c = gates
@@ -237,3 +283,25 @@ class SynthesisNetwork(nn.Module):
             outs.append(hn)
             below = hn
         return self.output(torch.cat(outs, 1)), new_state, phi
+
+    def _step_rows(self, x, state, onehot, rows: RowParams):
+        """step() with each row's own biases and output layer (rows.sel picks the set)."""
+        sel = rows.sel
+        h, c, w, kappa = state[:LAYER1_STATE]
+        gates = (F.linear(torch.cat([x, w], 1), self.cell1.weight_ih) + F.linear(h, self.cell1.weight_hh)
+                 + rows.b1[sel])
+        h, c = _lstm_from_gates(gates, c)
+        w, kappa, phi = self.window_from(h, kappa, onehot, bias=rows.bw[sel])
+        new_state, outs = [h, c, w, kappa], [h]
+        below = h
+        for n, lstm in enumerate(self.upper):
+            hn, cn = state[4 + 2 * n], state[5 + 2 * n]
+            gates = (F.linear(torch.cat([x, below, w], 1), lstm.weight_ih_l0) + F.linear(hn, lstm.weight_hh_l0)
+                     + rows.b_upper[n][sel])
+            hn, cn = _lstm_from_gates(gates, cn)
+            new_state += [hn, cn]
+            outs.append(hn)
+            below = hn
+        out = torch.baddbmm(rows.b_out[sel].unsqueeze(1), torch.cat(outs, 1).unsqueeze(1),
+                            rows.w_out[sel].transpose(1, 2)).squeeze(1)
+        return out, new_state, phi

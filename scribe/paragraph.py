@@ -100,5 +100,7 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
     if check.ran:
         check.line_cers = [read[k][0] if k[0] else None for k in keys]
         check.readings = [read[k][1] if k[0] else None for k in keys]
-    return Result(replace(request, seed=seed), pages, wrapped, [sampled[k] if k[0] else None for k in keys],
-                  hand.stats.ink_height, seed, time.perf_counter() - started, check, shrunk, line_page, rounds)
+    result = Result(replace(request, seed=seed), pages, wrapped, [sampled[k] if k[0] else None for k in keys],
+                    hand.stats.ink_height, seed, time.perf_counter() - started, check, shrunk, line_page, rounds)
+    result.extra_notes += hand.adapter_notes([request.style])
+    return result

@@ -1,10 +1,11 @@
 """Primed states of styles, computed once and shared: the one priming cache (Hand and the evaluation
 both use it), and the compiled sampling step with its eager fallback.
 
-Priming depends only on the style's ink and text, never on its id nor on the new text (the window
-sits on the prime text while the prime is read), so the cache is keyed by the style's content. A
-style bank swapped for another, or the same ink under another id, can never give a stale or a
-missing state: there is nothing to clear, and a reader never sees an entry vanish under it.
+Priming depends only on the style's ink and text and, for a bank style with an adapter
+(scribe.style_adapters), that adapter's weights; never on its id nor on the new text (the window sits
+on the prime text while the prime is read), so the cache is keyed by that content. A style bank
+swapped for another, or the same ink under another id, can never give a stale or a missing state:
+there is nothing to clear, and a reader never sees an entry vanish under it.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import torch
 from .alphabet import Alphabet
 from .dataset import NormStats
 from .sampling import Prime, Sampler
+from .style_adapters import AdapterError, StyleAdapter, load_adapters
 from .styles import Style, StyleError
 
 MAX_PRIMED = 512     # states kept per cache (a few kB each); the oldest go first
@@ -41,6 +43,7 @@ class PrimedStyle:
     state: tuple[list[torch.Tensor], torch.Tensor]
     prime: Prime
     encoded: list[int]
+    adapter: StyleAdapter | None = None     # the style's own biases and output layer, if its bank has them
 
 
 def style_key(style: Style) -> str:
@@ -60,13 +63,37 @@ class PrimingCache:
     def __init__(self, sampler: Sampler, alphabet: Alphabet, stats: NormStats):
         self.sampler, self.alphabet, self.stats = sampler, alphabet, stats
         self._states: dict[str, PrimedStyle] = {}
+        self._adapters: dict[str, dict] = {}     # adapters file (path and mtime) -> {style id: StyleAdapter}
         self._lock = threading.Lock()
+        # why a bank's adapters file was not used (another model's, damaged), by its path: results say it
+        self.problems: dict[str, str] = {}
+
+    def adapter(self, style: Style) -> StyleAdapter | None:
+        """The style's adapter from its bank's file, if the file fits this model (else None, and the
+        reason in `problems`)."""
+        path = style.adapter_file
+        if path is None:
+            return None
+        try:
+            key = f"{path}:{path.stat().st_mtime_ns}"
+        except OSError:
+            return None
+        found = self._adapters.get(key)
+        if found is None:
+            try:
+                found = load_adapters(path, self.sampler.model)
+            except AdapterError as e:
+                found = {}
+                self.problems[str(path)] = str(e)
+            self._adapters[key] = found
+        return found.get(style.style_id)
 
     def __len__(self) -> int:
         return len(self._states)
 
     def get(self, style: Style) -> PrimedStyle:
-        key = style_key(style)
+        adapter = self.adapter(style)
+        key = style_key(style) + (f":{adapter.key}" if adapter is not None else "")
         found = self._states.get(key)
         if found is not None:
             return found
@@ -75,7 +102,7 @@ class PrimingCache:
         except ValueError as e:
             raise StyleError(f"style {style.style_id}'s text uses characters this model lacks ({e})") from e
         primes = style.primes(self.stats)
-        found = PrimedStyle(self.sampler.style_state(primes, encoded), primes[0], encoded[0])
+        found = PrimedStyle(self.sampler.style_state(primes, encoded, adapter), primes[0], encoded[0], adapter)
         with self._lock:
             while len(self._states) >= MAX_PRIMED:
                 self._states.pop(next(iter(self._states)))

@@ -26,7 +26,7 @@ from torch import Generator   # (a plain name: TorchScript resolves class annota
 
 from . import accents
 from .dataset import NormStats
-from .model import LAYER1_STATE, SynthesisNetwork, carried_after_prime   # LAYER1_STATE: re-exported
+from .model import LAYER1_STATE, RowParams, SynthesisNetwork, carried_after_prime   # LAYER1_STATE: re-exported
 
 # A line may take at most this many times the model's typical steps per character before it is cut.
 STEP_CAP_FACTOR = 4.0
@@ -73,6 +73,9 @@ class LineRequest:
     # (accents.base_text) they are placed by
     marks: list = field(default_factory=list)
     written: str = ""
+    # the style's adapter (scribe.style_adapters.StyleAdapter: its own biases and output layer), if any;
+    # the primed state must then come from the same adapter (Sampler.prime_states(..., adapter))
+    adapter: object = None
 
 
 @dataclass
@@ -121,10 +124,44 @@ class Sampler:
         # compiled versions of the two loops below, same maths.
         self.step_fn = step_fn or model.step
         self.device = next(model.parameters()).device
+        self._adapted: dict = {}      # StyleAdapter.key -> the model with that adapter (priming reads it)
+
+    def _step(self, x, state, onehot, row_params):
+        """One step of step_fn, with the batch's per-row parameters where it has them."""
+        if row_params is None:
+            return self.step_fn(x, state, onehot)
+        return self.step_fn(x, state, onehot, row_params)
+
+    def row_params(self, requests: list[LineRequest]):
+        """The per-row biases and output layers of a batch whose requests carry style adapters, in the
+        step function's own form (scribe.fast's adapter_rows, or RowParams for the eager step); None
+        when no request has one (the model's own weights, as ever)."""
+        adapters = [r.adapter for r in requests]
+        if all(a is None for a in adapters):
+            return None
+        at, sets, sel = {}, [], []
+        for a in adapters:
+            key = None if a is None else a.key
+            if key not in at:
+                at[key] = len(sets)
+                sets.append(None if a is None else a.params)
+            sel.append(at[key])
+        rp = RowParams.of(self.model, sets, sel)
+        if hasattr(self.step_fn, "adapter_rows"):
+            return self.step_fn.adapter_rows(rp.sel, rp.b1, rp.bw, rp.b_upper, rp.w_out, rp.b_out)
+        return rp
+
+    def adapted_model(self, adapter) -> SynthesisNetwork:
+        """The model with a style's adapter applied (made once per adapter)."""
+        found = self._adapted.get(adapter.key)
+        if found is None:
+            found = self._adapted[adapter.key] = adapter.applied_to(self.model)
+        return found
 
     @torch.inference_mode()
-    def prime_states(self, primes: list[Prime], encoded: list[list[int]]) -> tuple[list, torch.Tensor]:
+    def prime_states(self, primes: list[Prime], encoded: list[list[int]], adapter=None) -> tuple[list, torch.Tensor]:
         """Run the network over each prime (teacher forcing). Returns (state, last input row).
+        adapter: a style adapter, read with that adapter's weights (every line is then of that style).
 
         sample() takes only carried_after_prime(state) (layers 2..N; training takes the same) and starts
         layer 1 and the window afresh; the last row (what a continuation of the prime would read next) goes unused."""
@@ -137,6 +174,10 @@ class Sampler:
             ink[i, 1:len(p.offsets) + 1] = torch.from_numpy(p.offsets)
         last = ink[torch.arange(n), lengths].to(self.device)
         ink = ink.to(self.device)
+        if adapter is not None:
+            # the whole-sequence forward of the adapted model: the same state as stepping through it
+            model = self.adapted_model(adapter)
+            return model.prime_state(ink[:, :T], _pad(encoded).to(self.device), lengths), last
         onehot = self.model.text_onehot(_pad(encoded).to(self.device))
         if hasattr(self.step_fn, "prime"):
             return self.step_fn.prime(ink, lengths, onehot), last
@@ -148,11 +189,11 @@ class Sampler:
             state = [torch.where(live, new, old) for new, old in zip(new_state, state)]
         return state, last
 
-    def style_state(self, primes: list[Prime], encoded: list[list[int]]) -> tuple[list, torch.Tensor]:
+    def style_state(self, primes: list[Prime], encoded: list[list[int]], adapter=None) -> tuple[list, torch.Tensor]:
         """The primed state of one style given by one or more lines of its writer, as one row: each line
         is primed (prime_states) and the states are averaged. Several lines carry the hand better than
         one and read better too (docs/style-fidelity.md); one line gives exactly prime_states."""
-        state, last = self.prime_states(primes, encoded)
+        state, last = self.prime_states(primes, encoded, adapter)
         if len(primes) == 1:
             return state, last
         return [s.mean(0, keepdim=True) for s in state], last[:1]
@@ -167,9 +208,9 @@ class Sampler:
         setup = self._setup(requests, seed, max_steps, primed)
         loop = getattr(self.step_fn, "sample_loop", None)
         if loop is not None and on_step is None:
-            points, n_steps, done, ran = loop(*setup.loop_args())
+            points, n_steps, done, ran = loop(*setup.loop_args(), setup.compiled_rows())
         else:
-            points, n_steps, done, ran = self._sample_loop(*setup.loop_args(), on_step)
+            points, n_steps, done, ran = self._sample_loop(*setup.loop_args(), on_step, setup.row_params)
         return self._results(setup, points, n_steps, done, ran)
 
     @torch.inference_mode()
@@ -196,12 +237,12 @@ class Sampler:
             while ran < cap and not run.finished():
                 x, past_end_at, stroke_from, n_steps, done, ran = chunk(
                     loop, x, onehot, bias, end_pos, real, dots, gen, run.points, run.n_steps,
-                    run.past_end_at, run.stroke_from, run.done, ran, min(cap, ran + every))
+                    run.past_end_at, run.stroke_from, run.done, ran, min(cap, ran + every), setup.compiled_rows())
                 run.resume(run.points, n_steps, past_end_at, stroke_from, done)
                 run.drop((yield LiveBatch(self, setup, run.points, run.n_steps, run.done, ran)), ran)
         else:
             for t in range(cap):
-                out, state, phi = self.step_fn(x, state, onehot)
+                out, state, phi = self._step(x, state, onehot, setup.row_params)
                 x = run.advance(out, phi, x, t, gen)
                 ran = t + 1
                 if run.finished() or ran % every == 0 or ran == cap:
@@ -238,7 +279,8 @@ class Sampler:
         real = torch.arange(onehot.shape[1], device=device).unsqueeze(0) < end_pos.unsqueeze(1)   # (B, U+1)
         bias = torch.tensor([r.bias for r in requests], dtype=torch.float32, device=device).unsqueeze(1)
         dots = torch.tensor([r.late_dot_ok for r in requests], device=device)
-        return _Setup(requests, x, state, onehot, bias, end_pos, real, dots, cap, gen, text_len, new_chars)
+        return _Setup(requests, x, state, onehot, bias, end_pos, real, dots, cap, gen, text_len, new_chars,
+                      self.row_params(requests))
 
     def _results(self, setup: "_Setup", points, n_steps, done, ran) -> list[SampledLine]:
         pts, n_steps, done = points.cpu().numpy(), n_steps.cpu(), done.cpu()
@@ -277,7 +319,7 @@ class Sampler:
             offs[-1, 2] = 1.0
         return offs, window
 
-    def _sample_loop(self, x, state, onehot, bias, end_pos, real, dots, cap: int, gen, on_step=None):
+    def _sample_loop(self, x, state, onehot, bias, end_pos, real, dots, cap: int, gen, on_step=None, row_params=None):
         """Step, draw, test for the end; until every line is done or the cap. Returns (points, steps
         kept per line, done per line, steps run). on_step(t, cap, done) after each step, if given.
         The Python reference
@@ -285,7 +327,7 @@ class Sampler:
         run = SamplingRun(cap, x, bias, self.model.config.mixtures, end_pos, real, dots)
         ran = 0
         for t in range(cap):
-            out, state, phi = self.step_fn(x, state, onehot)
+            out, state, phi = self._step(x, state, onehot, row_params)
             x = run.advance(out, phi, x, t, gen)
             ran = t + 1
             if on_step is not None:
@@ -310,9 +352,14 @@ class _Setup:
     gen: torch.Generator
     text_len: list[int]
     new_chars: torch.Tensor
+    row_params: object = None     # Sampler.row_params: per-row adapters, or None
 
     def loop_args(self) -> tuple:
         return (self.x, self.state, self.onehot, self.bias, self.end_pos, self.real, self.dots, self.cap, self.gen)
+
+    def compiled_rows(self) -> list:
+        """row_params as the compiled loops take it: a list of tensors, empty for none."""
+        return [] if self.row_params is None else self.row_params
 
 
 class LiveBatch:

@@ -68,6 +68,9 @@ def bank_writers(bank, data: ProcessedData, writer_of_form: dict[str, str],
         if form in writer_of_form:
             writer_of_style[sid], style_line[sid] = writer_of_form[form], i
             taken.update(sources)        # no line of a prime is a reference or a held-out line
+            # nor one its adapter was fitted to (scribe.style_adapters): the scorer never judges a
+            # style by the ink it learned from
+            taken.update(at[str(x)] for x in record.get("adapt_lines", []) if str(x) in at)
     mine = set(writer_of_style.values())
     lines: dict[str, list[int]] = {w: [] for w in mine}
     for i in data.indices("valid"):

@@ -55,6 +55,9 @@ class Style:
     offsets: np.ndarray   # (T, 3) as stored in the file
     description: str = ""  # the hand in a few words ("upright, narrow, joined"), from the bank's index
     more: list = field(default_factory=list)    # more lines of the writer: [(text, offsets)], same layout
+    # the bank's adapters file (scribe.style_adapters), whose entry for this id fits the model to the
+    # writer; None: the style is priming alone
+    adapter_file: Path | None = None
 
     def lines(self) -> list[tuple[str, np.ndarray]]:
         """Every line of the style: its own, then the writer's other lines."""
@@ -85,6 +88,7 @@ def _shown_id(value) -> str:
 
 
 MAX_EXTRA_LINES = 8      # more lines of a style's writer read from a folder
+ADAPTER_FILE = "adapters.safetensors"   # the bank's style adapters (scribe.style_adapters)
 
 
 def read_style(folder: Path, style_id: int) -> Style:
@@ -202,7 +206,9 @@ class StyleSource(Protocol):
 class StyleBank:
     """The styles in one folder (style-N-chars.npy and style-N-strokes.npy pairs, and bank.json)."""
 
-    def __init__(self, folder: str | Path | None = None):
+    def __init__(self, folder: str | Path | None = None, adapters: bool = True):
+        """adapters: give each style the folder's adapters file (ADAPTER_FILE), if there is one; False
+        writes the same styles by priming alone (to measure what the adapters do)."""
         self.folder = Path(folder) if folder else SHIPPED_STYLE_DIR
         if not self.folder.is_dir():
             raise StyleError(f"style folder {self.folder} does not exist")
@@ -210,6 +216,8 @@ class StyleBank:
         self._cache: dict[int, Style] = {}
         self.index = read_bank_index(self.folder)
         self.name = f"{self.folder.name}/"
+        found = self.folder / ADAPTER_FILE
+        self.adapter_file = found if adapters and found.is_file() else None
 
     @property
     def banks(self) -> list["StyleBank"]:
@@ -232,6 +240,7 @@ class StyleBank:
         if style_id not in self._cache:
             style = read_style(self.folder, style_id)
             style.description = self.index.get(str(style_id), {}).get("description", "")
+            style.adapter_file = self.adapter_file
             self._cache[style_id] = style
         return self._cache[style_id]
 

@@ -96,7 +96,8 @@ def test_mean_nll_is_the_models_own_teacher_forced_likelihood():
 def test_mean_nll_of_a_primed_line_starts_from_the_primed_state(tiny_ckpt_path, tiny_style_dir):
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
     enc = hand.alphabet.encode("quick")
-    state, prime, prime_enc = hand._prime(1)
+    primed = hand.primed(1)
+    state, prime, prime_enc = primed.state, primed.prime, primed.encoded
     req = LineRequest(enc, prime=prime, prime_encoded=prime_enc)
     o = np.random.default_rng(1).normal(0, 20, (7, 3)).astype(np.float32)
     o[:, 2] = [0, 0, 1, 0, 0, 0, 1]

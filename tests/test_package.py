@@ -23,7 +23,7 @@ from helpers import (ROOT, check_png, check_svg, free_port, fresh_venv, outside_
 pytestmark = pytest.mark.slow
 DIST = "scribe-handwriting"
 SHIPPED = re.compile(r"scribe/_data/(README\.md|[\w.-]+\.safetensors|styles/style-\d+(-extra-\d+)?-(chars|strokes)\.npy"
-                     r"|styles/bank\.json)")
+                     r"|styles/bank\.json|styles/adapters\.safetensors)")
 MAX_WHEEL_MB = 15        # the models and the bank are about 6 MB: more means something was shipped by mistake
 
 
@@ -66,7 +66,7 @@ def test_the_wheel_holds_the_code_the_shipped_files_and_no_other_data(dists):
     shipped = [n for n in names if n.startswith("scribe/_data/")]
     assert all(SHIPPED.fullmatch(n) for n in shipped), [n for n in shipped if not SHIPPED.fullmatch(n)]
     bank = {f"scribe/_data/styles/{p.name}" for p in (ROOT / "checkpoints" / "styles").glob("*")
-            if p.suffix == ".npy" or p.name == "bank.json"}
+            if p.suffix == ".npy" or p.name in ("bank.json", "adapters.safetensors")}
     from scribe.checkpoint import default_checkpoint
     assert {f"scribe/_data/{default_checkpoint().name}", "scribe/_data/recognizer.safetensors",
             "scribe/_data/README.md"} | bank <= set(shipped)

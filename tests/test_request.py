@@ -235,13 +235,13 @@ def test_the_priming_cache_survives_style_changes_under_a_reader(tiny_ckpt_path,
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
     user = tmp_path / "mine"
     write_style(user, 7, "my own hand", synthetic_offsets(seed=3))
-    first = hand._prime(1)
+    first = hand.primed(1)
     errors, stop = [], threading.Event()
 
     def reader():
         while not stop.is_set():
             try:
-                hand._prime(1)
+                hand.primed(1)
             except Exception as e:          # the KeyError a cleared dict gave between check and read
                 errors.append(e)
 
@@ -254,10 +254,10 @@ def test_the_priming_cache_survives_style_changes_under_a_reader(tiny_ckpt_path,
     stop.set()
     for t in threads:
         t.join()
-    assert errors == [] and hand._prime(1)[1] is first[1]     # the same state, never recomputed
+    assert errors == [] and hand.primed(1).prime is first.prime     # the same state, never recomputed
     # a view with a visitor's styles shares the cache and leaves the hand as it was
     from scribe.styles import MemoryStyleBank
     own = MemoryStyleBank(first_id=50)
     own.add("hello there", synthetic_offsets(seed=0))          # the same ink as bank style 0
     view = hand.with_styles(own)
-    assert view._prime(50)[1] is hand._prime(0)[1] and 50 not in hand.style_ids
+    assert view.primed(50).prime is hand.primed(0).prime and 50 not in hand.style_ids

@@ -64,14 +64,15 @@ def test_batched_priming_matches_one_at_a_time(tiny_ckpt_path, tiny_style_dir):
     for a, b in zip(together.lines, again.lines):
         np.testing.assert_array_equal(a.offsets, b.offsets)
     # priming state is cached per style and equals a fresh single-line priming
-    (st_cached, last_cached), _, enc = hand._prime(2)
+    primed = hand.primed(2)
+    (st_cached, last_cached), enc = primed.state, primed.encoded
     prime = hand.styles.get(2).prime(hand.stats)
     st_fresh, last_fresh = hand.sampler.prime_states([prime], [enc])
     for x, y in zip(st_cached, st_fresh):
         torch.testing.assert_close(x, y)
     # priming several styles in one padded batch equals priming each alone
     p0, p2 = hand.styles.get(0).prime(hand.stats), prime
-    e0 = hand._prime(0)[2]
+    e0 = hand.primed(0).encoded
     st_both, _ = hand.sampler.prime_states([p0, p2], [e0, enc])
     for x, y in zip(st_both, st_fresh):
         torch.testing.assert_close(x[1:2], y, atol=1e-5, rtol=1e-4)
@@ -107,7 +108,8 @@ def test_a_primed_line_starts_layer1_and_the_window_afresh_on_its_own_text(tiny_
     from scribe.fast import fast_step
     from scribe.sampling import LAYER1_STATE
     hand = Hand.load(tiny_ckpt_path, tiny_style_dir, fast=False)
-    (p_state, _), prime, prime_enc = hand._prime(1)
+    primed = hand.primed(1)
+    (p_state, _), prime, prime_enc = primed.state, primed.prime, primed.encoded
     text = hand.alphabet.encode("ab cd")
     reqs = [LineRequest(text, 1.0, prime, prime_enc), LineRequest(hand.alphabet.encode("xyz"), 1.0)]
     model = hand.model

@@ -144,6 +144,17 @@ def test_bank_writers_map_styles_and_keep_the_style_line_out_of_both_sets():
         assert len(ref | held) == 11
 
 
+def test_lines_a_style_adapter_was_fitted_to_are_neither_references_nor_queries():
+    """bank.json's adapt_lines (train/adapt_styles.py) stay out of the measure, as the style's own lines do."""
+    data, writer_of_form = writer_data()
+    bank = MemoryStyleBank()
+    bank.add("line 0 1 2", data.line(6))
+    bank.index = {"0": {"line": str(data.line_ids[6]), "adapt_lines": [str(data.line_ids[i]) for i in (0, 1, 9)]}}
+    found = bank_writers(bank, data, writer_of_form)
+    kept = set(found.references["w0"]) | set(found.held_out["w0"])
+    assert not kept & {0, 1, 6, 9} and len(kept) == 8
+
+
 def test_lines_set_aside_for_learning_a_hand_leave_the_scorers_references_and_queries():
     data, writer_of_form = writer_data()
     bank = MemoryStyleBank()

@@ -1,0 +1,120 @@
+"""Per-style adapters: each bank style's own biases and output layer, fitted to its writer's lines.
+
+Priming alone carries a writer's slant and size but only part of their letter shapes: the base
+network's weights still hold the average IAM hand (docs/style-fidelity.md measures it). A style adapter
+is the small part of the network that `scribe.adapt` (train="bias") fits to a few real lines of the
+style's writer: every bias (layer 1, the window, layers 2..N) and the output layer, about 0.1 M numbers
+for the 3x256 model. The sampler gives each row of a batch its own style's adapter (scribe.sampling:
+per-row biases and output layer), so a page of several styles is still one batch.
+
+On disk: one safetensors file beside the bank (`adapters.safetensors`), tensors `"<style id>/<param>"`
+holding adapted minus base values in half precision, and a JSON record (format, the base model's
+fingerprint, per style the lines adapted on and the run's figures). The adapters only make sense on the
+model they were fitted to: loading checks the fingerprint, and a bank whose file names another model is
+written without adapters (and says so), never with the wrong ones.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .errors import ScribeError
+from .files import load_tagged, save_tagged
+from .styles import ADAPTER_FILE   # noqa: F401 (re-exported: the file's name lives with the bank)
+FORMAT = "scribe-style-adapters"
+
+
+def adapted_names(model: torch.nn.Module) -> list[str]:
+    """The parameters a style adapter holds: every bias and the output layer (scribe.adapt's "bias")."""
+    return [n for n, _ in model.named_parameters() if "bias" in n or n.startswith("output.")]
+
+
+def base_fingerprint(model: torch.nn.Module) -> str:
+    """A digest of the weights an adapter leaves as they are: which base model the adapters fit."""
+    keep = set(adapted_names(model))
+    h = hashlib.sha256()
+    for name, p in sorted(model.state_dict().items()):
+        if name in keep:
+            continue
+        h.update(name.encode() + str(tuple(p.shape)).encode())
+        h.update(p.detach().float().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class StyleAdapter:
+    """One style's adapted parameters (full values, float32, on the base model's device) by name."""
+    style_id: int
+    params: dict
+    key: str            # what identifies these values (priming caches states by it)
+
+    def applied_to(self, model: torch.nn.Module) -> torch.nn.Module:
+        """A copy of `model` with this adapter's values: the eager reference for a row of this style,
+        and what priming reads the style's lines with."""
+        import copy
+        out = copy.deepcopy(model)
+        with torch.no_grad():
+            named = dict(out.named_parameters())
+            for name, value in self.params.items():
+                named[name].copy_(value)
+        return out.eval()
+
+
+class AdapterError(ScribeError, ValueError):
+    """An adapters file that cannot be used with this model; the message says why."""
+    title = "Style adapter problem"
+
+
+def save_adapters(path: str | Path, base: torch.nn.Module, adapted: dict, records: dict) -> Path:
+    """Write `adapted` {style id: {param name: adapted value}} as deltas from `base`, half precision."""
+    base_params = dict(base.named_parameters())
+    tensors = {}
+    for sid, params in sorted(adapted.items()):
+        for name, value in params.items():
+            tensors[f"{int(sid)}/{name}"] = (value.detach().float().cpu() - base_params[name].detach().float().cpu())
+    meta = {"format": FORMAT, "base": base_fingerprint(base),
+            "styles": {str(int(s)): records.get(s, records.get(str(s), {})) for s in sorted(adapted)}}
+    return save_tagged(path, tensors, FORMAT, meta, dtype=torch.float16)
+
+
+def read_adapter_records(path: str | Path) -> dict:
+    """The JSON record of an adapters file (no weights checked): {"base", "styles": {id: record}}."""
+    _, meta = load_tagged(path, FORMAT, "a Scribe style-adapters file")
+    return meta
+
+
+def load_adapters(path: str | Path, model: torch.nn.Module) -> dict[int, StyleAdapter]:
+    """{style id: StyleAdapter} for `model`. AdapterError (naming the file, not its folder) for a file
+    that is unreadable, of another kind, fitted to another model, or of the wrong shapes."""
+    path = Path(path)
+    try:
+        tensors, meta = load_tagged(path, FORMAT, "a Scribe style-adapters file")
+    except ValueError as e:
+        raise AdapterError(str(e)) from None
+    if meta.get("base") != base_fingerprint(model):
+        raise AdapterError(f"{path.name} was fitted to another model (fingerprint {str(meta.get('base'))[:16]!r}); "
+                           "writing without the styles' adapters")
+    base = dict(model.named_parameters())
+    wanted = set(adapted_names(model))
+    grouped: dict[int, dict] = {}
+    for key, delta in tensors.items():
+        sid_text, _, name = key.partition("/")
+        try:
+            sid = int(sid_text)
+        except ValueError:
+            raise AdapterError(f"{path.name}: tensor {key!r} does not start with a style id") from None
+        if name not in wanted or tuple(delta.shape) != tuple(base[name].shape) or not torch.isfinite(delta).all():
+            raise AdapterError(f"{path.name}: tensor {key!r} does not fit this model")
+        grouped.setdefault(sid, {})[name] = (base[name].detach() + delta.to(base[name].device)).float()
+    out = {}
+    for sid, params in grouped.items():
+        if set(params) != wanted:
+            raise AdapterError(f"{path.name}: style {sid}'s adapter lacks {sorted(wanted - set(params))[:3]}")
+        digest = hashlib.sha256(f"{path.name}:{meta['base']}:{sid}".encode())
+        for name in sorted(params):
+            digest.update(params[name].cpu().numpy().tobytes())
+        out[sid] = StyleAdapter(sid, params, digest.hexdigest()[:16])
+    return out

@@ -1,0 +1,105 @@
+"""Fit each bank style's adapter (scribe.style_adapters) to real lines of the style's writer.
+
+    OMP_NUM_THREADS=1 python train/adapt_styles.py --checkpoint checkpoints/scribe-standin.safetensors
+
+For every style of the bank: its writer (scribe.iam.derive_writers, from the recording clock), that
+writer's testset_v lines other than the style's own prime lines, `--lines` of them spread over the
+writer's forms; `scribe.adapt` with train="bias" (biases and the output layer), IAM training lines
+replayed, the last chosen line held out for early stopping. The adapters go to
+`<style_dir>/adapters.safetensors`, and each style's record in bank.json gains `adapt_lines` (the line
+ids fitted on), which the style-fidelity measure keeps out of its references and queries.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import cli
+from ..adapt import MIN_LINES, AdaptError, AdaptOptions, adapt, prepare_lines
+from ..checkpoint import load_checkpoint
+from ..dataset import ProcessedData
+from ..files import atomic_write_bytes
+from ..iam import derive_writers, read_form_clocks, writer_of_form
+from ..style_adapters import ADAPTER_FILE, adapted_names, save_adapters
+from ..styles import StyleBank
+
+
+def writer_lines(data: ProcessedData, writer: str, wof: dict[str, str], exclude: set[str]) -> list[int]:
+    """The writer's testset_v lines in the data's order, less `exclude` (line ids)."""
+    return [int(i) for i in data.indices("valid")
+            if wof.get(str(data.line_ids[i]).rpartition("-")[0]) == writer and str(data.line_ids[i]) not in exclude]
+
+
+def choose_lines(data: ProcessedData, pool: list[int], n: int, alphabet, stats) -> list[int]:
+    """n of `pool` spread evenly over it (so over the writer's forms), skipping lines adapt cannot use."""
+    picks = sorted(set(int(round(k)) for k in np.linspace(0, len(pool) - 1, n)))
+    chosen = []
+    for k in picks + [k for k in range(len(pool)) if k not in picks]:
+        if len(chosen) == n:
+            break
+        i = pool[k]
+        try:
+            prepare_lines([(str(data.texts[i]), data.line(i))] * MIN_LINES, alphabet, stats)   # checks each line
+        except AdaptError:
+            continue
+        chosen.append(i)
+    return sorted(chosen)
+
+
+def main(argv=None) -> int:
+    p = cli.ArgumentParser(prog="python train/adapt_styles.py", description=__doc__)
+    p.add_argument("--checkpoint", required=True, type=cli.file_to_read, help="the base model")
+    p.add_argument("--style_dir", default="checkpoints/styles")
+    p.add_argument("--data", default="data/iam_ondb.npz", type=cli.file_to_read, help="processed data")
+    p.add_argument("--data_dir", default="../shared/data/iam-ondb", help="the IAM-OnDB archives (writer clocks)")
+    p.add_argument("--lines", type=cli.whole(5, 40), default=8, help="real lines of the writer per style")
+    p.add_argument("--minutes", type=cli.number(0.05, 60), default=3.0, help="per style")
+    p.add_argument("--styles", type=int, nargs="*", default=None, help="default: every style of the bank")
+    p.add_argument("--lr", type=cli.number(above=0), default=AdaptOptions.lr)
+    p.add_argument("--max_steps", type=cli.whole(1, 100000), default=AdaptOptions.max_steps)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+
+    ckpt = load_checkpoint(args.checkpoint)
+    model = ckpt.build_model()
+    data = ProcessedData.load(args.data)
+    wof = writer_of_form(derive_writers(read_form_clocks(args.data_dir)))
+    folder = Path(args.style_dir)
+    bank = StyleBank(folder)
+    index = json.loads((folder / "bank.json").read_text(encoding="utf-8"))
+    names = adapted_names(model)
+    adapted, records = {}, {}
+    at = {str(x): i for i, x in enumerate(data.line_ids)}
+    for sid in (args.styles if args.styles is not None else bank.ids):
+        record = index.get(str(sid), {})
+        own = [x for x in [record.get("line"), *record.get("extra_lines", [])] if x]
+        if not own or own[0] not in at:
+            print(f"style {sid}: its line is not in the data; skipped", flush=True)
+            continue
+        writer = wof.get(own[0].rpartition("-")[0])
+        pool = writer_lines(data, writer, wof, set(own)) if writer else []
+        chosen = choose_lines(data, pool, args.lines, ckpt.alphabet, ckpt.stats)
+        if len(chosen) < args.lines:
+            print(f"style {sid}: writer {writer} has {len(chosen)} usable lines, {args.lines} needed; skipped", flush=True)
+            continue
+        lines = [(str(data.texts[i]), data.line(i)) for i in chosen]
+        result = adapt(ckpt, lines, AdaptOptions(minutes=args.minutes, max_steps=args.max_steps, lr=args.lr,
+                                                       seed=args.seed, train="bias"),
+                       replay=(data, data.indices("train")))
+        adapted[sid] = {n: result.checkpoint.model_state[n] for n in names}
+        rec = result.record
+        records[sid] = {"writer": writer, "adapt_lines": [str(data.line_ids[i]) for i in chosen],
+                        "steps": rec["steps"], "best_step": rec["best_step"], "seconds": rec["seconds"],
+                        "held_out_nll": rec["held_out_nll"]}
+        print(f"style {sid}: writer {writer}, {len(chosen)} lines, {rec['steps']} steps (best {rec['best_step']}), "
+              f"{rec['seconds']:.0f} s, held-out NLL per point {rec['held_out_nll']['base']:.3f} -> "
+              f"{rec['held_out_nll']['adapted']:.3f}", flush=True)
+        save_adapters(folder / ADAPTER_FILE, model, adapted, records)     # after every style: a stop loses one
+    for sid, rec in records.items():
+        index.setdefault(str(sid), {})["adapt_lines"] = rec["adapt_lines"]
+    atomic_write_bytes(folder / "bank.json", json.dumps(index, indent=1).encode("utf-8"))
+    print(f"{len(adapted)} adapters -> {folder / ADAPTER_FILE} ({time.strftime('%Y-%m-%d %H:%M')})")
+    return 0
