@@ -2,7 +2,9 @@
 recogniser, keep the one that reads as its text.
 
 It stops early (`checked_lines`): the N candidates of every line run in one sampler batch, and
-every READ_EVERY pen steps the candidates that finished since are read. A line is kept as soon as
+finished candidates are read while it runs whenever that could end it (worth_reading: every line
+still running has a finished candidate not yet read), at most every READ_EVERY pen steps; the rest
+are read in one call at the end. A line is kept as soon as
 one of its finished candidates reads as its text (CER ACCEPT_CER = 0); its unfinished candidates are
 dropped, and the batch ends when every line is either kept or has all its candidates finished. So a
 line never costs more than the fixed check (sample N, read N) and often less; what it chooses reads
@@ -41,8 +43,8 @@ REAL_CER = 0.077              # the shipped reader's CER on real testset_v lines
                               # for a reader whose file does not say its own
 ACCEPT_CER = 0.0              # a line is kept as soon as one finished candidate reads this well
 CHECK_EVERY = 16              # pen steps per chunk of the sampling loop (when not watched live)
-READ_EVERY = 64               # pen steps between two readings of the candidates finished since: one
-                              # reader call costs about as much as 40 pen steps, whatever its batch
+READ_EVERY = 64               # pen steps at least between two readings (worth_reading says when): one
+                              # reader call costs about as much as 40 pen steps
 
 
 def check_candidates(n) -> int:
@@ -435,9 +437,9 @@ def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck
             batch = live.send(drop)
             new = []
             if batch.step - read_at >= READ_EVERY:
-                read_at = batch.step
-                new = sorted((int(b) for b in np.flatnonzero(batch.done) if b not in read and b not in dropped),
-                             key=lambda b: (b % m, b))
+                new = worth_reading(batch.done, m, read, dropped)
+                if new:
+                    read_at = batch.step
             if new:
                 for b, h in zip(new, reader.read([batch.model_line(int(b)) for b in new])):
                     read[int(b)] = h
@@ -464,6 +466,19 @@ def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck
                                     _likelihood(hand, specs, rows, check, ink, reader),
                                     [[read[b] for b in bs] for bs in per_line])
     return _fill(specs, rows, [sampled[per_line[k][c]] for k, c in enumerate(chosen)], cers, readings, check)
+
+
+def worth_reading(done, m: int, read, dropped) -> list[int]:
+    """The finished, unread rows to read now, or none: only when reading could end the loop, i.e. when
+    every line that still has a candidate running has a finished one not yet read (if it reads as its
+    text, the line's running candidates are dropped). Reading sooner cannot shorten the loop (a row's
+    step costs little; the loop runs until its last row ends) and a reader call costs tens of pen steps.
+    Rows in line order (line = row % m)."""
+    running = {b % m for b in range(len(done)) if not done[b] and b not in dropped}
+    ready = [int(b) for b in np.flatnonzero(done) if b not in read and b not in dropped]
+    if not running or not running <= {b % m for b in ready}:
+        return []
+    return sorted((b for b in ready if b % m in running), key=lambda b: (b % m, b))
 
 
 def run_to_end(gen):
