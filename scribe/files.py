@@ -78,7 +78,10 @@ def load_tagged(path: str | Path, tag: str, kind: str = "") -> tuple[dict, dict]
             meta_text = (f.metadata() or {}).get(tag)
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:
-        raise ValueError(f"{path.name} is not a readable safetensors file ({e})") from None
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        for shown in {str(path.resolve()), str(path)}:          # a message never shows where the file is
+            reason = reason.replace(shown, path.name)
+        raise ValueError(f"{path.name} is not a readable safetensors file ({reason})") from None
     try:
         meta = json.loads(meta_text) if meta_text else {}
     except (ValueError, RecursionError) as e:

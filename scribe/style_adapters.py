@@ -95,8 +95,8 @@ def load_adapters(path: str | Path, model: torch.nn.Module) -> dict[int, StyleAd
     except ValueError as e:
         raise AdapterError(str(e)) from None
     if meta.get("base") != base_fingerprint(model):
-        raise AdapterError(f"{path.name} was fitted to another model (fingerprint {str(meta.get('base'))[:16]!r}); "
-                           "writing without the styles' adapters")
+        raise AdapterError(f"{path.name} was fitted to another model, so these styles are written by priming "
+                           "alone (`python train/adapt_styles.py --checkpoint YOUR_MODEL` fits them to yours)")
     base = dict(model.named_parameters())
     wanted = set(adapted_names(model))
     grouped: dict[int, dict] = {}

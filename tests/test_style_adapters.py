@@ -104,6 +104,9 @@ def test_the_file_round_trips_and_refuses_another_model(tmp_path):
     with pytest.raises(AdapterError, match="another model") as e:
         load_adapters(path, other)
     assert str(tmp_path) not in str(e.value)
+    with pytest.raises(AdapterError, match="not a readable") as e:
+        load_adapters(tmp_path / "styles" / "missing.safetensors", model)
+    assert str(tmp_path) not in str(e.value) and "missing.safetensors" in str(e.value)
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(AdapterError, match="not a readable") as e:
         load_adapters(path, model)
