@@ -427,6 +427,18 @@ def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck
     texts = [base_text(specs[r].text) for r in rows]
     check.accept_cer = accept
     read: dict[int, str] = {}             # batch row -> what the reader read on its finished ink
+    scored: dict = {}                     # batch row -> the reader's log-probabilities (the tie-break's)
+    scoring = hasattr(reader, "read_scored")
+
+    def read_rows(rows, lines):
+        if scoring:
+            texts_read, logps = reader.read_scored(lines)
+            scored.update(zip(rows, logps))
+        else:
+            texts_read = reader.read(lines)
+        read.update(zip(rows, texts_read))
+        return texts_read
+
     accepted: set[int] = set()            # lines with a finished candidate that reads well enough
     dropped: set[int] = set()
     step = chunk if every is None else max(1, int(every))
@@ -441,8 +453,7 @@ def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck
                 if new:
                     read_at = batch.step
             if new:
-                for b, h in zip(new, reader.read([batch.model_line(int(b)) for b in new])):
-                    read[int(b)] = h
+                for b, h in zip(new, read_rows(new, [batch.model_line(int(b)) for b in new])):
                     if line_score(h, texts[b % m])[0] <= accept:
                         accepted.add(b % m)
             drop = [b for b in range(len(requests)) if b % m in accepted and not batch.done[b] and b not in dropped]
@@ -457,13 +468,17 @@ def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck
         live.close()
     left = [j * m + k for k in range(m) for j in range(n)            # cut by the step cap; line by line
             if j * m + k not in read and j * m + k not in dropped]
-    for b, h in zip(left, reader.read([sampled[b].model_offsets for b in left]) if left else []):
-        read[b] = h
+    if left:
+        read_rows(left, [sampled[b].model_offsets for b in left])
     per_line = [[j * m + k for j in range(n) if j * m + k in read] for k in range(m)]
     check.drawn = sum(len(c) for c in per_line)
     ink = {(k, q): (requests[b], sampled[b]) for k, bs in enumerate(per_line) for q, b in enumerate(bs)}
-    chosen, cers, readings = choose(texts, [[sampled[b] for b in bs] for bs in per_line], reader,
-                                    _likelihood(hand, specs, rows, check, ink, reader),
+    likelihood = _likelihood(hand, specs, rows, check, ink, reader)
+    if scoring:                           # ties: from the reading's own log-probabilities, no second pass
+        def likelihood(pairs):
+            check.tied_lines, check.tied_rows = len({i for i, _ in pairs}), len(pairs)
+            return [reader.nll_of(scored[per_line[k][q]], texts[k]) for k, q in pairs]
+    chosen, cers, readings = choose(texts, [[sampled[b] for b in bs] for bs in per_line], reader, likelihood,
                                     [[read[b] for b in bs] for bs in per_line])
     return _fill(specs, rows, [sampled[per_line[k][c]] for k, c in enumerate(chosen)], cers, readings, check)
 

@@ -399,16 +399,35 @@ class Recognizer:
     @torch.no_grad()
     def read(self, lines: list[np.ndarray], batch_size: int = 64) -> list[str]:
         """Transcribe lines of offsets (training units, y up). Batches lines of similar length."""
+        return self.read_scored(lines, batch_size)[0]
+
+    @torch.no_grad()
+    def read_scored(self, lines: list[np.ndarray], batch_size: int = 64) -> tuple[list[str], list[torch.Tensor]]:
+        """read(), and each line's log-probabilities (its frames x classes), so that nll_of can say how
+        sure the reader is of a text without reading the ink again."""
         self.net.eval()
         order = sorted(range(len(lines)), key=lambda i: len(lines[i]))
         out: list[str] = [""] * len(lines)
+        scores: list[torch.Tensor] = [torch.empty(0)] * len(lines)
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             feats, lengths = batch_features([lines[i] for i in idx], self.net.config.features)
             logp, n = self.net(feats, lengths)
-            for i, seq in zip(idx, greedy_decode(logp, n)):
+            for k, (i, seq) in enumerate(zip(idx, greedy_decode(logp, n))):
                 out[i] = self.alphabet.decode(seq)
-        return out
+                scores[i] = logp[k, :int(n[k])]
+        return out, scores
+
+    def nll_of(self, logp: torch.Tensor, text: str) -> float:
+        """How unsure the reader is that a line says `text`, from its read_scored log-probabilities:
+        the CTC negative log-likelihood in nats per character (inf for a text it cannot spell)."""
+        try:
+            target = torch.tensor(self.alphabet.encode(canonical(text)), dtype=torch.long)
+        except ValueError:
+            return float("inf")
+        loss = F.ctc_loss(logp.unsqueeze(1), target.unsqueeze(0), torch.tensor([len(logp)]),
+                          torch.tensor([len(target)]), blank=0, reduction="sum", zero_infinity=True)
+        return float(loss) / max(1, len(target))
 
     @torch.no_grad()
     def text_nll(self, lines: list[np.ndarray], texts: list[str]) -> list[float]:
@@ -418,17 +437,7 @@ class Recognizer:
         self.net.eval()
         feats, lengths = batch_features(lines, self.net.config.features)
         logp, n = self.net(feats, lengths)
-        out = []
-        for i, text in enumerate(texts):
-            try:
-                target = torch.tensor(self.alphabet.encode(canonical(text)), dtype=torch.long)
-            except ValueError:
-                out.append(float("inf"))
-                continue
-            loss = F.ctc_loss(logp[i:i + 1, :int(n[i])].transpose(0, 1), target.unsqueeze(0), n[i:i + 1],
-                              torch.tensor([len(target)]), blank=0, reduction="sum", zero_infinity=True)
-            out.append(float(loss) / max(1, len(target)))
-        return out
+        return [self.nll_of(logp[i, :int(n[i])], text) for i, text in enumerate(texts)]
 
     def save(self, path: str | Path, dtype=torch.float16) -> Path:
         return save_tagged(path, self.net.state_dict(), FORMAT, self.meta(), dtype)
