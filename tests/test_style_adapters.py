@@ -193,3 +193,16 @@ def test_the_shipped_bank_has_an_adapter_per_style_fitted_on_other_lines_of_its_
         assert len(fitted) >= 5 and not set(fitted) & own
         assert {writer_of[form(x)] for x in fitted} == {writer_of[form(rec["line"])]}
         assert {form(x) for x in fitted} <= testset_v
+
+
+def test_fitting_some_styles_again_keeps_the_others(tmp_path):
+    from scribe.train.adapt_styles import existing_adapters
+    model = tiny_model(3)
+    folder = tmp_path / "styles"
+    save_adapters(folder / ADAPTER_FILE, model, {0: random_adapter(model, 1).params, 4: random_adapter(model, 2).params},
+                  {0: {"adapt_lines": ["a01-001w-01"]}})
+    params, records = existing_adapters(folder, model)
+    assert sorted(params) == [0, 4] and records[0]["adapt_lines"] == ["a01-001w-01"] and records[4] == {}
+    other = tiny_model(3, seed=9)
+    assert existing_adapters(folder, other) == ({}, {})          # fitted to another model: start afresh
+    assert existing_adapters(tmp_path / "none", model) == ({}, {})

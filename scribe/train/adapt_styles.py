@@ -6,8 +6,9 @@ For every style of the bank: its writer (scribe.iam.derive_writers, from the rec
 writer's testset_v lines other than the style's own prime lines, `--lines` of them spread over the
 writer's forms; `scribe.adapt` with train="bias" (biases and the output layer), IAM training lines
 replayed, the last chosen line held out for early stopping. The adapters go to
-`<style_dir>/adapters.safetensors`, and each style's record in bank.json gains `adapt_lines` (the line
-ids fitted on), which the style-fidelity measure keeps out of its references and queries.
+`<style_dir>/adapters.safetensors` (styles already in that file and not named by `--styles` are kept),
+and each style's record in bank.json gains `adapt_lines` (the line ids fitted on), which the
+style-fidelity measure keeps out of its references and queries.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from ..checkpoint import load_checkpoint
 from ..dataset import ProcessedData
 from ..files import atomic_write_bytes
 from ..iam import derive_writers, read_form_clocks, writer_of_form
-from ..style_adapters import ADAPTER_FILE, adapted_names, save_adapters
+from ..style_adapters import (ADAPTER_FILE, AdapterError, adapted_names, load_adapters, read_adapter_records,
+                              save_adapters)
 from ..styles import StyleBank
 
 
@@ -49,6 +51,22 @@ def choose_lines(data: ProcessedData, pool: list[int], n: int, alphabet, stats) 
     return sorted(chosen)
 
 
+def existing_adapters(folder: Path, model) -> tuple[dict, dict]:
+    """The adapters already in the folder's file, if it fits `model` ({style id: params}, {style id:
+    record}): fitting some styles again keeps the others."""
+    path = folder / ADAPTER_FILE
+    if not path.is_file():
+        return {}, {}
+    try:
+        found = load_adapters(path, model)
+        meta = read_adapter_records(path)
+    except AdapterError as e:
+        print(f"starting a new {ADAPTER_FILE}: {e}", flush=True)
+        return {}, {}
+    records = {int(k): v for k, v in meta.get("styles", {}).items()}
+    return {sid: a.params for sid, a in found.items()}, {sid: records.get(sid, {}) for sid in found}
+
+
 def main(argv=None) -> int:
     p = cli.ArgumentParser(prog="python train/adapt_styles.py", description=__doc__)
     p.add_argument("--checkpoint", required=True, type=cli.file_to_read, help="the base model")
@@ -71,7 +89,7 @@ def main(argv=None) -> int:
     bank = StyleBank(folder)
     index = json.loads((folder / "bank.json").read_text(encoding="utf-8"))
     names = adapted_names(model)
-    adapted, records = {}, {}
+    adapted, records = existing_adapters(folder, model)
     at = {str(x): i for i, x in enumerate(data.line_ids)}
     for sid in (args.styles if args.styles is not None else bank.ids):
         record = index.get(str(sid), {})
@@ -99,7 +117,8 @@ def main(argv=None) -> int:
               f"{rec['held_out_nll']['adapted']:.3f}", flush=True)
         save_adapters(folder / ADAPTER_FILE, model, adapted, records)     # after every style: a stop loses one
     for sid, rec in records.items():
-        index.setdefault(str(sid), {})["adapt_lines"] = rec["adapt_lines"]
+        if rec.get("adapt_lines"):
+            index.setdefault(str(sid), {})["adapt_lines"] = rec["adapt_lines"]
     atomic_write_bytes(folder / "bank.json", json.dumps(index, indent=1).encode("utf-8"))
     print(f"{len(adapted)} adapters -> {folder / ADAPTER_FILE} ({time.strftime('%Y-%m-%d %H:%M')})")
     return 0
