@@ -73,6 +73,7 @@ class AdaptOptions:
     replay_lines: int = 4           # IAM lines replayed per step when replay data is given
     eval_every: int = 10            # steps between checks of the held-out line
     patience: int = 6               # checks without a new best before stopping early
+    held_out: int = 1               # the last lines, kept out of training to choose the weights by
     seed: int = 0
 
     def __post_init__(self):
@@ -90,6 +91,7 @@ class AdaptOptions:
         number("eval_every", 1, 10_000, integer=True)
         number("patience", 1, 10_000, integer=True)
         number("seed", 0, 2**32 - 1, integer=True)
+        number("held_out", 1, 8, integer=True)
         if self.train not in TRAIN_CHOICES:
             raise AdaptError(f"train must be one of {', '.join(TRAIN_CHOICES)}, not {str(self.train)[:30]!r}")
 
@@ -212,8 +214,8 @@ def _trainable(model: SynthesisNetwork, which: str) -> list[torch.nn.Parameter]:
 
 def adapt(base: Checkpoint, lines, options: AdaptOptions | None = None, replay=None, on_progress=None,
           stop=None) -> AdaptResult:
-    """Fine-tune `base` on one person's (text, ink) lines. The last line is held out for early
-    stopping (primed by the first); the others train.
+    """Fine-tune `base` on one person's (text, ink) lines. The last `options.held_out` lines (one by
+    default) are held out for early stopping, each primed by the first line; the others train.
 
     replay: optional (ProcessedData, line indices) of IAM lines, `options.replay_lines` of them mixed
     into every step. on_progress(step, max_steps, held_out_nll, seconds): after every check of the
@@ -224,9 +226,12 @@ def adapt(base: Checkpoint, lines, options: AdaptOptions | None = None, replay=N
     started = time.perf_counter()
     alphabet, stats = base.alphabet, base.stats
     writer = prepare_lines(lines, alphabet, stats)
-    train, held_out = writer[:-1], writer[-1]
+    if len(writer) - options.held_out < MIN_LINES - 1:
+        raise AdaptError(f"{len(writer)} lines with {options.held_out} held out leave too few to learn from "
+                         f"(at least {MIN_LINES - 1})")
+    train, held = writer[:-options.held_out], writer[-options.held_out:]
     separator = alphabet.encode_separator()
-    check_pairs = [(train[0], held_out)]
+    check_pairs = [(train[0], h) for h in held]
 
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
@@ -286,7 +291,7 @@ def adapt(base: Checkpoint, lines, options: AdaptOptions | None = None, replay=N
                 break
     seconds = time.perf_counter() - started
     record = {"base": base.path.name if base.path else None, "lines": len(writer),
-              "texts": [w.text for w in writer], "held_out": held_out.text, "steps": step,
+              "texts": [w.text for w in writer], "held_out": held[0].text if len(held) == 1 else [h.text for h in held], "steps": step,
               "best_step": best_step, "seconds": round(seconds, 1), "train": options.train,
               "lr": options.lr, "anchor": options.anchor,
               "replay_lines": options.replay_lines if replay_pool is not None else 0,

@@ -136,3 +136,18 @@ def test_shapes_training_keeps_layer_one_and_the_window():
     result = adapt(base, person(), AdaptOptions(max_steps=5, lr=1e-2, train="shapes", eval_every=1, patience=100))
     changed = {k for k in base.model_state if not torch.equal(base.model_state[k], result.checkpoint.model_state[k])}
     assert changed and all(k.startswith(("upper.", "output.")) for k in changed)
+
+
+def test_several_held_out_lines_choose_the_weights_and_too_many_are_refused(tiny_ckpt_path):
+    from scribe.adapt import AdaptError, AdaptOptions, adapt
+    from scribe.checkpoint import load_checkpoint
+    from helpers import synthetic_offsets
+    ckpt = load_checkpoint(tiny_ckpt_path)
+    lines = [(t, synthetic_offsets(seed=i)) for i, t in enumerate(["hello there", "quick fox", "a line of ink",
+                                                                 "another one", "the last two", "held out too"])]
+    result = adapt(ckpt, lines, AdaptOptions(max_steps=4, eval_every=2, held_out=2))
+    assert result.record["held_out"] == ["the last two", "held out too"]
+    with pytest.raises(AdaptError, match="too few to learn from"):
+        adapt(ckpt, lines, AdaptOptions(max_steps=4, held_out=3))
+    with pytest.raises(AdaptError, match="held_out must be a whole number"):
+        AdaptOptions(held_out=0)

@@ -78,6 +78,10 @@ def main(argv=None) -> int:
     p.add_argument("--styles", type=int, nargs="*", default=None, help="default: every style of the bank")
     p.add_argument("--lr", type=cli.number(above=0), default=AdaptOptions.lr)
     p.add_argument("--max_steps", type=cli.whole(1, 100000), default=AdaptOptions.max_steps)
+    p.add_argument("--held_out", type=cli.whole(1, 8), default=AdaptOptions.held_out,
+                   help="lines of the writer kept out of training to choose the weights by")
+    p.add_argument("--patience", type=cli.whole(1, 10000), default=AdaptOptions.patience,
+                   help="checks (every 10 steps) without a better held-out NLL before stopping")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -105,7 +109,8 @@ def main(argv=None) -> int:
             continue
         lines = [(str(data.texts[i]), data.line(i)) for i in chosen]
         result = adapt(ckpt, lines, AdaptOptions(minutes=args.minutes, max_steps=args.max_steps, lr=args.lr,
-                                                       seed=args.seed, train="bias"),
+                                                       seed=args.seed, train="bias", held_out=args.held_out,
+                                                       patience=args.patience),
                        replay=(data, data.indices("train")))
         adapted[sid] = {n: result.checkpoint.model_state[n] for n in names}
         rec = result.record
