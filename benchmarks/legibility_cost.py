@@ -124,9 +124,13 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=7)
     p.add_argument("--texts", type=int, default=3)
     p.add_argument("--quality_seeds", type=int, default=2)
+    p.add_argument("--style_dir", default=None, help="style bank (default: the shipped one)")
+    p.add_argument("--no_style_adapters", action="store_true", help="the bank's styles by priming alone")
     args = p.parse_args(argv)
     use_sampling_threads(1)
-    hand = Hand.load()
+    from scribe.checkpoint import default_checkpoint, load_checkpoint
+    from scribe.styles import StyleBank
+    hand = Hand(load_checkpoint(default_checkpoint()), StyleBank(args.style_dir, adapters=not args.no_style_adapters))
     if args.part in ("timing", "both"):
         timing(hand, args)
     if args.part in ("quality", "both"):

@@ -68,14 +68,17 @@ class AdapterError(ScribeError, ValueError):
     title = "Style adapter problem"
 
 
-def save_adapters(path: str | Path, base: torch.nn.Module, adapted: dict, records: dict) -> Path:
-    """Write `adapted` {style id: {param name: adapted value}} as deltas from `base`, half precision."""
+def save_adapters(path: str | Path, base: torch.nn.Module, adapted: dict, records: dict,
+                  strength: float = 1.0) -> Path:
+    """Write `adapted` {style id: {param name: adapted value}} as deltas from `base`, half precision.
+    strength: how much of each delta the sampler applies (1.0: all of it; less trades some of the hand
+    for legibility, docs/style-fidelity.md); the deltas are stored whole."""
     base_params = dict(base.named_parameters())
     tensors = {}
     for sid, params in sorted(adapted.items()):
         for name, value in params.items():
             tensors[f"{int(sid)}/{name}"] = (value.detach().float().cpu() - base_params[name].detach().float().cpu())
-    meta = {"format": FORMAT, "base": base_fingerprint(base),
+    meta = {"format": FORMAT, "base": base_fingerprint(base), "strength": float(strength),
             "styles": {str(int(s)): records.get(s, records.get(str(s), {})) for s in sorted(adapted)}}
     return save_tagged(path, tensors, FORMAT, meta, dtype=torch.float16)
 
@@ -86,9 +89,10 @@ def read_adapter_records(path: str | Path) -> dict:
     return meta
 
 
-def load_adapters(path: str | Path, model: torch.nn.Module) -> dict[int, StyleAdapter]:
-    """{style id: StyleAdapter} for `model`. AdapterError (naming the file, not its folder) for a file
-    that is unreadable, of another kind, fitted to another model, or of the wrong shapes."""
+def load_adapters(path: str | Path, model: torch.nn.Module, strength: float | None = None) -> dict[int, StyleAdapter]:
+    """{style id: StyleAdapter} for `model`: base + strength x delta, strength the file's own unless
+    given (1.0: the adapted values as fitted). AdapterError (naming the file, not its folder) for a
+    file that is unreadable, of another kind, fitted to another model, or of the wrong shapes."""
     path = Path(path)
     try:
         tensors, meta = load_tagged(path, FORMAT, "a Scribe style-adapters file")
@@ -97,6 +101,10 @@ def load_adapters(path: str | Path, model: torch.nn.Module) -> dict[int, StyleAd
     if meta.get("base") != base_fingerprint(model):
         raise AdapterError(f"{path.name} was fitted to another model, so these styles are written by priming "
                            "alone (`python train/adapt_styles.py --checkpoint YOUR_MODEL` fits them to yours)")
+    if strength is None:
+        strength = meta.get("strength", 1.0)
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 <= strength <= 2.0:
+            raise AdapterError(f"{path.name}: strength must be a number from 0 to 2, not {str(strength)[:20]}")
     base = dict(model.named_parameters())
     wanted = set(adapted_names(model))
     grouped: dict[int, dict] = {}
@@ -108,12 +116,12 @@ def load_adapters(path: str | Path, model: torch.nn.Module) -> dict[int, StyleAd
             raise AdapterError(f"{path.name}: tensor {key!r} does not start with a style id") from None
         if name not in wanted or tuple(delta.shape) != tuple(base[name].shape) or not torch.isfinite(delta).all():
             raise AdapterError(f"{path.name}: tensor {key!r} does not fit this model")
-        grouped.setdefault(sid, {})[name] = (base[name].detach() + delta.to(base[name].device)).float()
+        grouped.setdefault(sid, {})[name] = (base[name].detach() + strength * delta.to(base[name].device)).float()
     out = {}
     for sid, params in grouped.items():
         if set(params) != wanted:
             raise AdapterError(f"{path.name}: style {sid}'s adapter lacks {sorted(wanted - set(params))[:3]}")
-        digest = hashlib.sha256(f"{path.name}:{meta['base']}:{sid}".encode())
+        digest = hashlib.sha256(f"{path.name}:{meta['base']}:{sid}:{strength}".encode())
         for name in sorted(params):
             digest.update(params[name].cpu().numpy().tobytes())
         out[sid] = StyleAdapter(sid, params, digest.hexdigest()[:16])

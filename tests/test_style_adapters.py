@@ -206,3 +206,16 @@ def test_fitting_some_styles_again_keeps_the_others(tmp_path):
     other = tiny_model(3, seed=9)
     assert existing_adapters(folder, other) == ({}, {})          # fitted to another model: start afresh
     assert existing_adapters(tmp_path / "none", model) == ({}, {})
+
+
+def test_the_file_says_how_much_of_each_adapter_the_sampler_applies(tmp_path):
+    model = tiny_model(3)
+    fitted = random_adapter(model, 1).params
+    path = save_adapters(tmp_path / ADAPTER_FILE, model, {3: fitted}, {}, strength=0.5)
+    base = dict(model.named_parameters())
+    half, whole = load_adapters(path, model)[3], load_adapters(path, model, strength=1.0)[3]
+    for name, value in fitted.items():
+        torch.testing.assert_close(whole.params[name], value, atol=2e-3, rtol=1e-3)
+        torch.testing.assert_close(half.params[name], base[name].detach() + 0.5 * (value - base[name].detach()),
+                                   atol=2e-3, rtol=1e-3)
+    assert half.key != whole.key

@@ -58,7 +58,7 @@ def existing_adapters(folder: Path, model) -> tuple[dict, dict]:
     if not path.is_file():
         return {}, {}
     try:
-        found = load_adapters(path, model)
+        found = load_adapters(path, model, strength=1.0)      # the values as fitted
         meta = read_adapter_records(path)
     except AdapterError as e:
         print(f"starting a new {ADAPTER_FILE}: {e}", flush=True)
@@ -82,6 +82,8 @@ def main(argv=None) -> int:
                    help="lines of the writer kept out of training to choose the weights by")
     p.add_argument("--patience", type=cli.whole(1, 10000), default=AdaptOptions.patience,
                    help="checks (every 10 steps) without a better held-out NLL before stopping")
+    p.add_argument("--strength", type=cli.number(0.0, 2.0), default=1.0,
+                   help="how much of each adapter the sampler applies (recorded in the file; the fit is stored whole)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -120,7 +122,9 @@ def main(argv=None) -> int:
         print(f"style {sid}: writer {writer}, {len(chosen)} lines, {rec['steps']} steps (best {rec['best_step']}), "
               f"{rec['seconds']:.0f} s, held-out NLL per point {rec['held_out_nll']['base']:.3f} -> "
               f"{rec['held_out_nll']['adapted']:.3f}", flush=True)
-        save_adapters(folder / ADAPTER_FILE, model, adapted, records)     # after every style: a stop loses one
+        save_adapters(folder / ADAPTER_FILE, model, adapted, records, args.strength)   # after every style
+    if adapted:        # once more: `--styles` with no ids sets a new --strength without fitting anything
+        save_adapters(folder / ADAPTER_FILE, model, adapted, records, args.strength)
     for sid, rec in records.items():
         if rec.get("adapt_lines"):
             index.setdefault(str(sid), {})["adapt_lines"] = rec["adapt_lines"]
