@@ -1,11 +1,13 @@
 """Fit each bank style's adapter (scribe.style_adapters) to real lines of the style's writer.
 
     OMP_NUM_THREADS=1 python train/adapt_styles.py --checkpoint checkpoints/scribe-standin.safetensors
+    python train/adapt_styles.py --checkpoint checkpoints/scribe-standin.safetensors --styles --strength 0.7
 
 For every style of the bank: its writer (scribe.iam.derive_writers, from the recording clock), that
 writer's testset_v lines other than the style's own prime lines, `--lines` of them spread over the
 writer's forms; `scribe.adapt` with train="bias" (biases and the output layer), IAM training lines
-replayed, the last chosen line held out for early stopping. The adapters go to
+replayed, the last `--held_out` chosen lines held out to choose the weights by (early stopping). The
+second command fits nothing: it sets how much of each adapter the sampler applies. The adapters go to
 `<style_dir>/adapters.safetensors` (styles already in that file and not named by `--styles` are kept),
 and each style's record in bank.json gains `adapt_lines` (the line ids fitted on), which the
 style-fidelity measure keeps out of its references and queries.
@@ -73,17 +75,19 @@ def main(argv=None) -> int:
     p.add_argument("--style_dir", default="checkpoints/styles")
     p.add_argument("--data", default="data/iam_ondb.npz", type=cli.file_to_read, help="processed data")
     p.add_argument("--data_dir", default="../shared/data/iam-ondb", help="the IAM-OnDB archives (writer clocks)")
-    p.add_argument("--lines", type=cli.whole(5, 40), default=8, help="real lines of the writer per style")
-    p.add_argument("--minutes", type=cli.number(0.05, 60), default=3.0, help="per style")
+    p.add_argument("--lines", type=cli.whole(5, 40), default=12, help="real lines of the writer per style")
+    p.add_argument("--minutes", type=cli.number(0.05, 60), default=4.0, help="per style")
     p.add_argument("--styles", type=int, nargs="*", default=None, help="default: every style of the bank")
-    p.add_argument("--lr", type=cli.number(above=0), default=AdaptOptions.lr)
+    p.add_argument("--lr", type=cli.number(above=0), default=1e-4,
+                   help="biases and the output layer take a larger step than learn-my-hand's whole model")
     p.add_argument("--max_steps", type=cli.whole(1, 100000), default=AdaptOptions.max_steps)
-    p.add_argument("--held_out", type=cli.whole(1, 8), default=AdaptOptions.held_out,
+    p.add_argument("--held_out", type=cli.whole(1, 8), default=2,
                    help="lines of the writer kept out of training to choose the weights by")
-    p.add_argument("--patience", type=cli.whole(1, 10000), default=AdaptOptions.patience,
+    p.add_argument("--patience", type=cli.whole(1, 10000), default=8,
                    help="checks (every 10 steps) without a better held-out NLL before stopping")
-    p.add_argument("--strength", type=cli.number(0.0, 2.0), default=1.0,
-                   help="how much of each adapter the sampler applies (recorded in the file; the fit is stored whole)")
+    p.add_argument("--strength", type=cli.number(0.0, 2.0), default=None,
+                   help="how much of each adapter the sampler applies, recorded in the file (the fit is stored "
+                        "whole); default: the file's own, else 1")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -96,6 +100,9 @@ def main(argv=None) -> int:
     index = json.loads((folder / "bank.json").read_text(encoding="utf-8"))
     names = adapted_names(model)
     adapted, records = existing_adapters(folder, model)
+    strength = args.strength
+    if strength is None:
+        strength = read_adapter_records(folder / ADAPTER_FILE).get("strength", 1.0) if adapted else 1.0
     at = {str(x): i for i, x in enumerate(data.line_ids)}
     for sid in (args.styles if args.styles is not None else bank.ids):
         record = index.get(str(sid), {})
@@ -122,9 +129,9 @@ def main(argv=None) -> int:
         print(f"style {sid}: writer {writer}, {len(chosen)} lines, {rec['steps']} steps (best {rec['best_step']}), "
               f"{rec['seconds']:.0f} s, held-out NLL per point {rec['held_out_nll']['base']:.3f} -> "
               f"{rec['held_out_nll']['adapted']:.3f}", flush=True)
-        save_adapters(folder / ADAPTER_FILE, model, adapted, records, args.strength)   # after every style
+        save_adapters(folder / ADAPTER_FILE, model, adapted, records, strength)   # after every style
     if adapted:        # once more: `--styles` with no ids sets a new --strength without fitting anything
-        save_adapters(folder / ADAPTER_FILE, model, adapted, records, args.strength)
+        save_adapters(folder / ADAPTER_FILE, model, adapted, records, strength)
     for sid, rec in records.items():
         if rec.get("adapt_lines"):
             index.setdefault(str(sid), {})["adapt_lines"] = rec["adapt_lines"]
