@@ -73,7 +73,31 @@ def timing(hand, args) -> dict:
         print(f"  {k:<12s} {statistics.median(ts):>9.3f} {statistics.median(ratios):>12.2f}x "
               f"{statistics.mean(ratios):>10.2f}x")
     print(f"  adaptive: candidates drawn per write (3 lines) {drawn}")
+    out["step_rows"] = step_floor(hand, specs, n, args.seeds)
     return out
+
+
+def step_floor(hand, specs, n: int, rounds: int) -> float:
+    """What n candidates cost at the least: one pen step over the 3 n rows of the check's batch against
+    one over the document's 3 rows (the same requests, primed), alternating, median over rounds. The
+    check runs its batch for at least as many steps as the no-check write, so it cannot cost less than
+    this ratio of the no-check write's sampling."""
+    from scribe.candidates import line_requests
+    specs = hand.check(specs)
+    requests, primed = line_requests(hand, specs, list(range(len(specs))))
+    many = requests * n
+    many_primed = ([p.repeat(n, *[1] * (p.dim() - 1)) for p in primed[0]], primed[1].repeat(n, 1))
+    per_step = {1: [], n: []}
+    for r in range(rounds + 1):
+        for k, (reqs, pr) in ((1, (requests, primed)), (n, (many, many_primed))):
+            t = time.perf_counter()
+            lines = hand.sampler.sample(reqs, seed=r, max_steps=300, primed=pr)
+            if r:                                  # the first round warms up
+                per_step[k].append((time.perf_counter() - t) / lines[0].loop_steps)
+    ratio = statistics.median(b / a for a, b in zip(per_step[1], per_step[n]))
+    print(f"  one pen step over {len(many)} rows against {len(requests)}: {statistics.median(per_step[n]) * 1e3:.3f} "
+          f"against {statistics.median(per_step[1]) * 1e3:.3f} ms, {ratio:.2f}x (median of {rounds})")
+    return ratio
 
 
 def texts_for(hand, count, seed) -> list[str]:
