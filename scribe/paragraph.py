@@ -57,6 +57,7 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
     check = LegibilityCheck(candidates, skipped=bad_candidates, lowered=lowered)
     first_width: dict[str, float] = {}
     rounds = 0
+    adapter_notes: dict = {}
     for rounds in range(1, max_rounds + 1):
         def fits(t: str) -> bool:
             return first_width[t] <= target if t in first_width else measure.width(t) <= target * layout.SAFETY
@@ -78,6 +79,7 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
                 doc = yield from hand.write_live(chunk_request, every=every)
             check.skipped = check.skipped or doc.legibility.skipped
             check.drawn += doc.legibility.drawn      # every chunk's candidates, over every round
+            adapter_notes.update((n.text, n) for n in getattr(doc, "extra_notes", []))
             check.rounds = rounds
             check.accents_stripped = check.accents_stripped or doc.legibility.accents_stripped
             for k, key in enumerate(chunk):
@@ -102,5 +104,6 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
         check.readings = [read[k][1] if k[0] else None for k in keys]
     result = Result(replace(request, seed=seed), pages, wrapped, [sampled[k] if k[0] else None for k in keys],
                     hand.stats.ink_height, seed, time.perf_counter() - started, check, shrunk, line_page, rounds)
-    result.extra_notes += hand.adapter_notes([request.style])
+    result.extra_notes += list(adapter_notes.values())     # what the chunks' writes noted (the style's
+                                                            # adapters not used), once each
     return result

@@ -46,7 +46,8 @@ def test_the_space_folder_holds_what_a_gradio_space_needs_and_nothing_of_the_che
     shipped = sorted(p.relative_to(space).as_posix() for p in (space / "scribe" / "_data").rglob("*") if p.is_file())
     assert "scribe/_data/recognizer.safetensors" in shipped and "scribe/_data/README.md" in shipped
     assert {s.rsplit("/", 1)[1] for s in shipped if s.startswith("scribe/_data/styles/")} == \
-        {p.name for p in (ROOT / "checkpoints" / "styles").glob("*") if p.suffix == ".npy" or p.name == "bank.json"}
+        {p.name for p in (ROOT / "checkpoints" / "styles").glob("*")
+         if p.suffix == ".npy" or p.name in ("bank.json", "adapters.safetensors")}
     assert not (space / "pyproject.toml").exists() and not (space / "checkpoints").exists()  # the _data copy is used
     assert "*.safetensors filter=lfs" in (space / ".gitattributes").read_text()
     again = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_space.py"), str(space)], capture_output=True,

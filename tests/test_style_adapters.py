@@ -151,6 +151,8 @@ def test_adapters_of_another_model_are_not_used_and_the_result_says_so(tiny_ckpt
     notes = [n for n in result.notes() if "adapters" in n.text]
     assert len(notes) == 1 and notes[0].level == "warning" and "another model" in notes[0].text
     assert str(tiny_style_dir) not in notes[0].text
+    page = hand.write_paragraph("hi all there", style=1, max_steps=30, candidates=1, seed=3)
+    assert [n.text for n in page.notes() if "adapters" in n.text] == [notes[0].text]    # once, in paragraphs too
     alone = Hand(ckpt, StyleBank(tiny_style_dir, adapters=False)).write([LineSpec("hi all", 1, 1.0)], seed=3,
                                                                            max_steps=30, candidates=1)
     np.testing.assert_allclose(result.lines[0].offsets, alone.lines[0].offsets, atol=1e-3)

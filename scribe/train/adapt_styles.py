@@ -69,6 +69,7 @@ def existing_adapters(folder: Path, model) -> tuple[dict, dict]:
     return {sid: a.params for sid, a in found.items()}, {sid: records.get(sid, {}) for sid in found}
 
 
+@cli.command
 def main(argv=None) -> int:
     p = cli.ArgumentParser(prog="python train/adapt_styles.py", description=__doc__)
     p.add_argument("--checkpoint", required=True, type=cli.file_to_read, help="the base model")
