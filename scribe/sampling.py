@@ -124,7 +124,6 @@ class Sampler:
         # compiled versions of the two loops below, same maths.
         self.step_fn = step_fn or model.step
         self.device = next(model.parameters()).device
-        self._adapted: dict = {}      # StyleAdapter.key -> the model with that adapter (priming reads it)
 
     def _step(self, x, state, onehot, row_params):
         """One step of step_fn, with the batch's per-row parameters where it has them."""
@@ -151,12 +150,6 @@ class Sampler:
             return self.step_fn.adapter_rows(rp.sel, rp.b1, rp.bw, rp.b_upper, rp.w_out, rp.b_out)
         return rp
 
-    def adapted_model(self, adapter) -> SynthesisNetwork:
-        """The model with a style's adapter applied (made once per adapter)."""
-        found = self._adapted.get(adapter.key)
-        if found is None:
-            found = self._adapted[adapter.key] = adapter.applied_to(self.model)
-        return found
 
     @torch.inference_mode()
     def prime_states(self, primes: list[Prime], encoded: list[list[int]], adapter=None) -> tuple[list, torch.Tensor]:
@@ -175,8 +168,10 @@ class Sampler:
         last = ink[torch.arange(n), lengths].to(self.device)
         ink = ink.to(self.device)
         if adapter is not None:
-            # the whole-sequence forward of the adapted model: the same state as stepping through it
-            model = self.adapted_model(adapter)
+            # the whole-sequence forward of the adapted model: the same state as stepping through it.
+            # The copy is not kept: a style is primed once (scribe.priming caches its state), and 13
+            # copies of the model would hold about 90 MB for nothing.
+            model = adapter.applied_to(self.model)
             return model.prime_state(ink[:, :T], _pad(encoded).to(self.device), lengths), last
         onehot = self.model.text_onehot(_pad(encoded).to(self.device))
         if hasattr(self.step_fn, "prime"):
