@@ -352,6 +352,15 @@ def list_styles(style_dir) -> int:
         lines = f" (+{len(style.more)} more line{'s' * (len(style.more) != 1)} of the writer)" if style.more else ""
         print(f"{i:3d}  {style.description or '(no description)':42s}  {style.text!r}{lines}")
     print(f"{len(bank.ids)} styles in {bank.folder.name}/; write in one with --style N")
+    if bank.adapter_file is not None:
+        from .style_adapters import AdapterError, read_adapter_records
+        try:
+            record = read_adapter_records(bank.adapter_file)
+            print(f"{len(record.get('styles', {}))} of them also have the model's biases and output layer fitted to "
+                  f"their writer ({bank.adapter_file.name}, strength {record.get('strength', 1.0):g})")
+        except (AdapterError, ValueError) as e:
+            print(f"warning: {bank.adapter_file.name} cannot be read ({e}); the styles are written by priming alone",
+                  file=sys.stderr)
     return 0
 
 

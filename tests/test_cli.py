@@ -101,6 +101,9 @@ def test_list_styles_names_every_style_with_its_hand(tiny_style_dir):
     rows = r.stdout.splitlines()
     assert len(rows) == 4 and rows[-1].startswith("3 styles in")
     assert "slanted right, narrow, printed letters" in rows[2] and "'a line of ink'" in rows[2]
+    assert "fitted" not in r.stdout                   # no adapters file in that folder
     shipped = run_cli("--list_styles")
-    assert shipped.returncode == 0 and shipped.stdout.splitlines()[-1].startswith("13 styles")
-    assert all("(no description)" not in row for row in shipped.stdout.splitlines())
+    rows = shipped.stdout.splitlines()
+    assert shipped.returncode == 0 and rows[-2].startswith("13 styles")
+    assert rows[-1].startswith("13 of them also have the model's biases and output layer fitted") and "strength 0.5" in rows[-1]
+    assert all("(no description)" not in row for row in rows)
