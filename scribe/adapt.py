@@ -291,7 +291,8 @@ def adapt(base: Checkpoint, lines, options: AdaptOptions | None = None, replay=N
                 break
     seconds = time.perf_counter() - started
     record = {"base": base.path.name if base.path else None, "lines": len(writer),
-              "texts": [w.text for w in writer], "held_out": held[0].text if len(held) == 1 else [h.text for h in held], "steps": step,
+              "texts": [w.text for w in writer],
+              "held_out": held[0].text if len(held) == 1 else [h.text for h in held], "steps": step,
               "best_step": best_step, "seconds": round(seconds, 1), "train": options.train,
               "lr": options.lr, "anchor": options.anchor,
               "replay_lines": options.replay_lines if replay_pool is not None else 0,

@@ -473,11 +473,10 @@ def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck
     per_line = [[j * m + k for j in range(n) if j * m + k in read] for k in range(m)]
     check.drawn = sum(len(c) for c in per_line)
     ink = {(k, q): (requests[b], sampled[b]) for k, bs in enumerate(per_line) for q, b in enumerate(bs)}
-    likelihood = _likelihood(hand, specs, rows, check, ink, reader)
-    if scoring:                           # ties: from the reading's own log-probabilities, no second pass
-        def likelihood(pairs):
-            check.tied_lines, check.tied_rows = len({i for i, _ in pairs}), len(pairs)
-            return [reader.nll_of(scored[per_line[k][q]], texts[k]) for k, q in pairs]
+    def from_readings(pairs):             # ties: from the reading's own log-probabilities, no second pass
+        check.tied_lines, check.tied_rows = len({i for i, _ in pairs}), len(pairs)
+        return [reader.nll_of(scored[per_line[k][q]], texts[k]) for k, q in pairs]
+    likelihood = from_readings if scoring else _likelihood(hand, specs, rows, check, ink, reader)
     chosen, cers, readings = choose(texts, [[sampled[b] for b in bs] for bs in per_line], reader, likelihood,
                                     [[read[b] for b in bs] for bs in per_line])
     return _fill(specs, rows, [sampled[per_line[k][c]] for k, c in enumerate(chosen)], cers, readings, check)

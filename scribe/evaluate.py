@@ -431,6 +431,7 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
     ckpt = load_checkpoint(ckpt_path)
     recognizer = load_recognizer(recognizer_path)
     bank, notes = _style_bank(style_dir, style_adapters)
+    adapters_used = bank is not None and bank.adapter_file is not None
     model = ckpt.build_model()
     torch.manual_seed(seed)
     notes = list(notes)
@@ -468,7 +469,7 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
         style = style_section(lines, data, bank, [s for s in style_ids if s is not None], writer_id_path,
                                iam_dir, notes)
         if style:
-            style["style_adapters"] = bank.adapter_file is not None
+            style["style_adapters"] = adapters_used
     if style and adapt_writers:
         log(f"Learn my hand against priming, {adapt_writers} writers...")
         style["adapted"] = adaptation_section(
@@ -509,7 +510,7 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
         "settings": {"seed": seed, "biases": [float(b) for b in biases], "sentences": sentences,
                      "styles": ["none" if s is None else s for s in style_ids], "sheet_sentence": sheet,
                      "early_factor": EARLY_FACTOR, "extra_chars": EXTRA_CHARS, "reads_short": READS_SHORT,
-                     "style_adapters": bool(bank is not None and bank.adapter_file is not None)},
+                     "style_adapters": adapters_used},
         "images": {"sample_sheet": "sample_sheet.png", "examples": "examples.png"},
         "lines": [{"text": ln.text, "style": ln.style, "bias": ln.bias, "read": ln.read,
                    "cer": reading_cer([ln.read], [ln.text]), "steps": ln.sampled.steps,

@@ -272,12 +272,11 @@ class _FastStep(nn.Module):
             self.one_col = one_col
             self.firsts = [f for f, _ in runs]
             self.ifog = ifog
-            self.g_double = g_double_rows = torch.ones(4 * H, device=device)
-            g_double_rows[3 * H:] = 2.0
+            self.g_double = torch.ones(4 * H, device=device)       # g's rows doubled (see the class docstring)
+            self.g_double[3 * H:] = 2.0
             self.starts = [s for s, _ in runs]
             self.widths = [w for _, w in runs]
-            g_double = torch.ones(4 * H, 1, device=device)
-            g_double[3 * H:] = 2.0
+            g_double = self.g_double.unsqueeze(1)
             mats = []
             for k, (part, (first, width)) in enumerate(zip(parts, runs)):
                 mat = part["one"].new_zeros(part["one"].shape[0], width)
@@ -307,6 +306,9 @@ class _FastStep(nn.Module):
 
     def _gates(self, k: int, b: _StepBuffers, packed: bool, rows: List[Tensor]):
         """sigmoid of layer k + 1's gate products, into b.gates (rows: adapter_rows, or empty)."""
+        self._plain_gates(k, b, rows)
+
+    def _plain_gates(self, k: int, b: _StepBuffers, rows: List[Tensor]):
         if len(rows) > 0:
             torch.addmm(rows[k], b.inputs[k], self.w_in[k], out=b.gates)
         else:
@@ -508,12 +510,8 @@ class _PackedFastStep(_FastStep):
             if len(rows) > 0:
                 product.add_(rows[k])
             torch.sigmoid(product, out=b.gates)
-        elif len(rows) > 0:
-            torch.addmm(rows[k], b.inputs[k], self.w_in[k], out=b.gates)
-            b.gates.sigmoid_()
         else:
-            torch.mm(b.inputs[k], self.w_in[k], out=b.gates)
-            b.gates.sigmoid_()
+            self._plain_gates(k, b, rows)
 
     def _output(self, b: _StepBuffers, packed: bool, rows: List[Tensor]) -> Tensor:
         if len(rows) > 0:

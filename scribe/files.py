@@ -69,6 +69,15 @@ def load_tagged(path: str | Path, tag: str, kind: str = "") -> tuple[dict, dict]
     """(tensors as float32, metadata dict) of a file saved by save_tagged with this `tag` (tensors and
     JSON only: no pickled code can run). ValueError with the reason, naming the file (not its folder),
     otherwise; `kind` ("a Scribe recogniser") words the one for a readable file of another kind."""
+    return _read_tagged(path, tag, kind, with_tensors=True)
+
+
+def read_tagged_meta(path: str | Path, tag: str, kind: str = "") -> dict:
+    """load_tagged's metadata alone: the header is read, no tensor is."""
+    return _read_tagged(path, tag, kind, with_tensors=False)[1]
+
+
+def _read_tagged(path, tag: str, kind: str, with_tensors: bool) -> tuple[dict, dict]:
     import json
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
@@ -76,7 +85,7 @@ def load_tagged(path: str | Path, tag: str, kind: str = "") -> tuple[dict, dict]
     try:
         with safe_open(str(path), "pt") as f:
             meta_text = (f.metadata() or {}).get(tag)
-        tensors = load_file(str(path))
+        tensors = load_file(str(path)) if with_tensors else {}
     except (SafetensorError, OSError, ValueError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         for shown in {str(path.resolve()), str(path)}:          # a message never shows where the file is

@@ -126,10 +126,6 @@ class RowParams:
                    stack(["cell1.bias_ih", "cell1.bias_hh"]), stack(["window.bias"]), b_upper,
                    stack(["output.weight"]), stack(["output.bias"]))
 
-    def take(self, rows: torch.Tensor) -> "RowParams":
-        """The same sets for a sub-batch of rows."""
-        return RowParams(self.sel[rows], self.b1, self.bw, self.b_upper, self.w_out, self.b_out)
-
 
 def _lstm_from_gates(gates: torch.Tensor, c: torch.Tensor):
     """nn.LSTM's cell on pre-activation gates in its order i, f, g, o: (h, c)."""

@@ -79,7 +79,7 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
                 doc = yield from hand.write_live(chunk_request, every=every)
             check.skipped = check.skipped or doc.legibility.skipped
             check.drawn += doc.legibility.drawn      # every chunk's candidates, over every round
-            adapter_notes.update((n.text, n) for n in getattr(doc, "extra_notes", []))
+            adapter_notes.update((n.text, n) for n in doc.extra_notes)
             check.rounds = rounds
             check.accents_stripped = check.accents_stripped or doc.legibility.accents_stripped
             for k, key in enumerate(chunk):

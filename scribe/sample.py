@@ -358,7 +358,7 @@ def list_styles(style_dir) -> int:
             record = read_adapter_records(bank.adapter_file)
             print(f"{len(record.get('styles', {}))} of them also have the model's biases and output layer fitted to "
                   f"their writer ({bank.adapter_file.name}, strength {record.get('strength', 1.0):g})")
-        except (AdapterError, ValueError) as e:
+        except AdapterError as e:
             print(f"warning: {bank.adapter_file.name} cannot be read ({e}); the styles are written by priming alone",
                   file=sys.stderr)
     return 0

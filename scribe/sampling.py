@@ -150,7 +150,6 @@ class Sampler:
             return self.step_fn.adapter_rows(rp.sel, rp.b1, rp.bw, rp.b_upper, rp.w_out, rp.b_out)
         return rp
 
-
     @torch.inference_mode()
     def prime_states(self, primes: list[Prime], encoded: list[list[int]], adapter=None) -> tuple[list, torch.Tensor]:
         """Run the network over each prime (teacher forcing). Returns (state, last input row).

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from .errors import ScribeError
-from .files import load_tagged, save_tagged
+from .files import load_tagged, read_tagged_meta, save_tagged
 from .styles import ADAPTER_FILE   # noqa: F401 (re-exported: the file's name lives with the bank)
 FORMAT = "scribe-style-adapters"
 
@@ -84,9 +84,11 @@ def save_adapters(path: str | Path, base: torch.nn.Module, adapted: dict, record
 
 
 def read_adapter_records(path: str | Path) -> dict:
-    """The JSON record of an adapters file (no weights checked): {"base", "styles": {id: record}}."""
-    _, meta = load_tagged(path, FORMAT, "a Scribe style-adapters file")
-    return meta
+    """The JSON record of an adapters file (no weights read): {"base", "strength", "styles": {id: record}}."""
+    try:
+        return read_tagged_meta(path, FORMAT, "a Scribe style-adapters file")
+    except ValueError as e:
+        raise AdapterError(str(e)) from None
 
 
 def load_adapters(path: str | Path, model: torch.nn.Module, strength: float | None = None) -> dict[int, StyleAdapter]:

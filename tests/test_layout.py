@@ -67,7 +67,7 @@ class FakeHand:
         rng = np.random.default_rng(request.seed)
         self.calls.append([s.text for s in specs])
         return type("Doc", (), {"lines": [FakeLine(self.ink_for(s.text, rng)) for s in specs],
-                                "legibility": LegibilityCheck(candidates)})()
+                                "legibility": LegibilityCheck(candidates), "extra_notes": []})()
 
 
 def text_of(n_words: int, start: int = 0) -> str:

@@ -203,11 +203,12 @@ def test_fitting_some_styles_again_keeps_the_others(tmp_path):
     folder = tmp_path / "styles"
     save_adapters(folder / ADAPTER_FILE, model, {0: random_adapter(model, 1).params, 4: random_adapter(model, 2).params},
                   {0: {"adapt_lines": ["a01-001w-01"]}})
-    params, records = existing_adapters(folder, model)
+    params, records, strength = existing_adapters(folder, model)
     assert sorted(params) == [0, 4] and records[0]["adapt_lines"] == ["a01-001w-01"] and records[4] == {}
+    assert strength == 1.0
     other = tiny_model(3, seed=9)
-    assert existing_adapters(folder, other) == ({}, {})          # fitted to another model: start afresh
-    assert existing_adapters(tmp_path / "none", model) == ({}, {})
+    assert existing_adapters(folder, other) == ({}, {}, None)    # fitted to another model: start afresh
+    assert existing_adapters(tmp_path / "none", model) == ({}, {}, None)
 
 
 def test_the_file_says_how_much_of_each_adapter_the_sampler_applies(tmp_path):

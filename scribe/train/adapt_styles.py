@@ -53,20 +53,21 @@ def choose_lines(data: ProcessedData, pool: list[int], n: int, alphabet, stats) 
     return sorted(chosen)
 
 
-def existing_adapters(folder: Path, model) -> tuple[dict, dict]:
+def existing_adapters(folder: Path, model) -> tuple[dict, dict, float | None]:
     """The adapters already in the folder's file, if it fits `model` ({style id: params}, {style id:
-    record}): fitting some styles again keeps the others."""
+    record}, the file's strength; None when there is none): fitting some styles again keeps the others."""
     path = folder / ADAPTER_FILE
     if not path.is_file():
-        return {}, {}
+        return {}, {}, None
     try:
         found = load_adapters(path, model, strength=1.0)      # the values as fitted
         meta = read_adapter_records(path)
     except AdapterError as e:
         print(f"starting a new {ADAPTER_FILE}: {e}", flush=True)
-        return {}, {}
+        return {}, {}, None
     records = {int(k): v for k, v in meta.get("styles", {}).items()}
-    return {sid: a.params for sid, a in found.items()}, {sid: records.get(sid, {}) for sid in found}
+    return ({sid: a.params for sid, a in found.items()}, {sid: records.get(sid, {}) for sid in found},
+            meta.get("strength", 1.0))
 
 
 @cli.command
@@ -100,10 +101,8 @@ def main(argv=None) -> int:
     bank = StyleBank(folder)
     index = json.loads((folder / "bank.json").read_text(encoding="utf-8"))
     names = adapted_names(model)
-    adapted, records = existing_adapters(folder, model)
-    strength = args.strength
-    if strength is None:
-        strength = read_adapter_records(folder / ADAPTER_FILE).get("strength", 1.0) if adapted else 1.0
+    adapted, records, had_strength = existing_adapters(folder, model)
+    strength = next(s for s in (args.strength, had_strength, 1.0) if s is not None)
     at = {str(x): i for i, x in enumerate(data.line_ids)}
     for sid in (args.styles if args.styles is not None else bank.ids):
         record = index.get(str(sid), {})
