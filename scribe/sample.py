@@ -356,8 +356,13 @@ def list_styles(style_dir) -> int:
         from .style_adapters import AdapterError, read_adapter_records
         try:
             record = read_adapter_records(bank.adapter_file)
-            print(f"{len(record.get('styles', {}))} of them also have the model's biases and output layer fitted to "
-                  f"their writer ({bank.adapter_file.name}, strength {record.get('strength', 1.0):g})")
+            styles = record.get("styles", {})
+            own = sorted(float(r["strength"]) for r in styles.values()
+                         if isinstance(r, dict) and isinstance(r.get("strength"), (int, float)))
+            strength = (f"strength {own[0]:g}-{own[-1]:g} by style, chosen by legibility" if own
+                        else f"strength {record.get('strength', 1.0):g}")
+            print(f"{len(styles)} of them also have the model's biases and output layer fitted to "
+                  f"their writer ({bank.adapter_file.name}, {strength})")
         except AdapterError as e:
             print(f"warning: {bank.adapter_file.name} cannot be read ({e}); the styles are written by priming alone",
                   file=sys.stderr)

@@ -72,7 +72,9 @@ def save_adapters(path: str | Path, base: torch.nn.Module, adapted: dict, record
                   strength: float = 1.0) -> Path:
     """Write `adapted` {style id: {param name: adapted value}} as deltas from `base`, half precision.
     strength: how much of each delta the sampler applies (1.0: all of it; less trades some of the hand
-    for legibility, docs/style-fidelity.md); the deltas are stored whole."""
+    for legibility, docs/style-fidelity.md); the deltas are stored whole. A style's record may hold its
+    own "strength" (chosen per style by its legibility, train/adapt_styles.py --tune_strength), which
+    wins over the file's."""
     base_params = dict(base.named_parameters())
     tensors = {}
     for sid, params in sorted(adapted.items()):
@@ -92,8 +94,8 @@ def read_adapter_records(path: str | Path) -> dict:
 
 
 def load_adapters(path: str | Path, model: torch.nn.Module, strength: float | None = None) -> dict[int, StyleAdapter]:
-    """{style id: StyleAdapter} for `model`: base + strength x delta, strength the file's own unless
-    given (1.0: the adapted values as fitted). AdapterError (naming the file, not its folder) for a
+    """{style id: StyleAdapter} for `model`: base + strength x delta, strength each style's own (else
+    the file's) unless given (1.0: the adapted values as fitted). AdapterError (naming the file, not its folder) for a
     file that is unreadable, of another kind, fitted to another model, or of the wrong shapes."""
     path = Path(path)
     try:
@@ -103,10 +105,18 @@ def load_adapters(path: str | Path, model: torch.nn.Module, strength: float | No
     if meta.get("base") != base_fingerprint(model):
         raise AdapterError(f"{path.name} was fitted to another model, so these styles are written by priming "
                            "alone (`python train/adapt_styles.py --checkpoint YOUR_MODEL` fits them to yours)")
-    if strength is None:
-        strength = meta.get("strength", 1.0)
-        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 <= strength <= 2.0:
-            raise AdapterError(f"{path.name}: strength must be a number from 0 to 2, not {str(strength)[:20]}")
+    records = meta.get("styles") if isinstance(meta.get("styles"), dict) else {}
+
+    def strength_of(sid: int) -> float:
+        if strength is not None:
+            return strength
+        record = records.get(str(sid))
+        own = record.get("strength") if isinstance(record, dict) else None
+        value = meta.get("strength", 1.0) if own is None else own
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 2.0:
+            whose = f"style {sid}'s strength" if own is not None else "strength"
+            raise AdapterError(f"{path.name}: {whose} must be a number from 0 to 2, not {str(value)[:20]}")
+        return float(value)
     base = dict(model.named_parameters())
     wanted = set(adapted_names(model))
     grouped: dict[int, dict] = {}
@@ -118,12 +128,13 @@ def load_adapters(path: str | Path, model: torch.nn.Module, strength: float | No
             raise AdapterError(f"{path.name}: tensor {key!r} does not start with a style id") from None
         if name not in wanted or tuple(delta.shape) != tuple(base[name].shape) or not torch.isfinite(delta).all():
             raise AdapterError(f"{path.name}: tensor {key!r} does not fit this model")
-        grouped.setdefault(sid, {})[name] = (base[name].detach() + strength * delta.to(base[name].device)).float()
+        grouped.setdefault(sid, {})[name] = (base[name].detach()
+                                             + strength_of(sid) * delta.to(base[name].device)).float()
     out = {}
     for sid, params in grouped.items():
         if set(params) != wanted:
             raise AdapterError(f"{path.name}: style {sid}'s adapter lacks {sorted(wanted - set(params))[:3]}")
-        digest = hashlib.sha256(f"{path.name}:{meta['base']}:{sid}:{strength}".encode())
+        digest = hashlib.sha256(f"{path.name}:{meta['base']}:{sid}:{strength_of(sid)}".encode())
         for name in sorted(params):
             digest.update(params[name].cpu().numpy().tobytes())
         out[sid] = StyleAdapter(sid, params, digest.hexdigest()[:16])

@@ -222,3 +222,75 @@ def test_the_file_says_how_much_of_each_adapter_the_sampler_applies(tmp_path):
         torch.testing.assert_close(half.params[name], base[name].detach() + 0.5 * (value - base[name].detach()),
                                    atol=2e-3, rtol=1e-3)
     assert half.key != whole.key
+
+
+def test_a_style_s_own_strength_wins_over_the_file_s_and_a_given_one_over_both(tmp_path):
+    model = tiny_model(3)
+    fitted = {0: random_adapter(model, 1).params, 1: random_adapter(model, 2).params}
+    path = save_adapters(tmp_path / ADAPTER_FILE, model, fitted, {1: {"strength": 0.25}}, strength=0.5)
+    base = dict(model.named_parameters())
+    loaded, forced = load_adapters(path, model), load_adapters(path, model, strength=1.0)
+    for sid, strength in ((0, 0.5), (1, 0.25)):
+        for name, value in fitted[sid].items():
+            b = base[name].detach()
+            torch.testing.assert_close(loaded[sid].params[name], b + strength * (value - b), atol=2e-3, rtol=1e-3)
+            torch.testing.assert_close(forced[sid].params[name], value, atol=2e-3, rtol=1e-3)
+    assert loaded[1].key != forced[1].key        # primed states are cached by the values, not the file
+    bad = save_adapters(tmp_path / "bad.safetensors", model, fitted, {1: {"strength": "lots"}})
+    with pytest.raises(AdapterError, match="style 1's strength must be a number from 0 to 2"):
+        load_adapters(bad, model)
+
+
+def test_a_style_s_strength_is_the_most_its_lines_carry_within_the_legibility_cost():
+    from scribe.train.adapt_styles import strength_for
+    grid = (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert strength_for(grid, [0.03, 0.031, 0.029, 0.03, 0.032], cost=0.01) == 1.0      # costs nothing: all of it
+    assert strength_for(grid, [0.05, 0.07, 0.09, 0.11, 0.13], cost=0.01) == 0.1        # 0.08 CER per unit: 0.125
+    assert strength_for(grid, [0.05, 0.07, 0.09, 0.11, 0.13], cost=0.02) == 0.25
+    assert strength_for(grid, [0.05, 0.2, 0.3, 0.4, 0.5], cost=0.01) == 0.0              # any of it costs too much
+    # one noisy reading does not decide it: a dip at 0.5 does not let a rising curve through
+    assert strength_for(grid, [0.05, 0.06, 0.05, 0.08, 0.10], cost=0.01) < 0.75
+
+
+def test_tuning_texts_are_trainset_lines_the_model_can_write(tmp_path):
+    from scribe.alphabet import Alphabet
+    from scribe.dataset import ProcessedData
+    from scribe.train.adapt_styles import tuning_texts
+    texts = ["x" * 30 + str(i) for i in range(40)] + ["too short", "ü" * 30 + "a" * 5]
+    split = ["train"] * 20 + ["valid"] * 20 + ["train", "train"]
+    data = ProcessedData(offsets=np.zeros((len(texts), 3), np.float32), starts=np.arange(len(texts) + 1),
+                         texts=np.array(texts), line_ids=np.array([f"a01-{i:03d}z-01" for i in range(len(texts))]),
+                         splits=np.array(split), stats=None)
+    alphabet = Alphabet("ax0123456789")
+    chosen = tuning_texts(data, alphabet, n=8)
+    assert len(chosen) == 8 and len(set(chosen)) == 8
+    assert all(texts.index(t) < 20 for t in chosen)              # trainset lines only, never testset_v
+    assert tuning_texts(data, alphabet, n=8) == chosen           # the same texts every run
+
+
+@pytest.mark.slow
+def test_tuning_reads_each_style_at_every_strength_and_keeps_what_stays_legible(tmp_path):
+    """The shipped model, bank and reader, one style, two texts: strength 0 is priming alone (the same
+    reading as the bank without its adapters), and the chosen strength is the rule applied to what was read."""
+    import shutil
+    from scribe.checkpoint import default_checkpoint
+    from scribe.recognizer import load_recognizer, reading_cer
+    from scribe.train.adapt_styles import TUNE_GRID, TUNE_SEEDS, strength_for, tune_strengths
+    from helpers import ROOT
+    folder = tmp_path / "styles"
+    shutil.copytree(ROOT / "checkpoints" / "styles", folder)
+    model = load_checkpoint(default_checkpoint()).build_model()
+    fitted = {7: load_adapters(folder / ADAPTER_FILE, model, strength=1.0)[7].params}
+    records = {7: {"writer": "w"}}
+    texts = ["the engine works at last", "send it before noon"]
+    tune_strengths(str(default_checkpoint()), folder, model, fitted, records, texts, cost=0.01)
+    tuning = records[7]["strength_tuning"]
+    assert tuning["grid"] == list(TUNE_GRID) and len(tuning["cer"]) == len(TUNE_GRID)
+    assert tuning["lines"] == len(texts) * len(TUNE_SEEDS) and records[7]["writer"] == "w"
+    assert records[7]["strength"] == strength_for(TUNE_GRID, tuning["cer"], 0.01)
+    (folder / ADAPTER_FILE).unlink()                         # priming alone
+    hand, reader = Hand.load(default_checkpoint(), style_dir=folder), load_recognizer()
+    written = [(t, ln.model_offsets) for seed in TUNE_SEEDS
+               for t, ln in zip(texts, hand.write([LineSpec(t, 7, 1.0) for t in texts], seed=seed + 7, candidates=1).lines)]
+    plain = reading_cer(reader.read([o for _, o in written]), [t for t, _ in written])
+    assert tuning["cer"][0] == pytest.approx(plain, abs=0.02)

@@ -1,13 +1,15 @@
 """Fit each bank style's adapter (scribe.style_adapters) to real lines of the style's writer.
 
     OMP_NUM_THREADS=1 python train/adapt_styles.py --checkpoint checkpoints/scribe-standin.safetensors
+    python train/adapt_styles.py --checkpoint checkpoints/scribe-standin.safetensors --styles --tune_strength
     python train/adapt_styles.py --checkpoint checkpoints/scribe-standin.safetensors --styles --strength 0.7
 
 For every style of the bank: its writer (scribe.iam.derive_writers, from the recording clock), that
 writer's testset_v lines other than the style's own prime lines, `--lines` of them spread over the
 writer's forms; `scribe.adapt` with train="bias" (biases and the output layer), IAM training lines
 replayed, the last `--held_out` chosen lines held out to choose the weights by (early stopping). The
-second command fits nothing: it sets how much of each adapter the sampler applies. The adapters go to
+second command fits nothing: it chooses how much of each style's adapter the sampler applies, by
+legibility (`tune_strengths`); the third sets one strength for every style. The adapters go to
 `<style_dir>/adapters.safetensors` (styles already in that file and not named by `--styles` are kept),
 and each style's record in bank.json gains `adapt_lines` (the line ids fitted on), which the
 style-fidelity measure keeps out of its references and queries.
@@ -15,6 +17,8 @@ style-fidelity measure keeps out of its references and queries.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,6 +74,75 @@ def existing_adapters(folder: Path, model) -> tuple[dict, dict, float | None]:
             meta.get("strength", 1.0))
 
 
+TUNE_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)      # strengths written and read for each style
+TUNE_SEEDS = (101, 202, 303, 404)
+TUNE_BIAS = 1.0
+
+
+def tuning_texts(data: ProcessedData, alphabet, n: int = 24, seed: int = 123) -> list[str]:
+    """n trainset transcriptions of 25-55 characters: texts that neither the quality report (its fixed
+    sentences) nor the legibility benchmarks (testset_v texts) write, so the strengths are not chosen on
+    the lines they are judged by."""
+    rng = np.random.default_rng(seed)
+    texts: list[str] = []
+    for i in rng.permutation(data.indices("train")):
+        text = str(data.texts[i]).strip()
+        try:
+            text = alphabet.clean(text)
+        except ValueError:
+            continue
+        if 25 <= len(text) <= 55 and text not in texts:
+            texts.append(text)
+        if len(texts) == n:
+            break
+    return texts
+
+
+def strength_for(grid, cers, cost: float) -> float:
+    """The largest strength (in steps of 0.05, up to the grid's top) before the style's reading cost
+    rises more than `cost` (reader's CER) above priming alone (strength 0). The CER is read through a
+    quadratic fitted over the grid: one reading of 96 lines moves by about 0.01, the fit smooths that."""
+    fitted = np.polyval(np.polyfit(np.asarray(grid, float), np.asarray(cers, float), 2),
+                        fine := np.arange(0.0, max(grid) + 1e-9, 0.05))
+    within = fitted <= fitted[0] + cost
+    last = len(fine) - 1 if within.all() else int(np.argmin(within)) - 1
+    return round(float(fine[max(last, 0)]), 2)
+
+
+def tune_strengths(checkpoint: str, folder: Path, model, adapted: dict, records: dict, texts: list[str],
+                   cost: float) -> None:
+    """Choose each adapted style's strength by legibility: write `texts` in the style at every strength of
+    TUNE_GRID (bias 1.0, no legibility check, 4 seeds), read them with the shipped reader, and keep the
+    largest strength whose lines cost at most `cost` of CER over priming alone (`strength_for`). A style
+    whose adapter costs nothing gets all of it; one whose writer's hand reads poorly gets what it can
+    carry legibly. Sets records[sid]["strength"] and records[sid]["strength_tuning"]."""
+    from ..hand import Hand, LineSpec
+    from ..recognizer import load_recognizer, reading_cer
+    reader = load_recognizer()
+    cers: dict[int, list[float]] = {sid: [] for sid in adapted}
+    with tempfile.TemporaryDirectory() as tmp:
+        bank = Path(tmp) / "styles"
+        shutil.copytree(folder, bank, ignore=shutil.ignore_patterns(ADAPTER_FILE))
+        for strength in TUNE_GRID:
+            started = time.perf_counter()
+            save_adapters(bank / ADAPTER_FILE, model, adapted, {}, strength)   # every style at this strength
+            hand = Hand.load(checkpoint, style_dir=bank)
+            for sid in sorted(adapted):
+                specs = [LineSpec(t, sid, TUNE_BIAS) for t in texts]
+                written = [(t, line.model_offsets) for seed in TUNE_SEEDS
+                           for t, line in zip(texts, hand.write(specs, seed=seed + sid, candidates=1).lines)]
+                cers[sid].append(reading_cer(reader.read([o for _, o in written]), [t for t, _ in written]))
+            print(f"strength {strength:g}: reader's CER by style "
+                  + " ".join(f"{sid}:{c[-1]:.3f}" for sid, c in sorted(cers.items()))
+                  + f" ({time.perf_counter() - started:.0f} s)", flush=True)
+    for sid, values in cers.items():
+        chosen = strength_for(TUNE_GRID, values, cost)
+        records.setdefault(sid, {})["strength"] = chosen
+        records[sid]["strength_tuning"] = {"grid": list(TUNE_GRID), "cer": [round(v, 4) for v in values],
+                                           "lines": len(texts) * len(TUNE_SEEDS), "bias": TUNE_BIAS, "cost": cost}
+        print(f"style {sid}: strength {chosen:g}", flush=True)
+
+
 @cli.command
 def main(argv=None) -> int:
     p = cli.ArgumentParser(prog="python train/adapt_styles.py", description=__doc__)
@@ -89,7 +162,12 @@ def main(argv=None) -> int:
                    help="checks (every 10 steps) without a better held-out NLL before stopping")
     p.add_argument("--strength", type=cli.number(0.0, 2.0), default=None,
                    help="how much of each adapter the sampler applies, recorded in the file (the fit is stored "
-                        "whole); default: the file's own, else 1")
+                        "whole) for every style, replacing strengths chosen per style; default: the file's own, else 1")
+    p.add_argument("--tune_strength", action="store_true",
+                   help="choose each style's strength by legibility after fitting (with --styles and no ids: "
+                        "for the file as it is)")
+    p.add_argument("--legibility_cost", type=cli.number(0.0, 1.0), default=0.01,
+                   help="with --tune_strength: the reader's CER a style's adapter may add over priming alone")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -123,14 +201,21 @@ def main(argv=None) -> int:
                        replay=(data, data.indices("train")))
         adapted[sid] = {n: result.checkpoint.model_state[n] for n in names}
         rec = result.record
-        records[sid] = {"writer": writer, "adapt_lines": [str(data.line_ids[i]) for i in chosen],
+        records[sid] = {"writer": writer, "adapt_lines": [str(data.line_ids[i]) for i in chosen],   # no strength: a new fit
                         "steps": rec["steps"], "best_step": rec["best_step"], "seconds": rec["seconds"],
                         "held_out_nll": rec["held_out_nll"]}
         print(f"style {sid}: writer {writer}, {len(chosen)} lines, {rec['steps']} steps (best {rec['best_step']}), "
               f"{rec['seconds']:.0f} s, held-out NLL per point {rec['held_out_nll']['base']:.3f} -> "
               f"{rec['held_out_nll']['adapted']:.3f}", flush=True)
         save_adapters(folder / ADAPTER_FILE, model, adapted, records, strength)   # after every style
-    if adapted:        # once more: `--styles` with no ids sets a new --strength without fitting anything
+    if args.strength is not None:       # one strength for every style, as asked
+        for rec in records.values():
+            rec.pop("strength", None)
+            rec.pop("strength_tuning", None)
+    if adapted and args.tune_strength:
+        tune_strengths(args.checkpoint, folder, model, adapted, records,
+                       tuning_texts(data, ckpt.alphabet), args.legibility_cost)
+    if adapted:        # once more: `--styles` with no ids sets new strengths without fitting anything
         save_adapters(folder / ADAPTER_FILE, model, adapted, records, strength)
     for sid, rec in records.items():
         if rec.get("adapt_lines"):
