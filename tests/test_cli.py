@@ -105,5 +105,5 @@ def test_list_styles_names_every_style_with_its_hand(tiny_style_dir):
     shipped = run_cli("--list_styles")
     rows = shipped.stdout.splitlines()
     assert shipped.returncode == 0 and rows[-2].startswith("13 styles")
-    assert rows[-1].startswith("13 of them also have the model's biases and output layer fitted") and "strength 0.5" in rows[-1]
+    assert rows[-1].startswith("13 of them also have the model's biases and output layer fitted") and "by style, chosen by legibility" in rows[-1]
     assert all("(no description)" not in row for row in rows)
