@@ -353,13 +353,13 @@ def list_styles(style_dir) -> int:
         print(f"{i:3d}  {style.description or '(no description)':42s}  {style.text!r}{lines}")
     print(f"{len(bank.ids)} styles in {bank.folder.name}/; write in one with --style N")
     if bank.adapter_file is not None:
-        from .style_adapters import AdapterError, read_adapter_records
+        from .style_adapters import AdapterError, read_adapter_records, style_strength
         try:
             record = read_adapter_records(bank.adapter_file)
             styles = record.get("styles", {})
-            own = sorted(float(r["strength"]) for r in styles.values()
-                         if isinstance(r, dict) and isinstance(r.get("strength"), (int, float)))
-            strength = (f"strength {own[0]:g}-{own[-1]:g} by style, chosen by legibility" if own
+            values = sorted(style_strength(record, int(sid), bank.adapter_file.name) for sid in styles)
+            by_style = any(isinstance(r, dict) and "strength" in r for r in styles.values())
+            strength = (f"strength {values[0]:g}-{values[-1]:g} by style, chosen by legibility" if by_style
                         else f"strength {record.get('strength', 1.0):g}")
             print(f"{len(styles)} of them also have the model's biases and output layer fitted to "
                   f"their writer ({bank.adapter_file.name}, {strength})")

@@ -93,10 +93,24 @@ def read_adapter_records(path: str | Path) -> dict:
         raise AdapterError(str(e)) from None
 
 
+def style_strength(meta: dict, sid: int, file_name: str) -> float:
+    """How much of style `sid`'s delta the sampler applies, by an adapters file's record `meta`: the
+    style's own strength (chosen by legibility), else the file's, else 1. AdapterError for a bad value."""
+    styles = meta.get("styles") if isinstance(meta.get("styles"), dict) else {}
+    record = styles.get(str(sid))
+    own = record.get("strength") if isinstance(record, dict) else None
+    value = meta.get("strength", 1.0) if own is None else own
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 2.0:
+        whose = f"style {sid}'s strength" if own is not None else "strength"
+        raise AdapterError(f"{file_name}: {whose} must be a number from 0 to 2, not {str(value)[:20]}")
+    return float(value)
+
+
 def load_adapters(path: str | Path, model: torch.nn.Module, strength: float | None = None) -> dict[int, StyleAdapter]:
     """{style id: StyleAdapter} for `model`: base + strength x delta, strength each style's own (else
-    the file's) unless given (1.0: the adapted values as fitted). AdapterError (naming the file, not its folder) for a
-    file that is unreadable, of another kind, fitted to another model, or of the wrong shapes."""
+    the file's, `style_strength`) unless given (1.0: the adapted values as fitted). AdapterError (naming
+    the file, not its folder) for a file that is unreadable, of another kind, fitted to another model, or
+    of the wrong shapes."""
     path = Path(path)
     try:
         tensors, meta = load_tagged(path, FORMAT, "a Scribe style-adapters file")
@@ -105,18 +119,6 @@ def load_adapters(path: str | Path, model: torch.nn.Module, strength: float | No
     if meta.get("base") != base_fingerprint(model):
         raise AdapterError(f"{path.name} was fitted to another model, so these styles are written by priming "
                            "alone (`python train/adapt_styles.py --checkpoint YOUR_MODEL` fits them to yours)")
-    records = meta.get("styles") if isinstance(meta.get("styles"), dict) else {}
-
-    def strength_of(sid: int) -> float:
-        if strength is not None:
-            return strength
-        record = records.get(str(sid))
-        own = record.get("strength") if isinstance(record, dict) else None
-        value = meta.get("strength", 1.0) if own is None else own
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 2.0:
-            whose = f"style {sid}'s strength" if own is not None else "strength"
-            raise AdapterError(f"{path.name}: {whose} must be a number from 0 to 2, not {str(value)[:20]}")
-        return float(value)
     base = dict(model.named_parameters())
     wanted = set(adapted_names(model))
     grouped: dict[int, dict] = {}
@@ -128,13 +130,14 @@ def load_adapters(path: str | Path, model: torch.nn.Module, strength: float | No
             raise AdapterError(f"{path.name}: tensor {key!r} does not start with a style id") from None
         if name not in wanted or tuple(delta.shape) != tuple(base[name].shape) or not torch.isfinite(delta).all():
             raise AdapterError(f"{path.name}: tensor {key!r} does not fit this model")
-        grouped.setdefault(sid, {})[name] = (base[name].detach()
-                                             + strength_of(sid) * delta.to(base[name].device)).float()
+        grouped.setdefault(sid, {})[name] = delta
     out = {}
-    for sid, params in grouped.items():
-        if set(params) != wanted:
-            raise AdapterError(f"{path.name}: style {sid}'s adapter lacks {sorted(wanted - set(params))[:3]}")
-        digest = hashlib.sha256(f"{path.name}:{meta['base']}:{sid}:{strength_of(sid)}".encode())
+    for sid, deltas in grouped.items():
+        if set(deltas) != wanted:
+            raise AdapterError(f"{path.name}: style {sid}'s adapter lacks {sorted(wanted - set(deltas))[:3]}")
+        s = style_strength(meta, sid, path.name) if strength is None else strength
+        params = {name: (base[name].detach() + s * d.to(base[name].device)).float() for name, d in deltas.items()}
+        digest = hashlib.sha256(f"{path.name}:{meta['base']}:{sid}:{s}".encode())
         for name in sorted(params):
             digest.update(params[name].cpu().numpy().tobytes())
         out[sid] = StyleAdapter(sid, params, digest.hexdigest()[:16])
