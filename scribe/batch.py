@@ -1,12 +1,13 @@
 """Batch: one output file per row of a CSV.
 
-    text,style,bias,color,out
+    text,style,bias,color,out,likeness
     "Dear Ada,\\nThank you for the tables.",3,1.0,navy,ada
     Hello world,,0.5,,
 
 Columns: `text` (required; `\\n` or a real newline inside a quoted cell starts a new line), and
-optionally `style` (an id; blank: the model's own hand), `bias`, `color` and `out` (the file's name,
-without a folder; blank: row-N). A bad row is reported by its number (the first data row is row 1)
+optionally `style` (an id; blank: the model's own hand), `bias`, `color`, `out` (the file's name,
+without a folder; blank: row-N) and `likeness` (0-1, how much of a bank style's fitted hand; blank: the
+style's own). A bad row is reported by its number (the first data row is row 1)
 and the other rows are still written. The lines of several rows are sampled together, up to
 `MAX_LINES` at once, which is faster on a CPU than one row at a time (benchmarks/batch_rows.py).
 """
@@ -25,7 +26,7 @@ from .request import (DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, MAX_LINES
 from .render.page import Layout
 from .result import Result, line_page
 
-COLUMNS = ("text", "style", "bias", "color", "out")
+COLUMNS = ("text", "style", "bias", "color", "out", "likeness")
 MAX_ROWS = 10_000
 MAX_CSV_BYTES = 5_000_000
 _NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -109,8 +110,13 @@ def _row(n: int, rec: dict) -> Row:
         b = float(bias) if bias else DEFAULT_BIAS
     except ValueError:
         raise InputError(f"bias must be a number, not {bias!r}") from None
+    likeness = (rec.get("likeness") or "").strip()
+    try:
+        like = float(likeness) if likeness else None
+    except ValueError:
+        raise InputError(f"likeness must be a number from 0 to 1, or blank, not {likeness!r}") from None
     name = _NAME.sub("-", Path((rec.get("out") or "").strip()).stem).strip("-.") or f"row-{n}"
-    pen = {"style": style_id, "bias": b, "color": color}        # the cells as the request's JSON form
+    pen = {"style": style_id, "bias": b, "color": color, "likeness": like}        # the cells as the request's JSON form
     return Row(n, [line_from_json({"text": t, **pen}) for t in lines], name)
 
 

@@ -325,7 +325,7 @@ def line_requests(hand, specs, rows: list[int]) -> tuple[list[LineRequest], tupl
         req = LineRequest(hand.alphabet.encode(written), s.bias, late_dot_ok=late_dot_ok(s.text),
                           final_stop=ends_in_full_stop(s.text), marks=accents.marks_of(s.text), written=written)
         if s.style is not None:
-            style = hand.primed(int(s.style))
+            style = hand.primed(int(s.style), s.likeness)
             req.prime, req.prime_encoded, req.adapter = style.prime, style.encoded, style.adapter
             primed_parts.append(style.state)
         requests.append(req)
@@ -373,8 +373,9 @@ def _likelihood(hand, specs, rows, check: LegibilityCheck, ink: dict, reader=Non
         if hasattr(reader, "text_nll"):
             return reader.text_nll([ink[p][1].model_offsets for p in pairs],
                                    [base_text(specs[rows[i]].text) for i, _ in pairs])
-        styles = [specs[rows[i]].style for i, _ in pairs]
-        carried = [None if s is None else carried_after_prime(hand.primed(int(s)).state[0]) for s in styles]
+        pens = [specs[rows[i]] for i, _ in pairs]
+        carried = [None if s.style is None else carried_after_prime(hand.primed(int(s.style), s.likeness).state[0])
+                   for s in pens]
         return mean_nll(hand.sampler, [ink[p][0] for p in pairs], [ink[p][1].model_offsets for p in pairs],
                         carried=carried)
     return likelihood

@@ -187,9 +187,8 @@ class Document(WriteRequest):
                 ids[key] = keep(e.text, e.offsets)
         if saving:
             hand.add_user_styles(folder)
-        return [LineSpec(s.text, ids[(self.embedded[i].text, self.embedded[i].offsets.tobytes())]
-                         if i in self.embedded else s.style, s.bias, s.color, s.width)
-                for i, s in enumerate(self.lines)]
+        return [replace(s, style=ids[(self.embedded[i].text, self.embedded[i].offsets.tobytes())])
+                if i in self.embedded else s for i, s in enumerate(self.lines)]
 
     def write_again(self, hand, folder: str | Path | None = None, max_steps: int | None = None) -> Result:
         """The request written again with `hand` from the document's seed, N and step cap (`max_steps`

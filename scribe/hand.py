@@ -29,7 +29,7 @@ from .render.page import Layout
 from .render.paragraph import ParagraphLayout
 from .request import (DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, DEFAULT_WIDTH, LineSpec, ParagraphRequest,
                       WriteRequest)
-from .result import WARNING, LiveInk, Note, Result, line_page, run_to_end
+from .result import INFO, WARNING, LiveInk, Note, Result, line_page, run_to_end
 from .sampling import LIVE_EVERY, SampledLine, Sampler
 from .styles import LayeredStyleBank, StyleBank, StyleError, StyleSource
 
@@ -109,10 +109,10 @@ class Hand:
         return self.styles.get(style_id)
 
     # ---- writing ----------------------------------------------------------------------------------
-    def primed(self, style_id: int) -> PrimedStyle:
-        """One style as the model reads it (primed state, prime line, window text, adapter), from the
-        shared priming cache."""
-        return self.priming.get(self._style(style_id))
+    def primed(self, style_id: int, likeness: float | None = None) -> PrimedStyle:
+        """One style as the model reads it (primed state, prime line, window text, adapter at `likeness`,
+        None: the style's own strength), from the shared priming cache."""
+        return self.priming.get(self._style(style_id), likeness)
 
     def write(self, request, on_step=None, budget: float | None = None, png_dpi: float | None = None,
               **changes) -> Result:
@@ -157,7 +157,7 @@ class Hand:
         seconds = time.perf_counter() - started
         result = Result(replace(request, seed=seed), [line_page(specs, lines, self.stats.ink_height, layout)],
                         [s.text for s in specs], lines, self.stats.ink_height, seed, seconds, check)
-        result.extra_notes += self.adapter_notes([s.style for s in specs])
+        result.extra_notes += self.adapter_notes([s.style for s in specs]) + self.likeness_notes(specs)
         return result
 
     def adapter_notes(self, style_ids) -> list[Note]:
@@ -166,6 +166,17 @@ class Hand:
         files = {str(self._style(s).adapter_file) for s in set(style_ids) if s is not None}
         return [Note(f"written without the styles' adapters: {why}", WARNING)
                 for path, why in sorted(self.priming.problems.items()) if path in files]
+
+    def likeness_notes(self, specs) -> list[Note]:
+        """A note when a line asks for a likeness its style cannot give (no fitted hand to scale: the
+        model's own hand, a user's style, a bank without usable adapters)."""
+        styles = sorted({-1 if s.style is None else int(s.style) for s in specs if s.text and s.likeness is not None
+                         and (s.style is None or self.primed(int(s.style)).adapter is None)})
+        if not styles:
+            return []
+        names = ["the model's own hand" if sid < 0 else f"style {sid}" for sid in styles]
+        return [Note(f"likeness changes only bank styles with a fitted hand: {' and '.join(names)} "
+                     f"{'has' if len(names) == 1 else 'have'} none, so likeness did nothing there", INFO)]
 
     def _live(self, specs, layout, n, gen):
         """Pass on a candidates generator's (LiveBatch, rows) as LiveInk; return what it returns."""

@@ -17,7 +17,7 @@ from . import cost, ink
 from .candidates import LegibilityCheck, resolve_candidates
 from .render import paragraph as layout
 from .render.page import MAX_PNG_PIXELS
-from .request import MAX_LINES, SEED_LIMIT, LineSpec, ParagraphRequest, WriteRequest
+from .request import MAX_LINES, SEED_LIMIT, ParagraphRequest, WriteRequest
 from .result import Result, run_to_end
 
 
@@ -70,7 +70,7 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
         todo = [k for k in keys if k[0] and k not in written]
         for c in range(0, len(todo), MAX_LINES):
             chunk = todo[c:c + MAX_LINES]
-            chunk_request = WriteRequest([LineSpec(t, pen.style, pen.bias, pen.color, pen.width) for t, _ in chunk],
+            chunk_request = WriteRequest([replace(pen, text=t) for t, _ in chunk],
                                          (seed + 7919 * rounds + c) % SEED_LIMIT, candidates=candidates,
                                          max_steps=request.max_steps)
             if every is None:

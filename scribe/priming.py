@@ -91,8 +91,12 @@ class PrimingCache:
     def __len__(self) -> int:
         return len(self._states)
 
-    def get(self, style: Style) -> PrimedStyle:
+    def get(self, style: Style, likeness: float | None = None) -> PrimedStyle:
+        """The style primed (cached), its adapter at `likeness` of the fitted delta (None: the style's own
+        strength); likeness does nothing for a style without an adapter."""
         adapter = self.adapter(style)
+        if adapter is not None and likeness is not None:
+            adapter = adapter.at(float(likeness))
         key = style_key(style) + (f":{adapter.key}" if adapter is not None else "")
         found = self._states.get(key)
         if found is not None:

@@ -33,6 +33,9 @@ DEFAULT_WIDTH = 1.5            # stroke width in px
 MAX_CHARS_PER_LINE = 90        # IAM-OnDB lines have at most 64 characters; beyond this the window drifts
 MAX_LINES = 40
 BIAS_RANGE = (0.0, 4.0)
+# how much of a bank style's fitted hand (its adapter, scribe.style_adapters) a line applies: 0 is the
+# writer's prime alone (the model's neater hand), 1 the adapter as fitted; None: the style's own strength
+LIKENESS_RANGE = (0.0, 1.0)
 WIDTH_RANGE = (0.2, 10.0)      # stroke width in px
 SEED_LIMIT = 2**32             # seeds are 0 .. 2**32-1
 MIN_CANDIDATES, MAX_CANDIDATES = 1, 16
@@ -95,6 +98,18 @@ class LineSpec:
     bias: float = DEFAULT_BIAS
     color: str = DEFAULT_COLOR
     width: float = DEFAULT_WIDTH
+    likeness: float | None = None          # None: the style's own (chosen by legibility); LIKENESS_RANGE
+
+
+def check_likeness(likeness) -> float | None:
+    """None (the style's own strength) or a number in LIKENESS_RANGE; InputError otherwise."""
+    if likeness is None:
+        return None
+    value = finite(likeness)
+    if value is None or not LIKENESS_RANGE[0] <= value <= LIKENESS_RANGE[1]:
+        raise InputError(f"likeness {str(likeness)[:20]} is not a number in {LIKENESS_RANGE[0]:g}-{LIKENESS_RANGE[1]:g} "
+                         f"(or none for the style's own)")
+    return value
 
 
 def check_pen(style, bias, color, width, text: str, style_of: Callable | None, where: str = ""
@@ -164,9 +179,10 @@ class WriteRequest:
                                 f"(split it, or use paragraph mode, which wraps)")
             pen_problems, bias, width = check_pen(s.style, s.bias, s.color, s.width, text, style_of, f"line {n}: ")
             problems += pen_problems
+            likeness = _tries(problems, check_likeness, s.likeness, f"line {n}: ")
             # a width given as a number is kept as given (3 stays "3" in the SVG); "3" becomes 3.0
             cleaned.append(LineSpec(text, s.style, bias, s.color,
-                                    s.width if isinstance(s.width, (int, float)) else width))
+                                    s.width if isinstance(s.width, (int, float)) else width, likeness))
         if unknown:
             problems.insert(0, unknown_note(unknown, alphabet))
         if not any(isinstance(s, LineSpec) and s.text for s in cleaned) and not problems:
@@ -223,6 +239,7 @@ class ParagraphRequest:
     seed: int | None = None
     candidates: int = DEFAULT_CANDIDATES
     max_steps: int | None = None
+    likeness: float | None = None      # as LineSpec.likeness
 
     def check(self, alphabet: Alphabet, style_of: Callable | None = None) -> "ParagraphRequest":
         """The request cleaned (line ends as \\n, accented letters composed), or one InputError naming
@@ -257,16 +274,17 @@ class ParagraphRequest:
                             f"(the limit is {MAX_CHARS_PER_LINE}): {long_words[0][:20]}...")
         pen_problems, bias, width = check_pen(self.style, self.bias, self.color, self.width, text, style_of)
         problems += pen_problems
+        likeness = _tries(problems, check_likeness, self.likeness)
         if problems:
             raise InputError("; ".join(problems))
         text = "\n".join(accents.clean(alphabet, raw) if raw.strip() else "" for raw in text.split("\n"))
         return replace(self, text=text, bias=bias, width=self.width if isinstance(self.width, (int, float)) else width,
-                       layout=layout, seed=seed, max_steps=max_steps)
+                       layout=layout, seed=seed, max_steps=max_steps, likeness=likeness)
 
     @property
     def pen(self) -> LineSpec:
         """The pen every wrapped line is written with, as a LineSpec of no text yet."""
-        return LineSpec("", self.style, self.bias, self.color, self.width)
+        return LineSpec("", self.style, self.bias, self.color, self.width, self.likeness)
 
     def to_json(self) -> dict:
         lay = self.layout
@@ -288,7 +306,8 @@ class ParagraphRequest:
         pen = _tries(problems, line_from_json, data)
         if problems:
             raise InputError("; ".join(problems))
-        return cls(pen.text, pen.style, pen.bias, pen.color, pen.width, layout, paper, seed, candidates, max_steps)
+        return cls(pen.text, pen.style, pen.bias, pen.color, pen.width, layout, paper, seed, candidates, max_steps,
+                   pen.likeness)
 
 
 def _check_paper(paper, problems: list[str]) -> None:
@@ -300,7 +319,10 @@ def _check_paper(paper, problems: list[str]) -> None:
 
 # ---- JSON pieces (shared with scribe.document and scribe.batch) ------------------------------------------
 def pen_json(s: LineSpec, text: str) -> dict:
-    return {"text": text, "style": s.style, "bias": s.bias, "color": s.color, "width": s.width}
+    out = {"text": text, "style": s.style, "bias": s.bias, "color": s.color, "width": s.width}
+    if s.likeness is not None:      # absent: the style's own (and documents saved before it read the same)
+        out["likeness"] = s.likeness
+    return out
 
 
 def layout_json(layout: Layout) -> dict:
@@ -357,7 +379,8 @@ def line_from_json(row) -> LineSpec:
     if not isinstance(color, str):
         raise ValueError(f"color must be a string, not {type(color).__name__}")
     bias, width = json_number(row.get("bias", DEFAULT_BIAS), "bias"), json_number(row.get("width", DEFAULT_WIDTH), "width")
-    return LineSpec(text, style, DEFAULT_BIAS if bias is None else bias, color, DEFAULT_WIDTH if width is None else width)
+    return LineSpec(text, style, DEFAULT_BIAS if bias is None else bias, color, DEFAULT_WIDTH if width is None else width,
+                    json_number(row.get("likeness"), "likeness"))
 
 
 def line_layout_from_json(lay) -> Layout:

@@ -10,7 +10,7 @@ cut by the step cap); a front end shows each as such.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +84,7 @@ class Result:
         if not self.paragraph:
             return self.request.lines
         pen = self.request.pen
-        return [LineSpec(t, pen.style, pen.bias, pen.color, pen.width) for t in self.texts]
+        return [replace(pen, text=t) for t in self.texts]
 
     @property
     def layout(self):

@@ -27,6 +27,7 @@ import argparse
 import math
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from . import cli
@@ -34,7 +35,8 @@ from .accents import base_text
 from .errors import InputError, ScribeError
 from .hand import Hand, use_sampling_threads
 from .request import (DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, DEFAULT_WIDTH, MAX_CANDIDATES, MIN_CANDIDATES,
-                      LineSpec, ParagraphRequest, WriteRequest, check_max_steps, check_pen, check_seed)
+                      LineSpec, ParagraphRequest, WriteRequest, check_likeness, check_max_steps, check_pen,
+                      check_seed)
 from .result import INFO
 from .render.animate import AnimationOptions
 from .render.export import OUTPUT_FORMATS, format_suffix
@@ -62,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="list the style bank (id, the hand in a few words, the writer's line) and exit")
     p.add_argument("--bias", type=float, default=None, help=f"neatness for every line (default {DEFAULT_BIAS})")
     p.add_argument("--biases", type=float, nargs="+", help="one bias per line")
+    p.add_argument("--likeness", type=float, default=None,
+                   help="how much of a bank style's fitted hand every line applies, 0-1 (default: each style's own)")
+    p.add_argument("--likenesses", type=float, nargs="+", help="one likeness per line")
     p.add_argument("--style", type=int, default=None, help="one style id for every line")
     p.add_argument("--styles", type=int, nargs="+", help="one style id per line")
     p.add_argument("--colors", nargs="+", help="ink colour per line (CSS colours; one applies to all)")
@@ -154,7 +159,9 @@ def specs_from_args(args) -> list[LineSpec]:
     styles = per_line(args.styles or ([args.style] if args.style is not None else None), n, "styles", None)
     colors = per_line(args.colors, n, "colors", DEFAULT_COLOR)
     widths = per_line(args.widths, n, "widths", DEFAULT_WIDTH)
-    return [LineSpec(t, s, b, c, w) for t, s, b, c, w in zip(texts, styles, biases, colors, widths)]
+    likenesses = per_line(args.likenesses or ([args.likeness] if args.likeness is not None else None), n,
+                          "likenesses", None)
+    return [LineSpec(*pen) for pen in zip(texts, styles, biases, colors, widths, likenesses)]
 
 
 def default_out(texts: list[str], seed: int, fmt: str) -> Path:
@@ -215,6 +222,11 @@ def check_args(args) -> None:
         [(b, DEFAULT_COLOR, DEFAULT_WIDTH) for b in (args.biases or []) + ([args.bias] if args.bias is not None else [])]
     for bias, color, width in pens:
         problems += check_pen(None, bias, color, width, "", None)[0]
+    for likeness in (args.likenesses or []) + ([args.likeness] if args.likeness is not None else []):
+        try:
+            check_likeness(likeness)
+        except InputError as e:
+            problems.append(str(e))
     if problems:
         raise InputError("; ".join(problems))
 
@@ -410,7 +422,8 @@ def main(argv=None) -> int:
         bias = args.bias if args.bias is not None else (args.biases[0] if args.biases else DEFAULT_BIAS)
         request = ParagraphRequest(paragraph_text(args), style_id, bias, (args.colors or [DEFAULT_COLOR])[0],
                                    (args.widths or [DEFAULT_WIDTH])[0], layout, paper, args.seed, args.candidates,
-                                   args.max_steps)
+                                   args.max_steps,
+                                   args.likeness if args.likeness is not None else (args.likenesses or [None])[0])
         result = hand.write(request)
         out = output_path(args, fmt, request.text.split(), result.seed)
         written = result.export(out, fmt, args.dpi, plotter, gcode, animation)
@@ -433,7 +446,7 @@ def main(argv=None) -> int:
     else:
         specs = specs_from_args(args)
         if style_from_id is not None:
-            specs = [LineSpec(s.text, style_from_id, s.bias, s.color, s.width) for s in specs]
+            specs = [replace(s, style=style_from_id) for s in specs]
         request = WriteRequest(specs, args.seed, layout, paper, args.candidates, args.max_steps)
         result = write_with_progress(hand, request, args.progress)
     out = output_path(args, fmt, [s.text for s in result.specs], result.seed)

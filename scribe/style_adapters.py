@@ -16,7 +16,7 @@ written without adapters (and says so), never with the wrong ones.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -50,6 +50,20 @@ class StyleAdapter:
     style_id: int
     params: dict
     key: str            # what identifies these values (priming caches states by it)
+    strength: float = 1.0     # how much of the fitted delta `params` holds
+    # the base values and the fitted deltas, kept to make the same adapter at another strength (`at`)
+    base: dict | None = field(default=None, repr=False, compare=False)
+    deltas: dict | None = field(default=None, repr=False, compare=False)
+    source: str = ""          # the file, model and style the deltas came from (part of every key)
+
+    def at(self, strength: float) -> "StyleAdapter":
+        """The same adapter applying `strength` of its fitted delta (a line's likeness,
+        scribe.request.LIKENESS_RANGE): base + strength x delta."""
+        if strength == self.strength:
+            return self
+        if self.deltas is None:
+            raise AdapterError(f"style {self.style_id}'s adapter has no fitted delta to scale")
+        return scaled_adapter(self.style_id, self.base, self.deltas, strength, self.source)
 
     def applied_to(self, model: torch.nn.Module) -> torch.nn.Module:
         """A copy of `model` with this adapter's values: the eager reference for a row of this style,
@@ -136,9 +150,32 @@ def load_adapters(path: str | Path, model: torch.nn.Module, strength: float | No
         if set(deltas) != wanted:
             raise AdapterError(f"{path.name}: style {sid}'s adapter lacks {sorted(wanted - set(deltas))[:3]}")
         s = style_strength(meta, sid, path.name) if strength is None else strength
-        params = {name: (base[name].detach() + s * d.to(base[name].device)).float() for name, d in deltas.items()}
-        digest = hashlib.sha256(f"{path.name}:{meta['base']}:{sid}:{s}".encode())
-        for name in sorted(params):
-            digest.update(params[name].cpu().numpy().tobytes())
-        out[sid] = StyleAdapter(sid, params, digest.hexdigest()[:16])
+        bases = {name: base[name].detach() for name in deltas}
+        out[sid] = scaled_adapter(sid, bases, {n: d.to(bases[n].device) for n, d in deltas.items()}, s,
+                                  f"{path.name}:{meta['base']}:{sid}")
     return out
+
+
+def scaled_adapter(sid: int, base: dict, deltas: dict, strength: float, source: str) -> StyleAdapter:
+    """StyleAdapter of base + strength x delta; its key digests the values, so the same values always
+    share one primed state and one parameter set in a batch."""
+    params = {name: (base[name] + strength * d).float() for name, d in deltas.items()}
+    digest = hashlib.sha256(f"{source}:{strength}".encode())
+    for name in sorted(params):
+        digest.update(params[name].cpu().numpy().tobytes())
+    return StyleAdapter(sid, params, digest.hexdigest()[:16], float(strength), base, deltas, source)
+
+
+def own_strength(style) -> float | None:
+    """The strength a bank style's adapter is written at by default (its own, else its file's), read from
+    the file's record alone; None for a style without one in its bank's file (a user's own style, a bank
+    without adapters, an unreadable file). What a line's likeness starts from in the app."""
+    path = getattr(style, "adapter_file", None)
+    if path is None:
+        return None
+    try:
+        meta = read_adapter_records(path)
+        styles = meta.get("styles") if isinstance(meta.get("styles"), dict) else {}
+        return style_strength(meta, style.style_id, Path(path).name) if str(style.style_id) in styles else None
+    except (AdapterError, OSError):
+        return None

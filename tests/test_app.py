@@ -273,6 +273,27 @@ def test_write_returns_valid_svg_and_png_and_is_reproducible(server):
 
 
 @pytest.mark.slow
+def test_a_likeness_goes_through_every_line_endpoint_by_name(server):
+    """Rows take a likeness, and the block and paragraph endpoints take one as their last parameter (so
+    callers that pass values in order are unchanged). This bank has no fitted hands, so the write says
+    that likeness did nothing, and writes what it would without it."""
+    c = server["client"]
+    api = c.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    for name in ("/write_text", "/write_paragraph", "/write_paragraph_pdf", "/write_paragraph_live"):
+        assert api[name]["parameters"][-1]["parameter_name"] == "likeness", name
+    lines = [{"text": "hello", "style": 1, "likeness": 0.5}]
+    svg, _, _, summary, _ = c.predict(lines=lines, seed=3, candidates=1, api_name="/write")
+    assert "style 1 has none, so likeness did nothing" in summary
+    plain, *_ = c.predict(lines=[{"text": "hello", "style": 1}], seed=3, candidates=1, api_name="/write")
+    assert Path(svg).read_text() == Path(plain).read_text()
+    *_, summary, _ = c.predict(text="hello", style=1, likeness=0.5, seed=3, candidates=1, api_name="/write_text")
+    assert "likeness did nothing" in summary
+    *_, summary, _ = c.predict(text="hello there", style=1, likeness=0.5, seed=3, candidates=1,
+                               api_name="/write_paragraph")
+    assert "likeness did nothing" in summary
+
+
+@pytest.mark.slow
 def test_write_text_splits_wraps_and_keeps_gaps(server):
     c = server["client"]
     text = "First paragraph line.\n\n" + "many words here " * 8
@@ -316,6 +337,7 @@ def test_switching_checkpoint_needs_no_restart(server):
     ({"lines": ["hi"] * (MAX_LINES + 1)}, f"too many lines: {MAX_LINES + 1}; the limit is {MAX_LINES}"),
     ({"lines": [{"text": "hi", "bias": 7}]}, "bias 7 is outside the allowed range"),
     ({"lines": [{"text": "hi", "style": 12}]}, "no style 12"),
+    ({"lines": [{"text": "hi", "style": 1, "likeness": 2}]}, "likeness 2 is outside the allowed range 0-1"),
     ({"lines": ["", "  "]}, "every line is empty"),
     ({"lines": ["hi"], "seed": -5}, "seed must be a whole number"),
     ({"lines": ["hi"], "checkpoint": "/etc/passwd"}, "unknown checkpoint '/etc/passwd'"),

@@ -157,6 +157,44 @@ def test_browser_rows_keep_their_values_when_lines_come_and_go(browser_app):
     assert styles[0] == "2: a line of ink"
 
 
+@pytest.mark.slow
+@needs_browser
+def test_browser_likeness_starts_at_the_style_s_own_and_locks_without_a_fitted_hand(tiny_ckpt_path, tiny_style_dir):
+    """Style 1 has a fitted hand at its own strength 0.6, style 0 none: picking a style moves the row's
+    likeness slider to that style's own and unlocks it, or locks it; a moved slider writes."""
+    from test_likeness import _bank
+    _bank(tiny_ckpt_path, tiny_style_dir, {1: 0.6})
+    demo, url = start_app(tiny_ckpt_path, tiny_style_dir, MAX_STEPS)
+    number = ".scribe-line-likeness input[type=number]"
+    try:
+        with browser_page() as page:
+            page.goto(url)
+            line_texts(page).first.wait_for(timeout=60_000)
+            line_texts(page).first.fill("hello")
+            pick_style(page, 0, "1: quick fox")
+            page.wait_for_function(f"document.querySelector({number!r}).value === '0.6'")
+            assert page.locator(number).first.is_enabled()
+            pick_style(page, 0, "0: hello there")
+            page.wait_for_function(f"document.querySelector({number!r}).disabled")
+            pick_style(page, 0, "1: quick fox")
+            page.wait_for_function(f"!document.querySelector({number!r}).disabled")
+            seen = {}
+            # seed 5 at likeness 0.2, then seed 6 (so that the status changes), then seed 5 at 0.6
+            for seed, likeness in (("5", "0.2"), ("6", "0.2"), ("5", "0.6")):
+                page.locator("#scribe-seed input, #scribe-seed textarea").first.fill(seed)
+                page.locator(number).first.fill(likeness)
+                page.locator(number).first.press("Enter")
+                page.locator("#scribe-write").click()
+                page.wait_for_function("(seed) => document.querySelector('#scribe-status')?.innerText"
+                                       ".includes('seed ' + seed)", arg=seed, timeout=60_000)
+                seen[seed, likeness] = (page.locator("#scribe-status").inner_text(),
+                                        page.locator("#scribe-preview svg").first.inner_html())
+    finally:
+        demo.close()
+    assert "likeness did nothing" not in seen["5", "0.2"][0]
+    assert seen["5", "0.2"][1] != seen["5", "0.6"][1]       # the same seed: only the slider's value differs
+
+
 # ---- the committed screenshot ------------------------------------------------------------------------
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Screenshot the app after a real write, for the docs.")

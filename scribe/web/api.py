@@ -174,14 +174,15 @@ def line_request(state: AppState, specs, settings) -> WriteRequest:
 
 
 def paragraph_request(state: AppState, settings) -> ParagraphRequest:
-    """Paragraph mode's request from the named settings: text, style, bias, color, width, seed, candidates
-    and the page's look (forms.paragraph_look's names), with the server's step cap."""
+    """Paragraph mode's request from the named settings: text, style, bias, color, width, likeness, seed,
+    candidates and the page's look (forms.paragraph_look's names), with the server's step cap."""
     v = settings
     layout, paper = forms.paragraph_look(v)
-    pen = forms.spec("x", v.get("style"), v.get("bias"), v.get("color"), v.get("width"))   # names each problem
+    pen = forms.spec("x", v.get("style"), v.get("bias"), v.get("color"), v.get("width"),
+                     likeness=v.get("likeness"))   # names each problem
     return ParagraphRequest(forms.parse_text(v.get("text"), "text"), pen.style, pen.bias, pen.color, pen.width,
                             layout, paper, forms.parse_seed(v.get("seed")),
-                            forms.parse_candidates(v.get("candidates")), state.max_steps)
+                            forms.parse_candidates(v.get("candidates")), state.max_steps, pen.likeness)
 
 
 def with_notes(written: outputs.Written, notes) -> outputs.Written:

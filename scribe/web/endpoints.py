@@ -1,6 +1,6 @@
 """Every named API endpoint: one short function each, registered by `add_endpoints`.
 
-    /write           lines: [{"text", "style", "bias", "color", "width"}, ...] -> SVG, PNG, seed, summary
+    /write           lines: [{"text", "style", "bias", "color", "width", "likeness"}, ...] -> SVG, PNG, seed, summary
     /write_text      one block of text, one style and bias for every line   -> the same four
     /info            the checkpoints, styles and limits this server offers
     /write_plotter   lines (as /write) -> plotter SVG in mm, G-code, seed, summary
@@ -58,6 +58,7 @@ PARAMS = {
     "bias": (Number, dict(value=DEFAULT_BIAS)),
     "color": (Text, dict(value=forms.DEFAULT_COLOR)),
     "width": (Number, dict(value=forms.DEFAULT_WIDTH)),
+    "likeness": (Number, dict(value=None)),          # blank: each style's own
     "wrap_at": (Number, dict(value=forms.DEFAULT_WRAP, precision=0)),
     "seed": (Number, dict(value=None, precision=0)),
     "png_dpi": (Number, dict(value=forms.DEFAULT_DPI)),
@@ -144,7 +145,8 @@ def write(p: Params) -> None:
 
     p.endpoint("write", write, ("lines", "seed", "png_dpi", "align", "checkpoint", *LINE_LOOK, "candidates"),
                ("svg", "png", "seed_used", "summary", "legibility"),
-               "Write several lines, each with its own text, style (id or null), bias, color and width; size "
+               "Write several lines, each with its own text, style (id or null), bias, color, width and "
+               "likeness (0-1: how much of a bank style's fitted hand; null: the style's own); size "
                "(mm, or '24px'), line_spacing, paper (plain/ruled/grid/dotted, PNG only), rule_pitch (mm; sets "
                "the spacing), rule_color; `candidates` N (1-16) per line for the legibility check (1: off). "
                "Returns the SVG file, the PNG file, the seed used, a one-line summary and the check's result "
@@ -153,15 +155,16 @@ def write(p: Params) -> None:
 
 def write_text(p: Params) -> None:
     def write_text(v):
-        specs = lambda: forms.specs_from_block(v.text, v.style, v.bias, v.color, v.width, v.wrap_at)  # noqa: E731
+        specs = lambda: forms.specs_from_block(v.text, v.style, v.bias, v.color, v.width, v.wrap_at,  # noqa: E731
+                                               v.likeness)
         r = api.write_lines(p.state, specs, v)
         return str(r.svg_path), str(r.png_path), r.seed, r.summary(), legibility_dict(r.legibility)
 
     p.endpoint("write_text", write_text, (*PEN, "wrap_at", "seed", "png_dpi", "align", "checkpoint", *LINE_LOOK,
-                                          "candidates"),
+                                          "candidates", "likeness"),
                ("svg", "png", "seed_used", "summary", "legibility"),
                "Write one block of text (split on newlines, wrapped at wrap_at characters) in one style and "
-               "bias; `candidates` as in /write. Returns the SVG file, the PNG file, the seed used, a summary "
+               "bias (likeness as in /write); `candidates` as in /write. Returns the SVG file, the PNG file, the seed used, a summary "
                "and the legibility check's result.")
 
 
@@ -308,12 +311,12 @@ def write_paragraph(p: Params) -> None:
                 legibility_dict(r.legibility))
 
     p.endpoint("write_paragraph", write_paragraph, (*PEN, *PAGE_LOOK, "seed", "png_dpi", "checkpoint", *PAPER,
-                                                    "candidates"),
+                                                    "candidates", "likeness"),
                ("svg_pages", "png_pages", "seed_used", "summary", "legibility"),
                "Paragraph mode: wrap long text to the line width in the hand's own measure, blank lines as "
                "paragraph breaks, on pages (page a4/a5/letter or 'none'; margin_mm; width_mm 0 = the page "
                "inside its margins; size_mm the writing size; line_spacing in ink heights; align; variation "
-               "0-2; candidates as in /write). Returns the SVG pages, the PNG pages, the seed, a summary and "
+               "0-2; candidates and likeness as in /write). Returns the SVG pages, the PNG pages, the seed, a summary and "
                "the legibility check's result (per wrapped line).")
 
 
@@ -323,7 +326,8 @@ def write_paragraph_pdf(p: Params) -> None:
         r = api.write_paragraph(p.state, {**v, "candidates": 1})     # one PDF: no legibility check
         return str(r.pdf_file), r.seed, r.summary()
 
-    p.endpoint("write_paragraph_pdf", write_paragraph_pdf, (*PEN, *PAGE_LOOK, "seed", "checkpoint", *PAPER),
+    p.endpoint("write_paragraph_pdf", write_paragraph_pdf, (*PEN, *PAGE_LOOK, "seed", "checkpoint", *PAPER,
+                                                            "likeness"),
                ("pdf", "seed_used", "summary"),
                "Paragraph mode (as /write_paragraph) as one PDF with a page per page (paper: "
                "plain/ruled/grid/dotted behind the ink; rule_pitch mm sets the line spacing), the seed and a "
@@ -342,7 +346,7 @@ def write_paragraph_live(p: Params) -> None:
                        r.summary(), legibility_dict(r.legibility))
 
     p.endpoint("write_paragraph_live", write_paragraph_live, (*PEN, *PAGE_LOOK, "seed", "png_dpi", "checkpoint",
-                                                              *PAPER, "candidates", "live"),
+                                                              *PAPER, "candidates", "live", "likeness"),
                ("page_svg", "status", "svg_pages", "png_pages", "seed_used", "summary", "legibility"),
                "/write_paragraph, streamed while it is written: every update has the lines being written (up "
                "to 12 wrapped lines at a time, as SVG text; null when no new ink since the last update) and a "

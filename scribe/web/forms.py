@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 from ..errors import InputError
 from ..request import (BIAS_RANGE, DEFAULT_BIAS, DEFAULT_CANDIDATES, DEFAULT_COLOR, DEFAULT_WIDTH, MAX_CHARS_PER_LINE,
-                       MAX_LINES, SEED_LIMIT, WIDTH_RANGE, LineSpec)
+                       LIKENESS_RANGE, MAX_LINES, SEED_LIMIT, WIDTH_RANGE, LineSpec)
 from ..render.animate import SPEED_RANGE, AnimationOptions
 from ..render.page import DEFAULT_LINE_SPACING, LINE_SPACING_RANGE, Layout, size_mm
 from ..render.paper import PAPER_KINDS, PITCH_RANGE_MM, PaperOptions, line_spacing_for
@@ -26,6 +27,7 @@ DEFAULT_DPI = 192
 DPI_RANGE = (24, 600)
 DEFAULT_WRAP = 60                  # quick mode wraps at this many characters (IAM lines: median 29, max 64)
 FREE_STYLE = "free"                # the style choice meaning "no priming: the model's own average hand"
+ROW_KEYS = ("text", "style", "bias", "color", "width", "likeness")     # one line's fields (specs_from_rows)
 
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _RGB = re.compile(r"rgba?\(\s*[\d.]+%?\s*,\s*[\d.]+%?\s*,\s*[\d.]+%?\s*(?:,\s*[\d.]+%?\s*)?\)$")
@@ -171,8 +173,16 @@ def _where(n: int | None) -> str:
     return f"line {n}: " if n is not None else ""
 
 
+def parse_likeness(value, n: int | None = None) -> float | None:
+    """How much of a bank style's fitted hand: blank (or "own") is the style's own, else a number 0-1."""
+    if isinstance(value, str) and value.strip().lower() == "own":
+        return None
+    return None if value is None or (isinstance(value, str) and not value.strip()) \
+        else parse_number(value, "likeness", *LIKENESS_RANGE, default=0.0, n=n)
+
+
 def spec(text, style=None, bias=DEFAULT_BIAS, color=DEFAULT_COLOR, width=DEFAULT_WIDTH,
-         n: int | None = None) -> LineSpec:
+         n: int | None = None, likeness=None) -> LineSpec:
     """One LineSpec from loosely typed form or API values; InputError names everything wrong with it."""
     problems, values = [], []
     if text is not None and not isinstance(text, str):
@@ -180,7 +190,8 @@ def spec(text, style=None, bias=DEFAULT_BIAS, color=DEFAULT_COLOR, width=DEFAULT
     for parse in (lambda: parse_style(style, n),
                   lambda: parse_number(bias, "bias", *BIAS_RANGE, default=DEFAULT_BIAS, n=n),
                   lambda: parse_color(color, n),
-                  lambda: parse_number(width, "stroke width", *WIDTH_RANGE, default=DEFAULT_WIDTH, n=n)):
+                  lambda: parse_number(width, "stroke width", *WIDTH_RANGE, default=DEFAULT_WIDTH, n=n),
+                  lambda: parse_likeness(likeness, n)):
         try:
             values.append(parse())
         except InputError as e:
@@ -191,7 +202,7 @@ def spec(text, style=None, bias=DEFAULT_BIAS, color=DEFAULT_COLOR, width=DEFAULT
 
 
 def specs_from_rows(rows) -> tuple[list[LineSpec], list[str]]:
-    """Per-line rows (dicts with text/style/bias/color/width, or bare strings) -> (specs, notes).
+    """Per-line rows (dicts with text/style/bias/color/width/likeness, or bare strings) -> (specs, notes).
 
     An empty row inside the document stays as a blank gap, so that "line n" in every message is the
     user's row n; empty rows at the end are dropped. Every problem in every row is reported at once.
@@ -200,7 +211,7 @@ def specs_from_rows(rows) -> tuple[list[LineSpec], list[str]]:
         rows = rows["lines"]
     if not isinstance(rows, list):
         raise InputError("lines must be a list: each item a string, or an object with text, style, bias, "
-                         "color and width")
+                         "color, width and likeness")
     specs, problems, gaps = [], [], []
     for n, row in enumerate(rows, start=1):
         if isinstance(row, str) or row is None:
@@ -208,10 +219,10 @@ def specs_from_rows(rows) -> tuple[list[LineSpec], list[str]]:
         if not isinstance(row, dict):
             problems.append(f"line {n}: expected a string or an object, not {type(row).__name__}")
             continue
-        unknown_keys = set(row) - {"text", "style", "bias", "color", "width"}
+        unknown_keys = set(row) - set(ROW_KEYS)
         if unknown_keys:
-            problems.append(f"line {n}: unknown field(s) {', '.join(sorted(unknown_keys))}; "
-                            f"use text, style, bias, color, width")
+            problems.append(f"line {n}: unknown field(s) {', '.join(sorted(map(str, unknown_keys)))}; "
+                            f"use {', '.join(ROW_KEYS)}")
             continue
         text = row.get("text")
         if text is None or (isinstance(text, str) and not text.strip()):
@@ -219,7 +230,8 @@ def specs_from_rows(rows) -> tuple[list[LineSpec], list[str]]:
             gaps.append(n)
             continue
         try:
-            specs.append(spec(text, row.get("style"), row.get("bias"), row.get("color"), row.get("width"), n=n))
+            specs.append(spec(text, row.get("style"), row.get("bias"), row.get("color"), row.get("width"), n=n,
+                              likeness=row.get("likeness")))
         except InputError as e:
             problems.append(str(e))
     if problems:
@@ -264,13 +276,13 @@ def split_block(text: str, wrap_at: int | None = DEFAULT_WRAP) -> tuple[list[str
 
 
 def specs_from_block(text, style=None, bias=DEFAULT_BIAS, color=DEFAULT_COLOR, width=DEFAULT_WIDTH,
-                     wrap_at: int | None = DEFAULT_WRAP) -> tuple[list[LineSpec], list[str]]:
+                     wrap_at: int | None = DEFAULT_WRAP, likeness=None) -> tuple[list[LineSpec], list[str]]:
     lines, notes = split_block(text, wrap_at)
     if len(lines) > MAX_LINES:
         raise InputError(f"too many lines: {len(lines)} after splitting"
                          f"{' and wrapping' if notes else ''}; the limit is {MAX_LINES} per request")
-    first = spec("x", style, bias, color, width)    # validate the shared settings once
-    return [LineSpec(t, first.style, first.bias, first.color, first.width) for t in lines], notes
+    first = spec("x", style, bias, color, width, likeness=likeness)    # validate the shared settings once
+    return [replace(first, text=t) for t in lines], notes
 
 
 # ---- features' options ----------------------------------------------------------------------------

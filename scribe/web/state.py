@@ -32,6 +32,7 @@ from ..cost import DEFAULT_BUDGET_S
 from ..shipped import INSTALLED_DIR
 from ..hand import Hand
 from ..request import DEFAULT_BIAS
+from ..style_adapters import own_strength
 from ..styles import LayeredStyleBank, MemoryStyleBank, Style, StyleBank, StyleError, style_ids
 from ..user_style import UserStyle, save_style
 from .forms import DEFAULT_COLOR, DEFAULT_WIDTH, FREE_STYLE
@@ -407,10 +408,22 @@ class AppState:
             return FREE_STYLE
 
     def new_row(self, text: str = "", style=None, bias=DEFAULT_BIAS, color=DEFAULT_COLOR,
-                width=DEFAULT_WIDTH, own: MemoryStyleBank | None = None) -> dict:
+                width=DEFAULT_WIDTH, own: MemoryStyleBank | None = None, likeness=None) -> dict:
         # a fresh id each: a new row never inherits an old row's values (tabs.lines_tab)
-        return {"id": uuid.uuid4().hex[:12], "text": text, "style": self.style_value(style, own), "bias": bias,
-                "color": color or DEFAULT_COLOR, "width": width or DEFAULT_WIDTH}
+        value = self.style_value(style, own)
+        own_likeness = self.likeness_of(value, own)
+        return {"id": uuid.uuid4().hex[:12], "text": text, "style": value, "bias": bias,
+                "color": color or DEFAULT_COLOR, "width": width or DEFAULT_WIDTH,
+                "likeness": None if own_likeness is None else (own_likeness if likeness is None else likeness)}
+
+    def likeness_of(self, style, own: MemoryStyleBank | None = None) -> float | None:
+        """A style choice's own likeness (the strength its fitted hand is written at by default), or None
+        for a choice without a fitted hand (the model's own hand, a user's style)."""
+        bank = self.bank_for(own)
+        try:
+            return None if bank is None or style in (None, "", FREE_STYLE) else own_strength(bank.get(int(style)))
+        except (StyleError, ValueError, TypeError, OverflowError):
+            return None
 
     # ---- the visitors' own styles ----
     def bank_for(self, own: MemoryStyleBank | None = None):

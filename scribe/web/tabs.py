@@ -15,7 +15,7 @@ import gradio as gr
 from ..candidates import APP_CANDIDATES
 from ..request import MAX_CANDIDATES, MIN_CANDIDATES
 from ..errors import InputError, ScribeError
-from ..request import BIAS_RANGE, DEFAULT_BIAS, MAX_CHARS_PER_LINE, MAX_LINES
+from ..request import BIAS_RANGE, DEFAULT_BIAS, LIKENESS_RANGE, MAX_CHARS_PER_LINE, MAX_LINES
 from ..render.page import DEFAULT_LINE_SPACING, DEFAULT_SIZE_MM, LINE_SPACING_RANGE, MM_PER_PX, Page
 from ..render.paper import PaperOptions
 from ..render.plotter import ORIGINS, GcodeOptions
@@ -150,7 +150,7 @@ class LinesTab:
     opened: gr.State | None = None         # the opened document's JSON text
 
 
-ROW_FIELDS = ("text", "style", "bias", "color", "width")     # a line row's fields (forms.specs_from_rows)
+ROW_FIELDS = forms.ROW_KEYS     # a line row's fields (forms.specs_from_rows)
 
 
 def _line_row(state: AppState, n: int, r: dict, own=None) -> tuple[dict, gr.Button]:
@@ -178,9 +178,22 @@ def _line_row(state: AppState, n: int, r: dict, own=None) -> tuple[dict, gr.Butt
                                    scale=1)
             width = gr.Slider(0.3, 6.0, value=r["width"], step=0.1, key=f"width-{rid}", label="Stroke (px)",
                               interactive=True, min_width=140, scale=2)
-    style.change(lambda choice: views.style_row_preview(bank, choice), style, look, show_progress="hidden",
-                 concurrency_limit=None, **PRIVATE)
-    return dict(text=text, style=style, bias=bias, color=color, width=width), remove
+            likeness = gr.Slider(**_likeness_look(r.get("likeness")), key=f"likeness-{rid}", min_width=150, scale=2,
+                                 elem_classes="scribe-line-likeness")
+
+    def style_chosen(choice):      # the preview, and the likeness the new style starts from
+        return views.style_row_preview(bank, choice), gr.update(**_likeness_look(state.likeness_of(choice, own)))
+
+    style.change(style_chosen, style, [look, likeness], show_progress="hidden", concurrency_limit=None, **PRIVATE)
+    return dict(text=text, style=style, bias=bias, color=color, width=width, likeness=likeness), remove
+
+
+def _likeness_look(value: float | None) -> dict:
+    """The likeness slider of a row whose style's own likeness is `value` (None: no fitted hand to scale)."""
+    return dict(minimum=LIKENESS_RANGE[0], maximum=LIKENESS_RANGE[1], step=0.05,
+                value=1.0 if value is None else value, interactive=value is not None, label="Likeness",
+                info="how much of the writer's own hand (less: neater)" if value is not None
+                else "for bank styles with a fitted hand")
 
 
 def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
@@ -197,7 +210,7 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
             return gr.skip()
         last = rows_now[-1] if rows_now else {}
         return rows_now + [state.new_row("", last.get("style"), last.get("bias", DEFAULT_BIAS),
-                                         last.get("color"), last.get("width"), own)]
+                                         last.get("color"), last.get("width"), own, last.get("likeness"))]
 
     def load_example(doc):
         missing = sorted({r["style"] for r in doc if r.get("style") is not None
@@ -206,7 +219,7 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
             gr.Warning(f"This style bank has no style {', '.join(map(str, missing))}; those lines use the "
                        f"model's own hand.")
         return [state.new_row(r.get("text", ""), r.get("style"), r.get("bias", DEFAULT_BIAS), r.get("color"),
-                              r.get("width")) for r in doc]
+                              r.get("width"), likeness=r.get("likeness")) for r in doc]
 
     rows = gr.State([state.new_row("Hello! This line was written by a neural network.", first_style)])
 
@@ -230,6 +243,9 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
 
         def start(v):
             typed = [{k: row[k] for k in ROW_FIELDS} for row in on_screen(v)]
+            for row in typed:      # a locked slider (no fitted hand to scale) asks for nothing
+                if state.likeness_of(row["style"], own) is None:
+                    row["likeness"] = None
             return write_lines_live(state, lambda: forms.specs_from_rows(typed), v)
 
         texts = [c for name, c in controls.items() if name.startswith("text_")]
@@ -270,7 +286,7 @@ def wire_open_document(state: AppState, tab: LinesTab, links: Links) -> None:
         written, own = open_document_files(state, {"png_dpi": v.png_dpi, "checkpoint": ckpt, "own": own}, doc)
         sheet = doc.paper
         return {**page_updates(state, out, written),
-                tab.rows: [state.new_row(s.text, s.style, s.bias, s.color, s.width, own) for s in specs],
+                tab.rows: [state.new_row(s.text, s.style, s.bias, s.color, s.width, own, s.likeness) for s in specs],
                 settings["seed"]: str(doc.seed), tab.size: f"{doc.layout.x_height_px * MM_PER_PX:g}",
                 tab.spacing: doc.layout.line_spacing, settings["align"]: doc.layout.align,
                 settings["checkpoint"]: ckpt, settings["paper"]: sheet.kind if sheet else "plain",
