@@ -463,13 +463,16 @@ def sample_sheet_specs(style_ids: list[int], biases: list[float], text: str):
     return [LineSpec(text, style=s, bias=b) for s in styles for b in biases]
 
 
-def line_specs(lines: list[str], styles: list, biases: list[float]):
-    """LineSpecs from per-line lists; a single style or bias applies to every line (as in the CLI)."""
+def line_specs(lines: list[str], styles: list, biases: list[float], likenesses=None):
+    """LineSpecs from per-line lists; a single style, bias or likeness applies to every line (as in the
+    CLI). likenesses: None (each style's own), one number, or one per line."""
     from .request import DEFAULT_BIAS, LineSpec
     from .sample import per_line
     n = len(lines)
-    return [LineSpec(t, s, b) for t, s, b in zip(lines, per_line(styles, n, "styles", None),
-                                                 per_line(biases, n, "biases", DEFAULT_BIAS))]
+    like = [likenesses] if likenesses is None or isinstance(likenesses, (int, float)) else likenesses
+    return [LineSpec(t, s, b, likeness=k) for t, s, b, k in zip(lines, per_line(styles, n, "styles", None),
+                                                                 per_line(biases, n, "biases", DEFAULT_BIAS),
+                                                                 per_line(like, n, "likenesses", None))]
 
 
 def legend(specs) -> str:

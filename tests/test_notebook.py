@@ -176,7 +176,9 @@ def test_sheet_specs_fit_one_request_and_legend_groups_styles():
     text = colab.legend(colab.sample_sheet_specs([4, 9], [0.25, 1.5], "hi"))
     assert text.splitlines() == ["lines 1-2: style 4, bias 0.25, 1.5", "lines 3-4: style 9, bias 0.25, 1.5"]
     specs = colab.line_specs(["one", "two"], [3], [0.5, 1.0])
-    assert [(s.text, s.style, s.bias) for s in specs] == [("one", 3, 0.5), ("two", 3, 1.0)]
+    assert [(s.text, s.style, s.bias, s.likeness) for s in specs] == [("one", 3, 0.5, None), ("two", 3, 1.0, None)]
+    assert [s.likeness for s in colab.line_specs(["one", "two"], [3], [1.0], 0.4)] == [0.4, 0.4]
+    assert [s.likeness for s in colab.line_specs(["one", "two"], [3], [1.0], [0.2, None])] == [0.2, None]
 
 
 def test_launch_app_reports_an_app_that_dies(tmp_path):
