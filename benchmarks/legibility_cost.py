@@ -3,12 +3,15 @@ against the fixed N = 4 check, in one process.
 
     OMP_NUM_THREADS=1 python benchmarks/legibility_cost.py                 # both parts
     OMP_NUM_THREADS=1 python benchmarks/legibility_cost.py --part timing --seeds 7
+    python benchmarks/legibility_cost.py --part timing --seeds 9 --check_threads 2    # the second core
 
 Timing. The guide's three-line document (styles 0 3 7, biases 1.8 0.6 1.2), one torch thread, after
 one warm-up write of each kind: for each seed, Hand.write with candidates=1 (no check), with the
 default candidates (the adaptive check), and the fixed check (N candidates of every line in one
 batch, every one read: Hand.sample_candidates + choose_candidates), interleaved so that the machine's
 load falls on all three alike. Printed: the median over seeds of each one's time over no check's.
+`--check_threads K` runs both checks (and a no-check write, for comparison) on K torch threads while the
+baseline stays on one: what the second core buys, on a machine with nothing else running.
 
 Reading. The shipped (strict) reader's CER of the chosen lines, over the 13 styles x --texts texts each
 x --quality_seeds seeds at the default bias: no check, adaptive, fixed N. The texts are held-out
@@ -21,6 +24,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -48,22 +53,28 @@ def fixed(hand, specs, n, seed):
 def timing(hand, args) -> dict:
     specs = [LineSpec(t, s, b) for t, s, b in GUIDE]
     n = args.candidates
-    kinds = {"no check": lambda s: hand.write(specs, seed=s, candidates=1),
-             "adaptive": lambda s: hand.write(specs, seed=s, candidates=n),
-             f"fixed N={n}": lambda s: fixed(hand, specs, n, s)}
-    for f in kinds.values():       # warm-up: primes the styles, loads the reader
+    k_threads = args.check_threads
+    kinds = {"no check": (lambda s: hand.write(specs, seed=s, candidates=1), 1),
+             "adaptive": (lambda s: hand.write(specs, seed=s, candidates=n), k_threads),
+             f"fixed N={n}": (lambda s: fixed(hand, specs, n, s), k_threads)}
+    if k_threads > 1:
+        kinds[f"no check, {k_threads} threads"] = (kinds["no check"][0], k_threads)
+    for f, threads in kinds.values():       # warm-up: primes the styles, loads the reader
+        torch.set_num_threads(threads)
         f(1000)
     times = {k: [] for k in kinds}
     drawn = []
     for seed in range(args.seeds):
-        for k, f in kinds.items():
+        for k, (f, threads) in kinds.items():
+            torch.set_num_threads(threads)
             t = time.perf_counter()
             out = f(seed)
             times[k].append(time.perf_counter() - t)
             if k == "adaptive":
                 drawn.append(out.legibility.drawn)
     base = times["no check"]
-    print(f"timing: the guide document, {args.seeds} seeds, 1 torch thread, one process; "
+    torch.set_num_threads(1)
+    print(f"timing: the guide document, {args.seeds} seeds, no check on 1 torch thread, the checks on {k_threads}, one process; "
           f"load {os.getloadavg()[0]:.1f} at the end")
     print(f"  {'kind':<12s} {'median s':>9s} {'median ratio':>13s} {'mean ratio':>11s}")
     out = {}
@@ -148,6 +159,7 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=7)
     p.add_argument("--texts", type=int, default=3)
     p.add_argument("--quality_seeds", type=int, default=2)
+    p.add_argument("--check_threads", type=int, default=1, help="torch threads for the checks (timing)")
     p.add_argument("--style_dir", default=None, help="style bank (default: the shipped one)")
     p.add_argument("--no_style_adapters", action="store_true", help="the bank's styles by priming alone")
     args = p.parse_args(argv)
