@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (MAX_STEPS, ROOT, browser_page, check_png, check_svg, needs_browser, screenshot_model,
-                     start_app)
+from helpers import (MAX_STEPS, ROOT, browser_page, check_png, check_svg, needs_browser, open_tab,
+                     screenshot_model, start_app)
 
 def line_texts(page):
     return page.locator(".scribe-line-text textarea")
@@ -189,9 +189,23 @@ def test_browser_likeness_starts_at_the_style_s_own_and_locks_without_a_fitted_h
                                        ".includes('seed ' + seed)", arg=seed, timeout=60_000)
                 seen[seed, likeness] = (page.locator("#scribe-status").inner_text(),
                                         page.locator("#scribe-preview svg").first.inner_html())
+            # the one-pen tabs: their slider follows their style menu too, and a moved one writes
+            open_tab(page, "Paragraph (pages)")
+            para = "#scribe-para-likeness input[type=number]"
+            page.wait_for_function(f"document.querySelector({para!r}).disabled")    # style 0: no fitted hand
+            page.locator("#scribe-para-style input").click()
+            page.get_by_role("option", name="1: quick fox", exact=True).click()
+            page.wait_for_function(f"document.querySelector({para!r}).value === '0.6' && "
+                                   f"!document.querySelector({para!r}).disabled")
+            page.locator(para).fill("0.3")
+            page.locator(para).press("Enter")
+            page.locator("#scribe-write-paragraph").click()
+            page.wait_for_function("document.querySelector('#scribe-status')?.innerText.includes(' page')",
+                                   timeout=60_000)
+            para_status = page.locator("#scribe-status").inner_text()
     finally:
         demo.close()
-    assert "likeness did nothing" not in seen["5", "0.2"][0]
+    assert "likeness did nothing" not in seen["5", "0.2"][0] and "likeness did nothing" not in para_status
     assert seen["5", "0.2"][1] != seen["5", "0.6"][1]       # the same seed: only the slider's value differs
 
 

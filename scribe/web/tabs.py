@@ -188,6 +188,21 @@ def _line_row(state: AppState, n: int, r: dict, own=None) -> tuple[dict, gr.Butt
     return dict(text=text, style=style, bias=bias, color=color, width=width, likeness=likeness), remove
 
 
+def _likeness_slider(state: AppState, style: gr.Dropdown, first_style, elem_id: str) -> gr.Slider:
+    """A one-pen tab's likeness slider, moved to each style's own as the style is picked."""
+    slider = gr.Slider(**_likeness_look(state.likeness_of(first_style)), min_width=160, elem_id=elem_id)
+    # a session's own styles have no fitted hand: looked up in the shared bank, they lock the slider
+    style.change(lambda choice: gr.update(**_likeness_look(state.likeness_of(choice))), style, slider,
+                 show_progress="hidden", concurrency_limit=None, **PRIVATE)
+    return slider
+
+
+def asked_likeness(state: AppState, v):
+    """The likeness a one-pen tab asks for: its slider's value, or nothing where the slider is locked (the
+    style has no fitted hand to scale)."""
+    return None if state.likeness_of(v.style, v.own) is None else v.likeness
+
+
 def _likeness_look(value: float | None) -> dict:
     """The likeness slider of a row whose style's own likeness is `value` (None: no fitted hand to scale)."""
     return dict(minimum=LIKENESS_RANGE[0], maximum=LIKENESS_RANGE[1], step=0.05,
@@ -324,9 +339,11 @@ def quick_tab(state: AppState, first_style: str, fields: Fields) -> QuickTab:
                                   "line leaves a gap; long lines are wrapped.",
                                   value="The quick brown fox jumps over the lazy dog."))
     with gr.Row():
-        style = add("style", gr.Dropdown(state.shipped_style_menu(), value=first_style, label="Style", min_width=160))
+        style = add("style", gr.Dropdown(state.shipped_style_menu(), value=first_style, label="Style", min_width=160,
+                                         elem_id="scribe-quick-style"))
         bias = add("bias", gr.Slider(*BIAS_RANGE, value=DEFAULT_BIAS, step=0.05, label="Neatness (bias)",
                                      info="higher is neater", min_width=160))
+        add("likeness", _likeness_slider(state, style, first_style, "scribe-quick-likeness"))
     with gr.Row():
         add("color", gr.ColorPicker(forms.DEFAULT_COLOR, label="Ink", min_width=80))
         add("width", gr.Slider(0.3, 6.0, value=forms.DEFAULT_WIDTH, step=0.1, label="Stroke (px)"))
@@ -345,7 +362,8 @@ def quick_tab(state: AppState, first_style: str, fields: Fields) -> QuickTab:
 
 def wire_quick(state: AppState, tab: QuickTab, fields: Fields, links: Links) -> None:
     def start(v):
-        specs = lambda: forms.specs_from_block(v.text, v.style, v.bias, v.color, v.width, v.wrap_at)  # noqa: E731
+        specs = lambda: forms.specs_from_block(v.text, v.style, v.bias, v.color, v.width, v.wrap_at,  # noqa: E731
+                                               asked_likeness(state, v))
         return write_lines_live(state, specs, v)
 
     wire_write(state, links.out, tab.write.click, tab.stop, start, links.write_inputs(fields.part("quick")))
@@ -369,8 +387,10 @@ def paragraph_tab(state: AppState, first_style: str, fields: Fields) -> Paragrap
                            value="Dear Ada,\n\nThe engine ran all night without a fault, and by morning "
                                  "the tables were done. I think we may call it a success.\n\nYours, Charles"))
     with gr.Row():
-        style = add("style", gr.Dropdown(state.shipped_style_menu(), value=first_style, label="Style", min_width=160))
+        style = add("style", gr.Dropdown(state.shipped_style_menu(), value=first_style, label="Style", min_width=160,
+                                         elem_id="scribe-para-style"))
         add("bias", gr.Slider(*BIAS_RANGE, value=DEFAULT_BIAS, step=0.05, label="Neatness (bias)", min_width=160))
+        add("likeness", _likeness_slider(state, style, first_style, "scribe-para-likeness"))
     with gr.Row():
         add("color", gr.ColorPicker(forms.DEFAULT_COLOR, label="Ink", min_width=80))
         add("width", gr.Slider(0.3, 6.0, value=forms.DEFAULT_WIDTH, step=0.1, label="Stroke (px)"))
@@ -390,7 +410,8 @@ def paragraph_tab(state: AppState, first_style: str, fields: Fields) -> Paragrap
 
 
 def wire_paragraph(state: AppState, tab: ParagraphTab, fields: Fields, links: Links) -> None:
-    wire_write(state, links.out, tab.write.click, tab.stop, lambda v: write_paragraph_live(state, v),
+    wire_write(state, links.out, tab.write.click, tab.stop,
+               lambda v: write_paragraph_live(state, {**v, "likeness": asked_likeness(state, v)}),
                links.write_inputs(fields.part("paragraph")))
 
 
