@@ -207,8 +207,15 @@ def _likeness_look(value: float | None) -> dict:
     """The likeness slider of a row whose style's own likeness is `value` (None: no fitted hand to scale)."""
     return dict(minimum=LIKENESS_RANGE[0], maximum=LIKENESS_RANGE[1], step=0.05,
                 value=1.0 if value is None else value, interactive=value is not None, label="Likeness",
-                info="how much of the writer's own hand (less: neater)" if value is not None
-                else "for bank styles with a fitted hand")
+                info=_likeness_info(value))
+
+
+def _likeness_info(value: float | None) -> str:
+    if value is None:
+        return "only bank styles have a fitted hand to scale"
+    if value >= LIKENESS_RANGE[1]:
+        return "how much of the writer's own hand: this style reads well with all of it"
+    return f"how much of the writer's own hand: {value:g} keeps this style legible, 1 is all of it"
 
 
 def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
