@@ -77,7 +77,7 @@ def test_every_event_of_the_app_with_several_inputs_takes_them_by_name(tiny_ckpt
     endpoint = {fn.api_name: fn for fn in ours}["write_paragraph_pdf"]
     assert endpoint.input_keyword_names == ["text", "style", "bias", "color", "width", "page", "margin_mm",
                                             "width_mm", "size_mm", "line_spacing", "align", "variation", "seed",
-                                            "checkpoint", "paper", "rule_pitch", "rule_color", "own"]
+                                            "checkpoint", "paper", "rule_pitch", "rule_color", "likeness", "own"]
 
 
 def test_notes_are_shown_by_their_level(monkeypatch):
