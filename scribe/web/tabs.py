@@ -173,13 +173,14 @@ def _line_row(state: AppState, n: int, r: dict, own=None) -> tuple[dict, gr.Butt
                            scale=3, elem_classes="scribe-look")
         with gr.Row(key=f"row3-{rid}", equal_height=True):
             bias = gr.Slider(*BIAS_RANGE, value=r["bias"], step=0.05, key=f"bias-{rid}", label="Neatness (bias)",
-                             interactive=True, min_width=160, scale=3)
+                             interactive=True, min_width=160, scale=1)
+            likeness = gr.Slider(**_likeness_look(r.get("likeness")), key=f"likeness-{rid}", min_width=160, scale=1,
+                                 elem_classes="scribe-line-likeness")
+        with gr.Row(key=f"row4-{rid}", equal_height=True):
             color = gr.ColorPicker(r["color"], key=f"color-{rid}", label="Ink", interactive=True, min_width=70,
                                    scale=1)
             width = gr.Slider(0.3, 6.0, value=r["width"], step=0.1, key=f"width-{rid}", label="Stroke (px)",
-                              interactive=True, min_width=140, scale=2)
-            likeness = gr.Slider(**_likeness_look(r.get("likeness")), key=f"likeness-{rid}", min_width=150, scale=2,
-                                 elem_classes="scribe-line-likeness")
+                              interactive=True, min_width=140, scale=4)
 
     def style_chosen(choice):      # the preview, and the likeness the new style starts from
         return views.style_row_preview(bank, choice), gr.update(**_likeness_look(state.likeness_of(choice, own)))
@@ -212,10 +213,10 @@ def _likeness_look(value: float | None) -> dict:
 
 def _likeness_info(value: float | None) -> str:
     if value is None:
-        return "only bank styles have a fitted hand to scale"
+        return "no fitted hand"
     if value >= LIKENESS_RANGE[1]:
-        return "how much of the writer's own hand: this style reads well with all of it"
-    return f"how much of the writer's own hand: {value:g} keeps this style legible, 1 is all of it"
+        return "1 = all of the writer's hand"
+    return f"{value:g} keeps it legible; 1 = all"
 
 
 def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
