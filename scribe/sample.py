@@ -357,12 +357,15 @@ def report_notes(result, first: bool) -> None:
 
 
 def list_styles(style_dir) -> int:
+    from .style_adapters import own_strength
     from .styles import StyleBank
     bank = StyleBank(style_dir)
     for i in bank.ids:
         style = bank.get(i)
         lines = f" (+{len(style.more)} more line{'s' * (len(style.more) != 1)} of the writer)" if style.more else ""
-        print(f"{i:3d}  {style.description or '(no description)':42s}  {style.text!r}{lines}")
+        likeness = own_strength(style)
+        fitted = "" if likeness is None else f"  likeness {likeness:g}"
+        print(f"{i:3d}  {style.description or '(no description)':42s}  {style.text!r}{lines}{fitted}")
     print(f"{len(bank.ids)} styles in {bank.folder.name}/; write in one with --style N")
     if bank.adapter_file is not None:
         from .style_adapters import AdapterError, read_adapter_records, style_strength
@@ -374,7 +377,7 @@ def list_styles(style_dir) -> int:
             strength = (f"strength {values[0]:g}-{values[-1]:g} by style, chosen by legibility" if by_style
                         else f"strength {record.get('strength', 1.0):g}")
             print(f"{len(styles)} of them also have the model's biases and output layer fitted to "
-                  f"their writer ({bank.adapter_file.name}, {strength})")
+                  f"their writer ({bank.adapter_file.name}, {strength}; --likeness 0-1 sets another)")
         except AdapterError as e:
             print(f"warning: {bank.adapter_file.name} cannot be read ({e}); the styles are written by priming alone",
                   file=sys.stderr)

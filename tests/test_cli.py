@@ -107,3 +107,5 @@ def test_list_styles_names_every_style_with_its_hand(tiny_style_dir):
     assert shipped.returncode == 0 and rows[-2].startswith("13 styles")
     assert rows[-1].startswith("13 of them also have the model's biases and output layer fitted") and "by style, chosen by legibility" in rows[-1]
     assert all("(no description)" not in row for row in rows)
+    assert rows[5].endswith("likeness 0.15") and rows[0].endswith("likeness 1")     # each style's own
+    assert "likeness" not in r.stdout.replace("--likeness", "")
