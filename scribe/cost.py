@@ -9,7 +9,8 @@ part per row. So, per batch:
     steps = STEPS_PER_CHAR * STEP_MARGIN * (longest line's characters)
     seconds = steps * (STEP_S + ROW_S * lines * N) + READ_S * lines * N (the reader, when N > 1)
 
-times LIVE_FACTOR when the ink is watched live, plus PIXEL_S per PNG pixel. A paragraph is
+times LIVE_FACTOR when the ink is watched live, plus PIXEL_S per PNG pixel, plus PRIME_S for each
+style (at each likeness) the request primes for the first time. A paragraph is
 estimated from its first wrap (its lines before any sampling) and may re-write some lines in later
 wrap rounds (PARAGRAPH_ROUNDS).
 
@@ -31,6 +32,7 @@ ROW_S = 0.05e-3               # seconds per pen step per row (line x candidate) 
 READ_S = 5e-3                 # seconds for the reader to read one candidate
 LIVE_FACTOR = 1.5             # live ink: the updates' rendering and sending on top of sampling
 PIXEL_S = 25e-9               # seconds per PNG pixel (rasterising, compressing)
+PRIME_S = 0.2                 # priming a style with its adapter at a new likeness (3 lines through the adapted model)
 PARAGRAPH_ROUNDS = 2.5        # paragraph mode: later wrap rounds re-write lines, pages are rendered
 DEFAULT_BUDGET_S = 20.0       # the app's default (--max_request_cost): well inside 30 s of one worker
 
@@ -40,9 +42,10 @@ class RequestTooCostly(InputError):
 
 
 def estimate(line_lengths: list[int], candidates: int = 1, live: bool = False, png_pixels: float = 0.0,
-             paragraph: bool = False) -> float:
+             paragraph: bool = False, primings: int = 0) -> float:
     """Estimated seconds of one core for writing lines of these lengths (characters; blank lines 0)
-    with N candidates each, watched live or not, with a PNG of `png_pixels` pixels."""
+    with N candidates each, watched live or not, with a PNG of `png_pixels` pixels, priming `primings`
+    styles first."""
     lines = [n for n in line_lengths if n > 0]
     n = max(1, int(candidates))
     seconds = 0.0
@@ -55,28 +58,28 @@ def estimate(line_lengths: list[int], candidates: int = 1, live: bool = False, p
         seconds *= PARAGRAPH_ROUNDS
     if live:
         seconds *= LIVE_FACTOR
-    return seconds + PIXEL_S * max(0.0, png_pixels)
+    return seconds + PIXEL_S * max(0.0, png_pixels) + PRIME_S * max(0, primings)
 
 
 def fit_budget(line_lengths: list[int], candidates: int, budget: float | None, live: bool = False,
-               png_pixels: float = 0.0, paragraph: bool = False) -> tuple[int, str]:
+               png_pixels: float = 0.0, paragraph: bool = False, primings: int = 0) -> tuple[int, str]:
     """(N to use, a note or "") for a request that must fit `budget` seconds (None: no budget).
     Lowers N as far as 1; raises RequestTooCostly, naming the budget, when even N = 1 is over it."""
     n = max(1, int(candidates))
     if budget is None:
         return n, ""
     for k in range(n, 0, -1):
-        cost = estimate(line_lengths, k, live, png_pixels, paragraph)
+        cost = estimate(line_lengths, k, live, png_pixels, paragraph, primings)
         if cost <= budget:
             if k == n:
                 return n, ""
             return k, (f"legibility check lowered from {n} to {k} candidate{'s' * (k != 1)} per line: with {n} "
-                       f"this request would take about {estimate(line_lengths, n, live, png_pixels, paragraph):.0f} s "
+                       f"this request would take about {estimate(line_lengths, n, live, png_pixels, paragraph, primings):.0f} s "
                        f"of the server's time, over its limit of {budget:g} s per request")
     lines = sum(1 for x in line_lengths if x > 0)
     raise RequestTooCostly(
         f"this request ({lines} lines, {sum(line_lengths)} characters{', live ink' if live else ''}) would take "
-        f"about {estimate(line_lengths, 1, live, png_pixels, paragraph):.0f} s of the server's time even without "
+        f"about {estimate(line_lengths, 1, live, png_pixels, paragraph, primings):.0f} s of the server's time even without "
         f"the legibility check, over its limit of {budget:g} s per request (--max_request_cost): write fewer "
         f"or shorter lines, or split the text")
 

@@ -145,7 +145,8 @@ class Hand:
         request = self.check(request)
         specs, layout = request.lines, request.layout
         n, bad = legibility.resolve_candidates(request.candidates)
-        n, lowered = cost.fit_budget([len(s.text) for s in specs], n, budget, live=every is not None)
+        n, lowered = cost.fit_budget([len(s.text) for s in specs], n, budget, live=every is not None,
+                                     primings=self.primings_needed(specs))
         check, reader = LegibilityCheck(n, skipped=bad, lowered=lowered), None
         if n > 1:
             reader, check.skipped = legibility.reader_or_reason(self.reader_path, self._readers)
@@ -167,11 +168,17 @@ class Hand:
         return [Note(f"written without the styles' adapters: {why}", WARNING)
                 for path, why in sorted(self.priming.problems.items()) if path in files]
 
+    def primings_needed(self, specs) -> int:
+        """How many styles (each at its likeness) writing checked `specs` would prime for the first time:
+        part of the request's cost (scribe.cost), since a hostile request can ask for many likenesses."""
+        pens = {(int(s.style), s.likeness) for s in specs if s.text and s.style is not None}
+        return sum(not self.priming.has(self._style(sid), like) for sid, like in pens)
+
     def likeness_notes(self, specs) -> list[Note]:
         """A note when a line asks for a likeness its style cannot give (no fitted hand to scale: the
         model's own hand, a user's style, a bank without usable adapters)."""
         styles = sorted({-1 if s.style is None else int(s.style) for s in specs if s.text and s.likeness is not None
-                         and (s.style is None or self.primed(int(s.style)).adapter is None)})
+                         and (s.style is None or self.priming.adapter(self._style(int(s.style))) is None)})
         if not styles:
             return []
         names = ["the model's own hand" if sid < 0 else f"style {sid}" for sid in styles]

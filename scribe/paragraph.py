@@ -50,7 +50,7 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
     if png_dpi is not None:
         cost.check_png_pixels(*layout.page_size_px(page_layout, len(planned)), png_dpi, MAX_PNG_PIXELS)
     candidates, lowered = cost.fit_budget([len(t) for t in planned], candidates, budget, live=every is not None,
-                                          paragraph=True)
+                                          paragraph=True, primings=hand.primings_needed([replace(pen, text="x")]))
     written: dict[tuple[str, int], layout.WrittenLine] = {}   # (text, occurrence) -> ink
     sampled: dict[tuple[str, int], object] = {}                # -> its SampledLine
     read: dict[tuple[str, int], tuple[float | None, str | None]] = {}   # -> the check's (CER, reading)

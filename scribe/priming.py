@@ -23,6 +23,7 @@ from .style_adapters import AdapterError, StyleAdapter, load_adapters
 from .styles import Style, StyleError
 
 MAX_PRIMED = 512     # states kept per cache (a few kB each); the oldest go first
+MAX_SCALED = 32      # style adapters kept at a line's likeness (about 0.4 MB each for the shipped model)
 
 
 def fast_step_or_none(model):
@@ -64,6 +65,7 @@ class PrimingCache:
         self.sampler, self.alphabet, self.stats = sampler, alphabet, stats
         self._states: dict[str, PrimedStyle] = {}
         self._adapters: dict[str, dict] = {}     # adapters file (path and mtime) -> {style id: StyleAdapter}
+        self._scaled_adapters: dict[tuple, StyleAdapter] = {}   # (adapter key, a line's likeness) -> its values
         self._lock = threading.Lock()
         # why a bank's adapters file was not used (another model's, damaged), by its path: results say it
         self.problems: dict[str, str] = {}
@@ -91,13 +93,32 @@ class PrimingCache:
     def __len__(self) -> int:
         return len(self._states)
 
+    def _scaled(self, adapter: StyleAdapter, strength: float) -> StyleAdapter:
+        """adapter.at(strength), made once (a line's likeness asks for it on every write)."""
+        key = (adapter.key, strength)
+        found = self._scaled_adapters.get(key)
+        if found is None:
+            found = adapter.at(strength)
+            with self._lock:
+                while len(self._scaled_adapters) >= MAX_SCALED:
+                    self._scaled_adapters.pop(next(iter(self._scaled_adapters)))
+                self._scaled_adapters[key] = found
+        return found
+
+    def _key_and_adapter(self, style: Style, likeness: float | None) -> tuple[str, StyleAdapter | None]:
+        adapter = self.adapter(style)
+        if adapter is not None and likeness is not None:
+            adapter = self._scaled(adapter, float(likeness))
+        return style_key(style) + (f":{adapter.key}" if adapter is not None else ""), adapter
+
+    def has(self, style: Style, likeness: float | None = None) -> bool:
+        """Whether get(style, likeness) is already primed (costs nothing)."""
+        return self._key_and_adapter(style, likeness)[0] in self._states
+
     def get(self, style: Style, likeness: float | None = None) -> PrimedStyle:
         """The style primed (cached), its adapter at `likeness` of the fitted delta (None: the style's own
         strength); likeness does nothing for a style without an adapter."""
-        adapter = self.adapter(style)
-        if adapter is not None and likeness is not None:
-            adapter = adapter.at(float(likeness))
-        key = style_key(style) + (f":{adapter.key}" if adapter is not None else "")
+        key, adapter = self._key_and_adapter(style, likeness)
         found = self._states.get(key)
         if found is not None:
             return found

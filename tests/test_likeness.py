@@ -193,3 +193,20 @@ def test_the_app_offers_each_style_its_own_likeness(tiny_ckpt_path, tiny_style_d
     assert asked_likeness(state, Values(style="0", likeness=1.0)) is None   # a locked slider asks nothing
     assert asked_likeness(state, Values(style=forms.FREE_STYLE, likeness=1.0)) is None
     assert StyleBank(tiny_style_dir, adapters=False).adapter_file is None
+
+
+def test_each_new_likeness_is_part_of_the_request_s_cost(tiny_ckpt_path, tiny_style_dir):
+    """A style primed at a new likeness costs a priming; a request is charged for those it needs, so
+    one that asks for many likenesses cannot run past the server's budget unseen."""
+    from scribe import cost
+    from scribe.cost import RequestTooCostly
+    _bank(tiny_ckpt_path, tiny_style_dir, {1: 0.6})
+    hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
+    specs = [LineSpec("hi", 1, 1.0, likeness=k / 20) for k in range(20)] + [LineSpec("hi", 1, 1.0),
+                                                                           LineSpec("yo", 1, 1.0, likeness=0.6)]
+    assert hand.primings_needed(specs) == 21           # 20 likenesses; 0.6 is the style's own
+    assert cost.estimate([2] * 22, primings=21) == pytest.approx(cost.estimate([2] * 22) + 21 * cost.PRIME_S)
+    with pytest.raises(RequestTooCostly):
+        hand.write(specs, seed=1, max_steps=10, candidates=1, budget=20 * cost.PRIME_S)
+    hand.write(specs[:3], seed=1, max_steps=10, candidates=1)
+    assert hand.primings_needed(specs) == 18
