@@ -52,6 +52,9 @@ def _build_command():
                   help="Style id from the style bank (0-12 shipped); default: the model's own hand.")
     @click.option("-b", "--bias", type=vpc.FloatType(), default=None,
                   help="Neatness, 0-4 (default 0.75): higher is neater and less varied.")
+    @click.option("--likeness", type=vpc.FloatType(), default=None,
+                  help="How much of a shipped style's fitted hand, 0-1 (default: each style's own; 1 = the "
+                       "writer's hand in full).")
     @click.option("--size", type=vpc.LengthType(), default=f"{DEFAULT_SIZE_MM:g}mm",
                   help=f"Writing size: the typical ink height (default {DEFAULT_SIZE_MM:g}mm).")
     @click.option("--line-spacing", type=vpc.LengthType(), default=None,
@@ -74,8 +77,8 @@ def _build_command():
                   help="Another style bank folder (style-N-chars.npy / style-N-strokes.npy).")
     @click.option("--max-steps", type=vpc.IntegerType(), default=None, help="Hard cap on pen steps per line.")
     @vpc.global_processor
-    def scribe(document: vp.Document, text, text_file, style, bias, size, line_spacing, align, position, seed,
-               candidates, layer_per_line, layer, checkpoint, style_dir, max_steps) -> vp.Document:
+    def scribe(document: vp.Document, text, text_file, style, bias, likeness, size, line_spacing, align, position,
+               seed, candidates, layer_per_line, layer, checkpoint, style_dir, max_steps) -> vp.Document:
         """Write TEXT in handwriting (Scribe: Graves 2013 handwriting synthesis).
 
         Each line of TEXT (the first word after `scribe`, or --text; a literal \\n breaks a line) or of
@@ -90,7 +93,7 @@ def _build_command():
         lines = _lines(text, text_file)
         try:
             page = _write(lines, style, bias, size, line_spacing, align, seed, candidates, checkpoint,
-                          style_dir, max_steps, MM_PER_PX)
+                          style_dir, max_steps, MM_PER_PX, likeness)
         except ScribeError as e:         # InputError, StyleError, CheckpointError ...: one line, no traceback
             raise click.ClickException(str(e)) from None
         from .render.plotter import pen_paths_by_line
@@ -164,7 +167,7 @@ def _lines(text: str | None, text_file: str | None) -> list[str]:
 
 
 def _write(lines, style, bias, size_px, spacing_px, align, seed, candidates, checkpoint, style_dir, max_steps,
-           mm_per_px):
+           mm_per_px, likeness=None):
     """The page of handwriting (margin 0: the first line box at 0, 0; the caller places the ink), in CSS px."""
     from .candidates import check_candidates
     from .hand import Hand, use_sampling_threads
@@ -182,7 +185,7 @@ def _write(lines, style, bias, size_px, spacing_px, align, seed, candidates, che
     candidates = check_candidates(DEFAULT_CANDIDATES if candidates is None else candidates)
     use_sampling_threads()
     hand = Hand.load(checkpoint, style_dir)
-    specs = [LineSpec(t, style, DEFAULT_BIAS if bias is None else bias) for t in lines]
+    specs = [LineSpec(t, style, DEFAULT_BIAS if bias is None else bias, likeness=likeness) for t in lines]
     writing = hand.write(WriteRequest(specs, seed, layout, candidates=candidates, max_steps=max_steps))
     _report(writing)
     return writing.page()

@@ -75,6 +75,7 @@ def test_the_legibility_check_runs_and_says_what_it_found(capfd):
 
 @pytest.mark.parametrize("pipeline, message", [
     ('scribe "hi" --bias 9 --candidates 1', "bias 9"),
+    ('scribe "hi" --style 1 --likeness 3 --candidates 1', "likeness 3.0 is not a number in 0-1"),
     ('scribe "hi" --style 99 --candidates 1', "style"),
     ('scribe "hi" --candidates 40', "40"),
     ('scribe "hi" --size 0.5mm', "writing size"),
