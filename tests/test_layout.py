@@ -51,6 +51,9 @@ class FakeHand:
     def _style(self, style_id):
         raise StyleError(f"no style {style_id}")
 
+    def primings_needed(self, specs) -> int:      # it has no styles to prime
+        return 0
+
     def ink_for(self, text: str, rng) -> np.ndarray:
         h, strokes, x = self.stats.ink_height, [], 0.0
         k = self.true_unit * (1 + self.jitter * rng.uniform(-1, 1))
