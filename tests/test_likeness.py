@@ -210,3 +210,24 @@ def test_each_new_likeness_is_part_of_the_request_s_cost(tiny_ckpt_path, tiny_st
         hand.write(specs, seed=1, max_steps=10, candidates=1, budget=20 * cost.PRIME_S)
     hand.write(specs[:3], seed=1, max_steps=10, candidates=1)
     assert hand.primings_needed(specs) == 18
+
+
+def test_the_likeness_image_shows_the_writer_then_three_likenesses(tiny_ckpt_path, tiny_style_dir, tmp_path):
+    """scripts/likeness_image.py (docs/img/likeness.png): one labelled row for the writer's own line and
+    one per likeness, in one SVG that cairosvg renders."""
+    import importlib.util
+    import xml.etree.ElementTree as ET
+    from helpers import ROOT
+    spec = importlib.util.spec_from_file_location("likeness_image", ROOT / "scripts" / "likeness_image.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    _bank(tiny_ckpt_path, tiny_style_dir, {1: 0.6})
+    hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
+    rows = script.rows_for(hand, 1, seed=3, bias=1.0)
+    assert [label for label, _ in rows] == ["style 1: the writer's own line", "likeness 0 (priming alone)",
+                                           "likeness 0.6 (the style's own)", "likeness 1 (the fitted hand)"]
+    assert rows[1][1] != rows[3][1]                  # likeness 0 and 1 write different ink
+    root = ET.fromstring(script.compose(rows))
+    assert len(root.findall("{http://www.w3.org/2000/svg}svg")) == 4
+    import cairosvg
+    assert cairosvg.svg2png(bytestring=script.compose(rows).encode())[:4] == b"\x89PNG"
