@@ -15,6 +15,7 @@ written without adapters (and says so), never with the wrong ones.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,8 +175,16 @@ def own_strength(style) -> float | None:
     if path is None:
         return None
     try:
-        meta = read_adapter_records(path)
-        styles = meta.get("styles") if isinstance(meta.get("styles"), dict) else {}
-        return style_strength(meta, style.style_id, Path(path).name) if str(style.style_id) in styles else None
+        stat = Path(path).stat()
+        return _own_strengths(str(path), stat.st_mtime_ns, stat.st_size).get(style.style_id)
     except (AdapterError, OSError):
         return None
+
+
+@functools.lru_cache(maxsize=16)
+def _own_strengths(path: str, mtime_ns: int, size: int) -> dict[int, float]:
+    """{style id: default strength} of an adapters file, read once per version of the file (the app asks
+    for a style's on every style pick and every write)."""
+    meta = read_adapter_records(path)
+    styles = meta.get("styles") if isinstance(meta.get("styles"), dict) else {}
+    return {int(sid): style_strength(meta, int(sid), Path(path).name) for sid in styles}

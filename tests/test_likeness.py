@@ -187,11 +187,10 @@ def test_the_app_offers_each_style_its_own_likeness(tiny_ckpt_path, tiny_style_d
     assert state.likeness_of("99") is None
     assert state.new_row("x", 1)["likeness"] == 0.6 and state.new_row("x", 1, likeness=0.3)["likeness"] == 0.3
     assert state.new_row("x", 0, likeness=0.3)["likeness"] is None      # nothing to scale
-    from scribe.web.fields import Values
     from scribe.web.tabs import asked_likeness
-    assert asked_likeness(state, Values(style="1", likeness=0.3)) == 0.3
-    assert asked_likeness(state, Values(style="0", likeness=1.0)) is None   # a locked slider asks nothing
-    assert asked_likeness(state, Values(style=forms.FREE_STYLE, likeness=1.0)) is None
+    assert asked_likeness(state, "1", 0.3) == 0.3
+    assert asked_likeness(state, "0", 1.0) is None   # a locked slider asks nothing
+    assert asked_likeness(state, forms.FREE_STYLE, 1.0) is None
     assert StyleBank(tiny_style_dir, adapters=False).adapter_file is None
 
 

@@ -198,10 +198,10 @@ def _likeness_slider(state: AppState, style: gr.Dropdown, first_style, elem_id: 
     return slider
 
 
-def asked_likeness(state: AppState, v):
-    """The likeness a one-pen tab asks for: its slider's value, or nothing where the slider is locked (the
-    style has no fitted hand to scale)."""
-    return None if state.likeness_of(v.style, v.own) is None else v.likeness
+def asked_likeness(state: AppState, style, value, own=None):
+    """The likeness a slider asks for: its value, or nothing where it is locked (the style has no fitted
+    hand to scale)."""
+    return None if state.likeness_of(style, own) is None else value
 
 
 def _likeness_look(value: float | None) -> dict:
@@ -265,10 +265,8 @@ def lines_tab(state: AppState, first_style: str, links: Links) -> LinesTab:
             on(remove.click, lambda v, rid=rid: remove_row(rid, on_screen(v)), controls, **edit)
 
         def start(v):
-            typed = [{k: row[k] for k in ROW_FIELDS} for row in on_screen(v)]
-            for row in typed:      # a locked slider (no fitted hand to scale) asks for nothing
-                if state.likeness_of(row["style"], own) is None:
-                    row["likeness"] = None
+            typed = [{**{k: row[k] for k in ROW_FIELDS},
+                      "likeness": asked_likeness(state, row["style"], row["likeness"], own)} for row in on_screen(v)]
             return write_lines_live(state, lambda: forms.specs_from_rows(typed), v)
 
         texts = [c for name, c in controls.items() if name.startswith("text_")]
@@ -371,7 +369,7 @@ def quick_tab(state: AppState, first_style: str, fields: Fields) -> QuickTab:
 def wire_quick(state: AppState, tab: QuickTab, fields: Fields, links: Links) -> None:
     def start(v):
         specs = lambda: forms.specs_from_block(v.text, v.style, v.bias, v.color, v.width, v.wrap_at,  # noqa: E731
-                                               asked_likeness(state, v))
+                                               asked_likeness(state, v.style, v.likeness, v.own))
         return write_lines_live(state, specs, v)
 
     wire_write(state, links.out, tab.write.click, tab.stop, start, links.write_inputs(fields.part("quick")))
@@ -419,7 +417,8 @@ def paragraph_tab(state: AppState, first_style: str, fields: Fields) -> Paragrap
 
 def wire_paragraph(state: AppState, tab: ParagraphTab, fields: Fields, links: Links) -> None:
     wire_write(state, links.out, tab.write.click, tab.stop,
-               lambda v: write_paragraph_live(state, {**v, "likeness": asked_likeness(state, v)}),
+               lambda v: write_paragraph_live(state, {**v, "likeness": asked_likeness(state, v.style, v.likeness,
+                                                                                       v.own)}),
                links.write_inputs(fields.part("paragraph")))
 
 
