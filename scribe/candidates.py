@@ -19,11 +19,19 @@ the text) beats one that reads shorter or longer, and what is still tied goes to
 reader is surest says its text (CTC likelihood of the text, one reader pass over the tied candidates
 only; mean_nll, the model's own likelihood, with a reader that cannot tell). N = 1 turns the check off.
 
+A line in a style has a second question: is it in that style's hand? Reading alone picks the most
+generic candidate more often than not, so such a line (when the hand scorer is there: scribe.nearness)
+keeps, of its candidates reading about as well as the best (exactly, when one reads exactly; else
+within NEAR_EDITS misread characters), the one nearest the style's own lines; it draws all N (an
+exact reading does not end it early, as a nearer exact candidate may still be running). Lines in the
+model's own hand stop early as above.
+
 Hand.write calls `checked_lines`; nothing here changes the sampler.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -33,6 +41,7 @@ from . import accents
 from .accents import base_text
 from .errors import InputError
 from .model import MixtureParams, carried_after_prime, mixture_nll
+from .nearness import NEAR_EDITS
 from .recognizer import Recognizer, RecognizerError, canonical, edit_distance, load_recognizer
 from .request import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES   # the one default N, and its range
 from .sampling import LineRequest, SampledLine, ends_in_full_stop, late_dot_ok
@@ -82,6 +91,9 @@ class LegibilityCheck:
     accents_stripped: bool = False           # some line had accented letters, read as their base letters
     lowered: str = ""                        # N was lowered to fit the request budget (scribe.cost): why
     rounds: int = 1                          # paragraph mode's wrap-and-write passes the draws were made in
+    hand_picked: list[bool] = field(default_factory=list)   # per written line: the style's hand picked
+                                                             # another candidate than reading alone would
+    hand_skipped: str = ""                   # why lines in a style were chosen by reading alone ("" when not)
 
     @property
     def ran(self) -> bool:
@@ -90,6 +102,11 @@ class LegibilityCheck:
     @property
     def lines_checked(self) -> int:
         return sum(c is not None for c in self.line_cers) if self.ran else 0
+
+    @property
+    def by_hand(self) -> int:
+        """Lines where the style's hand (scribe.nearness) picked another candidate than reading alone."""
+        return sum(self.hand_picked)
 
     @property
     def cer(self) -> float | None:
@@ -116,6 +133,11 @@ class LegibilityCheck:
         if poor:
             text += (f"; line{'s' * (len(poor) > 1)} {', '.join(str(i + 1) for i in poor)} still read"
                      f"{'s' * (len(poor) == 1)} poorly (reader's CER above {POOR_CER:g})")
+        if self.by_hand:
+            text += (f"; {self.by_hand} line{'s' * (self.by_hand != 1)} kept a candidate nearer its style's hand "
+                     f"that reads about as well")
+        if self.hand_skipped:
+            text += f"; chosen by reading alone ({self.hand_skipped})"
         if self.accents_stripped:
             text += "; accented letters were compared as their base letters (the reader knows no accents)"
         return text + (f"; {self.lowered}" if self.lowered else "")
@@ -126,6 +148,7 @@ class LegibilityCheck:
                 "poor_lines": [i + 1 for i in self.poor_lines],
                 "line_cers": [None if c is None else round(c, 4) for c in self.line_cers],
                 "skipped": self.skipped, "accents_stripped": self.accents_stripped, "lowered": self.lowered,
+                "by_hand": self.by_hand, "hand_skipped": self.hand_skipped,
                 "summary": self.summary()}
 
 
@@ -151,6 +174,18 @@ def line_score(reading: str, text: str) -> tuple[float, bool]:
     h, r = canonical(reading), canonical(text)
     whole = len(h) == len(r) and len(h.split()) == len(r.split())
     return edit_distance(h, r) / max(1, len(r)), whole
+
+
+def nearest_of_best(text: str, cers: list[float], near: list[float], default: int) -> int:
+    """Of the candidates reading about as well as the best (CERs against `text`), the one nearest its
+    style's hand; `default` (reading's own pick) wins a tie. "About as well": exactly, when some
+    candidate reads exactly (a line that reads as its text stays so); else within NEAR_EDITS
+    misread characters of the best."""
+    length = max(1, len(canonical(text)))
+    edits = [round(c * length) for c in cers]
+    slack = NEAR_EDITS if min(edits) > 0 else 0
+    fair = [j for j, e in enumerate(edits) if e <= min(edits) + slack]
+    return max(fair, key=lambda j: (near[j], j == default))
 
 
 def rank(cers: list[float], whole: list[bool], nll: list[float] | None = None) -> int:
@@ -265,12 +300,22 @@ def _layer1_rows(model, rows: list[torch.Tensor], texts: list[list[int]], device
         return torch.stack(hs, 1), torch.stack(ws, 1)
 
 
+class Chosen(NamedTuple):
+    """choose()'s answer, per line."""
+    index: list[int]          # the chosen candidate
+    cers: list[float]         # the reader's CER of it
+    readings: list[str]       # what the reader read on it
+    by_hand: list[bool]       # the style's hand picked it over reading's own pick
+
+
 def choose(texts: list[str], candidates: list[list], reader: Recognizer, likelihood=None,
-           readings: list[list[str]] | None = None) -> tuple[list[int], list[float], list[str]]:
-    """For each line (its text and its sampled candidates), (index of the chosen candidate, the
-    reader's CER of it, what the reader read). `likelihood(pairs)` -> NLL per (line, candidate) pair:
+           readings: list[list[str]] | None = None, nearness: list | None = None) -> Chosen:
+    """For each line (its text and its sampled candidates), the chosen candidate (Chosen: its index,
+    the reader's CER of it, what the reader read, whether the hand chose it). `likelihood(pairs)` -> NLL per (line, candidate) pair:
     called once, for the lines still tied after CER and wholeness (None: ties go to the first).
-    `readings`, per line and candidate, when the caller has read them already.
+    `readings`, per line and candidate, when the caller has read them already. `nearness`, per line,
+    None or each candidate's nearness to the line's style (scribe.nearness): such a line keeps, of
+    the candidates reading about as well as the best (nearest_of_best), the nearest.
 
     The reader knows only IAM-OnDB's letters: each reading is compared with the text as the model
     wrote it (accents.base_text: "Café" as "Cafe", "ß" as "B"), from the model's own ink (without the
@@ -285,8 +330,11 @@ def choose(texts: list[str], candidates: list[list], reader: Recognizer, likelih
     for text, cs in zip(texts, candidates):
         scores.append([line_score(readings[k + j], text) for j in range(len(cs))])
         k += len(cs)
+    near = [nearness[i] if nearness is not None and nearness[i] is not None else None for i in range(len(texts))]
     tied = []
     for i, sc in enumerate(scores):
+        if near[i] is not None:
+            continue                      # the hand settles ties on such a line, not the likelihood
         best = min((c, not w) for c, w in sc)
         ties = [j for j, (c, w) in enumerate(sc) if (c, not w) == best]
         if len(ties) > 1:
@@ -294,14 +342,17 @@ def choose(texts: list[str], candidates: list[list], reader: Recognizer, likelih
     nll = {}
     if tied and likelihood is not None:
         nll = dict(zip(tied, likelihood(tied)))
-    chosen, cers, read_back, k = [], [], [], 0
+    chosen, cers, read_back, by_hand, k = [], [], [], [], 0
     for i, sc in enumerate(scores):
-        j = rank([c for c, _ in sc], [w for _, w in sc], [nll.get((i, j), 0.0) for j in range(len(sc))])
+        j = own = rank([c for c, _ in sc], [w for _, w in sc], [nll.get((i, j), 0.0) for j in range(len(sc))])
+        if near[i] is not None:
+            j = nearest_of_best(texts[i], [c for c, _ in sc], near[i], own)
         chosen.append(j)
         cers.append(sc[j][0])
         read_back.append(readings[k + j])
+        by_hand.append(j != own)
         k += len(sc)
-    return chosen, cers, read_back
+    return Chosen(chosen, cers, read_back, by_hand)
 
 
 # ---- sampling candidates and choosing among them (Hand.write's legibility check) -----------------------
@@ -381,25 +432,53 @@ def _likelihood(hand, specs, rows, check: LegibilityCheck, ink: dict, reader=Non
     return likelihood
 
 
-def choose_in_batch(hand, specs, batch: CandidateBatch, reader, check: LegibilityCheck, use: int | None = None
-                    ) -> list[SampledLine | None]:
+def choose_in_batch(hand, specs, batch: CandidateBatch, reader, check: LegibilityCheck, use: int | None = None,
+                    judge=None) -> list[SampledLine | None]:
     """Per spec, the candidate of a fixed batch (of the first `use`, default all) that `reader` reads
-    best, None for a blank line; fills in `check`. (The fixed-N check: benchmarks compare against it.)"""
+    best (and, with a `judge`, scribe.nearness, nearest its style's hand among those reading about as
+    well), None for a blank line; fills in `check`. (The fixed-N check: benchmarks compare against it.)"""
     m, use = len(batch.rows), use or batch.n
     per_line = [[batch.sampled[j * m + i] for j in range(use)] for i in range(m)]
     ink = {(i, j): (batch.requests[j * m + i], per_line[i][j]) for i in range(m) for j in range(use)}
-    chosen, cers, readings = choose([specs[r].text for r in batch.rows], per_line, reader,
-                                    _likelihood(hand, specs, batch.rows, check, ink, reader))
+    styles = line_styles(hand, specs, batch.rows, judge)
+    picked = choose([specs[r].text for r in batch.rows], per_line, reader,
+                    _likelihood(hand, specs, batch.rows, check, ink, reader),
+                    nearness=nearness_of(judge, per_line, styles))
     check.drawn = m * use
-    return _fill(specs, batch.rows, [per_line[i][c] for i, c in enumerate(chosen)], cers, readings, check)
+    return _fill(specs, batch.rows, [per_line[i][c] for i, c in enumerate(picked.index)], picked, check)
 
 
-def _fill(specs, rows, picked, cers, readings, check: LegibilityCheck) -> list[SampledLine | None]:
+def line_styles(hand, specs, rows: list[int], judge) -> list:
+    """Per checked line, its Style when the hand can judge it (a judge, a line in a style), else None."""
+    if judge is None:
+        return [None] * len(rows)
+    return [None if specs[r].style is None else hand._style(int(specs[r].style)) for r in rows]
+
+
+def nearness_of(judge, per_line: list[list], styles: list) -> list | None:
+    """Per line, each candidate's nearness to the line's style (one scorer call), or None for a line
+    the hand does not judge; None when no line is judged."""
+    judged = [k for k, st in enumerate(styles) if st is not None]
+    if judge is None or not judged:
+        return None
+    flat = [(k, c) for k in judged for c in per_line[k]]
+    near = judge.of([c.model_offsets for _, c in flat], [styles[k] for k, _ in flat])
+    out: list = [None] * len(per_line)
+    i = 0
+    for k in judged:
+        out[k] = near[i:i + len(per_line[k])]
+        i += len(per_line[k])
+    return out
+
+
+def _fill(specs, rows, lines_picked, picked: Chosen, check: LegibilityCheck) -> list[SampledLine | None]:
     check.line_cers, check.readings = [None] * len(specs), [None] * len(specs)
+    check.hand_picked = [False] * len(specs)
     check.accents_stripped = any(accents.has_accents(specs[r].text) for r in rows)
     lines: list[SampledLine | None] = [None] * len(specs)
     for k, r in enumerate(rows):
-        check.line_cers[r], check.readings[r], lines[r] = cers[k], readings[k], picked[k]
+        check.line_cers[r], check.readings[r], lines[r] = picked.cers[k], picked.readings[k], lines_picked[k]
+        check.hand_picked[r] = picked.by_hand[k]
     return lines
 
 
@@ -409,10 +488,12 @@ def accept_cer(reader) -> float:
 
 
 def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck, max_steps: int | None = None,
-                  on_step=None, every=None, accept: float = ACCEPT_CER, chunk: int = CHECK_EVERY):
+                  on_step=None, every=None, accept: float = ACCEPT_CER, chunk: int = CHECK_EVERY, judge=None):
     """The legibility check (see the module docstring): a generator that yields (LiveBatch, rows)
     every `every` pen steps (none without `every`) and returns the chosen SampledLine (None for a
-    blank line) per spec; fills in `check`. n = 1 (or no reader): the plain batch, unread."""
+    blank line) per spec; fills in `check`. n = 1 (or no reader): the plain batch, unread. `judge`
+    (scribe.nearness): lines in a style draw all n candidates and keep, of those reading about as well
+    as the best (nearest_of_best), the one nearest the style's hand."""
     rows = [i for i, s in enumerate(specs) if s.text]            # blank lines stay blank
     if n <= 1 or reader is None or not rows:
         batch = yield from sample_batch(hand, specs, 1, seed, max_steps, on_step, every)
@@ -426,6 +507,9 @@ def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck
     primed = None if primed is None else ([p.repeat(n, *[1] * (p.dim() - 1)) for p in primed[0]],
                                           primed[1].repeat(n, 1))
     texts = [base_text(specs[r].text) for r in rows]
+    styles = line_styles(hand, specs, rows, judge)
+    # A line the hand judges never stops early: an exact reading may lose to a nearer candidate still running.
+    can_stop = {k for k in range(m) if styles[k] is None}
     check.accept_cer = accept
     read: dict[int, str] = {}             # batch row -> what the reader read on its finished ink
     scored: dict = {}                     # batch row -> the reader's log-probabilities (the tie-break's)
@@ -450,12 +534,12 @@ def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck
             batch = live.send(drop)
             new = []
             if batch.step - read_at >= READ_EVERY:
-                new = worth_reading(batch.done, m, read, dropped)
+                new = worth_reading(batch.done, m, read, dropped, can_stop)
                 if new:
                     read_at = batch.step
             if new:
                 for b, h in zip(new, read_rows(new, [batch.model_line(int(b)) for b in new])):
-                    if line_score(h, texts[b % m])[0] <= accept:
+                    if b % m in can_stop and line_score(h, texts[b % m])[0] <= accept:
                         accepted.add(b % m)
             drop = [b for b in range(len(requests)) if b % m in accepted and not batch.done[b] and b not in dropped]
             dropped.update(drop)
@@ -478,20 +562,23 @@ def checked_lines(hand, specs, n: int, seed: int, reader, check: LegibilityCheck
         check.tied_lines, check.tied_rows = len({i for i, _ in pairs}), len(pairs)
         return [reader.nll_of(scored[per_line[k][q]], texts[k]) for k, q in pairs]
     likelihood = from_readings if scoring else _likelihood(hand, specs, rows, check, ink, reader)
-    chosen, cers, readings = choose(texts, [[sampled[b] for b in bs] for bs in per_line], reader, likelihood,
-                                    [[read[b] for b in bs] for bs in per_line])
-    return _fill(specs, rows, [sampled[per_line[k][c]] for k, c in enumerate(chosen)], cers, readings, check)
+    cands = [[sampled[b] for b in bs] for bs in per_line]
+    picked = choose(texts, cands, reader, likelihood, [[read[b] for b in bs] for bs in per_line],
+                    nearness=nearness_of(judge, cands, styles))
+    return _fill(specs, rows, [sampled[per_line[k][c]] for k, c in enumerate(picked.index)], picked, check)
 
 
-def worth_reading(done, m: int, read, dropped) -> list[int]:
+def worth_reading(done, m: int, read, dropped, can_stop=None) -> list[int]:
     """The finished, unread rows to read now, or none: only when reading could end the loop, i.e. when
-    every line that still has a candidate running has a finished one not yet read (if it reads as its
-    text, the line's running candidates are dropped). Reading sooner cannot shorten the loop (a row's
-    step costs little; the loop runs until its last row ends) and a reader call costs tens of pen steps.
-    Rows in line order (line = row % m)."""
+    every line that still has a candidate running can stop early (all lines, or those in `can_stop`)
+    and has a finished one not yet read (if it reads as its text, the line's running candidates are
+    dropped). Reading sooner cannot shorten the loop (a row's step costs little; the loop runs until
+    its last row ends) and a reader call costs tens of pen steps. Rows in line order (line = row % m)."""
     running = {b % m for b in range(len(done)) if not done[b] and b not in dropped}
     ready = [int(b) for b in np.flatnonzero(done) if b not in read and b not in dropped]
     if not running or not running <= {b % m for b in ready}:
+        return []
+    if can_stop is not None and not running <= can_stop:
         return []
     return sorted((b for b in ready if b % m in running), key=lambda b: (b % m, b))
 

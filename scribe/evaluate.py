@@ -36,6 +36,7 @@ from .model import SynthesisNetwork
 from .recognizer import (CHAR_CLASSES, Recognizer, class_cer, load_recognizer, reading_cer,
                          word_accuracy, word_matches)
 from .render.sheet import sheet_svg
+from .request import DEFAULT_CANDIDATES
 from .priming import PrimingCache, fast_step_or_none
 from .sampling import LineRequest, SampledLine, Sampler, ends_in_full_stop, late_dot_ok
 from . import cli
@@ -417,7 +418,7 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
              command: str = "", writer_id_path: str | Path | None = None,
              iam_dir: str | Path | None = "../shared/data/iam-ondb", adapt_writers: int = 0,
              adapt_lines: int = 6, adapt_minutes: float = 3.0, adapt_train: str = "all",
-             style_adapters: bool = True) -> dict:
+             style_adapters: bool = True, check_candidates: int = DEFAULT_CANDIDATES) -> dict:
     """Compute everything, write the report files into out_dir, and return the report dict."""
     started = time.time()
     ckpt_path = Path(checkpoint)
@@ -470,6 +471,17 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
                                iam_dir, notes)
         if style:
             style["style_adapters"] = adapters_used
+    if style and check_candidates > 1:
+        bias = float(biases[len(biases) // 2])
+        log(f"Style fidelity through the legibility check ({check_candidates} candidates, bias {bias:g})...")
+        from .hand import Hand
+        styled = [s for s in style_ids if s is not None]
+        hand = Hand(ckpt, bank)
+        hand.reader_path, hand.scorer_path = recognizer.path, writer_id_path
+        found = bank_writers(bank, data, writer_of_form(derive_writers(read_form_clocks(iam_dir))), styled)
+        style["checked"] = checked_section(hand, load_writer_id(writer_id_path), data, found, styled, sentences,
+                                           bias, seed, check_candidates, recognizer)
+        style["checked"]["ratio"] = round(style["checked"]["cer"] / real_cer, 3) if real_cer else None
     if style and adapt_writers:
         log(f"Learn my hand against priming, {adapt_writers} writers...")
         style["adapted"] = adaptation_section(
@@ -541,6 +553,26 @@ def style_section(lines: list[GenLine], data: ProcessedData, bank, style_ids: li
                      "testset_v lines of known writers")
         return None
     return measure(scorer, data, found, [(ln.style, ln.bias, ln.sampled.offsets) for ln in lines])
+
+
+def checked_section(hand, scorer, data: ProcessedData, found, style_ids: list[int], sentences: list[str],
+                    bias: float, seed: int, candidates: int, reader: Recognizer) -> dict:
+    """Primed lines as a write gives them by default: through `hand`'s legibility check (`candidates`
+    per line, read back; of those reading about as well as the best, the one nearest the style's hand,
+    scribe.nearness), each style's sentences in one write; measured as the primed lines are (`found`:
+    style_fidelity.bank_writers) and read by `reader`."""
+    from .hand import LineSpec
+    lines, texts, by_hand = [], [], 0
+    for st in style_ids:
+        doc = hand.write([LineSpec(t, st, bias) for t in sentences], seed=seed + 7919 * (st + 1), candidates=candidates)
+        lines += [(st, bias, ln.offsets) for ln in doc.lines]
+        texts += sentences
+        by_hand += doc.legibility.by_hand
+    e = measure(scorer, data, found, lines)["by_bias"][f"{bias:g}"]["primed"]
+    cer = reading_cer(reader.read([o for _, _, o in lines]), texts)
+    return {"candidates": candidates, "bias": bias, "rate": e["rate"], "lines": e["lines"],
+            "vs_ceiling": e["vs_ceiling"], "max_share_over_fair": e["max_share_over_fair"],
+            "distance": e["distance"], "per_style": e["per_style"], "cer": round(float(cer), 4), "by_hand": by_hand}
 
 
 def adaptation_section(ckpt, model, data: ProcessedData, bank, style_ids: list[int], sentences: list[str],
@@ -617,7 +649,19 @@ def _style_markdown(style: dict | None) -> list[str]:
             "Per style, primed lines found as their writer: " + "; ".join(
                 f"bias {b}: " + ", ".join(f"{s}: {v:.0%}" for s, v in e["primed"]["per_style"].items())
                 for b, e in style["by_bias"].items() if "primed" in e), "",
+            *(checked_lines_md(style["checked"]) + [""] if style.get("checked") else []),
             *(adapted_lines(style["adapted"]) + [""] if style.get("adapted") else [])]
+
+
+def checked_lines_md(c: dict) -> list[str]:
+    """Markdown for the primed lines written through the legibility check."""
+    return [f"Through the legibility check, as a write gives them by default ({c['candidates']} candidates a line, "
+            f"read back; of those reading about as well as the best, the one nearest the style's own lines by "
+            f"this same scorer, `scribe/nearness.py`), bias {c['bias']:g}: primed lines found as their writer "
+            f"{c['rate']:.1%} of {c['lines']} (**{c['vs_ceiling']:.2f} of the ceiling**), most-chosen writer's "
+            f"share / fair share {c['max_share_over_fair']:.2f}, distance {c['distance']:.2f}; the reader's CER "
+            f"{c['cer']:.3f} (ratio to real lines {c.get('ratio') if c.get('ratio') is not None else 'n/a'}); "
+            f"the hand changed the pick on {c['by_hand']} of {c['lines']} lines."]
 
 
 @cli.command
@@ -651,6 +695,9 @@ def main(argv=None) -> int:
     p.add_argument("--adapt_minutes", type=cli.number(0.05, 60), default=3.0, help="time budget of each adaptation")
     p.add_argument("--no_style_adapters", action="store_true",
                    help="write the bank's styles by priming alone, without their adapters (to measure them)")
+    p.add_argument("--check_candidates", type=cli.whole(0, 16), default=DEFAULT_CANDIDATES,
+                   help="also write the primed lines through the legibility check with this many candidates "
+                        "and measure their style (0 or 1: skip)")
     p.add_argument("--adapt_train", choices=("all", "shapes", "bias"), default="all",
                    help="which weights each adaptation trains (scribe.adapt: all; layers 2-N and the output; "
                         "biases and the output layer)")
@@ -662,7 +709,7 @@ def main(argv=None) -> int:
                           argv if argv is not None else sys.argv[1:]),
                       writer_id_path=args.writer_id, iam_dir=args.iam_dir, adapt_writers=args.adapt_writers,
                       adapt_lines=args.adapt_lines, adapt_minutes=args.adapt_minutes, adapt_train=args.adapt_train,
-                      style_adapters=not args.no_style_adapters)
+                      style_adapters=not args.no_style_adapters, check_candidates=args.check_candidates)
     leg, nll = report["legibility"], report["nll"]
     print(f"Validation NLL {nll['nats_per_line']:.1f} nats/line; CER real {leg['real_cer']:.3f}, generated "
           f"{leg['generated_cer']:.3f}, ratio {_fmt(leg['ratio'], 2)}. Wrote {Path(args.out) / 'report.md'}")

@@ -24,6 +24,7 @@ from . import candidates as legibility
 from . import cost
 from .candidates import LegibilityCheck
 from .checkpoint import Checkpoint, default_checkpoint, load_checkpoint
+from .nearness import nearness_or_reason
 from .priming import PrimedStyle, PrimingCache, fast_step_or_none
 from .render.page import Layout
 from .render.paragraph import ParagraphLayout
@@ -70,7 +71,8 @@ class Hand:
         self.sampler = Sampler(self.model, self.stats, step_fn=step_fn)
         self.styles = styles
         self.reader_path: str | Path | None = None   # the legibility check's reader; None: the shipped one
-        self._readers: dict = {}
+        self.scorer_path: str | Path | None = None   # the check's hand scorer (scribe.nearness); None: the shipped one
+        self._readers: dict = {}                     # loaded readers and scorers, by path
         self.priming = PrimingCache(self.sampler, self.alphabet, self.stats)   # keyed by style content
 
     @classmethod
@@ -152,14 +154,23 @@ class Hand:
             reader, check.skipped = legibility.reader_or_reason(self.reader_path, self._readers)
             if reader is None:
                 n = 1
+        judge = self._judge(specs, check) if n > 1 else None
         seed = random.randrange(2**31) if request.seed is None else request.seed
         lines = yield from self._live(specs, layout, n, legibility.checked_lines(
-            self, specs, n, seed, reader, check, request.max_steps, on_step, every))
+            self, specs, n, seed, reader, check, request.max_steps, on_step, every, judge=judge))
         seconds = time.perf_counter() - started
         result = Result(replace(request, seed=seed), [line_page(specs, lines, self.stats.ink_height, layout)],
                         [s.text for s in specs], lines, self.stats.ink_height, seed, seconds, check)
         result.extra_notes += self.adapter_notes([s.style for s in specs]) + self.likeness_notes(specs)
         return result
+
+    def _judge(self, specs, check: LegibilityCheck):
+        """The check's hand scorer (scribe.nearness) when some line is in a style, else None; a scorer
+        that cannot be loaded leaves those lines to reading alone, and the check says why."""
+        if not any(s.text and s.style is not None for s in specs):
+            return None
+        judge, check.hand_skipped = nearness_or_reason(self.scorer_path, self._readers)
+        return judge
 
     def adapter_notes(self, style_ids) -> list[Note]:
         """A warning per style adapters file that the styles written with could not use (fitted to
@@ -205,8 +216,9 @@ class Hand:
     def choose_candidates(self, specs: list[LineSpec], batch: "legibility.CandidateBatch", reader,
                           check: LegibilityCheck, use: int | None = None) -> list[SampledLine | None]:
         """Per spec, the candidate (of the first `use`, default all) of a fixed batch that `reader`
-        reads best, None for a blank line; fills in `check`."""
-        return legibility.choose_in_batch(self, specs, batch, reader, check, use)
+        reads best (a line in a style: nearest its hand of those reading about as well, as write()
+        chooses), None for a blank line; fills in `check`."""
+        return legibility.choose_in_batch(self, specs, batch, reader, check, use, judge=self._judge(specs, check))
 
     # ---- paragraphs and user styles (scribe.paragraph, scribe.user_style) -----------------------------
     def write_paragraph(self, text: str, style: int | None = None, bias: float = DEFAULT_BIAS,

@@ -53,7 +53,7 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
                                           paragraph=True, primings=hand.primings_needed([replace(pen, text="x")]))
     written: dict[tuple[str, int], layout.WrittenLine] = {}   # (text, occurrence) -> ink
     sampled: dict[tuple[str, int], object] = {}                # -> its SampledLine
-    read: dict[tuple[str, int], tuple[float | None, str | None]] = {}   # -> the check's (CER, reading)
+    read: dict[tuple[str, int], tuple] = {}   # -> the check's (CER, reading, picked by the hand)
     check = LegibilityCheck(candidates, skipped=bad_candidates, lowered=lowered)
     first_width: dict[str, float] = {}
     rounds = 0
@@ -82,9 +82,11 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
             adapter_notes.update((n.text, n) for n in doc.extra_notes)
             check.rounds = rounds
             check.accents_stripped = check.accents_stripped or doc.legibility.accents_stripped
+            check.hand_skipped = check.hand_skipped or doc.legibility.hand_skipped
             for k, key in enumerate(chunk):
                 read[key] = (doc.legibility.line_cers[k] if doc.legibility.line_cers else None,
-                             doc.legibility.readings[k] if doc.legibility.readings else None)
+                             doc.legibility.readings[k] if doc.legibility.readings else None,
+                             bool(doc.legibility.hand_picked[k]) if doc.legibility.hand_picked else False)
             for key, line in zip(chunk, doc.lines):
                 strokes = ink.offsets_to_strokes(line.offsets)
                 w = layout.ink_width(strokes) / hand.stats.ink_height
@@ -102,6 +104,7 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
     if check.ran:
         check.line_cers = [read[k][0] if k[0] else None for k in keys]
         check.readings = [read[k][1] if k[0] else None for k in keys]
+        check.hand_picked = [read[k][2] if k[0] else False for k in keys]
     result = Result(replace(request, seed=seed), pages, wrapped, [sampled[k] if k[0] else None for k in keys],
                     hand.stats.ink_height, seed, time.perf_counter() - started, check, shrunk, line_page, rounds)
     result.extra_notes += list(adapter_notes.values())     # what the chunks' writes noted (the style's

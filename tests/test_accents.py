@@ -247,7 +247,7 @@ def test_the_reader_compares_against_the_text_with_accents_stripped():
     unmarked = np.zeros((4, 3), np.float32)
     line = SampledLine(np.ones((6, 3), np.float32), 4, False, 1.0, unmarked=unmarked)
     reader = BaseReader("Cafe Muller")
-    chosen, cers, readings = candidates.choose(["Café Müller"], [[line]], reader)
+    chosen, cers, readings, _ = candidates.choose(["Café Müller"], [[line]], reader)
     assert cers == [0.0] and readings == ["Cafe Muller"]
     assert reader.seen[0] is unmarked                   # the model's own ink, without the marks
     check = candidates.LegibilityCheck(4, line_cers=[0.0], accents_stripped=True)

@@ -67,7 +67,7 @@ def test_choose_keeps_the_candidate_that_reads_as_its_text_and_asks_likelihood_o
         return [-float(j) for _, j in pairs]      # later candidates are likelier
 
     lines = [[fake_line(3), fake_line(4), fake_line(5)], [fake_line(7), fake_line(6)]]
-    chosen, cers, readings = cand.choose(["the cat sat", "a dog"], lines, reader, likelihood)
+    chosen, cers, readings, _ = cand.choose(["the cat sat", "a dog"], lines, reader, likelihood)
     assert chosen == [2, 1] and cers == [0.0, 0.0] and readings == ["the cat sat", "a dog"]
     assert asked == [(0, 1), (0, 2)]              # line 1 had no tie: no likelihood pass for it
     assert reader.calls == 1                      # every candidate of every line read in one call
