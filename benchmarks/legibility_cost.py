@@ -7,9 +7,11 @@ against the fixed N = 4 check, in one process.
 
 Timing. The guide's three-line document (styles 0 3 7, biases 1.8 0.6 1.2), one torch thread, after
 one warm-up write of each kind: for each seed, Hand.write with candidates=1 (no check), with the
-default candidates (the adaptive check), and the fixed check (N candidates of every line in one
-batch, every one read: Hand.sample_candidates + choose_candidates), interleaved so that the machine's
-load falls on all three alike. Printed: the median over seeds of each one's time over no check's.
+default candidates (the default check: lines in a style draw all N and the nearest of the
+best-reading is kept, scribe.nearness; lines in no style stop early), the fixed check (N candidates
+of every line in one batch, every one read: Hand.sample_candidates + choose_candidates), and the check
+by reading alone (no hand scorer: what the check did before scribe.nearness), interleaved so that
+the machine's load falls on all alike. Printed: the median over seeds of each one's time over no check's.
 `--check_threads K` runs both checks (and a no-check write, for comparison) on K torch threads while the
 baseline stays on one: what the second core buys, on a machine with nothing else running.
 
@@ -50,13 +52,23 @@ def fixed(hand, specs, n, seed):
     return hand.choose_candidates(specs, batch, reader, check), check
 
 
+def reading_alone(hand) -> Hand:
+    """The same model and styles with the check choosing by reading alone (no hand scorer: what the
+    check did before scribe.nearness; lines in a style stop early again)."""
+    alone = Hand(hand.checkpoint, hand.styles)
+    alone.scorer_path = Path("no-hand-scorer.safetensors")     # missing: the check falls back to reading alone
+    return alone
+
+
 def timing(hand, args) -> dict:
     specs = [LineSpec(t, s, b) for t, s, b in GUIDE]
     n = args.candidates
     k_threads = args.check_threads
+    alone = reading_alone(hand)
     kinds = {"no check": (lambda s: hand.write(specs, seed=s, candidates=1), 1),
              "adaptive": (lambda s: hand.write(specs, seed=s, candidates=n), k_threads),
-             f"fixed N={n}": (lambda s: fixed(hand, specs, n, s), k_threads)}
+             f"fixed N={n}": (lambda s: fixed(hand, specs, n, s), k_threads),
+             "reading alone": (lambda s: alone.write(specs, seed=s, candidates=n), k_threads)}
     if k_threads > 1:
         kinds[f"no check, {k_threads} threads"] = (kinds["no check"][0], k_threads)
     for f, threads in kinds.values():       # warm-up: primes the styles, loads the reader
@@ -76,12 +88,12 @@ def timing(hand, args) -> dict:
     torch.set_num_threads(1)
     print(f"timing: the guide document, {args.seeds} seeds, no check on 1 torch thread, the checks on {k_threads}, one process; "
           f"load {os.getloadavg()[0]:.1f} at the end")
-    print(f"  {'kind':<12s} {'median s':>9s} {'median ratio':>13s} {'mean ratio':>11s}")
+    print(f"  {'kind':<14s} {'median s':>9s} {'median ratio':>13s} {'mean ratio':>11s}")
     out = {}
     for k, ts in times.items():
         ratios = [t / b for t, b in zip(ts, base)]
         out[k] = statistics.median(ratios)
-        print(f"  {k:<12s} {statistics.median(ts):>9.3f} {statistics.median(ratios):>12.2f}x "
+        print(f"  {k:<14s} {statistics.median(ts):>9.3f} {statistics.median(ratios):>12.2f}x "
               f"{statistics.mean(ratios):>10.2f}x")
     print(f"  adaptive: candidates drawn per write (3 lines) {drawn}")
     out["step_rows"] = step_floor(hand, specs, n, args.seeds)
@@ -124,7 +136,8 @@ def quality(hand, args) -> dict:
     reader = load_recognizer()
     n = args.candidates
     pool = texts_for(hand, args.texts * len(hand.style_ids), 0)
-    chosen = {"no check": [], "adaptive": [], f"fixed N={n}": []}
+    chosen = {"no check": [], "adaptive": [], f"fixed N={n}": [], "reading alone": []}
+    alone = reading_alone(hand)
     drawn, started = 0, time.perf_counter()
     for k, style in enumerate(hand.style_ids):
         texts = pool[k * args.texts:(k + 1) * args.texts]
@@ -134,8 +147,10 @@ def quality(hand, args) -> dict:
             plain = hand.write(specs, seed=seed, candidates=1)
             doc = hand.write(specs, seed=seed, candidates=n)
             lines, _ = fixed(hand, specs, n, seed)
+            before = alone.write(specs, seed=seed, candidates=n)
             drawn += doc.legibility.drawn
-            for k, ls in (("no check", plain.lines), ("adaptive", doc.lines), (f"fixed N={n}", lines)):
+            for k, ls in (("no check", plain.lines), ("adaptive", doc.lines), (f"fixed N={n}", lines),
+                          ("reading alone", before.lines)):
                 chosen[k] += [(t, ln.model_offsets) for t, ln in zip(texts, ls)]
     lines_n = len(chosen["adaptive"])
     print(f"reading: {lines_n} lines ({len(hand.style_ids)} styles x {len(texts)} texts x {args.quality_seeds} seeds, "
@@ -148,7 +163,7 @@ def quality(hand, args) -> dict:
         readings = reader.read([o for _, o in pairs])
         exact = sum(line_score(h, t)[0] == 0 for h, t in zip(readings, refs)) / len(refs)
         out[k] = reading_cer(readings, refs)
-        print(f"  {k:<12s} CER {out[k]:.4f}   lines read exactly {exact:.1%}")
+        print(f"  {k:<14s} CER {out[k]:.4f}   lines read exactly {exact:.1%}")
     return out
 
 
