@@ -353,7 +353,8 @@ def write_markdown(r: dict) -> str:
            f"testset_v lines ({_fmt(nll.get('nats_per_point'), 3)} per point)" +
            (f"; {nll['skipped_lines']} with characters outside the alphabet left out" if nll.get("skipped_lines") else ""),
            f"- Dropped words: {pct(comp['ran_past_rate'])} of lines; unfinished (step cap): "
-           f"{pct(comp['hit_cap_rate'])}; extra ink after the text: {pct(comp['extra_ink_rate'])}", "",
+           f"{pct(comp['hit_cap_rate'])}; extra ink after the text: {pct(comp['extra_ink_rate'])}",
+           *_style_headline(r.get("style")), "",
            "## Validation NLL (testset_v)", "",
            "| model | nats per line | nats per point | points per line |", "|---|---:|---:|---:|",
            f"| this checkpoint | {_fmt(nll.get('nats_per_line'), 1)} | {_fmt(nll.get('nats_per_point'), 3)} | "
@@ -633,6 +634,22 @@ def _style_bank(style_dir, adapters: bool = True):
         return None, ["no style bank (checkpoints/styles/ is missing): only the unprimed hand was evaluated"]
 
 
+def _style_headline(style: dict | None) -> list[str]:
+    """The headline's style line: primed lines found as their writer, against the ceiling."""
+    if not style:
+        return []
+    c = style.get("checked")
+    bias = f"{c['bias']:g}" if c else next((b for b in style["by_bias"] if "primed" in style["by_bias"][b]), None)
+    primed = style["by_bias"].get(bias, {}).get("primed") if bias else None
+    if not primed:
+        return []
+    line = (f"- Style: primed lines found as their writer **{primed['vs_ceiling']:.2f}** of the rate of the "
+            f"writers' own lines (bias {bias}, first draws)")
+    if c:
+        line += f"; through the legibility check, as a write gives them: **{c['vs_ceiling']:.2f}**"
+    return [line]
+
+
 def _style_markdown(style: dict | None) -> list[str]:
     if not style:
         return []
@@ -660,7 +677,7 @@ def checked_lines_md(c: dict) -> list[str]:
             f"this same scorer, `scribe/nearness.py`), bias {c['bias']:g}: primed lines found as their writer "
             f"{c['rate']:.1%} of {c['lines']} (**{c['vs_ceiling']:.2f} of the ceiling**), most-chosen writer's "
             f"share / fair share {c['max_share_over_fair']:.2f}, distance {c['distance']:.2f}; the reader's CER "
-            f"{c['cer']:.3f} (ratio to real lines {c.get('ratio') if c.get('ratio') is not None else 'n/a'}); "
+            f"{c['cer']:.3f} (ratio to real lines {_fmt(c.get('ratio'), 2)}); "
             f"the hand changed the pick on {c['by_hand']} of {c['lines']} lines."]
 
 

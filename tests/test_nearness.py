@@ -203,3 +203,15 @@ def test_the_reports_checked_section_writes_each_style_through_the_check_and_mea
     picked = sum(hand.write([LineSpec(t, st, 1.0) for t in sentences], seed=3 + 7919 * (st + 1),
                             candidates=3).legibility.by_hand for st in (a, b))
     assert out["by_hand"] == picked
+
+
+def test_the_reports_headline_gives_style_for_first_draws_and_through_the_check():
+    from scribe.evaluate import _style_headline
+    style = {"by_bias": {"0.75": {"primed": {"vs_ceiling": 0.61}}, "1": {"primed": {"vs_ceiling": 0.7}}},
+             "checked": {"bias": 1.0, "vs_ceiling": 0.79}}
+    assert _style_headline(style) == ["- Style: primed lines found as their writer **0.70** of the rate of the "
+                                      "writers' own lines (bias 1, first draws); through the legibility check, as "
+                                      "a write gives them: **0.79**"]
+    del style["checked"]
+    assert "**0.61**" in _style_headline(style)[0] and "through" not in _style_headline(style)[0]
+    assert _style_headline(None) == []
