@@ -215,3 +215,32 @@ def test_the_reports_headline_gives_style_for_first_draws_and_through_the_check(
     del style["checked"]
     assert "**0.61**" in _style_headline(style)[0] and "through" not in _style_headline(style)[0]
     assert _style_headline(None) == []
+
+
+def test_the_nearest_hand_image_shows_the_writer_then_both_picks(tiny_ckpt_path, tiny_style_dir):
+    """scripts/nearest_hand_image.py (docs/img/nearest-hand.png): the writer's line, then the line the
+    check keeps by reading alone and by reading and hand, labelled with what was read and how near."""
+    import importlib.util
+    import xml.etree.ElementTree as ET
+    from helpers import ROOT
+    spec = importlib.util.spec_from_file_location("nearest_hand_image", ROOT / "scripts" / "nearest_hand_image.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    hand = Hand.load(tiny_ckpt_path, tiny_style_dir)
+    reader = ReadsExactly()
+    reader.text = "hello"
+    for seed in range(12):               # a seed where some line's picks differ (rows_for looks for one)
+        rows = script.rows_for(hand, 1, seed=seed, bias=1.0, n=3, reader=reader, judge=NearestIsLongest(),
+                               sentences=["hello", "hello there"])
+        if rows[1][1] != rows[2][1]:
+            break
+    labels = [label for label, _ in rows]
+    assert labels[0] == "style 1: the writer's own line"
+    assert labels[1].startswith("the check by reading alone: the reader read 'hello'; nearness to the style ")
+    assert labels[2].startswith("the check by reading and hand: the reader read 'hello'; nearness to the style ")
+    near = [float(label.rsplit(" ", 1)[1]) for label in labels[1:]]
+    assert near[1] > near[0] and rows[1][1] != rows[2][1]      # the hand kept another, nearer candidate
+    root = ET.fromstring(script.compose(rows))
+    assert len(root.findall("{http://www.w3.org/2000/svg}svg")) == 3
+    import cairosvg
+    assert cairosvg.svg2png(bytestring=script.compose(rows).encode())[:4] == b"\x89PNG"
