@@ -7,7 +7,8 @@ its longest line ends, and every pen step costs a fixed part (small ops, the int
 part per row. So, per batch:
 
     steps = STEPS_PER_CHAR * STEP_MARGIN * (longest line's characters)
-    seconds = steps * (STEP_S + ROW_S * lines * N) + READ_S * lines * N (the reader, when N > 1)
+    seconds = steps * (STEP_S + ROW_S * lines * N) + (READ_S + HAND_S) * lines * N (the reader and the
+              hand scorer, when N > 1)
 
 times LIVE_FACTOR when the ink is watched live, plus PIXEL_S per PNG pixel, plus PRIME_S for each
 style (at each likeness) the request primes for the first time. A paragraph is
@@ -30,6 +31,8 @@ STEP_MARGIN = 1.15            # a batch runs until its slowest row ends
 STEP_S = 0.6e-3               # seconds per pen step, whatever the batch (2-core Xeon, AVX-512, one thread)
 ROW_S = 0.05e-3               # seconds per pen step per row (line x candidate) in the batch
 READ_S = 5e-3                 # seconds for the reader to read one candidate
+HAND_S = 3.5e-3               # seconds for the hand scorer to embed one candidate (lines in a style, scribe.nearness;
+                              # counted for every line: an upper bound)
 LIVE_FACTOR = 1.5             # live ink: the updates' rendering and sending on top of sampling
 PIXEL_S = 25e-9               # seconds per PNG pixel (rasterising, compressing)
 PRIME_S = 0.2                 # priming a style with its adapter at a new likeness (3 lines through the adapted model)
@@ -53,7 +56,7 @@ def estimate(line_lengths: list[int], candidates: int = 1, live: bool = False, p
         batch = lines[start:start + MAX_BATCH_LINES]
         steps = STEPS_PER_CHAR * STEP_MARGIN * max(batch)
         rows = len(batch) * n
-        seconds += steps * (STEP_S + ROW_S * rows) + (READ_S * rows if n > 1 else 0.0)
+        seconds += steps * (STEP_S + ROW_S * rows) + ((READ_S + HAND_S) * rows if n > 1 else 0.0)
     if paragraph:
         seconds *= PARAGRAPH_ROUNDS
     if live:
