@@ -333,8 +333,6 @@ def choose(texts: list[str], candidates: list[list], reader: Recognizer, likelih
     near = [nearness[i] if nearness is not None and nearness[i] is not None else None for i in range(len(texts))]
     tied = []
     for i, sc in enumerate(scores):
-        if near[i] is not None:
-            continue                      # the hand settles ties on such a line, not the likelihood
         best = min((c, not w) for c, w in sc)
         ties = [j for j, (c, w) in enumerate(sc) if (c, not w) == best]
         if len(ties) > 1:
@@ -344,6 +342,7 @@ def choose(texts: list[str], candidates: list[list], reader: Recognizer, likelih
         nll = dict(zip(tied, likelihood(tied)))
     chosen, cers, read_back, by_hand, k = [], [], [], [], 0
     for i, sc in enumerate(scores):
+        # reading's own pick; on a line in a style the hand may take another reading about as well
         j = own = rank([c for c, _ in sc], [w for _, w in sc], [nll.get((i, j), 0.0) for j in range(len(sc))])
         if near[i] is not None:
             j = nearest_of_best(texts[i], [c for c, _ in sc], near[i], own)

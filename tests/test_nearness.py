@@ -52,7 +52,7 @@ def test_choose_judges_only_lines_in_a_style_and_says_which_the_hand_changed():
     assert picked.index == [1, 1]            # line 0: one more misread letter, but the nearest; line 1: likelihood
     assert picked.by_hand == [True, False]
     assert picked.cers[0] == pytest.approx(2 / 11)
-    assert asked == [(1, 0), (1, 1)]                        # no likelihood asked for the judged line
+    assert asked == [(0, 0), (0, 2), (1, 0), (1, 1)]        # ties, for reading's own pick (by_hand compares)
     plain = cand.choose(["the cat sat", "a dog"], lines, reader, likelihood)
     assert plain.index == [2, 1] and plain.by_hand == [False, False]
 
@@ -108,7 +108,9 @@ def test_a_line_in_a_style_draws_every_candidate_and_keeps_the_nearest(tiny_ckpt
     batch = hand.sample_candidates(hand.check([LineSpec("hello", 1)]), 4, seed=3, max_steps=MAX_STEPS)
     longest = max(batch.sampled, key=lambda ln: float(ln.model_offsets[:, 0].sum()))
     assert np.array_equal(doc.lines[0].offsets, longest.offsets)       # the same draws; the nearest kept
-    assert check.hand_picked == [not np.array_equal(longest.offsets, batch.sampled[0].offsets)]
+    specs = hand.check([LineSpec("hello", 1)])
+    alone = cand.choose_in_batch(hand, specs, batch, hand._readers[str(None)][0], cand.LegibilityCheck(4))[0]
+    assert check.hand_picked == [not np.array_equal(longest.offsets, alone.offsets)]   # against reading's own pick
     # The model's own hand: reading alone, never judged.
     plain = _hand(tiny_ckpt_path, tiny_style_dir, "hello", NearestIsLongest())
     doc = plain.write([LineSpec("hello", None)], seed=3, max_steps=MAX_STEPS, candidates=4)
