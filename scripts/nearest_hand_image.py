@@ -2,7 +2,7 @@
 quality report's sentences as the legibility check keeps it by reading alone and by reading and hand
 (scribe.nearness), from the same four candidates (one fixed batch: the seed's draws), with what the
 reader read and each pick's nearness to the style's lines. By default the first sentence where the two
-picks differ, so that the image shows what the hand changes (in the report's run it changed 51 of 130).
+picks differ, so that the image shows what the hand changes (in the report's run it changed 49 of 130).
 
     python scripts/nearest_hand_image.py --styles 1 8 --seed 0
 """
