@@ -4,27 +4,13 @@ import numpy as np
 import pytest
 
 from helpers import MAX_STEPS
+from test_candidates import ReadByLength, fake_line
 from scribe import candidates as cand
 from scribe.hand import Hand
 from scribe.nearness import NEAR_EDITS, Nearness, nearness_or_reason
 from scribe.request import LineSpec
-from scribe.sampling import SampledLine
 from scribe.styles import Style, StyleBank
 from scribe.writer_id import SHIPPED_WRITER_ID, load_writer_id
-
-
-def fake_line(n: int) -> SampledLine:
-    return SampledLine(np.zeros((n, 3), np.float32), n, False, 1.0)
-
-
-class Reads:
-    """A reader that reads each candidate as given, by its number of points."""
-
-    def __init__(self, by_length):
-        self.by_length = by_length
-
-    def read(self, lines):
-        return [self.by_length[len(o)] for o in lines]
 
 
 def test_nearest_of_best_keeps_exact_lines_exact_and_allows_one_more_misread_otherwise():
@@ -39,7 +25,7 @@ def test_nearest_of_best_keeps_exact_lines_exact_and_allows_one_more_misread_oth
 
 
 def test_choose_judges_only_lines_in_a_style_and_says_which_the_hand_changed():
-    reader = Reads({3: "the cat sut", 4: "the cot sot", 5: "the cat sut", 6: "a dog", 7: "a dog"})
+    reader = ReadByLength({3: "the cat sut", 4: "the cot sot", 5: "the cat sut", 6: "a dog", 7: "a dog"})
     asked = []
 
     def likelihood(pairs):
