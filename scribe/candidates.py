@@ -42,7 +42,9 @@ from .accents import base_text
 from .errors import InputError
 from .model import MixtureParams, carried_after_prime, mixture_nll
 from .nearness import NEAR_EDITS
-from .recognizer import Recognizer, RecognizerError, canonical, edit_distance, load_recognizer
+from .files import loaded_or_reason
+from .recognizer import (SHIPPED_RECOGNIZER, Recognizer, RecognizerError, canonical, edit_distance,
+                         load_recognizer)
 from .request import DEFAULT_CANDIDATES, MAX_CANDIDATES, MIN_CANDIDATES   # the one default N, and its range
 from .sampling import LineRequest, SampledLine, ends_in_full_stop, late_dot_ok
 
@@ -154,19 +156,7 @@ class LegibilityCheck:
 
 def reader_or_reason(path=None, cache: dict | None = None) -> tuple[Recognizer | None, str]:
     """(the recogniser, "") or (None, why it cannot be used), naming the file but not its folder."""
-    key = str(path)
-    if cache is not None and key in cache:
-        return cache[key]
-    try:
-        found = (load_recognizer(path), "")
-    except RecognizerError as e:
-        from .recognizer import SHIPPED_RECOGNIZER
-        name = getattr(path, "name", None) or (str(path).rsplit("/", 1)[-1] if path else SHIPPED_RECOGNIZER.name)
-        why = "is missing" if "no recogniser at" in str(e) else "is corrupt or not a Scribe recogniser"
-        found = (None, f"the reader's file {name} {why}")
-    if cache is not None:
-        cache[key] = found
-    return found
+    return loaded_or_reason(load_recognizer, path, SHIPPED_RECOGNIZER, RecognizerError, "reader", "recogniser", cache)
 
 
 def line_score(reading: str, text: str) -> tuple[float, bool]:
@@ -330,7 +320,7 @@ def choose(texts: list[str], candidates: list[list], reader: Recognizer, likelih
     for text, cs in zip(texts, candidates):
         scores.append([line_score(readings[k + j], text) for j in range(len(cs))])
         k += len(cs)
-    near = [nearness[i] if nearness is not None and nearness[i] is not None else None for i in range(len(texts))]
+    near = nearness or [None] * len(texts)
     tied = []
     for i, sc in enumerate(scores):
         best = min((c, not w) for c, w in sc)

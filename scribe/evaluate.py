@@ -465,23 +465,21 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
     legibility.update(real_lines=len(real_idx), real_reads_short_rate=real_short,
                       real_word_accuracy=word_accuracy(real_read, real_texts),
                       real_class_cer=class_cer(real_read, real_texts))
-    style = None
-    if bank and len(style_ids) > 1:
+    style, styled = None, [s for s in style_ids if s is not None]
+    inputs = style_inputs(data, bank, styled, writer_id_path, iam_dir, notes) if bank and styled else None
+    if inputs:
         log("Style fidelity: identifying each line's writer...")
-        style = style_section(lines, data, bank, [s for s in style_ids if s is not None], writer_id_path,
-                               iam_dir, notes)
-        if style:
-            style["style_adapters"] = adapters_used
+        scorer, found = inputs
+        style = measure(scorer, data, found, [(ln.style, ln.bias, ln.sampled.offsets) for ln in lines])
+        style["style_adapters"] = adapters_used
     if style and check_candidates > 1:
         bias = float(biases[len(biases) // 2])
         log(f"Style fidelity through the legibility check ({check_candidates} candidates, bias {bias:g})...")
         from .hand import Hand
-        styled = [s for s in style_ids if s is not None]
         hand = Hand(ckpt, bank)
         hand.reader_path, hand.scorer_path = recognizer.path, writer_id_path
-        found = bank_writers(bank, data, writer_of_form(derive_writers(read_form_clocks(iam_dir))), styled)
-        style["checked"] = checked_section(hand, load_writer_id(writer_id_path), data, found, styled, sentences,
-                                           bias, seed, check_candidates, recognizer)
+        style["checked"] = checked_section(hand, scorer, data, found, styled, sentences, bias, seed,
+                                           check_candidates, recognizer)
         style["checked"]["ratio"] = round(style["checked"]["cer"] / real_cer, 3) if real_cer else None
     if style and adapt_writers:
         log(f"Learn my hand against priming, {adapt_writers} writers...")
@@ -539,9 +537,9 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
     return report
 
 
-def style_section(lines: list[GenLine], data: ProcessedData, bank, style_ids: list[int], writer_id_path,
-                   iam_dir, notes: list[str]) -> dict | None:
-    """The report's style section, or None with a note saying what it lacked."""
+def style_inputs(data: ProcessedData, bank, style_ids: list[int], writer_id_path, iam_dir, notes: list[str]):
+    """What the style measure needs, read once for every section that uses it: (the scorer, the bank's
+    writers: style_fidelity.bank_writers), or None with a note saying what it lacked."""
     try:
         scorer = load_writer_id(writer_id_path)
         writers = writer_of_form(derive_writers(read_form_clocks(iam_dir)))
@@ -553,6 +551,16 @@ def style_section(lines: list[GenLine], data: ProcessedData, bank, style_ids: li
         notes.append("no style-fidelity measure: fewer than two of the bank's styles were found among the "
                      "testset_v lines of known writers")
         return None
+    return scorer, found
+
+
+def style_section(lines: list[GenLine], data: ProcessedData, bank, style_ids: list[int], writer_id_path,
+                  iam_dir, notes: list[str]) -> dict | None:
+    """The report's style section, or None with a note saying what it lacked."""
+    inputs = style_inputs(data, bank, style_ids, writer_id_path, iam_dir, notes)
+    if inputs is None:
+        return None
+    scorer, found = inputs
     return measure(scorer, data, found, [(ln.style, ln.bias, ln.sampled.offsets) for ln in lines])
 
 

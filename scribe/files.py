@@ -99,3 +99,23 @@ def _read_tagged(path, tag: str, kind: str, with_tensors: bool) -> tuple[dict, d
         raise ValueError(f"{path.name} is not {kind} (no '{tag}' metadata)" if kind
                          else f"{path.name} has no '{tag}' metadata")
     return {k: v.float() for k, v in tensors.items()}, meta
+
+
+def loaded_or_reason(load: Callable, path, shipped: Path, errors, label: str, kind: str,
+                     cache: dict | None = None, key: str | None = None) -> tuple:
+    """(load(path), "") or (None, why it cannot be used: "the {label}'s file NAME is missing" or "... is
+    corrupt or not a Scribe {kind}"), naming the file but never its folder (path None: the shipped file,
+    `shipped`); `errors`, the exception type(s) `load` raises for a bad file. Kept in `cache` under `key`
+    (default: the path), so a missing file is looked for once per cache."""
+    key = str(path) if key is None else key
+    if cache is not None and key in cache:
+        return cache[key]
+    try:
+        found = (load(path), "")
+    except errors:
+        file = Path(path) if path else shipped
+        why = "is missing" if not file.is_file() else f"is corrupt or not a Scribe {kind}"
+        found = (None, f"the {label}'s file {file.name} {why}")
+    if cache is not None:
+        cache[key] = found
+    return found

@@ -17,13 +17,13 @@ priming uses), so a user's style that changes gets a new one.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 
+from .files import loaded_or_reason
 from .priming import style_key
 from .styles import Style
-from .writer_id import WriterId, WriterIdError, load_writer_id
+from .writer_id import SHIPPED_WRITER_ID, WriterId, WriterIdError, load_writer_id
 
 NEAR_EDITS = 1          # when no candidate reads exactly, one may misread this many more characters than
                         # the best and still win by its hand
@@ -59,23 +59,14 @@ class Nearness:
         out: list[float | None] = [None] * len(inks)
         if rows:
             emb = self.scorer.embed([inks[i] for i in rows])
+            centre = {id(s): self.centroid(s) for s in styles if s is not None}   # each style hashed once
             for k, i in enumerate(rows):
-                out[i] = float(emb[k] @ self.centroid(styles[i]))
+                out[i] = float(emb[k] @ centre[id(styles[i])])
         return out
 
 
 def nearness_or_reason(path=None, cache: dict | None = None) -> tuple[Nearness | None, str]:
     """(Nearness over the scorer at `path`, "") or (None, why it cannot be used), naming the file but
     not its folder. None: the shipped scorer."""
-    key = f"nearness:{path}"
-    if cache is not None and key in cache:
-        return cache[key]
-    try:
-        found = (Nearness(load_writer_id(path)), "")
-    except WriterIdError as e:
-        name = Path(path).name if path else "writer_id.safetensors"
-        why = "is missing" if "no writer-identification file" in str(e) else "is corrupt or not a Scribe scorer"
-        found = (None, f"the hand scorer's file {name} {why}")
-    if cache is not None:
-        cache[key] = found
-    return found
+    return loaded_or_reason(lambda p: Nearness(load_writer_id(p)), path, SHIPPED_WRITER_ID, WriterIdError,
+                            "hand scorer", "scorer", cache, key=f"nearness:{path}")
