@@ -74,6 +74,9 @@ class AdaptOptions:
     eval_every: int = 10            # steps between checks of the held-out line
     patience: int = 6               # checks without a new best before stopping early
     held_out: int = 1               # the last lines, kept out of training to choose the weights by
+    primed: bool = False            # train each line as a style writes it: after a prime of the person's
+                                    # (layers 2..N carry its state), so the weights learn what a prime
+                                    # does not already carry
     seed: int = 0
 
     def __post_init__(self):
@@ -92,6 +95,8 @@ class AdaptOptions:
         number("patience", 1, 10_000, integer=True)
         number("seed", 0, 2**32 - 1, integer=True)
         number("held_out", 1, 8, integer=True)
+        if not isinstance(self.primed, bool):
+            raise AdaptError(f"primed must be true or false, not {str(self.primed)[:30]}")
         if self.train not in TRAIN_CHOICES:
             raise AdaptError(f"train must be one of {', '.join(TRAIN_CHOICES)}, not {str(self.train)[:30]!r}")
 
@@ -122,37 +127,39 @@ def prepare_lines(lines, alphabet: Alphabet, stats: NormStats) -> list[WriterLin
                          f"{MIN_LINES} (more is better): write a few more sentences")
     if len(lines) > MAX_LINES:
         raise AdaptError(f"{len(lines)} lines given; one adaptation takes at most {MAX_LINES}")
-    out = []
-    for n, pair in enumerate(lines, 1):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise AdaptError(f"line {n}: expected a (text, ink) pair")
-        text, source = pair
-        if not isinstance(text, str) or not text.strip():
-            raise AdaptError(f"line {n}: type the text that the ink says")
-        try:
-            text = alphabet.clean(" ".join(text.split()))
-        except UnknownCharactersError as e:
-            raise AdaptError(f"line {n}: this model cannot learn {', '.join(repr(c) for c in e.unknown)}; "
-                             f"it knows {alphabet.chars!r}") from None
-        strokes = _strokes_of(source, n)
-        if not strokes or sum(len(s) for s in strokes) < 2:
-            raise AdaptError(f"line {n}: the ink holds no strokes")
-        height = ink.ink_height(strokes)
-        if not height > 0:
-            raise AdaptError(f"line {n}: the ink is a single point or a flat line")
-        try:
-            offsets = ink.prepare_ink(strokes, stats.min_step, scale=stats.ink_height / height)
-        except ValueError as e:
-            raise AdaptError(f"line {n}: {e}") from None
-        per_char = len(offsets) / len(text)
-        if per_char < POINTS_PER_CHAR[0]:
-            raise AdaptError(f"line {n}: the ink is too short for its text ({len(text)} characters typed, "
-                             f"{len(offsets)} pen points): does the text match what was written?")
-        if per_char > POINTS_PER_CHAR[1] or len(offsets) > MAX_LINE_POINTS:
-            raise AdaptError(f"line {n}: the ink is too long for its text ({len(text)} characters typed, "
-                             f"{len(offsets)} pen points): does the text match what was written?")
-        out.append(WriterLine(text, stats.normalise(offsets), alphabet.encode(text)))
-    return out
+    return [_prepare_line(pair, n, alphabet, stats) for n, pair in enumerate(lines, 1)]
+
+
+def _prepare_line(pair, n: int, alphabet: Alphabet, stats: NormStats) -> WriterLine:
+    """prepare_lines for one (text, ink) pair, line n of those given."""
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+        raise AdaptError(f"line {n}: expected a (text, ink) pair")
+    text, source = pair
+    if not isinstance(text, str) or not text.strip():
+        raise AdaptError(f"line {n}: type the text that the ink says")
+    try:
+        text = alphabet.clean(" ".join(text.split()))
+    except UnknownCharactersError as e:
+        raise AdaptError(f"line {n}: this model cannot learn {', '.join(repr(c) for c in e.unknown)}; "
+                         f"it knows {alphabet.chars!r}") from None
+    strokes = _strokes_of(source, n)
+    if not strokes or sum(len(s) for s in strokes) < 2:
+        raise AdaptError(f"line {n}: the ink holds no strokes")
+    height = ink.ink_height(strokes)
+    if not height > 0:
+        raise AdaptError(f"line {n}: the ink is a single point or a flat line")
+    try:
+        offsets = ink.prepare_ink(strokes, stats.min_step, scale=stats.ink_height / height)
+    except ValueError as e:
+        raise AdaptError(f"line {n}: {e}") from None
+    per_char = len(offsets) / len(text)
+    if per_char < POINTS_PER_CHAR[0]:
+        raise AdaptError(f"line {n}: the ink is too short for its text ({len(text)} characters typed, "
+                         f"{len(offsets)} pen points): does the text match what was written?")
+    if per_char > POINTS_PER_CHAR[1] or len(offsets) > MAX_LINE_POINTS:
+        raise AdaptError(f"line {n}: the ink is too long for its text ({len(text)} characters typed, "
+                         f"{len(offsets)} pen points): does the text match what was written?")
+    return WriterLine(text, stats.normalise(offsets), alphabet.encode(text))
 
 
 def _strokes_of(source, n: int) -> list[np.ndarray]:
@@ -213,13 +220,16 @@ def _trainable(model: SynthesisNetwork, which: str) -> list[torch.nn.Parameter]:
 
 
 def adapt(base: Checkpoint, lines, options: AdaptOptions | None = None, replay=None, on_progress=None,
-          stop=None) -> AdaptResult:
+          stop=None, primes=None) -> AdaptResult:
     """Fine-tune `base` on one person's (text, ink) lines. The last `options.held_out` lines (one by
     default) are held out for early stopping, each primed by the first line; the others train.
 
     replay: optional (ProcessedData, line indices) of IAM lines, `options.replay_lines` of them mixed
     into every step. on_progress(step, max_steps, held_out_nll, seconds): after every check of the
-    held-out line. stop(): checked before every step; True ends the run, keeping the best weights so far."""
+    held-out line. stop(): checked before every step; True ends the run, keeping the best weights so far.
+    primes: optional (text, ink) lines that prime the person's writing (a style's own lines): the held-out
+    lines are checked after each of them, and with `options.primed` every training line follows one of
+    them (by default, another of the training lines)."""
     options = options or AdaptOptions()
     if not isinstance(options, AdaptOptions):
         raise AdaptError("options must be an AdaptOptions")
@@ -231,7 +241,8 @@ def adapt(base: Checkpoint, lines, options: AdaptOptions | None = None, replay=N
                          f"(at least {MIN_LINES - 1})")
     train, held = writer[:-options.held_out], writer[-options.held_out:]
     separator = alphabet.encode_separator()
-    check_pairs = [(train[0], h) for h in held]
+    prime_lines = [_prepare_line(pair, n, alphabet, stats) for n, pair in enumerate(primes or (), 1)]
+    check_pairs = [(p, h) for h in held for p in (prime_lines or train[:1])]
 
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
@@ -258,15 +269,19 @@ def adapt(base: Checkpoint, lines, options: AdaptOptions | None = None, replay=N
     train_offsets = [w.offsets for w in train]
     train_texts = [w.encoded for w in train]
     while step < options.max_steps and time.perf_counter() < deadline and not (stop and stop()):
-        offsets, texts = list(train_offsets), list(train_texts)
+        offsets, texts = ([], []) if options.primed else (list(train_offsets), list(train_texts))
         n_own = len(offsets)
         if replay_pool is not None:
             data, pool = replay_pool
             for i in rng.choice(pool, size=options.replay_lines, replace=False):
                 offsets.append(stats.normalise(data.line(int(i))))
                 texts.append(alphabet.encode(str(data.texts[int(i)])))
-        batch = collate(offsets, texts)
-        _, per_line = loss_fn(batch)
+        per_line = loss_fn(collate(offsets, texts))[1] if offsets else torch.zeros(0)
+        if options.primed:
+            own = loss_fn(primed_batch([(_prime_for(k, train, prime_lines, rng), t) for k, t in enumerate(train)],
+                                       separator))[1]
+            per_line = torch.cat([own, per_line])
+            n_own = len(own)
         # the person's lines and the replayed ones weigh the same in total, whatever their counts
         loss = per_line[:n_own].mean()
         if len(per_line) > n_own:
@@ -296,11 +311,20 @@ def adapt(base: Checkpoint, lines, options: AdaptOptions | None = None, replay=N
               "best_step": best_step, "seconds": round(seconds, 1), "train": options.train,
               "lr": options.lr, "anchor": options.anchor,
               "replay_lines": options.replay_lines if replay_pool is not None else 0,
+              "primed": options.primed, "primes": len(prime_lines),
               "held_out_nll": {"base": round(base_nll, 4), "adapted": round(best_nll, 4)}}
     state = {k: v.detach().clone() for k, v in best_state.items()}
     ckpt = Checkpoint(base.config, alphabet, stats, state, base.step, dict(base.metrics),
                       {**base.train_config, "adaptation": record})
     return AdaptResult(ckpt, record, history, writer[0].offsets)
+
+
+def _prime_for(k: int, train: list[WriterLine], primes: list[WriterLine], rng) -> WriterLine:
+    """A prime for training line k: one of `primes` at random, else another training line at random."""
+    if primes:
+        return primes[int(rng.integers(len(primes)))]
+    other = int(rng.integers(len(train) - 1))
+    return train[other + (other >= k)]
 
 
 def check_adapted_path(path: str | Path) -> Path:

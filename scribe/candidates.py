@@ -441,7 +441,7 @@ def line_styles(hand, specs, rows: list[int], judge) -> list:
     """Per checked line, its Style when the hand can judge it (a judge, a line in a style), else None."""
     if judge is None:
         return [None] * len(rows)
-    return [None if specs[r].style is None else hand._style(int(specs[r].style)) for r in rows]
+    return [None if specs[r].style is None else hand.style(int(specs[r].style)) for r in rows]
 
 
 def nearness_of(judge, per_line: list[list], styles: list) -> list | None:

@@ -484,8 +484,8 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
     if style and adapt_writers:
         log(f"Learn my hand against priming, {adapt_writers} writers...")
         style["adapted"] = adaptation_section(
-            ckpt, model, data, bank, [s for s in style_ids if s is not None], sentences, float(biases[len(biases) // 2]),
-            seed, recognizer, writer_id_path, iam_dir, adapt_writers, adapt_lines, adapt_minutes, log, adapt_train)
+            ckpt, model, data, bank, scorer, found, styled, sentences, float(biases[len(biases) // 2]),
+            seed, recognizer, adapt_writers, adapt_lines, adapt_minutes, log, adapt_train)
     log("Completeness detectors on real ink...")
     baseline = real_baseline(model, ckpt.alphabet, data, baseline_lines)
 
@@ -584,19 +584,17 @@ def checked_section(hand, scorer, data: ProcessedData, found, style_ids: list[in
             "distance": e["distance"], "per_style": e["per_style"], "cer": round(float(cer), 4), "by_hand": by_hand}
 
 
-def adaptation_section(ckpt, model, data: ProcessedData, bank, style_ids: list[int], sentences: list[str],
-                       bias: float, seed: int, recognizer: Recognizer, writer_id_path, iam_dir, n_writers: int,
+def adaptation_section(ckpt, model, data: ProcessedData, bank, scorer, found, style_ids: list[int],
+                       sentences: list[str], bias: float, seed: int, recognizer: Recognizer, n_writers: int,
                        n_lines: int, minutes: float, log=print, train: str = "all") -> dict | None:
     """Learn my hand (scribe.adapt) against priming, for `n_writers` of the bank's writers, spread over
     the bank: each writer's model is adapted on `n_lines` of their other real lines, set aside from the
     scorer's references and queries (style_fidelity.set_aside); the fixed sentences are written primed
     by the writer's style with the base model and with the adapted one, and each line's writer is found
-    among all the bank's writers."""
+    among all the bank's writers. `scorer` and `found` as style_inputs gives them."""
     from .adapt import AdaptOptions, adapt
     from .styles import StyleBank
     bank = StyleBank(bank.folder, adapters=False)   # priming alone against learn-my-hand, as the section says
-    scorer = load_writer_id(writer_id_path)
-    found = bank_writers(bank, data, writer_of_form(derive_writers(read_form_clocks(iam_dir))), style_ids)
     known = [s for s in style_ids if s in found.writer_of_style]
     step = max(1, len(known) // max(1, n_writers))
     trimmed, aside = set_aside(found, known[::step][:n_writers], n_lines)

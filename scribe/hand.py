@@ -101,10 +101,11 @@ class Hand:
     def check(self, request):
         """The request checked against this model and its styles (scribe.request: one InputError names
         every problem). A list of LineSpecs gives back the cleaned list."""
-        checked = as_request(request).check(self.alphabet, self._style)
+        checked = as_request(request).check(self.alphabet, self.style)
         return checked.lines if isinstance(request, list) else checked
 
-    def _style(self, style_id):
+    def style(self, style_id):
+        """The bank style `style_id` (scribe.styles.Style); StyleError when there is no bank or no such style."""
         if self.styles is None:
             raise StyleError("no style bank is loaded (checkpoints/styles is missing); use style None "
                              "or pass a style folder")
@@ -114,7 +115,7 @@ class Hand:
     def primed(self, style_id: int, likeness: float | None = None) -> PrimedStyle:
         """One style as the model reads it (primed state, prime line, window text, adapter at `likeness`,
         None: the style's own strength), from the shared priming cache."""
-        return self.priming.get(self._style(style_id), likeness)
+        return self.priming.get(self.style(style_id), likeness)
 
     def write(self, request, on_step=None, budget: float | None = None, png_dpi: float | None = None,
               **changes) -> Result:
@@ -175,7 +176,7 @@ class Hand:
     def adapter_notes(self, style_ids) -> list[Note]:
         """A warning per style adapters file that the styles written with could not use (fitted to
         another model, damaged): those styles were written by priming alone."""
-        files = {str(self._style(s).adapter_file) for s in set(style_ids) if s is not None}
+        files = {str(self.style(s).adapter_file) for s in set(style_ids) if s is not None}
         return [Note(f"written without the styles' adapters: {why}", WARNING)
                 for path, why in sorted(self.priming.problems.items()) if path in files]
 
@@ -183,13 +184,13 @@ class Hand:
         """How many styles (each at its likeness) writing checked `specs` would prime for the first time:
         part of the request's cost (scribe.cost), since a hostile request can ask for many likenesses."""
         pens = {(int(s.style), s.likeness) for s in specs if s.text and s.style is not None}
-        return sum(not self.priming.has(self._style(sid), like) for sid, like in pens)
+        return sum(not self.priming.has(self.style(sid), like) for sid, like in pens)
 
     def likeness_notes(self, specs) -> list[Note]:
         """A note when a line asks for a likeness its style cannot give (no fitted hand to scale: the
         model's own hand, a user's style, a bank without usable adapters)."""
         styles = sorted({-1 if s.style is None else int(s.style) for s in specs if s.text and s.likeness is not None
-                         and (s.style is None or self.priming.adapter(self._style(int(s.style))) is None)})
+                         and (s.style is None or self.priming.adapter(self.style(int(s.style))) is None)})
         if not styles:
             return []
         names = ["the model's own hand" if sid < 0 else f"style {sid}" for sid in styles]

@@ -34,10 +34,10 @@ def paragraph_writing(hand, request: ParagraphRequest, every: int | None = None,
     `budget` (seconds, scribe.cost) and `png_dpi` (the PNG the pages will be saved as) are checked
     before any sampling: N lowered or the request refused; a page over the PNG pixel cap refused."""
     started = time.perf_counter()
-    request = request.check(hand.alphabet, hand._style)
+    request = request.check(hand.alphabet, hand.style)
     measure = layout.Measure()
     if request.style is not None:
-        style = hand._style(request.style)
+        style = hand.style(request.style)
         measure = layout.Measure.from_ink(style.text, style.strokes())
     seed = random.randrange(2**31) if request.seed is None else request.seed
     candidates, bad_candidates = resolve_candidates(request.candidates)

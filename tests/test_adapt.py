@@ -151,3 +151,40 @@ def test_several_held_out_lines_choose_the_weights_and_too_many_are_refused(tiny
         adapt(ckpt, lines, AdaptOptions(max_steps=4, held_out=3))
     with pytest.raises(AdaptError, match="held_out must be a whole number"):
         AdaptOptions(held_out=0)
+
+
+def test_primed_fit_learns_the_lines_as_a_style_writes_them_after_its_own_primes():
+    torch.set_num_threads(1)
+    base = tiny_checkpoint()
+    primes = [("pen down", synthetic_offsets(n_strokes=5, points=12, seed=90 + i)) for i in range(2)]
+    result = adapt(base, person(), AdaptOptions(max_steps=20, lr=3e-3, eval_every=5, patience=100, primed=True),
+                   primes=primes)
+    rec = result.record
+    assert rec["primed"] is True and rec["primes"] == 2
+    # what it fits is each training line after one of the primes, as sampling writes it: that NLL falls
+    a, s = base.alphabet, base.stats
+    prime_lines = prepare_lines(primes * 3, a, s)[:2]
+    train = prepare_lines(person(), a, s)[:-1]
+    pairs = [(p, t) for p in prime_lines for t in train]
+    sep = a.encode_separator()
+    before = primed_nll_per_point(base.build_model(), pairs, sep)
+    after = primed_nll_per_point(result.checkpoint.build_model(), pairs, sep)
+    assert after < before - 0.05
+    # the held-out line is checked after each prime, and the record's figure is that check
+    held = prepare_lines(person(), a, s)[-1]
+    check = primed_nll_per_point(result.checkpoint.build_model(), [(p, held) for p in prime_lines], sep)
+    assert check == pytest.approx(rec["held_out_nll"]["adapted"], abs=1e-4)
+    with pytest.raises(AdaptError, match="line 1: type the text"):
+        adapt(base, person(), AdaptOptions(max_steps=1, primed=True), primes=[("  ", primes[0][1])])
+    with pytest.raises(AdaptError, match="primed must be true or false"):
+        AdaptOptions(primed="yes")
+
+
+def test_primed_fit_without_primes_primes_each_line_by_another_of_the_persons():
+    from scribe.adapt import _prime_for
+    result = adapt(tiny_checkpoint(), person(), AdaptOptions(max_steps=3, eval_every=1, primed=True))
+    assert result.record["primed"] is True and result.record["primes"] == 0 and result.record["steps"] == 3
+    train, rng = list("abcde"), np.random.default_rng(0)
+    for k in range(5):      # never the line itself, and every other line in time
+        assert {_prime_for(k, train, [], rng) for _ in range(200)} == set(train) - {train[k]}
+    assert {_prime_for(0, train, ["p", "q"], rng) for _ in range(50)} == {"p", "q"}

@@ -168,6 +168,8 @@ def main(argv=None) -> int:
                         "for the file as it is)")
     p.add_argument("--legibility_cost", type=cli.number(0.0, 1.0), default=0.01,
                    help="with --tune_strength: the reader's CER a style's adapter may add over priming alone")
+    p.add_argument("--primed", action="store_true",
+                   help="fit each line as the style writes it, after one of the style's own lines")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -195,14 +197,16 @@ def main(argv=None) -> int:
             print(f"style {sid}: writer {writer} has {len(chosen)} usable lines, {args.lines} needed; skipped", flush=True)
             continue
         lines = [(str(data.texts[i]), data.line(i)) for i in chosen]
+        primes = [(str(data.texts[at[x]]), data.line(at[x])) for x in own if x in at]
         result = adapt(ckpt, lines, AdaptOptions(minutes=args.minutes, max_steps=args.max_steps, lr=args.lr,
-                                                       seed=args.seed, train="bias", held_out=args.held_out,
-                                                       patience=args.patience),
-                       replay=(data, data.indices("train")))
+                                                 seed=args.seed, train="bias", held_out=args.held_out,
+                                                 patience=args.patience, primed=args.primed),
+                       replay=(data, data.indices("train")), primes=primes)
         adapted[sid] = {n: result.checkpoint.model_state[n] for n in names}
         rec = result.record
         records[sid] = {"writer": writer, "adapt_lines": [str(data.line_ids[i]) for i in chosen],   # no strength: a new fit
                         "steps": rec["steps"], "best_step": rec["best_step"], "seconds": rec["seconds"],
+                        "primed": rec["primed"],
                         "held_out_nll": rec["held_out_nll"]}
         print(f"style {sid}: writer {writer}, {len(chosen)} lines, {rec['steps']} steps (best {rec['best_step']}), "
               f"{rec['seconds']:.0f} s, held-out NLL per point {rec['held_out_nll']['base']:.3f} -> "
