@@ -43,9 +43,10 @@ from scribe.writer_id import SHIPPED_WRITER_ID, load_writer_id
 RULES = ("first draw", "reading alone", "reading and hand")
 
 
-def picks(hand, style: int, bias: float, n: int, seed: int, reader, judge) -> dict[str, list[np.ndarray]]:
+def picks(hand, style: int, bias: float, n: int, seed: int, reader, judge,
+          likeness: float | None = None) -> dict[str, list[np.ndarray]]:
     """Each rule's chosen ink for one style's sentences."""
-    specs = hand.check([LineSpec(t, style, bias) for t in SENTENCES])
+    specs = hand.check([LineSpec(t, style, bias, likeness=likeness) for t in SENTENCES])
     batch = hand.sample_candidates(specs, n, seed)
     m = len(batch.rows)
     out = {"first draw": [batch.sampled[i].model_offsets for i in range(m)]}
@@ -60,6 +61,8 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=6)
     p.add_argument("--bias", type=float, default=1.0)
     p.add_argument("--candidates", type=int, default=4)
+    p.add_argument("--likeness", type=float, default=None,
+                   help="every line's likeness (default: each style's own strength)")
     p.add_argument("--scorer", action="append", default=[], help="another writer-id scorer to measure with")
     p.add_argument("--data", default="data/iam_ondb.npz")
     p.add_argument("--iam_dir", default="../shared/data/iam-ondb")
@@ -86,7 +89,8 @@ def main(argv=None) -> int:
     for seed in range(args.seeds):
         chosen = {r: [] for r in RULES}
         for style in hand.style_ids:
-            for r, lines in picks(hand, style, args.bias, args.candidates, seed, reader, judge).items():
+            for r, lines in picks(hand, style, args.bias, args.candidates, seed, reader, judge,
+                                   args.likeness).items():
                 chosen[r] += [(style, args.bias, o) for o in lines]
         for r in RULES:
             for name, scorer in scorers.items():
@@ -98,7 +102,8 @@ def main(argv=None) -> int:
                                float(np.mean([line_score(h, t)[0] == 0 for h, t in zip(heard, texts)]))))
         print(f"seed {seed} done ({time.perf_counter() - started:.0f} s)", flush=True)
     print(f"\n{len(texts)} lines a seed ({len(hand.style_ids)} styles x {len(SENTENCES)} sentences), bias {args.bias:g}, "
-          f"N = {args.candidates}, seeds 0-{args.seeds - 1}; found = share of the ceiling (mean, range over seeds)")
+          f"N = {args.candidates}, likeness {'by style' if args.likeness is None else args.likeness}, "
+          f"seeds 0-{args.seeds - 1}; found = share of the ceiling (mean, range over seeds)")
     for r in RULES:
         cer = statistics.mean(c for c, _ in reading[r])
         exact = statistics.mean(x for _, x in reading[r])

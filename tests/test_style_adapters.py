@@ -174,6 +174,24 @@ def test_the_lines_to_fit_are_spread_over_the_writer_and_never_the_styles_own():
     assert len(forms) == 3                                  # every form of the writer, not the first ones
 
 
+def test_with_a_reader_the_lines_to_fit_are_those_it_reads_best():
+    from test_writers import writer_data
+    from scribe.alphabet import Alphabet
+    from scribe.train.adapt_styles import choose_lines, writer_lines
+    data, writer_of_form = writer_data()
+    pool = writer_lines(data, "w0", writer_of_form, set())
+    worst_first = pool[::-1]              # the reader misreads a line the more, the earlier it comes
+
+    class Reader:
+        def read(self, lines):
+            assert len(lines) == len(pool)
+            texts = [str(data.texts[i]) for i in pool]
+            return [t[:max(0, len(t) - worst_first.index(i) - 1)] for t, i in zip(texts, pool)]
+
+    chosen = choose_lines(data, pool, 4, Alphabet(" 0123456789abcdefghijklmnopqrstuvwxyz"), data.stats, Reader())
+    assert chosen == sorted(pool[-4:])
+
+
 @pytest.mark.slow
 def test_the_shipped_bank_has_an_adapter_per_style_fitted_on_other_lines_of_its_writer(iam_dir):
     import json

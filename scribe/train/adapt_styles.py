@@ -30,6 +30,7 @@ from ..checkpoint import load_checkpoint
 from ..dataset import ProcessedData
 from ..files import atomic_write_bytes
 from ..iam import derive_writers, read_form_clocks, writer_of_form
+from ..recognizer import load_recognizer, reading_cer
 from ..style_adapters import (ADAPTER_FILE, AdapterError, adapted_names, load_adapters, read_adapter_records,
                               save_adapters)
 from ..styles import StyleBank
@@ -41,11 +42,18 @@ def writer_lines(data: ProcessedData, writer: str, wof: dict[str, str], exclude:
             if wof.get(str(data.line_ids[i]).rpartition("-")[0]) == writer and str(data.line_ids[i]) not in exclude]
 
 
-def choose_lines(data: ProcessedData, pool: list[int], n: int, alphabet, stats) -> list[int]:
-    """n of `pool` spread evenly over it (so over the writer's forms), skipping lines adapt cannot use."""
-    picks = sorted(set(int(round(k)) for k in np.linspace(0, len(pool) - 1, n)))
+def choose_lines(data: ProcessedData, pool: list[int], n: int, alphabet, stats, reader=None) -> list[int]:
+    """n of `pool` spread evenly over it (so over the writer's forms), skipping lines adapt cannot use;
+    with a `reader` (scribe.recognizer), the n it reads best instead: the writer at their most legible."""
+    if reader is not None:
+        read = reader.read([data.line(i) for i in pool])
+        cers = [reading_cer([r], [str(data.texts[i])]) for r, i in zip(read, pool)]
+        order = sorted(range(len(pool)), key=lambda k: (cers[k], k))
+    else:
+        picks = sorted(set(int(round(k)) for k in np.linspace(0, len(pool) - 1, n)))
+        order = picks + [k for k in range(len(pool)) if k not in picks]
     chosen = []
-    for k in picks + [k for k in range(len(pool)) if k not in picks]:
+    for k in order:
         if len(chosen) == n:
             break
         i = pool[k]
@@ -117,7 +125,6 @@ def tune_strengths(checkpoint: str, folder: Path, model, adapted: dict, records:
     whose adapter costs nothing gets all of it; one whose writer's hand reads poorly gets what it can
     carry legibly. Sets records[sid]["strength"] and records[sid]["strength_tuning"]."""
     from ..hand import Hand, LineSpec
-    from ..recognizer import load_recognizer, reading_cer
     reader = load_recognizer()
     cers: dict[int, list[float]] = {sid: [] for sid in adapted}
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,6 +175,8 @@ def main(argv=None) -> int:
                         "for the file as it is)")
     p.add_argument("--legibility_cost", type=cli.number(0.0, 1.0), default=0.01,
                    help="with --tune_strength: the reader's CER a style's adapter may add over priming alone")
+    p.add_argument("--legible", action="store_true",
+                   help="fit to the writer's lines the shipped reader reads best, not lines spread over their forms")
     p.add_argument("--primed", action="store_true",
                    help="fit each line as the style writes it, after one of the style's own lines")
     p.add_argument("--seed", type=int, default=0)
@@ -184,6 +193,7 @@ def main(argv=None) -> int:
     adapted, records, had_strength = existing_adapters(folder, model)
     strength = next(s for s in (args.strength, had_strength, 1.0) if s is not None)
     at = {str(x): i for i, x in enumerate(data.line_ids)}
+    reader = load_recognizer() if args.legible else None
     for sid in (args.styles if args.styles is not None else bank.ids):
         record = index.get(str(sid), {})
         own = [x for x in [record.get("line"), *record.get("extra_lines", [])] if x]
@@ -192,7 +202,7 @@ def main(argv=None) -> int:
             continue
         writer = wof.get(own[0].rpartition("-")[0])
         pool = writer_lines(data, writer, wof, set(own)) if writer else []
-        chosen = choose_lines(data, pool, args.lines, ckpt.alphabet, ckpt.stats)
+        chosen = choose_lines(data, pool, args.lines, ckpt.alphabet, ckpt.stats, reader)
         if len(chosen) < args.lines:
             print(f"style {sid}: writer {writer} has {len(chosen)} usable lines, {args.lines} needed; skipped", flush=True)
             continue
