@@ -101,6 +101,26 @@ def _read_tagged(path, tag: str, kind: str, with_tensors: bool) -> tuple[dict, d
     return {k: v.float() for k, v in tensors.items()}, meta
 
 
+def load_tagged_module(path: Path, tag: str, kind: str, build: Callable, wrap: Callable, error: type,
+                       missing: str):
+    """wrap(module, metadata) for a file saved by save_tagged: build(metadata) makes the module, which
+    takes the file's weights and is put in eval mode. `error` for a file that is absent (with the message
+    `missing`), unreadable, of another kind, or whose metadata and weights do not fit each other (naming
+    the file, never its folder)."""
+    if not path.is_file():
+        raise error(missing)
+    try:
+        tensors, meta = load_tagged(path, tag, kind)
+    except ValueError as e:
+        raise error(str(e)) from None
+    try:
+        module = build(meta)
+        module.load_state_dict(tensors)
+        return wrap(module.eval(), meta)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise error(f"{path.name}: metadata or weights are malformed ({e})") from None
+
+
 def loaded_or_reason(load: Callable, path, shipped: Path, errors, label: str, kind: str,
                      cache: dict | None = None, key: str | None = None) -> tuple:
     """(load(path), "") or (None, why it cannot be used: "the {label}'s file NAME is missing" or "... is

@@ -28,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .alphabet import Alphabet
-from .files import load_tagged, save_tagged
+from .files import load_tagged_module, save_tagged
 from .errors import ScribeError
 from .shipped import SHIPPED_DIR
 
@@ -446,16 +446,8 @@ class Recognizer:
 def load_recognizer(path: str | Path | None = None) -> Recognizer:
     """Load a recogniser saved by Recognizer.save (safetensors: tensors and JSON, never code)."""
     path = Path(path) if path else SHIPPED_RECOGNIZER
-    if not path.is_file():
-        raise RecognizerError(f"no recogniser at {path}. Train one with `python train/train_recognizer.py` "
-                              f"(needs data/iam_ondb.npz from train/prepare_data.py).")
-    try:
-        tensors, meta = load_tagged(path, FORMAT, "a Scribe recogniser")
-    except ValueError as e:
-        raise RecognizerError(str(e)) from None
-    try:
-        net = RecognizerNet(RecognizerConfig.from_dict(meta["config"]))
-        net.load_state_dict(tensors)
-        return Recognizer(net.eval(), Alphabet(meta["alphabet"]), meta.get("metrics", {}), path)
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise RecognizerError(f"{path}: metadata or weights are malformed ({e})") from e
+    return load_tagged_module(
+        path, FORMAT, "a Scribe recogniser", lambda m: RecognizerNet(RecognizerConfig.from_dict(m["config"])),
+        lambda net, m: Recognizer(net, Alphabet(m["alphabet"]), m.get("metrics", {}), path), RecognizerError,
+        f"no recogniser at {path}. Train one with `python train/train_recognizer.py` "
+        f"(needs data/iam_ondb.npz from train/prepare_data.py).")

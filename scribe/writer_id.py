@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .errors import ScribeError
-from .files import load_tagged, save_tagged
+from .files import load_tagged_module, save_tagged
 from .shipped import SHIPPED_DIR
 from .recognizer import FEATURE_SIZES, batch_features
 
@@ -114,19 +114,12 @@ class WriterId:
 def load_writer_id(path: str | Path | None = None) -> WriterId:
     """Load a scorer saved by WriterId.save (safetensors: tensors and JSON, never code)."""
     path = Path(path) if path else SHIPPED_WRITER_ID
-    if not path.is_file():
-        raise WriterIdError(f"no writer-identification file at {path}. Train one with "
-                            f"`python train/train_writer_id.py` (needs data/iam_ondb.npz and the IAM-OnDB archives).")
-    try:
-        tensors, meta = load_tagged(path, FORMAT, "a Scribe writer-identification file")
-    except ValueError as e:
-        raise WriterIdError(str(e)) from None
-    try:
-        net = WriterIdNet(WriterIdConfig.from_dict(meta["config"]))
-        net.load_state_dict(tensors)
-        return WriterId(net.eval(), meta.get("metrics", {}), path)
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise WriterIdError(f"{path.name}: metadata or weights are malformed ({e})") from None
+    return load_tagged_module(
+        path, FORMAT, "a Scribe writer-identification file",
+        lambda m: WriterIdNet(WriterIdConfig.from_dict(m["config"])),
+        lambda net, m: WriterId(net, m.get("metrics", {}), path), WriterIdError,
+        f"no writer-identification file at {path}. Train one with `python train/train_writer_id.py` "
+        f"(needs data/iam_ondb.npz and the IAM-OnDB archives).")
 
 
 # ---- identification ----------------------------------------------------------------------------------

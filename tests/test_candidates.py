@@ -9,7 +9,6 @@ from scribe.hand import Hand
 from scribe.errors import InputError
 from scribe.request import LineSpec
 from scribe.model import MixtureParams, mixture_nll
-from scribe.recognizer import Recognizer
 from scribe.sampling import LineRequest, SampledLine
 
 
@@ -31,6 +30,18 @@ class ReadByLength:
 
 def fake_line(n: int) -> SampledLine:
     return SampledLine(np.zeros((n, 3), np.float32), n, False, 1.0)
+
+
+def later_is_likelier():
+    """A likelihood function for choose (later candidates are likelier), and the (line, candidate)
+    pairs it was asked about."""
+    asked = []
+
+    def likelihood(pairs):
+        asked.extend(pairs)
+        return [-float(j) for _, j in pairs]
+
+    return likelihood, asked
 
 
 def test_check_candidates_accepts_1_to_16_and_names_the_range():
@@ -60,12 +71,7 @@ def test_rank_lowest_cer_then_whole_then_likelihood():
 
 def test_choose_keeps_the_candidate_that_reads_as_its_text_and_asks_likelihood_only_for_ties():
     reader = ReadByLength({3: "the cat", 4: "the cat sat", 5: "the cat sat", 6: "a dog", 7: "a dig"})
-    asked = []
-
-    def likelihood(pairs):
-        asked.extend(pairs)
-        return [-float(j) for _, j in pairs]      # later candidates are likelier
-
+    likelihood, asked = later_is_likelier()
     lines = [[fake_line(3), fake_line(4), fake_line(5)], [fake_line(7), fake_line(6)]]
     chosen, cers, readings, _ = cand.choose(["the cat sat", "a dog"], lines, reader, likelihood)
     assert chosen == [2, 1] and cers == [0.0, 0.0] and readings == ["the cat sat", "a dog"]
@@ -290,7 +296,7 @@ def test_shipped_model_and_reader_keep_the_candidate_that_reads_best():
                         LineSpec("Report due by 09:00 on March 15th, 1985.", 0, 0.6)])
     batch = hand.sample_candidates(specs, 4, seed=5)
     fixed_check = cand.LegibilityCheck(4)
-    fixed = hand.choose_candidates(specs, batch, cand.reader_or_reason(None)[0], fixed_check)
+    hand.choose_candidates(specs, batch, cand.reader_or_reason(None)[0], fixed_check)   # fills fixed_check
     doc = hand.write(specs, seed=5, candidates=4)
     check = doc.legibility
     assert check.ran and check.lines_checked == 3 and check.drawn <= 12

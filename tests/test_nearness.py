@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from helpers import MAX_STEPS
-from test_candidates import ReadByLength, fake_line
+from test_candidates import ReadByLength, fake_line, later_is_likelier
 from scribe import candidates as cand
 from scribe.hand import Hand
 from scribe.nearness import NEAR_EDITS, Nearness, nearness_or_reason
@@ -26,12 +26,7 @@ def test_nearest_of_best_keeps_exact_lines_exact_and_allows_one_more_misread_oth
 
 def test_choose_judges_only_lines_in_a_style_and_says_which_the_hand_changed():
     reader = ReadByLength({3: "the cat sut", 4: "the cot sot", 5: "the cat sut", 6: "a dog", 7: "a dog"})
-    asked = []
-
-    def likelihood(pairs):
-        asked.extend(pairs)
-        return [-float(j) for _, j in pairs]                 # later candidates are likelier
-
+    likelihood, asked = later_is_likelier()
     lines = [[fake_line(3), fake_line(4), fake_line(5)], [fake_line(6), fake_line(7)]]
     near = [[0.2, 0.9, 0.5], None]                           # line 0 is in a style; line 1 is not
     picked = cand.choose(["the cat sat", "a dog"], lines, reader, likelihood, nearness=near)

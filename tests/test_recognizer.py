@@ -232,6 +232,16 @@ def test_load_errors_are_clear(tmp_path):
     save_shipped(tiny_checkpoint(), synth)
     with pytest.raises(RecognizerError, match="not a Scribe recogniser"):
         load_recognizer(synth)
+    # a recogniser file whose weights do not fit its config, or whose alphabet is missing: named, no folder
+    from scribe.files import load_tagged, save_tagged
+    good = Recognizer.new(Alphabet("abc "), conv_channels=8, hidden=8, layers=1).save(tmp_path / "good.safetensors")
+    tensors, meta = load_tagged(good, "scribe-recognizer")
+    for name, (t, m) in {"short.safetensors": (dict(list(tensors.items())[1:]), meta),
+                         "noalpha.safetensors": (tensors, {k: v for k, v in meta.items() if k != "alphabet"})}.items():
+        save_tagged(tmp_path / name, t, "scribe-recognizer", m)
+        with pytest.raises(RecognizerError, match=f"^{name}: metadata or weights are malformed") as e:
+            load_recognizer(tmp_path / name)
+        assert str(tmp_path) not in str(e.value)
 
 
 # ---- the committed recogniser on real lines ------------------------------------------------------

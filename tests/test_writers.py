@@ -108,6 +108,14 @@ def test_scorer_load_errors_name_the_file(tmp_path):
     bad.write_bytes(b"\x00" * 64)
     with pytest.raises(WriterIdError, match="bad.safetensors is not a readable"):
         load_writer_id(bad)
+    from scribe.files import load_tagged, save_tagged
+    good = tmp_path / "good.safetensors"
+    WriterId.new(conv_channels=8, hidden=8, embed=6).save(good)
+    tensors, meta = load_tagged(good, "scribe-writer-id")
+    save_tagged(tmp_path / "cut.safetensors", dict(list(tensors.items())[1:]), "scribe-writer-id", meta)
+    with pytest.raises(WriterIdError, match="^cut.safetensors: metadata or weights are malformed") as e:
+        load_writer_id(tmp_path / "cut.safetensors")
+    assert str(tmp_path) not in str(e.value)
 
 
 # ---- the measure -------------------------------------------------------------------------------------------
