@@ -48,7 +48,7 @@ class FakeHand:
         self.true_unit, self.jitter, self.calls = true_unit, jitter, []
         self.styles = None
 
-    def _style(self, style_id):
+    def style(self, style_id):
         raise StyleError(f"no style {style_id}")
 
     def primings_needed(self, specs) -> int:      # it has no styles to prime
