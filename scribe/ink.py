@@ -130,6 +130,25 @@ def bounding_box(strokes: list[np.ndarray]) -> tuple[float, float, float, float]
 
 
 # ---- what a hand looks like ----------------------------------------------------------------------------
+def word_gap(offsets: np.ndarray, text: str) -> float | None:
+    """The mean gap between words of a line, in its ink heights: the ink is cut where no stroke overlaps
+    another along x, and the line's widest cuts, as many as its text has spaces, are its word gaps. None
+    for a line of one word, or one whose ink has fewer cuts than spaces (words run together)."""
+    spaces = len(text.split()) - 1
+    strokes = offsets_to_strokes(np.asarray(offsets, dtype=np.float64))
+    if spaces < 1 or not strokes:
+        return None
+    spans = sorted((float(s[:, 0].min()), float(s[:, 0].max())) for s in strokes)
+    gaps, right = [], spans[0][1]
+    for left, end in spans[1:]:
+        if left > right:
+            gaps.append(left - right)
+        right = max(right, end)
+    if len(gaps) < spaces:
+        return None
+    return float(np.mean(sorted(gaps)[-spaces:])) / max(ink_height(strokes), 1e-9)
+
+
 @dataclass
 class HandTraits:
     """A few measurable traits of a hand, from lines of its ink (offsets, y up), for describing a style."""

@@ -63,3 +63,23 @@ def test_hand_traits_see_slant_width_and_joins():
     assert upright.strokes_per_char == 1.0
     assert "printed letters" in hand_traits([(base, "abc")]).describe()               # two lifts a letter
     assert "mostly joined" in hand_traits([(base, "abcdefghijkl")]).describe()        # one per two letters
+
+
+def test_word_gap_is_the_widest_cuts_in_the_ink_one_per_space_in_ink_heights():
+    import numpy as np
+    from scribe.ink import strokes_to_offsets, word_gap
+
+    def stroke(x0, x1, h=2.0):
+        return np.array([[x0, 0.0], [(x0 + x1) / 2, h], [x1, 0.0]])
+
+    # "ab cd ef": letters 0.3 apart, words 1.0 and 3.0 apart; an i-dot inside "c" cuts nothing
+    strokes = [stroke(0, 1), stroke(1.3, 2), stroke(3, 4), stroke(3.5, 3.6), stroke(4.3, 5),
+               stroke(8, 9), stroke(9.3, 10)]
+    line = strokes_to_offsets(strokes)
+    assert word_gap(line, "ab cd ef") == pytest.approx((1.0 + 3.0) / 2 / 2.0)      # ink height 2
+    assert word_gap(line, "abcdef") is None                                       # one word
+    run_together = strokes_to_offsets([stroke(0, 1), stroke(0.5, 2)])
+    assert word_gap(run_together, "ab cd") is None                                # no cut for the space
+    wider = line.copy()
+    wider[:, 0] *= 2
+    assert word_gap(wider, "ab cd ef") == pytest.approx(2 * word_gap(line, "ab cd ef"))
