@@ -10,7 +10,7 @@ say which part of a hand is carried and which is lost. Here, for every bank styl
 held-out testset_v lines (style_fidelity.bank_writers: never a prime line or a line an adapter was fitted
 to) are measured the same way:
 
-- slant: the lean of the downstrokes, degrees (scribe.ink.hand_traits);
+- slant: the lean of the downstrokes, degrees (scribe.ink.hand_traits; scribe.style_fidelity.traits_followed);
 - width: ink width per character, in ink heights (word gaps included);
 - lifts: pen lifts per character (low: joined writing);
 - word gap: the mean gap between words, in ink heights (scribe.ink.word_gap).
@@ -30,17 +30,7 @@ from scribe.dataset import ProcessedData
 from scribe.evaluate import SENTENCES
 from scribe.hand import Hand, LineSpec, use_sampling_threads
 from scribe.iam import derive_writers, read_form_clocks, writer_of_form
-from scribe.ink import hand_traits, word_gap
-from scribe.style_fidelity import bank_writers
-
-TRAITS = ("slant", "width", "lifts", "word gap")
-
-
-def traits(lines: list[tuple[np.ndarray, str]]) -> np.ndarray:
-    """The four TRAITS of a set of (offsets, text) lines of one hand."""
-    t = hand_traits(lines)
-    gaps = [g for g in (word_gap(o, text) for o, text in lines) if g is not None]
-    return np.array([t.slant_deg, t.width, t.strokes_per_char, float(np.median(gaps)) if gaps else np.nan])
+from scribe.style_fidelity import TRAITS, bank_writers, traits_followed
 
 
 def written(hand, style, seeds: int, bias: float, candidates: int, likeness) -> list[tuple[np.ndarray, str]]:
@@ -67,27 +57,21 @@ def main(argv=None) -> int:
     data = ProcessedData.load(args.data)
     found = bank_writers(hand.styles, data, writer_of_form(derive_writers(read_form_clocks(args.iam_dir))),
                          hand.style_ids)
-    styles = [s for s in hand.style_ids if s in found.writer_of_style]
-    own = traits(written(hand, None, args.seeds, args.bias, args.candidates, None))
-    gen, real = [], []
+    generated = {s: written(hand, s, args.seeds, args.bias, args.candidates, args.likeness)
+                 for s in hand.style_ids if s in found.writer_of_style}
+    own = written(hand, None, args.seeds, args.bias, args.candidates, None)
+    out = traits_followed(data, found, generated, own)
     print(f"{'style':>5}  " + "  ".join(f"{name:>15s}" for name in TRAITS) + "   (generated / writer's own)")
-    for sid in styles:
-        lines = [(data.line(i), str(data.texts[i])) for i in found.held_out[found.writer_of_style[sid]]]
-        gen.append(traits(written(hand, sid, args.seeds, args.bias, args.candidates, args.likeness)))
-        real.append(traits(lines))
-        print(f"{sid:>5}  " + "  ".join(f"{g:7.2f}/{r:<7.2f}" for g, r in zip(gen[-1], real[-1])), flush=True)
-    gen, real = np.array(gen), np.array(real)
-    print(f"\n{len(styles)} styles x {len(SENTENCES)} sentences x {args.seeds} seeds, bias {args.bias:g}, "
+    for sid, v in out["per_style"].items():
+        print(f"{sid:>5}  " + "  ".join(f"{g:7.2f}/{r:<7.2f}" for g, r in zip(v["generated"], v["writer"])))
+    print(f"\n{len(out['styles'])} styles x {len(SENTENCES)} sentences x {args.seeds} seeds, bias {args.bias:g}, "
           f"{'first draws' if args.candidates == 1 else f'through the check (N = {args.candidates})'}, "
           f"likeness {'by style' if args.likeness is None else args.likeness}")
-    for k, name in enumerate(TRAITS):
-        ok = ~np.isnan(gen[:, k]) & ~np.isnan(real[:, k])
-        r = float(np.corrcoef(gen[ok, k], real[ok, k])[0, 1])
-        primed = float(np.mean(np.abs(gen[ok, k] - real[ok, k])))
-        floor = float(np.mean(np.abs(own[k] - real[ok, k])))
-        print(f"  {name:<9s} follows the writer: r = {r:5.2f};  mean distance to the writer {primed:.3f} "
-              f"(the model's own hand: {floor:.3f}); writers range {real[ok, k].min():.2f}-{real[ok, k].max():.2f}, "
-              f"styles {gen[ok, k].min():.2f}-{gen[ok, k].max():.2f}")
+    for name, t in out["traits"].items():
+        r = "-" if t["r"] is None else f"{t['r']:5.2f}"
+        print(f"  {name:<9s} follows the writer: r = {r};  mean distance to the writer {t['distance']:.3f} "
+              f"(the model's own hand: {t['own_distance']:.3f}); writers {t['writers'][0]:.2f} to {t['writers'][1]:.2f}, "
+              f"styles {t['generated'][0]:.2f} to {t['generated'][1]:.2f}")
     return 0
 
 

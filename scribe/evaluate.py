@@ -42,7 +42,8 @@ from .sampling import LineRequest, SampledLine, Sampler, ends_in_full_stop, late
 from . import cli
 from .errors import ScribeError
 from .iam import DataError, derive_writers, read_form_clocks, writer_of_form
-from .style_fidelity import adapted_lines, bank_writers, measure, set_aside, summary_lines
+from .style_fidelity import (adapted_lines, bank_writers, measure, set_aside, summary_lines, traits_followed,
+                             traits_lines)
 from .writer_id import WriterIdError, load_writer_id
 
 GRAVES_NLL = {"Graves (2013), no regularisation": -1096.9, "Graves (2013), adaptive weight noise": -1128.2}
@@ -472,6 +473,11 @@ def evaluate(checkpoint: str | Path, out_dir: str | Path, data_path: str | Path 
         scorer, found = inputs
         style = measure(scorer, data, found, [(ln.style, ln.bias, ln.sampled.offsets) for ln in lines])
         style["style_adapters"] = adapters_used
+        mid = float(biases[len(biases) // 2])
+        at_mid = [ln for ln in lines if ln.bias == mid]
+        style["traits"] = {"bias": mid, **traits_followed(
+            data, found, {s: [(ln.sampled.offsets, ln.text) for ln in at_mid if ln.style == s] for s in styled},
+            [(ln.sampled.offsets, ln.text) for ln in at_mid if ln.style is None])}
     if style and check_candidates > 1:
         bias = float(biases[len(biases) // 2])
         log(f"Style fidelity through the legibility check ({check_candidates} candidates, bias {bias:g})...")
@@ -672,6 +678,8 @@ def _style_markdown(style: dict | None) -> list[str]:
             "Per style, primed lines found as their writer: " + "; ".join(
                 f"bias {b}: " + ", ".join(f"{s}: {v:.0%}" for s, v in e["primed"]["per_style"].items())
                 for b, e in style["by_bias"].items() if "primed" in e), "",
+            *(traits_lines(style["traits"], style["traits"]["bias"]) + [""] if style.get("traits", {}).get("traits")
+              else []),
             *(checked_lines_md(style["checked"]) + [""] if style.get("checked") else []),
             *(adapted_lines(style["adapted"]) + [""] if style.get("adapted") else [])]
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dataset import ProcessedData
+from .ink import hand_traits, word_gap
 from .writer_id import Identification, WriterId, centroids, distance_ratio, identification, identify
 
 
@@ -145,6 +146,64 @@ def measure(scorer: WriterId, data: ProcessedData, writers: BankWriters,
     return {"writers": len(names), "styles": len(writers.writer_of_style), "chance": round(1 / len(names), 4),
             "writer_of_style": {str(s): w for s, w in sorted(writers.writer_of_style.items())},
             "ceiling": ceiling.to_dict(), "by_bias": by_bias, "scorer": dict(scorer.metrics)}
+
+
+# ---- what a person sees: traits of a hand ---------------------------------------------------------------
+TRAITS = ("slant", "width", "lifts", "word gap")
+TRAIT_WORDS = {"slant": "slant (degrees)", "width": "width per character (ink heights)",
+               "lifts": "pen lifts per character", "word gap": "gap between words (ink heights)"}
+
+
+def trait_values(lines: list[tuple[np.ndarray, str]]) -> np.ndarray:
+    """TRAITS of a set of (offsets, text) lines of one hand: the slant, width and pen lifts of
+    scribe.ink.hand_traits, and the median word gap (scribe.ink.word_gap; NaN when no line has one)."""
+    t = hand_traits(lines)
+    gaps = [g for g in (word_gap(o, text) for o, text in lines) if g is not None]
+    return np.array([t.slant_deg, t.width, t.strokes_per_char, float(np.median(gaps)) if gaps else np.nan])
+
+
+def traits_followed(data: ProcessedData, writers: BankWriters, generated: dict[int, list[tuple[np.ndarray, str]]],
+                    own: list[tuple[np.ndarray, str]] | None = None) -> dict:
+    """Whether each style's lines (`generated`: style id -> (offsets, text) lines) have its writer's traits,
+    against the writer's real held-out lines: per trait, the correlation over the styles (1.0: every
+    style's trait follows its writer's), the mean distance to the writer, and, for `own` (the model's
+    unprimed lines), the same distance: the floor."""
+    sids = [s for s in generated if s in writers.writer_of_style and generated[s]]
+    gen = np.array([trait_values(generated[s]) for s in sids])
+    real = np.array([trait_values([(data.line(i), str(data.texts[i]))
+                                   for i in writers.held_out[writers.writer_of_style[s]]]) for s in sids])
+    floor = trait_values(own) if own else None
+    out = {"styles": sids, "traits": {},
+           "per_style": {s: {"generated": [round(float(v), 3) for v in g], "writer": [round(float(v), 3) for v in r]}
+                         for s, g, r in zip(sids, gen, real)}}
+    for k, name in enumerate(TRAITS):
+        ok = ~np.isnan(gen[:, k]) & ~np.isnan(real[:, k]) if len(sids) else np.zeros(0, bool)
+        if ok.sum() < 3:
+            continue
+        varies = np.ptp(gen[ok, k]) > 1e-9 and np.ptp(real[ok, k]) > 1e-9      # else no correlation exists
+        out["traits"][name] = {
+            "r": round(float(np.corrcoef(gen[ok, k], real[ok, k])[0, 1]), 3) if varies else None,
+            "distance": round(float(np.mean(np.abs(gen[ok, k] - real[ok, k]))), 4),
+            "own_distance": None if floor is None or np.isnan(floor[k])
+            else round(float(np.mean(np.abs(floor[k] - real[ok, k]))), 4),
+            "writers": [round(float(real[ok, k].min()), 3), round(float(real[ok, k].max()), 3)],
+            "generated": [round(float(gen[ok, k].min()), 3), round(float(gen[ok, k].max()), 3)]}
+    return out
+
+
+def traits_lines(section: dict, bias: float) -> list[str]:
+    """Markdown lines for the report's traits table (traits_followed)."""
+    out = [f"What a person sees, bias {bias:g}: four traits of each style's primed lines against its writer's "
+           f"own held-out lines ({len(section['styles'])} styles; r: how closely the styles follow their writers, "
+           "1.0 = each exactly as its writer):", "",
+           "| trait | r over the styles | mean distance to the writer (the model's own hand) | writers | styles |",
+           "|---|---|---|---|---|"]
+    for name, t in section["traits"].items():
+        own = "" if t["own_distance"] is None else f" ({t['own_distance']:.3g})"
+        r = "-" if t["r"] is None else f"{t['r']:.2f}"
+        out.append(f"| {TRAIT_WORDS[name]} | {r} | {t['distance']:.3g}{own} | "
+                   f"{t['writers'][0]:.2f} to {t['writers'][1]:.2f} | {t['generated'][0]:.2f} to {t['generated'][1]:.2f} |")
+    return out
 
 
 def summary_lines(style: dict) -> list[str]:

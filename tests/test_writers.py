@@ -207,3 +207,52 @@ def test_the_measure_finds_each_writers_own_lines_and_spreads_a_plain_hand():
     assert report["by_bias"]["1"]["primed"]["rate"] == 1.0 and report["by_bias"]["0.5"]["primed"]["rate"] == 0.0
     assert report["by_bias"]["1"]["unprimed"]["share"] == {"w0": 1.0, "w1": 0.0}
     assert report["by_bias"]["1"]["unprimed"]["max_share_over_fair"] == 2.0
+
+
+# ---- what a person sees: traits -----------------------------------------------------------------------------
+def hand_line(slant: float, gap: float, words: int, seed: int) -> np.ndarray:
+    """A line of `words` three-letter words: each letter one arch 2 high, 0.3 apart within a word and
+    `gap` ink heights between words, sheared by `slant` (x per unit of height), with a little noise."""
+    from scribe.ink import strokes_to_offsets
+    rng = np.random.default_rng(seed)
+    strokes, x = [], 0.0
+    for w in range(words):
+        for _ in range(3):
+            t = np.linspace(0, np.pi, 9)
+            y = -2.0 * np.sin(t) + rng.normal(0, 0.02, 9)            # y down: the arch rises
+            strokes.append(np.column_stack([x + t / np.pi - slant * y, y]))
+            x += 1.3
+        x += gap * 2.0 - 0.3
+    return strokes_to_offsets(strokes)
+
+
+def test_traits_follow_the_writer_only_when_the_lines_are_in_the_writers_hand():
+    from scribe.style_fidelity import BankWriters, TRAITS, traits_followed, traits_lines
+    hands = {0: (0.0, 0.4), 1: (0.3, 0.8), 2: (-0.2, 1.2), 3: (0.5, 1.6)}     # slant, word gap
+    offs, texts = [], []
+    for s, (k, g) in hands.items():
+        for n in range(3):
+            offs.append(hand_line(k, g, 3, seed=10 * s + n))
+            texts.append("abc def ghi")
+    starts = np.concatenate([[0], np.cumsum([len(o) for o in offs])]).astype(np.int64)
+    data = ProcessedData(np.concatenate(offs).astype(np.float32), starts, np.array(texts),
+                         np.array([f"x0{s}-000z-0{n}" for s in hands for n in range(3)]),
+                         np.array(["valid"] * len(offs)), NormStats((0.0, 0.0), (1.0, 1.0), 300.0, 25.0))
+    writers = BankWriters({s: f"w{s}" for s in hands}, {s: 3 * s for s in hands},
+                          {f"w{s}": [3 * s] for s in hands}, {f"w{s}": [3 * s + 1, 3 * s + 2] for s in hands})
+    own_hand = [(hand_line(0.1, 0.9, 2, seed=99 + n), "abc def") for n in range(3)]
+    faithful = {s: [(hand_line(k, g, 2, seed=500 + s), "abc def")] for s, (k, g) in hands.items()}
+    out = traits_followed(data, writers, faithful, own_hand)
+    assert out["styles"] == [0, 1, 2, 3] and set(out["traits"]) == set(TRAITS)
+    for name in ("slant", "word gap"):
+        t = out["traits"][name]
+        assert t["r"] > 0.98 and t["distance"] < t["own_distance"] / 3
+    low, high = out["traits"]["word gap"]["writers"]
+    assert low == pytest.approx(0.4, abs=0.05) and high > 1.2       # a slanted hand's clear gaps are narrower
+    assert out["traits"]["lifts"]["r"] is None                        # one lift a letter in every hand: no r
+    # every style written in the next writer's hand: its traits no longer follow its writer
+    shifted = {s: [(hand_line(*hands[(s + 1) % 4], 2, seed=700 + s), "abc def")] for s in hands}
+    moved = traits_followed(data, writers, shifted, own_hand)
+    assert moved["traits"]["word gap"]["r"] < 0.5 and moved["traits"]["slant"]["r"] < 0.5
+    md = "\n".join(traits_lines(out, 1.0))
+    assert "| gap between words (ink heights) | 1.00 |" in md and "4 styles" in md
