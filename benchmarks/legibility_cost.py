@@ -47,7 +47,7 @@ def fixed(hand, specs, n, seed):
     """The fixed check: n candidates of every line, all read, the best kept."""
     specs = hand.check(specs)
     batch = hand.sample_candidates(specs, n, seed)
-    reader = hand._readers[str(hand.reader_path)][0]
+    reader = hand.reader()[0]
     check = LegibilityCheck(n)
     return hand.choose_candidates(specs, batch, reader, check), check
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from scribe.candidates import LegibilityCheck, choose_in_batch, line_score, reader_or_reason
+from scribe.candidates import LegibilityCheck, choose_in_batch, line_score
 from scribe.dataset import ProcessedData
 from scribe.evaluate import SENTENCES
 from scribe.hand import Hand, LineSpec, use_sampling_threads
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     use_sampling_threads(1)
     torch.manual_seed(0)
     hand = Hand.load()
-    reader, why = reader_or_reason(None, hand._readers)
+    reader, why = hand.reader()
     if reader is None:
         sys.exit(f"no reader: {why}")
     judge, why = nearness_or_reason(None)

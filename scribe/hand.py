@@ -111,6 +111,11 @@ class Hand:
                              "or pass a style folder")
         return self.styles.get(style_id)
 
+    def reader(self):
+        """(the legibility check's reader, "") loaded once, or (None, why it cannot be used: the file's
+        name, never its folder)."""
+        return legibility.reader_or_reason(self.reader_path, self._readers)
+
     # ---- writing ----------------------------------------------------------------------------------
     def primed(self, style_id: int, likeness: float | None = None) -> PrimedStyle:
         """One style as the model reads it (primed state, prime line, window text, adapter at `likeness`,
@@ -152,7 +157,7 @@ class Hand:
                                      primings=self.primings_needed(specs))
         check, reader = LegibilityCheck(n, skipped=bad, lowered=lowered), None
         if n > 1:
-            reader, check.skipped = legibility.reader_or_reason(self.reader_path, self._readers)
+            reader, check.skipped = self.reader()
             if reader is None:
                 n = 1
         judge = self._judge(specs, check) if n > 1 else None

@@ -318,3 +318,17 @@ def test_the_readers_tie_break_prefers_the_text_the_ink_says():
     ink = style.offsets.astype(np.float32)
     own, other = reader.text_nll([ink, ink], [style.text, "zebra quiz jumps twelve"])
     assert np.isfinite(own) and own < other
+
+
+def test_the_hands_reader_is_loaded_once_and_a_missing_one_is_named(tmp_path, tiny_ckpt_path):
+    hand = Hand.load(tiny_ckpt_path)
+    hand.reader_path = tmp_path / "gone" / "reader.safetensors"
+    reader, why = hand.reader()
+    assert reader is None and "reader.safetensors is missing" in why and "gone" not in why
+    rec = tmp_path / "r.safetensors"
+    from scribe.alphabet import Alphabet
+    from scribe.recognizer import Recognizer
+    Recognizer.new(Alphabet("abc "), conv_channels=8, hidden=8, layers=1).save(rec)
+    hand.reader_path = rec
+    first, why = hand.reader()
+    assert first is not None and why == "" and hand.reader()[0] is first
