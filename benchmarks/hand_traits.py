@@ -29,7 +29,7 @@ import torch
 from scribe.dataset import ProcessedData
 from scribe.evaluate import SENTENCES
 from scribe.hand import Hand, LineSpec, use_sampling_threads
-from scribe.iam import derive_writers, read_form_clocks, writer_of_form
+from scribe.iam import writers_of_forms
 from scribe.style_fidelity import TRAITS, bank_writers, traits_followed
 
 
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
     hand = Hand.load()
     data = ProcessedData.load(args.data)
-    found = bank_writers(hand.styles, data, writer_of_form(derive_writers(read_form_clocks(args.iam_dir))),
+    found = bank_writers(hand.styles, data, writers_of_forms(args.iam_dir),
                          hand.style_ids)
     generated = {s: written(hand, s, args.seeds, args.bias, args.candidates, args.likeness)
                  for s in hand.style_ids if s in found.writer_of_style}

@@ -35,7 +35,7 @@ from scribe.dataset import ProcessedData
 from scribe.evaluate import SENTENCES
 from scribe.hand import Hand, LineSpec, use_sampling_threads
 from scribe.nearness import nearness_or_reason
-from scribe.iam import derive_writers, read_form_clocks, writer_of_form
+from scribe.iam import writers_of_forms
 from scribe.recognizer import reading_cer
 from scribe.style_fidelity import bank_writers, measure
 from scribe.writer_id import SHIPPED_WRITER_ID, load_writer_id
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     if judge is None:
         sys.exit(f"no hand scorer: {why}")
     data = ProcessedData.load(args.data)
-    writers = bank_writers(hand.styles, data, writer_of_form(derive_writers(read_form_clocks(args.iam_dir))),
+    writers = bank_writers(hand.styles, data, writers_of_forms(args.iam_dir),
                            hand.style_ids)
     scorers = {"shipped": load_writer_id(SHIPPED_WRITER_ID)}
     scorers.update({Path(s).name: load_writer_id(s) for s in args.scorer})

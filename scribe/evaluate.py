@@ -41,7 +41,7 @@ from .priming import PrimingCache, fast_step_or_none
 from .sampling import LineRequest, SampledLine, Sampler, ends_in_full_stop, late_dot_ok
 from . import cli
 from .errors import ScribeError
-from .iam import DataError, derive_writers, read_form_clocks, writer_of_form
+from .iam import DataError, writers_of_forms
 from .style_fidelity import (adapted_lines, bank_writers, measure, set_aside, summary_lines, traits_followed,
                              traits_lines)
 from .writer_id import WriterIdError, load_writer_id
@@ -548,7 +548,7 @@ def style_inputs(data: ProcessedData, bank, style_ids: list[int], writer_id_path
     writers: style_fidelity.bank_writers), or None with a note saying what it lacked."""
     try:
         scorer = load_writer_id(writer_id_path)
-        writers = writer_of_form(derive_writers(read_form_clocks(iam_dir)))
+        writers = writers_of_forms(iam_dir)
     except (WriterIdError, DataError) as e:
         notes.append(f"no style-fidelity measure: {e}")
         return None

@@ -222,3 +222,9 @@ def derive_writers(clocks: dict[str, tuple[float, float]], gap_s: float = SITTIN
 def writer_of_form(writers: list[Writer]) -> dict[str, str]:
     """{form id: writer id}."""
     return {form: w.writer_id for w in writers for form in w.forms}
+
+
+def writers_of_forms(data_dir: str | Path) -> dict[str, str]:
+    """{form id: writer id} for every form of the archives in `data_dir`, from the recording clock
+    (read_form_clocks, then derive_writers). DataError when the archives are missing."""
+    return writer_of_form(derive_writers(read_form_clocks(data_dir)))

@@ -256,3 +256,8 @@ def test_traits_follow_the_writer_only_when_the_lines_are_in_the_writers_hand():
     assert moved["traits"]["word gap"]["r"] < 0.5 and moved["traits"]["slant"]["r"] < 0.5
     md = "\n".join(traits_lines(out, 1.0))
     assert "| gap between words (ink heights) | 1.00 |" in md and "4 styles" in md
+
+
+@pytest.mark.slow
+def test_writers_of_forms_is_the_clock_chain_in_one_call(iam_dir):
+    assert iam.writers_of_forms(iam_dir) == iam.writer_of_form(iam.derive_writers(iam.read_form_clocks(iam_dir)))

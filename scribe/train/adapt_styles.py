@@ -29,7 +29,7 @@ from ..adapt import MIN_LINES, AdaptError, AdaptOptions, adapt, prepare_lines
 from ..checkpoint import load_checkpoint
 from ..dataset import ProcessedData
 from ..files import atomic_write_bytes
-from ..iam import derive_writers, read_form_clocks, writer_of_form
+from ..iam import writers_of_forms
 from ..recognizer import load_recognizer, reading_cer
 from ..style_adapters import (ADAPTER_FILE, AdapterError, adapted_names, load_adapters, read_adapter_records,
                               save_adapters)
@@ -185,7 +185,7 @@ def main(argv=None) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     model = ckpt.build_model()
     data = ProcessedData.load(args.data)
-    wof = writer_of_form(derive_writers(read_form_clocks(args.data_dir)))
+    wof = writers_of_forms(args.data_dir)
     folder = Path(args.style_dir)
     bank = StyleBank(folder)
     index = json.loads((folder / "bank.json").read_text(encoding="utf-8"))

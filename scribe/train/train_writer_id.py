@@ -17,7 +17,6 @@ import math
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,7 +24,7 @@ import torch.nn.functional as F
 
 from scribe import cli
 from scribe.dataset import ProcessedData
-from scribe.iam import derive_writers, read_form_clocks, writer_of_form
+from scribe.iam import writers_of_forms
 from scribe.recognizer import FEATURE_SIZES, ink_features
 from scribe.writer_id import WriterId, centroids, identification, identify
 
@@ -96,7 +95,7 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     data = ProcessedData.load(args.data)
-    writers = writer_of_form(derive_writers(read_form_clocks(args.iam_dir)))
+    writers = writers_of_forms(args.iam_dir)
     train = writer_lines(data, writers, "train")
     names = sorted(train)
     order = rng.permutation(len(names))
